@@ -1,0 +1,1 @@
+"""Command groups of the `openpss` CLI, one module each."""

@@ -1,0 +1,142 @@
+"""FastAPI dependencies shared by every domain: database session, principal, role checks.
+
+API clients authenticate with `Authorization: Bearer <token>`; the console with the session
+cookie plus a CSRF token (header `X-CSRF-Token` or form field `csrf_token`) on unsafe methods.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy.orm import Session
+
+from openpss.platform.security.audit import Actor
+from openpss.platform.security.models import Role
+from openpss.platform.security.tokens import find_api_token, find_login_session
+from openpss.platform.settings import Settings
+
+SESSION_COOKIE = "openpss_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """A database session for one request, committed when the route returns normally."""
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def get_app_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def client_ip(request: Request) -> str:
+    """The peer address of the request."""
+    return request.client.host if request.client else ""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of a request."""
+
+    account_id: int
+    username: str
+    role: Role
+    via: str  # "session" or "token"
+    source_ip: str
+    csrf_token: str = ""
+    login_session_id: int | None = None
+
+    @property
+    def actor(self) -> Actor:
+        """The audit-log actor for changes made by this principal."""
+        return Actor(self.username, self.source_ip)
+
+    def has(self, role: Role) -> bool:
+        """True when this principal's role is at least `role`."""
+        return self.role.rank >= role.rank
+
+
+class NotAuthenticated(HTTPException):
+    """401; the console turns it into a redirect to the login page."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            status.HTTP_401_UNAUTHORIZED,
+            "not authenticated: log in or send 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+async def _csrf_from(request: Request) -> str:
+    header = request.headers.get("x-csrf-token")
+    if header:
+        return header
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        value = form.get("csrf_token")
+        return value if isinstance(value, str) else ""
+    return ""
+
+
+async def get_principal(request: Request, session: SessionDep) -> Principal:
+    """Authenticate by bearer token or console session cookie (with CSRF on unsafe methods)."""
+    ip = client_ip(request)
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        token_row = find_api_token(session=session, token=auth[7:].strip())
+        if token_row is None:
+            raise NotAuthenticated()
+        account = token_row.account
+        return Principal(account.id, account.username, account.role, "token", ip)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise NotAuthenticated()
+    row = find_login_session(session=session, token=cookie)
+    if row is None:
+        raise NotAuthenticated()
+    if request.method not in SAFE_METHODS:
+        sent = await _csrf_from(request)
+        if not hmac.compare_digest(sent, row.csrf_token):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
+    account = row.account
+    return Principal(
+        account.id, account.username, account.role, "session", ip, row.csrf_token, row.id
+    )
+
+
+def require_role(role: Role) -> Callable[..., object]:
+    """A dependency that lets through principals holding at least `role`."""
+
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if not principal.has(role):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"this needs the {role.value} role; you are {principal.role.value}",
+            )
+        return principal
+
+    return check
+
+
+CurrentUser = Annotated[Principal, Depends(get_principal)]
+Viewer = Annotated[Principal, Depends(require_role(Role.viewer))]
+Operator = Annotated[Principal, Depends(require_role(Role.operator))]
+Admin = Annotated[Principal, Depends(require_role(Role.administrator))]

@@ -1,0 +1,78 @@
+"""Console sessions and API bearer tokens: random secrets whose SHA-256 is stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openpss.platform.db import utcnow
+from openpss.platform.security.models import Account, ApiToken, LoginSession
+
+TOKEN_PREFIX = "opss_"
+
+
+def digest(token: str) -> str:
+    """The stored form of a secret token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_login_session(
+    *,
+    session: Session,
+    account: Account,
+    lifetime: dt.timedelta,
+    remember: bool = False,
+    source_ip: str = "",
+    user_agent: str = "",
+) -> tuple[str, LoginSession]:
+    """Start a console session; returns the cookie value and the row."""
+    token = secrets.token_urlsafe(32)
+    row = LoginSession(
+        token_hash=digest(token),
+        csrf_token=secrets.token_urlsafe(32),
+        account_id=account.id,
+        source_ip=source_ip,
+        user_agent=user_agent[:255],
+        remember=remember,
+        expires_at=utcnow() + lifetime,
+    )
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def find_login_session(*, session: Session, token: str) -> LoginSession | None:
+    """The live session for a cookie value, touching its last-seen time."""
+    row = session.scalar(select(LoginSession).where(LoginSession.token_hash == digest(token)))
+    if row is None or row.expires_at <= utcnow() or not row.account.enabled:
+        return None
+    row.last_seen = utcnow()
+    return row
+
+
+def create_api_token(
+    *, session: Session, account: Account, name: str, expires_at: dt.datetime | None = None
+) -> tuple[str, ApiToken]:
+    """Issue a bearer token; the secret is returned once and never stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        token_hash=digest(token), name=name, account_id=account.id, expires_at=expires_at
+    )
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def find_api_token(*, session: Session, token: str) -> ApiToken | None:
+    """The live token row for a bearer secret."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token)))
+    if row is None or not row.account.enabled:
+        return None
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        return None
+    row.last_used = utcnow()
+    return row

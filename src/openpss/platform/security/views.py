@@ -1,0 +1,5 @@
+"""Console pages of the security domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,72 @@
+"""Platform settings, read from OPENPSS_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "openpss-development-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """Configuration of the platform server; every field maps to OPENPSS_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="OPENPSS_", extra="forbid")
+
+    environment: Literal["development", "production", "test"] = Field(
+        "production", description="development allows the built-in secret; production refuses it"
+    )
+    data_dir: Path = Field(Path("var"), description="directory for the SQLite file, uploads, exports")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; default sqlite:///<data_dir>/openpss.db. "
+        "PostgreSQL: postgresql+psycopg://user:pass@host/db",
+    )
+    http_host: str = Field("127.0.0.1", description="address the web console and API listen on")
+    http_port: int = Field(8080, ge=1, le=65535, description="port of the web console and API")
+    secret_key: str = Field(
+        DEVELOPMENT_SECRET,
+        min_length=16,
+        description="signs session cookies and CSRF tokens, and derives the key that "
+        "encrypts stored device passwords",
+    )
+    lockout_attempts: int = Field(5, ge=1, le=100, description="failed logins before a lock")
+    lockout_minutes: int = Field(30, ge=1, le=1440, description="how long an account/IP stays locked")
+    session_hours: int = Field(8, ge=1, le=720, description="console session lifetime")
+    remember_me_days: int = Field(30, ge=1, le=365, description="lifetime with 'remember me'")
+    syslog_address: str | None = Field(
+        None, description="host:port of a syslog server (UDP) that receives audit events"
+    )
+    device_poll_seconds: float = Field(
+        30.0, gt=0, description="interval of device online checks and record pulls"
+    )
+    background_services: bool = Field(
+        True, description="start device polling and other background services with the server"
+    )
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEVELOPMENT_SECRET:
+            raise ValueError(
+                "OPENPSS_SECRET_KEY is the built-in development secret; set a random value "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`) "
+                "or set OPENPSS_ENVIRONMENT=development"
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'openpss.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings from the environment, read once per process."""
+    return Settings()

@@ -1,0 +1,5 @@
+"""Console pages of the web domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
