@@ -1,7 +1,12 @@
-"""`openpss device` commands."""
+"""`openpss device ...`: the virtual devices."""
 
 from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="device commands", no_args_is_help=True)
+from openpss.devices.attendance.cli import register as register_attendance
+from openpss.devices.camera.cli import register as register_camera
+
+app = typer.Typer(help="Run virtual devices.", no_args_is_help=True)
+register_attendance(app)
+register_camera(app)

@@ -1,7 +1,7 @@
-"""attendance tables
+"""permissions tables
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0004
+Revises: 0003
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from alembic import op
 
 import openpss.platform.db  # noqa: F401  (custom column types)
 
-revision: str = "0005"
-down_revision: str | None = '0004'
+revision: str = "0004"
+down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""Time templates, permission groups and authorization tasks."""

@@ -1,0 +1,5 @@
+"""Console pages of the permissions domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
