@@ -10,7 +10,7 @@ from openpss.platform.models import Base
 
 
 def test_models_have_migrations(db_url: str) -> None:
-    """A model change without a migration makes this fail (run `alembic revision --autogenerate`)."""
+    """A model change without a migration fails here (see `alembic revision --autogenerate`)."""
     engine = make_engine(db_url)
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})

@@ -64,15 +64,41 @@ def throwaway_cluster(bindir: Path) -> Iterator[Cluster]:
     data = root / "data"
     port = _free_port()
     subprocess.run(
-        [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", user, "-A", "trust",
-         "--no-sync", "-E", "UTF8", "--locale=C"],
-        check=True, capture_output=True,
+        [
+            *prefix,
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            user,
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ],
+        check=True,
+        capture_output=True,
     )
     options = f"-h 127.0.0.1 -p {port} -k {root} -F -c fsync=off -c full_page_writes=off"
     subprocess.run(
-        [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-         str(root / "log"), "-w", "-t", "60", "start"],
-        check=True, capture_output=True,
+        [
+            *prefix,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(root / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
     )
     try:
         yield Cluster("127.0.0.1", port, user)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -27,7 +27,7 @@ DOMAINS = ["security", "people", "permissions", "devices", "attendance", "record
 # "module:function" of long-running coroutines started with the server; each takes the app.
 BACKGROUND_SERVICES: list[str] = []
 
-BackgroundService = Callable[[FastAPI], Awaitable[None]]
+BackgroundService = Callable[[FastAPI], Coroutine[Any, Any, None]]
 
 
 def _load(path: str) -> Any:

@@ -20,7 +20,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "production", "test"] = Field(
         "production", description="development allows the built-in secret; production refuses it"
     )
-    data_dir: Path = Field(Path("var"), description="directory for the SQLite file, uploads, exports")
+    data_dir: Path = Field(
+        Path("var"), description="directory for the SQLite file, uploads, exports"
+    )
     database_url: str | None = Field(
         None,
         description="SQLAlchemy URL; default sqlite:///<data_dir>/openpss.db. "
@@ -35,7 +37,9 @@ class Settings(BaseSettings):
         "encrypts stored device passwords",
     )
     lockout_attempts: int = Field(5, ge=1, le=100, description="failed logins before a lock")
-    lockout_minutes: int = Field(30, ge=1, le=1440, description="how long an account/IP stays locked")
+    lockout_minutes: int = Field(
+        30, ge=1, le=1440, description="how long an account and source IP stay locked"
+    )
     session_hours: int = Field(8, ge=1, le=720, description="console session lifetime")
     remember_me_days: int = Field(30, ge=1, le=365, description="lifetime with 'remember me'")
     syslog_address: str | None = Field(

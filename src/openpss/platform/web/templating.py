@@ -16,9 +16,10 @@ PLATFORM_DIR = Path(__file__).resolve().parent.parent
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # web/templates holds the layout; each domain keeps templates/<domain>/*.html in its package.
-_search_path = [PLATFORM_DIR / "web" / "templates"] + sorted(
-    p for p in PLATFORM_DIR.glob("*/templates") if p.parent.name != "web"
-)
+_search_path = [
+    PLATFORM_DIR / "web" / "templates",
+    *sorted(p for p in PLATFORM_DIR.glob("*/templates") if p.parent.name != "web"),
+]
 templates = Jinja2Templates(directory=str(PLATFORM_DIR / "web" / "templates"))
 templates.env.loader = ChoiceLoader([FileSystemLoader([str(p) for p in _search_path])])
 
