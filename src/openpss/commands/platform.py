@@ -1,4 +1,4 @@
-"""`openpss serve`, `openpss migrate` and `openpss demo`."""
+"""`openpss serve` and `openpss migrate`."""
 
 from __future__ import annotations
 

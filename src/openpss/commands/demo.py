@@ -1,0 +1,157 @@
+"""`openpss demo`: the platform plus one of each virtual device, wired together, with demo data.
+
+Each virtual device runs as its own process with its own data directory (as a real device has its
+own flash) and meets the platform only over the wire, as in production.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import typer
+
+logger = logging.getLogger(__name__)
+
+DEMO_DEVICE_PASSWORD = "Demo#Terminal1"  # the virtual terminal's HTTP admin password in the demo
+TERMINAL_NAME = "Demo attendance terminal"
+
+
+def register(app: typer.Typer) -> None:
+    """Add `openpss demo` to the top-level app."""
+    app.command()(demo)
+
+
+def demo(
+    port: int | None = typer.Option(None, help="console port (default OPENPSS_HTTP_PORT, 8080)"),
+    terminal_port: int = typer.Option(37780, help="HTTP port of the virtual attendance terminal"),
+    camera: bool = typer.Option(True, help="also start a virtual GigE Vision camera"),
+) -> None:
+    """Migrate, seed demo data, start the virtual devices and serve the platform on SQLite."""
+    import uvicorn
+
+    from openpss.platform.app import create_app
+    from openpss.platform.db import migrate
+    from openpss.platform.settings import get_settings
+
+    settings = get_settings()
+    migrate(settings.resolved_database_url)
+    app = create_app(settings)
+    seed(app.state.session_factory)
+    devices_dir = settings.data_dir.resolve() / "devices"
+    with ExitStack() as stack:
+        terminal_url = f"http://127.0.0.1:{terminal_port}"
+        stack.enter_context(_child(_terminal_command(devices_dir, terminal_port), "terminal"))
+        _wait_http(terminal_url)
+        register_terminal(app, terminal_port)
+        if camera:
+            stack.enter_context(_child(_camera_command(devices_dir), "camera"))
+        console_port = port or settings.http_port
+        typer.echo(
+            f"\nopenpss demo is running.\n"
+            f"  console:             http://{settings.http_host}:{console_port}/\n"
+            f"  attendance terminal: {terminal_url} (user admin, password {DEMO_DEVICE_PASSWORD})\n"
+            f"  present a card:      openpss device attendance present --device {terminal_url} "
+            f"--card <number>\n"
+            + (
+                "  camera:              GigE Vision on 127.0.0.1 (openpss camera info 127.0.0.1)\n"
+                if camera
+                else ""
+            )
+            + "Stop with Ctrl+C.\n"
+        )
+        uvicorn.run(app, host=settings.http_host, port=console_port, log_level="warning")
+
+
+def seed(session_factory: object) -> None:
+    """Demo company, departments, persons with cards and permission groups (idempotent)."""
+    from openpss.platform.db import session_scope
+    from openpss.platform.people.demo import seed_demo_data
+    from openpss.platform.permissions.demo import seed_demo_permissions
+
+    with session_scope(session_factory) as session:  # type: ignore[arg-type]
+        seed_demo_data(session=session)
+        seed_demo_permissions(session=session)
+
+
+def register_terminal(app: object, terminal_port: int) -> None:
+    """Add the virtual terminal to the device registry once."""
+    from sqlalchemy import select
+
+    from openpss.platform.db import session_scope
+    from openpss.platform.devices.models import Device
+    from openpss.platform.devices.schemas import DeviceCreate
+    from openpss.platform.devices.service import create_device
+
+    state = app.state  # type: ignore[attr-defined]
+    with session_scope(state.session_factory) as session:
+        if session.scalar(select(Device).where(Device.name == TERMINAL_NAME)) is not None:
+            return
+        data = DeviceCreate(
+            name=TERMINAL_NAME,
+            host="127.0.0.1",
+            port=terminal_port,
+            username="admin",
+            password=DEMO_DEVICE_PASSWORD,
+            kind="attendance",
+        )
+        create_device(session=session, settings=state.settings, data=data)
+
+
+def _terminal_command(devices_dir: Path, port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "openpss.cli", "device", "attendance",
+        "--listen", f"127.0.0.1:{port}",
+        "--data-dir", str(devices_dir / "attendance"),
+        "--admin-password", DEMO_DEVICE_PASSWORD,
+    ]  # fmt: skip
+
+
+def _camera_command(devices_dir: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "openpss.cli", "device", "camera",
+        "--interface", "127.0.0.1",
+        "--data-dir", str(devices_dir / "camera"),
+    ]  # fmt: skip
+
+
+class _child:
+    """A device process that is terminated when the demo stops."""
+
+    def __init__(self, command: list[str], name: str) -> None:
+        self.command = command
+        self.name = name
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> subprocess.Popen[bytes]:
+        logger.info("starting %s: %s", self.name, " ".join(self.command))
+        self.process = subprocess.Popen(self.command, env=os.environ.copy())
+        return self.process
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def _wait_http(url: str, timeout: float = 30.0) -> None:
+    """Wait until a device answers HTTP (any status) or fail with a clear message."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url + "/cgi-bin/magicBox.cgi?action=getDeviceType", timeout=1.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    typer.echo(f"the virtual device at {url} did not start within {timeout:.0f} s", err=True)
+    raise typer.Exit(1)
