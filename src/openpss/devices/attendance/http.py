@@ -1,0 +1,342 @@
+"""HTTP front-end of the virtual attendance terminal: the Dahua CGI API mapped onto the model.
+
+Answers ``/cgi-bin/*.cgi`` (digest auth, user ``admin``) and a loopback-only control API for
+demos and tests:
+
+- ``POST /openpss/control/present``: JSON ``{"card": "..."}``, ``{"user_id": 1, "password":
+  "..."}`` or ``{"fingerprint": "<base64>"}``, optional ``"state"`` (CheckIn...); answers
+  ``{"accepted": bool, "message": str, "rec_no": int|null, "user_id": int|null}``. Digest auth
+  once the device is initialized.
+- ``POST /openpss/control/initialize``: JSON ``{"password": "..."}``, only while uninitialized
+  (a new device), sets the ``admin`` password of the HTTP API.
+- ``POST /openpss/control/usb``: JSON ``{"operation": "import_users" | "export_users" |
+  "import_fingerprints" | ... | "export_records" | "export_report", "year": Y, "month": M}``
+  runs a USB menu item against the device's USB directory (see ``usb.py``).
+
+The model is only touched from the server's event loop, so no locking is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from openpss.attendance.punches import AttendanceState
+from openpss.devices.attendance import http_access, usb
+from openpss.devices.attendance.config import apply_set_config, read_table
+from openpss.devices.attendance.model import Terminal, TerminalError
+from openpss.devices.attendance.services import DeviceServices
+from openpss.devices.attendance.store import SqliteStore
+from openpss.protocols.dahua_http.codec import flatten_config
+from openpss.protocols.dahua_http.digest import ha1_of
+from openpss.protocols.dahua_http.events import EventPart
+from openpss.protocols.dahua_http.server import (
+    CgiError,
+    CgiRequest,
+    DigestGuard,
+    EventHub,
+    build_cgi_app,
+    event_stream_response,
+    kv_response,
+    ok_response,
+)
+
+logger = logging.getLogger(__name__)
+
+HTTP_USER = "admin"
+DEVICE_TYPE = "OPSS-ASA100"
+DEVICE_CLASS = "ASA"
+VENDOR = "OpenPSS"
+SOFTWARE_VERSION = "1.000.0000000.1.R"
+SOFTWARE_BUILD = "2026-11-01"
+HARDWARE_VERSION = "1.00"
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # Dahua HTTP API: "Y-M-D H-m-S", not locale dependent
+LOOPBACK = {"127.0.0.1", "::1"}
+MIN_ADMIN_PASSWORD, MAX_ADMIN_PASSWORD = 8, 32
+
+
+def check_admin_password(password: str) -> str:
+    """8-32 non-blank characters of at least two kinds (upper, lower, digit, symbol)."""
+    if not MIN_ADMIN_PASSWORD <= len(password) <= MAX_ADMIN_PASSWORD or any(
+        c.isspace() for c in password
+    ):
+        raise TerminalError("the admin password must be 8-32 characters without blanks")
+    kinds = [
+        any(c.isupper() for c in password),
+        any(c.islower() for c in password),
+        any(c.isdigit() for c in password),
+        any(not c.isalnum() for c in password),
+    ]
+    if sum(kinds) < 2:
+        raise TerminalError(
+            "the admin password needs at least two kinds of: upper-case, lower-case, digits, "
+            "symbols"
+        )
+    return password
+
+
+class AttendanceHttp:
+    """The device's HTTP server application (Starlette), built on the Dahua CGI framework."""
+
+    def __init__(
+        self, terminal: Terminal, store: SqliteStore | None = None, usb_dir: Path | None = None
+    ) -> None:
+        self.terminal = terminal
+        self.store = store
+        self.usb_dir = usb_dir
+        self.hub = EventHub()
+        terminal.on_event = self._publish
+        self.services = DeviceServices(terminal)
+        self.access = http_access.AccessHandlers(terminal)
+        self.reboots = 0
+        self._ha1: str | None = store.get_setting("http_admin_ha1") if store else None
+        self.guard = DigestGuard(terminal.serial, self._ha1_for, self._not_ready)
+
+    # --- accounts ------------------------------------------------------------------------
+
+    @property
+    def initialized(self) -> bool:
+        """True once the admin password is set."""
+        return self._ha1 is not None
+
+    def set_admin_password(self, password: str) -> None:
+        """Set the HTTP ``admin`` password (kept as its digest HA1)."""
+        check_admin_password(password)
+        self._ha1 = ha1_of(HTTP_USER, self.guard.realm, password)
+        if self.store:
+            self.store.save_settings("http_admin_ha1", self._ha1)
+
+    def _ha1_for(self, username: str) -> str | None:
+        return self._ha1 if username == HTTP_USER else None
+
+    def _not_ready(self) -> str | None:
+        if self._ha1 is None:
+            return "Device not initialized: set the admin password first"
+        return None
+
+    def _publish(self, code: str, data: dict[str, Any]) -> None:
+        self.hub.publish(EventPart(code=code, action="Pulse", index=0, data=data))
+
+    # --- application ---------------------------------------------------------------------
+
+    def app(self) -> Starlette:
+        """The ASGI application."""
+        handlers = {
+            "magicBox": self.magic_box,
+            "global": self.global_cgi,
+            "configManager": self.config_manager,
+            "eventManager": self.event_manager,
+            **self.access.handlers(),
+        }
+        routes = [
+            Route("/openpss/control/present", self.control_present, methods=["POST"]),
+            Route("/openpss/control/initialize", self.control_initialize, methods=["POST"]),
+            Route("/openpss/control/usb", self.control_usb, methods=["POST"]),
+        ]
+        return build_cgi_app(self.guard, handlers, routes, lifespan=self._lifespan)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(self.services.run())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # --- magicBox / global ---------------------------------------------------------------
+
+    async def magic_box(self, call: CgiRequest) -> Response:
+        """Identity, reboot and self-check."""
+        t = self.terminal
+        answers: dict[str, dict[str, Any]] = {
+            "getDeviceType": {"type": DEVICE_TYPE},
+            "getDeviceClass": {"type": DEVICE_CLASS},
+            "getSerialNo": {"sn": t.serial},
+            "getMachineName": {"name": t.settings.machine_name},
+            "getSoftwareVersion": {"version": f"{SOFTWARE_VERSION},build:{SOFTWARE_BUILD}"},
+            "getHardwareVersion": {"version": HARDWARE_VERSION},
+            "getVendor": {"vendor": VENDOR},
+            "getSystemInfo": {
+                "deviceType": DEVICE_TYPE,
+                "hardwareVersion": HARDWARE_VERSION,
+                "processor": "virtual",
+                "serialNumber": t.serial,
+                "updateSerial": DEVICE_TYPE,
+            },
+        }
+        if call.action in answers:
+            return kv_response(answers[call.action])
+        if call.action == "reboot":
+            self.reboots += 1
+            t.log_admin(0, "reboot")
+            logger.info("reboot requested over HTTP (virtual device keeps running)")
+            return ok_response()
+        if call.action == "selfCheck":
+            try:
+                return kv_response(self.services.self_check(call.params.get("item", "Auto")))
+            except TerminalError as exc:
+                raise CgiError(str(exc)) from exc
+        raise CgiError("Bad Request!")
+
+    async def global_cgi(self, call: CgiRequest) -> Response:
+        """get/setCurrentTime: the device wall time, ``YYYY-MM-DD HH:MM:SS``."""
+        if call.action == "getCurrentTime":
+            return kv_response({"result": self.terminal.local_now().strftime(TIME_FORMAT)})
+        if call.action == "setCurrentTime":
+            text = call.require("time")
+            try:
+                local = dt.datetime.strptime(text, TIME_FORMAT)
+            except ValueError as exc:
+                raise CgiError(f"time must be YYYY-MM-DD HH:MM:SS, not {text!r}") from exc
+            self.terminal.set_local_time(local)
+            return ok_response()
+        raise CgiError("Bad Request!")
+
+    # --- configManager -------------------------------------------------------------------
+
+    async def config_manager(self, call: CgiRequest) -> Response:
+        """getConfig (``table.X.Y=v`` lines) and setConfig (all-or-nothing)."""
+        try:
+            if call.action == "getConfig":
+                name = call.require("name")
+                return kv_response(flatten_config(name, read_table(self.terminal, name)))
+            if call.action == "setConfig":
+                items = {k: v for k, v in call.params.items() if k != "action"}
+                apply_set_config(self.terminal, items)
+                return ok_response()
+        except TerminalError as exc:
+            raise CgiError(str(exc)) from exc
+        raise CgiError("Bad Request!")
+
+    async def event_manager(self, call: CgiRequest) -> Response:
+        """attach: the multipart event stream; getCaps: which codes this device sends."""
+        if call.action == "attach":
+            return event_stream_response(self.hub, call.params)
+        if call.action == "getCaps":
+            return kv_response(
+                {"caps.AccessControl": True, "caps.BellRing": True, "caps.NTPAdjustTime": True}
+            )
+        raise CgiError("Bad Request!")
+
+    # --- control -------------------------------------------------------------------------
+
+    def _control_denied(self, request: Request) -> Response | None:
+        host = request.client.host if request.client else ""
+        if host not in LOOPBACK:
+            return JSONResponse({"detail": "the control API answers loopback only"}, 403)
+        if not self.initialized:
+            return None
+        return self.guard.check(request)
+
+    async def control_present(self, request: Request) -> Response:
+        """Present a card, fingerprint or ID + password at the standby screen."""
+        denied = self._control_denied(request)
+        if denied is not None:
+            return denied
+        try:
+            body = await request.json()
+            credential, state = parse_presentation(body)
+        except (ValueError, TerminalError) as exc:
+            return JSONResponse({"detail": str(exc)}, 422)
+        result = self.terminal.present(state=state, **credential)
+        return JSONResponse(
+            {
+                "accepted": result.accepted,
+                "message": result.message,
+                "rec_no": result.punch.rec_no if result.punch else None,
+                "user_id": result.user_id,
+                "state": result.punch.state.value if result.punch else None,
+            }
+        )
+
+    async def control_usb(self, request: Request) -> Response:
+        """Run a USB menu item (import/export) against the USB directory."""
+        denied = self._control_denied(request)
+        if denied is not None:
+            return denied
+        try:
+            body = await request.json()
+            if self.usb_dir is None:
+                raise TerminalError("no USB drive: start the device with --usb-dir")
+            result = run_usb_operation(self.terminal, self.usb_dir, body)
+        except (ValueError, TerminalError) as exc:
+            return JSONResponse({"detail": str(exc)}, 422)
+        return JSONResponse({"operation": body["operation"], "result": result})
+
+    async def control_initialize(self, request: Request) -> Response:
+        """Set the admin password of a new (uninitialized) device."""
+        host = request.client.host if request.client else ""
+        if host not in LOOPBACK:
+            return JSONResponse({"detail": "the control API answers loopback only"}, 403)
+        if self.initialized:
+            return JSONResponse({"detail": "the device is already initialized"}, 409)
+        try:
+            body = await request.json()
+            self.set_admin_password(str(body.get("password", "")))
+        except (ValueError, TerminalError) as exc:
+            return JSONResponse({"detail": str(exc)}, 422)
+        return JSONResponse({"initialized": True})
+
+
+def parse_presentation(body: object) -> tuple[dict[str, Any], AttendanceState | None]:
+    """The credential and optional attendance state of a control ``present`` body."""
+    if not isinstance(body, dict):
+        raise TerminalError("body must be a JSON object")
+    state = AttendanceState(body["state"]) if body.get("state") else None
+    if body.get("card"):
+        return {"card": str(body["card"])}, state
+    if body.get("fingerprint"):
+        try:
+            template = base64.b64decode(str(body["fingerprint"]), validate=True)
+        except binascii.Error as exc:
+            raise TerminalError("fingerprint must be base64") from exc
+        return {"fingerprint": template}, state
+    if body.get("user_id") is not None and body.get("password") is not None:
+        return {"user_id": int(body["user_id"]), "password": str(body["password"])}, state
+    raise TerminalError("give card, fingerprint, or user_id and password")
+
+
+USB_OPERATIONS: dict[str, Callable[[Terminal, Path], object]] = {
+    "import_users": usb.import_users,
+    "export_users": usb.export_users,
+    "import_fingerprints": usb.import_fingerprints,
+    "export_fingerprints": usb.export_fingerprints,
+    "import_bells": usb.import_bells,
+    "export_bells": usb.export_bells,
+    "import_switch_times": usb.import_switch_times,
+    "export_switch_times": usb.export_switch_times,
+    "import_shifts": usb.import_shifts,
+    "export_shifts": usb.export_shifts,
+}
+
+
+def run_usb_operation(terminal: Terminal, usb_dir: Path, body: object) -> object:
+    """One USB operation named in a control body; the count imported or the file written."""
+    if not isinstance(body, dict) or "operation" not in body:
+        raise TerminalError("body must name an operation")
+    operation = str(body["operation"])
+    if operation in ("export_records", "export_report"):
+        year, month = int(body.get("year", 0)), int(body.get("month", 0))
+        export = (
+            usb.export_month_records if operation == "export_records" else usb.export_month_report
+        )
+        return export(terminal, usb_dir, year, month).name
+    if operation not in USB_OPERATIONS:
+        names = ", ".join([*USB_OPERATIONS, "export_records", "export_report"])
+        raise TerminalError(f"unknown USB operation {operation!r}; one of {names}")
+    result = USB_OPERATIONS[operation](terminal, usb_dir)
+    return result.name if isinstance(result, Path) else result

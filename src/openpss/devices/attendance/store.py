@@ -1,0 +1,155 @@
+"""The terminal's flash: a SQLite file under --data-dir holding users, settings, punches, log."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from openpss.attendance.punches import AttendanceState
+from openpss.devices.attendance.model import AdminLogEntry, Punch, Terminal, User
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (user_id INTEGER PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS punches (
+    rec_no INTEGER PRIMARY KEY, at TEXT NOT NULL, local TEXT NOT NULL, user_id INTEGER NOT NULL,
+    method TEXT NOT NULL, card_no TEXT NOT NULL, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS admin_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, admin_id INTEGER NOT NULL,
+    operation TEXT NOT NULL);
+"""
+
+
+def user_to_json(user: User) -> str:
+    """A user as JSON (templates base64)."""
+    return json.dumps(
+        {
+            "name": user.name,
+            "department": user.department,
+            "schedule_mode": user.schedule_mode,
+            "level": user.level,
+            "password": user.password,
+            "cards": user.cards,
+            "fingerprints": [base64.b64encode(fp).decode() for fp in user.fingerprints],
+        }
+    )
+
+
+def user_from_json(user_id: int, text: str) -> User:
+    """Inverse of `user_to_json`."""
+    data = json.loads(text)
+    data["fingerprints"] = [base64.b64decode(fp) for fp in data["fingerprints"]]
+    return User(user_id=user_id, **data)
+
+
+class SqliteStore:
+    """Implements the model's Persistence protocol on one SQLite file (autocommit, WAL)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        """Close the file."""
+        self.db.close()
+
+    def get_setting(self, key: str) -> Any:
+        """A stored settings block, or None."""
+        row = self.db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def save_settings(self, key: str, value: Any) -> None:
+        """Store a settings block."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, json.dumps(value))
+        )
+
+    def save_users(self, users: Iterable[User]) -> None:
+        """Insert or replace users in one transaction."""
+        rows = [(u.user_id, user_to_json(u)) for u in users]
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany("INSERT OR REPLACE INTO users (user_id, data) VALUES (?, ?)", rows)
+
+    def delete_users(self, user_ids: Iterable[int]) -> None:
+        """Delete users."""
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany("DELETE FROM users WHERE user_id = ?", [(u,) for u in user_ids])
+
+    def append_punches(self, punches: Iterable[Punch]) -> None:
+        """Append punches."""
+        rows = [
+            (
+                p.rec_no,
+                p.at.isoformat(),
+                p.local.isoformat(),
+                p.user_id,
+                p.method,
+                p.card_no,
+                p.state.value,
+            )
+            for p in punches
+        ]
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany("INSERT INTO punches VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def drop_punches_before(self, rec_no: int) -> None:
+        """Forget the oldest punches (the record store is full)."""
+        self.db.execute("DELETE FROM punches WHERE rec_no < ?", (rec_no,))
+
+    def append_admin_log(self, entry: AdminLogEntry) -> None:
+        """Append one administrator operation."""
+        self.db.execute(
+            "INSERT INTO admin_log (at, admin_id, operation) VALUES (?, ?, ?)",
+            (entry.at.isoformat(), entry.admin_id, entry.operation),
+        )
+
+    def load_into(self, terminal: Terminal) -> None:
+        """Fill a fresh Terminal with what this file holds."""
+        users = [user_from_json(uid, data) for uid, data in self.db.execute("SELECT * FROM users")]
+        settings = {
+            key: json.loads(value) for key, value in self.db.execute("SELECT * FROM settings")
+        }
+        punches = [
+            Punch(
+                rec,
+                dt.datetime.fromisoformat(at),
+                dt.datetime.fromisoformat(local),
+                uid,
+                method,
+                card,
+                AttendanceState(state),
+            )
+            for rec, at, local, uid, method, card, state in self.db.execute(
+                "SELECT * FROM punches ORDER BY rec_no"
+            )
+        ]
+        log = [
+            AdminLogEntry(dt.datetime.fromisoformat(at), admin_id, op)
+            for _, at, admin_id, op in self.db.execute("SELECT * FROM admin_log ORDER BY id")
+        ]
+        terminal.load(users=users, settings=settings, punches=punches, admin_log=log)
+
+
+def open_terminal(data_dir: Path, **kwargs: Any) -> tuple[Terminal, SqliteStore]:
+    """The terminal kept in `data_dir` (created on first start with a new serial number)."""
+    store = SqliteStore(data_dir / "terminal.sqlite3")
+    serial = store.get_setting("serial")
+    if serial is None:
+        serial = "AT" + secrets.token_hex(6).upper()
+        store.save_settings("serial", serial)
+    terminal = Terminal(serial=serial, store=store, **kwargs)
+    store.load_into(terminal)
+    return terminal, store

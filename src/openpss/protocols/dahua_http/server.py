@@ -1,0 +1,306 @@
+"""Server side of the Dahua CGI API: an ASGI (Starlette) app with digest auth and CGI dispatch.
+
+A device registers one handler per CGI name (``magicBox``, ``configManager``...); the server
+answers ``/cgi-bin/<name>.cgi``, checks HTTP digest auth (``realm="Login to <serial>"``,
+qop=auth) and turns ``CgiError`` into ``Error`` bodies with HTTP 400. ``EventHub`` fans events
+out to every ``eventManager.cgi?action=attach`` stream. ``ServerThread`` runs the app under
+uvicorn in a background thread (tests, demos).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from openpss.protocols.dahua_http.codec import (
+    OK_BODY,
+    ConfigValue,
+    DahuaProtocolError,
+    ErrorBody,
+    encode_kv,
+)
+from openpss.protocols.dahua_http.digest import (
+    DigestCredentials,
+    NonceBook,
+    build_challenge,
+    realm_for,
+)
+from openpss.protocols.dahua_http.events import CONTENT_TYPE, EventPart
+
+logger = logging.getLogger(__name__)
+
+MAX_HEARTBEAT_S = 60  # Dahua HTTP API: heartbeat range is [1, 60] seconds
+
+
+class CgiError(Exception):
+    """A request the device refuses: answered as an ``Error`` body (HTTP 400 by default)."""
+
+    def __init__(self, reason: str, status: int = 400) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+@dataclass
+class CgiRequest:
+    """One decoded CGI call: name, action and the query parameters."""
+
+    request: Request
+    cgi: str
+    action: str
+    params: dict[str, str]
+
+    def require(self, key: str) -> str:
+        """A mandatory parameter, or a CgiError naming it."""
+        value = self.params.get(key)
+        if value is None or value == "":
+            raise CgiError(f"Missing parameter {key}")
+        return value
+
+    async def json_body(self) -> dict[str, Any]:
+        """The request body as a JSON object (POST), or a CgiError."""
+        raw = await self.request.body()
+        try:
+            value = json.loads(raw or b"{}")
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CgiError(f"Body is not valid JSON: {exc}") from exc
+        if not isinstance(value, dict):
+            raise CgiError("Body must be a JSON object")
+        return value
+
+
+CgiHandler = Callable[[CgiRequest], Awaitable[Response]]
+
+
+def ok_response() -> Response:
+    """The bare ``OK`` answer of a successful write."""
+    return PlainTextResponse(OK_BODY)
+
+
+def kv_response(items: Mapping[str, ConfigValue] | Sequence[tuple[str, ConfigValue]]) -> Response:
+    """A CRLF ``key=value`` answer."""
+    return PlainTextResponse(encode_kv(items))
+
+
+def text_response(text: str) -> Response:
+    """A plain text answer (already encoded key=value lines)."""
+    return PlainTextResponse(text)
+
+
+def json_response(value: object) -> Response:
+    """A JSON answer (AccessUser-style endpoints)."""
+    return Response(json.dumps(value, ensure_ascii=False), media_type="application/json")
+
+
+def error_response(reason: str, status: int = 400) -> Response:
+    """An ``Error`` body."""
+    return PlainTextResponse(str(ErrorBody(reason)), status_code=status)
+
+
+class EventHub:
+    """Fans events out to every attached stream (bounded queues; slow readers drop events)."""
+
+    def __init__(self, queue_size: int = 1000) -> None:
+        self._queues: set[asyncio.Queue[EventPart]] = set()
+        self._queue_size = queue_size
+
+    @property
+    def subscribers(self) -> int:
+        """How many streams are attached."""
+        return len(self._queues)
+
+    def publish(self, event: EventPart) -> None:
+        """Send an event to every attached stream (call from the server's event loop)."""
+        for queue in list(self._queues):
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(event)
+
+    @contextlib.contextmanager
+    def subscribe(self) -> Any:
+        """A queue receiving events while the context is open."""
+        queue: asyncio.Queue[EventPart] = asyncio.Queue(self._queue_size)
+        self._queues.add(queue)
+        try:
+            yield queue
+        finally:
+            self._queues.discard(queue)
+
+
+def parse_codes(text: str) -> set[str] | None:
+    """``[All]`` -> None (everything); ``[A,B]`` -> {"A", "B"}."""
+    inner = text.strip()
+    if not (inner.startswith("[") and inner.endswith("]")):
+        raise CgiError("codes must be written as [Code1,Code2] or [All]")
+    codes = {code.strip() for code in inner[1:-1].split(",") if code.strip()}
+    if not codes:
+        raise CgiError("codes is empty")
+    return None if "All" in codes else codes
+
+
+def event_stream_response(hub: EventHub, params: Mapping[str, str]) -> Response:
+    """The ``eventManager.cgi?action=attach`` answer: a never-ending multipart stream."""
+    codes = parse_codes(params.get("codes", ""))
+    heartbeat = _heartbeat_seconds(params.get("heartbeat"))
+
+    async def parts() -> AsyncIterator[bytes]:
+        with hub.subscribe() as queue:
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), timeout=heartbeat)
+                except TimeoutError:
+                    yield bytes(EventPart(code="Heartbeat"))
+                    continue
+                if codes is None or event.code in codes:
+                    yield bytes(event)
+
+    return StreamingResponse(parts(), media_type=CONTENT_TYPE)
+
+
+def _heartbeat_seconds(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise CgiError("heartbeat must be an integer number of seconds") from exc
+    if not 1 <= value <= MAX_HEARTBEAT_S:
+        raise CgiError(f"heartbeat must be 1-{MAX_HEARTBEAT_S} seconds")
+    return float(value)
+
+
+class DigestGuard:
+    """Checks digest auth for a device: ``ha1_for(user)`` gives the user's stored HA1.
+
+    ``ha1_for`` returning None for every user means the device is not initialized yet.
+    """
+
+    def __init__(
+        self,
+        serial: str,
+        ha1_for: Callable[[str], str | None],
+        not_ready: Callable[[], str | None] = lambda: None,
+    ) -> None:
+        self.realm = realm_for(serial)
+        self._ha1_for = ha1_for
+        self._not_ready = not_ready
+        self._nonces = NonceBook()
+
+    def challenge(self, *, stale: bool = False, reason: str = "Unauthorized") -> Response:
+        """A 401 answer with a fresh nonce."""
+        header = build_challenge(self.realm, self._nonces.issue(), self._nonces.opaque, stale=stale)
+        return PlainTextResponse(
+            str(ErrorBody(reason)), status_code=401, headers={"WWW-Authenticate": header}
+        )
+
+    def check(self, request: Request) -> Response | None:
+        """None when the request carries valid credentials, else the 401 answer."""
+        reason = self._not_ready()
+        if reason is not None:
+            return self.challenge(reason=reason)
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("digest "):
+            return self.challenge()
+        try:
+            credentials = DigestCredentials.parse(header)
+        except DahuaProtocolError as exc:
+            return self.challenge(reason=str(exc))
+        ha1 = self._ha1_for(credentials.username)
+        uri_path = credentials.uri.split("?", 1)[0]
+        if ha1 is None or credentials.realm != self.realm or uri_path != request.url.path:
+            return self.challenge(reason="Invalid Authority!")
+        if not credentials.matches(ha1=ha1, method=request.method):
+            return self.challenge(reason="Invalid Authority!")
+        if not self._nonces.is_fresh(credentials.nonce):
+            return self.challenge(stale=True)
+        request.state.username = credentials.username
+        return None
+
+
+def build_cgi_app(
+    guard: DigestGuard,
+    handlers: Mapping[str, CgiHandler],
+    extra_routes: Sequence[BaseRoute] | None = None,
+    lifespan: Any = None,
+) -> Starlette:
+    """A Starlette app answering ``/cgi-bin/<name>.cgi`` through ``handlers[name]``."""
+
+    async def dispatch(request: Request) -> Response:
+        denied = guard.check(request)
+        if denied is not None:
+            return denied
+        name = request.path_params["name"]
+        handler = handlers.get(name)
+        if handler is None:
+            return error_response("Bad Request!")
+        params = dict(request.query_params)
+        call = CgiRequest(request, name, params.get("action", ""), params)
+        try:
+            return await handler(call)
+        except CgiError as exc:
+            return error_response(exc.reason, exc.status)
+        except ValueError as exc:  # includes DahuaProtocolError: a malformed request, not a crash
+            logger.debug("refused %s.cgi?action=%s: %s", name, call.action, exc)
+            return error_response(str(exc))
+
+    routes: list[BaseRoute] = [
+        Route("/cgi-bin/{name}.cgi", dispatch, methods=["GET", "POST", "PUT"]),
+        *(extra_routes or []),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+class ServerThread:
+    """Runs an ASGI app under uvicorn in a background thread until ``stop()``."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def port(self) -> int:
+        """The bound port (after start)."""
+        sockets = self.server.servers[0].sockets
+        return int(sockets[0].getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> ServerThread:
+        """Start and wait until the socket listens."""
+        self._thread.start()
+        for _ in range(int(timeout / 0.02)):
+            if self.server.started:
+                return self
+            if not self._thread.is_alive():
+                break
+            threading.Event().wait(0.02)
+        raise RuntimeError("HTTP server did not start")
+
+    def stop(self) -> None:
+        """Ask uvicorn to exit and wait for the thread."""
+        self.server.should_exit = True
+        self._thread.join(timeout=2)
+        if self._thread.is_alive():  # open event streams keep a graceful shutdown waiting
+            self.server.force_exit = True
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
