@@ -1,0 +1,146 @@
+"""REST routes for batch operations, xlsx import and export of persons."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import Response, StreamingResponse
+
+from openpss.platform.deps import Operator, SessionDep, Viewer
+from openpss.platform.people import batch, service, xlsx
+from openpss.platform.people.cards import get_card_mode
+from openpss.platform.people.errors import PeopleError
+from openpss.platform.people.http import XLSX, domain_errors, read_upload
+from openpss.platform.people.schemas import (
+    BatchAdd,
+    BatchDelete,
+    BatchEdit,
+    BatchIssueCards,
+    CardRead,
+    ImportResult,
+    PersonSummary,
+)
+from openpss.platform.security.audit import record_audit
+
+router = APIRouter()
+
+
+@router.post("/batch/add", response_model=list[PersonSummary], status_code=201)
+def post_batch_add(data: BatchAdd, session: SessionDep, principal: Operator) -> list[PersonSummary]:
+    """Add persons with consecutive user IDs from a start ID."""
+    with domain_errors():
+        persons = batch.batch_add(session=session, data=data)
+        page = service.persons_by_ids(session=session, person_ids=[p.id for p in persons])
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action="person.batch_add",
+        detail={"start_user_id": data.start_user_id, "quantity": data.quantity},
+    )
+    return service.summaries(session, sorted(page, key=lambda p: p.user_id))
+
+
+@router.post("/batch/cards", response_model=list[CardRead], status_code=201)
+def post_batch_cards(
+    data: BatchIssueCards, session: SessionDep, principal: Operator
+) -> list[CardRead]:
+    """Issue one card to each selected person; all or nothing."""
+    with domain_errors():
+        cards = batch.batch_issue_cards(
+            session=session, person_ids=data.person_ids, card_numbers=data.card_numbers
+        )
+    mode = get_card_mode(session)
+    read = [service.card_read(c, mode) for c in cards]
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action="card.batch_issue",
+        detail={"persons": data.person_ids, "cards": [c.number for c in read]},
+    )
+    return read
+
+
+@router.post("/batch/edit", status_code=204)
+def post_batch_edit(data: BatchEdit, session: SessionDep, principal: Operator) -> Response:
+    """Change department and/or validity of the selected persons; all or nothing."""
+    with domain_errors():
+        batch.batch_edit(session=session, data=data)
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action="person.batch_edit",
+        detail=data.model_dump(mode="json"),
+    )
+    return Response(status_code=204)
+
+
+@router.post("/batch/delete", status_code=204)
+def post_batch_delete(data: BatchDelete, session: SessionDep, principal: Operator) -> Response:
+    """Delete the selected persons."""
+    with domain_errors():
+        batch.batch_delete(session=session, person_ids=data.person_ids)
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action="person.batch_delete",
+        detail={"persons": data.person_ids},
+    )
+    return Response(status_code=204)
+
+
+@router.get("/import/template")
+def get_template(session: SessionDep, principal: Viewer) -> Response:
+    """The xlsx import template."""
+    data = xlsx.template_xlsx(get_card_mode(session))
+    headers = {"Content-Disposition": 'attachment; filename="persons-template.xlsx"'}
+    return Response(data, media_type=XLSX, headers=headers)
+
+
+@router.post("/import", response_model=ImportResult)
+async def post_import(
+    session: SessionDep, principal: Operator, file: Annotated[UploadFile, File()]
+) -> ImportResult | Response:
+    """Import persons from xlsx: all rows valid or nothing written (422 with the bad rows)."""
+    data = await read_upload(file)
+    with domain_errors():
+        imported, errors = xlsx.import_persons(session=session, data=data)
+    if errors:
+        result = ImportResult(imported=0, errors=errors)
+        return Response(result.model_dump_json(), status_code=422, media_type="application/json")
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action="person.import",
+        detail={"file": file.filename, "imported": imported},
+    )
+    return ImportResult(imported=imported, errors=[])
+
+
+@router.get("/export")
+def get_export(
+    session: SessionDep,
+    principal: Viewer,
+    ids: Annotated[str, Query(description="comma-separated person ids; empty: all")] = "",
+) -> StreamingResponse:
+    """Export the selected (or all) persons as xlsx."""
+    with domain_errors():
+        person_ids = _parse_ids(ids)
+        output = xlsx.export_persons(session=session, person_ids=person_ids)
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action="person.export",
+        detail={"persons": "all" if person_ids is None else len(person_ids)},
+    )
+    headers = {"Content-Disposition": 'attachment; filename="persons.xlsx"'}
+    return StreamingResponse(output, media_type=XLSX, headers=headers)
+
+
+def _parse_ids(text: str) -> list[int] | None:
+    if not text.strip():
+        return None
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise PeopleError("ids must be comma-separated person ids, e.g. ids=1,2,3") from None

@@ -1,0 +1,146 @@
+"""Batch operations: add, issue cards, edit, delete (manual 1.4.2, 1.5, 1.9); all-or-nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from openpss.platform.people import org
+from openpss.platform.people.cards import format_card, get_card_mode, parse_card
+from openpss.platform.people.credentials import MAX_CARDS, new_card
+from openpss.platform.people.errors import Conflict, PeopleError
+from openpss.platform.people.models import Card, Person
+from openpss.platform.people.schemas import BatchAdd, BatchEdit, PersonCreate
+from openpss.platform.people.service import build_person, check_rules, persons_by_ids
+
+logger = logging.getLogger(__name__)
+
+
+def batch_user_ids(start: str, quantity: int) -> list[str]:
+    """Consecutive numeric user IDs from `start`, keeping its zero padding."""
+    first = int(start)
+    ids = [str(first + i).rjust(len(start), "0") for i in range(quantity)]
+    if len(ids[-1]) > 32:
+        raise PeopleError("the last user ID of the batch would be longer than 32 digits")
+    return ids
+
+
+def batch_add(*, session: Session, data: BatchAdd) -> list[Person]:
+    """Add `quantity` persons with consecutive user IDs; the name starts as the user ID."""
+    user_ids = batch_user_ids(data.start_user_id, data.quantity)
+    taken = list(session.scalars(select(Person.user_id).where(Person.user_id.in_(user_ids))))
+    if taken:
+        shown = ", ".join(sorted(taken)[:10])
+        raise Conflict(f"user ID(s) already in use: {shown}; choose another start user ID")
+    persons = [
+        build_person(
+            session=session,
+            data=PersonCreate(
+                user_id=user_id,
+                name=user_id,
+                department_id=data.department_id,
+                valid_from=data.valid_from,
+                valid_to=data.valid_to,
+            ),
+        )
+        for user_id in user_ids
+    ]
+    session.add_all(persons)
+    session.flush()
+    return persons
+
+
+def batch_issue_cards(
+    *, session: Session, person_ids: list[int], card_numbers: list[str]
+) -> list[Card]:
+    """Issue card_numbers[i] to person_ids[i]; nothing is issued unless every card is valid."""
+    if len(person_ids) != len(card_numbers):
+        raise PeopleError(
+            f"{len(person_ids)} person(s) selected but {len(card_numbers)} card number(s) given; "
+            "give one card number per person"
+        )
+    if len(set(person_ids)) != len(person_ids):
+        raise PeopleError("a person is selected twice")
+    mode = get_card_mode(session)
+    persons = {p.id: p for p in persons_by_ids(session=session, person_ids=person_ids)}
+    errors: list[str] = []
+    numbers: list[str] = []
+    for position, text in enumerate(card_numbers, start=1):
+        try:
+            numbers.append(parse_card(text, mode))
+        except PeopleError as exc:
+            errors.append(f"card {position}: {exc}")
+    if errors:
+        raise PeopleError("; ".join(errors))
+    _check_batch_cards(session, numbers, [persons[i] for i in person_ids])
+    cards = []
+    for person_id, number in zip(person_ids, numbers, strict=True):
+        card = new_card(number)
+        persons[person_id].cards.append(card)
+        cards.append(card)
+    session.flush()
+    return cards
+
+
+def _check_batch_cards(session: Session, numbers: list[str], persons: list[Person]) -> None:
+    mode = get_card_mode(session)
+    seen: set[str] = set()
+    errors = []
+    for number in numbers:
+        if number in seen:
+            errors.append(f"card {format_card(number, mode)} is listed twice")
+        seen.add(number)
+    existing = session.execute(
+        select(Card.number, Person.user_id).join(Person).where(Card.number.in_(numbers))
+    ).all()
+    errors += [f"card {format_card(n, mode)} is already issued to user {u}" for n, u in existing]
+    full = [p.user_id for p in persons if len(p.cards) >= MAX_CARDS]
+    errors += [f"user {user_id} already holds {MAX_CARDS} cards" for user_id in full]
+    if errors:
+        raise Conflict("; ".join(errors))
+
+
+def batch_edit(*, session: Session, data: BatchEdit) -> list[Person]:
+    """Change department and/or validity of the selected persons."""
+    if data.department_id is None and data.valid_from is None and data.valid_to is None:
+        raise PeopleError("choose a department or a validity time to change")
+    persons = persons_by_ids(session=session, person_ids=data.person_ids)
+    if data.department_id is not None:
+        org.get_department(session=session, department_id=data.department_id)
+    for person in persons:
+        _apply_edit(person, data.department_id, data.valid_from, data.valid_to)
+    session.flush()
+    return persons
+
+
+def _apply_edit(
+    person: Person,
+    department_id: int | None,
+    valid_from: dt.datetime | None,
+    valid_to: dt.datetime | None,
+) -> None:
+    if department_id is not None:
+        person.department_id = department_id
+    person.valid_from = valid_from or person.valid_from
+    person.valid_to = valid_to or person.valid_to
+    try:
+        check_rules(person)
+    except PeopleError as exc:
+        raise PeopleError(f"user {person.user_id}: {exc}") from None
+
+
+def batch_delete(*, session: Session, person_ids: list[int]) -> int:
+    """Delete the selected persons with their credentials."""
+    persons = persons_by_ids(session=session, person_ids=person_ids)
+    for person in persons:
+        session.delete(person)
+    session.flush()
+    return len(persons)
+
+
+def count_persons(*, session: Session) -> int:
+    """How many persons exist."""
+    return session.scalar(select(func.count()).select_from(Person)) or 0

@@ -1,0 +1,171 @@
+"""Console: xlsx import (with the bad-row table), export, and batch operations."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from pydantic import ValidationError
+
+from openpss.platform.deps import Operator, SessionDep, Viewer
+from openpss.platform.people import batch, org, service, xlsx
+from openpss.platform.people.cards import get_card_mode
+from openpss.platform.people.errors import PeopleError
+from openpss.platform.people.forms import int_list, messages
+from openpss.platform.people.http import XLSX, read_upload
+from openpss.platform.people.schemas import BatchAdd, BatchEdit
+from openpss.platform.security.audit import record_audit
+from openpss.platform.web.templating import render
+
+logger = logging.getLogger(__name__)
+router = APIRouter()
+
+
+@router.get("/people/import", response_class=HTMLResponse)
+def import_page(request: Request, principal: Operator) -> HTMLResponse:
+    """Upload form and template download."""
+    request.state.principal = principal
+    return render(request, "people/import.html", {"errors": [], "message": "", "imported": None})
+
+
+@router.get("/people/import/template")
+def import_template(session: SessionDep, principal: Viewer) -> Response:
+    """The xlsx template to fill in."""
+    headers = {"Content-Disposition": 'attachment; filename="persons-template.xlsx"'}
+    return Response(xlsx.template_xlsx(get_card_mode(session)), media_type=XLSX, headers=headers)
+
+
+@router.post("/people/import", response_class=HTMLResponse)
+async def import_upload(
+    request: Request,
+    session: SessionDep,
+    principal: Operator,
+    file: Annotated[UploadFile, File()],
+) -> HTMLResponse:
+    """Validate the whole file; import all rows or none and show each bad row."""
+    request.state.principal = principal
+    data = await read_upload(file)
+    ctx: dict[str, Any] = {"errors": [], "message": "", "imported": None}
+    try:
+        imported, errors = xlsx.import_persons(session=session, data=data)
+    except PeopleError as exc:
+        ctx["message"] = str(exc)
+        return render(request, "people/import.html", ctx, status_code=422)
+    if errors:
+        ctx["errors"] = errors
+        return render(request, "people/import.html", ctx, status_code=422)
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action="person.import",
+        detail={"file": file.filename, "imported": imported},
+    )
+    ctx["imported"] = imported
+    return render(request, "people/import.html", ctx)
+
+
+@router.get("/people/export")
+def export(
+    session: SessionDep,
+    principal: Viewer,
+    ids: Annotated[list[str], Query()] = [],  # noqa: B006  (FastAPI query list)
+) -> StreamingResponse:
+    """Download the selected persons (all when none is selected) as xlsx."""
+    person_ids = int_list(ids) or None
+    output = xlsx.export_persons(session=session, person_ids=person_ids)
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action="person.export",
+        detail={"persons": "all" if person_ids is None else len(person_ids)},
+    )
+    headers = {"Content-Disposition": 'attachment; filename="persons.xlsx"'}
+    return StreamingResponse(output, media_type=XLSX, headers=headers)
+
+
+def _batch_page(
+    request: Request,
+    session: SessionDep,
+    ids: list[int],
+    *,
+    errors: list[str] | None = None,
+    message: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    persons = service.persons_by_ids(session=session, person_ids=ids) if ids else []
+    ctx = {
+        "selected": service.summaries(session, sorted(persons, key=lambda p: p.user_id)),
+        "departments": sorted(org.department_paths(session=session).items(), key=lambda i: i[1]),
+        "errors": errors or [],
+        "message": message,
+        "card_mode": get_card_mode(session).value,
+    }
+    return render(request, "people/batch.html", ctx, status_code=status_code)
+
+
+@router.get("/people/batch", response_class=HTMLResponse)
+def batch_page(
+    request: Request,
+    session: SessionDep,
+    principal: Operator,
+    ids: Annotated[list[str], Query()] = [],  # noqa: B006
+) -> HTMLResponse:
+    """Batch add, batch issue cards and batch edit for the selected persons."""
+    request.state.principal = principal
+    try:
+        return _batch_page(request, session, int_list(ids))
+    except PeopleError as exc:
+        return _batch_page(request, session, [], errors=[str(exc)], status_code=404)
+
+
+def _blank_none(form: Any, keys: list[str]) -> dict[str, Any]:
+    return {
+        k: (str(form.get(k)).strip() or None) if form.get(k) is not None else None for k in keys
+    }
+
+
+@router.post("/people/batch/{operation}", response_class=HTMLResponse)
+async def batch_post(
+    operation: str, request: Request, session: SessionDep, principal: Operator
+) -> HTMLResponse:
+    """Run batch add, issue cards or edit; all or nothing."""
+    request.state.principal = principal
+    form = await request.form()
+    ids = int_list(form.getlist("ids"))
+    try:
+        message = _run_batch(operation, session, form, ids)
+    except ValidationError as exc:
+        session.rollback()
+        return _batch_page(request, session, ids, errors=messages(exc), status_code=422)
+    except PeopleError as exc:
+        session.rollback()
+        return _batch_page(request, session, ids, errors=[str(exc)], status_code=422)
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action=f"person.batch_{operation}",
+        detail={"persons": ids, "result": message},
+    )
+    return _batch_page(request, session, ids, message=message)
+
+
+def _run_batch(operation: str, session: SessionDep, form: Any, ids: list[int]) -> str:
+    if operation == "add":
+        values = _blank_none(
+            form, ["start_user_id", "quantity", "department_id", "valid_from", "valid_to"]
+        )
+        persons = batch.batch_add(session=session, data=BatchAdd.model_validate(values))
+        return f"added {len(persons)} person(s): {persons[0].user_id} to {persons[-1].user_id}"
+    if operation == "cards":
+        numbers = str(form.get("card_numbers", "")).split()
+        cards = batch.batch_issue_cards(session=session, person_ids=ids, card_numbers=numbers)
+        return f"issued {len(cards)} card(s)"
+    if operation == "edit":
+        values = _blank_none(form, ["department_id", "valid_from", "valid_to"])
+        data = BatchEdit.model_validate(values | {"person_ids": ids})
+        return f"changed {len(batch.batch_edit(session=session, data=data))} person(s)"
+    if operation == "delete":
+        return f"deleted {batch.batch_delete(session=session, person_ids=ids)} person(s)"
+    raise PeopleError(f"unknown batch operation {operation!r}")
