@@ -25,7 +25,11 @@ logger = logging.getLogger(__name__)
 DOMAINS = ["security", "people", "permissions", "devices", "attendance", "records", "vision", "web"]
 
 # "module:function" of long-running coroutines started with the server; each takes the app.
-BACKGROUND_SERVICES: list[str] = []
+BACKGROUND_SERVICES: list[str] = [
+    "openpss.platform.security.audit:forward_to_syslog",
+    "openpss.platform.devices.sync:run",
+    "openpss.platform.vision.deps:close_cameras_on_shutdown",
+]
 
 BackgroundService = Callable[[FastAPI], Coroutine[Any, Any, None]]
 

@@ -1,0 +1,46 @@
+"""Dependencies of the vision routes: the app's camera connections and error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, status
+
+from openpss.platform.vision.live import CameraSessions, NotConnected, VisionError
+from openpss.platform.vision.service import CameraConflict, CameraNotFound
+
+_lock = threading.Lock()
+
+
+def get_sessions(request: Request) -> CameraSessions:
+    """The CameraSessions of this app (created on first use)."""
+    state = request.app.state
+    with _lock:
+        if getattr(state, "vision_sessions", None) is None:
+            state.vision_sessions = CameraSessions()
+    sessions: CameraSessions = state.vision_sessions
+    return sessions
+
+
+SessionsDep = Annotated[CameraSessions, Depends(get_sessions)]
+
+
+def http_error(exc: VisionError) -> HTTPException:
+    """404 unknown camera, 409 conflict or not connected, 400 anything the camera refused."""
+    if isinstance(exc, CameraNotFound):
+        return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
+    if isinstance(exc, CameraConflict | NotConnected):
+        return HTTPException(status.HTTP_409_CONFLICT, str(exc))
+    return HTTPException(status.HTTP_400_BAD_REQUEST, str(exc))
+
+
+async def close_cameras_on_shutdown(app: Any) -> None:
+    """Background service: wait for shutdown, then release every connected camera."""
+    try:
+        await asyncio.Event().wait()
+    finally:
+        sessions: CameraSessions | None = getattr(app.state, "vision_sessions", None)
+        if sessions is not None:
+            await asyncio.to_thread(sessions.close_all)

@@ -1,0 +1,128 @@
+"""Rules of the vision domain: the camera list, discovery, identity. No FastAPI here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openpss.platform.vision.live import CameraSessions, LiveCamera, VisionError
+from openpss.platform.vision.models import Camera
+from openpss.platform.vision.schemas import CameraCreate, CameraUpdate, DiscoveredCamera
+
+logger = logging.getLogger(__name__)
+
+Discover = Callable[..., Sequence[Any]]
+IDENTITY = {
+    "manufacturer": "DeviceVendorName",
+    "model_name": "DeviceModelName",
+    "serial": "DeviceSerialNumber",
+    "user_name": "DeviceUserID",
+}
+
+
+class CameraNotFound(VisionError):
+    """No camera with that id."""
+
+
+class CameraConflict(VisionError):
+    """Another camera already has that name or address."""
+
+
+def list_cameras(*, session: Session) -> list[Camera]:
+    """Every camera, by name."""
+    return list(session.scalars(select(Camera).order_by(Camera.name)))
+
+
+def get_camera(*, session: Session, camera_id: int) -> Camera:
+    """One camera; CameraNotFound if it does not exist."""
+    camera = session.get(Camera, camera_id)
+    if camera is None:
+        raise CameraNotFound(f"camera {camera_id} does not exist")
+    return camera
+
+
+def add_camera(*, session: Session, data: CameraCreate) -> Camera:
+    """Add a camera; refuses a duplicate name or address:port."""
+    _check_unique(session, data.name, data.address, data.port, None)
+    camera = Camera(**data.model_dump())
+    session.add(camera)
+    session.flush()
+    return camera
+
+
+def update_camera(*, session: Session, camera_id: int, data: CameraUpdate) -> Camera:
+    """Rename or readdress a camera."""
+    camera = get_camera(session=session, camera_id=camera_id)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    merged = {"name": camera.name, "address": camera.address, "port": camera.port, **changes}
+    _check_unique(session, merged["name"], merged["address"], merged["port"], camera.id)
+    for key, value in changes.items():
+        setattr(camera, key, value)
+    session.flush()
+    return camera
+
+
+def delete_camera(*, session: Session, sessions: CameraSessions, camera_id: int) -> Camera:
+    """Disconnect and remove a camera."""
+    camera = get_camera(session=session, camera_id=camera_id)
+    sessions.close(camera.id)
+    session.delete(camera)
+    session.flush()
+    return camera
+
+
+def _check_unique(session: Session, name: str, address: str, port: int, own_id: int | None) -> None:
+    for row in session.scalars(
+        select(Camera).where(
+            (Camera.name == name) | ((Camera.address == address) & (Camera.port == port))
+        )
+    ):
+        if row.id == own_id:
+            continue
+        if row.name == name:
+            raise CameraConflict(f"a camera named {name!r} already exists; choose another name")
+        raise CameraConflict(f"{address}:{port} is already in the list as {row.name!r}")
+
+
+def discover(
+    *, session: Session, finder: Discover, interface: str, timeout: float = 1.0
+) -> list[DiscoveredCamera]:
+    """Broadcast a GigE Vision discovery on `interface` and list the cameras that answered."""
+    try:
+        answers = finder(interface, timeout=timeout)
+    except (OSError, VisionError, ValueError) as exc:
+        raise VisionError(f"discovery on {interface!r} failed: {exc}") from exc
+    except Exception as exc:  # GvcpError of the client
+        raise VisionError(f"discovery on {interface!r} failed: {exc}") from exc
+    known = {(c.address, c.port) for c in list_cameras(session=session)}
+    found = [
+        DiscoveredCamera(
+            address=a.address,
+            port=a.port,
+            manufacturer=a.info.manufacturer,
+            model_name=a.info.model,
+            serial=a.info.serial,
+            user_name=a.info.user_name,
+            known=(a.address, a.port) in known,
+        )
+        for a in answers
+    ]
+    return sorted(found, key=lambda c: (c.address, c.port))
+
+
+def connect(*, session: Session, sessions: CameraSessions, camera_id: int) -> LiveCamera:
+    """Connect to a camera (control privilege) and refresh its identity from the device."""
+    camera = get_camera(session=session, camera_id=camera_id)
+    live = sessions.open(camera.id, camera.address, camera.port)
+    for column, feature in IDENTITY.items():
+        try:
+            value = live.get(feature)
+        except VisionError:
+            continue
+        setattr(camera, column, value[:16] if column in ("serial", "user_name") else value[:32])
+    session.flush()
+    return live
