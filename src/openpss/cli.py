@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from openpss.commands import attendance, camera, demo, device, platform
+from openpss.commands import account, attendance, camera, demo, device, platform
 
 app = typer.Typer(
     help="openpss: open, self-hosted security platform and virtual devices.",
@@ -14,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 platform.register(app)
+account.register(app)
 demo.register(app)
 app.add_typer(attendance.app, name="attendance")
 app.add_typer(device.app, name="device")

@@ -42,7 +42,10 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
-SessionDep = Annotated[Session, Depends(get_db)]
+# scope="function": commit (or roll back) right after the route returns, BEFORE the response is
+# sent. With the default request scope FastAPI commits after sending, so a browser following a
+# POST-redirect-GET could read the database before the POST's commit (e.g. a fresh login session).
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 

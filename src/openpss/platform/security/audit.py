@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import datetime as dt
+import io
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
+from logging.handlers import SysLogHandler
 from typing import Any
 
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from openpss.platform.security.models import AuditEntry
@@ -40,3 +47,109 @@ def record_audit(
         "actor=%s ip=%s action=%s target=%s", actor.name, actor.source_ip, action, target
     )
     return entry
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Audit-log search: actor and action prefixes, time range [since, until)."""
+
+    actor: str = ""
+    action: str = ""
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+def _filtered(query: Select[Any], flt: AuditFilter) -> Select[Any]:
+    if flt.actor.strip():
+        query = query.where(AuditEntry.actor == flt.actor.strip())
+    if flt.action.strip():
+        query = query.where(AuditEntry.action.startswith(flt.action.strip()))
+    if flt.since is not None:
+        query = query.where(AuditEntry.at >= flt.since)
+    if flt.until is not None:
+        query = query.where(AuditEntry.at < flt.until)
+    return query
+
+
+def search_audit(
+    *, session: Session, flt: AuditFilter, page: int = 1, per_page: int = 50
+) -> tuple[list[AuditEntry], int]:
+    """One page of matching entries, newest first, and the total count."""
+    total = session.scalar(_filtered(select(func.count()).select_from(AuditEntry), flt)) or 0
+    query = _filtered(select(AuditEntry), flt).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    rows = session.scalars(query.offset((max(page, 1) - 1) * per_page).limit(per_page))
+    return list(rows), int(total)
+
+
+def iter_audit(*, session: Session, flt: AuditFilter, batch: int = 1000) -> Iterator[AuditEntry]:
+    """Every matching entry, oldest first, fetched in batches (for exports)."""
+    query = _filtered(select(AuditEntry), flt).order_by(AuditEntry.at, AuditEntry.id)
+    yield from session.scalars(query.execution_options(yield_per=batch))
+
+
+EXPORT_COLUMNS = ["time (UTC)", "actor", "source IP", "action", "target", "detail"]
+
+
+def _row(entry: AuditEntry) -> list[str]:
+    at = entry.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return [at, entry.actor, entry.source_ip, entry.action, entry.target, entry.detail]
+
+
+def export_csv(*, session: Session, flt: AuditFilter) -> str:
+    """The matching entries as CSV text with a header row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    for entry in iter_audit(session=session, flt=flt):
+        writer.writerow(_row(entry))
+    return buffer.getvalue()
+
+
+def export_xlsx(*, session: Session, flt: AuditFilter) -> bytes:
+    """The matching entries as an xlsx workbook (streaming write-only sheet)."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Audit log")
+    sheet.append(EXPORT_COLUMNS)
+    for entry in iter_audit(session=session, flt=flt):
+        sheet.append(_row(entry))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def parse_syslog_address(address: str) -> tuple[str, int]:
+    """'host:port' (port default 514) as a tuple; ValueError with a clear message otherwise."""
+    host, _, port = address.strip().rpartition(":") if ":" in address else (address, "", "514")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"syslog address must be host:port, got {address!r}")
+    return host.strip("[]"), int(port)
+
+
+def attach_syslog(address: str) -> logging.Handler:
+    """Forward every audit event to a syslog server over UDP."""
+    handler = SysLogHandler(address=parse_syslog_address(address), facility=SysLogHandler.LOG_AUTH)
+    handler.setFormatter(logging.Formatter("openpss: %(message)s"))
+    audit_logger.addHandler(handler)
+    if audit_logger.level == logging.NOTSET or audit_logger.level > logging.INFO:
+        audit_logger.setLevel(logging.INFO)
+    return handler
+
+
+async def forward_to_syslog(app: Any) -> None:
+    """Background service: attach the syslog handler while the server runs."""
+    address = app.state.settings.syslog_address
+    if not address:
+        return
+    try:
+        handler = attach_syslog(address)
+    except (ValueError, OSError) as exc:
+        logger.error("audit events are NOT forwarded to syslog: %s", exc)
+        return
+    logger.info("forwarding audit events to syslog at %s", address)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        audit_logger.removeHandler(handler)
+        handler.close()

@@ -29,6 +29,11 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+def is_special(char: str) -> bool:
+    """Punctuation and symbols: anything that is not a letter, digit or blank."""
+    return char in SPECIAL or not (char.isalnum() or char.isspace())
+
+
 def character_classes(password: str) -> int:
     """How many of upper, lower, digit and special characters the password uses."""
     return sum(
@@ -36,7 +41,7 @@ def character_classes(password: str) -> int:
             any(c.isupper() for c in password),
             any(c.islower() for c in password),
             any(c.isdigit() for c in password),
-            any(c in SPECIAL for c in password),
+            any(is_special(c) for c in password),
         )
     )
 

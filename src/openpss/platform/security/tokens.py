@@ -13,6 +13,8 @@ from openpss.platform.db import utcnow
 from openpss.platform.security.models import Account, ApiToken, LoginSession
 
 TOKEN_PREFIX = "opss_"
+# last_seen of a console session is written at most this often (not on every request).
+LAST_SEEN_RESOLUTION = dt.timedelta(seconds=30)
 
 
 def digest(token: str) -> str:
@@ -48,9 +50,11 @@ def open_login_session(
 def find_login_session(*, session: Session, token: str) -> LoginSession | None:
     """The live session for a cookie value, touching its last-seen time."""
     row = session.scalar(select(LoginSession).where(LoginSession.token_hash == digest(token)))
-    if row is None or row.expires_at <= utcnow() or not row.account.enabled:
+    now = utcnow()
+    if row is None or row.expires_at <= now or not row.account.enabled:
         return None
-    row.last_seen = utcnow()
+    if now - row.last_seen >= LAST_SEEN_RESOLUTION:
+        row.last_seen = now
     return row
 
 

@@ -1,5 +1,310 @@
-"""Console pages of the security domain."""
+"""Console pages of the security domain: initialization, login, forgot password, own account.
 
-from fastapi import APIRouter
+The administrator pages (accounts, tokens, audit log, online users, locks) are in admin_views.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from openpss.platform.deps import (
+    SESSION_COOKIE,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+    Viewer,
+    client_ip,
+)
+from openpss.platform.security import auth, service
+from openpss.platform.security.admin_views import router as admin_router
+from openpss.platform.security.audit import Actor
+from openpss.platform.security.errors import SecurityError
+from openpss.platform.security.passwords import PasswordRuleError, check_password_rule, strength
+from openpss.platform.settings import Settings
+from openpss.platform.web.templating import render
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter()
+router.include_router(admin_router)
+
+OptStr = Annotated[str, Form()]
+
+
+def lock_policy(settings: Settings) -> auth.LockPolicy:
+    """The lockout policy from the settings."""
+    return auth.LockPolicy(settings.lockout_attempts, settings.lockout_minutes)
+
+
+def safe_next(target: str) -> str:
+    """Only local paths are followed after login (no open redirect)."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def start_session(
+    request: Request, session: SessionDep, settings: Settings, username: str, password: str,
+    remember: bool,
+) -> tuple[str, dt.timedelta]:  # fmt: skip
+    """Log in and return the cookie value and its lifetime."""
+    lifetime = (
+        dt.timedelta(days=settings.remember_me_days)
+        if remember
+        else dt.timedelta(hours=settings.session_hours)
+    )
+    token, _ = auth.login(
+        session=session, username=username, password=password, source_ip=client_ip(request),
+        policy=lock_policy(settings), lifetime=lifetime, remember=remember,
+        user_agent=request.headers.get("user-agent", ""),
+    )  # fmt: skip
+    return token, lifetime
+
+
+def with_cookie(
+    response: Response, request: Request, token: str, lifetime: dt.timedelta, remember: bool
+) -> Response:
+    """Set the session cookie: HttpOnly, SameSite=Lax, persistent only with 'remember me'."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(lifetime.total_seconds()) if remember else None,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.get("/init", response_class=HTMLResponse)
+def init_page(request: Request, session: SessionDep) -> Response:
+    """First-start page: administrator password and security questions."""
+    if service.is_initialized(session=session):
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "security/init.html", _init_context())
+
+
+def _init_context(**extra: object) -> dict[str, object]:
+    ctx: dict[str, object] = {
+        "username": "admin",
+        "suggested": service.SUGGESTED_QUESTIONS,
+        "questions": service.SUGGESTED_QUESTIONS[: service.QUESTION_COUNT],
+        "auto_login": True,
+    }
+    ctx.update(extra)
+    return ctx
+
+
+@router.post("/init", response_class=HTMLResponse)
+def init_submit(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    password: OptStr = "",
+    confirm: OptStr = "",
+    q0: OptStr = "",
+    q1: OptStr = "",
+    q2: OptStr = "",
+    a0: OptStr = "",
+    a1: OptStr = "",
+    a2: OptStr = "",
+    username: OptStr = "admin",
+    auto_login: Annotated[bool, Form()] = False,
+) -> Response:
+    """Create the administrator; then log in (auto login) or show the login page."""
+    pairs = [(q0, a0), (q1, a1), (q2, a2)]
+    try:
+        service.initialize(
+            session=session, username=username, password=password, confirm=confirm,
+            questions=pairs, actor=Actor("system", client_ip(request)),
+        )  # fmt: skip
+    except (SecurityError, PasswordRuleError) as exc:
+        ctx = _init_context(
+            error=str(exc), username=username, questions=[q0, q1, q2], auto_login=auto_login
+        )
+        return render(request, "security/init.html", ctx, status_code=422)
+    if not auto_login:
+        return RedirectResponse("/login?initialized=1", status_code=303)
+    token, lifetime = start_session(request, session, settings, username, password, False)
+    return with_cookie(RedirectResponse("/", status_code=303), request, token, lifetime, False)
+
+
+@router.post("/password-strength", response_class=HTMLResponse)
+def password_strength(request: Request, password: OptStr = "", username: OptStr = "") -> Response:
+    """HTMX fragment: the strength meter and what the rule still misses."""
+    try:
+        check_password_rule(password, username.strip())
+        problem = ""
+    except PasswordRuleError as exc:
+        problem = str(exc)
+    ctx = {"strength": strength(password) if password else "", "problem": problem}
+    return render(request, "security/_strength.html", ctx)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(
+    request: Request, session: SessionDep, next: str = "/", initialized: str = "", reset: str = ""
+) -> Response:
+    """The login form; before initialization it sends to /init."""
+    if not service.is_initialized(session=session):
+        return RedirectResponse("/init", status_code=303)
+    notice = ""
+    if initialized:
+        notice = "The platform is initialized; log in with the administrator account."
+    if reset:
+        notice = "Your password has been reset; log in with the new password."
+    return render(request, "security/login.html", {"next": safe_next(next), "notice": notice})
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login_submit(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    username: OptStr = "",
+    password: OptStr = "",
+    remember: Annotated[bool, Form()] = False,
+    next: OptStr = "/",
+) -> Response:
+    """Check the credentials (lockout applies) and set the session cookie."""
+    try:
+        token, lifetime = start_session(request, session, settings, username, password, remember)
+    except SecurityError as exc:
+        ctx = {"error": str(exc), "username": username, "next": safe_next(next)}
+        return render(request, "security/login.html", ctx, status_code=exc.status_code)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    return with_cookie(response, request, token, lifetime, remember)
+
+
+@router.post("/logout")
+def logout(principal: CurrentUser, session: SessionDep) -> Response:
+    """End the console session and forget the cookie."""
+    if principal.login_session_id is not None:
+        auth.logout(
+            session=session, login_session_id=principal.login_session_id, actor=principal.actor
+        )
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/forgot-password", response_class=HTMLResponse)
+def forgot_page(request: Request) -> Response:
+    """Step 1 of the password reset: which account."""
+    return render(request, "security/forgot.html", {"step": "username", "username": ""})
+
+
+@router.post("/forgot-password", response_class=HTMLResponse)
+def forgot_questions(request: Request, session: SessionDep, username: OptStr = "") -> Response:
+    """Step 2: the account's security questions."""
+    try:
+        questions = service.questions_for(session=session, username=username)
+    except SecurityError as exc:
+        ctx: dict[str, object] = {"step": "username", "username": username, "error": str(exc)}
+        return render(request, "security/forgot.html", ctx, status_code=exc.status_code)
+    ctx = {"step": "answers", "username": username.strip(), "questions": questions}
+    return render(request, "security/forgot.html", ctx)
+
+
+@router.post("/forgot-password/reset", response_class=HTMLResponse)
+def forgot_reset(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    username: OptStr = "",
+    a0: OptStr = "",
+    a1: OptStr = "",
+    a2: OptStr = "",
+    password: OptStr = "",
+    confirm: OptStr = "",
+) -> Response:
+    """Step 3: right answers set the new password."""
+    try:
+        service.reset_with_answers(
+            session=session, username=username, answers=[a0, a1, a2], password=password,
+            confirm=confirm, source_ip=client_ip(request), policy=lock_policy(settings),
+        )  # fmt: skip
+    except (SecurityError, PasswordRuleError) as exc:
+        status = exc.status_code if isinstance(exc, SecurityError) else 422
+        try:
+            questions = service.questions_for(session=session, username=username)
+        except SecurityError:
+            questions = []
+        step = "answers" if questions else "username"
+        ctx = {"step": step, "username": username, "questions": questions, "error": str(exc)}
+        return render(request, "security/forgot.html", ctx, status_code=status)
+    return RedirectResponse("/login?reset=1", status_code=303)
+
+
+@router.get("/account", response_class=HTMLResponse)
+def my_account(request: Request, principal: Viewer, session: SessionDep) -> Response:
+    """Own account: change password, security questions."""
+    request.state.principal = principal
+    return render(request, "security/account.html", _account_context(session, principal.account_id))
+
+
+def _account_context(session: SessionDep, account_id: int, **extra: object) -> dict[str, object]:
+    account = service.get_account(session=session, account_id=account_id)
+    current = [q.question for q in account.questions] or service.SUGGESTED_QUESTIONS[:3]
+    ctx: dict[str, object] = {
+        "account": account,
+        "questions": current,
+        "suggested": service.SUGGESTED_QUESTIONS,
+    }
+    ctx.update(extra)
+    return ctx
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def my_password(
+    request: Request,
+    principal: Viewer,
+    session: SessionDep,
+    current: OptStr = "",
+    password: OptStr = "",
+    confirm: OptStr = "",
+) -> Response:
+    """Change one's own password."""
+    request.state.principal = principal
+    try:
+        service.change_own_password(
+            session=session, account_id=principal.account_id, current=current,
+            password=password, confirm=confirm, actor=principal.actor,
+            keep_session_id=principal.login_session_id,
+        )  # fmt: skip
+    except (SecurityError, PasswordRuleError) as exc:
+        ctx = _account_context(session, principal.account_id, password_error=str(exc))
+        return render(request, "security/account.html", ctx, status_code=422)
+    ctx = _account_context(session, principal.account_id, password_ok="Password changed.")
+    return render(request, "security/account.html", ctx)
+
+
+@router.post("/account/questions", response_class=HTMLResponse)
+def my_questions(
+    request: Request,
+    principal: Viewer,
+    session: SessionDep,
+    q0: OptStr = "",
+    q1: OptStr = "",
+    q2: OptStr = "",
+    a0: OptStr = "",
+    a1: OptStr = "",
+    a2: OptStr = "",
+) -> Response:
+    """Replace one's security questions."""
+    request.state.principal = principal
+    try:
+        service.set_questions(
+            session=session, account_id=principal.account_id,
+            questions=[(q0, a0), (q1, a1), (q2, a2)], actor=principal.actor,
+        )  # fmt: skip
+    except SecurityError as exc:
+        ctx = _account_context(session, principal.account_id, questions_error=str(exc))
+        return render(request, "security/account.html", ctx, status_code=422)
+    ctx = _account_context(session, principal.account_id, questions_ok="Security questions saved.")
+    return render(request, "security/account.html", ctx)

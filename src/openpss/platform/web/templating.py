@@ -33,7 +33,18 @@ NAV = [
     ("Cameras", "/vision", "viewer"),
     ("Accounts", "/accounts", "administrator"),
     ("Audit log", "/audit", "administrator"),
+    ("My account", "/account", "viewer"),
 ]
+
+
+# Console pages: no framing by other sites (clickjacking), no MIME sniffing, no caching of pages
+# that may show secrets (a new API token), no full URLs leaked to other sites.
+PAGE_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
 
 
 def render(
@@ -55,6 +66,7 @@ def render(
         "nav": NAV,
     }
     ctx.update(context or {})
+    all_headers = {**PAGE_HEADERS, **(headers or {})}
     return templates.TemplateResponse(
-        request, name, ctx, status_code=status_code, headers=headers
+        request, name, ctx, status_code=status_code, headers=all_headers
     )

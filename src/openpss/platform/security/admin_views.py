@@ -1,0 +1,284 @@
+"""Administrator console pages: accounts, API tokens, audit log, online users, locks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from openpss.platform.deps import Admin, Principal, SessionDep, Viewer
+from openpss.platform.security import auth, service
+from openpss.platform.security.audit import AuditFilter, search_audit
+from openpss.platform.security.errors import SecurityError
+from openpss.platform.security.models import Role
+from openpss.platform.security.passwords import PasswordRuleError
+from openpss.platform.web.templating import render
+
+router = APIRouter()
+
+OptStr = Annotated[str, Form()]
+PER_PAGE = 50
+ERRORS = (SecurityError, PasswordRuleError)
+
+
+def _status(exc: Exception) -> int:
+    return exc.status_code if isinstance(exc, SecurityError) else 422
+
+
+def _accounts_page(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
+    request.state.principal = principal
+    ctx = {"accounts": service.list_accounts(session=session), "roles": list(Role), **extra}
+    return render(request, "security/accounts.html", ctx, status_code=status_code)
+
+
+@router.get("/accounts", response_class=HTMLResponse)
+def accounts_page(request: Request, principal: Admin, session: SessionDep) -> Response:
+    """Accounts list with create, edit role, disable, reset password and delete."""
+    return _accounts_page(request, session, principal)
+
+
+@router.post("/accounts", response_class=HTMLResponse)
+def accounts_create(
+    request: Request,
+    principal: Admin,
+    session: SessionDep,
+    username: OptStr = "",
+    password: OptStr = "",
+    role: Annotated[Role, Form()] = Role.viewer,
+    remark: OptStr = "",
+) -> Response:
+    """Add an account."""
+    try:
+        service.create_account(
+            session=session, username=username, password=password, role=role, remark=remark,
+            actor=principal.actor,
+        )  # fmt: skip
+    except ERRORS as exc:
+        form = {"username": username, "role": role.value, "remark": remark}
+        return _accounts_page(request, session, principal, _status(exc), error=str(exc), form=form)
+    return _accounts_page(request, session, principal, message=f"Account {username} created.")
+
+
+@router.post("/accounts/{account_id}", response_class=HTMLResponse)
+def accounts_update(
+    account_id: int,
+    request: Request,
+    principal: Admin,
+    session: SessionDep,
+    role: Annotated[Role, Form()],
+    enabled: Annotated[bool, Form()] = False,
+    remark: OptStr = "",
+) -> Response:
+    """Change an account's role, enabled flag and remark."""
+    try:
+        account = service.update_account(
+            session=session, account_id=account_id, actor=principal.actor, role=role,
+            enabled=enabled, remark=remark,
+        )  # fmt: skip
+    except ERRORS as exc:
+        session.rollback()
+        return _accounts_page(request, session, principal, _status(exc), error=str(exc))
+    return _accounts_page(request, session, principal, message=f"Account {account.username} saved.")
+
+
+@router.post("/accounts/{account_id}/password", response_class=HTMLResponse)
+def accounts_password(
+    account_id: int,
+    request: Request,
+    principal: Admin,
+    session: SessionDep,
+    password: OptStr = "",
+    confirm: OptStr = "",
+) -> Response:
+    """Set a new password for an account."""
+    try:
+        account = service.reset_password(
+            session=session, account_id=account_id, password=password, confirm=confirm,
+            actor=principal.actor,
+        )  # fmt: skip
+    except ERRORS as exc:
+        return _accounts_page(request, session, principal, _status(exc), error=str(exc))
+    msg = f"Password of {account.username} reset."
+    return _accounts_page(request, session, principal, message=msg)
+
+
+@router.post("/accounts/{account_id}/delete", response_class=HTMLResponse)
+def accounts_delete(
+    account_id: int, request: Request, principal: Admin, session: SessionDep
+) -> Response:
+    """Delete an account."""
+    try:
+        service.delete_account(session=session, account_id=account_id, actor=principal.actor)
+    except ERRORS as exc:
+        return _accounts_page(request, session, principal, _status(exc), error=str(exc))
+    return _accounts_page(request, session, principal, message="Account deleted.")
+
+
+def _tokens_page(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
+    request.state.principal = principal
+    owner = None if principal.has(Role.administrator) else principal.account_id
+    ctx = {"tokens": service.list_tokens(session=session, account_id=owner), **extra}
+    return render(request, "security/tokens.html", ctx, status_code=status_code)
+
+
+@router.get("/tokens", response_class=HTMLResponse)
+def tokens_page(request: Request, principal: Viewer, session: SessionDep) -> Response:
+    """API tokens: own (administrators see all), create and revoke."""
+    return _tokens_page(request, session, principal)
+
+
+@router.post("/tokens", response_class=HTMLResponse)
+def tokens_create(
+    request: Request, principal: Viewer, session: SessionDep, name: OptStr = "", days: OptStr = ""
+) -> Response:
+    """Issue a token for oneself; the secret is shown once."""
+    try:
+        if days.strip() and not days.strip().isdigit():
+            raise service.Invalid("token lifetime must be a whole number of days")
+        lifetime = int(days) if days.strip() else None
+        secret, row = service.issue_token(
+            session=session, account_id=principal.account_id, name=name, days=lifetime,
+            actor=principal.actor,
+        )  # fmt: skip
+    except ERRORS as exc:
+        return _tokens_page(request, session, principal, _status(exc), error=str(exc))
+    return _tokens_page(request, session, principal, secret=secret, secret_name=row.name)
+
+
+@router.post("/tokens/{token_id}/revoke", response_class=HTMLResponse)
+def tokens_revoke(
+    token_id: int, request: Request, principal: Viewer, session: SessionDep
+) -> Response:
+    """Revoke a token."""
+    owner = None if principal.has(Role.administrator) else principal.account_id
+    try:
+        service.revoke_token(
+            session=session, token_id=token_id, actor=principal.actor, owner_id=owner
+        )
+    except ERRORS as exc:
+        return _tokens_page(request, session, principal, _status(exc), error=str(exc))
+    return _tokens_page(request, session, principal, message="Token revoked.")
+
+
+def parse_local(value: str) -> dt.datetime | None:
+    """A datetime-local form value (taken as UTC), or None when empty or malformed."""
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip()) if value.strip() else None
+    except ValueError:
+        return None
+    if parsed is not None and parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    principal: Admin,
+    session: SessionDep,
+    actor: str = "",
+    action: str = "",
+    since: str = "",
+    until: str = "",
+    page: int = 1,
+) -> Response:
+    """The audit log with filters (actor, action, time range), paging and export links."""
+    request.state.principal = principal
+    flt = AuditFilter(actor, action, parse_local(since), parse_local(until))
+    rows, total = search_audit(session=session, flt=flt, page=max(page, 1), per_page=PER_PAGE)
+    query = {"actor": actor, "action": action, "since": since, "until": until}
+    ctx = {
+        "entries": rows, "total": total, "page": max(page, 1),
+        "pages": max(1, math.ceil(total / PER_PAGE)), "filters": query,
+        "query": urlencode(query),
+    }  # fmt: skip
+    return render(request, "security/audit.html", ctx)
+
+
+def _online_page(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
+    request.state.principal = principal
+    ctx = {"sessions": auth.online_sessions(session=session), **extra}
+    return render(request, "security/online.html", ctx, status_code=status_code)
+
+
+@router.get("/online", response_class=HTMLResponse)
+def online_page(request: Request, principal: Admin, session: SessionDep) -> Response:
+    """Online users: live console sessions with last-seen time and address."""
+    return _online_page(request, session, principal)
+
+
+@router.post("/online/{session_id}/end", response_class=HTMLResponse)
+def online_end(
+    session_id: int, request: Request, principal: Admin, session: SessionDep
+) -> Response:
+    """End a console session."""
+    try:
+        auth.end_session(session=session, session_id=session_id, actor=principal.actor)
+    except ERRORS as exc:
+        return _online_page(request, session, principal, _status(exc), error=str(exc))
+    if session_id == principal.login_session_id:
+        return RedirectResponse("/login", status_code=303)
+    return _online_page(request, session, principal, message="Session ended.")
+
+
+def _locks_page(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
+    request.state.principal = principal
+    ctx = {
+        "accounts": auth.locked_accounts(session=session),
+        "addresses": auth.locked_addresses(session=session),
+        **extra,
+    }
+    return render(request, "security/locks.html", ctx, status_code=status_code)
+
+
+@router.get("/locks", response_class=HTMLResponse)
+def locks_page(request: Request, principal: Admin, session: SessionDep) -> Response:
+    """Accounts and source addresses locked after failed logins."""
+    return _locks_page(request, session, principal)
+
+
+@router.post("/locks/unlock", response_class=HTMLResponse)
+def locks_unlock(
+    request: Request,
+    principal: Admin,
+    session: SessionDep,
+    username: OptStr = "",
+    source_ip: OptStr = "",
+) -> Response:
+    """Unlock an account (username) or a source address (source_ip)."""
+    try:
+        if username:
+            auth.unlock_account(session=session, username=username, actor=principal.actor)
+        else:
+            auth.unlock_address(session=session, source_ip=source_ip, actor=principal.actor)
+    except ERRORS as exc:
+        return _locks_page(request, session, principal, _status(exc), error=str(exc))
+    return _locks_page(request, session, principal, message=f"{username or source_ip} unlocked.")
