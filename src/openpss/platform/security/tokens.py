@@ -76,7 +76,10 @@ def find_api_token(*, session: Session, token: str) -> ApiToken | None:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token)))
     if row is None or not row.account.enabled:
         return None
-    if row.expires_at is not None and row.expires_at <= utcnow():
+    now = utcnow()
+    if row.expires_at is not None and row.expires_at <= now:
         return None
-    row.last_used = utcnow()
+    # Like a session's last_seen: a script's every read must not become a database write.
+    if row.last_used is None or now - row.last_used >= LAST_SEEN_RESOLUTION:
+        row.last_used = now
     return row
