@@ -70,7 +70,8 @@ def demo(
 
 
 def seed(session_factory: object) -> None:
-    """Demo company, departments, persons with cards and permission groups (idempotent)."""
+    """Demo company, departments, persons with cards, permission groups, attendance (idempotent)."""
+    from openpss.platform.attendance.demo import seed_demo_attendance
     from openpss.platform.db import session_scope
     from openpss.platform.people.demo import seed_demo_data
     from openpss.platform.permissions.demo import seed_demo_permissions
@@ -78,6 +79,7 @@ def seed(session_factory: object) -> None:
     with session_scope(session_factory) as session:  # type: ignore[arg-type]
         seed_demo_data(session=session)
         seed_demo_permissions(session=session)
+        seed_demo_attendance(session=session)
 
 
 def register_terminal(app: object, terminal_port: int) -> None:

@@ -1,5 +1,308 @@
-"""REST routes of the attendance domain under /api/v1."""
+"""REST routes of the attendance domain under /api/v1/attendance."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(tags=["attendance"])
+import datetime as dt
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import FileResponse, StreamingResponse
+from sqlalchemy import select
+from starlette.background import BackgroundTask
+
+from openpss.platform.attendance import compute, reports, service
+from openpss.platform.attendance.models import (
+    AttendanceException,
+    AttendancePeriod,
+    AttendanceResult,
+    AttendanceShift,
+    ShiftAssignment,
+)
+from openpss.platform.attendance.schemas import (
+    AssignmentCreate,
+    AssignmentRead,
+    ComputeRequest,
+    ExceptionCreate,
+    ExceptionRead,
+    HolidayCreate,
+    HolidayRead,
+    ManualPunchCreate,
+    PeriodCreate,
+    PeriodRead,
+    PeriodUpdate,
+    ResultRead,
+    SettingsRead,
+    SettingsUpdate,
+    ShiftCreate,
+    ShiftRead,
+    ShiftUpdate,
+)
+from openpss.platform.deps import Operator, SessionDep, Viewer
+from openpss.platform.security.audit import record_audit
+
+router = APIRouter(prefix="/attendance", tags=["attendance"])
+T = TypeVar("T")
+
+
+def domain(call: Callable[[], T]) -> T:
+    """Run a service call, turning domain errors into HTTP errors with their message."""
+    try:
+        return call()
+    except service.AttendanceError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+def _shift_read(row: AttendanceShift) -> ShiftRead:
+    arrangement = {int(k): v for k, v in row.arrangement.items()}
+    return ShiftRead(
+        id=row.id,
+        name=row.name,
+        start_date=row.start_date,
+        cycle_mode=row.cycle_mode,
+        cycles=row.cycles,
+        arrangement=arrangement,
+    )
+
+
+@router.get("/periods", response_model=list[PeriodRead])
+def list_periods(session: SessionDep, _: Viewer) -> list[PeriodRead]:
+    """All attendance periods."""
+    rows = session.scalars(select(AttendancePeriod).order_by(AttendancePeriod.name))
+    return [service.period_to_read(p) for p in rows]
+
+
+@router.post("/periods", response_model=PeriodRead, status_code=201)
+def create_period(data: PeriodCreate, session: SessionDep, p: Operator) -> PeriodRead:
+    """Add an attendance period."""
+    row = domain(lambda: service.create_period(session=session, actor=p.actor, data=data))
+    return service.period_to_read(row)
+
+
+@router.patch("/periods/{period_id}", response_model=PeriodRead)
+def update_period(
+    period_id: int, data: PeriodUpdate, session: SessionDep, p: Operator
+) -> PeriodRead:
+    """Change a period; results of shifts using it are recomputed."""
+    row = domain(
+        lambda: service.update_period(
+            session=session, actor=p.actor, period_id=period_id, data=data
+        )
+    )
+    return service.period_to_read(row)
+
+
+@router.delete("/periods/{period_id}", status_code=204)
+def delete_period(period_id: int, session: SessionDep, p: Operator) -> None:
+    """Delete a period no shift uses."""
+    domain(lambda: service.delete_period(session=session, actor=p.actor, period_id=period_id))
+
+
+@router.get("/shifts", response_model=list[ShiftRead])
+def list_shifts(session: SessionDep, _: Viewer) -> list[ShiftRead]:
+    """All shifts."""
+    return [_shift_read(s) for s in session.scalars(select(AttendanceShift).order_by("name"))]
+
+
+@router.post("/shifts", response_model=ShiftRead, status_code=201)
+def create_shift(data: ShiftCreate, session: SessionDep, p: Operator) -> ShiftRead:
+    """Add a shift."""
+    row = domain(lambda: service.create_shift(session=session, actor=p.actor, data=data))
+    return _shift_read(row)
+
+
+@router.patch("/shifts/{shift_id}", response_model=ShiftRead)
+def update_shift(shift_id: int, data: ShiftUpdate, session: SessionDep, p: Operator) -> ShiftRead:
+    """Change a shift; its results are recomputed."""
+    row = domain(
+        lambda: service.update_shift(session=session, actor=p.actor, shift_id=shift_id, data=data)
+    )
+    return _shift_read(row)
+
+
+@router.delete("/shifts/{shift_id}", status_code=204)
+def delete_shift(shift_id: int, session: SessionDep, p: Operator) -> None:
+    """Delete a shift and its assignments."""
+    domain(lambda: service.delete_shift(session=session, actor=p.actor, shift_id=shift_id))
+
+
+@router.get("/assignments", response_model=list[AssignmentRead])
+def list_assignments(session: SessionDep, _: Viewer) -> list[ShiftAssignment]:
+    """All shift assignments."""
+    return list(session.scalars(select(ShiftAssignment).order_by(ShiftAssignment.id)))
+
+
+@router.post("/assignments", response_model=AssignmentRead, status_code=201)
+def create_assignment(data: AssignmentCreate, session: SessionDep, p: Operator) -> Any:
+    """Assign a shift to a person or department for a date range."""
+    return domain(lambda: service.create_assignment(session=session, actor=p.actor, data=data))
+
+
+@router.delete("/assignments/{assignment_id}", status_code=204)
+def delete_assignment(assignment_id: int, session: SessionDep, p: Operator) -> None:
+    """Remove an assignment."""
+    domain(
+        lambda: service.delete_assignment(
+            session=session, actor=p.actor, assignment_id=assignment_id
+        )
+    )
+
+
+@router.get("/exceptions", response_model=list[ExceptionRead])
+def list_exceptions(session: SessionDep, _: Viewer) -> list[AttendanceException]:
+    """All leave and business-trip records."""
+    return list(session.scalars(select(AttendanceException).order_by(AttendanceException.id)))
+
+
+@router.post("/exceptions", response_model=ExceptionRead, status_code=201)
+def create_exception(data: ExceptionCreate, session: SessionDep, p: Operator) -> Any:
+    """Record a leave or business trip."""
+    return domain(lambda: service.create_exception(session=session, actor=p.actor, data=data))
+
+
+@router.delete("/exceptions/{exception_id}", status_code=204)
+def delete_exception(exception_id: int, session: SessionDep, p: Operator) -> None:
+    """Remove a leave or business trip."""
+    domain(
+        lambda: service.delete_exception(session=session, actor=p.actor, exception_id=exception_id)
+    )
+
+
+@router.get("/holidays", response_model=list[HolidayRead])
+def list_holidays(
+    session: SessionDep, _: Viewer, year: int = Query(..., ge=1970, le=9999)
+) -> list[dict[str, Any]]:
+    """Public (by country) and custom holidays of a year."""
+    return service.list_holidays(session=session, year=year)
+
+
+@router.post("/holidays", response_model=HolidayRead, status_code=201)
+def create_holiday(data: HolidayCreate, session: SessionDep, p: Operator) -> Any:
+    """Add a custom holiday."""
+    return domain(lambda: service.create_holiday(session=session, actor=p.actor, data=data))
+
+
+@router.delete("/holidays/{holiday_id}", status_code=204)
+def delete_holiday(holiday_id: int, session: SessionDep, p: Operator) -> None:
+    """Remove a custom holiday."""
+    domain(lambda: service.delete_holiday(session=session, actor=p.actor, holiday_id=holiday_id))
+
+
+@router.get("/settings", response_model=SettingsRead)
+def read_settings(session: SessionDep, _: Viewer) -> Any:
+    """Time zone and holiday country."""
+    return compute.get_settings(session)
+
+
+@router.patch("/settings", response_model=SettingsRead)
+def update_settings(data: SettingsUpdate, session: SessionDep, p: Operator) -> Any:
+    """Change time zone or holiday country (stored results are recomputed)."""
+    return domain(lambda: service.update_settings(session=session, actor=p.actor, data=data))
+
+
+@router.post("/punches", status_code=201)
+def add_punch(data: ManualPunchCreate, session: SessionDep, p: Operator) -> dict[str, Any]:
+    """Enter a punch by hand (audited); the affected days are recomputed."""
+    record = domain(lambda: service.add_manual_punch(session=session, actor=p.actor, data=data))
+    return {"id": record.id, "user_id": record.user_id, "event_time": record.event_time}
+
+
+@router.post("/compute")
+def compute_results(data: ComputeRequest, session: SessionDep, p: Operator) -> dict[str, int]:
+    """Compute and store results for a date range."""
+    record_audit(
+        session=session,
+        actor=p.actor,
+        action="attendance.results.compute",
+        detail=data.model_dump(mode="json"),
+    )
+    stored = domain(
+        lambda: compute.compute_range(
+            session=session, start=data.start, end=data.end, person_ids=data.person_ids
+        )
+    )
+    return {"results": stored}
+
+
+@router.get("/results", response_model=list[ResultRead])
+def list_results(
+    session: SessionDep,
+    _: Viewer,
+    start: dt.date,
+    end: dt.date,
+    person_id: int | None = None,
+) -> list[AttendanceResult]:
+    """Stored person-day results in a date range."""
+    query = select(AttendanceResult).where(
+        AttendanceResult.day >= start, AttendanceResult.day <= end
+    )
+    if person_id is not None:
+        query = query.where(AttendanceResult.person_id == person_id)
+    return list(session.scalars(query.order_by(AttendanceResult.person_id, AttendanceResult.day)))
+
+
+def export_response(
+    rows: Iterator[list[Any]], fmt: str, name: str
+) -> StreamingResponse | FileResponse:
+    """CSV streamed as it is produced; xlsx written with the streaming writer, then sent."""
+    if fmt == "csv":
+        return StreamingResponse(
+            reports.csv_chunks(rows),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    handle = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)  # noqa: SIM115
+    handle.close()
+    path = Path(handle.name)
+    reports.write_xlsx(rows, path, name)
+    return FileResponse(
+        path,
+        filename=f"{name}.xlsx",
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )
+
+
+def _rows_in_own_session(
+    request: Request, kind: str, year: int, month: int, department_id: int | None
+) -> Iterator[list[Any]]:
+    """Report rows read through a session that lives as long as the streamed response."""
+    producer = reports.report_rows if kind == "report" else reports.record_rows
+    with request.app.state.session_factory() as session:
+        yield from producer(session=session, year=year, month=month, department_id=department_id)
+
+
+@router.get("/reports/{kind}")
+def export_report(
+    kind: Literal["report", "record"],
+    request: Request,
+    _: Viewer,
+    year: int = Query(..., ge=1970, le=9999),
+    month: int = Query(..., ge=1, le=12),
+    format: Literal["csv", "xlsx"] = "csv",
+    department_id: int | None = None,
+) -> Any:
+    """Monthly attendance report (totals) or record (each day's punches), CSV or xlsx."""
+    rows = _rows_in_own_session(request, kind, year, month, department_id)
+    return export_response(rows, format, f"attendance-{kind}-{year}-{month:02d}")
+
+
+@router.get("/chart")
+def chart(
+    session: SessionDep,
+    _: Viewer,
+    year: int,
+    month: int = Query(..., ge=1, le=12),
+    department_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Persons late and absence days per day of the month."""
+    days = domain(
+        lambda: reports.department_chart(
+            session=session, year=year, month=month, department_id=department_id
+        )
+    )
+    return [{"day": d.day, "late": d.late, "absence_days": d.absence} for d in days]

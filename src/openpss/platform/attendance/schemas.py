@@ -1,0 +1,234 @@
+"""Pydantic schemas of the attendance domain; times of day travel as "HH:MM"."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+HHMM = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="time of day HH:MM")
+Kind = Literal["fixed", "flexible", "rest"]
+
+
+class RestBreakSchema(BaseModel):
+    """A rest period of a fixed period (up to 7)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=32)
+    start: str = HHMM
+    end: str = HHMM
+    minutes: int = Field(ge=1, le=1440)
+    validity_start: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    validity_end: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    auto_deduction: bool = True
+    must_check: bool = False
+    transfer_unused: bool = False
+
+
+class PeriodBase(BaseModel):
+    """Fields shared by create and read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64)
+    kind: Kind = "fixed"
+    color: str = Field("blue", max_length=16)
+    work_start: str = Field("09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    work_end: str = Field("18:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    record_as_minutes: int | None = Field(None, ge=0, le=1440)
+    checkin_start: str = Field("07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    checkout_end: str = Field("20:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    first_last_only: bool = True
+    late_permitted_minutes: int = Field(0, ge=0, le=1440)
+    late_absence_minutes: int | None = Field(None, ge=0, le=1440)
+    early_permitted_minutes: int = Field(0, ge=0, le=1440)
+    required_minutes: int = Field(0, ge=0, le=1440, description="flexible: required work")
+    day_change: str = Field("00:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    overtime_beyond_required: bool = False
+    rests: list[RestBreakSchema] = Field(default_factory=list, max_length=7)
+
+
+class PeriodCreate(PeriodBase):
+    """A new attendance period."""
+
+
+class PeriodUpdate(BaseModel):
+    """Changes to a period; omitted fields stay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=64)
+    kind: Kind | None = None
+    color: str | None = Field(None, max_length=16)
+    work_start: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    work_end: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    record_as_minutes: int | None = Field(None, ge=0, le=1440)
+    checkin_start: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    checkout_end: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    first_last_only: bool | None = None
+    late_permitted_minutes: int | None = Field(None, ge=0, le=1440)
+    late_absence_minutes: int | None = Field(None, ge=0, le=1440)
+    early_permitted_minutes: int | None = Field(None, ge=0, le=1440)
+    required_minutes: int | None = Field(None, ge=0, le=1440)
+    day_change: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    overtime_beyond_required: bool | None = None
+    rests: list[RestBreakSchema] | None = Field(None, max_length=7)
+
+
+class PeriodRead(PeriodBase):
+    """A stored period."""
+
+    id: int
+
+
+class ShiftCreate(BaseModel):
+    """A shift: name, start date, cycle by day or week, number of cycles, arrangement."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64)
+    start_date: dt.date
+    cycle_mode: Literal["day", "week"] = "week"
+    cycles: int = Field(1, ge=1, le=31)
+    arrangement: dict[int, list[int]] = Field(
+        default_factory=dict, description="cycle day index (0-based) -> period ids in order"
+    )
+
+
+class ShiftUpdate(BaseModel):
+    """Changes to a shift."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=64)
+    start_date: dt.date | None = None
+    cycle_mode: Literal["day", "week"] | None = None
+    cycles: int | None = Field(None, ge=1, le=31)
+    arrangement: dict[int, list[int]] | None = None
+
+
+class ShiftRead(ShiftCreate):
+    """A stored shift."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: int
+
+
+class AssignmentCreate(BaseModel):
+    """A shift for one person or one department over a date range."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shift_id: int
+    person_id: int | None = None
+    department_id: int | None = None
+    start_date: dt.date
+    end_date: dt.date
+
+
+class AssignmentRead(AssignmentCreate):
+    """A stored assignment."""
+
+    model_config = ConfigDict(extra="ignore", from_attributes=True)
+
+    id: int
+
+
+class ExceptionCreate(BaseModel):
+    """Leave or business trip of a person."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    person_id: int
+    kind: Literal["leave", "business_trip"]
+    start_date: dt.date
+    end_date: dt.date
+    reason: str = Field("", max_length=200)
+
+
+class ExceptionRead(ExceptionCreate):
+    """A stored leave or trip."""
+
+    model_config = ConfigDict(extra="ignore", from_attributes=True)
+
+    id: int
+
+
+class HolidayCreate(BaseModel):
+    """A custom holiday."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    day: dt.date
+    name: str = Field(min_length=1, max_length=64)
+
+
+class HolidayRead(HolidayCreate):
+    """A holiday: custom (with id) or public (id None)."""
+
+    model_config = ConfigDict(extra="ignore", from_attributes=True)
+
+    id: int | None = None
+
+
+class SettingsUpdate(BaseModel):
+    """Attendance settings: IANA time zone of punches, country of public holidays."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: str | None = Field(None, max_length=64)
+    holiday_country: str | None = Field(None, max_length=8)
+    holiday_subdivision: str | None = Field(None, max_length=16)
+
+
+class SettingsRead(BaseModel):
+    """Current attendance settings."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    timezone: str
+    holiday_country: str
+    holiday_subdivision: str
+
+
+class ManualPunchCreate(BaseModel):
+    """A punch entered by an operator; local wall time unless a zone is given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    person_id: int
+    time: dt.datetime
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class ResultRead(BaseModel):
+    """One person-day result."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    person_id: int
+    day: dt.date
+    status: str
+    due_minutes: int
+    work_minutes: int
+    overtime_minutes: int
+    late_count: int
+    late_minutes: int
+    early_count: int
+    early_minutes: int
+    absence_days: float
+    punches: list[str]
+    detail: list[dict[str, object]]
+
+
+class ComputeRequest(BaseModel):
+    """Compute results for a date range (inclusive)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: dt.date
+    end: dt.date
+    person_ids: list[int] | None = None

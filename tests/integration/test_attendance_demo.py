@@ -1,0 +1,25 @@
+"""Demo attendance: the demo company gets an office shift, last month's punches and results."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from openpss.platform.attendance import reports
+from openpss.platform.attendance.demo import seed_demo_attendance
+from openpss.platform.people.demo import seed_demo_data
+
+
+def test_demo_month_is_computed_and_exported(session: Session) -> None:
+    seed_demo_data(session=session)
+    stored = seed_demo_attendance(session=session, today=dt.date(2026, 11, 21))
+    assert stored > 0
+    assert seed_demo_attendance(session=session, today=dt.date(2026, 11, 21)) == 0  # idempotent
+    rows = list(reports.report_rows(session=session, year=2026, month=10))
+    header, body = rows[0], rows[1:]
+    table = [dict(zip(header, row, strict=True)) for row in body]
+    assert all(r["days_due"] == 22 for r in table)  # October 2026 has 22 working days
+    assert sum(r["late_count"] for r in table) > 0
+    assert sum(r["days_attended"] for r in table) > 0.9 * 22 * len(table)
+    assert all(0 < r["work_hours"] <= 22 * 8 for r in table)
