@@ -67,9 +67,13 @@ def live_server(sqlite_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
-    """Debian's Chromium, headless, launched through Playwright."""
+    """Debian's Chromium, headless, launched through Playwright.
+
+    Package scope, not session: Playwright's sync API keeps an event loop running in the main
+    thread while it is open, which would break every later test that calls asyncio.run().
+    """
     executable = require_program("chromium", "apt-get install chromium chromium-driver")
     from playwright.sync_api import sync_playwright
 
