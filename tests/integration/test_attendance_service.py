@@ -21,6 +21,7 @@ from openpss.platform.attendance.schemas import (
     ShiftCreate,
     ShiftUpdate,
 )
+from openpss.platform.people.models import Person
 from openpss.platform.security.audit import Actor
 from openpss.platform.security.models import AuditEntry
 from tests.integration.attendance_support import department, person, punch
@@ -288,3 +289,22 @@ def test_month_report_and_record_and_chart(session: Session, world: dict[str, in
     )
     assert (chart[3].late, chart[3].absence) == (1, 2.0)  # a late; b and c absent on Monday
     assert "<svg" in reports.chart_svg(chart)
+
+
+def test_moving_a_person_recomputes_their_stored_days_at_commit(
+    session: Session, world: dict[str, int]
+) -> None:
+    """Guards hooks.py: results follow the department's assignment after a move."""
+    compute.compute_range(session=session, start=d(1), end=d(31))
+    session.commit()
+    assert result(session, world["b"], MON).status == "absent"
+    elsewhere = department(session, "Elsewhere")  # a second root: no shift assigned
+    moved = session.get(Person, world["b"])
+    assert moved is not None
+    moved.department_id = elsewhere.id
+    session.commit()
+    days = session.scalars(
+        select(AttendanceResult.day).where(AttendanceResult.person_id == world["b"])
+    ).all()
+    assert days == []  # unscheduled now: the stored absences are gone
+    assert result(session, world["a"], MON).status == "absent"  # others untouched
