@@ -175,7 +175,10 @@ async def test_records_find_incremental_and_factory(device: RunningDevice) -> No
         assert future.records == [] and future.total_count == 0
         record = page.records[0]
         assert record["UserID"] == "1" and record["CardNo"] == "C1" and record["Method"] == "1"
-        assert record["AttendanceState"] in {"CheckIn", "CheckOut"}
+        assert record["AttendanceState"] in {"1", "4"}  # Dahua codes: 1 check in, 4 check out
+        assert record["Type"] == {"1": "Entry", "4": "Exit"}[record["AttendanceState"]]
+        assert (record["Status"], record["ErrorCode"], record["ReaderID"]) == ("1", "0", "1")
+        assert list(record) == sorted(record)  # devices send the fields in sorted order
         with pytest.raises(DahuaRequestError, match="name must be AccessControlCardRec"):
             await c.request("recordFinder", "find", {"name": "Other"})
 

@@ -15,6 +15,8 @@ import amcrest
 import httpx
 import pytest
 
+from openpss.protocols.dahua_http.digest import NONCE_LIFETIME_S, NonceBook
+from openpss.protocols.dahua_http.lockout import LoginLockout
 from tests.support.dahua_device import ADMIN_PASSWORD, RunningDevice, running_device
 
 pytestmark = pytest.mark.peers
@@ -40,6 +42,39 @@ def test_amcrest_rejects_wrong_password(device: RunningDevice) -> None:
     camera = amcrest.AmcrestCamera("127.0.0.1", device.port, "admin", "Wrong1234").camera
     with pytest.raises(amcrest.LoginError):
         _ = camera.serial_number
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_amcrest_is_locked_out_after_five_wrong_passwords(device: RunningDevice) -> None:
+    clock = Clock()
+    device.front.guard.lockout = LoginLockout(clock=clock)
+    for _ in range(5):
+        wrong = amcrest.AmcrestCamera("127.0.0.1", device.port, "admin", "Wrong1234").camera
+        with pytest.raises(amcrest.LoginError):
+            _ = wrong.serial_number
+    right = amcrest.AmcrestCamera("127.0.0.1", device.port, "admin", ADMIN_PASSWORD).camera
+    with pytest.raises(amcrest.LoginError):
+        _ = right.serial_number
+    clock.now += 300
+    again = amcrest.AmcrestCamera("127.0.0.1", device.port, "admin", ADMIN_PASSWORD).camera
+    assert again.serial_number == device.terminal.serial
+
+
+def test_amcrest_follows_a_stale_nonce(device: RunningDevice) -> None:
+    clock = Clock()
+    device.front.guard.nonces = NonceBook(clock=clock)
+    camera = amcrest.AmcrestCamera("127.0.0.1", device.port, "admin", ADMIN_PASSWORD).camera
+    assert camera.serial_number == device.terminal.serial
+    clock.now += NONCE_LIFETIME_S + 1
+    assert camera.machine_name == device.terminal.settings.machine_name
+    assert camera.device_type == "OPSS-ASA100"
 
 
 def test_amcrest_sets_and_reads_time(device: RunningDevice) -> None:
@@ -105,6 +140,29 @@ async def test_aiodahua_identifies_and_configures(device: RunningDevice) -> None
 
 async def test_aiodahua_rejects_wrong_password(device: RunningDevice) -> None:
     async with aiodahua.DahuaClient("127.0.0.1", "admin", "Wrong1234", port=device.port) as client:
+        with pytest.raises(aiodahua.DahuaAuthError):
+            await client.async_get_serial_number()
+
+
+async def test_aiodahua_follows_a_stale_nonce_and_is_locked_out(device: RunningDevice) -> None:
+    clock = Clock()
+    device.front.guard.nonces = NonceBook(clock=clock)
+    device.front.guard.lockout = LoginLockout(max_failures=2, lock_seconds=60, clock=clock)
+    async with aiodahua.DahuaClient(
+        "127.0.0.1", "admin", ADMIN_PASSWORD, port=device.port
+    ) as client:
+        assert await client.async_get_serial_number() == device.terminal.serial
+        clock.now += NONCE_LIFETIME_S + 1
+        assert await client.async_get_device_type() == "OPSS-ASA100"
+    for _ in range(2):
+        async with aiodahua.DahuaClient(
+            "127.0.0.1", "admin", "Wrong1234", port=device.port
+        ) as wrong:
+            with pytest.raises(aiodahua.DahuaAuthError):
+                await wrong.async_get_serial_number()
+    async with aiodahua.DahuaClient(
+        "127.0.0.1", "admin", ADMIN_PASSWORD, port=device.port
+    ) as client:
         with pytest.raises(aiodahua.DahuaAuthError):
             await client.async_get_serial_number()
 

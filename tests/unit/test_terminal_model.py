@@ -111,6 +111,9 @@ def test_card_punch_records_number_method_and_state(terminal: Terminal) -> None:
 
 def test_password_punch_and_wrong_password(terminal: Terminal) -> None:
     assert not terminal.present(user_id=1, password="9999").accepted
+    _, data = terminal.extra["events"][-1]
+    assert (data["Status"], data["ErrorCode"], data["Method"]) == (0, 0x10, 0)  # unauthorized
+    assert data["Reason"] == "wrong user ID or password"
     result = terminal.present(user_id=1, password="1234")
     assert result.accepted and result.punch and result.punch.method == "password"
 
@@ -147,6 +150,9 @@ def test_verification_method_is_honoured(terminal: Terminal) -> None:
     refused = terminal.present(card="A1")
     assert not refused.accepted
     assert refused.message == "Card is not allowed: verification method is FP/PWD"
+    code, data = terminal.extra["events"][-1]
+    assert code == "AccessControl" and "RecNo" not in data
+    assert (data["Status"], data["ErrorCode"], data["Method"]) == (0, 0x13, 1)  # method error
     assert terminal.present(fingerprint=bytes(range(64))).accepted
     terminal.update_settings(lambda s: setattr(s, "verification_method", "Card"))
     assert not terminal.present(user_id=1, password="1234").accepted

@@ -42,13 +42,28 @@ def run(
     ),
     keypad: bool = typer.Option(False, help="Also open the keypad (terminal UI)."),
     usb_dir: Path | None = typer.Option(None, help="Directory standing for the USB drive."),
+    fingerprint_dir: Path | None = typer.Option(
+        None,
+        help="Fingerprint templates the keypad's sensor offers (default DATA_DIR/fingerprints).",
+    ),
 ) -> None:
     """Run the virtual attendance terminal."""
     if ctx.invoked_subcommand is not None:
         return
     host, port = parse_listen(listen)
     usb = usb_dir or data_dir / "usb"
-    asyncio.run(serve_device(host, port, data_dir, admin_password, keypad=keypad, usb_dir=usb))
+    fingers = fingerprint_dir or data_dir / "fingerprints"
+    asyncio.run(
+        serve_device(
+            host,
+            port,
+            data_dir,
+            admin_password,
+            keypad=keypad,
+            usb_dir=usb,
+            fingerprint_dir=fingers,
+        )
+    )
 
 
 async def serve_device(
@@ -59,6 +74,7 @@ async def serve_device(
     *,
     keypad: bool = False,
     usb_dir: Path | None = None,
+    fingerprint_dir: Path | None = None,
 ) -> None:
     """Open the device state in `data_dir` and serve it until interrupted."""
     import uvicorn
@@ -90,7 +106,8 @@ async def serve_device(
             from openpss.devices.attendance.keypad import KeypadApp
 
             task = asyncio.create_task(server.serve())
-            await KeypadApp(terminal, usb_dir=usb_dir).run_async()
+            keys = KeypadApp(terminal, usb_dir=usb_dir, fingerprint_dir=fingerprint_dir)
+            await keys.run_async()
             server.should_exit = True
             await task
         else:

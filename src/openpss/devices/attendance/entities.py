@@ -9,6 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from openpss.attendance.punches import AttendanceState
+from openpss.protocols.dahua_http.records import (
+    ERROR_NONE,
+    METHOD_CODES,
+    STATUS_SUCCESS,
+    attendance_state_code,
+    direction,
+)
 
 MAX_USER_ID = 99_999_999  # manual 2.5.1.1: user ID 1-99999999
 MAX_NAME_LENGTH = 16  # manual 2.5.1.1: "Maximum user name length is 16 letters"
@@ -127,20 +134,29 @@ def fingerprint_similarity(a: bytes, b: bytes) -> float:
     return sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
 
 
-METHOD_CODES = {"password": 0, "card": 1, "fingerprint": 6}  # Dahua AccessControl Method
-
-
 def punch_event_data(punch: Punch, user: User | None) -> dict[str, Any]:
-    """The ``data`` of the AccessControl event sent for a punch."""
+    """The ``data`` of the AccessControl event sent for a punch (Dahua value sets)."""
     return {
-        "RecNo": punch.rec_no,
-        "UserID": str(punch.user_id),
+        "AttendanceState": attendance_state_code(punch.state.value),
         "CardName": user.name if user else "",
         "CardNo": punch.card_no,
-        "Method": METHOD_CODES[punch.method],
-        "Status": 1,
-        "AttendanceState": punch.state.value,
+        "CardType": 0,
         "CreateTime": int(punch.at.timestamp()),
+        "Door": 0,
+        "ErrorCode": ERROR_NONE,
+        "Method": METHOD_CODES[punch.method],
+        "ReaderID": "1",
+        "RecNo": punch.rec_no,
+        "Status": STATUS_SUCCESS,
+        "Type": direction(punch.state.value),
         "UTC": int(punch.at.timestamp()),
-        "Type": "Entry",
+        "UserID": str(punch.user_id),
+        "UserType": 0,
     }
+
+
+def record_fields(punch: Punch, user: User | None) -> dict[str, str]:
+    """One punch as ``AccessControlCardRec`` record fields, in the device's (sorted) order."""
+    data = punch_event_data(punch, user)
+    keep = sorted(set(data) - {"UTC", "UserType", "CardType"})
+    return {key: str(data[key]) for key in keep}

@@ -1,7 +1,9 @@
 """HTTP front-end of the virtual attendance terminal: the Dahua CGI API mapped onto the model.
 
-Answers ``/cgi-bin/*.cgi`` (digest auth, user ``admin``) and a loopback-only control API for
-demos and tests:
+Answers ``/cgi-bin/*.cgi`` (digest auth, user ``admin``; 5 wrong passwords lock the account
+and the source address for 5 minutes, replayed nonce counts are refused, expired nonces get
+``stale=TRUE``: see ``protocols.dahua_http.server.DigestGuard``) and a loopback-only control
+API for demos and tests:
 
 - ``POST /openpss/control/present``: JSON ``{"card": "..."}``, ``{"user_id": 1, "password":
   "..."}`` or ``{"fingerprint": "<base64>"}``, optional ``"state"`` (CheckIn...); answers

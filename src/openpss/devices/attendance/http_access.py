@@ -17,9 +17,11 @@
   (times: UTC epoch seconds, or device wall time ``YYYY-MM-DD HH:MM:SS``) and the
   ``factory.create``/``startFind``/``doFind``/``destroy`` form. Incremental pulls:
   ``condition.RecNoAfter=N`` (or ``RecNoAfter=N``) returns only records with ``RecNo > N``.
-  Record fields: RecNo, CreateTime (UTC epoch), UserID, CardNo, CardName, Method (0 password,
-  1 card, 6 fingerprint), AttendanceState (CheckIn, CheckOut, BreakOut, BreakIn, OvertimeIn,
-  OvertimeOut), Status (1), Type (Entry).
+  Record fields (sorted, as devices send them): AttendanceState (1 CheckIn, 2 BreakOut,
+  3 BreakIn, 4 CheckOut, 5 OvertimeIn, 6 OvertimeOut), CardName, CardNo, CreateTime (UTC
+  epoch), Door, ErrorCode (0), Method (0 password, 1 card, 6 fingerprint), ReaderID, RecNo,
+  Status (1 success), Type (Entry, or Exit for the "out" states), UserID. See
+  ``openpss.protocols.dahua_http.records`` for the value sets.
 
 Every write is all-or-nothing; at most ``MAX_BATCH`` entries per call.
 """
@@ -37,8 +39,8 @@ from typing import Any
 
 from starlette.responses import Response
 
+from openpss.devices.attendance.entities import record_fields as entity_record_fields
 from openpss.devices.attendance.model import (
-    METHOD_CODES,
     Punch,
     Terminal,
     TerminalError,
@@ -157,18 +159,7 @@ def parse_find_time(text: str, terminal: Terminal) -> dt.datetime:
 
 def record_fields(punch: Punch, terminal: Terminal) -> dict[str, str]:
     """One punch as recordFinder fields."""
-    user = terminal.users.get(punch.user_id)
-    return {
-        "RecNo": str(punch.rec_no),
-        "CreateTime": str(int(punch.at.timestamp())),
-        "UserID": str(punch.user_id),
-        "CardNo": punch.card_no,
-        "CardName": user.name if user else "",
-        "Method": str(METHOD_CODES[punch.method]),
-        "AttendanceState": punch.state.value,
-        "Status": "1",
-        "Type": "Entry",
-    }
+    return entity_record_fields(punch, terminal.users.get(punch.user_id))
 
 
 class AccessHandlers:

@@ -4,7 +4,10 @@ Keys (keyboard -> device key): 0-9 and letters; Escape or F1 -> ESC/F1; Up or F2
 Down or F3 -> v/F3; Enter or F4 -> OK/F4; ``#`` or Backspace -> # (delete); ``m`` or F5 ->
 the menu key. On the standby screen ESC/F1, ^/F2, v/F3 and OK/F4 choose Check In, Break Out,
 Break In and Check Out for the next punch; typing a user ID then OK asks for the password and
-clocks in. The menu key opens 1 User ... 6 SysInfo (administrators only once one exists).
+clocks in; ``c`` is the card reader (type the card number), ``f`` the fingerprint sensor (pick
+a template file from ``fingerprint_dir``, or type a path); ``#`` with nothing typed reviews a
+person's records. The menu key opens 1 User ... 6 SysInfo (administrators only once one
+exists). Shift > Schedule Setup shows a month calendar (figures 2-12/2-13) to set each day.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from textual.app import App
 
 from openpss.devices.attendance import schedule, usb
 from openpss.devices.attendance.keypad_screens import (
+    CalendarScreen,
     FormScreen,
     InfoScreen,
     MenuScreen,
@@ -27,20 +31,102 @@ from openpss.devices.attendance.keypad_screens import (
 from openpss.devices.attendance.model import Terminal, TerminalError, User
 from openpss.devices.attendance.settings import VERIFICATION_METHODS
 
-__all__ = ["FormScreen", "InfoScreen", "KeypadApp", "MenuScreen", "StandbyScreen", "TextScreen"]
+__all__ = [
+    "CalendarScreen",
+    "FormScreen",
+    "InfoScreen",
+    "KeypadApp",
+    "MenuScreen",
+    "StandbyScreen",
+    "TextScreen",
+]
 
 
 class KeypadApp(App[None]):
     """The terminal's screen and keypad."""
 
-    def __init__(self, terminal: Terminal, *, usb_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        terminal: Terminal,
+        *,
+        usb_dir: Path | None = None,
+        fingerprint_dir: Path | None = None,
+    ) -> None:
         super().__init__()
         self.terminal = terminal
         self.usb_dir = usb_dir
+        self.fingerprint_dir = fingerprint_dir  # stored templates the "sensor" offers
         self.admin_id = 0
 
     def on_mount(self) -> None:
         self.push_screen(StandbyScreen())
+
+    # --- fingerprint sensor ---------------------------------------------------------------
+
+    def read_template(self, name: str) -> bytes:
+        """A stored fingerprint template: a file in the fingerprint folder, or a path."""
+        if not name:
+            raise TerminalError("choose a fingerprint template file")
+        path = Path(name)
+        if self.fingerprint_dir is not None and not path.is_absolute():
+            path = self.fingerprint_dir / path
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise TerminalError(f"cannot read fingerprint template {name}: {exc.strerror}") from exc
+
+    def template_files(self) -> list[str]:
+        """Names of the templates in the fingerprint folder."""
+        folder = self.fingerprint_dir
+        if folder is None or not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if p.is_file())
+
+    def choose_fingerprint(self, use: Callable[[bytes], str | None]) -> None:
+        """Placing a finger: pick a template from the folder (^/v, OK) or type its path."""
+        files = self.template_files()
+        if not files:
+            title = "Place finger: template file"
+            self.push_screen(
+                FormScreen(title, [("File", "")], lambda v: use(self.read_template(v[0])))
+            )
+            return
+
+        def pick(name: str) -> Callable[[], object]:
+            def chosen() -> None:
+                self.pop_screen()
+                try:
+                    use(self.read_template(name))
+                except TerminalError as exc:
+                    self.notify(str(exc), severity="error")
+
+            return chosen
+
+        self.push_screen(MenuScreen("Place finger", [(name, pick(name)) for name in files]))
+
+    def review_records(self) -> None:
+        """Standby ``#``: verify by ID + password, card or finger, then list the records."""
+
+        def show(values: list[str]) -> str | None:
+            if values[3]:
+                user, _ = self.terminal.identify(fingerprint=self.read_template(values[3]))
+            elif values[2]:
+                user, _ = self.terminal.identify(card=values[2])
+            else:
+                user, _ = self.terminal.identify(user_id=int(values[0] or 0), password=values[1])
+            self.call_later(self.push_screen, self._records_screen(user.user_id))
+            return None
+
+        fields = [("User ID", ""), ("PWD", ""), ("or Card", ""), ("or FP file", "")]
+        self.push_screen(FormScreen("Review records", fields, show))
+
+    def _records_screen(self, user_id: int) -> InfoScreen:
+        user = self.terminal.get_user(user_id)
+        rows = [
+            f"{p.local:%Y-%m-%d %H:%M:%S} {p.state.value} {p.method}"
+            for p in self.terminal.user_punches(user_id)
+        ]
+        return InfoScreen(f"{user_id} {user.name}", rows or ["none"])
 
     # --- navigation ----------------------------------------------------------------------
 
@@ -52,7 +138,9 @@ class KeypadApp(App[None]):
             return
 
         def login(values: list[str]) -> str | None:
-            if values[2]:  # the administrator swiped a card instead
+            if values[3]:  # the administrator placed a finger
+                admin = self.terminal.open_menu(fingerprint=self.read_template(values[3]))
+            elif values[2]:  # the administrator swiped a card instead
                 admin = self.terminal.open_menu(card=values[2])
             else:
                 admin = self.terminal.open_menu(user_id=int(values[0] or 0), password=values[1])
@@ -60,7 +148,7 @@ class KeypadApp(App[None]):
             self.call_later(self.push_screen, self.main_menu())
             return None
 
-        fields = [("User ID", ""), ("PWD", ""), ("or Card", "")]
+        fields = [("User ID", ""), ("PWD", ""), ("or Card", ""), ("or FP file", "")]
         self.push_screen(FormScreen("Administrator login", fields, login))
 
     def main_menu(self) -> MenuScreen:
@@ -102,6 +190,7 @@ class KeypadApp(App[None]):
             ("Dept.", "1"),
             ("Schedule Mode (D/P)", "D"),
             ("User Level (U/A)", "U"),
+            ("FP file", ""),
         ]
         return MenuScreen(
             "1 User",
@@ -134,6 +223,8 @@ class KeypadApp(App[None]):
         existing = self.terminal.users.get(user.user_id)
         if existing:
             user.fingerprints = list(existing.fingerprints)
+        if v[7]:  # register one more fingerprint (at most 3, checked by the model)
+            user.fingerprints.append(self.read_template(v[7]))
         self.terminal.put_users([user], actor=self.admin_id)
         return None
 
@@ -177,13 +268,7 @@ class KeypadApp(App[None]):
         )
 
     def _records(self, v: list[str]) -> str | None:
-        user_id = int(v[0] or 0)
-        user = self.terminal.get_user(user_id)
-        rows = [
-            f"{p.local:%Y-%m-%d %H:%M:%S} {p.state.value} {p.method}"
-            for p in self.terminal.user_punches(user_id)
-        ]
-        self.call_later(self.push_screen, InfoScreen(f"{user_id} {user.name}", rows or ["none"]))
+        self.call_later(self.push_screen, self._records_screen(int(v[0] or 0)))
         return None
 
     def _export(self, operation: str) -> Callable[[list[str]], str | None]:
@@ -219,22 +304,7 @@ class KeypadApp(App[None]):
                         self._shift,
                     ),
                 ),
-                (
-                    "User Schedule",
-                    self.form(
-                        "User Schedule",
-                        [("User ID", ""), ("Date", ""), ("Schedule", "")],
-                        self._user_day,
-                    ),
-                ),
-                (
-                    "Dept. Schedule",
-                    self.form(
-                        "Dept. Schedule",
-                        [("Dept.", ""), ("Date", ""), ("Schedule", "")],
-                        self._dept_day,
-                    ),
-                ),
+                ("Schedule Setup", lambda: self.push_screen(self.schedule_menu())),
                 (
                     "Late Time Setup",
                     self.form(
@@ -261,22 +331,68 @@ class KeypadApp(App[None]):
         schedule.save_shifts(self.terminal, rows, actor=self.admin_id)
         return None
 
-    def _user_day(self, v: list[str]) -> str | None:
-        schedule.set_user_schedule(
-            self.terminal,
-            int(v[0] or 0),
-            {dt.date.fromisoformat(v[1]): int(v[2] or 0)},
-            actor=self.admin_id,
+    def schedule_menu(self) -> MenuScreen:
+        """Shift > Schedule Setup: Users Schedule and Department (manual 2.7.2)."""
+        month = f"{self.terminal.local_now():%Y%m}"
+        return MenuScreen(
+            "Schedule Setup",
+            [
+                (
+                    "User Schedule",
+                    self.form(
+                        "User Schedule",
+                        [("User ID", ""), ("Month (YYYYMM)", month)],
+                        self._user_calendar,
+                    ),
+                ),
+                (
+                    "Department",
+                    self.form(
+                        "Department Schedule",
+                        [("Dept.", "1"), ("Month (YYYYMM)", month)],
+                        self._department_calendar,
+                    ),
+                ),
+            ],
         )
+
+    @staticmethod
+    def _month(text: str) -> dt.date:
+        try:
+            return dt.datetime.strptime(text, "%Y%m").date()
+        except ValueError as exc:
+            raise TerminalError(f"month must be YYYYMM, not {text!r}") from exc
+
+    def _user_calendar(self, v: list[str]) -> str | None:
+        user = self.terminal.get_user(int(v[0] or 0))
+        first = self._month(v[1])
+
+        def save(day: dt.date, code: int) -> None:
+            schedule.set_user_schedule(
+                self.terminal, user.user_id, {day: code}, actor=self.admin_id
+            )
+
+        codes = schedule.calendar_of(self.terminal, "user", user.user_id)
+        department = self.terminal.settings.departments[user.department - 1]
+        title = f"User {user.user_id} {user.name} ({department})"
+        self.call_later(self.push_screen, CalendarScreen(title, first, codes, save))
         return None
 
-    def _dept_day(self, v: list[str]) -> str | None:
-        schedule.set_department_schedule(
-            self.terminal,
-            int(v[0] or 0),
-            {dt.date.fromisoformat(v[1]): int(v[2] or 0)},
-            actor=self.admin_id,
-        )
+    def _department_calendar(self, v: list[str]) -> str | None:
+        number = int(v[0] or 0)
+        departments = self.terminal.settings.departments
+        if not 1 <= number <= len(departments):
+            raise TerminalError(f"department must be 1-{len(departments)}")
+        first = self._month(v[1])
+
+        def save(day: dt.date, code: int) -> None:
+            schedule.set_department_schedule(
+                self.terminal, number, {day: code}, actor=self.admin_id
+            )
+
+        codes = schedule.calendar_of(self.terminal, "department", number)
+        title = f"Dept. {number:02d} {departments[number - 1]}"
+        self.call_later(self.push_screen, CalendarScreen(title, first, codes, save))
         return None
 
     def _setting(

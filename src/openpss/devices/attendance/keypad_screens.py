@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Protocol, cast
 
@@ -34,6 +36,12 @@ class KeypadHost(Protocol):
 
     def open_menu(self) -> None:
         """The menu key."""
+
+    def choose_fingerprint(self, use: Callable[[bytes], str | None]) -> None:
+        """The fingerprint sensor: pick a stored template and hand its bytes to ``use``."""
+
+    def review_records(self) -> None:
+        """The # shortcut: verify a person, then show their records."""
 
 
 class TextScreen(Screen[None]):
@@ -80,7 +88,9 @@ class StandbyScreen(TextScreen):
             f"{local:%H:%M:%S}   {local.strftime(pattern)}",
             f"Network: connected ({t.settings.network.ip})   Battery: {BATTERY_FIRST_START}%",
             f"State: {self.state.value if self.state else 'auto'}",
-            f"User ID: {self.typed}" if self.typed else "Enter user ID, or press the menu key",
+            f"User ID: {self.typed}"
+            if self.typed
+            else "Enter user ID, place a finger (f), swipe a card (c), or press the menu key",
             self.message,
             f"Last record: No. {last.rec_no} user {last.user_id} {last.state.value}"
             if (last := t.punches[-1] if t.punches else None)
@@ -91,8 +101,10 @@ class StandbyScreen(TextScreen):
         key = event.key
         if key.isdigit():
             self.typed = (self.typed + key)[:8]
-        elif key in KEY_DELETE:
+        elif key in KEY_DELETE and self.typed:
             self.typed = self.typed[:-1]
+        elif key in KEY_DELETE:  # "#" on standby: shortcut for reviewing records
+            self.keypad.review_records()
         elif key in KEY_OK and self.typed:
             user_id, self.typed = int(self.typed), ""
             self.app.push_screen(
@@ -106,7 +118,16 @@ class StandbyScreen(TextScreen):
             self.keypad.open_menu()
         elif key == "c":  # the card reader: type the number of the card swiped
             self.app.push_screen(FormScreen("Swipe card", [("Card", "")], self._swipe))
+        elif key == "f":  # the fingerprint sensor: choose a stored template file
+            self.keypad.choose_fingerprint(self._finger)
         self.redraw()
+
+    def _finger(self, template: bytes) -> str | None:
+        result = self.keypad.terminal.present(fingerprint=template, state=self.state)
+        self.message = result.message if result.accepted else f"Failed: {result.message}"
+        self.state = None
+        self.redraw()
+        return None
 
     def _swipe(self, values: list[str]) -> str | None:
         result = self.keypad.terminal.present(card=values[0], state=self.state)
@@ -232,3 +253,104 @@ class InfoScreen(TextScreen):
     def on_key(self, event: events.Key) -> None:
         if event.key in KEY_ESC or event.key in KEY_OK:
             self.app.pop_screen()
+
+
+SCHEDULE_CODES = range(0, 27)  # manual 2.7.2: 0 break, 1-24 shifts, 25 business trip, 26 leave
+SCHEDULE_LABELS = {0: "break", 25: "business trip", 26: "leave"}
+WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
+
+
+class CalendarScreen(TextScreen):
+    """A month calendar with the schedule code of each day (manual figures 2-12, 2-13).
+
+    ^/v (or typed digits) select a date, OK edits it; then ^/v or digits choose the schedule
+    (0 break, 1-24 shift, 25 business trip, 26 leave) and OK saves it; ESC goes back.
+    ``save(day, code)`` stores one day and raises TerminalError when the code is refused.
+    """
+
+    def __init__(
+        self,
+        title: str,
+        first: dt.date,
+        codes: dict[dt.date, int],
+        save: Callable[[dt.date, int], None],
+    ) -> None:
+        super().__init__()
+        self.title_text = title
+        self.first = first.replace(day=1)
+        self.days = calendar.monthrange(self.first.year, self.first.month)[1]
+        self.codes = dict(codes)
+        self.save = save
+        self.day = 1
+        self.editing: int | None = None  # the code being chosen, None while selecting a date
+        self.typed = ""
+        self.message = ""
+
+    def _date(self, day: int) -> dt.date:
+        return self.first.replace(day=day)
+
+    def _cell(self, day: int) -> str:
+        code = self.codes.get(self._date(day))
+        if day == self.day and self.editing is not None:
+            code = self.editing
+        text = f"{day:>2} {'' if code is None else code:<2}"
+        return f"[{text}]" if day == self.day else f" {text} "
+
+    def lines(self) -> list[str]:
+        rows = [f"{self.title_text}  {self.first:%Y-%m}", " ".join(f"{d:^7}" for d in WEEKDAYS)]
+        offset = (self.first.weekday() + 1) % 7  # the calendar starts on Sunday
+        cells = ["       "] * offset + [self._cell(d) for d in range(1, self.days + 1)]
+        rows += [" ".join(cells[i : i + 7]) for i in range(0, len(cells), 7)]
+        selected = self._date(self.day)
+        if self.editing is None:
+            rows.append(f"Date {selected}: OK to set its schedule")
+        else:
+            label = SCHEDULE_LABELS.get(self.editing, f"shift {self.editing}")
+            rows.append(f"Date {selected}: schedule {self.editing} ({label}), OK to save")
+        return [*rows, self.message]
+
+    def on_key(self, event: events.Key) -> None:
+        key = event.key
+        if key in KEY_ESC:
+            if self.editing is None:
+                self.app.pop_screen()
+                return
+            self.editing, self.typed = None, ""
+        elif self.editing is None:
+            self._select_date(key)
+        else:
+            self._choose_code(key)
+        self.redraw()
+
+    def _select_date(self, key: str) -> None:
+        if key in KEY_UP:
+            self.day = self.day - 1 or self.days
+        elif key in KEY_DOWN:
+            self.day = self.day % self.days + 1
+        elif key.isdigit():
+            self.typed = (self.typed + key)[-2:]
+            if 1 <= int(self.typed) <= self.days:
+                self.day = int(self.typed)
+        elif key in KEY_OK:
+            self.editing, self.typed = self.codes.get(self._date(self.day), 0), ""
+
+    def _choose_code(self, key: str) -> None:
+        count = len(SCHEDULE_CODES)
+        assert self.editing is not None
+        if key in KEY_UP:
+            self.editing = (self.editing + 1) % count
+        elif key in KEY_DOWN:
+            self.editing = (self.editing - 1) % count
+        elif key.isdigit():
+            self.typed = (self.typed + key)[-2:]
+            if int(self.typed) in SCHEDULE_CODES:
+                self.editing = int(self.typed)
+        elif key in KEY_OK:
+            day, code = self._date(self.day), self.editing
+            try:
+                self.save(day, code)
+            except TerminalError as exc:
+                self.message = f"Error: {exc}"
+                return
+            self.codes[day] = code
+            self.editing, self.typed, self.message = None, "", f"Saved {day}: {code}"

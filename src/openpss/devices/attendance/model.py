@@ -48,6 +48,7 @@ from openpss.devices.attendance.entities import (
     punch_event_data,
 )
 from openpss.devices.attendance.settings import NULL_STATE, DeviceSettings, SettingsError
+from openpss.protocols.dahua_http.records import ERROR_METHOD, ERROR_UNAUTHORIZED, STATUS_FAILURE
 
 __all__ = [
     "METHOD_CODES",
@@ -80,6 +81,7 @@ _ALLOWED_BY_SETTING = {
     "FP/PWD": {"fingerprint", "password"},
 }
 _METHOD_NAMES = {"fingerprint": "FP", "password": "PWD", "card": "Card"}
+_CREDENTIAL_METHODS = ("card", "fingerprint", "password")
 
 
 def _utcnow() -> dt.datetime:
@@ -436,6 +438,7 @@ class Terminal:
                 f"{self.settings.verification_method}",
                 user.user_id,
                 credential,
+                ERROR_METHOD,
             )
         now = self.now_utc()
         last = self.last_accepted.get(user.user_id)
@@ -454,14 +457,28 @@ class Terminal:
             True, f"{user.name or user.user_id}: {chosen.value}", punch, user.user_id
         )
 
-    def _refuse(self, message: str, user_id: int | None, credential: dict[str, Any]) -> PunchResult:
+    def _refuse(
+        self,
+        message: str,
+        user_id: int | None,
+        credential: dict[str, Any],
+        error_code: int = ERROR_UNAUTHORIZED,
+    ) -> PunchResult:
+        """Publish a failed AccessControl event (Status 0, ErrorCode) and say why."""
+        method = next((m for m in _CREDENTIAL_METHODS if credential.get(m) is not None), None)
+        now = int(self.now_utc().timestamp())
         self.emit(
             "AccessControl",
             {
-                "Status": 0,
-                "UserID": str(user_id or ""),
                 "CardNo": str(credential.get("card") or ""),
+                "CreateTime": now,
+                "ErrorCode": error_code,
+                "Method": METHOD_CODES[method] if method else -1,
                 "Reason": message,
+                "Status": STATUS_FAILURE,
+                "Type": "Entry",
+                "UTC": now,
+                "UserID": str(user_id or ""),
             },
         )
         return PunchResult(False, message, None, user_id)

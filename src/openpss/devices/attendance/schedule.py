@@ -144,6 +144,12 @@ def _calendars(terminal: Terminal, key: str) -> dict[str, dict[dt.date, int]]:
     }
 
 
+def calendar_of(terminal: Terminal, kind: str, owner: int) -> dict[dt.date, int]:
+    """The schedule codes set for one user (``kind="user"``) or department."""
+    key = "user_schedules" if kind == "user" else "department_schedules"
+    return _calendars(terminal, key).get(str(owner), {})
+
+
 def rules(terminal: Terminal) -> Rules:
     """The engine rules of this terminal."""
     s = terminal.settings

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,10 +35,12 @@ from openpss.protocols.dahua_http.codec import (
 from openpss.protocols.dahua_http.digest import (
     DigestCredentials,
     NonceBook,
+    NonceStatus,
     build_challenge,
     realm_for,
 )
 from openpss.protocols.dahua_http.events import CONTENT_TYPE, EventPart
+from openpss.protocols.dahua_http.lockout import LoginLockout
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +186,9 @@ def _heartbeat_seconds(text: str | None) -> float | None:
 class DigestGuard:
     """Checks digest auth for a device: ``ha1_for(user)`` gives the user's stored HA1.
 
-    ``ha1_for`` returning None for every user means the device is not initialized yet.
+    ``ha1_for`` returning None for every user means the device is not initialized yet. Wrong
+    passwords count towards the account lock (``lockout``); a reused nonce count is refused
+    as a replay; an expired or unknown nonce with a correct hash gets ``stale=TRUE``.
     """
 
     def __init__(
@@ -191,15 +196,19 @@ class DigestGuard:
         serial: str,
         ha1_for: Callable[[str], str | None],
         not_ready: Callable[[], str | None] = lambda: None,
+        *,
+        lockout: LoginLockout | None = None,
+        nonces: NonceBook | None = None,
     ) -> None:
         self.realm = realm_for(serial)
         self._ha1_for = ha1_for
         self._not_ready = not_ready
-        self._nonces = NonceBook()
+        self.nonces = nonces or NonceBook()
+        self.lockout = lockout or LoginLockout()
 
     def challenge(self, *, stale: bool = False, reason: str = "Unauthorized") -> Response:
         """A 401 answer with a fresh nonce."""
-        header = build_challenge(self.realm, self._nonces.issue(), self._nonces.opaque, stale=stale)
+        header = build_challenge(self.realm, self.nonces.issue(), self.nonces.opaque, stale=stale)
         return PlainTextResponse(
             str(ErrorBody(reason)), status_code=401, headers={"WWW-Authenticate": header}
         )
@@ -216,16 +225,37 @@ class DigestGuard:
             credentials = DigestCredentials.parse(header)
         except DahuaProtocolError as exc:
             return self.challenge(reason=str(exc))
+        address = request.client.host if request.client else ""
+        locked = self.lockout.locked_for(credentials.username, address)
+        if locked:
+            return self.challenge(reason=locked_reason(locked))
+        if not self._hash_is_right(credentials, request):
+            started = self.lockout.failed(credentials.username, address)
+            return self.challenge(reason=locked_reason(started) if started else INVALID_AUTHORITY)
+        status = self.nonces.use(credentials.nonce, credentials.nc)
+        if status is NonceStatus.stale:
+            return self.challenge(stale=True, reason="Nonce expired: authenticate again")
+        if status is NonceStatus.replay:
+            logger.warning("refused a replayed digest nonce count from %s", address)
+            return self.challenge(reason="Nonce count already used: request refused as a replay")
+        self.lockout.succeeded(credentials.username, address)
+        request.state.username = credentials.username
+        return None
+
+    def _hash_is_right(self, credentials: DigestCredentials, request: Request) -> bool:
         ha1 = self._ha1_for(credentials.username)
         uri_path = credentials.uri.split("?", 1)[0]
         if ha1 is None or credentials.realm != self.realm or uri_path != request.url.path:
-            return self.challenge(reason="Invalid Authority!")
-        if not credentials.matches(ha1=ha1, method=request.method):
-            return self.challenge(reason="Invalid Authority!")
-        if not self._nonces.is_fresh(credentials.nonce):
-            return self.challenge(stale=True)
-        request.state.username = credentials.username
-        return None
+            return False
+        return credentials.matches(ha1=ha1, method=request.method)
+
+
+INVALID_AUTHORITY = "Invalid Authority!"
+
+
+def locked_reason(seconds: float) -> str:
+    """The ``Error`` reason while an account or address is locked."""
+    return f"User locked: too many failed logins, try again in {math.ceil(seconds)} s"
 
 
 def build_cgi_app(
