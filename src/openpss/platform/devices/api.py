@@ -1,5 +1,180 @@
 """REST routes of the devices domain under /api/v1."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, NoReturn
+
+from fastapi import APIRouter, HTTPException, Query, Response, UploadFile, status
+
+from openpss.platform.deps import Admin, Operator, SessionDep, SettingsDep, Viewer
+from openpss.platform.devices import extract, service
+from openpss.platform.devices.adapter import DahuaAdapter
+from openpss.platform.devices.schemas import (
+    DeviceCreate,
+    DevicePage,
+    DeviceRead,
+    DeviceUpdate,
+    ImportResult,
+)
+from openpss.platform.security.audit import record_audit
+from openpss.protocols.dahua_http.client import DahuaError
 
 router = APIRouter(tags=["devices"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def raise_http(exc: service.DeviceError) -> NoReturn:
+    """Turn a device-manager error into the HTTP error that says what to fix."""
+    code = status.HTTP_422_UNPROCESSABLE_CONTENT
+    if isinstance(exc, service.DeviceNotFound):
+        code = status.HTTP_404_NOT_FOUND
+    elif isinstance(exc, service.DeviceConflict):
+        code = status.HTTP_409_CONFLICT
+    raise HTTPException(code, str(exc)) from exc
+
+
+@router.get("/devices", response_model=DevicePage)
+def list_devices(
+    session: SessionDep,
+    _: Viewer,
+    search: str = "",
+    offset: int = Query(0, ge=0),
+    limit: int = Query(50, ge=1, le=500),
+) -> DevicePage:
+    """List devices with type, serial, firmware and online status."""
+    total, rows = service.list_devices(session=session, search=search, offset=offset, limit=limit)
+    return DevicePage(total=total, items=[DeviceRead.model_validate(d) for d in rows])
+
+
+@router.post("/devices", response_model=DeviceRead, status_code=201)
+def create_device(
+    data: DeviceCreate, session: SessionDep, settings: SettingsDep, principal: Operator
+) -> DeviceRead:
+    """Add a device by IP/Domain."""
+    try:
+        device = service.create_device(session=session, settings=settings, data=data)
+    except service.DeviceError as exc:
+        raise_http(exc)
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action="device.create",
+        target=device.name,
+        detail={"host": device.host, "port": device.port, "username": device.username},
+    )
+    return DeviceRead.model_validate(device)
+
+
+@router.get("/devices/export")
+def export_devices(session: SessionDep, principal: Operator) -> Response:
+    """Download the device list as xlsx (no passwords)."""
+    content = service.export_devices_xlsx(session=session)
+    record_audit(session=session, actor=principal.actor, action="device.export")
+    headers = {"Content-Disposition": 'attachment; filename="devices.xlsx"'}
+    return Response(content, media_type=XLSX, headers=headers)
+
+
+@router.post("/devices/import", response_model=ImportResult)
+async def import_devices(
+    file: UploadFile, session: SessionDep, settings: SettingsDep, principal: Operator
+) -> ImportResult:
+    """Import a device list (xlsx); nothing is written unless every row is valid."""
+    content = await file.read()
+    try:
+        result = service.import_devices_xlsx(session=session, settings=settings, content=content)
+    except service.DeviceError as exc:
+        raise_http(exc)
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action="device.import",
+        target=file.filename or "",
+        detail=result.model_dump(),
+    )
+    return result
+
+
+@router.get("/devices/{device_id}", response_model=DeviceRead)
+def get_device(device_id: int, session: SessionDep, _: Viewer) -> DeviceRead:
+    """One device."""
+    try:
+        return DeviceRead.model_validate(service.get_device(session=session, device_id=device_id))
+    except service.DeviceError as exc:
+        raise_http(exc)
+
+
+@router.patch("/devices/{device_id}", response_model=DeviceRead)
+def update_device(
+    device_id: int,
+    data: DeviceUpdate,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Operator,
+) -> DeviceRead:
+    """Edit a device; omit the password to keep it."""
+    try:
+        device = service.update_device(
+            session=session, settings=settings, device_id=device_id, data=data
+        )
+    except service.DeviceError as exc:
+        raise_http(exc)
+    detail = data.model_dump(exclude_unset=True, exclude={"password"})
+    if data.password is not None:
+        detail["password"] = "changed"
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action="device.update",
+        target=device.name,
+        detail=detail,
+    )
+    return DeviceRead.model_validate(device)
+
+
+@router.delete("/devices/{device_id}", status_code=204)
+def delete_device(device_id: int, session: SessionDep, principal: Admin) -> Response:
+    """Delete a device."""
+    try:
+        device = service.delete_device(session=session, device_id=device_id)
+    except service.DeviceError as exc:
+        raise_http(exc)
+    record_audit(session=session, actor=principal.actor, action="device.delete", target=device.name)
+    return Response(status_code=204)
+
+
+@router.post("/devices/{device_id}/extract")
+async def extract_personnel(
+    device_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Operator,
+    department_id: int | None = None,
+    show: extract.Show = "all",
+) -> dict[str, Any]:
+    """Extract the device's users (with cards) into the platform; results all/success/failure."""
+    try:
+        device = service.get_device(session=session, device_id=device_id)
+        password = service.device_password(settings=settings, device=device)
+    except service.DeviceError as exc:
+        raise_http(exc)
+    try:
+        async with DahuaAdapter.for_device(device, password) as adapter:
+            users = await adapter.read_personnel()
+    except DahuaError as exc:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"device '{device.name}': {exc}") from exc
+    results = extract.import_personnel(session=session, users=users, department_id=department_id)
+    done = sum(r.success for r in results)
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action="device.extract_personnel",
+        target=device.name,
+        detail={"users": len(results), "imported": done},
+    )
+    return {
+        "total": len(results),
+        "success": done,
+        "failure": len(results) - done,
+        "items": [asdict(r) for r in extract.shown(results, show)],
+    }

@@ -1,5 +1,327 @@
 """REST routes of the permissions domain under /api/v1."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from pydantic import BaseModel
+
+from openpss.platform.deps import Operator, SessionDep, Viewer
+from openpss.platform.permissions import service, tasks
+from openpss.platform.permissions.models import TaskStatus
+from openpss.platform.permissions.schemas import (
+    MembershipChange,
+    PermissionGroupCreate,
+    PermissionGroupRead,
+    PermissionGroupUpdate,
+    PersonGroups,
+    TaskPage,
+    TaskRead,
+    TimeTemplateCreate,
+    TimeTemplateRead,
+    TimeTemplateUpdate,
+)
+from openpss.platform.security.audit import record_audit
 
 router = APIRouter(tags=["permissions"])
+
+
+def raise_http(exc: service.PermissionRuleError) -> NoReturn:
+    """Map a permissions error to 404 / 409 / 422 with its message."""
+    code = status.HTTP_422_UNPROCESSABLE_CONTENT
+    if isinstance(exc, service.NotFound):
+        code = status.HTTP_404_NOT_FOUND
+    elif isinstance(exc, service.Conflict):
+        code = status.HTTP_409_CONFLICT
+    raise HTTPException(code, str(exc)) from exc
+
+
+# ---------------------------------------------------------------- time templates
+
+
+@router.get("/time-templates", response_model=list[TimeTemplateRead])
+def list_time_templates(session: SessionDep, _: Viewer) -> list[Any]:
+    """All time templates ("All day" is always there)."""
+    return list(service.list_templates(session=session))
+
+
+@router.post("/time-templates", response_model=TimeTemplateRead, status_code=201)
+def create_time_template(data: TimeTemplateCreate, session: SessionDep, principal: Operator) -> Any:
+    """Add a time template (7 days, up to 4 segments a day, holiday exceptions)."""
+    try:
+        template = service.create_template(session=session, data=data)
+    except service.PermissionRuleError as exc:
+        raise_http(exc)
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action="time_template.create",
+        target=template.name,
+        detail=data.model_dump(mode="json"),
+    )
+    return template
+
+
+@router.get("/time-templates/{template_id}", response_model=TimeTemplateRead)
+def get_time_template(template_id: int, session: SessionDep, _: Viewer) -> Any:
+    """One time template."""
+    try:
+        return service.get_template(session=session, template_id=template_id)
+    except service.PermissionRuleError as exc:
+        raise_http(exc)
+
+
+@router.patch("/time-templates/{template_id}", response_model=TimeTemplateRead)
+def update_time_template(
+    template_id: int, data: TimeTemplateUpdate, session: SessionDep, principal: Operator
+) -> Any:
+    """Change a time template; groups using it are re-sent to their devices."""
+    try:
+        template = service.update_template(session=session, template_id=template_id, data=data)
+    except service.PermissionRuleError as exc:
+        raise_http(exc)
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action="time_template.update",
+        target=template.name,
+        detail=data.model_dump(mode="json", exclude_unset=True),
+    )
+    return template
+
+
+@router.delete("/time-templates/{template_id}", status_code=204)
+def delete_time_template(template_id: int, session: SessionDep, principal: Operator) -> Response:
+    """Delete a time template no group uses."""
+    try:
+        template = service.delete_template(session=session, template_id=template_id)
+    except service.PermissionRuleError as exc:
+        raise_http(exc)
+    record_audit(
+        session=session, actor=principal.actor, action="time_template.delete", target=template.name
+    )
+    return Response(status_code=204)
+
+
+# ---------------------------------------------------------------- permission groups
+
+
+def _read(session: SessionDep, group: Any) -> PermissionGroupRead:
+    return service.read_groups(session=session, groups=[group])[0]
+
+
+@router.get("/permission-groups", response_model=list[PermissionGroupRead])
+def list_permission_groups(
+    session: SessionDep, _: Viewer, search: str = ""
+) -> list[PermissionGroupRead]:
+    """All permission groups with doors, departments and member counts."""
+    groups = service.list_groups(session=session, search=search)
+    return service.read_groups(session=session, groups=groups)
+
+
+@router.post("/permission-groups", response_model=PermissionGroupRead, status_code=201)
+def create_permission_group(
+    data: PermissionGroupCreate, session: SessionDep, principal: Operator
+) -> PermissionGroupRead:
+    """Add a permission group; its (person, device) tasks are queued."""
+    try:
+        group = service.create_group(session=session, data=data)
+    except service.PermissionRuleError as exc:
+        raise_http(exc)
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action="permission_group.create",
+        target=group.name,
+        detail=data.model_dump(mode="json"),
+    )
+    return _read(session, group)
+
+
+@router.get("/permission-groups/{group_id}", response_model=PermissionGroupRead)
+def get_permission_group(group_id: int, session: SessionDep, _: Viewer) -> PermissionGroupRead:
+    """One permission group."""
+    try:
+        return _read(session, service.get_group(session=session, group_id=group_id))
+    except service.PermissionRuleError as exc:
+        raise_http(exc)
+
+
+@router.patch("/permission-groups/{group_id}", response_model=PermissionGroupRead)
+def update_permission_group(
+    group_id: int, data: PermissionGroupUpdate, session: SessionDep, principal: Operator
+) -> PermissionGroupRead:
+    """Change a group; only the affected tasks are re-queued."""
+    try:
+        group = service.update_group(session=session, group_id=group_id, data=data)
+    except service.PermissionRuleError as exc:
+        raise_http(exc)
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action="permission_group.update",
+        target=group.name,
+        detail=data.model_dump(mode="json", exclude_unset=True),
+    )
+    return _read(session, group)
+
+
+@router.delete("/permission-groups/{group_id}", status_code=204)
+def delete_permission_group(group_id: int, session: SessionDep, principal: Operator) -> Response:
+    """Delete a group; its persons are removed from devices no other group grants."""
+    try:
+        group = service.delete_group(session=session, group_id=group_id)
+    except service.PermissionRuleError as exc:
+        raise_http(exc)
+    record_audit(
+        session=session, actor=principal.actor, action="permission_group.delete", target=group.name
+    )
+    return Response(status_code=204)
+
+
+@router.get("/permission-groups/{group_id}/persons", response_model=list[int])
+def group_persons(group_id: int, session: SessionDep, _: Viewer) -> list[int]:
+    """Ids of the persons assigned directly to the group."""
+    try:
+        service.get_group(session=session, group_id=group_id)
+    except service.PermissionRuleError as exc:
+        raise_http(exc)
+    return service.group_member_ids(session=session, group_id=group_id)
+
+
+@router.post("/permission-groups/{group_id}/persons", response_model=PermissionGroupRead)
+def change_group_persons(
+    group_id: int, data: MembershipChange, session: SessionDep, principal: Operator
+) -> PermissionGroupRead:
+    """Assign persons to / withdraw persons from the group."""
+    try:
+        group = service.change_members(
+            session=session, group_id=group_id, add=data.add, remove=data.remove
+        )
+    except service.PermissionRuleError as exc:
+        raise_http(exc)
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action="permission_group.persons",
+        target=group.name,
+        detail=data.model_dump(),
+    )
+    return _read(session, group)
+
+
+@router.post("/permission-groups/{group_id}/departments", response_model=PermissionGroupRead)
+def change_group_departments(
+    group_id: int, data: MembershipChange, session: SessionDep, principal: Operator
+) -> PermissionGroupRead:
+    """Assign whole departments (with sub-departments) to / withdraw them from the group."""
+    try:
+        group = service.change_departments(
+            session=session, group_id=group_id, add=data.add, remove=data.remove
+        )
+    except service.PermissionRuleError as exc:
+        raise_http(exc)
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action="permission_group.departments",
+        target=group.name,
+        detail=data.model_dump(),
+    )
+    return _read(session, group)
+
+
+@router.get("/permissions/persons/{person_id}/groups", response_model=PersonGroups)
+def get_person_groups(person_id: int, session: SessionDep, _: Viewer) -> PersonGroups:
+    """The groups a person is assigned to directly."""
+    return PersonGroups(group_ids=service.person_group_ids(session=session, person_id=person_id))
+
+
+@router.put("/permissions/persons/{person_id}/groups", response_model=PersonGroups)
+def put_person_groups(
+    person_id: int, data: PersonGroups, session: SessionDep, principal: Operator
+) -> PersonGroups:
+    """Set exactly which groups a person belongs to directly."""
+    try:
+        ids = service.set_person_groups(
+            session=session, person_id=person_id, group_ids=data.group_ids
+        )
+    except service.PermissionRuleError as exc:
+        raise_http(exc)
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action="person.permission_groups",
+        target=str(person_id),
+        detail={"group_ids": ids},
+    )
+    return PersonGroups(group_ids=ids)
+
+
+# ---------------------------------------------------------------- authorization progress
+
+
+@router.get("/authorization/progress/devices")
+def progress_devices(session: SessionDep, _: Viewer) -> list[dict[str, Any]]:
+    """Task counts (pending / success / failed) per device."""
+    return tasks.progress_by_device(session=session)
+
+
+@router.get("/authorization/progress/persons")
+def progress_persons(
+    session: SessionDep,
+    _: Viewer,
+    search: str = "",
+    offset: int = Query(0, ge=0),
+    limit: int = Query(50, ge=1, le=500),
+) -> dict[str, Any]:
+    """Task counts per person (paged)."""
+    total, rows = tasks.progress_by_person(
+        session=session, search=search, offset=offset, limit=limit
+    )
+    return {"total": total, "items": rows}
+
+
+@router.get("/authorization/tasks", response_model=TaskPage)
+def list_authorization_tasks(
+    session: SessionDep,
+    _: Viewer,
+    task_status: TaskStatus | None = Query(None, alias="status"),
+    device_id: int | None = None,
+    person_id: int | None = None,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(50, ge=1, le=500),
+) -> TaskPage:
+    """Authorization tasks filtered by status, device or person; failed ones carry the reason."""
+    total, rows = tasks.list_tasks(
+        session=session,
+        status=task_status,
+        device_id=device_id,
+        person_id=person_id,
+        offset=offset,
+        limit=limit,
+    )
+    return TaskPage(total=total, items=[TaskRead.model_validate(t) for t in rows])
+
+
+class RetryRequest(BaseModel):
+    """Which failed tasks to retry now: given ids, a device's, or all."""
+
+    task_ids: list[int] | None = None
+    device_id: int | None = None
+
+
+@router.post("/authorization/tasks/retry")
+def retry_authorization_tasks(
+    data: RetryRequest, session: SessionDep, principal: Operator
+) -> dict[str, int]:
+    """Put failed tasks back in the queue now."""
+    count = tasks.retry_tasks(session=session, task_ids=data.task_ids, device_id=data.device_id)
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action="authorization.retry",
+        detail=data.model_dump() | {"count": count},
+    )
+    return {"retried": count}

@@ -1,5 +1,101 @@
 """REST routes of the records domain under /api/v1."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Response
+
+from openpss.platform.deps import Operator, SessionDep, Viewer
+from openpss.platform.records import service
+from openpss.platform.records.schemas import (
+    AccessFilter,
+    AccessPage,
+    AlarmPage,
+    AlarmRecordRead,
+    CallPage,
+    CallRecordRead,
+)
+from openpss.platform.security.audit import record_audit
 
 router = APIRouter(tags=["records"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+Offset = Annotated[int, Query(ge=0)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+@router.get("/records/access", response_model=AccessPage)
+def search_access(
+    session: SessionDep,
+    _: Viewer,
+    filters: Annotated[AccessFilter, Query()],
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> AccessPage:
+    """Access / attendance records, newest first, filtered by time, device, user, card, result."""
+    total, items = service.search_access(
+        session=session, filters=filters, offset=offset, limit=limit
+    )
+    return AccessPage(total=total, items=items)
+
+
+@router.get("/records/access/export")
+def export_access(
+    session: SessionDep,
+    principal: Operator,
+    filters: Annotated[AccessFilter, Query()],
+    format: Literal["xlsx", "csv"] = "xlsx",
+) -> Response:
+    """Download the matching access records as xlsx or CSV."""
+    try:
+        if format == "csv":
+            content = service.export_access_csv(session=session, filters=filters)
+        else:
+            content = service.export_access_xlsx(session=session, filters=filters)
+    except service.RecordsError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    record_audit(
+        session=session,
+        actor=principal.actor,
+        action="records.export",
+        target=f"access.{format}",
+        detail=filters.model_dump(mode="json", exclude_defaults=True),
+    )
+    media = "text/csv; charset=utf-8" if format == "csv" else XLSX
+    headers = {"Content-Disposition": f'attachment; filename="access-records.{format}"'}
+    return Response(content, media_type=media, headers=headers)
+
+
+@router.get("/records/calls", response_model=CallPage)
+def search_calls(
+    session: SessionDep,
+    _: Viewer,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    device_id: int | None = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> CallPage:
+    """Intercom call records, newest first."""
+    total, rows = service.search_calls(
+        session=session, start=start, end=end, device_id=device_id, offset=offset, limit=limit
+    )
+    return CallPage(total=total, items=[CallRecordRead.model_validate(r) for r in rows])
+
+
+@router.get("/records/alarms", response_model=AlarmPage)
+def search_alarms(
+    session: SessionDep,
+    _: Viewer,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    device_id: int | None = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> AlarmPage:
+    """Alarm records, newest first."""
+    total, rows = service.search_alarms(
+        session=session, start=start, end=end, device_id=device_id, offset=offset, limit=limit
+    )
+    return AlarmPage(total=total, items=[AlarmRecordRead.model_validate(r) for r in rows])

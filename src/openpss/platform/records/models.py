@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openpss.platform.db import Base, UTCDateTime, utcnow
@@ -28,4 +28,39 @@ class AccessRecord(Base):
     attendance_state: Mapped[str] = mapped_column(String(32), default="")
     success: Mapped[bool] = mapped_column(default=True)
     source: Mapped[str] = mapped_column(String(16), default="device")  # device / manual
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CallRecord(Base):
+    """One intercom call (door station to indoor monitor, monitor to centre, ...)."""
+
+    __tablename__ = "call_record"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[int | None] = mapped_column(
+        ForeignKey("device.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    start_time: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    end_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    caller: Mapped[str] = mapped_column(String(64), default="")
+    callee: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16), default="")  # answered / missed / rejected
+    duration_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AlarmRecord(Base):
+    """One alarm event from a device (tamper, door held open, alarm input, ...)."""
+
+    __tablename__ = "alarm_record"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[int | None] = mapped_column(
+        ForeignKey("device.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    alarm_type: Mapped[str] = mapped_column(String(64), default="")
+    channel: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str] = mapped_column(String(255), default="")
+    acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,263 @@
+"""DahuaAdapter: what the platform does with a device speaking the Dahua CGI API.
+
+Identity and online check, time sync, pushing persons with cards / password / fingerprints in
+batches (AccessUser / AccessCard / AccessFingerprint insertMulti), removing them, reading the
+personnel back, and reading access records (by record number, and live from the event stream).
+Every per-user result is a failure reason or None: "device limit reached", "offline" or
+"rejected: <the device's message>".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from openpss.platform.devices.models import Device
+from openpss.platform.permissions.tasks import REASON_LIMIT, REASON_OFFLINE, REASON_REJECTED
+from openpss.protocols.dahua_http.client import (
+    DahuaAuthError,
+    DahuaClient,
+    DahuaConnectionError,
+    DahuaError,
+    DahuaRequestError,
+    DeviceInfo,
+)
+from openpss.protocols.dahua_http.events import EventPart
+
+logger = logging.getLogger(__name__)
+
+BATCH = 100  # entries per insertMulti call (the API's limit)
+# Dahua AccessControl "Method" codes.
+METHODS = {"0": "password", "1": "card", "6": "fingerprint", "15": "face"}
+
+
+@dataclass
+class UserPush:
+    """One person as the device should hold them."""
+
+    user_id: str
+    name: str
+    password: str = ""
+    cards: list[str] = field(default_factory=list)
+    fingerprints: list[bytes] = field(default_factory=list)
+    administrator: bool = False
+    doors: list[int] = field(default_factory=lambda: [1])
+    valid_from: dt.datetime | None = None
+    valid_to: dt.datetime | None = None
+    # The device already holds this user: drop them first so stale cards/fingerprints go too.
+    replace: bool = False
+
+    def user_json(self) -> dict[str, Any]:
+        """The AccessUser UserList entry."""
+        entry: dict[str, Any] = {
+            "UserID": self.user_id,
+            "UserName": self.name[:16],
+            "UserType": 0,
+            "Authority": 1 if self.administrator else 2,
+            "Doors": [d - 1 for d in self.doors],
+            "TimeSections": [255 for _ in self.doors],
+        }
+        if self.password:
+            entry["Password"] = self.password
+        if self.valid_from is not None:
+            entry["ValidFrom"] = self.valid_from.strftime("%Y-%m-%d %H:%M:%S")
+        if self.valid_to is not None:
+            entry["ValidTo"] = self.valid_to.strftime("%Y-%m-%d %H:%M:%S")
+        return entry
+
+
+def failure_reason(exc: DahuaError) -> str:
+    """Classify a device error as one of the authorization failure reasons."""
+    if isinstance(exc, DahuaConnectionError):
+        return REASON_OFFLINE
+    if isinstance(exc, DahuaRequestError) and "capacity" in exc.reason.lower():
+        return REASON_LIMIT
+    if isinstance(exc, DahuaAuthError):
+        return f"{REASON_REJECTED}: wrong user name or password"
+    reason = exc.reason if isinstance(exc, DahuaRequestError) else str(exc)
+    return f"{REASON_REJECTED}: {reason}"[:255]
+
+
+def base_url(host: str, port: int) -> str:
+    """http://host:port, with brackets around an IPv6 address."""
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            host = f"[{host}]"
+    except ValueError:
+        pass
+    return f"http://{host}:{port}"
+
+
+def parse_record(fields: dict[str, Any]) -> dict[str, Any]:
+    """A recordFinder record or AccessControl event `data` as AccessRecord columns."""
+    created = int(str(fields.get("CreateTime") or fields.get("UTC") or 0))
+    card = str(fields.get("CardNo", "") or "").strip().upper()
+    return {
+        "record_no": int(str(fields["RecNo"])),
+        "event_time": dt.datetime.fromtimestamp(created, dt.UTC),
+        "user_id": str(fields.get("UserID", "") or ""),
+        "card_no": canonical_card(card),
+        "method": METHODS.get(str(fields.get("Method", "")), str(fields.get("Method", ""))),
+        "attendance_state": str(fields.get("AttendanceState", "") or ""),
+        "success": str(fields.get("Status", "1")) == "1",
+    }
+
+
+def canonical_card(card: str) -> str:
+    """The platform's stored form of a device card number (hex, at least 8 digits)."""
+    try:
+        value = int(card, 16)
+    except ValueError:
+        return card
+    return format(value, "08X") if value else card
+
+
+class DahuaAdapter:
+    """The platform's side of one Dahua-API device."""
+
+    def __init__(
+        self,
+        url: str,
+        username: str,
+        password: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.client = DahuaClient(url, username, password, timeout=timeout, transport=transport)
+
+    @classmethod
+    def for_device(cls, device: Device, password: str, *, timeout: float = 10.0) -> DahuaAdapter:
+        """An adapter for a registry entry (the password comes decrypted from the caller)."""
+        return cls(base_url(device.host, device.port), device.username, password, timeout=timeout)
+
+    async def __aenter__(self) -> DahuaAdapter:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        await self.client.aclose()
+
+    async def identify(self) -> DeviceInfo:
+        """Type, serial and firmware (raises DahuaError when offline or refused)."""
+        return await self.client.device_info()
+
+    async def is_online(self) -> bool:
+        """True when the device answers with our credentials."""
+        try:
+            await self.client.magic_box("getDeviceType")
+        except DahuaError:
+            return False
+        return True
+
+    async def sync_time(self, local_now: dt.datetime) -> None:
+        """Set the device's wall time (naive, in the device's zone)."""
+        await self.client.set_current_time(local_now.replace(tzinfo=None, microsecond=0))
+
+    async def push_users(self, users: Sequence[UserPush]) -> dict[str, str | None]:
+        """Send users with their credentials in batches; per user ID None or a failure reason."""
+        results: dict[str, str | None] = {}
+        for start in range(0, len(users), BATCH):
+            batch = list(users[start : start + BATCH])
+            try:
+                await self._push_batch(batch)
+                results.update({u.user_id: None for u in batch})
+            except DahuaConnectionError:
+                rest = users[start:]
+                results.update({u.user_id: REASON_OFFLINE for u in rest})
+                return results
+            except DahuaError:
+                # One bad user fails the whole (atomic) batch: retry one by one to isolate it.
+                for user in batch:
+                    results[user.user_id] = await self._push_one(user)
+        return results
+
+    async def _push_one(self, user: UserPush) -> str | None:
+        try:
+            await self._push_batch([user])
+        except DahuaError as exc:
+            logger.info("device refused user %s: %s", user.user_id, exc)
+            return failure_reason(exc)
+        return None
+
+    async def _push_batch(self, users: list[UserPush]) -> None:
+        stale = [u.user_id for u in users if u.replace]
+        if stale:
+            await self.remove_users(stale)  # a user already gone counts as removed
+        await self.client.insert_users([u.user_json() for u in users], batch=BATCH)
+        cards = [{"UserID": u.user_id, "CardNo": c} for u in users for c in u.cards]
+        if cards:
+            # updateMulti also moves a card that a previous owner still holds on the device.
+            await self.client.update_cards(cards, batch=BATCH)
+        for user in users:
+            if user.fingerprints:
+                await self.client.update_fingerprints(user.user_id, user.fingerprints)
+
+    async def remove_users(self, user_ids: Sequence[str]) -> dict[str, str | None]:
+        """Remove users (with their credentials); a user the device lacks counts as removed."""
+        results: dict[str, str | None] = {}
+        for start in range(0, len(user_ids), BATCH):
+            batch = list(user_ids[start : start + BATCH])
+            try:
+                await self.client.remove_users(batch, batch=BATCH)
+                results.update(dict.fromkeys(batch))
+            except DahuaConnectionError:
+                results.update(dict.fromkeys(user_ids[start:], REASON_OFFLINE))
+                return results
+            except DahuaError:
+                for user_id in batch:
+                    results[user_id] = await self._remove_one(user_id)
+        return results
+
+    async def _remove_one(self, user_id: str) -> str | None:
+        try:
+            await self.client.remove_users([user_id])
+        except DahuaRequestError as exc:
+            if "not exist" in exc.reason or "not found" in exc.reason.lower():
+                return None
+            return failure_reason(exc)
+        except DahuaError as exc:
+            return failure_reason(exc)
+        return None
+
+    async def read_personnel(self) -> list[dict[str, Any]]:
+        """Every user on the device with "Cards" (list) added, for extraction."""
+        users = await self.client.find_users()
+        cards: dict[str, list[str]] = {}
+        for card in await self.client.find_cards():
+            cards.setdefault(str(card.get("UserID", "")), []).append(str(card.get("CardNo", "")))
+        for user in users:
+            user["Cards"] = cards.get(str(user.get("UserID", "")), [])
+        return users
+
+    async def records_after(
+        self, rec_no: int, page: int = 1000
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Pages of access records with RecNo > rec_no, oldest first, as AccessRecord columns."""
+        while True:
+            result = await self.client.find_records(after_rec_no=rec_no, count=page)
+            if not result.records:
+                return
+            parsed = [parse_record(r) for r in result.records]
+            yield parsed
+            if len(result.records) < page:
+                return
+            rec_no = parsed[-1]["record_no"]
+
+    async def access_events(self, heartbeat: int = 5) -> AsyncIterator[dict[str, Any] | None]:
+        """Live punches as AccessRecord columns; None for each heartbeat (liveness)."""
+        part: EventPart
+        async for part in self.client.events(("AccessControl",), heartbeat=heartbeat):
+            if part.is_heartbeat:
+                yield None
+            elif part.code == "AccessControl" and part.data and "RecNo" in part.data:
+                yield parse_record(part.data)

@@ -1,0 +1,467 @@
+"""Authorization tasks: one per (person, device) that group membership grants, and its progress.
+
+Group and person changes call `requeue` with the pairs they may have affected; only those tasks
+change. The device sync service takes work with `pending_tasks` and reports with `mark_task`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from openpss.platform.db import utcnow
+from openpss.platform.devices.models import Device
+from openpss.platform.people.models import Department, Person
+from openpss.platform.permissions.models import (
+    AuthorizationTask,
+    PermissionGroupDepartment,
+    PermissionGroupDoor,
+    PermissionGroupPerson,
+    TaskAction,
+    TaskStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+Pair = tuple[int, int]  # (person_id, device_id)
+CHUNK = 500
+# Failure reasons the device sync reports (issue 4).
+REASON_LIMIT = "device limit reached"
+REASON_OFFLINE = "offline"
+REASON_REJECTED = "rejected"
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_MAX_SECONDS = 3600
+
+T = TypeVar("T")
+
+
+class TaskNotFound(LookupError):
+    """No authorization task has this id."""
+
+
+def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    """Split `items` into lists of at most `size` (keeps IN clauses small)."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def department_subtrees(session: Session) -> dict[int, set[int]]:
+    """Each department id mapped to itself plus all its sub-departments."""
+    children: dict[int | None, list[int]] = defaultdict(list)
+    for dep_id, parent_id in session.execute(select(Department.id, Department.parent_id)):
+        children[parent_id].append(dep_id)
+    result: dict[int, set[int]] = {}
+
+    def walk(dep_id: int) -> set[int]:
+        if dep_id not in result:
+            found = {dep_id}
+            for child in children.get(dep_id, []):
+                found |= walk(child)
+            result[dep_id] = found
+        return result[dep_id]
+
+    for dep_ids in list(children.values()):
+        for dep_id in dep_ids:
+            walk(dep_id)
+    return result
+
+
+def group_person_ids(session: Session, group_id: int) -> set[int]:
+    """Persons a group covers: direct members plus everyone in its departments' subtrees."""
+    member = PermissionGroupPerson
+    direct = set(session.scalars(select(member.person_id).where(member.group_id == group_id)))
+    dep_ids = list(
+        session.scalars(
+            select(PermissionGroupDepartment.department_id).where(
+                PermissionGroupDepartment.group_id == group_id
+            )
+        )
+    )
+    if dep_ids:
+        subtrees = department_subtrees(session)
+        covered = set().union(*(subtrees.get(d, {d}) for d in dep_ids))
+        for batch in chunks(covered):
+            direct.update(session.scalars(select(Person.id).where(Person.department_id.in_(batch))))
+    return direct
+
+
+def group_device_ids(session: Session, group_id: int) -> set[int]:
+    """Devices with at least one door in the group."""
+    query = select(PermissionGroupDoor.device_id).where(PermissionGroupDoor.group_id == group_id)
+    return set(session.scalars(query))
+
+
+def groups_of_persons(session: Session, person_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Each person id mapped to the group ids that cover it (directly or by department)."""
+    result: dict[int, set[int]] = defaultdict(set)
+    ids = list(set(person_ids))
+    dep_groups: dict[int, set[int]] = defaultdict(set)
+    rows = session.execute(
+        select(PermissionGroupDepartment.department_id, PermissionGroupDepartment.group_id)
+    ).all()
+    if rows:
+        subtrees = department_subtrees(session)
+        for dep_id, group_id in rows:
+            for sub in subtrees.get(dep_id, {dep_id}):
+                dep_groups[sub].add(group_id)
+    for batch in chunks(ids):
+        for person_id, group_id in session.execute(
+            select(PermissionGroupPerson.person_id, PermissionGroupPerson.group_id).where(
+                PermissionGroupPerson.person_id.in_(batch)
+            )
+        ):
+            result[person_id].add(group_id)
+        if dep_groups:
+            for person_id, dep_id in session.execute(
+                select(Person.id, Person.department_id).where(Person.id.in_(batch))
+            ):
+                result[person_id] |= dep_groups.get(dep_id, set())
+    return result
+
+
+def desired_pairs(session: Session, person_ids: Iterable[int]) -> set[Pair]:
+    """The (person, device) pairs the persons should have according to all groups."""
+    by_person = groups_of_persons(session, person_ids)
+    devices_of: dict[int, set[int]] = defaultdict(set)
+    for group_id, device_id in session.execute(
+        select(PermissionGroupDoor.group_id, PermissionGroupDoor.device_id)
+    ):
+        devices_of[group_id].add(device_id)
+    return {
+        (person_id, device_id)
+        for person_id, groups in by_person.items()
+        for group_id in groups
+        for device_id in devices_of.get(group_id, ())
+    }
+
+
+def _user_ids(session: Session, person_ids: Iterable[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for batch in chunks(set(person_ids)):
+        query = select(Person.id, Person.user_id).where(Person.id.in_(batch))
+        found.update(session.execute(query).all())
+    return found
+
+
+def _existing_tasks(session: Session, person_ids: Iterable[int]) -> dict[Pair, AuthorizationTask]:
+    found: dict[Pair, AuthorizationTask] = {}
+    for batch in chunks(set(person_ids)):
+        query = select(AuthorizationTask).where(AuthorizationTask.person_id.in_(batch))
+        for task in session.scalars(query):
+            assert task.person_id is not None
+            found[(task.person_id, task.device_id)] = task
+    return found
+
+
+def requeue(session: Session, *, push: Iterable[Pair] = (), check: Iterable[Pair] = ()) -> int:
+    """Queue `push` pairs for (re)sending; `check` pairs no longer granted are queued for removal.
+
+    Returns the number of tasks created or changed.
+    """
+    push_set, check_set = set(push), set(check)
+    if check_set:
+        still = desired_pairs(session, {p for p, _ in check_set})
+        push_set |= check_set & still
+        check_set -= still
+    persons = {p for p, _ in push_set | check_set}
+    existing = _existing_tasks(session, persons)
+    user_ids = _user_ids(session, persons)
+    now = utcnow()
+    _detach_renamed(session, existing, user_ids, now)
+    queued = {"action": TaskAction.push, "status": TaskStatus.pending, "failure_reason": ""}
+    reset = {**queued, "attempts": 0, "next_attempt_at": None, "updated_at": now}
+    existing |= _adopt_orphans(
+        session, {pair for pair in push_set if pair not in existing}, user_ids
+    )
+    updates = [{"id": existing[pair].id, **reset} for pair in push_set if pair in existing]
+    inserts = [
+        {"person_id": p, "device_id": d, "user_id": user_ids[p], **reset}
+        for p, d in sorted(push_set)
+        if (p, d) not in existing and p in user_ids
+    ]
+    changed = len(updates) + len(inserts)
+    for pair in check_set & existing.keys():
+        changed += _queue_removal(session, existing[pair], now)
+    if updates:
+        session.execute(update(AuthorizationTask), updates)
+    if inserts:
+        session.execute(insert(AuthorizationTask), inserts)
+    session.flush()
+    logger.debug("requeued %d authorization tasks", changed)
+    return changed
+
+
+def _detach_renamed(
+    session: Session,
+    existing: dict[Pair, AuthorizationTask],
+    user_ids: dict[int, str],
+    now: dt.datetime,
+) -> None:
+    """Tasks under a person's old user ID: remove that ID from the device, start afresh."""
+    for pair, task in list(existing.items()):
+        current = user_ids.get(pair[0])
+        if current is not None and task.user_id != current:
+            _queue_removal(session, task, now)
+            task.person_id = None
+            del existing[pair]
+    session.flush()
+
+
+def _adopt_orphans(
+    session: Session, pairs: set[Pair], user_ids: dict[int, str]
+) -> dict[Pair, AuthorizationTask]:
+    """Tasks left by a deleted person whose user ID a new person now holds: take them over."""
+    wanted = {(d, user_ids[p]): (p, d) for p, d in pairs if p in user_ids}
+    adopted: dict[Pair, AuthorizationTask] = {}
+    for batch in chunks(sorted({u for _, u in wanted})):
+        query = select(AuthorizationTask).where(
+            AuthorizationTask.person_id.is_(None), AuthorizationTask.user_id.in_(batch)
+        )
+        for task in session.scalars(query):
+            pair = wanted.get((task.device_id, task.user_id))
+            if pair is not None:
+                task.person_id = pair[0]
+                adopted[pair] = task
+    session.flush()
+    return adopted
+
+
+def _queue_removal(session: Session, task: AuthorizationTask, now: dt.datetime) -> int:
+    """A granted pair was withdrawn: remove from the device, or just forget a never-sent push."""
+    if task.action == TaskAction.push and task.status == TaskStatus.pending and task.attempts == 0:
+        session.delete(task)
+        return 1
+    task.action = TaskAction.remove
+    task.status = TaskStatus.pending
+    task.failure_reason = ""
+    task.attempts = 0
+    task.next_attempt_at = None
+    task.updated_at = now
+    return 1
+
+
+def missing_pairs(session: Session, pairs: set[Pair]) -> set[Pair]:
+    """The pairs that have no task yet (e.g. persons added to a department since)."""
+    existing = _existing_tasks(session, {p for p, _ in pairs})
+    return pairs - existing.keys()
+
+
+def requeue_person(*, session: Session, person_id: int) -> int:
+    """A person's credentials, validity or department changed: re-send them to their devices."""
+    return requeue_persons(session=session, person_ids=[person_id])
+
+
+def requeue_persons(*, session: Session, person_ids: Iterable[int]) -> int:
+    """requeue_person for many persons at once (batch edits, imports)."""
+    ids = set(person_ids)
+    if not ids:
+        return 0
+    existing = set(_existing_tasks(session, ids).keys())
+    return requeue(session, push=desired_pairs(session, ids), check=existing)
+
+
+def person_deleted(*, session: Session, person_id: int) -> int:
+    """Call before deleting a person: their device entries are queued for removal."""
+    count = 0
+    now = utcnow()
+    for task in _existing_tasks(session, [person_id]).values():
+        count += _queue_removal(session, task, now)
+        task.person_id = None
+    session.flush()
+    return count
+
+
+def due_condition(now: dt.datetime) -> Any:
+    """Tasks to work on now: pending ones, and failed ones whose backoff has passed."""
+    retry_due = and_(
+        AuthorizationTask.status == TaskStatus.failed,
+        AuthorizationTask.next_attempt_at.is_not(None),
+        AuthorizationTask.next_attempt_at <= now,
+    )
+    return or_(AuthorizationTask.status == TaskStatus.pending, retry_due)
+
+
+def pending_tasks(
+    *, session: Session, device_id: int, limit: int = 1000, now: dt.datetime | None = None
+) -> list[AuthorizationTask]:
+    """Up to `limit` tasks of a device due now (pending, or failed with the backoff elapsed)."""
+    query = (
+        select(AuthorizationTask)
+        .where(AuthorizationTask.device_id == device_id, due_condition(now or utcnow()))
+        .order_by(AuthorizationTask.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Wait before retry number `attempts`: 30 s doubling up to one hour."""
+    seconds = BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    return dt.timedelta(seconds=min(seconds, BACKOFF_MAX_SECONDS))
+
+
+def mark_task(
+    *,
+    session: Session,
+    task_id: int,
+    success: bool,
+    reason: str = "",
+    retry: bool = True,
+    now: dt.datetime | None = None,
+) -> AuthorizationTask | None:
+    """Record a push/remove result; failures retry with backoff unless `retry` is False.
+
+    A successful removal deletes the task (the device no longer holds the person); returns None.
+    """
+    task = session.get(AuthorizationTask, task_id)
+    if task is None:
+        raise TaskNotFound(f"authorization task {task_id} does not exist")
+    now = now or utcnow()
+    task.attempts += 1
+    task.updated_at = now
+    if success and task.action == TaskAction.remove:
+        session.delete(task)
+        session.flush()
+        return None
+    if success:
+        task.status, task.failure_reason, task.next_attempt_at = TaskStatus.success, "", None
+        task.delivered = True
+    else:
+        task.status = TaskStatus.failed
+        task.failure_reason = (reason or REASON_REJECTED)[:255]
+        task.next_attempt_at = now + backoff(task.attempts) if retry else None
+    session.flush()
+    return task
+
+
+def mark_tasks(
+    *, session: Session, results: Sequence[tuple[int, bool, str]], retry: bool = True
+) -> None:
+    """mark_task for many (task_id, success, reason) results."""
+    for task_id, success, reason in results:
+        mark_task(session=session, task_id=task_id, success=success, reason=reason, retry=retry)
+
+
+def retry_tasks(
+    *, session: Session, task_ids: Sequence[int] | None = None, device_id: int | None = None
+) -> int:
+    """Put failed tasks back to pending now (the retry button); returns how many."""
+    query = update(AuthorizationTask).where(AuthorizationTask.status == TaskStatus.failed)
+    if task_ids is not None:
+        query = query.where(AuthorizationTask.id.in_(list(task_ids)))
+    if device_id is not None:
+        query = query.where(AuthorizationTask.device_id == device_id)
+    values = {"status": TaskStatus.pending, "next_attempt_at": None, "updated_at": utcnow()}
+    result = session.execute(query.values(**values).execution_options(synchronize_session=False))
+    session.flush()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _status_sums() -> list[Any]:
+    return [
+        func.sum(case((AuthorizationTask.status == s, 1), else_=0)).label(s.value)
+        for s in TaskStatus
+    ]
+
+
+def progress_by_device(*, session: Session) -> list[dict[str, Any]]:
+    """Per device: name, online and the number of pending / success / failed tasks."""
+    query = (
+        select(Device.id, Device.name, Device.online, *_status_sums())
+        .join(AuthorizationTask, AuthorizationTask.device_id == Device.id)
+        .group_by(Device.id, Device.name, Device.online)
+        .order_by(Device.name)
+    )
+    return [dict(row._mapping) for row in session.execute(query)]
+
+
+def progress_by_person(
+    *, session: Session, search: str = "", offset: int = 0, limit: int = 50
+) -> tuple[int, list[dict[str, Any]]]:
+    """Per person (paged): user ID, name and task counts; only persons that have tasks."""
+    base = select(
+        AuthorizationTask.user_id, func.max(AuthorizationTask.person_id).label("person_id")
+    ).group_by(AuthorizationTask.user_id)
+    if search:
+        base = base.where(AuthorizationTask.user_id.ilike(f"%{search.strip()}%"))
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    query = (
+        select(AuthorizationTask.user_id, func.max(Person.name).label("name"), *_status_sums())
+        .outerjoin(Person, Person.id == AuthorizationTask.person_id)
+        .group_by(AuthorizationTask.user_id)
+        .order_by(AuthorizationTask.user_id)
+        .offset(offset)
+        .limit(limit)
+    )
+    if search:
+        query = query.where(AuthorizationTask.user_id.ilike(f"%{search.strip()}%"))
+    return total, [dict(row._mapping) for row in session.execute(query)]
+
+
+def list_tasks(
+    *,
+    session: Session,
+    status: TaskStatus | None = None,
+    device_id: int | None = None,
+    person_id: int | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[int, list[AuthorizationTask]]:
+    """Tasks filtered by status / device / person, newest change first, with the total."""
+    query = select(AuthorizationTask)
+    if status is not None:
+        query = query.where(AuthorizationTask.status == status)
+    if device_id is not None:
+        query = query.where(AuthorizationTask.device_id == device_id)
+    if person_id is not None:
+        query = query.where(AuthorizationTask.person_id == person_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    ordered = query.order_by(AuthorizationTask.updated_at.desc(), AuthorizationTask.id.desc())
+    return total, list(session.scalars(ordered.offset(offset).limit(limit)))
+
+
+def mark_results(
+    *,
+    session: Session,
+    results: Sequence[tuple[int, str | None]],
+    now: dt.datetime | None = None,
+) -> None:
+    """Record many (task_id, failure reason or None) results at once (device sync batches)."""
+    now = now or utcnow()
+    ok = [task_id for task_id, reason in results if reason is None]
+    task = AuthorizationTask
+    for batch in chunks(ok, 1000):
+        session.execute(
+            update(task)
+            .where(task.id.in_(batch), task.action == TaskAction.push)
+            .values(
+                status=TaskStatus.success,
+                delivered=True,
+                failure_reason="",
+                next_attempt_at=None,
+                attempts=task.attempts + 1,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            delete(task)
+            .where(task.id.in_(batch), task.action == TaskAction.remove)
+            .execution_options(synchronize_session=False)
+        )
+    for task_id, reason in results:
+        if reason is not None and session.get(task, task_id) is not None:
+            mark_task(session=session, task_id=task_id, success=False, reason=reason, now=now)
+    session.flush()

@@ -1,0 +1,282 @@
+"""Records: intake without duplicates, search with paging and filters, xlsx / CSV export."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from openpyxl import Workbook
+from sqlalchemy import Select, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from openpss.platform.devices.models import Device
+from openpss.platform.people.models import Person
+from openpss.platform.records.models import AccessRecord, AlarmRecord, CallRecord
+from openpss.platform.records.schemas import AccessFilter, AccessRecordRead
+
+logger = logging.getLogger(__name__)
+EXPORT_LIMIT = 1_000_000
+EXPORT_COLUMNS = [
+    "Record No.",
+    "Time (UTC)",
+    "Device",
+    "User ID",
+    "Name",
+    "Card No.",
+    "Method",
+    "Attendance State",
+    "Result",
+]
+
+
+class RecordsError(ValueError):
+    """A records request cannot be served as asked (HTTP 422)."""
+
+
+# ---------------------------------------------------------------- intake
+
+
+def add_access_records(
+    *, session: Session, device_id: int | None, records: Sequence[dict[str, Any]]
+) -> int:
+    """Store records, skipping (device, record number) pairs already stored; returns how many new.
+
+    Each record is a dict of AccessRecord columns (record_no, event_time, user_id, ...).
+    Safe against the record pull and the live event stream delivering the same punch.
+    """
+    return len(insert_access_records(session=session, device_id=device_id, records=records))
+
+
+def insert_access_records(
+    *, session: Session, device_id: int | None, records: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """add_access_records, returning the rows actually inserted (new punches only)."""
+    if not records:
+        return []
+    rows = [{"device_id": device_id, "source": "device", **r} for r in records]
+    now = dt.datetime.now(dt.UTC)
+    for row in rows:
+        row.setdefault("received_at", now)
+        for key, default in (("user_id", ""), ("card_no", ""), ("method", "")):
+            row.setdefault(key, default)
+        row.setdefault("attendance_state", "")
+        row.setdefault("success", True)
+    dialect = session.get_bind().dialect.name
+    insert_fn: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = AccessRecord.__table__
+    statement = (
+        insert_fn(table)
+        .on_conflict_do_nothing(index_elements=["device_id", "record_no"])
+        .returning(table.c.record_no)
+    )
+    inserted: set[Any] = set()
+    session.flush()
+    for start in range(0, len(rows), 2000):
+        result = session.connection().execute(statement, rows[start : start + 2000])
+        inserted.update(result.scalars().all())
+    new: list[dict[str, Any]] = []
+    for row in rows:
+        number = row["record_no"]
+        if number is None:  # a punch without a record number is always new
+            new.append(row)
+        elif number in inserted:
+            inserted.discard(number)  # the same number twice in one call is stored once
+            new.append(row)
+    return new
+
+
+def max_record_no(*, session: Session, device_id: int) -> int:
+    """The highest record number stored for a device (0 when none)."""
+    query = select(func.max(AccessRecord.record_no)).where(AccessRecord.device_id == device_id)
+    return int(session.scalar(query) or 0)
+
+
+# ---------------------------------------------------------------- search
+
+
+def _card_variants(session: Session, text: str) -> list[str]:
+    """The stored (canonical) forms a typed card number may have."""
+    variants = [text.strip()]
+    try:
+        from openpss.platform.people.cards import get_card_mode, parse_card
+
+        variants.append(parse_card(text, get_card_mode(session)))
+    except Exception:  # not a valid card number in the current mode: search it as typed
+        logger.debug("card search text %r kept as typed", text)
+    return list(dict.fromkeys(variants))
+
+
+def _access_query(session: Session, filters: AccessFilter) -> Select[Any]:
+    query = select(AccessRecord)
+    if filters.start is not None:
+        query = query.where(AccessRecord.event_time >= filters.start)
+    if filters.end is not None:
+        query = query.where(AccessRecord.event_time <= filters.end)
+    if filters.device_id is not None:
+        query = query.where(AccessRecord.device_id == filters.device_id)
+    if filters.user_id:
+        query = query.where(AccessRecord.user_id == filters.user_id)
+    if filters.card:
+        query = query.where(AccessRecord.card_no.in_(_card_variants(session, filters.card)))
+    if filters.method:
+        query = query.where(AccessRecord.method == filters.method)
+    if filters.success is not None:
+        query = query.where(AccessRecord.success == filters.success)
+    return query
+
+
+def card_display(session: Session) -> Any:
+    """A function showing a stored card number in the card issuing type (cached per value)."""
+    try:
+        from openpss.platform.people.cards import display_card
+    except ImportError:  # people domain without card display: show numbers as stored
+        return lambda value: value
+    cache: dict[str, str] = {}
+
+    def show(value: str) -> str:
+        if value not in cache:
+            cache[value] = display_card(session, value)
+        return cache[value]
+
+    return show
+
+
+def _enrich(session: Session, rows: Sequence[AccessRecord]) -> list[AccessRecordRead]:
+    device_ids = {r.device_id for r in rows if r.device_id is not None}
+    user_ids = {r.user_id for r in rows if r.user_id}
+    devices = dict(
+        session.execute(select(Device.id, Device.name).where(Device.id.in_(device_ids))).all()
+    )
+    names = dict(
+        session.execute(
+            select(Person.user_id, Person.name).where(Person.user_id.in_(user_ids))
+        ).all()
+    )
+    show = card_display(session)
+    return [
+        AccessRecordRead.model_validate(r).model_copy(
+            update={
+                "device_name": devices.get(r.device_id, "") if r.device_id else "",
+                "person_name": names.get(r.user_id, ""),
+                "card_no": show(r.card_no),
+            }
+        )
+        for r in rows
+    ]
+
+
+def search_access(
+    *, session: Session, filters: AccessFilter, offset: int = 0, limit: int = 50
+) -> tuple[int, list[AccessRecordRead]]:
+    """A page of access records, newest first, with the total matching count."""
+    query = _access_query(session, filters)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    ordered = query.order_by(AccessRecord.event_time.desc(), AccessRecord.id.desc())
+    rows = list(session.scalars(ordered.offset(offset).limit(limit)))
+    return total, _enrich(session, rows)
+
+
+def _export_rows(session: Session, filters: AccessFilter) -> Iterator[list[Any]]:
+    query = _access_query(session, filters)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    if total > EXPORT_LIMIT:
+        raise RecordsError(
+            f"{total} records match; narrow the time range to export at most {EXPORT_LIMIT}"
+        )
+    ordered = query.order_by(AccessRecord.event_time, AccessRecord.id)
+    batch: list[AccessRecord] = []
+    for record in session.scalars(ordered.execution_options(yield_per=2000)):
+        batch.append(record)
+        if len(batch) == 2000:
+            yield from _export_batch(session, batch)
+            batch = []
+    yield from _export_batch(session, batch)
+
+
+def _export_batch(session: Session, batch: Sequence[AccessRecord]) -> Iterable[list[Any]]:
+    for r in _enrich(session, batch):
+        yield [
+            r.record_no,
+            r.event_time.strftime("%Y-%m-%d %H:%M:%S"),
+            r.device_name,
+            r.user_id,
+            r.person_name,
+            r.card_no,
+            r.method,
+            r.attendance_state,
+            "success" if r.success else "failure",
+        ]
+
+
+def export_access_xlsx(*, session: Session, filters: AccessFilter) -> bytes:
+    """Matching access records as a streamed (write-only) xlsx workbook."""
+    rows = _export_rows(session, filters)
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Access records")
+    sheet.append(EXPORT_COLUMNS)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def export_access_csv(*, session: Session, filters: AccessFilter) -> bytes:
+    """Matching access records as UTF-8 CSV (with BOM, so spreadsheet programs detect it)."""
+    rows = _export_rows(session, filters)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    for row in rows:
+        writer.writerow(["" if v is None else v for v in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def search_calls(
+    *,
+    session: Session,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    device_id: int | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[int, list[CallRecord]]:
+    """A page of call records, newest first."""
+    query = select(CallRecord)
+    if start is not None:
+        query = query.where(CallRecord.start_time >= start)
+    if end is not None:
+        query = query.where(CallRecord.start_time <= end)
+    if device_id is not None:
+        query = query.where(CallRecord.device_id == device_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    ordered = query.order_by(CallRecord.start_time.desc(), CallRecord.id.desc())
+    return total, list(session.scalars(ordered.offset(offset).limit(limit)))
+
+
+def search_alarms(
+    *,
+    session: Session,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    device_id: int | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[int, list[AlarmRecord]]:
+    """A page of alarm records, newest first."""
+    query = select(AlarmRecord)
+    if start is not None:
+        query = query.where(AlarmRecord.event_time >= start)
+    if end is not None:
+        query = query.where(AlarmRecord.event_time <= end)
+    if device_id is not None:
+        query = query.where(AlarmRecord.device_id == device_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    ordered = query.order_by(AlarmRecord.event_time.desc(), AlarmRecord.id.desc())
+    return total, list(session.scalars(ordered.offset(offset).limit(limit)))

@@ -1,0 +1,83 @@
+"""Pure parts of the Dahua adapter: record parsing, failure classification, user entries."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from openpss.platform.devices.adapter import (
+    UserPush,
+    base_url,
+    canonical_card,
+    failure_reason,
+    parse_record,
+)
+from openpss.protocols.dahua_http.client import (
+    DahuaAuthError,
+    DahuaConnectionError,
+    DahuaRequestError,
+)
+
+
+def test_parse_record_from_record_finder_fields() -> None:
+    record = parse_record(
+        {
+            "RecNo": "42",
+            "CreateTime": "1767258000",
+            "UserID": "7",
+            "CardNo": "c0ffee",
+            "Method": "1",
+            "AttendanceState": "CheckIn",
+            "Status": "1",
+        }
+    )
+    assert record == {
+        "record_no": 42,
+        "event_time": dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.UTC),
+        "user_id": "7",
+        "card_no": "00C0FFEE",
+        "method": "card",
+        "attendance_state": "CheckIn",
+        "success": True,
+    }
+
+
+def test_parse_record_from_event_data() -> None:
+    record = parse_record({"RecNo": 3, "UTC": 1767258000, "Method": 6, "Status": 0})
+    assert (record["record_no"], record["method"], record["success"]) == (3, "fingerprint", False)
+    assert record["card_no"] == ""
+
+
+def test_canonical_card_keeps_non_hex_numbers() -> None:
+    assert canonical_card("1A") == "0000001A"
+    assert canonical_card("123456789ABC") == "123456789ABC"
+    assert canonical_card("XYZ") == "XYZ"
+
+
+def test_failure_reasons() -> None:
+    assert failure_reason(DahuaConnectionError("timed out")) == "offline"
+    full = DahuaRequestError(400, "capacity full: the device stores at most 10000 users")
+    assert failure_reason(full) == "device limit reached"
+    bad = DahuaRequestError(400, "user ID must be a number 1-99999999, not 'X'")
+    assert failure_reason(bad) == "rejected: user ID must be a number 1-99999999, not 'X'"
+    assert failure_reason(DahuaAuthError("401")) == "rejected: wrong user name or password"
+
+
+def test_user_entry() -> None:
+    push = UserPush(
+        user_id="5",
+        name="A very long name beyond sixteen",
+        password="1234",
+        doors=[1, 2],
+        valid_to=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
+    )
+    entry = push.user_json()
+    assert entry["UserName"] == "A very long name"
+    assert entry["Doors"] == [0, 1]
+    assert entry["Password"] == "1234"
+    assert entry["ValidTo"] == "2030-01-01 00:00:00"
+    assert "Password" not in UserPush(user_id="6", name="B").user_json()
+
+
+def test_base_url_brackets_ipv6() -> None:
+    assert base_url("::1", 80) == "http://[::1]:80"
+    assert base_url("door.example.com", 37777) == "http://door.example.com:37777"
