@@ -81,3 +81,18 @@ def test_user_entry() -> None:
 def test_base_url_brackets_ipv6() -> None:
     assert base_url("::1", 80) == "http://[::1]:80"
     assert base_url("door.example.com", 37777) == "http://door.example.com:37777"
+
+
+def test_parse_record_maps_numeric_attendance_states_of_real_devices() -> None:
+    """Real Dahua devices send AttendanceState as a number (4 = CheckOut)."""
+    fields = {"RecNo": "1", "CreateTime": "1767258000", "AttendanceState": "4", "Method": "1"}
+    assert parse_record(fields)["attendance_state"] == "CheckOut"
+    assert parse_record({**fields, "AttendanceState": "0"})["attendance_state"] == ""
+
+
+def test_failure_reason_keeps_the_device_lockout_message() -> None:
+    locked = DahuaAuthError("User locked: too many failed logins, try again in 280 s")
+    assert failure_reason(locked) == (
+        "rejected: User locked: too many failed logins, try again in 280 s"
+    )
+    assert failure_reason(DahuaAuthError("")) == "rejected: wrong user name or password"

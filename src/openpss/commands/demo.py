@@ -16,6 +16,9 @@ from pathlib import Path
 
 import httpx
 import typer
+from sqlalchemy.orm import Session
+
+from openpss.platform.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -43,13 +46,12 @@ def demo(
     settings = get_settings()
     migrate(settings.resolved_database_url)
     app = create_app(settings)
-    seed(app.state.session_factory)
+    seed(app, terminal_port)
     devices_dir = settings.data_dir.resolve() / "devices"
     with ExitStack() as stack:
         terminal_url = f"http://127.0.0.1:{terminal_port}"
         stack.enter_context(_child(_terminal_command(devices_dir, terminal_port), "terminal"))
         _wait_http(terminal_url)
-        register_terminal(app, terminal_port)
         if camera:
             stack.enter_context(_child(_camera_command(devices_dir), "camera"))
         console_port = port or settings.http_port
@@ -69,41 +71,41 @@ def demo(
         uvicorn.run(app, host=settings.http_host, port=console_port, log_level="warning")
 
 
-def seed(session_factory: object) -> None:
-    """Demo company, departments, persons with cards, permission groups, attendance (idempotent)."""
+def seed(app: object, terminal_port: int) -> None:
+    """Demo data, idempotent: company, departments, persons with cards, the terminal in the
+    device registry, permission groups over it (so the sync pushes everyone), attendance rules."""
     from openpss.platform.attendance.demo import seed_demo_attendance
     from openpss.platform.db import session_scope
     from openpss.platform.people.demo import seed_demo_data
     from openpss.platform.permissions.demo import seed_demo_permissions
 
-    with session_scope(session_factory) as session:  # type: ignore[arg-type]
+    state = app.state  # type: ignore[attr-defined]
+    with session_scope(state.session_factory) as session:
         seed_demo_data(session=session)
+        register_terminal(session, state.settings, terminal_port)
         seed_demo_permissions(session=session)
         seed_demo_attendance(session=session)
 
 
-def register_terminal(app: object, terminal_port: int) -> None:
+def register_terminal(session: Session, settings: Settings, terminal_port: int) -> None:
     """Add the virtual terminal to the device registry once."""
     from sqlalchemy import select
 
-    from openpss.platform.db import session_scope
     from openpss.platform.devices.models import Device
     from openpss.platform.devices.schemas import DeviceCreate
     from openpss.platform.devices.service import create_device
 
-    state = app.state  # type: ignore[attr-defined]
-    with session_scope(state.session_factory) as session:
-        if session.scalar(select(Device).where(Device.name == TERMINAL_NAME)) is not None:
-            return
-        data = DeviceCreate(
-            name=TERMINAL_NAME,
-            host="127.0.0.1",
-            port=terminal_port,
-            username="admin",
-            password=DEMO_DEVICE_PASSWORD,
-            kind="attendance",
-        )
-        create_device(session=session, settings=state.settings, data=data)
+    if session.scalar(select(Device).where(Device.name == TERMINAL_NAME)) is not None:
+        return
+    data = DeviceCreate(
+        name=TERMINAL_NAME,
+        host="127.0.0.1",
+        port=terminal_port,
+        username="admin",
+        password=DEMO_DEVICE_PASSWORD,
+        kind="attendance",
+    )
+    create_device(session=session, settings=settings, data=data)
 
 
 def _terminal_command(devices_dir: Path, port: int) -> list[str]:

@@ -29,6 +29,7 @@ from openpss.protocols.dahua_http.client import (
     DeviceInfo,
 )
 from openpss.protocols.dahua_http.events import EventPart
+from openpss.protocols.dahua_http.records import attendance_state_name
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,8 @@ def failure_reason(exc: DahuaError) -> str:
     if isinstance(exc, DahuaRequestError) and "capacity" in exc.reason.lower():
         return REASON_LIMIT
     if isinstance(exc, DahuaAuthError):
+        if "locked" in str(exc).lower():  # the device's login lockout, not a wrong password
+            return f"{REASON_REJECTED}: {exc}"[:255]
         return f"{REASON_REJECTED}: wrong user name or password"
     reason = exc.reason if isinstance(exc, DahuaRequestError) else str(exc)
     return f"{REASON_REJECTED}: {reason}"[:255]
@@ -104,7 +107,7 @@ def parse_record(fields: dict[str, Any]) -> dict[str, Any]:
         "user_id": str(fields.get("UserID", "") or ""),
         "card_no": canonical_card(card),
         "method": METHODS.get(str(fields.get("Method", "")), str(fields.get("Method", ""))),
-        "attendance_state": str(fields.get("AttendanceState", "") or ""),
+        "attendance_state": attendance_state_name(fields.get("AttendanceState")),
         "success": str(fields.get("Status", "1")) == "1",
     }
 
