@@ -1,0 +1,134 @@
+"""`openpss demo` end to end: the platform and a virtual terminal as separate processes, a card
+presented on the terminal, the punch in the platform's attendance results (issue 4's done-when)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+DEMO_TERMINAL_PASSWORD = "Demo#Terminal1"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _until(what: str, check: Callable[[], Any], timeout: float = 90.0) -> Any:
+    """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            last_error = exc
+        time.sleep(0.5)
+    pytest.fail(f"timed out waiting for {what} (last error: {last_error})")
+
+
+def _openpss(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "openpss.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """A running `openpss demo` (no camera) on free loopback ports."""
+    console, terminal = _free_port(), _free_port()
+    env = {
+        **os.environ,
+        "OPENPSS_ENVIRONMENT": "development",
+        "OPENPSS_DATA_DIR": str(tmp_path / "var"),
+        "OPENPSS_HTTP_PORT": str(console),
+        "OPENPSS_DEVICE_POLL_SECONDS": "1",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "openpss.cli", "demo", "--terminal-port", str(terminal),
+         "--no-camera"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    console_url, terminal_url = f"http://127.0.0.1:{console}", f"http://127.0.0.1:{terminal}"
+    try:
+        _until("the console", lambda: httpx.get(console_url + "/api/v1/system/status").is_success)
+        yield console_url, terminal_url, env
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    with pytest.raises(httpx.TransportError):  # the demo stopped its terminal too
+        httpx.get(terminal_url, timeout=2)
+
+
+def test_card_presented_on_the_terminal_reaches_attendance_results(
+    demo: tuple[str, str, dict[str, str]],
+) -> None:
+    console_url, terminal_url, env = demo
+    _openpss(env, "account", "create-admin", "--password", "Adm1n!Secure")
+    token = _openpss(env, "account", "token", "admin", "--name", "e2e").strip().splitlines()[-1]
+    api = httpx.Client(base_url=console_url, headers={"Authorization": f"Bearer {token}"})
+
+    olivia = api.get("/api/v1/people/persons", params={"q": "1001", "field": "id"}).json()
+    person = olivia["items"][0]
+    card = person["cards"][0]["number"]
+    _until("the terminal online", lambda: api.get("/api/v1/devices").json()["items"][0]["online"])
+
+    def present() -> dict[str, Any] | None:
+        out = _openpss(
+            {**env, "OPENPSS_DEVICE_ADMIN_PASSWORD": DEMO_TERMINAL_PASSWORD},
+            "device", "attendance", "present", "--device", terminal_url, "--card", card,
+        )  # fmt: skip
+        answer: dict[str, Any] = httpx.Response(200, content=out.strip().splitlines()[-1]).json()
+        return answer if answer.get("accepted") else None  # refused until the sync pushed her
+
+    answer = _until("the card accepted by the terminal", present)
+    assert answer["user_id"] == 1001
+
+    today = dt.date.today()
+    window = {
+        "person_id": person["id"],
+        "start": (today - dt.timedelta(days=1)).isoformat(),
+        "end": (today + dt.timedelta(days=1)).isoformat(),
+    }
+
+    def punched_result() -> list[dict[str, Any]]:
+        rows = api.get("/api/v1/attendance/results", params=window).json()
+        return [r for r in rows if r["punches"]]
+
+    rows = _until("the punch in the attendance results", punched_result)
+    records = api.get("/api/v1/records/access", params={"limit": 1}).json()["items"]
+    assert records[0]["user_id"] == "1001"
+    assert records[0]["source"] == "device"
+    assert records[0]["card_no"] == card
+    zone = ZoneInfo(api.get("/api/v1/attendance/settings").json()["timezone"])
+    at = dt.datetime.fromisoformat(records[0]["event_time"].replace("Z", "+00:00")).astimezone(zone)
+    day = [r for r in rows if r["day"] == at.date().isoformat()]
+    assert day, rows
+    assert at.strftime("%H:%M:%S") in day[0]["punches"]
