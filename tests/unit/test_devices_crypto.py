@@ -47,3 +47,13 @@ def test_valid_hosts(given: str, expected: str) -> None:
 def test_invalid_hosts(bad: str) -> None:
     with pytest.raises(ValueError):
         validate_host(bad)
+
+
+def test_a_token_for_one_purpose_never_decrypts_as_another() -> None:
+    """Guards platform/crypto.py's per-purpose keys: a device password is not a person's PIN."""
+    from openpss.platform.people.secrets import decrypt_pin
+
+    settings = _settings("shared-secret-key-0123456789")
+    token = encrypt_secret(settings, "123456")
+    with pytest.raises(SecretDecryptError, match="person password"):
+        decrypt_pin(token, secret_key=settings.secret_key)

@@ -1,32 +1,17 @@
-"""Encryption of person passwords (PINs): devices need them in clear, so they are not hashed.
-
-The Fernet key is derived from the platform's `secret_key`; changing that key makes the stored
-PINs unreadable (they must then be set again).
-"""
+"""Person passwords (PINs) are stored encrypted, not hashed: devices need them in clear."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
+from openpss.platform import crypto
 
-from cryptography.fernet import Fernet, InvalidToken
-
-_CONTEXT = b"openpss.people.password:"
-
-
-def _fernet(secret_key: str) -> Fernet:
-    digest = hashlib.sha256(_CONTEXT + secret_key.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+PURPOSE = "person password"
 
 
 def encrypt_pin(pin: str, *, secret_key: str) -> str:
     """Encrypt a PIN for storage."""
-    return _fernet(secret_key).encrypt(pin.encode()).decode()
+    return crypto.encrypt_secret(secret_key, pin, purpose=PURPOSE)
 
 
 def decrypt_pin(token: str, *, secret_key: str) -> str:
-    """Decrypt a stored PIN; ValueError if the secret key changed since it was stored."""
-    try:
-        return _fernet(secret_key).decrypt(token.encode()).decode()
-    except InvalidToken:
-        raise ValueError("stored password cannot be decrypted with this secret key") from None
+    """Decrypt a stored PIN; ValueError (SecretDecryptError) if the secret key changed."""
+    return crypto.decrypt_secret(secret_key, token, purpose=PURPOSE)
