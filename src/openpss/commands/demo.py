@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 DEMO_DEVICE_PASSWORD = "Demo#Terminal1"  # the virtual terminal's HTTP admin password in the demo
 TERMINAL_NAME = "Demo attendance terminal"
+CAMERA_NAME = "Demo area-scan camera"
 
 
 def register(app: typer.Typer) -> None:
@@ -46,7 +47,7 @@ def demo(
     settings = get_settings()
     migrate(settings.resolved_database_url)
     app = create_app(settings)
-    seed(app, terminal_port)
+    seed(app, terminal_port, camera=camera)
     devices_dir = settings.data_dir.resolve() / "devices"
     with ExitStack() as stack:
         terminal_url = f"http://127.0.0.1:{terminal_port}"
@@ -71,7 +72,7 @@ def demo(
         uvicorn.run(app, host=settings.http_host, port=console_port, log_level="warning")
 
 
-def seed(app: object, terminal_port: int) -> None:
+def seed(app: object, terminal_port: int, *, camera: bool = True) -> None:
     """Demo data, idempotent: company, departments, persons with cards, the terminal in the
     device registry, permission groups over it (so the sync pushes everyone), attendance rules."""
     from openpss.platform.attendance.demo import seed_demo_attendance
@@ -85,6 +86,8 @@ def seed(app: object, terminal_port: int) -> None:
         register_terminal(session, state.settings, terminal_port)
         seed_demo_permissions(session=session)
         seed_demo_attendance(session=session)
+        if camera:
+            register_camera(session)
 
 
 def register_terminal(session: Session, settings: Settings, terminal_port: int) -> None:
@@ -106,6 +109,18 @@ def register_terminal(session: Session, settings: Settings, terminal_port: int) 
         kind="attendance",
     )
     create_device(session=session, settings=settings, data=data)
+
+
+def register_camera(session: Session) -> None:
+    """Add the virtual camera to the Cameras page once."""
+    from sqlalchemy import select
+
+    from openpss.platform.vision.models import Camera
+    from openpss.platform.vision.schemas import CameraCreate
+    from openpss.platform.vision.service import add_camera
+
+    if session.scalar(select(Camera).where(Camera.name == CAMERA_NAME)) is None:
+        add_camera(session=session, data=CameraCreate(name=CAMERA_NAME, address="127.0.0.1"))
 
 
 def _terminal_command(devices_dir: Path, port: int) -> list[str]:
