@@ -22,41 +22,12 @@ from openpss.platform.app import create_app
 from openpss.platform.db import make_engine, make_session_factory, migrate
 from openpss.platform.people import org
 from openpss.platform.people.cards import canonical, to_decimal
+from openpss.platform.people.demo import FIRST, LAST
 from openpss.platform.people.models import Card, Person
 from openpss.platform.security.models import Account, Role
 from openpss.platform.security.tokens import create_api_token
 from openpss.platform.settings import Settings
 
-FIRST = [
-    "Olivia",
-    "Liam",
-    "Emma",
-    "Noah",
-    "Amelia",
-    "Oliver",
-    "Ava",
-    "Elijah",
-    "Sophia",
-    "Lucas",
-    "Mia",
-    "Mateo",
-    "Isabella",
-]
-LAST = [
-    "Smith",
-    "Garcia",
-    "Chen",
-    "Mueller",
-    "Rossi",
-    "Nowak",
-    "Kim",
-    "Silva",
-    "Dubois",
-    "Okafor",
-    "Tanaka",
-    "Novak",
-    "Ivanova",
-]
 CARD_BASE = 0x10000000
 
 
