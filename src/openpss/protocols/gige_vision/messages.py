@@ -1,0 +1,125 @@
+"""Message channel sender (device side): EVENT / EVENTDATA commands with acknowledge and retry."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from openpss.protocols.gige_vision import gvcp
+from openpss.protocols.gige_vision.gvcp import Command
+
+logger = logging.getLogger(__name__)
+
+
+class MessageChannelSender(asyncio.DatagramProtocol):
+    """Sends device events to the message channel destination and waits for their acknowledge."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self._req_id = 0
+        self._pending: dict[int, asyncio.Future[int]] = {}
+        self.sent = 0
+        self.unacknowledged = 0
+
+    @classmethod
+    async def open(cls, host: str) -> MessageChannelSender:
+        """Bind the sender on `host` (ephemeral port)."""
+        loop = asyncio.get_running_loop()
+        _, sender = await loop.create_datagram_endpoint(cls, local_addr=(host, 0))
+        return sender
+
+    @property
+    def source_port(self) -> int:
+        """UDP source port of the message channel."""
+        assert self.transport is not None
+        return int(self.transport.get_extra_info("sockname")[1])
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Keep the transport."""
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        """Match an EVENT_ACK / EVENTDATA_ACK to its pending command."""
+        try:
+            ack = gvcp.GenericAck.parse(data)
+        except ValueError:
+            return
+        future = self._pending.get(ack.ack_id)
+        if future is not None and not future.done():
+            future.set_result(ack.status)
+
+    def _next_id(self) -> int:
+        self._req_id = self._req_id % 0xFFFF + 1
+        return self._req_id
+
+    async def send(
+        self,
+        destination: tuple[str, int],
+        event: gvcp.EventItem,
+        data: bytes = b"",
+        *,
+        timeout_ms: int = 300,
+        retries: int = 2,
+    ) -> bool:
+        """Send one event (EVENTDATA when it has data); True when the client acknowledged it."""
+        if self.transport is None:
+            return False
+        req_id = self._next_id()
+        packet: gvcp.EventCmd | gvcp.EventDataCmd
+        if data:
+            packet = gvcp.EventDataCmd(req_id, event, data[: gvcp.MAX_PAYLOAD - 16])
+        else:
+            packet = gvcp.EventCmd(req_id, (event,))
+        raw = bytes(packet)
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending[req_id] = future
+        try:
+            for _ in range(retries + 1):
+                self.transport.sendto(raw, destination)
+                self.sent += 1
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(future), max(timeout_ms, 10) / 1000)
+                    return True
+        finally:
+            self._pending.pop(req_id, None)
+        self.unacknowledged += 1
+        logger.debug("event 0x%04x not acknowledged by %s", event.event_id, destination)
+        return False
+
+
+class MessageChannelReceiver:
+    """Application side: receive EVENT / EVENTDATA on a UDP socket and acknowledge each one."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        import socket
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, 0))
+        self.port = int(self.sock.getsockname()[1])
+
+    def receive(self, timeout: float) -> list[tuple[gvcp.EventItem, bytes]]:
+        """Events of the next datagram (acknowledged), or [] after `timeout` seconds."""
+        self.sock.settimeout(timeout)
+        try:
+            data, peer = self.sock.recvfrom(2048)
+        except TimeoutError:
+            return []
+        try:
+            _, code, req_id, _ = gvcp.split_command(data)
+            if code == Command.EVENT:
+                items = [(event, b"") for event in gvcp.EventCmd.parse(data).events]
+            elif code == Command.EVENTDATA:
+                parsed = gvcp.EventDataCmd.parse(data)
+                items = [(parsed.event, parsed.data)]
+            else:
+                return []
+        except ValueError as exc:
+            logger.debug("ignoring malformed message channel datagram: %s", exc)
+            return []
+        self.sock.sendto(bytes(gvcp.GenericAck(gvcp.answer_for(code), req_id)), peer)
+        return items
+
+    def close(self) -> None:
+        """Close the socket."""
+        self.sock.close()
