@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 
 from tests.browser.helpers import initialize_and_login
 from tests.integration.attendance_support import department, person, punch
@@ -23,8 +26,22 @@ def test_periods_shift_drag_and_month_calendar(page: Any, live_server: Any) -> N
     page.goto(f"{live_server.url}/attendance/periods")
     page.fill("#period-form input[name=name]", "Day")
     page.select_option("#period-form select[name=color]", "green")
+    for _ in range(7):
+        page.click("#rest-add")
+    assert page.locator("#rest-rows .rest-row").count() == 7
+    assert page.locator("#rest-add").is_disabled()  # the manual's limit: 7 rest periods
+    for _ in range(5):
+        page.locator("#rest-rows .rest-remove").last.click()
+    rows = page.locator("#rest-rows .rest-row")
+    for index, (start, end, minutes) in enumerate(
+        (("12:00", "13:00", "60"), ("15:00", "15:15", "15"))
+    ):
+        rows.nth(index).locator("input[name=rest_start]").fill(start)
+        rows.nth(index).locator("input[name=rest_end]").fill(end)
+        rows.nth(index).locator("input[name=rest_minutes]").fill(minutes)
     page.click("#period-form button[type=submit]")
     page.wait_for_selector("#period-list td:has-text('09:00–18:00')")
+    assert "12:00–13:00 (60 min), 15:00–15:15 (15 min)" in page.inner_text("#period-list")
     page.goto(f"{live_server.url}/attendance/shifts")
     page.fill("#shift-form input[name=name]", "Week")
     page.fill("#shift-form input[name=start_date]", "2024-03-04")
@@ -52,6 +69,19 @@ def test_periods_shift_drag_and_month_calendar(page: Any, live_server: Any) -> N
     page.click("#compute-form button[type=submit]")
     page.wait_for_selector(".job-state[data-state=finished]")
     assert page.locator("#chart svg rect").count() == 62
+    page.select_option("#export-form select[name=kind]", "report")
+    page.select_option("#export-form select[name=format]", "xlsx")
+    page.click("#export-form button[type=submit]")
+    page.wait_for_selector("#export-progress .job-download")
+    assert page.locator("#export-progress progress").get_attribute("value") == "100"
+    with page.expect_download() as info:
+        page.click("#export-progress .job-download")
+    download = info.value
+    assert download.suggested_filename == "attendance-report-2024-03.xlsx"
+    book = load_workbook(io.BytesIO(Path(download.path()).read_bytes()), read_only=True)
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0][:4] == ("user_id", "name", "department", "days_due")
+    assert rows[1][:3] == ("u1", "Person u1", "Ops") and rows[1][4] == 1  # attended the 4th
     page.goto(f"{live_server.url}/attendance/assignments")
     page.on("dialog", lambda dialog: dialog.accept())
     page.click("#assignment-list button:has-text('Remove')")

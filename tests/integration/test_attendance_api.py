@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 
 from openpyxl import load_workbook
 
@@ -135,3 +136,29 @@ def test_attendance_api_errors(api: Api) -> None:
         json={"name": "S", "start_date": "2024-03-04", "cycles": 32},
     )
     assert cycles.status_code == 422
+
+
+def test_background_export_through_the_api(api: Api) -> None:
+    seed(api)
+    viewer = api.headers(Role.viewer)
+    c = api.client
+    started = c.post(
+        "/api/v1/attendance/exports",
+        headers=viewer,
+        json={"kind": "record", "year": 2024, "month": 3, "format": "csv"},
+    )
+    assert started.status_code == 202, started.text
+    job = started.json()
+    for _ in range(400):
+        job = c.get(f"/api/v1/attendance/exports/{job['id']}", headers=viewer).json()
+        if job["state"] != "running":
+            break
+        time.sleep(0.05)
+    assert (job["state"], job["done"], job["total"], job["percent"]) == ("finished", 1, 1, 100)
+    got = c.get(job["download_url"], headers=viewer)
+    assert 'filename="attendance-record-2024-03.csv"' in got.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(got.text)))
+    assert rows[0][:3] == ["user_id", "name", "2024-03-01"] and rows[1][:2] == ["u1", "Person u1"]
+    bad = c.post("/api/v1/attendance/exports", headers=viewer, json={"year": 2024, "month": 13})
+    assert bad.status_code == 422
+    assert c.get("/api/v1/attendance/exports/nope", headers=viewer).status_code == 404

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from openpss.platform.attendance.models import AttendanceShift
+from openpss.platform.people.models import Person
 from openpss.platform.security.models import Account, Role
 from openpss.platform.security.tokens import open_login_session
 from tests.conftest import Api
@@ -118,3 +122,144 @@ def test_console_flow(console: tuple[TestClient, dict[str, str]]) -> None:
             break
         time.sleep(0.05)
     assert "31 person-days computed" in state.text
+
+
+def _rest(name: str, start: str, end: str, minutes: int, **fields: str) -> list[tuple[str, str]]:
+    row = {"name": name, "start": start, "end": end, "minutes": str(minutes)}
+    row |= {"validity_start": "", "validity_end": "", "remark": ""}
+    row |= {"auto_deduction": "true", "must_check": "false", "transfer_unused": "false"} | fields
+    return [(f"rest_{key}", value) for key, value in row.items()]
+
+
+def _data(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Repeated form fields as httpx wants them: one list per name, in order."""
+    data: dict[str, list[str]] = {}
+    for key, value in pairs:
+        data.setdefault(key, []).append(value)
+    return data
+
+
+def test_period_form_with_several_rest_periods(console: tuple[TestClient, dict[str, str]]) -> None:
+    client, csrf = console
+    base = [("name", "Split"), ("kind", "fixed"), ("color", "teal"), ("work_start", "08:00")]
+    base += [("work_end", "20:00"), ("checkin_start", "06:00"), ("checkout_end", "22:00")]
+    base += [("late_permitted_minutes", "5"), ("early_permitted_minutes", "5")]
+    lunch = _rest("Lunch", "12:00", "13:00", 60, remark="canteen")
+    flags = {"auto_deduction": "false", "must_check": "true"}
+    tea = _rest("Tea", "15:00", "15:30", 15, validity_start="14:45", validity_end="15:45", **flags)
+    empty = _rest("", "", "", 0)  # a blank row the user added and left empty is ignored
+    added = client.post("/attendance/periods", data=_data(base + lunch + tea + empty), headers=csrf)
+    assert added.status_code == 200, added.text
+    assert "12:00–13:00 (60 min), 15:00–15:30 (15 min)" in added.text
+    periods = client.get("/api/v1/attendance/periods").json()
+    rests = periods[0]["rests"]
+    assert [r["name"] for r in rests] == ["Lunch", "Tea"]
+    assert rests[0]["remark"] == "canteen"
+    assert (rests[1]["auto_deduction"], rests[1]["must_check"]) == (False, True)
+    assert (rests[1]["validity_start"], rests[1]["validity_end"]) == ("14:45", "15:45")
+    too_many = [
+        pair for i in range(8) for pair in _rest(f"R{i}", f"{9 + i:02d}:00", f"{9 + i:02d}:10", 5)
+    ]
+    refused = client.post(
+        "/attendance/periods", data=_data([*base[1:], ("name", "Many"), *too_many]), headers=csrf
+    )
+    assert "at most 7 rest periods" in refused.text
+    period_id = periods[0]["id"]
+    edit = client.get(f"/attendance/periods/{period_id}")
+    assert edit.text.count('class="rest-row"') == 2 + 1  # two rows and the template row
+    assert 'value="canteen"' in edit.text
+    seven = too_many[: 7 * len(lunch)]
+    saved = client.post(f"/attendance/periods/{period_id}", data=_data(base + seven), headers=csrf)
+    assert saved.status_code == 200, saved.text
+    rests = client.get("/api/v1/attendance/periods").json()[0]["rests"]
+    assert [r["name"] for r in rests] == [f"R{i}" for i in range(7)]
+    bad = client.post(
+        f"/attendance/periods/{period_id}",
+        data=_data(base + _rest("Long", "12:00", "12:10", 30)),
+        headers=csrf,
+    )
+    assert "rest minutes must be 1-10" in bad.text and 'value="Long"' in bad.text
+
+
+def _finish(client: TestClient, text: str) -> str:
+    """Poll a job's progress fragment until it is no longer running."""
+    job_id = re.search(r'id="job-(\w+)"', text).group(1)  # type: ignore[union-attr]
+    for _ in range(400):
+        text = client.get(f"/attendance/jobs/{job_id}", headers={"HX-Request": "true"}).text
+        if 'data-state="running"' not in text:
+            return text
+        time.sleep(0.05)
+    raise AssertionError("the job did not finish")
+
+
+def test_exports_run_as_jobs_with_progress_and_a_download(
+    console: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, csrf = console
+    hx = {**csrf, "HX-Request": "true"}
+    api = "/api/v1/attendance"
+    period = client.post(f"{api}/periods", json={"name": "Day"}, headers=csrf).json()
+    shift = {"name": "W", "start_date": "2024-03-04", "arrangement": {"0": [period["id"]]}}
+    shift_id = client.post(f"{api}/shifts", json=shift, headers=csrf).json()["id"]
+    with client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+        person_id = s.scalars(select(Person.id)).one()
+    assignment = {"shift_id": shift_id, "person_id": person_id}
+    assignment |= {"start_date": "2024-03-01", "end_date": "2024-03-31"}
+    assert client.post(f"{api}/assignments", json=assignment, headers=csrf).status_code == 201
+    page = client.get("/attendance/reports", params={"year": 2024, "month": 3})
+    assert 'id="export-form"' in page.text
+    form = {"year": "2024", "month": "3", "kind": "report", "format": "csv", "department_id": ""}
+    started = client.post("/attendance/reports/export", data=form, headers=hx)
+    assert "<progress" in started.text
+    done = _finish(client, started.text)
+    assert 'data-state="finished"' in done and "1 persons exported" in done
+    assert 'value="100"' in done
+    link = re.search(r'href="(/attendance/jobs/\w+/download)"', done).group(1)  # type: ignore[union-attr]
+    download = client.get(link)
+    assert download.headers["content-type"].startswith("text/csv")
+    assert 'filename="attendance-report-2024-03.csv"' in download.headers["content-disposition"]
+    header, row = download.text.splitlines()[:2]
+    assert header.startswith("user_id,name,department,days_due")
+    assert row.startswith("u1,Person u1,Ops,")
+    xlsx = client.post(
+        "/attendance/reports/export", data=form | {"kind": "record", "format": "xlsx"}, headers=hx
+    )
+    done = _finish(client, xlsx.text)
+    link = re.search(r'href="(/attendance/jobs/\w+/download)"', done).group(1)  # type: ignore[union-attr]
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(client.get(link).content), read_only=True)
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("user_id", "name", "2024-03-01")
+    assert rows[1][0] == "u1" and rows[1][5] == "09:12:00 18:00:00"  # 2024-03-04
+    bad = client.post("/attendance/reports/export", data=form | {"month": "13"}, headers=hx)
+    assert bad.status_code == 422 and "is not a month" in bad.text
+    assert client.get("/attendance/jobs/nope/download").status_code == 404
+
+
+def test_export_files_older_than_a_day_are_removed(tmp_path: Path) -> None:
+    from openpss.platform.attendance import jobs
+
+    stale, fresh = tmp_path / "old.csv", tmp_path / "new.csv"
+    for path in (stale, fresh):
+        path.write_text("x")
+    day_ago = time.time() - jobs.STALE_SECONDS - 60
+    os.utime(stale, (day_ago, day_ago))
+    jobs._remove_stale(tmp_path)
+    assert not stale.exists() and fresh.exists()
+
+
+def test_shift_basic_info_can_be_changed(console: tuple[TestClient, dict[str, str]]) -> None:
+    client, csrf = console
+    info = {"name": "Rota", "start_date": "2024-03-04", "cycle_mode": "week", "cycles": "1"}
+    client.post("/attendance/shifts", data=info, headers=csrf)
+    with client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+        shift_id = s.scalars(select(AttendanceShift.id)).one()
+    changed = info | {"name": "Rota 2", "cycle_mode": "day", "cycles": "3"}
+    page = client.post(f"/attendance/shifts/{shift_id}", data=changed, headers=csrf)
+    assert "Shift Rota 2" in page.text and 'id="cycle-day-2"' in page.text
+    assert 'id="cycle-day-3"' not in page.text
+    bad = client.post(
+        f"/attendance/shifts/{shift_id}", data=changed | {"cycles": "32"}, headers=csrf
+    )
+    assert "cycles: Input should be less than or equal to 31" in bad.text

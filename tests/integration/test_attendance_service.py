@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -308,3 +309,101 @@ def test_moving_a_person_recomputes_their_stored_days_at_commit(
     ).all()
     assert days == []  # unscheduled now: the stored absences are gone
     assert result(session, world["a"], MON).status == "absent"  # others untouched
+
+
+def _stamps(session: Session) -> dict[tuple[int, dt.date], dt.datetime]:
+    session.expire_all()
+    return {(r.person_id, r.day): r.computed_at for r in session.scalars(select(AttendanceResult))}
+
+
+def _changed(session: Session, before: dict[tuple[int, dt.date], dt.datetime]) -> set[Any]:
+    after = _stamps(session)
+    assert after.keys() == before.keys()
+    return {key for key, stamp in after.items() if stamp != before[key]}
+
+
+def test_period_and_shift_changes_recompute_exactly_the_days_that_use_them(
+    session: Session, world: dict[str, int]
+) -> None:
+    a, b, c = world["a"], world["b"], world["c"]
+    leave = ExceptionCreate(person_id=b, kind="leave", start_date=d(6), end_date=d(6))
+    service.create_exception(session=session, actor=ACTOR, data=leave)
+    service.create_holiday(
+        session=session, actor=ACTOR, data=HolidayCreate(day=d(8), name="Founders")
+    )
+    compute.compute_range(session=session, start=d(1), end=d(31))
+    before = _stamps(session)
+    service.update_period(
+        session=session,
+        actor=ACTOR,
+        period_id=world["office"],
+        data=PeriodUpdate(late_permitted_minutes=10),
+    )
+    # The shift starts on Monday the 4th; weekends have no period; the 8th is a holiday;
+    # b is on leave on the 6th; c's own evening shift overrides the department's.
+    weekdays = [day for day in range(4, 32) if d(day).weekday() < 5 and day != 8]
+    expected = {(a, d(day)) for day in weekdays} | {(b, d(day)) for day in weekdays if day != 6}
+    assert _changed(session, before) == expected
+    before = _stamps(session)
+    arrangement = {i: [world["office"]] for i in range(1, 5)}  # Monday becomes a rest day
+    service.update_shift(
+        session=session,
+        actor=ACTOR,
+        shift_id=world["week"],
+        data=ShiftUpdate(arrangement=arrangement),
+    )
+    mondays = [d(4), d(11), d(18), d(25)]
+    assert _changed(session, before) == {(p, day) for p in (a, b) for day in mondays}
+    assert result(session, a, d(11)).status == "rest"
+    assert result(session, c, d(11)).status != "rest"
+    before = _stamps(session)
+    service.update_shift(
+        session=session, actor=ACTOR, shift_id=world["week"], data=ShiftUpdate(name="Office week")
+    )
+    assert _changed(session, before) == set()
+
+
+def test_punches_are_evaluated_in_the_attendance_time_zone(
+    session: Session, world: dict[str, int]
+) -> None:
+    service.update_settings(
+        session=session, actor=ACTOR, data=SettingsUpdate(timezone="Europe/Berlin")
+    )
+    punch(session, "a", "2024-03-04 08:00")  # stored as UTC: 09:00 in Berlin (CET, +1)
+    punch(session, "a", "2024-03-04 17:00")
+    punch(session, "a", "2024-03-31 07:00")  # a Sunday, after the switch to CEST (+2)
+    compute.compute_range(session=session, start=d(4), end=d(31))
+    monday = result(session, world["a"], MON)
+    assert (monday.status, monday.punches) == ("normal", ["09:00:00", "18:00:00"])
+    assert result(session, world["a"], d(31)).punches == ["09:00:00"]
+
+
+def test_assignment_changes_recompute_only_the_days_they_govern(
+    session: Session, world: dict[str, int]
+) -> None:
+    a, b = world["a"], world["b"]
+    compute.compute_range(session=session, start=d(1), end=d(31))
+    before = _stamps(session)
+    sales_week = service.create_assignment(
+        session=session,
+        actor=ACTOR,
+        data=AssignmentCreate(
+            shift_id=world["week"], department_id=world["sales"], start_date=d(10), end_date=d(12)
+        ),
+    )
+    # c's own evening shift wins over the Sales assignment: c's days are not touched.
+    expected = {(p, d(day)) for p in (a, b) for day in (10, 11, 12)}
+    assert _changed(session, before) == expected
+    before = _stamps(session)
+    service.delete_assignment(session=session, actor=ACTOR, assignment_id=sales_week.id)
+    assert _changed(session, before) == expected  # now the Company assignment governs again
+    own = service.create_assignment(
+        session=session,
+        actor=ACTOR,
+        data=AssignmentCreate(
+            shift_id=world["week"], person_id=a, start_date=d(30), end_date=d(31)
+        ),
+    )
+    before = _stamps(session)
+    service.delete_assignment(session=session, actor=ACTOR, assignment_id=own.id)
+    assert _changed(session, before) == {(a, d(30)), (a, d(31))}

@@ -12,6 +12,7 @@ import itertools
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from openpss.attendance.terminal import MINUTES_PER_DAY, RuleError, format_hhmm
 
@@ -78,22 +79,22 @@ class FixedPeriod:
         if self.before_minutes + self.span_minutes + self.after_minutes > 2 * MINUTES_PER_DAY:
             raise RuleError(f"period {self.name!r}: valid check-in/out windows are too wide")
 
-    @property
+    @cached_property  # frozen: computed once per period, not per person-day
     def span_minutes(self) -> int:
         """Length of the work time (at most 24 hours)."""
         return _span(self.work_start, self.work_end)
 
-    @property
+    @cached_property
     def before_minutes(self) -> int:
         """How long before work start the valid check-in time opens."""
         return (self.work_start - self.checkin_start) % MINUTES_PER_DAY
 
-    @property
+    @cached_property
     def after_minutes(self) -> int:
         """How long after work end the valid check-out time closes."""
         return (self.checkout_end - self.work_end) % MINUTES_PER_DAY
 
-    @property
+    @cached_property
     def due_minutes(self) -> int:
         """Minutes the period counts as ("Record as"), default the work time."""
         return self.record_as_minutes if self.record_as_minutes is not None else self.span_minutes

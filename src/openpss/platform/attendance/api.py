@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from sqlalchemy import select
 from starlette.background import BackgroundTask
 
-from openpss.platform.attendance import compute, reports, service
+from openpss.platform.attendance import compute, jobs, reports, service
 from openpss.platform.attendance.models import (
     AttendanceException,
     AttendancePeriod,
@@ -27,8 +27,10 @@ from openpss.platform.attendance.schemas import (
     ComputeRequest,
     ExceptionCreate,
     ExceptionRead,
+    ExportRequest,
     HolidayCreate,
     HolidayRead,
+    JobRead,
     ManualPunchCreate,
     PeriodCreate,
     PeriodRead,
@@ -306,3 +308,54 @@ def chart(
         )
     )
     return [{"day": d.day, "late": d.late, "absence_days": d.absence} for d in days]
+
+
+def _job_read(job: jobs.Job) -> JobRead:
+    finished = job.state == "finished" and job.path is not None
+    return JobRead(
+        id=job.id,
+        label=job.label,
+        state=job.state,
+        done=job.done,
+        total=job.total,
+        percent=job.percent,
+        message=job.message,
+        download_url=f"/api/v1/attendance/exports/{job.id}/file" if finished else None,
+    )
+
+
+def _export_job(job_id: str) -> jobs.Job:
+    job = jobs.get_job(job_id)
+    if job is None or job.filename == "":
+        raise HTTPException(404, f"export {job_id} does not exist")
+    return job
+
+
+@router.post("/exports", response_model=JobRead, status_code=202)
+def start_export(data: ExportRequest, request: Request, _: Viewer) -> JobRead:
+    """Write a monthly report or record in the background; poll it, then fetch the file."""
+    job = jobs.start_export(
+        request.app.state.session_factory,
+        request.app.state.settings.data_dir / "exports" / "attendance",
+        kind=data.kind,
+        year=data.year,
+        month=data.month,
+        fmt=data.format,
+        department_id=data.department_id,
+    )
+    return _job_read(job)
+
+
+@router.get("/exports/{job_id}", response_model=JobRead)
+def export_status(job_id: str, _: Viewer) -> JobRead:
+    """Progress of an export (persons written of all)."""
+    return _job_read(_export_job(job_id))
+
+
+@router.get("/exports/{job_id}/file")
+def export_file(job_id: str, _: Viewer) -> FileResponse:
+    """The file of a finished export."""
+    job = _export_job(job_id)
+    if job.state != "finished" or job.path is None or not job.path.exists():
+        raise HTTPException(409, f"export {job_id} is {job.state}: {job.message or 'not done yet'}")
+    return FileResponse(job.path, filename=job.filename, media_type=job.media_type)

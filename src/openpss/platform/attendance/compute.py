@@ -15,7 +15,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import holidays as holiday_calendars
-from sqlalchemy import Table, delete, select
+from sqlalchemy import DateTime, Table, delete, select, type_coerce
 from sqlalchemy.orm import Session
 
 from openpss.attendance.periods import (
@@ -24,6 +24,7 @@ from openpss.attendance.periods import (
     DayOutcome,
     FixedPeriod,
     FlexiblePeriod,
+    PeriodOutcome,
     RestBreak,
     RestPeriodType,
     day_window,
@@ -139,20 +140,34 @@ class Context:
             self._public[day.year] = dict(calendar.items())
         return self._public[day.year].get(day)
 
-    def shift_of(self, person: PersonRow, day: dt.date) -> CycleShift | None:
+    def shift_id_of(self, person: PersonRow, day: dt.date) -> int | None:
         """The person's own assignment wins; else the nearest department up the tree."""
         for start, end, shift_id in self.person_assignments.get(person.id, ()):
             if start <= day <= end:
-                return self.shifts.get(shift_id)
+                return shift_id
         department: int | None = person.department_id
         seen: set[int] = set()
         while department is not None and department not in seen:
             seen.add(department)
             for start, end, shift_id in self.department_assignments.get(department, ()):
                 if start <= day <= end:
-                    return self.shifts.get(shift_id)
+                    return shift_id
             department = self.parents.get(department)
         return None
+
+    def shift_of(self, person: PersonRow, day: dt.date) -> CycleShift | None:
+        """The shift that schedules the person's day (see shift_id_of)."""
+        shift_id = self.shift_id_of(person, day)
+        return None if shift_id is None else self.shifts.get(shift_id)
+
+    def planned_shift_id(self, person: PersonRow, day: dt.date) -> int | None:
+        """The shift whose periods the day's plan uses; None on leave, trip, holiday or none."""
+        if any(s <= day <= e for s, e, _ in self.exceptions.get(person.id, ())):
+            return None
+        shift_id = self.shift_id_of(person, day)
+        if shift_id is None or self.holiday(day) is not None:
+            return None
+        return shift_id
 
     def plan(self, person: PersonRow, day: dt.date) -> tuple[str, tuple[AnyPeriod, ...]]:
         """("shift", periods), or ("leave"|"business_trip"|"holiday"|"unscheduled", ())."""
@@ -209,9 +224,11 @@ def load_context(session: Session) -> Context:
 def load_persons(session: Session, person_ids: Iterable[int] | None = None) -> list[PersonRow]:
     """Persons ordered by user id, optionally only some."""
     query = select(Person.id, Person.user_id, Person.name, Person.department_id)
-    if person_ids is not None:
-        query = query.where(Person.id.in_(list(person_ids)))
-    return [PersonRow(*row) for row in session.execute(query.order_by(Person.user_id))]
+    wanted = None if person_ids is None else set(person_ids)
+    if wanted is not None and len(wanted) <= 5000:  # larger sets: filter here, not in SQL
+        query = query.where(Person.id.in_(sorted(wanted)))
+    rows = (PersonRow(*row) for row in session.execute(query.order_by(Person.user_id)))
+    return [p for p in rows if wanted is None or p.id in wanted]
 
 
 def local_bounds(ctx: Context, start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -226,58 +243,101 @@ def load_punches(
 ) -> dict[str, list[dt.datetime]]:
     """Successful punches per user id as sorted local wall-clock datetimes."""
     low, high = local_bounds(ctx, start, end)
-    query = select(AccessRecord.user_id, AccessRecord.event_time).where(
+    # The raw column (no UTCDateTime decorator per row): SQLite gives naive UTC, PostgreSQL aware.
+    raw_time = type_coerce(AccessRecord.event_time, DateTime(timezone=True))
+    query = select(AccessRecord.user_id, raw_time).where(
         AccessRecord.event_time >= low, AccessRecord.event_time < high, AccessRecord.success
     )
     if len(persons) <= 500:
         query = query.where(AccessRecord.user_id.in_([p.user_id for p in persons]))
     punches: dict[str, list[dt.datetime]] = defaultdict(list)
+    utc_wall = str(ctx.zone) in ("UTC", "Etc/UTC")
     for user_id, at in session.execute(query):
-        punches[user_id].append(at.astimezone(ctx.zone).replace(tzinfo=None))
+        punches[user_id].append(_local_wall(at, ctx.zone, utc_wall))
     for times in punches.values():
         times.sort()
     return punches
+
+
+def _local_wall(at: dt.datetime, zone: ZoneInfo, utc_wall: bool) -> dt.datetime:
+    """A stored instant as naive local wall-clock time."""
+    if at.tzinfo is None:
+        if utc_wall:
+            return at
+        at = at.replace(tzinfo=dt.UTC)
+    return at.astimezone(zone).replace(tzinfo=None)
 
 
 def _clock(at: dt.datetime | None) -> str | None:
     return at.time().isoformat("seconds") if at else None
 
 
+def _period_detail(p: PeriodOutcome) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "status": p.status,
+        "check_in": _clock(p.check_in),
+        "check_out": _clock(p.check_out),
+        "late_minutes": p.late_minutes,
+        "early_minutes": p.early_minutes,
+        "work_minutes": p.work_minutes,
+    }
+
+
+def _outcome_columns(outcome: DayOutcome) -> dict[str, Any]:
+    """The summed columns of a day's outcome, in one pass over its periods."""
+    due = work = overtime = late = late_count = early = early_count = absent = 0
+    for p in outcome.periods:
+        due += p.due_minutes
+        work += p.work_minutes
+        overtime += p.overtime_minutes
+        late += p.late_minutes
+        early += p.early_minutes
+        late_count += 1 if p.late_minutes else 0
+        early_count += 1 if p.early_minutes else 0
+        absent += p.due_minutes if p.status == "absent" else 0
+    return {
+        "status": outcome.status,
+        "due_minutes": due,
+        "work_minutes": work,
+        "overtime_minutes": overtime,
+        "late_count": late_count,
+        "late_minutes": late,
+        "early_count": early_count,
+        "early_minutes": early,
+        "absence_days": round(absent / due, 3) if due else 0.0,
+        "detail": [_period_detail(p) for p in outcome.periods],
+    }
+
+
 def result_row(
-    ctx: Context, person: PersonRow, day: dt.date, punches: Sequence[dt.datetime]
+    ctx: Context,
+    person: PersonRow,
+    day: dt.date,
+    punches: Sequence[dt.datetime],
+    computed_at: dt.datetime | None = None,
+    own_day: Sequence[dt.datetime] | None = None,
 ) -> dict[str, Any] | None:
-    """The stored columns of one person-day; None when the day is unscheduled."""
+    """The stored columns of one person-day; None when the day is unscheduled.
+
+    `punches` are the local punches of day-1 .. day+1 (windows may cross midnight);
+    `own_day`, when the caller has it, those of `day` alone.
+    """
     kind, periods = ctx.plan(person, day)
     if kind == "unscheduled":
         return None
-    outcome = evaluate_person_day(day, periods, punches) if kind == "shift" else DayOutcome(kind)
-    return {
-        "person_id": person.id,
-        "day": day,
-        "status": outcome.status,
-        "due_minutes": outcome.total("due_minutes"),
-        "work_minutes": outcome.total("work_minutes"),
-        "overtime_minutes": outcome.total("overtime_minutes"),
-        "late_count": outcome.late_count,
-        "late_minutes": outcome.total("late_minutes"),
-        "early_count": outcome.early_count,
-        "early_minutes": outcome.total("early_minutes"),
-        "absence_days": outcome.absence_days,
-        "punches": [p.time().isoformat("seconds") for p in punches if p.date() == day],
-        "detail": [
-            {
-                "name": p.name,
-                "status": p.status,
-                "check_in": _clock(p.check_in),
-                "check_out": _clock(p.check_out),
-                "late_minutes": p.late_minutes,
-                "early_minutes": p.early_minutes,
-                "work_minutes": p.work_minutes,
-            }
-            for p in outcome.periods
-        ],
-        "computed_at": utcnow(),
-    }
+    if kind != "shift":
+        outcome = DayOutcome(kind)
+    elif not periods:  # nothing scheduled that day: a rest day, whatever the punches
+        outcome = DayOutcome("rest")
+    else:
+        outcome = evaluate_person_day(day, periods, punches)
+    row = _outcome_columns(outcome)
+    row["person_id"], row["day"] = person.id, day
+    own = punches if own_day is None else own_day
+    row["punches"] = [p.time().isoformat("seconds") for p in own if own_day or p.date() == day]
+    row["computed_at"] = computed_at or utcnow()
+    return row
 
 
 def _group_by_date(punches: Sequence[dt.datetime]) -> dict[dt.date, list[dt.datetime]]:
@@ -334,12 +394,14 @@ def _store(
     rows = []
     by_date: dict[str, dict[dt.date, list[dt.datetime]]] = {}
     one_day = dt.timedelta(days=1)
+    now = utcnow()
     for person, day in pairs:
         dates = by_date.get(person.user_id)
         if dates is None:
             dates = by_date[person.user_id] = _group_by_date(punches.get(person.user_id, ()))
-        near = dates.get(day - one_day, []) + dates.get(day, []) + dates.get(day + one_day, [])
-        row = result_row(ctx, person, day, near)
+        own = dates.get(day, [])
+        near = dates.get(day - one_day, []) + own + dates.get(day + one_day, [])
+        row = result_row(ctx, person, day, near, now, own)
         if row is not None:
             rows.append(row)
     _delete_results(session, pairs)

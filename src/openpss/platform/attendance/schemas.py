@@ -25,6 +25,7 @@ class RestBreakSchema(BaseModel):
     auto_deduction: bool = True
     must_check: bool = False
     transfer_unused: bool = False
+    remark: str = Field("", max_length=100)
 
 
 class PeriodBase(BaseModel):
@@ -232,3 +233,28 @@ class ComputeRequest(BaseModel):
     start: dt.date
     end: dt.date
     person_ids: list[int] | None = None
+
+
+class ExportRequest(BaseModel):
+    """A monthly report or record to write in the background."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["report", "record"] = "report"
+    year: int = Field(ge=1970, le=9999)
+    month: int = Field(ge=1, le=12)
+    format: Literal["csv", "xlsx"] = "xlsx"
+    department_id: int | None = None
+
+
+class JobRead(BaseModel):
+    """Progress of a background computation or export."""
+
+    id: str
+    label: str
+    state: str
+    done: int
+    total: int
+    percent: int
+    message: str
+    download_url: str | None = None

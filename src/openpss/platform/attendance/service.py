@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -142,8 +144,9 @@ def update_period(
         target=row.name,
         detail=changes,
     )
-    shift_ids = [s.id for s in session.scalars(select(AttendanceShift)) if period_id in _ids(s)]
-    _recompute_shifts(session, shift_ids)
+    for shift in session.scalars(select(AttendanceShift)):
+        if period_id in _ids(shift):
+            _recompute_shift_days(session, shift.id, _uses_period(ShiftPlan.of(shift), period_id))
     return row
 
 
@@ -215,6 +218,7 @@ def update_shift(
 ) -> AttendanceShift:
     """Change a shift (e.g. a period dragged onto a day) and recompute its results."""
     row = _get(session, AttendanceShift, shift_id, "shift")
+    before = ShiftPlan.of(row)
     changes = data.model_dump(exclude_unset=True)
     _apply_shift(session, row, changes)
     _flush_unique(session, f"a shift named {row.name!r}")
@@ -225,7 +229,8 @@ def update_shift(
         target=row.name,
         detail=data.model_dump(mode="json", exclude_unset=True),
     )
-    _recompute_shifts(session, [shift_id])
+    after = ShiftPlan.of(row)  # results carry no shift name: only changed days are recomputed
+    _recompute_shift_days(session, shift_id, lambda day: before.ids_on(day) != after.ids_on(day))
     return row
 
 
@@ -294,15 +299,31 @@ def create_assignment(*, session: Session, actor: Actor, data: AssignmentCreate)
         target=str(row.id),
         detail=data.model_dump(mode="json"),
     )
-    _compute_until_today(session, _assignment_persons(session, row), data.start_date, data.end_date)
+    compute.compute_person_days(session, _governed_pairs(session, row))
     return row
+
+
+def _governed_pairs(session: Session, row: ShiftAssignment) -> set[tuple[int, dt.date]]:
+    """Person-days up to today whose shift comes from this assignment.
+
+    Persons whose own (or a nearer department's) assignment takes precedence are left out.
+    """
+    ctx = compute.load_context(session)
+    end = min(row.end_date, compute.today(ctx))
+    days = [row.start_date + dt.timedelta(days=i) for i in range((end - row.start_date).days + 1)]
+    persons = compute.load_persons(session, _assignment_persons(session, row))
+    return {
+        (person.id, day)
+        for person in persons
+        for day in days
+        if ctx.shift_id_of(person, day) == row.shift_id
+    }
 
 
 def delete_assignment(*, session: Session, actor: Actor, assignment_id: int) -> None:
     """Remove an assignment and recompute the days it covered."""
     row = _get(session, ShiftAssignment, assignment_id, "assignment")
-    persons = _assignment_persons(session, row)
-    start, end = row.start_date, row.end_date
+    governed = _governed_pairs(session, row)
     session.delete(row)
     session.flush()
     record_audit(
@@ -311,8 +332,7 @@ def delete_assignment(*, session: Session, actor: Actor, assignment_id: int) -> 
         action="attendance.assignment.delete",
         target=str(assignment_id),
     )
-    _recompute_existing(session, [(persons, start, end)])
-    _compute_until_today(session, persons, start, end)
+    compute.compute_person_days(session, governed)
 
 
 # --- leave, trips, holidays, settings --------------------------------------------------------
@@ -481,15 +501,74 @@ def _recompute_existing(session: Session, targets: Targets) -> None:
     """Recompute the stored results inside each (persons, start, end) target."""
     pairs: set[tuple[int, dt.date]] = set()
     for persons, start, end in targets:
-        query = select(AttendanceResult.person_id, AttendanceResult.day).where(
-            AttendanceResult.person_id.in_(persons),
-            AttendanceResult.day >= start,
-            AttendanceResult.day <= end,
-        )
-        pairs.update(session.execute(query))
+        pairs.update(_stored_pairs(session, persons, start, end))
     compute.compute_person_days(session, pairs)
 
 
-def _recompute_shifts(session: Session, shift_ids: list[int]) -> None:
-    if shift_ids:
-        _recompute_existing(session, _assignment_targets(session, shift_ids))
+def _stored_pairs(
+    session: Session, persons: list[int], start: dt.date, end: dt.date
+) -> set[tuple[int, dt.date]]:
+    """(person id, day) of the stored results of these persons within start..end."""
+    found: set[tuple[int, dt.date]] = set()
+    for offset in range(0, len(persons), 1000):
+        query = select(AttendanceResult.person_id, AttendanceResult.day).where(
+            AttendanceResult.person_id.in_(persons[offset : offset + 1000]),
+            AttendanceResult.day >= start,
+            AttendanceResult.day <= end,
+        )
+        found.update((pid, day) for pid, day in session.execute(query))
+    return found
+
+
+@dataclass(frozen=True)
+class ShiftPlan:
+    """A snapshot of a shift's calendar as period ids, to compare before and after a change."""
+
+    start_date: dt.date
+    cycle_mode: str
+    cycles: int
+    arrangement: dict[int, tuple[int, ...]]
+
+    @classmethod
+    def of(cls, row: AttendanceShift) -> ShiftPlan:
+        """Snapshot a stored shift."""
+        arrangement = {int(k): tuple(v) for k, v in row.arrangement.items()}
+        return cls(row.start_date, row.cycle_mode, row.cycles, arrangement)
+
+    def ids_on(self, day: dt.date) -> tuple[int, ...]:
+        """Period ids the shift schedules on `day` (same cycle rule as the core CycleShift)."""
+        if day < self.start_date:
+            return ()
+        origin = self.start_date
+        if self.cycle_mode == "week":
+            origin -= dt.timedelta(days=origin.weekday())
+        length = self.cycles * (7 if self.cycle_mode == "week" else 1)
+        return self.arrangement.get((day - origin).days % length, ())
+
+
+def _uses_period(plan: ShiftPlan, period_id: int) -> Callable[[dt.date], bool]:
+    """Whether the plan schedules the period on a day."""
+    return lambda day: period_id in plan.ids_on(day)
+
+
+def _recompute_shift_days(
+    session: Session, shift_id: int, changed: Callable[[dt.date], bool]
+) -> int:
+    """Recompute stored person-days whose plan takes this shift on a `changed` day.
+
+    Days a person's own assignment, a leave, a trip or a holiday overrides are left alone.
+    """
+    ctx = compute.load_context(session)
+    candidates: set[tuple[int, dt.date]] = set()
+    for persons, start, end in _assignment_targets(session, [shift_id]):
+        candidates.update(_stored_pairs(session, persons, start, end))
+    persons_by_id = {p.id: p for p in compute.load_persons(session, {p for p, _ in candidates})}
+    pairs = {
+        (pid, day)
+        for pid, day in candidates
+        if pid in persons_by_id
+        and changed(day)
+        and ctx.planned_shift_id(persons_by_id[pid], day) == shift_id
+    }
+    logger.info("shift %d changed: recomputing %d person-days", shift_id, len(pairs))
+    return compute.compute_person_days(session, pairs)

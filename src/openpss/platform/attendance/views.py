@@ -5,15 +5,16 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openpss.platform.attendance import compute, jobs, reports, service
+from openpss.attendance.periods import MAX_REST_BREAKS
+from openpss.platform.attendance import compute, forms, jobs, reports, service
 from openpss.platform.attendance.models import (
     AttendanceException,
     AttendancePeriod,
@@ -26,6 +27,7 @@ from openpss.platform.attendance.schemas import (
     ExceptionCreate,
     HolidayCreate,
     PeriodCreate,
+    PeriodUpdate,
     ShiftCreate,
     ShiftUpdate,
 )
@@ -77,68 +79,94 @@ def index(request: Request, session: SessionDep, principal: Viewer) -> HTMLRespo
     return _page(request, principal, "index.html", **_names(session))
 
 
+async def _form_data(request: Request) -> Any:
+    return await request.form()
+
+
+FormDep = Annotated[Any, Depends(_form_data)]
+
+
 @router.get("/periods", response_class=HTMLResponse)
 def periods_page(
-    request: Request, session: SessionDep, principal: Viewer, error: str = ""
+    request: Request,
+    session: SessionDep,
+    principal: Viewer,
+    error: str = "",
+    values: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     """Attendance periods and the form to add one."""
     periods = [service.period_to_read(p) for p in _names(session)["periods"]]
-    return _page(request, principal, "periods.html", periods=periods, error=error)
+    return _page(
+        request,
+        principal,
+        "periods.html",
+        periods=periods,
+        error=error,
+        form_period=values or forms.PERIOD_DEFAULTS,
+        form_action="/attendance/periods",
+        max_rests=MAX_REST_BREAKS,
+    )
 
 
 @router.post("/periods", response_class=HTMLResponse)
 def add_period(
-    request: Request,
-    session: SessionDep,
-    principal: Operator,
-    name: str = Form(...),
-    kind: str = Form("fixed"),
-    color: str = Form("blue"),
-    work_start: str = Form("09:00"),
-    work_end: str = Form("18:00"),
-    checkin_start: str = Form("07:00"),
-    checkout_end: str = Form("20:00"),
-    late_permitted_minutes: int = Form(0),
-    late_absence_minutes: str = Form(""),
-    early_permitted_minutes: int = Form(0),
-    required_minutes: int = Form(0),
-    first_last_only: bool = Form(False),
-    rest_start: str = Form(""),
-    rest_end: str = Form(""),
-    rest_minutes: int = Form(0),
-    rest_must_check: bool = Form(False),
+    request: Request, session: SessionDep, principal: Operator, form: FormDep
 ) -> Response:
-    """Add a period from the console form (with at most one rest period; the API takes 7)."""
-    rests = []
-    if rest_start and rest_end:
-        rests.append(
-            {"name": "1", "start": rest_start, "end": rest_end, "minutes": rest_minutes}
-            | {"auto_deduction": not rest_must_check, "must_check": rest_must_check}
-        )
+    """Add a period from the console form (with up to 7 rest-period rows)."""
     _, error = _attempt(
         lambda: service.create_period(
             session=session,
             actor=principal.actor,
-            data=PeriodCreate(
-                name=name,
-                kind=kind,
-                color=color,
-                work_start=work_start,
-                work_end=work_end,
-                checkin_start=checkin_start,
-                checkout_end=checkout_end,
-                late_permitted_minutes=late_permitted_minutes,
-                late_absence_minutes=int(late_absence_minutes) if late_absence_minutes else None,
-                early_permitted_minutes=early_permitted_minutes,
-                required_minutes=required_minutes,
-                first_last_only=first_last_only,
-                rests=rests,
-            ),
+            data=PeriodCreate.model_validate(forms.period_fields(form)),
         )
     )
     if error:
         session.rollback()
-        return periods_page(request, session, principal, error)
+        return periods_page(request, session, principal, error, forms.submitted(form))
+    return RedirectResponse("/attendance/periods", status_code=303)
+
+
+@router.get("/periods/{period_id}", response_class=HTMLResponse)
+def period_page(
+    request: Request,
+    period_id: int,
+    session: SessionDep,
+    principal: Viewer,
+    error: str = "",
+    values: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    """One period's form, to change any field or its rest periods."""
+    row = session.get(AttendancePeriod, period_id)
+    if row is None:
+        raise HTTPException(404, f"period {period_id} does not exist")
+    return _page(
+        request,
+        principal,
+        "period.html",
+        period=row,
+        error=error,
+        form_period=values or service.period_to_read(row).model_dump(),
+        form_action=f"/attendance/periods/{period_id}",
+        max_rests=MAX_REST_BREAKS,
+    )
+
+
+@router.post("/periods/{period_id}", response_class=HTMLResponse)
+def edit_period(
+    request: Request, period_id: int, session: SessionDep, principal: Operator, form: FormDep
+) -> Response:
+    """Save the period form; stored results of the days that use the period are recomputed."""
+    _, error = _attempt(
+        lambda: service.update_period(
+            session=session,
+            actor=principal.actor,
+            period_id=period_id,
+            data=PeriodUpdate.model_validate(forms.period_fields(form)),
+        )
+    )
+    if error:
+        session.rollback()
+        return period_page(request, period_id, session, principal, error, forms.submitted(form))
     return RedirectResponse("/attendance/periods", status_code=303)
 
 
@@ -215,6 +243,34 @@ def shift_page(
         periods=names["periods"],
         error=error,
     )
+
+
+@router.post("/shifts/{shift_id}", response_class=HTMLResponse)
+def edit_shift(
+    request: Request,
+    shift_id: int,
+    session: SessionDep,
+    principal: Operator,
+    name: str = Form(...),
+    start_date: str = Form(...),
+    cycle_mode: str = Form("week"),
+    cycles: int = Form(1),
+) -> Response:
+    """Change a shift's basic info; changed days of its stored results are recomputed."""
+    _shift_or_404(session, shift_id)
+    data = {"name": name, "start_date": start_date, "cycle_mode": cycle_mode, "cycles": cycles}
+    _, error = _attempt(
+        lambda: service.update_shift(
+            session=session,
+            actor=principal.actor,
+            shift_id=shift_id,
+            data=ShiftUpdate.model_validate(data),
+        )
+    )
+    if error:
+        session.rollback()
+        return shift_page(request, shift_id, session, principal, error)
+    return RedirectResponse(f"/attendance/shifts/{shift_id}", status_code=303)
 
 
 def _set_day(
@@ -472,6 +528,44 @@ def compute_month(
     session.commit()
     job = jobs.start_compute(request.app.state.session_factory, start, end)
     return _page(request, principal, "_progress.html", job=job)
+
+
+@router.post("/reports/export", response_class=HTMLResponse)
+def export_month(
+    request: Request,
+    principal: Viewer,
+    year: int = Form(...),
+    month: int = Form(...),
+    kind: str = Form("report"),
+    format: str = Form("xlsx"),
+    department_id: str = Form(""),
+) -> HTMLResponse:
+    """Start writing a monthly report or record file; the page polls, then offers the download."""
+    if kind not in ("report", "record") or format not in ("csv", "xlsx"):
+        raise HTTPException(422, "kind is report or record; format is csv or xlsx")
+    try:
+        department = _optional_int(department_id)
+        job = jobs.start_export(
+            request.app.state.session_factory,
+            request.app.state.settings.data_dir / "exports" / "attendance",
+            kind=kind,
+            year=year,
+            month=month,
+            fmt=format,
+            department_id=department,
+        )
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return _page(request, principal, "_progress.html", job=job)
+
+
+@router.get("/jobs/{job_id}/download")
+def job_download(job_id: str, principal: Viewer) -> FileResponse:
+    """The file an export job wrote."""
+    job = jobs.get_job(job_id)
+    if job is None or job.path is None or job.state != "finished" or not job.path.exists():
+        raise HTTPException(404, f"no finished export {job_id}")
+    return FileResponse(job.path, filename=job.filename, media_type=job.media_type)
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
