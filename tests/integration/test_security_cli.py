@@ -69,3 +69,21 @@ def test_create_admin_token_unlock_reset(cli: typer.Typer, sqlite_url: str) -> N
         admin = s.scalar(select(Account).where(Account.username == "root"))
         assert admin is not None and admin.failed_logins == 0
     assert actions == ["account.create", "token.create", "account.unlock", "account.reset_password"]
+
+
+def test_bind_and_unbind(cli: typer.Typer, sqlite_url: str) -> None:
+    assert run(cli, "create-admin", "--username", "root", "--password", PASSWORD)[0] == 0
+    code, out = run(cli, "bind", "root", "--allow", "10.0.0.7/24", "--allow", "::1")
+    assert code == 0 and "root may be used from: 10.0.0.0/24, ::1/128" in out
+    code, out = run(cli, "bind", "root", "--allow", "10.0.0.999")
+    assert code == 1 and "'10.0.0.999' is not an IP address" in out
+    code, out = run(cli, "bind", "nobody")
+    assert code == 1 and "no account named 'nobody'" in out
+    code, out = run(cli, "bind", "root")
+    assert code == 0 and "root may be used from: any address" in out
+    engine = make_engine(sqlite_url)
+    with make_session_factory(engine)() as s:
+        actions = [e.action for e in s.scalars(select(AuditEntry))]
+        root = s.scalar(select(Account).where(Account.username == "root"))
+    engine.dispose()
+    assert actions.count("account.bind") == 2 and root is not None and root.bound_networks == ""

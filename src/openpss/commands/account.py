@@ -1,4 +1,4 @@
-"""`openpss account ...`: administrator bootstrap, API tokens, unlock, password reset."""
+"""`openpss account ...`: administrator bootstrap, API tokens, unlock, password reset, binding."""
 
 from __future__ import annotations
 
@@ -111,6 +111,31 @@ def unlock(
     except SecurityError as exc:
         raise _fail(str(exc)) from exc
     typer.echo(f"{username or ip} unlocked")
+
+
+@app.command()
+def bind(
+    username: str = typer.Argument(..., help="account to bind"),
+    allow: list[str] = typer.Option(
+        [], "--allow", help="IP address or CIDR network it may be used from (repeatable)"
+    ),
+) -> None:
+    """Bind an account to source addresses; without --allow the binding is removed."""
+    from openpss.platform.security import auth, service
+    from openpss.platform.security.audit import Actor
+    from openpss.platform.security.errors import SecurityError
+
+    try:
+        with _session() as session:
+            account = auth.find_account(session=session, username=username)
+            if account is None:
+                raise _fail(f"no account named {username!r}")
+            service.bind_account(session=session, account_id=account.id, networks=allow,
+                                 actor=Actor(CLI_ACTOR_NAME))  # fmt: skip
+            allowed = ", ".join(account.allowed_networks) or "any address"
+    except SecurityError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"{username} may be used from: {allowed}")
 
 
 @app.command("reset-password")

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from openpss import __version__
 from openpss.platform.db import make_engine, make_session_factory
 from openpss.platform.settings import Settings, get_settings
+from openpss.platform.web.errors import forbidden_page
 from openpss.platform.web.htmx import is_htmx
 from openpss.platform.web.templating import STATIC_DIR
 
@@ -83,13 +84,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    """JSON errors for the API; the console sends unauthenticated users to the login page."""
+    """JSON errors for the API; the console sends unauthenticated users to the login page
+    and shows an HTML "not allowed" page for a missing role."""
     assert isinstance(exc, HTTPException)
     if exc.status_code == 401 and not request.url.path.startswith("/api/"):
         target = "/login?next=" + request.url.path
         if is_htmx(request):
             return Response(status_code=204, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
+    if exc.status_code == 403 and not request.url.path.startswith("/api/"):
+        return forbidden_page(request, str(exc.detail))
     return JSONResponse(
         {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers or None
     )

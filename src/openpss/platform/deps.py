@@ -14,8 +14,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session
 
-from openpss.platform.security.audit import Actor
-from openpss.platform.security.models import Role
+from openpss.platform.security.audit import Actor, record_audit
+from openpss.platform.security.binding import check_binding
+from openpss.platform.security.errors import NotBound
+from openpss.platform.security.models import Account, Role
 from openpss.platform.security.tokens import find_api_token, find_login_session
 from openpss.platform.settings import Settings
 
@@ -99,6 +101,19 @@ async def _csrf_from(request: Request) -> str:
     return ""
 
 
+def _check_bound(session: Session, account: Account, ip: str, via: str) -> None:
+    """403 (audited and committed at once) when the account's binding excludes `ip`."""
+    try:
+        check_binding(account, ip)
+    except NotBound as exc:
+        record_audit(
+            session=session, actor=Actor(account.username, ip), action="access.refused",
+            detail={"reason": "source address not allowed by the account binding", "via": via},
+        )  # fmt: skip
+        session.commit()
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+
+
 async def get_principal(request: Request, session: SessionDep) -> Principal:
     """Authenticate by bearer token or console session cookie (with CSRF on unsafe methods)."""
     ip = client_ip(request)
@@ -108,6 +123,7 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
         if token_row is None:
             raise NotAuthenticated()
         account = token_row.account
+        _check_bound(session, account, ip, "API token")
         return Principal(account.id, account.username, account.role, "token", ip)
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
@@ -120,6 +136,7 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
         if not hmac.compare_digest(sent, row.csrf_token):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
     account = row.account
+    _check_bound(session, account, ip, "console session")
     return Principal(
         account.id, account.username, account.role, "session", ip, row.csrf_token, row.id
     )
@@ -128,7 +145,11 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
 def require_role(role: Role) -> Callable[..., object]:
     """A dependency that lets through principals holding at least `role`."""
 
-    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def check(
+        request: Request, principal: Annotated[Principal, Depends(get_principal)]
+    ) -> Principal:
+        # The console's "not allowed" page shows the navigation of this principal.
+        request.state.principal = principal
         if not principal.has(role):
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

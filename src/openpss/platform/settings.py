@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     lockout_minutes: int = Field(
         30, ge=1, le=1440, description="how long an account and source IP stay locked"
     )
+    password_max_age_days: int = Field(
+        0,
+        ge=0,
+        le=3650,
+        description="'change passwords regularly': days after which a user must choose a new "
+        "password at login (0 = never)",
+    )
     session_hours: int = Field(8, ge=1, le=720, description="console session lifetime")
     remember_me_days: int = Field(30, ge=1, le=365, description="lifetime with 'remember me'")
     syslog_address: str | None = Field(

@@ -91,6 +91,26 @@ def accounts_update(
     return _accounts_page(request, session, principal, message=f"Account {account.username} saved.")
 
 
+@router.post("/accounts/{account_id}/binding", response_class=HTMLResponse)
+def accounts_binding(
+    account_id: int,
+    request: Request,
+    principal: Admin,
+    session: SessionDep,
+    networks: OptStr = "",
+) -> Response:
+    """Set the addresses/networks an account may be used from (empty: any)."""
+    try:
+        account = service.bind_account(
+            session=session, account_id=account_id, networks=[networks], actor=principal.actor
+        )
+    except ERRORS as exc:
+        return _accounts_page(request, session, principal, _status(exc), error=str(exc))
+    allowed = ", ".join(account.allowed_networks) or "any address"
+    msg = f"Account {account.username} may be used from: {allowed}."
+    return _accounts_page(request, session, principal, message=msg)
+
+
 @router.post("/accounts/{account_id}/password", response_class=HTMLResponse)
 def accounts_password(
     account_id: int,

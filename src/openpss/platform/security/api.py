@@ -147,8 +147,11 @@ def get_account(account_id: int, principal: Admin, session: SessionDep) -> Accou
 def update_account(
     account_id: int, body: AccountUpdate, principal: Admin, session: SessionDep
 ) -> AccountRead:
-    """Change role, enabled flag or remark (the last administrator stays one)."""
+    """Change role, enabled flag, remark or allowed addresses (the last administrator stays one)."""
     with domain_errors():
+        if body.allowed_networks is not None:
+            service.bind_account(session=session, account_id=account_id,
+                                 networks=body.allowed_networks, actor=principal.actor)  # fmt: skip
         account = service.update_account(
             session=session,
             account_id=account_id,

@@ -9,11 +9,14 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, contains_eager
 
 from openpss.platform.db import utcnow
 from openpss.platform.security.audit import Actor, record_audit
-from openpss.platform.security.errors import Locked, LoginRefused, NotFound
+from openpss.platform.security.binding import address_allowed, check_binding
+from openpss.platform.security.errors import Locked, LoginRefused, NotFound, PasswordExpired
 from openpss.platform.security.models import Account, IpLock, LoginSession
 from openpss.platform.security.passwords import hash_password, verify_password
 from openpss.platform.security.tokens import open_login_session
@@ -46,11 +49,25 @@ def find_account(*, session: Session, username: str) -> Account | None:
     return session.scalar(select(Account).where(func.lower(Account.username) == name))
 
 
+def _insert_ip_row(session: Session, source_ip: str) -> None:
+    """Create the address's row unless it exists: INSERT ... ON CONFLICT DO NOTHING.
+
+    Two first failures from a new address may run at once; a plain INSERT would make the
+    slower one fail on the unique constraint.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(IpLock).values(source_ip=source_ip, failed_logins=0)
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["source_ip"]))
+
+
 def _ip_row(session: Session, source_ip: str) -> IpLock:
-    row = session.scalar(select(IpLock).where(IpLock.source_ip == source_ip))
-    if row is None:
-        row = IpLock(source_ip=source_ip, failed_logins=0)
-        session.add(row)
+    """The address's row, created if needed, locked for update and freshly read."""
+    _insert_ip_row(session, source_ip)
+    query = select(IpLock).where(IpLock.source_ip == source_ip).with_for_update()
+    row = session.scalar(query.execution_options(populate_existing=True))
+    if row is None:  # cannot happen: the row was just inserted or already existed
+        raise RuntimeError(f"ip_lock row for {source_ip} vanished")
     return row
 
 
@@ -82,11 +99,16 @@ def register_failure(
     now = utcnow()
     lock: Locked | None = None
     ip_row = _ip_row(session, source_ip)
+    _expire(ip_row, now)
     ip_row.failed_logins = (ip_row.failed_logins or 0) + 1
     if ip_row.failed_logins >= policy.attempts:
         ip_row.locked_until = now + policy.duration
         lock = Locked(f"source address {source_ip}", ip_row.locked_until)
     if account is not None:
+        # Re-read under a row lock so that simultaneous failures all count.
+        session.refresh(account, attribute_names=["failed_logins", "locked_until"],
+                        with_for_update=True)  # fmt: skip
+        _expire(account, now)
         account.failed_logins += 1
         if account.failed_logins >= policy.attempts:
             account.locked_until = now + policy.duration
@@ -128,6 +150,12 @@ def authenticate(
             detail={"reason": f"{exc.what} locked"},
         )  # fmt: skip
         raise
+    if account is not None and not address_allowed(account.allowed_networks, source_ip):
+        record_audit(
+            session=session, actor=Actor(account.username, source_ip), action="login.failure",
+            detail={"reason": "source address not allowed by the account binding"},
+        )  # fmt: skip
+        check_binding(account, source_ip)
     # Unknown names cost one argon2 verification too, so timing does not reveal which names exist.
     stored = account.password_hash if account is not None else _dummy_hash()
     if not verify_password(stored, password) or account is None:
@@ -145,6 +173,27 @@ def authenticate(
     return account
 
 
+def password_expired(account: Account, max_age_days: int, now: dt.datetime | None = None) -> bool:
+    """True when a maximum password age is set (days > 0) and the password is that old."""
+    if max_age_days <= 0:
+        return False
+    return (now or utcnow()) - account.password_changed_at >= dt.timedelta(days=max_age_days)
+
+
+def check_password_age(*, session: Session, account: Account, source_ip: str, days: int) -> None:
+    """Raise PasswordExpired (audited) when the account's password is older than `days`."""
+    if not password_expired(account, days):
+        return
+    record_audit(
+        session=session, actor=Actor(account.username, source_ip), action="login.failure",
+        detail={"reason": "password expired"},
+    )  # fmt: skip
+    raise PasswordExpired(
+        f"the password of {account.username} is older than {days} days (the maximum password "
+        "age); choose a new password to log in"
+    )
+
+
 def login(
     *,
     session: Session,
@@ -155,12 +204,18 @@ def login(
     lifetime: dt.timedelta,
     remember: bool = False,
     user_agent: str = "",
+    max_age_days: int = 0,
 ) -> tuple[str, LoginSession]:
-    """Authenticate and open a console session; returns the cookie value and the session row."""
+    """Authenticate and open a console session; returns the cookie value and the session row.
+
+    Raises PasswordExpired (after clearing the failure counters: the password was right) when
+    the password is older than `max_age_days`.
+    """
     account = authenticate(
         session=session, username=username, password=password, source_ip=source_ip, policy=policy
     )
     reset_failures(session=session, account=account, source_ip=source_ip)
+    check_password_age(session=session, account=account, source_ip=source_ip, days=max_age_days)
     purge_expired_sessions(session=session)
     account.last_login_at = utcnow()
     account.last_login_ip = source_ip

@@ -47,3 +47,15 @@ class Locked(LoginRefused):
             f"{what} is locked until {until:%Y-%m-%d %H:%M} UTC after too many failed logins; "
             "try again later or ask an administrator to unlock it"
         )
+
+
+class NotBound(SecurityError):
+    """The account is bound to other source addresses ("account binding IP")."""
+
+    status_code = 403
+
+
+class PasswordExpired(SecurityError):
+    """The password is older than the maximum age; it must be changed before logging in."""
+
+    status_code = 403

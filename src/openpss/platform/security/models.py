@@ -38,10 +38,17 @@ class Account(Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_login_ip: Mapped[str] = mapped_column(String(64), default="")
+    # "Account binding IP": allowed source networks (CIDR), one per line; empty = any address.
+    bound_networks: Mapped[str] = mapped_column(Text, default="")
 
     questions: Mapped[list[SecurityQuestion]] = relationship(
         back_populates="account", cascade="all, delete-orphan", order_by="SecurityQuestion.position"
     )
+
+    @property
+    def allowed_networks(self) -> list[str]:
+        """The networks this account may log in from (empty: any)."""
+        return [line for line in (self.bound_networks or "").split() if line]
 
 
 class SecurityQuestion(Base):

@@ -47,6 +47,11 @@ class AccountUpdate(BaseModel):
     role: Role | None = None
     enabled: bool | None = None
     remark: str | None = Field(None, max_length=255)
+    allowed_networks: list[str] | None = Field(
+        None,
+        description="account binding: IP addresses or CIDR networks the account may log in "
+        "and use API tokens from; [] allows any address",
+    )
 
 
 class AccountRead(BaseModel):
@@ -65,6 +70,7 @@ class AccountRead(BaseModel):
     last_login_ip: str
     failed_logins: int
     locked_until: dt.datetime | None
+    allowed_networks: list[str]
 
 
 class PasswordSet(BaseModel):

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
+import hmac
 import logging
-from collections.abc import Sequence
+import random
+import secrets
+from collections.abc import Iterable, Sequence
+from typing import NoReturn
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
@@ -13,11 +19,13 @@ from openpss.platform.db import utcnow
 from openpss.platform.security.audit import Actor, record_audit
 from openpss.platform.security.auth import (
     LockPolicy,
+    authenticate,
     check_not_locked,
     find_account,
     register_failure,
     reset_failures,
 )
+from openpss.platform.security.binding import set_binding
 from openpss.platform.security.errors import Conflict, Invalid, LoginRefused, NotFound
 from openpss.platform.security.models import Account, ApiToken, LoginSession, Role, SecurityQuestion
 from openpss.platform.security.passwords import check_password_rule, hash_password, verify_password
@@ -27,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 QUESTION_COUNT = 3
 ASK_ADMIN = "ask an administrator to reset the password"
+WRONG_ANSWERS = "at least one security answer is wrong"
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.@-")
 SUGGESTED_QUESTIONS = [
     "What was the name of your first pet?",
@@ -254,12 +263,37 @@ def set_questions(
                  target=account.username)  # fmt: skip
 
 
-def questions_for(*, session: Session, username: str) -> list[str]:
-    """The security questions of an account, for the forgot-password page."""
+def decoy_questions(username: str, secret: str) -> list[str]:
+    """Stable made-up questions for a name without any, so the page reveals nothing."""
+    key = hmac.new(secret.encode(), username.strip().casefold().encode(), hashlib.sha256)
+    return random.Random(key.digest()).sample(SUGGESTED_QUESTIONS, QUESTION_COUNT)
+
+
+def questions_for(*, session: Session, username: str, secret: str) -> list[str]:
+    """The questions for the forgot-password page.
+
+    An unknown account, or one without questions, gets decoy questions (stable per name, keyed
+    by the secret) and later the same "wrong answer" error, so the page never reveals whether
+    an account exists or has questions.
+    """
     account = find_account(session=session, username=username)
     if account is None or not account.questions:
-        raise NotFound(f"account {username.strip()!r} has no security questions; {ASK_ADMIN}")
+        return decoy_questions(username, secret)
     return [q.question for q in account.questions]
+
+
+def _refuse_unknown(session: Session, source_ip: str, policy: LockPolicy) -> NoReturn:
+    """Forgot password for a name without questions: fail exactly like wrong answers."""
+    check_not_locked(session=session, account=None, source_ip=source_ip)
+    verify_password(_dummy_answer_hash(), "x")
+    lock = register_failure(session=session, account=None, source_ip=source_ip, policy=policy,
+                            reason="forgot password: no such account or no questions")  # fmt: skip
+    raise lock or LoginRefused(WRONG_ANSWERS)
+
+
+@functools.cache
+def _dummy_answer_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def reset_with_answers(
@@ -278,7 +312,7 @@ def reset_with_answers(
     """
     account = find_account(session=session, username=username)
     if account is None or not account.questions:
-        raise NotFound(f"account {username.strip()!r} has no security questions; {ASK_ADMIN}")
+        _refuse_unknown(session, source_ip, policy)
     check_not_locked(session=session, account=account, source_ip=source_ip)
     given = [normalize_answer(a) for a in answers]
     right = len(given) == len(account.questions) and all(
@@ -287,7 +321,7 @@ def reset_with_answers(
     if not right:
         lock = register_failure(session=session, account=account, source_ip=source_ip,
                                 policy=policy, reason="wrong security answer")  # fmt: skip
-        raise lock or LoginRefused("at least one security answer is wrong")
+        raise lock or LoginRefused(WRONG_ANSWERS)
     check_new_password(password, confirm, account.username)
     set_password(session=session, account=account, password=password)
     _end_sessions(session, account)
@@ -332,3 +366,39 @@ def revoke_token(
     session.delete(row)
     record_audit(session=session, actor=actor, action="token.revoke", target=row.account.username,
                  detail={"name": row.name, "token_id": token_id})  # fmt: skip
+
+
+def bind_account(
+    *, session: Session, account_id: int, networks: Iterable[str], actor: Actor
+) -> Account:
+    """Set the addresses/networks an account may log in and use tokens from (empty: any)."""
+    account = get_account(session=session, account_id=account_id)
+    set_binding(session=session, account=account, entries=networks, actor=actor)
+    return account
+
+
+def change_expired_password(
+    *,
+    session: Session,
+    username: str,
+    current: str,
+    password: str,
+    confirm: str,
+    source_ip: str,
+    policy: LockPolicy,
+) -> Account:
+    """Login with an expired password: prove the current one (lockout applies), set a new one.
+
+    The caller commits even when this raises, so that failures count.
+    """
+    account = authenticate(session=session, username=username, password=current,
+                           source_ip=source_ip, policy=policy)  # fmt: skip
+    check_new_password(password, confirm, account.username)
+    if verify_password(account.password_hash, password):
+        raise Invalid("the new password must differ from the current one")
+    set_password(session=session, account=account, password=password)
+    _end_sessions(session, account)
+    record_audit(session=session, actor=Actor(account.username, source_ip),
+                 action="account.change_password", target=account.username,
+                 detail={"reason": "password expired"})  # fmt: skip
+    return account

@@ -23,7 +23,7 @@ from openpss.platform.deps import (
 from openpss.platform.security import auth, service
 from openpss.platform.security.admin_views import router as admin_router
 from openpss.platform.security.audit import Actor
-from openpss.platform.security.errors import SecurityError
+from openpss.platform.security.errors import PasswordExpired, SecurityError
 from openpss.platform.security.passwords import PasswordRuleError, check_password_rule, strength
 from openpss.platform.settings import Settings
 from openpss.platform.web.templating import render
@@ -62,6 +62,7 @@ def start_session(
         session=session, username=username, password=password, source_ip=client_ip(request),
         policy=lock_policy(settings), lifetime=lifetime, remember=remember,
         user_agent=request.headers.get("user-agent", ""),
+        max_age_days=settings.password_max_age_days,
     )  # fmt: skip
     return token, lifetime
 
@@ -174,9 +175,41 @@ def login_submit(
     """Check the credentials (lockout applies) and set the session cookie."""
     try:
         token, lifetime = start_session(request, session, settings, username, password, remember)
+    except PasswordExpired as exc:
+        ctx = {"error": str(exc), "username": username, "next": safe_next(next),
+               "remember": remember}  # fmt: skip
+        return render(request, "security/expired.html", ctx, status_code=exc.status_code)
     except SecurityError as exc:
         ctx = {"error": str(exc), "username": username, "next": safe_next(next)}
         return render(request, "security/login.html", ctx, status_code=exc.status_code)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    return with_cookie(response, request, token, lifetime, remember)
+
+
+@router.post("/login/expired", response_class=HTMLResponse)
+def expired_submit(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    username: OptStr = "",
+    current: OptStr = "",
+    password: OptStr = "",
+    confirm: OptStr = "",
+    remember: Annotated[bool, Form()] = False,
+    next: OptStr = "/",
+) -> Response:
+    """Expired password: prove the current one, set a new one, and log in with it."""
+    try:
+        service.change_expired_password(
+            session=session, username=username, current=current, password=password,
+            confirm=confirm, source_ip=client_ip(request), policy=lock_policy(settings),
+        )  # fmt: skip
+        token, lifetime = start_session(request, session, settings, username, password, remember)
+    except (SecurityError, PasswordRuleError) as exc:
+        status = exc.status_code if isinstance(exc, SecurityError) else 422
+        ctx = {"error": str(exc), "username": username, "next": safe_next(next),
+               "remember": remember}  # fmt: skip
+        return render(request, "security/expired.html", ctx, status_code=status)
     response = RedirectResponse(safe_next(next), status_code=303)
     return with_cookie(response, request, token, lifetime, remember)
 
@@ -200,13 +233,16 @@ def forgot_page(request: Request) -> Response:
 
 
 @router.post("/forgot-password", response_class=HTMLResponse)
-def forgot_questions(request: Request, session: SessionDep, username: OptStr = "") -> Response:
-    """Step 2: the account's security questions."""
-    try:
-        questions = service.questions_for(session=session, username=username)
-    except SecurityError as exc:
-        ctx: dict[str, object] = {"step": "username", "username": username, "error": str(exc)}
-        return render(request, "security/forgot.html", ctx, status_code=exc.status_code)
+def forgot_questions(
+    request: Request, session: SessionDep, settings: SettingsDep, username: OptStr = ""
+) -> Response:
+    """Step 2: the security questions (decoys for unknown names: nothing is revealed)."""
+    if not username.strip():
+        ctx: dict[str, object] = {"step": "username", "username": "", "error": "enter a user name"}
+        return render(request, "security/forgot.html", ctx, status_code=422)
+    questions = service.questions_for(
+        session=session, username=username, secret=settings.secret_key
+    )
     ctx = {"step": "answers", "username": username.strip(), "questions": questions}
     return render(request, "security/forgot.html", ctx)
 
@@ -231,12 +267,10 @@ def forgot_reset(
         )  # fmt: skip
     except (SecurityError, PasswordRuleError) as exc:
         status = exc.status_code if isinstance(exc, SecurityError) else 422
-        try:
-            questions = service.questions_for(session=session, username=username)
-        except SecurityError:
-            questions = []
-        step = "answers" if questions else "username"
-        ctx = {"step": step, "username": username, "questions": questions, "error": str(exc)}
+        questions = service.questions_for(
+            session=session, username=username, secret=settings.secret_key
+        )
+        ctx = {"step": "answers", "username": username, "questions": questions, "error": str(exc)}
         return render(request, "security/forgot.html", ctx, status_code=status)
     return RedirectResponse("/login?reset=1", status_code=303)
 

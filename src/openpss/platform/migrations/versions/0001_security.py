@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("locked_until", openpss.platform.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_login_at", openpss.platform.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_login_ip", sa.String(length=64), nullable=False),
+        sa.Column("bound_networks", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_account")),
         sa.UniqueConstraint("username", name=op.f("uq_account_username")),
     )

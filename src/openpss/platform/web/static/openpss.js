@@ -5,3 +5,12 @@ document.addEventListener("htmx:configRequest", (event) => {
     event.detail.headers["X-CSRF-Token"] = meta.content;
   }
 });
+
+// Show the console's "not allowed" page (HTTP 403) instead of silently ignoring it.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const xhr = event.detail.xhr;
+  if (xhr.status === 403 && xhr.getResponseHeader("X-Openpss-Page") === "forbidden") {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
