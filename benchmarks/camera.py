@@ -28,6 +28,14 @@ PACKET_SIZE = 8192
 EXPOSURE_US = 1000  # short, so that exposure does not cap the frame rate
 NETNS_FLAG = "OPENPSS_CAMERA_BENCH_NETNS"
 ROOT = Path(__file__).resolve().parents[1]
+FAKE_SETTINGS: tuple[str, ...] = ("AcquisitionFrameRate", "ExposureTimeAbs", "Width", "Height")
+FAKE_SETTINGS += ("PixelFormat", "GevSCPSPacketSize")
+OUR_SETTINGS: tuple[str, ...] = (
+    "AcquisitionFrameRateEnable",
+    "AcquisitionFrameRate",
+    "ResultingFrameRateAbs",
+)
+OUR_SETTINGS += ("ExposureTime", "Width", "Height", "PixelFormat", "GevSCPSPacketSize")
 
 
 @dataclass
@@ -82,10 +90,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def aravis_receiver(label: str, duration: float, features: str = "") -> Figure:
+def aravis_receiver(label: str, duration: float, rate: float, features: str = "") -> Figure:
     """Run arv-camera-test-0.8 against the camera on 127.0.0.1 and parse its report."""
     cmd = ["arv-camera-test-0.8", "-n", "127.0.0.1", "-w", str(WIDTH), "-h", str(HEIGHT)]
-    cmd += ["-i", str(PACKET_SIZE), "-f", "1000", "-e", str(EXPOSURE_US)]
+    cmd += ["-i", str(PACKET_SIZE), "-f", f"{rate:g}", "-e", str(EXPOSURE_US)]
     cmd.append(f"--duration={duration:.0f}")
     if features:
         cmd.append(f"--features={features}")
@@ -96,12 +104,20 @@ def aravis_receiver(label: str, duration: float, features: str = "") -> Figure:
     steady = rates[1:] or rates  # the first second includes start-up
     counters = dict(re.findall(r"^(n_\w+)\s*=\s*(\d+)", out, re.M))
     return Figure(
-        label,
+        f"{label} @{rate:g}",
         statistics.fmean(r[0] for r in steady) if steady else 0.0,
         statistics.fmean(r[1] for r in steady) if steady else 0.0,
         int(counters.get("n_completed_buffers", 0)),
         int(counters.get("n_failures", 0)),
     )
+
+
+def camera_settings(names: tuple[str, ...]) -> str:
+    """The acquisition settings the camera on 127.0.0.1 holds now, as `arv-tool` reports them."""
+    cmd = ["arv-tool-0.8", "-a", "127.0.0.1", "control", *names]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout
+    values = re.findall(r"^(\w+) = (\S+)", out, re.M)
+    return " ".join(f"{name}={value}" for name, value in values)
 
 
 def our_receiver(label: str, duration: float, setup: dict[str, str]) -> Figure:
@@ -131,7 +147,8 @@ def our_receiver(label: str, duration: float, setup: dict[str, str]) -> Figure:
         failed = receiver.stats.frames_failed - before[1]
         mib = (receiver.stats.bytes_received - bytes_before) / 2**20
         print(f"  ({label}: {receiver.stats.as_dict()})")
-    return Figure(label, completed / elapsed, mib / elapsed, completed, failed)
+    rate = setup.get("AcquisitionFrameRate", "")
+    return Figure(f"{label} @{rate}", completed / elapsed, mib / elapsed, completed, failed)
 
 
 def _drain(receiver: object, end: float) -> None:
@@ -142,34 +159,54 @@ def _drain(receiver: object, end: float) -> None:
     receiver.release(frame)  # type: ignore[attr-defined]
 
 
-def run(duration: float) -> None:
-    """All measurements (inside the namespace)."""
+def run(duration: float, rates: list[float]) -> None:
+    """All measurements (inside the namespace); each `rates` entry is an AcquisitionFrameRate."""
+    # Our camera models a sensor row time (2048 rows: ~64 frames/s) and a 1 Gbit/s link; both are
+    # lifted so that the software, not the modelled hardware, is what is measured.
     ours = [sys.executable, "-m", "openpss.cli", "device", "camera", "--mono"]
-    ours += ["--width", str(WIDTH), "--height", str(HEIGHT)]
+    ours += ["--width", str(WIDTH), "--height", str(HEIGHT), "--line-time-ns", "500"]
     fake = ["arv-fake-gv-camera-0.8", "-i", "127.0.0.1"]
-    # Our camera models a 1 Gbit/s link by default; lift it so the software is what is measured.
     unlimited = "PixelFormat=Mono8 DeviceLinkThroughputLimit=10000000000"
-    figures: list[Figure] = []
-    camera = _start(ours)
-    try:
-        figures.append(aravis_receiver("arv-camera-test <- openpss camera", duration, unlimited))
-        setup = dict(item.split("=") for item in unlimited.split())
-        setup |= {"Width": str(WIDTH), "Height": str(HEIGHT)}
-        setup |= {"AcquisitionFrameRateEnable": "1", "AcquisitionFrameRate": "1000"}
-        setup |= {"ExposureTime": str(EXPOSURE_US)}
-        figures.append(our_receiver("openpss receiver <- openpss camera", duration, setup))
-    finally:
-        _stop(camera)
-    camera = _start(fake)
-    try:
-        figures.append(aravis_receiver("arv-camera-test <- arv-fake-gv-camera", duration))
-        setup = {"Width": str(WIDTH), "Height": str(HEIGHT), "AcquisitionFrameRate": "1000"}
-        figures.append(our_receiver("openpss receiver <- arv-fake-gv-camera", duration, setup))
-    finally:
-        _stop(camera)
+    figures: dict[tuple[str, float], Figure] = {}
+    settings: list[str] = []
+    for name, cmd in (("openpss camera", ours), ("arv-fake-gv-camera", fake)):
+        camera = _start(cmd)
+        try:
+            for rate in rates:
+                features = unlimited if cmd is ours else ""
+                label = f"arv-camera-test <- {name}"
+                figures[(label, rate)] = aravis_receiver(label, duration, rate, features)
+                names = OUR_SETTINGS if cmd is ours else FAKE_SETTINGS
+                settings.append(f"{name} @{rate:g}: {camera_settings(names)}")
+                label = f"openpss receiver <- {name}"
+                setup = _receiver_setup(rate, unlimited if cmd is ours else "")
+                figures[(label, rate)] = our_receiver(label, duration, setup)
+        finally:
+            _stop(camera)
     print(f"GigE Vision {WIDTH}x{HEIGHT} Mono8, {PACKET_SIZE}-byte packets, {duration:.0f} s each")
-    for figure in figures:
-        print(figure.line())
+    print("camera settings after each arv-camera-test run:")
+    for line in settings:
+        print(f"  {line}")
+    for rate in rates:
+        print(f"AcquisitionFrameRate = {rate:g} on both cameras:")
+        for (_, figure_rate), figure in figures.items():
+            if figure_rate == rate:
+                print("  " + figure.line())
+    _pipeline_figure()
+
+
+def _receiver_setup(rate: float, features: str) -> dict[str, str]:
+    """Feature values our receiver sets: the same acquisition settings arv-camera-test uses."""
+    setup = dict(item.split("=") for item in features.split())
+    setup |= {"Width": str(WIDTH), "Height": str(HEIGHT)}
+    if features:  # our camera
+        setup |= {"AcquisitionFrameRateEnable": "1", "ExposureTime": str(EXPOSURE_US)}
+    else:
+        setup |= {"ExposureTimeAbs": str(EXPOSURE_US)}
+    return setup | {"AcquisitionFrameRate": f"{rate:g}"}
+
+
+def _pipeline_figure() -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         from imaging import pipeline_fps
@@ -183,9 +220,16 @@ def main() -> None:
     """Parse options; re-run inside a private network namespace unless already there."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
+    parser.add_argument(
+        "--rates",
+        default="1000,100,25",
+        help="AcquisitionFrameRate values set on both cameras, comma-separated (1000: as fast"
+        " as each goes; 25: arv-fake-gv-camera's default)",
+    )
     args = parser.parse_args()
+    rates = [float(rate) for rate in args.rates.split(",")]
     if os.environ.get(NETNS_FLAG) == "1":
-        run(args.duration)
+        run(args.duration, rates)
         return
     for program in ("unshare", "arv-camera-test-0.8", "arv-fake-gv-camera-0.8", "arv-tool-0.8"):
         if shutil.which(program) is None:
@@ -195,7 +239,8 @@ def main() -> None:
     script = 'ip link set lo up && exec "$0" "$@"'
     env = dict(os.environ, **{NETNS_FLAG: "1"})
     cmd = ["unshare", NETNS_OPTION, "sh", "-c", script, sys.executable, __file__]
-    sys.exit(subprocess.run([*cmd, "--duration", str(args.duration)], env=env).returncode)
+    options = ["--duration", str(args.duration), "--rates", args.rates]
+    sys.exit(subprocess.run([*cmd, *options], env=env).returncode)
 
 
 if __name__ == "__main__":

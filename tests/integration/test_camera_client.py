@@ -29,6 +29,8 @@ runner = CliRunner()
 class Running:
     def __init__(self, front: CameraFrontEnd, background: BackgroundCamera, control: int) -> None:
         self.front, self.background, self.control_port = front, background, control
+        assert isinstance(front.model, CameraModel)
+        self.model = front.model
 
     def cli(self, *args: str) -> tuple[int, str]:
         result = runner.invoke(app, ["camera", *args, "--port", str(self.front.gvcp_port)])
@@ -239,3 +241,68 @@ def test_events_arrive_on_the_message_channel(cam: Running) -> None:
         )
         assert event.event_id == 0x0002  # GigE Vision: end of exposure
         events.sendto(bytes(gvcp.GenericAck(code + 1, req_id)), peer)
+
+
+def _flat_field_mean(camera: GigECamera) -> np.ndarray:
+    """The mean of 4 Mono12 frames of the camera's current view (float, height x width)."""
+    camera.set("PixelFormat", "Mono12")
+    receiver = camera.start_stream()
+    camera.execute("AcquisitionStart")
+    images: list[np.ndarray] = []
+    while len(images) < 4:
+        frame = receiver.get(timeout=5)
+        if frame.complete:
+            images.append(frame.image().astype(np.float64))
+        receiver.release(frame)
+    camera.execute("AcquisitionStop")
+    camera.stop_stream()
+    return np.mean(images, axis=0)
+
+
+def _corner_centre_ratio(image: np.ndarray) -> float:
+    """Mean of the four 16x16 corners over the mean of the 32x32 centre."""
+    h, w = image.shape
+    corners = [image[:16, :16], image[:16, -16:], image[-16:, :16], image[-16:, -16:]]
+    centre = image[h // 2 - 16 : h // 2 + 16, w // 2 - 16 : w // 2 + 16]
+    return float(np.mean([c.mean() for c in corners]) / centre.mean())
+
+
+def test_ffc_guided_flow_succeeds_and_flattens(cam: Running) -> None:
+    with GigECamera("127.0.0.1", port=cam.front.gvcp_port) as camera:
+        request(cam.control_port, {"op": "scene", "view": "flat"})
+        before = _corner_centre_ratio(_flat_field_mean(camera))
+        camera.set("PixelFormat", "BayerRG8")
+    assert before < 0.75  # vignetting: corner/centre = 0.65 by the sensor model
+    control = str(cam.control_port)
+    code, out = cam.cli("ffc", "127.0.0.1", "--yes", "--frames", "2", "--scene-port", control)
+    assert code == 0, out
+    assert "Step 1/2: cover the lens" in out and "Step 2/2" in out
+    assert "(virtual camera now sees: dark)" in out and "(virtual camera now sees: flat)" in out
+    assert "FFC PointToPoint coefficients loaded and enabled" in out
+    assert cam.model.images.sensor.scene == "pattern"  # put back on the test scene
+    with GigECamera("127.0.0.1", port=cam.front.gvcp_port) as camera:
+        assert camera.get("FFCEnable") is True and camera.get("FFCStatus") == "Loaded"
+        assert camera.get("PixelFormat") == "BayerRG8"  # the user's settings are restored
+        request(cam.control_port, {"op": "scene", "view": "flat"})
+        after = _corner_centre_ratio(_flat_field_mean(camera))
+    assert abs(after - 1.0) < 0.05 < abs(before - 1.0)
+
+
+def test_control_channel_scene_refusals(cam: Running) -> None:
+    reply = request(cam.control_port, {"op": "scene", "view": "sunset"})
+    assert reply == {"ok": False, "error": "view must be one of scene, flat, dark, got 'sunset'"}
+    reply = request(cam.control_port, {"op": "scene", "view": "flat", "illumination": 11})
+    assert not reply["ok"] and "illumination must be a number in 0.0-10.0" in reply["error"]
+    reply = request(cam.control_port, {"op": "scene", "view": "dark"})
+    assert reply == {"ok": True, "view": "dark", "illumination": 1.0}
+    assert cam.model.images.sensor.illumination == 0.0
+
+
+def test_camera_io_scene_command(cam: Running) -> None:
+    port = str(cam.control_port)
+    result = runner.invoke(app, ["device", "camera-io", "scene", "flat", "--port", port])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"ok": True, "view": "flat", "illumination": 1.0}
+    assert cam.model.images.sensor.scene == "flat"
+    result = runner.invoke(app, ["device", "camera-io", "scene", "moon", "--port", port])
+    assert result.exit_code == 2 and "view must be scene, flat or dark" in result.output

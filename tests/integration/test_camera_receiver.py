@@ -212,3 +212,25 @@ def test_streamer_lost_ratio_drops_packets_but_never_the_leader() -> None:
             assert len(seen) == 6 - streamer.stats.packets_dropped
         finally:
             streamer.close()
+
+
+def test_late_duplicate_of_a_finished_block_is_ignored(sender: socket.socket) -> None:
+    requests: list[tuple[int, int, int]] = []
+    receiver = make(requests, frame_retention=5.0)
+    try:
+        sent = packets(8, IMAGE)
+        for raw in sent:
+            sender.sendto(raw, ("127.0.0.1", receiver.port))
+        assert receiver.get(timeout=5).complete
+        # The same packet resent twice: the second copy comes after the block is complete.
+        resent = bytearray(sent[2])
+        resent[0:2] = gvsp.STATUS_RESEND.to_bytes(2, "big")
+        sender.sendto(bytes(resent), ("127.0.0.1", receiver.port))
+        for raw in packets(9, IMAGE):
+            sender.sendto(raw, ("127.0.0.1", receiver.port))
+        frame = receiver.get(timeout=5)
+        assert frame.block_id == 9 and frame.complete  # no phantom block 8 took a buffer
+        assert receiver.stats.packets_late == 1
+        assert receiver.stats.frames_failed == 0 and receiver.frames.empty()
+    finally:
+        receiver.stop()

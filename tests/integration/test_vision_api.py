@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import tifffile
 from PIL import Image
@@ -227,6 +229,22 @@ def test_ffc_wizard_flattens_and_refuses_uneven_light(
     assert _tree_find(tree, "FFCEnable")["value"] == "1"  # type: ignore[index]
     assert _tree_find(tree, "FFCStatus")["value"] == "Loaded"  # type: ignore[index]
     assert _tree_find(tree, "PixelFormat")["value"] == "BayerRG8"  # type: ignore[index]  # restored
+    # The corrected flat field is flat: vignetting (corner/centre 0.65 at the corners) is gone.
+    settings = camera.background.call(camera.model.image_settings)
+    assert settings.ffc_enable
+    uncorrected = dataclasses.replace(settings, ffc_enable=False, ffc=None)
+    before = _corner_centre(camera.background.call(lambda: camera.model.images.render(uncorrected)))
+    after = _corner_centre(camera.background.call(lambda: camera.model.images.render(settings)))
+    assert before < 0.8 and abs(after - 1.0) < 0.05
+
+
+def _corner_centre(mosaic: np.ndarray) -> float:
+    """Corner/centre brightness of the green pixels of a Bayer RG frame (8x8 green cells)."""
+    green = mosaic[0::2, 1::2].astype(np.float64)
+    h, w = green.shape
+    corners = [green[:8, :8], green[:8, -8:], green[-8:, :8], green[-8:, -8:]]
+    centre = green[h // 2 - 8 : h // 2 + 8, w // 2 - 8 : w // 2 + 8]
+    return float(np.mean([c.mean() for c in corners]) / centre.mean())
 
 
 def test_discovery_lists_answers_and_marks_known(

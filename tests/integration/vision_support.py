@@ -27,8 +27,8 @@ class VirtualCamera:
 
     def scene(self, kind: str, illumination: float = 1.0) -> None:
         """Change what the sensor sees (dark field = illumination 0), on the camera's thread."""
-        sensor = self.model.images.sensor
-        self.background.call(lambda: sensor.set_scene(kind, illumination))  # type: ignore[arg-type]
+        view = "scene" if kind == "pattern" else kind
+        self.background.call(lambda: self.model.set_view(view, illumination))
 
 
 @contextmanager

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from openpss.imaging import AcquisitionStats, bandwidth_mib_s, frame_rate, loss_rate
+from openpss.imaging import average_rate, bandwidth_mib_s, frame_rate, loss_rate
+from openpss.protocols.gige_vision.receiver import ReceiverStats
 
 
 def test_frame_rate_from_arrivals() -> None:
@@ -20,15 +21,17 @@ def test_bandwidth_and_loss() -> None:
     assert loss_rate(0, 0) == 0.0
 
 
-def test_acquisition_stats_snapshot() -> None:
-    stats = AcquisitionStats(window=3)
-    for i in range(5):
-        stats.frame(i * 50_000_000, 1024 * 1024, complete=i != 2)
-    stats.lost(1)
-    stats.resend(4, 3)
-    snap = stats.snapshot(configured_fps=20.0)
-    assert snap["measured_fps"] == pytest.approx(20.0)
-    assert snap["bandwidth_mib_s"] == pytest.approx(5 / 0.2)
-    assert (snap["images_received"], snap["error_images"], snap["lost_images"]) == (5, 1, 1)
-    assert snap["loss_rate_percent"] == pytest.approx(100 / 6, abs=1e-3)
-    assert (snap["resend_requested"], snap["resend_received"]) == (4, 3)
+def test_average_rate() -> None:
+    assert average_rate(9, 1_000_000_000) == pytest.approx(9.0)
+    assert average_rate(0, 1_000_000_000) == 0.0
+    assert average_rate(3, 0) == 0.0
+
+
+def test_receiver_stats_use_the_same_figures() -> None:
+    stats = ReceiverStats(frames_completed=11, frames_failed=1, bytes_received=20 * 1024 * 1024)
+    stats.started, stats.first_frame, stats.last_frame = 100.0, 100.5, 102.5
+    assert stats.frame_rate == pytest.approx(5.0)  # 10 intervals in 2 s
+    assert stats.bandwidth_mib_s == pytest.approx(8.0)  # 20 MiB in 2.5 s
+    assert stats.loss_rate == pytest.approx(1 / 12)
+    assert stats.as_dict()["frame_loss_rate"] == pytest.approx(0.083333)
+    assert ReceiverStats().frame_rate == 0.0

@@ -392,6 +392,11 @@ def ffc(
     dark_exposure: float | None = typer.Option(None, help="ExposureTime (us) for the dark field"),
     yes: bool = typer.Option(False, "--yes", help="do not wait for Enter between the steps"),
     packet_size: int = PACKET,
+    scene_port: int = typer.Option(
+        0,
+        help="virtual camera only: its --control-port, so that the lens is covered and pointed"
+        " at a flat white target for you (`openpss device camera-io scene`)",
+    ),
 ) -> None:
     """Guided flat-field calibration: dark field, bright field, compute, upload, enable."""
     from openpss.imaging import FFCError, compute_ffc
@@ -405,11 +410,13 @@ def ffc(
         try:
             color = _prepare_calibration(cam)
             exposure = str(cam.get("ExposureTime"))
+            _view(scene_port, "dark")
             _step(yes, "Step 1/2: cover the lens (dark field), then press Enter")
             if dark_exposure is not None:
                 cam.set("ExposureTime", str(dark_exposure))
             dark = _capture(cam, frames, packet_size)
             cam.set("ExposureTime", exposure)
+            _view(scene_port, "flat")
             _step(yes, "Step 2/2: point at an evenly lit white target (bright field), press Enter")
             bright = _capture(cam, frames, packet_size)
             coefficients = compute_ffc(dark, bright, mode, bit_depth=12, color=color)  # type: ignore[arg-type]
@@ -418,7 +425,23 @@ def ffc(
         finally:
             load_features(cam.node_map, before)
         _upload(cam, modes[mode], coefficients.to_bytes())
+    _view(scene_port, "scene")
     typer.echo(f"FFC {modes[mode]} coefficients loaded and enabled")
+
+
+def _view(control_port: int, view: str) -> None:
+    """Point a virtual camera at `view` through its control channel (no-op without a port)."""
+    if not control_port:
+        return
+    from openpss.devices.camera.control import request
+
+    try:
+        reply = request(control_port, {"op": "scene", "view": view}, timeout=5.0)
+    except OSError as exc:
+        raise _fail(f"no camera control channel on 127.0.0.1:{control_port}: {exc}") from None
+    if not reply.get("ok"):
+        raise _fail(f"the camera did not change its view: {reply.get('error')}")
+    typer.echo(f"(virtual camera now sees: {view})")
 
 
 def _step(yes: bool, message: str) -> None:

@@ -15,7 +15,8 @@ images) and raises ImagingError with the reason; map it to a GVCP error status.
 Auto modes: `auto_gain`, `auto_black_level`, `auto_white_balance` return the next value from a
 frame rendered with the current settings (call per frame; "Once" stops when `settled`).
 Client side: `compute_ffc` (dark/bright frames -> FFCCoefficients; `to_bytes`/`from_bytes`
-is the upload format), `to_rgb8` for display, `AcquisitionStats` and friends for statistics.
+is the upload format), `to_rgb8` for display, `frame_rate`, `bandwidth_mib_s`, `loss_rate`
+for statistics.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ from openpss.imaging.settings import (
     black_level_max,
     full_frame_settings,
 )
-from openpss.imaging.stats import AcquisitionStats, bandwidth_mib_s, frame_rate, loss_rate
+from openpss.imaging.stats import average_rate, bandwidth_mib_s, frame_rate, loss_rate
 
 Scene = SensorModel  # the brief's alias: the sensor owns its synthetic scene
 
@@ -112,7 +113,6 @@ __all__ = [
     "PIXEL_FORMATS",
     "RGB8",
     "WIDTH_INC",
-    "AcquisitionStats",
     "FFCCoefficients",
     "FFCError",
     "ImageSettings",
@@ -123,6 +123,7 @@ __all__ = [
     "auto_black_level",
     "auto_gain",
     "auto_white_balance",
+    "average_rate",
     "bandwidth_mib_s",
     "bits_per_pixel",
     "black_level_max",

@@ -28,7 +28,10 @@ LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 def render_frame(
-    sensor: SensorModel, settings: ImageSettings, rng: np.random.Generator
+    sensor: SensorModel,
+    settings: ImageSettings,
+    rng: np.random.Generator,
+    noise_index: int | None = None,
 ) -> np.ndarray:
     """One processed frame in the settings' pixel format (uint8/uint16; RGB formats HxWx3).
 
@@ -36,11 +39,12 @@ def render_frame(
     (average), reverse, demosaic (RGB/mono output of a colour sensor), clip to 12 bits,
     gamma or LUT, reduction to the format's bit depth. Test images bypass the processing.
     The result may be a shared read-only array (test images); do not modify it.
+    `noise_index` selects the sensor's temporal-noise frame (default: random from `rng`).
     """
     plan = _plan_for(sensor, settings)
     if plan.test_frame is not None:
         return plan.test_frame
-    raw = sensor.capture(settings.exposure_time_us, rng)
+    raw = sensor.capture(settings.exposure_time_us, rng, noise_index)
     return plan.process(raw[plan.rows, plan.cols])
 
 

@@ -134,15 +134,27 @@ class SensorModel:
             raise ImagingError(f"illumination {illumination} is out of range 0-10")
         self.scene, self.illumination = scene, illumination
 
-    def capture(self, exposure_time_us: float, rng: np.random.Generator) -> np.ndarray:
-        """One raw frame (height x width, uint16 ADC codes 0-4095); read-only, do not modify."""
+    def capture(
+        self, exposure_time_us: float, rng: np.random.Generator, index: int | None = None
+    ) -> np.ndarray:
+        """One raw frame (height x width, uint16 ADC codes 0-4095); read-only, do not modify.
+
+        `index` picks a given temporal-noise frame of the bank (default: a random one).
+        """
         key = (float(exposure_time_us), self.scene, float(self.illumination))
         with self._lock:
             if key != self._bank_key:
                 self._bank = self._make_bank(*key)
                 self._bank_key = key
             bank = self._bank
-        return bank[int(rng.integers(len(bank)))] if len(bank) > 1 else bank[0]
+        if index is None:
+            index = int(rng.integers(len(bank))) if len(bank) > 1 else 0
+        return bank[index % len(bank)]
+
+    @property
+    def bank_frames(self) -> int:
+        """How many distinct temporal-noise frames `capture` chooses from."""
+        return self.noise_frames if self.noise else 1
 
     def mean_frame(self, exposure_time_us: float) -> np.ndarray:
         """The noise-free expected raw frame (float32 ADC codes, before clipping)."""

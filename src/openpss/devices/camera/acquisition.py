@@ -69,8 +69,9 @@ class Timeline:
 class Acquisition:
     """The camera's timing: acquisition modes, triggers, exposures, lines and outputs."""
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: Host, line_time_ns: int = LINE_TIME_NS) -> None:
         self.host = host
+        self.line_time_ns = line_time_ns  # sensor row readout time
         self.timeline = Timeline()
         self.state = "idle"  # idle | armed (waits for the AcquisitionStart trigger) | active
         self.generation = 0
@@ -108,7 +109,7 @@ class Acquisition:
         """Largest frame rate for the exposure, ROI rows, payload and link throughput."""
         get = self.host.get
         exposure_ns = get("ExposureTime") * 1000.0
-        readout_ns = get("Height") * get("BinningVertical") * LINE_TIME_NS
+        readout_ns = get("Height") * get("BinningVertical") * self.line_time_ns
         sensor_ns = max(exposure_ns, readout_ns) + FRAME_OVERHEAD_NS
         link_ns = get("PayloadSize") * 8 * GVSP_OVERHEAD / get("DeviceLinkThroughputLimit") * 1e9
         return 1e9 / max(sensor_ns, link_ns)

@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 
+from openpss.devices.camera.acquisition import LINE_TIME_NS
 from openpss.protocols.gige_vision.gvcp import GVCP_PORT
 
 logger = logging.getLogger(__name__)
@@ -36,12 +37,17 @@ def camera(
     control_port: int = typer.Option(0, help="loopback UDP port of the control channel (0: off)"),
     gvcp_port: int = typer.Option(GVCP_PORT, help="GVCP port (3956 for real clients)"),
     duration: float = typer.Option(0.0, help="stop after this many seconds (0: run until Ctrl-C)"),
+    line_time_ns: int = typer.Option(
+        LINE_TIME_NS, help="sensor row readout time in ns (caps ResultingFrameRateAbs)"
+    ),
 ) -> None:
     """Run a virtual GigE Vision camera (GVCP on UDP 3956 of the interface)."""
     if not 0.0 <= lost_ratio <= 0.5:
         raise typer.BadParameter(f"--lost-ratio {lost_ratio} must be within 0-0.5")
     if not (16 <= width <= 8192 and 16 <= height <= 8192):
         raise typer.BadParameter("--width/--height must be within 16-8192 pixels")
+    if not 100 <= line_time_ns <= 1_000_000:
+        raise typer.BadParameter(f"--line-time-ns {line_time_ns} must be within 100-1000000")
     options = {
         "interface": interface,
         "data_dir": data_dir,
@@ -53,6 +59,7 @@ def camera(
         "control_port": control_port,
         "gvcp_port": gvcp_port,
         "duration": duration,
+        "line_time_ns": line_time_ns,
     }
     asyncio.run(_serve(**options))
 
@@ -77,6 +84,7 @@ async def _serve(**opts: Any) -> None:
         width=opts["width"],
         height=opts["height"],
         color=opts["color"],
+        line_time_ns=opts["line_time_ns"],
     )
     front = CameraFrontEnd(
         model,
@@ -180,3 +188,16 @@ def io_outputs(
     reply = _send(port, {"op": "sample", "duration_ms": duration_ms, "interval_ms": interval_ms})
     for t_ns, levels in reply["samples"]:
         typer.echo(f"{t_ns} {json.dumps(levels)}")
+
+
+@io_app.command("scene")
+def io_scene(
+    view: str = typer.Argument(..., help="scene (test scene), flat (even white target), dark"),
+    port: int = PORT,
+    illumination: float = typer.Option(1.0, help="light level 0-10 (1: normal)"),
+) -> None:
+    """Choose what the virtual camera's lens sees (for flat-field calibration)."""
+    if view not in ("scene", "flat", "dark"):
+        raise typer.BadParameter("view must be scene, flat or dark")
+    message = {"op": "scene", "view": view, "illumination": illumination}
+    typer.echo(json.dumps(_send(port, message)))

@@ -6,6 +6,8 @@ JSON over UDP on the loopback interface, one request per datagram and one reply:
    "delay_us": 0, "active_high": true}
   {"op": "outputs"}
   {"op": "sample", "duration_ms": 100, "interval_ms": 1}  (reports level changes)
+  {"op": "scene", "view": "flat", "illumination": 1.0}  (what the lens sees: "scene" = the
+   test scene, "flat" = an evenly lit white target, "dark" = lens covered)
 Replies carry "ok": true plus data, or "ok": false and "error". Edge times are planned in
 the device clock, so pulse widths seen by the model are exact whatever the scheduling jitter.
 """
@@ -25,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 MAX_EDGES = 100_000
 MAX_SAMPLES = 500
+SCENE_VIEWS = ("scene", "flat", "dark")
 
 
 class ControlError(ValueError):
@@ -96,7 +99,20 @@ class ControlChannel(asyncio.DatagramProtocol):
             return {"ok": True, "t_ns": now, "levels": self.front.model.output_levels()}
         if op == "sample":
             return await self._sample(request)
-        raise ControlError(f"unknown op {op!r}; use set, pulses, outputs or sample")
+        if op == "scene":
+            return self._scene(request)
+        raise ControlError(f"unknown op {op!r}; use set, pulses, outputs, sample or scene")
+
+    def _scene(self, request: dict[str, Any]) -> dict[str, Any]:
+        view = request.get("view")
+        if view not in SCENE_VIEWS:
+            raise ControlError(f"view must be one of {', '.join(SCENE_VIEWS)}, got {view!r}")
+        illumination = _number(request, "illumination", 1.0, 0.0, 10.0)
+        set_view = getattr(self.front.model, "set_view", None)
+        if not callable(set_view):
+            raise ControlError("this camera has no simulated scene")
+        set_view(view, illumination)
+        return {"ok": True, "view": view, "illumination": illumination}
 
     def _line(self, request: dict[str, Any]) -> str:
         line = request.get("line")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from openpss import __version__ as openpss_version
-from openpss.devices.camera.acquisition import INPUT_LINES, Acquisition
+from openpss.devices.camera.acquisition import INPUT_LINES, LINE_TIME_NS, Acquisition
 from openpss.devices.camera.errors import (
     AccessDenied,
     BadAddress,
@@ -32,6 +32,7 @@ from openpss.devices.camera.render import ImageSource, image_settings, payload_o
 from openpss.devices.camera.rules import FeatureRules
 from openpss.devices.camera.usersets import Settings, UserSetStore
 from openpss.imaging import formats
+from openpss.imaging.sensor import SceneKind
 from openpss.imaging.settings import ImageSettings
 from openpss.protocols.genicam import Access, DeviceInfo, Feature, Kind, generate_xml
 
@@ -57,6 +58,7 @@ class CameraModel(FeatureRules):
         seed: int = 1,
         color: bool = True,
         clock: Callable[[], int] | None = None,
+        line_time_ns: int = LINE_TIME_NS,
     ) -> None:
         self.serial = serial
         self.model_name = f"OPSS-GV{width}{'C' if color else 'M'}"
@@ -75,7 +77,7 @@ class CameraModel(FeatureRules):
         self._xml: bytes | None = None
         self._registers = self._register_index()
         self._register_starts = [item[0] for item in self._registers]
-        self.engine = Acquisition(self)
+        self.engine = Acquisition(self, line_time_ns)
         self.usersets = UserSetStore(data_dir)
         self._computer_map = self._computers()
         self._load_user_set(self.usersets.default, at_power_up=True)
@@ -341,6 +343,14 @@ class CameraModel(FeatureRules):
             self._values[("FFCStatus", ())] = exc.status
             raise
         self._values[("FFCStatus", ())] = "Loaded"
+
+    def set_view(self, view: str, illumination: float = 1.0) -> None:
+        """What the lens sees: "scene" (test scene), "flat" (even white target), "dark" (capped)."""
+        if view not in ("scene", "flat", "dark"):
+            raise ValueError(f"unknown view {view!r}; use scene, flat or dark")
+        scene: SceneKind = "flat" if view == "flat" else "pattern"
+        self.images.sensor.set_scene(scene, 0.0 if view == "dark" else illumination)
+        logger.info("camera now sees %s (illumination %g)", view, illumination)
 
     # -- image settings, frames and events (Acquisition host) -------------------------------
     def image_settings(self) -> ImageSettings:

@@ -63,15 +63,34 @@ def payload_of(frame: np.ndarray, pixel_format: int) -> bytes | memoryview:
 
 
 class ImageSource:
-    """Renders frames with the sensor model and runs the auto functions on them."""
+    """Renders frames with the sensor model and runs the auto functions on them.
+
+    The sensor's temporal noise comes from a small bank of noise frames, so for unchanged
+    settings and scene there are only that many distinct processed frames: they are rendered
+    once and then reused (read-only) until a setting, the scene or the illumination changes.
+    """
 
     def __init__(self, width: int, height: int, seed: int, color: bool) -> None:
         self.sensor = SensorModel(width, height, seed, color=color)
         self.rng = np.random.default_rng(seed)
+        self._rendered: dict[tuple[Any, ...], np.ndarray] = {}
+        self.renders = 0  # frames actually computed (the rest came from the ring)
 
     def render(self, settings: ImageSettings) -> np.ndarray:
-        """One processed frame for these settings."""
-        return render_frame(self.sensor, settings, self.rng)
+        """One processed frame for these settings (read-only; may be shared with later frames)."""
+        sensor = self.sensor
+        index = int(self.rng.integers(sensor.bank_frames))
+        # settings keeps its FFC coefficients alive, so their id() is not reused while cached.
+        key = (settings, id(settings.ffc), sensor.scene, sensor.illumination, index)
+        frame = self._rendered.get(key)
+        if frame is None:
+            if len(self._rendered) >= sensor.bank_frames:
+                self._rendered.pop(next(iter(self._rendered)))
+            frame = render_frame(sensor, settings, self.rng, noise_index=index)
+            frame.flags.writeable = False
+            self._rendered[key] = frame
+            self.renders += 1
+        return frame
 
     def auto_updates(
         self, frame: np.ndarray, settings: ImageSettings, modes: dict[str, str]

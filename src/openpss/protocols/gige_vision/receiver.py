@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from openpss.imaging import stats as imaging_stats
 from openpss.protocols.gige_vision import gvsp
 from openpss.protocols.gige_vision.gvsp import PacketFormat
 
@@ -24,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 ResendRequest = Callable[[int, int, int], None]
 SOCKET_BUFFER = 64 * 1024 * 1024
+FINISHED_MEMORY = 64  # finished block ids remembered to ignore their late duplicates
 
 
 @dataclass
@@ -65,6 +67,7 @@ class ReceiverStats:
     packets_missing: int = 0
     packets_resent: int = 0
     resend_requests: int = 0
+    packets_late: int = 0  # duplicates arriving after their block was finished (ignored)
     bytes_received: int = 0
     started: float = field(default_factory=time.monotonic)
     first_frame: float = 0.0
@@ -73,20 +76,19 @@ class ReceiverStats:
     @property
     def frame_rate(self) -> float:
         """Measured frames per second between the first and the last completed frame."""
-        span = self.last_frame - self.first_frame
-        return (self.frames_completed - 1) / span if span > 0 and self.frames_completed > 1 else 0.0
+        span_ns = round((self.last_frame - self.first_frame) * 1e9)
+        return imaging_stats.average_rate(self.frames_completed - 1, span_ns)
 
     @property
     def bandwidth_mib_s(self) -> float:
         """Received payload MiB per second since start."""
-        span = (self.last_frame or time.monotonic()) - self.started
-        return self.bytes_received / span / 2**20 if span > 0 else 0.0
+        span_ns = round(((self.last_frame or time.monotonic()) - self.started) * 1e9)
+        return imaging_stats.bandwidth_mib_s(self.bytes_received, span_ns)
 
     @property
     def loss_rate(self) -> float:
-        """Failed frames / all frames."""
-        total = self.frames_completed + self.frames_failed
-        return self.frames_failed / total if total else 0.0
+        """Failed frames / all frames (a fraction, 0-1)."""
+        return imaging_stats.loss_rate(self.frames_completed, self.frames_failed) / 100
 
     def as_dict(self) -> dict[str, float]:
         """Counters and derived figures for display."""
@@ -101,6 +103,7 @@ class ReceiverStats:
             "packets_missing": self.packets_missing,
             "resend_requests": self.resend_requests,
             "packets_resent": self.packets_resent,
+            "packets_late": self.packets_late,
         }
 
 
@@ -208,6 +211,9 @@ class GvspReceiver:
         self.sock.settimeout(packet_timeout)
         self.port = int(self.sock.getsockname()[1])
         self._blocks: dict[int, _Block] = {}
+        # Recently finished block ids (-> when): a late duplicate (a packet resent twice) must
+        # not open a new block that would hold a buffer and then be reported as an error image.
+        self._finished: dict[int, float] = {}
         self._underrun_block = -1
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -284,9 +290,14 @@ class GvspReceiver:
         status, block_id, fmt, packet_id = self._parse_header(header)
         if status & 0x8000:
             return predicted  # PACKET_UNAVAILABLE: the block will time out
-        block = self._blocks.get(block_id) or self._new_block(block_id)
+        block = self._blocks.get(block_id)
         if block is None:
-            return None
+            if self._is_late(block_id):
+                self.stats.packets_late += 1
+                return predicted
+            block = self._new_block(block_id)
+            if block is None:
+                return None
         stats = self.stats
         stats.packets_received += 1
         if status == gvsp.STATUS_RESEND:
@@ -324,6 +335,11 @@ class GvspReceiver:
             return status, block_id, (infos >> 24) & 0x7F, packet_id
         status, block_id, infos = gvsp.STANDARD_HEADER.unpack_from(header)
         return status, block_id, (infos >> 24) & 0x7F, infos & 0xFFFFFF
+
+    def _is_late(self, block_id: int) -> bool:
+        """Whether packets of this block id belong to a block finished moments ago."""
+        finished = self._finished.get(block_id)
+        return finished is not None and time.monotonic() - finished < self.frame_retention
 
     def _new_block(self, block_id: int) -> _Block | None:
         try:
@@ -388,6 +404,10 @@ class GvspReceiver:
 
     def _finish(self, block: _Block, *, complete: bool) -> None:
         self._blocks.pop(block.block_id, None)
+        self._finished.pop(block.block_id, None)
+        self._finished[block.block_id] = time.monotonic()
+        if len(self._finished) > FINISHED_MEMORY:
+            del self._finished[next(iter(self._finished))]
         leader = block.leader
         if leader is None:
             complete = False
