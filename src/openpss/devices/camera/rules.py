@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openpss.protocols.genicam import Feature
 
@@ -36,14 +36,14 @@ class FeatureRules:
 
     ffc: Any  # FFCStore
 
-    def get(self, name: str, **selectors: Any) -> Any:  # implemented by CameraModel
-        """The value of a feature."""
-        raise NotImplementedError  # pragma: no cover - interface
+    if TYPE_CHECKING:  # provided by CameraModel, which mixes this class in
 
-    @property
-    def acquiring(self) -> bool:  # implemented by CameraModel
-        """Whether an acquisition is running."""
-        raise NotImplementedError  # pragma: no cover - interface
+        def get(self, name: str, **selectors: Any) -> Any:
+            """The value of a feature."""
+
+        @property
+        def acquiring(self) -> bool:
+            """Whether an acquisition is running."""
 
     def lock_reason(self, name: str, key: tuple[Any, ...] = ()) -> str | None:
         """Why feature `name` cannot be written now (None: it can)."""
