@@ -15,6 +15,12 @@ from tests.browser.helpers import initialize_and_login
 pytestmark = pytest.mark.browser
 
 
+def search(page: Any) -> None:
+    """Click Search and wait for the list to be replaced (the old list may match the next wait)."""
+    with page.expect_response(lambda r: "/people/list" in r.url):
+        page.click("#search-button")
+
+
 def test_add_department_and_person_with_card_then_search(page: Any, live_server: Any) -> None:
     initialize_and_login(page, live_server)
     page.goto(f"{live_server.url}/people")
@@ -43,16 +49,16 @@ def test_add_department_and_person_with_card_then_search(page: Any, live_server:
     page.click("#person-dialog .close")
 
     page.fill("input[name=q]", "grace")
-    page.click("#search-button")
+    search(page)
     page.wait_for_selector("#person-table td:has-text('Grace Hopper')")
     assert "C0FFEE01" in page.inner_text("#person-table")
     assert "1 person(s)" in page.inner_text("#person-total")
     page.fill("input[name=q]", "c0ffee")
     page.select_option("select[name=field]", "card")
-    page.click("#search-button")
+    search(page)
     page.wait_for_selector("#person-table td:has-text('2001')")
     page.fill("input[name=q]", "nobody")
-    page.click("#search-button")
+    search(page)
     page.wait_for_selector("#person-table td:has-text('No person found')")
     page.click("#department-tree a:has-text('Logistics')")  # the list shows that department
     page.wait_for_selector("#person-table td:has-text('Grace Hopper')")
