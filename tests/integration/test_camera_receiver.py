@@ -18,17 +18,19 @@ PACKET = 576  # 540 data bytes per packet (standard ids)
 WIDTH, HEIGHT = 60, 30  # 1800 bytes: 4 payload packets (3 x 540 + 180)
 
 
-def packets(block: int, image: bytes, *, extended: bool = False) -> list[bytes]:
+def packets(
+    block: int, image: bytes, *, extended: bool = False, width: int = WIDTH, height: int = HEIGHT
+) -> list[bytes]:
     per = gvsp.payload_per_packet(PACKET, extended)
     chunks = [image[i : i + per] for i in range(0, len(image), per)]
     leader = gvsp.ImageLeader(
-        GvspHeader(0, block, PacketFormat.LEADER, 0, extended), 1234, 0x01080001, WIDTH, HEIGHT
+        GvspHeader(0, block, PacketFormat.LEADER, 0, extended), 1234, 0x01080001, width, height
     )
     out = [bytes(leader)]
     for pid, chunk in enumerate(chunks, start=1):
         out.append(bytes(GvspHeader(0, block, PacketFormat.PAYLOAD, pid, extended)) + chunk)
     trailer = GvspHeader(0, block, PacketFormat.TRAILER, len(chunks) + 1, extended)
-    out.append(bytes(gvsp.Trailer(trailer, HEIGHT)))
+    out.append(bytes(gvsp.Trailer(trailer, height)))
     return out
 
 
@@ -39,14 +41,22 @@ def sender() -> Iterator[socket.socket]:
     sock.close()
 
 
-def make(requests: list[tuple[int, int, int]], **kw: Any) -> GvspReceiver:
+@pytest.fixture(params=[True, False], ids=["recvmmsg", "recvmsg_into"])
+def batched(request: pytest.FixtureRequest) -> bool:
+    """Both receive paths: batched recvmmsg and the per-packet recvmsg_into fallback."""
+    return bool(request.param)
+
+
+def make(requests: list[tuple[int, int, int]], batched: bool, **kw: Any) -> GvspReceiver:
     receiver = GvspReceiver(
         payload_size=WIDTH * HEIGHT,
         packet_size=PACKET,
         n_buffers=2,
         request_resend=lambda b, f, last: requests.append((b, f, last)),
+        use_recvmmsg=batched,
         **kw,
     )
+    assert receiver.batched is batched
     receiver.start()
     return receiver
 
@@ -63,9 +73,9 @@ def wait_until(condition: Callable[[], bool]) -> None:
 IMAGE = bytes(np.arange(WIDTH * HEIGHT, dtype=np.uint32).astype(np.uint8))
 
 
-def test_in_order_block_lands_in_preallocated_buffer(sender: socket.socket) -> None:
+def test_in_order_block_lands_in_preallocated_buffer(sender: socket.socket, batched: bool) -> None:
     requests: list[tuple[int, int, int]] = []
-    receiver = make(requests)
+    receiver = make(requests, batched)
     try:
         for raw in packets(5, IMAGE):
             sender.sendto(raw, ("127.0.0.1", receiver.port))
@@ -78,9 +88,9 @@ def test_in_order_block_lands_in_preallocated_buffer(sender: socket.socket) -> N
         receiver.stop()
 
 
-def test_out_of_order_and_duplicate_packets(sender: socket.socket) -> None:
+def test_out_of_order_and_duplicate_packets(sender: socket.socket, batched: bool) -> None:
     requests: list[tuple[int, int, int]] = []
-    receiver = make(requests)
+    receiver = make(requests, batched)
     try:
         sent = packets(6, IMAGE)
         order = [sent[0], sent[3], sent[1], sent[1], sent[2], sent[4], sent[5]]
@@ -93,9 +103,9 @@ def test_out_of_order_and_duplicate_packets(sender: socket.socket) -> None:
         receiver.stop()
 
 
-def test_missing_packet_is_requested_then_recovered(sender: socket.socket) -> None:
+def test_missing_packet_is_requested_then_recovered(sender: socket.socket, batched: bool) -> None:
     requests: list[tuple[int, int, int]] = []
-    receiver = make(requests)
+    receiver = make(requests, batched)
     try:
         sent = packets(7, IMAGE)
         for raw in sent[:2] + sent[3:]:  # packet 2 lost
@@ -113,9 +123,11 @@ def test_missing_packet_is_requested_then_recovered(sender: socket.socket) -> No
         receiver.stop()
 
 
-def test_unrecoverable_block_is_reported_as_error_image(sender: socket.socket) -> None:
+def test_unrecoverable_block_is_reported_as_error_image(
+    sender: socket.socket, batched: bool
+) -> None:
     requests: list[tuple[int, int, int]] = []
-    receiver = make(requests, packet_timeout=0.01, max_resend_rounds=2)
+    receiver = make(requests, batched, packet_timeout=0.01, max_resend_rounds=2)
     try:
         sent = packets(8, IMAGE)
         for raw in sent[:2] + sent[3:]:
@@ -130,10 +142,14 @@ def test_unrecoverable_block_is_reported_as_error_image(sender: socket.socket) -
         receiver.stop()
 
 
-def test_extended_ids(sender: socket.socket) -> None:
+def test_extended_ids(sender: socket.socket, batched: bool) -> None:
     requests: list[tuple[int, int, int]] = []
     receiver = GvspReceiver(
-        payload_size=WIDTH * HEIGHT, packet_size=PACKET, n_buffers=2, extended_id=True
+        payload_size=WIDTH * HEIGHT,
+        packet_size=PACKET,
+        n_buffers=2,
+        extended_id=True,
+        use_recvmmsg=batched,
     )
     receiver.start()
     try:
@@ -147,8 +163,10 @@ def test_extended_ids(sender: socket.socket) -> None:
     assert requests == []
 
 
-def test_buffer_underrun_when_application_keeps_every_buffer(sender: socket.socket) -> None:
-    receiver = make([])
+def test_buffer_underrun_when_application_keeps_every_buffer(
+    sender: socket.socket, batched: bool
+) -> None:
+    receiver = make([], batched)
     try:
         held = []
         for block in (1, 2, 3):
@@ -214,9 +232,11 @@ def test_streamer_lost_ratio_drops_packets_but_never_the_leader() -> None:
             streamer.close()
 
 
-def test_late_duplicate_of_a_finished_block_is_ignored(sender: socket.socket) -> None:
+def test_late_duplicate_of_a_finished_block_is_ignored(
+    sender: socket.socket, batched: bool
+) -> None:
     requests: list[tuple[int, int, int]] = []
-    receiver = make(requests, frame_retention=5.0)
+    receiver = make(requests, batched, frame_retention=5.0)
     try:
         sent = packets(8, IMAGE)
         for raw in sent:
@@ -232,5 +252,38 @@ def test_late_duplicate_of_a_finished_block_is_ignored(sender: socket.socket) ->
         assert frame.block_id == 9 and frame.complete  # no phantom block 8 took a buffer
         assert receiver.stats.packets_late == 1
         assert receiver.stats.frames_failed == 0 and receiver.frames.empty()
+    finally:
+        receiver.stop()
+
+
+@pytest.mark.parametrize("extended", [False, True], ids=["standard", "extended"])
+def test_backlog_is_placed_in_batches(sender: socket.socket, batched: bool, extended: bool) -> None:
+    """Datagrams queued before the thread starts arrive as one big recvmmsg batch: in-order runs
+    are copied whole, a swapped pair, a duplicate and a packet of another block are not."""
+    width, height = 540, 20  # 20 full payload packets per block (21 with extended ids)
+    image = bytes(np.arange(width * height, dtype=np.uint32).astype(np.uint8) ^ 0x5A)
+    requests: list[tuple[int, int, int]] = []
+    receiver = GvspReceiver(
+        payload_size=width * height,
+        packet_size=PACKET,
+        n_buffers=4,
+        extended_id=extended,
+        request_resend=lambda b, f, last: requests.append((b, f, last)),
+        use_recvmmsg=batched,
+    )
+    try:
+        first = packets(1, image, extended=extended, width=width, height=height)
+        second = packets(2, image[::-1], extended=extended, width=width, height=height)
+        second[5], second[6] = second[6], second[5]
+        backlog = [*first[:10], second[0], first[3], *first[10:], *second[1:]]
+        for raw in backlog:
+            sender.sendto(raw, ("127.0.0.1", receiver.port))
+        receiver.start()
+        frames = sorted((receiver.get(timeout=5) for _ in range(2)), key=lambda f: f.block_id)
+        assert [f.complete for f in frames] == [True, True]
+        assert frames[0].data.tobytes() == image and frames[1].data.tobytes() == image[::-1]
+        assert requests == [(2, 5, 5)]  # the gap seen when packet 6 came before packet 5
+        assert receiver.stats.packets_received == len(backlog)  # the duplicate counts
+        assert receiver.stats.bytes_received == 2 * len(image)
     finally:
         receiver.stop()

@@ -1,11 +1,16 @@
-"""GVSP receiver (application side): zero-copy into preallocated NumPy buffers, resend, statistics.
+"""GVSP receiver (application side): preallocated NumPy frame buffers, resend, statistics.
 
-Each datagram is scattered by `recvmsg_into` straight into the frame buffer at the slot of the
-packet we expect next; only a packet arriving out of order is moved afterwards.
+Two receive paths, chosen by the `use_recvmmsg` constructor flag:
+- batched (default on Linux): `recvmmsg(2)` (see `mmsg`) takes up to `RECV_BATCH` datagrams per
+  syscall into a staging ring, then each payload is placed into its frame buffer with a slice copy
+  (an 8 KB memcpy costs far less than a syscall);
+- per packet (fallback): each datagram is scattered by `recvmsg_into` straight into the frame
+  buffer at the slot of the packet we expect next; only a packet out of order is moved afterwards.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import socket
@@ -18,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from openpss.imaging import stats as imaging_stats
-from openpss.protocols.gige_vision import gvsp
+from openpss.protocols.gige_vision import gvsp, mmsg
 from openpss.protocols.gige_vision.gvsp import PacketFormat
 
 logger = logging.getLogger(__name__)
@@ -26,6 +31,15 @@ logger = logging.getLogger(__name__)
 ResendRequest = Callable[[int, int, int], None]
 SOCKET_BUFFER = 64 * 1024 * 1024
 FINISHED_MEMORY = 64  # finished block ids remembered to ignore their late duplicates
+RECV_BATCH = 64  # datagrams per recvmmsg call
+USE_RECVMMSG = True  # default receive path where recvmmsg exists
+_PAYLOAD = int(PacketFormat.PAYLOAD)
+VECTOR_MIN = 8  # smallest batch whose headers are decoded with NumPy
+# GVSP headers of a whole staging ring decoded at once (fields as in gvsp.*_HEADER).
+_STANDARD = np.dtype([("status", ">u2"), ("block", ">u2"), ("infos", ">u4")])
+_EXTENDED = np.dtype(
+    [("status", ">u2"), ("flags", ">u2"), ("infos", ">u4"), ("block", ">u8"), ("packet", ">u4")]
+)
 
 
 @dataclass
@@ -188,6 +202,7 @@ class GvspReceiver:
         packet_timeout: float = 0.02,
         frame_retention: float = 0.2,
         max_resend_rounds: int = 4,
+        use_recvmmsg: bool | None = None,
     ) -> None:
         self.payload_size = payload_size
         self.packet_size = packet_size
@@ -220,6 +235,29 @@ class GvspReceiver:
         self._hsize = gvsp.header_size(extended_id)
         self._scratch = bytearray(max(65536, packet_size))
         self._scratch_slot = memoryview(bytearray(self.per))
+        self._batch = self._make_batch(use_recvmmsg)
+        self._header_dtype = _EXTENDED if extended_id else _STANDARD
+
+    def _make_batch(self, use_recvmmsg: bool | None) -> mmsg.BatchReceiver | None:
+        """The recvmmsg staging ring, or None for the per-packet recvmsg_into path."""
+        if use_recvmmsg is None:
+            use_recvmmsg = USE_RECVMMSG and mmsg.available()
+        if not use_recvmmsg:
+            return None
+        if not mmsg.available():
+            self.sock.close()
+            raise OSError("use_recvmmsg=True but recvmmsg is not available on this platform")
+        return mmsg.BatchReceiver(
+            self.sock,
+            slot_size=self._hsize + self.per,
+            batch=RECV_BATCH,
+            timeout=self.packet_timeout,
+        )
+
+    @property
+    def batched(self) -> bool:
+        """Whether this receiver uses the recvmmsg path."""
+        return self._batch is not None
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -249,6 +287,9 @@ class GvspReceiver:
     # ----------------------------------------------------------------- thread
 
     def _run(self) -> None:
+        if self._batch is not None:
+            self._run_batched(self._batch)
+            return
         header = bytearray(self._hsize)
         hview = memoryview(header)
         scratch = memoryview(self._scratch)
@@ -270,6 +311,92 @@ class GvspReceiver:
                     predicted = None
                 housekeeping = time.monotonic() + self.packet_timeout
 
+    def _run_batched(self, batch: mmsg.BatchReceiver) -> None:
+        housekeeping = time.monotonic() + self.packet_timeout
+        while not self._stop.is_set():
+            try:
+                count = batch.receive()
+            except OSError:
+                return
+            if count:
+                self._on_batch(batch, count)
+            if count == 0 or time.monotonic() >= housekeeping:
+                self._on_idle()
+                housekeeping = time.monotonic() + self.packet_timeout
+
+    def _on_batch(self, batch: mmsg.BatchReceiver, count: int) -> None:
+        """Account a batch: each run of in-order full payload packets of an open block is
+        placed with one NumPy copy; every other datagram goes through `_on_packets`."""
+        slots, lengths = batch.slots, batch.lengths[:count]
+        if count < VECTOR_MIN:  # decoding a few headers with NumPy costs more than it saves
+            self._on_packets(slots, lengths, 0, count)
+            return
+        heads = np.ndarray((count,), self._header_dtype, slots, strides=(slots.strides[0],))
+        infos = heads["infos"].astype(np.int64)
+        pids = heads["packet"].astype(np.int64) if self.extended_id else infos & 0xFFFFFF
+        blocks = heads["block"]
+        ok = (
+            (heads["status"] == 0)
+            & ((infos >> 24) & 0x7F == _PAYLOAD)
+            & (lengths == self._hsize + self.per)
+        )
+        chained = ok[1:] & ok[:-1] & (blocks[1:] == blocks[:-1]) & (pids[1:] == pids[:-1] + 1)
+        edges = [0, *(np.flatnonzero(~chained) + 1).tolist(), count]
+        for start, end in itertools.pairwise(edges):
+            if ok[start] and self._place_run(
+                slots, start, end, int(blocks[start]), int(pids[start])
+            ):
+                continue
+            self._on_packets(slots, lengths, start, end)
+
+    def _on_packets(self, slots: np.ndarray, lengths: np.ndarray, start: int, end: int) -> None:
+        """Datagrams one by one; the next full payload packet of its block takes a short cut."""
+        hsize, per = self._hsize, self.per
+        for i in range(start, end):
+            header, payload = slots[i, :hsize].data, slots[i, hsize:].data
+            nbytes = int(lengths[i])
+            status, block_id, fmt, packet_id = self._parse_header(header)
+            block = self._blocks.get(block_id)
+            if (
+                block is None
+                or status
+                or fmt != _PAYLOAD
+                or nbytes != hsize + per
+                or packet_id != block.highest + 1
+                or packet_id > block.n_payload
+            ):
+                self._on_packet(header, payload, nbytes, None)
+                continue
+            offset = (packet_id - 1) * per
+            block.view[offset : offset + per] = payload
+            block.got[packet_id] = 1
+            block.received += 1
+            block.size += per
+            block.highest = packet_id
+            block.last_seen = time.monotonic()
+            self.stats.packets_received += 1
+            self.stats.bytes_received += per
+
+    def _place_run(
+        self, slots: np.ndarray, start: int, end: int, block_id: int, first: int
+    ) -> bool:
+        """Copy full payload packets first.. (the next ids the block expects); False if not."""
+        block = self._blocks.get(block_id)
+        n = end - start
+        if block is None or first != block.highest + 1 or first + n - 1 > block.n_payload:
+            return False
+        offset = (first - 1) * self.per
+        target = block.buffer[offset : offset + n * self.per].reshape(n, self.per)
+        target[...] = slots[start:end, self._hsize :]
+        block.got[first : first + n] = b"\x01" * n
+        block.received += n
+        block.size += n * self.per
+        block.highest = first + n - 1
+        block.last_seen = time.monotonic()
+        self.stats.packets_received += n
+        self.stats.bytes_received += n * self.per
+        return True
+
     def _slot(self, predicted: tuple[_Block, int] | None) -> memoryview:
         if predicted is None:
             return self._scratch_slot
@@ -279,7 +406,7 @@ class GvspReceiver:
 
     def _on_packet(
         self,
-        header: bytearray,
+        header: bytearray | memoryview,
         slot: memoryview,
         nbytes: int,
         predicted: tuple[_Block, int] | None,
@@ -329,7 +456,7 @@ class GvspReceiver:
             return (block, nxt)
         return None
 
-    def _parse_header(self, header: bytearray) -> tuple[int, int, int, int]:
+    def _parse_header(self, header: bytearray | memoryview) -> tuple[int, int, int, int]:
         if self.extended_id:
             status, _, infos, block_id, packet_id = gvsp.EXTENDED_HEADER.unpack_from(header)
             return status, block_id, (infos >> 24) & 0x7F, packet_id
@@ -354,7 +481,9 @@ class GvspReceiver:
         self._blocks[block_id] = block
         return block
 
-    def _store_leader(self, block: _Block, header: bytearray, slot: memoryview, n: int) -> None:
+    def _store_leader(
+        self, block: _Block, header: bytearray | memoryview, slot: memoryview, n: int
+    ) -> None:
         raw = bytes(header) + bytes(slot[: min(n, len(slot))])
         try:
             block.leader = gvsp.ImageLeader.parse(raw)
