@@ -52,7 +52,7 @@ def domain_errors() -> Iterator[None]:
     try:
         yield
     except PasswordRuleError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     except SecurityError as exc:
         raise HTTPException(exc.status_code, str(exc)) from exc
 

@@ -147,7 +147,7 @@ def features(
     try:
         level_index(level)
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     try:
         return _tree(sessions.require(camera_id).features(level))
     except VisionError as exc:
