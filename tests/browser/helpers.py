@@ -45,3 +45,19 @@ def initialize_and_login(page: Any, live_server: Any) -> None:
     """Create the admin (ADMIN_USERNAME / ADMIN_PASSWORD), log in; the page shows the dashboard."""
     create_admin(live_server)
     login(page, live_server, ADMIN_USERNAME, ADMIN_PASSWORD)
+
+
+def wait_htmx_ready(page: Any, selector: str) -> None:
+    """Wait until HTMX has processed `selector` (its triggers are bound) and no request is open.
+
+    A freshly swapped element exists in the DOM a moment before HTMX binds its hx-* triggers;
+    acting on it in between (e.g. changing a select) sends nothing.
+    """
+    page.wait_for_function(
+        """(selector) => {
+            const el = document.querySelector(selector);
+            return el !== null && el['htmx-internal-data'] !== undefined
+                && document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping') === null;
+        }""",
+        arg=selector,
+    )

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from openpss.platform.vision.live import CameraSessions
-from tests.browser.helpers import initialize_and_login
+from tests.browser.helpers import initialize_and_login, wait_htmx_ready
 from tests.integration.vision_support import VirtualCamera, virtual_camera
 
 pytestmark = pytest.mark.browser
@@ -37,6 +37,7 @@ def viewer(page: Any, live_server: Any, camera: VirtualCamera) -> Iterator[Any]:
     page.wait_for_selector("h1#camera-title")
     page.click("#connect")
     page.wait_for_selector("#features")
+    wait_htmx_ready(page, "#level-form")
     yield page
     sessions: CameraSessions | None = getattr(live_server.app.state, "vision_sessions", None)
     if sessions is not None:
@@ -46,8 +47,10 @@ def viewer(page: Any, live_server: Any, camera: VirtualCamera) -> Iterator[Any]:
 def test_feature_levels_and_locked_features(viewer: Any) -> None:
     page = viewer
     assert page.locator("tr[data-feature=FFCDataAddress]").count() == 0
-    page.select_option("#level", "Guru")
+    with page.expect_response(lambda r: "/features" in r.url):
+        page.select_option("#level", "Guru")
     page.wait_for_selector("tr[data-feature=FFCDataAddress]")
+    wait_htmx_ready(page, "#level-form")
     gamma = page.locator("tr[data-feature=Gamma]")
     assert "locked" in (gamma.get_attribute("class") or "")
     assert gamma.locator("input[name=value]").is_disabled()
