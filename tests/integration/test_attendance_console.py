@@ -263,3 +263,40 @@ def test_shift_basic_info_can_be_changed(console: tuple[TestClient, dict[str, st
         f"/attendance/shifts/{shift_id}", data=changed | {"cycles": "32"}, headers=csrf
     )
     assert "cycles: Input should be less than or equal to 31" in bad.text
+
+
+def test_leave_and_holiday_forms_save_or_show_the_error(
+    console: tuple[TestClient, dict[str, str]],
+) -> None:
+    """The assignments page's leave and holiday forms: saved and listed, or the page again with
+    the reason (and nothing saved)."""
+    client, csrf = console
+    app = client.app
+    with app.state.session_factory() as s:  # type: ignore[attr-defined]
+        person_id = s.scalars(select(Person.id).where(Person.user_id == "u1")).one()
+    leave = {"person_id": str(person_id), "kind": "leave", "reason": "dentist"}
+    saved = client.post(
+        "/attendance/exceptions",
+        headers=csrf,
+        data={**leave, "start_date": "2024-03-11", "end_date": "2024-03-12"},
+    )
+    assert saved.status_code == 200 and "dentist" in saved.text  # followed the redirect
+    refused = client.post(
+        "/attendance/exceptions",
+        headers=csrf,
+        data={**leave, "reason": "backwards", "start_date": "2024-03-20", "end_date": "2024-03-19"},
+    )
+    assert "end_date is before start_date" in refused.text
+    assert "backwards" not in client.get("/attendance/assignments").text
+    this_year = dt.date.today().year  # the page lists the current year's holidays
+    holiday = client.post(
+        "/attendance/holidays",
+        headers=csrf,
+        data={"day": f"{this_year}-03-15", "name": "Founders Day"},
+    )
+    assert "Founders Day" in holiday.text
+    bad_day = client.post(
+        "/attendance/holidays", headers=csrf, data={"day": "not a date", "name": "Nope"}
+    )
+    assert "day:" in bad_day.text
+    assert "Nope" not in client.get("/attendance/assignments").text

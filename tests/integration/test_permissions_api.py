@@ -192,3 +192,26 @@ def test_console_pages_render(api: Api) -> None:
     assert "Wednesday: segment 08:00-07:00 must start before it ends" in refused.text
     assert api.client.get("/devices", headers=op).status_code == 200
     assert api.client.get("/records", headers=op).status_code == 200
+
+
+def test_group_persons_are_added_and_withdrawn_with_an_audit_entry(api: Api) -> None:
+    op = api.headers(Role.operator)
+    _, person_ids = _seed(api)
+    group = api.client.post(
+        "/api/v1/permission-groups", json={"name": "Lab", "verification_methods": ["card"]},
+        headers=op,
+    ).json()  # fmt: skip
+    url = f"/api/v1/permission-groups/{group['id']}/persons"
+    added = api.client.post(url, json={"add": person_ids[:2]}, headers=op)
+    assert added.status_code == 200, added.text
+    assert sorted(api.client.get(url, headers=op).json()) == sorted(person_ids[:2])
+    api.client.post(url, json={"remove": [person_ids[0]]}, headers=op)
+    assert api.client.get(url, headers=op).json() == [person_ids[1]]
+    unknown = api.client.post(url, json={"add": [999_999]}, headers=op)
+    assert unknown.status_code in (404, 422), unknown.text
+    assert api.client.get(url, headers=op).json() == [person_ids[1]]  # nothing half-applied
+    viewer = api.client.post(url, json={"add": person_ids}, headers=api.headers(Role.viewer))
+    assert viewer.status_code == 403
+    with api.client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+        actions = list(s.scalars(select(AuditEntry.action)))
+    assert actions.count("permission_group.persons") == 2

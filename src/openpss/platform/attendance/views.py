@@ -64,6 +64,17 @@ def _attempt(call: Callable[[], T]) -> tuple[T | None, str]:
         return None, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
 
 
+def _save_then_assignments(
+    request: Request, session: Session, principal: Principal, call: Callable[[], object]
+) -> Response:
+    """Run a change from the assignments page: back to it, or shown again with the error."""
+    _, error = _attempt(call)
+    if error:
+        session.rollback()
+        return assignments_page(request, session, principal, error)
+    return RedirectResponse("/attendance/assignments", status_code=303)
+
+
 def _names(session: Session) -> dict[str, Any]:
     return {
         "periods": list(session.scalars(select(AttendancePeriod).order_by(AttendancePeriod.name))),
@@ -378,15 +389,14 @@ def add_assignment(
     kind, _, key = target.partition(":")
     data = {"shift_id": shift_id, "start_date": start_date, "end_date": end_date}
     data["person_id" if kind == "person" else "department_id"] = _optional_int(key)
-    _, error = _attempt(
+    return _save_then_assignments(
+        request,
+        session,
+        principal,
         lambda: service.create_assignment(
             session=session, actor=principal.actor, data=AssignmentCreate.model_validate(data)
-        )
+        ),
     )
-    if error:
-        session.rollback()
-        return assignments_page(request, session, principal, error)
-    return RedirectResponse("/attendance/assignments", status_code=303)
 
 
 @router.post("/exceptions", response_class=HTMLResponse)
@@ -403,15 +413,14 @@ def add_exception(
     """Record a leave or business trip."""
     data = {"person_id": person_id, "kind": kind, "start_date": start_date}
     data |= {"end_date": end_date, "reason": reason}
-    _, error = _attempt(
+    return _save_then_assignments(
+        request,
+        session,
+        principal,
         lambda: service.create_exception(
             session=session, actor=principal.actor, data=ExceptionCreate.model_validate(data)
-        )
+        ),
     )
-    if error:
-        session.rollback()
-        return assignments_page(request, session, principal, error)
-    return RedirectResponse("/attendance/assignments", status_code=303)
 
 
 @router.post("/holidays", response_class=HTMLResponse)
@@ -423,17 +432,16 @@ def add_holiday(
     name: str = Form(...),
 ) -> Response:
     """Add a custom holiday."""
-    _, error = _attempt(
+    return _save_then_assignments(
+        request,
+        session,
+        principal,
         lambda: service.create_holiday(
             session=session,
             actor=principal.actor,
             data=HolidayCreate.model_validate({"day": day, "name": name}),
-        )
+        ),
     )
-    if error:
-        session.rollback()
-        return assignments_page(request, session, principal, error)
-    return RedirectResponse("/attendance/assignments", status_code=303)
 
 
 def _month(year: int | None, month: int | None, session: Session) -> tuple[int, int]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
-from openpss.platform.deps import Operator, SessionDep, Viewer
+from openpss.platform.deps import Operator, Principal, SessionDep, Viewer
 from openpss.platform.permissions import service, tasks
-from openpss.platform.permissions.models import TaskStatus
+from openpss.platform.permissions.models import PermissionGroup, TaskStatus
 from openpss.platform.permissions.schemas import (
     MembershipChange,
     PermissionGroupCreate,
@@ -190,25 +192,35 @@ def group_persons(group_id: int, session: SessionDep, _: Viewer) -> list[int]:
     return service.group_member_ids(session=session, group_id=group_id)
 
 
-@router.post("/permission-groups/{group_id}/persons", response_model=PermissionGroupRead)
-def change_group_persons(
-    group_id: int, data: MembershipChange, session: SessionDep, principal: Operator
+def _change_membership(
+    session: Session,
+    principal: Principal,
+    group_id: int,
+    data: MembershipChange,
+    what: str,
+    change: Callable[..., PermissionGroup],
 ) -> PermissionGroupRead:
-    """Assign persons to / withdraw persons from the group."""
+    """Apply one membership change (persons or departments) and audit it."""
     try:
-        group = service.change_members(
-            session=session, group_id=group_id, add=data.add, remove=data.remove
-        )
+        group = change(session=session, group_id=group_id, add=data.add, remove=data.remove)
     except service.PermissionRuleError as exc:
         raise_http(exc)
     record_audit(
         session=session,
         actor=principal.actor,
-        action="permission_group.persons",
+        action=f"permission_group.{what}",
         target=group.name,
         detail=data.model_dump(),
     )
     return _read(session, group)
+
+
+@router.post("/permission-groups/{group_id}/persons", response_model=PermissionGroupRead)
+def change_group_persons(
+    group_id: int, data: MembershipChange, session: SessionDep, principal: Operator
+) -> PermissionGroupRead:
+    """Assign persons to / withdraw persons from the group."""
+    return _change_membership(session, principal, group_id, data, "persons", service.change_members)
 
 
 @router.post("/permission-groups/{group_id}/departments", response_model=PermissionGroupRead)
@@ -216,20 +228,9 @@ def change_group_departments(
     group_id: int, data: MembershipChange, session: SessionDep, principal: Operator
 ) -> PermissionGroupRead:
     """Assign whole departments (with sub-departments) to / withdraw them from the group."""
-    try:
-        group = service.change_departments(
-            session=session, group_id=group_id, add=data.add, remove=data.remove
-        )
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="permission_group.departments",
-        target=group.name,
-        detail=data.model_dump(),
+    return _change_membership(
+        session, principal, group_id, data, "departments", service.change_departments
     )
-    return _read(session, group)
 
 
 @router.get("/permissions/persons/{person_id}/groups", response_model=PersonGroups)
