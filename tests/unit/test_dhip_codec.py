@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from pathlib import Path
@@ -36,7 +37,7 @@ def test_golden_frames_round_trip(path: Path) -> None:
 def test_header_layout_is_exact() -> None:
     header = bytes(DhipHeader(session=0x01020304, request_id=7, body_length=0x10))
     assert header == bytes.fromhex(
-        "20000000" "44484950" "04030201" "07000000" "10000000" "00000000" "10000000" "00000000"
+        "2000000044484950040302010700000010000000000000001000000000000000"
     )
 
 
@@ -117,3 +118,21 @@ def test_login_hash_follows_the_documented_formula() -> None:
     ha1 = hashlib.md5(f"admin:{realm}:Secret123".encode()).hexdigest()  # lower-case HA1
     assert login_hash("admin", random, ha1) == expected
     assert json.loads(DhipFrame.from_message({"id": 2}).body) == {"id": 2}
+
+
+def test_decoder_fuzz_raises_only_protocol_errors() -> None:
+    import random
+
+    rng = random.Random(5)
+    golden = b"".join(path.read_bytes() for path in GOLDEN)
+    for _ in range(2000):
+        data = bytearray(golden)
+        for _ in range(rng.randrange(1, 8)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        decoder = FrameDecoder()
+        try:
+            for frame in decoder.feed(bytes(data)):
+                with contextlib.suppress(DhipProtocolError):
+                    frame.message()
+        except DhipProtocolError:
+            pass

@@ -79,7 +79,7 @@ class DhipBackend(Protocol):
         """(result, params) of a device method; raise ``DhipError`` or ``KeyError``."""
 
 
-@dataclass
+@dataclass(eq=False)
 class _Connection:
     peer: str
     writer: asyncio.StreamWriter
