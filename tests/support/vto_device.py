@@ -32,6 +32,11 @@ class RunningVto:
         return self.thread.url
 
     @property
+    def rtsp_port(self) -> int:
+        """The RTSP port."""
+        return self.thread.runtime.rtsp.port
+
+    @property
     def dhip_port(self) -> int:
         """The DHIP port."""
         return self.thread.runtime.dhip.port

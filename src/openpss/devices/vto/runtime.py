@@ -13,14 +13,19 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from openpss.devices.vto.dhip import VtoDhipBackend
+from openpss.devices.vto.entities import MAX_MONITOR_STREAMS
 from openpss.devices.vto.http import VtoHttp
-from openpss.devices.vto.model import DoorStation
+from openpss.devices.vto.media import MonitorStreams
+from openpss.devices.vto.model import ADMIN_USER, DoorStation
+from openpss.protocols.dahua_http.digest import realm_for
 from openpss.protocols.dhip.server import DhipServer
+from openpss.protocols.rtsp.server import RtspServer
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +50,24 @@ class VtoRuntime:
     station: DoorStation
     ports: Ports = field(default_factory=Ports)
     extra_services: list[Callable[[VtoRuntime], Any]] = field(default_factory=list)
+    fps: int = 25
+    audio_file: Path | None = None
+    stream_sizes: dict[int, tuple[int, int]] | None = None
 
     def __post_init__(self) -> None:
-        self.http = VtoHttp(self.station)
-        self.dhip = DhipServer(VtoDhipBackend(self.station))
+        station = self.station
+        self.http = VtoHttp(station)
+        self.dhip = DhipServer(VtoDhipBackend(station))
+        self.monitor = MonitorStreams(
+            realm=realm_for(station.serial),
+            ha1_for=lambda user: station.admin_ha1 if user == ADMIN_USER else None,
+            label=lambda: f"VTO {station.settings.vto_number}",
+            clock=station.clock,
+            fps=self.fps,
+            audio_file=self.audio_file,
+            sizes=self.stream_sizes,
+        )
+        self.rtsp = RtspServer(self.monitor, max_streams=MAX_MONITOR_STREAMS)
         self.station.on_event = self._on_event
         self.listeners: list[Callable[[str, str, dict[str, Any]], None]] = []
         self.uvicorn: uvicorn.Server | None = None
@@ -71,6 +90,7 @@ class VtoRuntime:
         """Serve until cancelled."""
         p = self.ports
         await self.dhip.start(p.host, p.dhip)
+        await self.rtsp.start(p.host, p.rtsp)
         config = uvicorn.Config(
             self.http.app(), host=p.host, port=p.http, log_level="warning", lifespan="off"
         )
@@ -85,12 +105,13 @@ class VtoRuntime:
                 await asyncio.sleep(0.01)
             self.started.set()
             logger.info(
-                "VTO %s (No. %s): HTTP %s:%d, DHIP %d",
+                "VTO %s (No. %s): HTTP %s:%d, DHIP %d, RTSP %d",
                 self.station.serial,
                 self.station.settings.vto_number,
                 p.host,
                 self.http_port,
                 self.dhip.port,
+                self.rtsp.port,
             )
             await asyncio.gather(*tasks)
         finally:
@@ -98,6 +119,7 @@ class VtoRuntime:
             for task in tasks[1:]:
                 task.cancel()
             await self.dhip.close()
+            await self.rtsp.close()
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(tasks[0], 3)
 
