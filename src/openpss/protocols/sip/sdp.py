@@ -62,8 +62,9 @@ class Media:
             name, _, value = attribute.partition(":")
             pt, _, rest = value.partition(" ")
             if name == "rtpmap":
-                encoding, _, rate = rest.partition("/")
-                rtpmap[pt] = (encoding, int(rate.split("/")[0]) if rate[:1].isdigit() else 0)
+                name_text, _, rate_text = rest.partition("/")
+                clock = rate_text.split("/")[0]
+                rtpmap[pt] = (name_text, int(clock) if clock.isdigit() else 0)
             elif name == "fmtp":
                 fmtp[pt] = rest
         out = []
