@@ -27,6 +27,11 @@ class Records(ServerEvents):
         self.records.append(record)
 
 
+def _events(server: SipServer) -> Records:
+    assert isinstance(server.events, Records)
+    return server.events
+
+
 @pytest.fixture
 async def server() -> AsyncIterator[SipServer]:
     require_sipp()
@@ -121,7 +126,7 @@ async def _call(server: SipServer, tmp_path: Path, caller: str, callee: str) -> 
 
 async def test_call_through_b2bua_to_sipp_uas(server: SipServer, tmp_path: Path) -> None:
     await _call(server, tmp_path, "uac_call.xml", "uas_answer.xml")
-    records: list[CallRecord] = server.events.records  # type: ignore[attr-defined]
+    records: list[CallRecord] = _events(server).records
     assert len(records) == 1
     record = records[0]
     assert record.end_state is EndState.answered and record.answered_by == "9901#0"
@@ -130,5 +135,5 @@ async def test_call_through_b2bua_to_sipp_uas(server: SipServer, tmp_path: Path)
 
 async def test_cancel_before_answer(server: SipServer, tmp_path: Path) -> None:
     await _call(server, tmp_path, "uac_cancel.xml", "uas_cancelled.xml")
-    records: list[CallRecord] = server.events.records  # type: ignore[attr-defined]
+    records: list[CallRecord] = _events(server).records
     assert [r.end_state for r in records] == [EndState.missed]

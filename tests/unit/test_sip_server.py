@@ -39,6 +39,11 @@ class Recorder(ServerEvents):
         self.records.append(record)
 
 
+def _events(server: SipServer) -> Recorder:
+    assert isinstance(server.events, Recorder)
+    return server.events
+
+
 @pytest.fixture
 async def server() -> AsyncIterator[SipServer]:
     server = SipServer(
@@ -86,10 +91,10 @@ async def test_register_with_digest_lists_contacts_and_fires_online(server: SipS
     contact = response.contacts[0]
     assert contact.params["expires"] == "60"  # raised to the 60 s minimum
     assert server.location.is_online("9901#0")
-    assert ("9901#0", True) in server.events.changes  # type: ignore[attr-defined]
+    assert ("9901#0", True) in _events(server).changes
     await ua.unregister()
     assert not server.location.is_online("9901#0")
-    assert ("9901#0", False) in server.events.changes  # type: ignore[attr-defined]
+    assert ("9901#0", False) in _events(server).changes
     await ua.close()
 
 
@@ -120,7 +125,7 @@ async def test_expiry_sweep_takes_binding_offline(server: SipServer) -> None:
     ua = await _ua(server, "8001")
     await ua.register()
     server.location.clock = lambda: 10**9  # far in the future
-    await _wait_for(lambda: ("8001", False) in server.events.changes)  # type: ignore[attr-defined]
+    await _wait_for(lambda: ("8001", False) in _events(server).changes)
     await ua.close()
 
 
@@ -148,8 +153,8 @@ async def test_room_number_rings_master_and_extensions_first_answer_wins(server:
     assert (await call.reinvite(SDP)).status == 200
     await call.hangup()
     await asyncio.wait_for(ring_ext.ended.wait(), 10)
-    await _wait_for(lambda: server.events.records)  # type: ignore[attr-defined]
-    record = server.events.records[0]  # type: ignore[attr-defined]
+    await _wait_for(lambda: _events(server).records)
+    record = _events(server).records[0]
     assert record.end_state is EndState.answered and record.answered_by == "9901#1"
     assert record.caller == "8001" and record.callee == "9901" and record.duration >= 0
     for ua in (vto, master, ext1):
@@ -185,8 +190,8 @@ async def test_unknown_404_unregistered_480_busy_486(server: SipServer) -> None:
     with pytest.raises(CallFailed) as info:
         await vto.call("9901", SDP)
     assert info.value.status == 486
-    await _wait_for(lambda: len(server.events.records) == 3)  # type: ignore[attr-defined]
-    states = [r.end_state for r in server.events.records]  # type: ignore[attr-defined]
+    await _wait_for(lambda: len(_events(server).records) == 3)
+    states = [r.end_state for r in _events(server).records]
     assert states == [EndState.failed, EndState.failed, EndState.busy]
     await vto.close()
     await master.close()
@@ -205,7 +210,7 @@ async def test_caller_cancel_before_answer_gives_487_and_cancels_callee(server: 
         await asyncio.wait_for(task, 10)
     assert info.value.status == 487
     await asyncio.wait_for(ringing.ended.wait(), 10)
-    assert server.events.records[-1].end_state is EndState.missed  # type: ignore[attr-defined]
+    assert _events(server).records[-1].end_state is EndState.missed
     await vto.close()
     await master.close()
 
@@ -221,8 +226,8 @@ async def test_call_group_rings_members_in_priority_order(server: SipServer) -> 
     await asyncio.wait_for(ring_first.ended.wait(), 10)
     assert ring_first.end_reason == "cancelled"
     await call.hangup()
-    await _wait_for(lambda: server.events.records)  # type: ignore[attr-defined]
-    assert server.events.records[0].answered_by == "900002"  # type: ignore[attr-defined]
+    await _wait_for(lambda: _events(server).records)
+    assert _events(server).records[0].answered_by == "900002"
     for ua in (vto, first, second):
         await ua.close()
 
