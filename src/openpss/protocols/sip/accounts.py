@@ -15,7 +15,7 @@ import datetime as dt
 import enum
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -109,6 +109,7 @@ class CallRecord:
     end: dt.datetime | None = None
     end_state: EndState = EndState.failed
     status: int = 0  # the final status the caller got
+    legs: list[tuple[str, int]] = field(default_factory=list)  # (username rung, final status)
 
     @property
     def duration(self) -> float:

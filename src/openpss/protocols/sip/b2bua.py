@@ -306,6 +306,7 @@ class Call:
             return
         self._set_state(CallState.ended)
         self.record.end = _now()
+        self.record.legs = [(leg.username, leg.status) for leg in self.legs]
         self.on_end(self)
 
     # ---- in-dialog -------------------------------------------------------------------------
