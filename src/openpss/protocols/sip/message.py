@@ -605,6 +605,9 @@ def make_response(
         if name == "To" and to_tag and status > 100 and ";tag=" not in found.replace(" ", ""):
             found = f"{found};tag={to_tag}"
         headers.add(name, found)
+    if 100 < status < 300:  # §12.1.1: the route set travels back in dialog-creating answers
+        for value in request.headers.raw_all("Record-Route"):
+            headers.add("Record-Route", value)
     response = SipResponse(headers, b"", status, reason or REASONS.get(status, "Unknown"))
     return response
 
