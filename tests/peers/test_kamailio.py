@@ -29,14 +29,16 @@ async def kamailio(tmp_path: Path) -> AsyncIterator[Kamailio]:
     await server.stop()
 
 
-async def _ua(kamailio: Kamailio, username: str, password: str, **kwargs: bool) -> UserAgent:
+async def _ua(
+    kamailio: Kamailio, username: str, password: str, *, auto_answer: bool = False
+) -> UserAgent:
     ua = UserAgent(
         username=username,
         password=password,
         server=Peer("UDP", "127.0.0.1", kamailio.port),
         domain="127.0.0.1",
         media_ports={"audio": 41000},
-        **kwargs,
+        auto_answer=auto_answer,
     )
     await ua.start()
     return ua
