@@ -418,6 +418,12 @@ class DoorStation(AccessMixin):
             self.emit("IgnoreInvite", {"CallID": self.call_id})
             self._end_call("Rejected")
 
+    def call_failed(self, reason: str) -> None:
+        """The call could not be placed (unknown number, nobody registered, network)."""
+        if self.call_state is not CallState.idle:
+            logger.info("call %s to %s failed: %s", self.call_id, self.call_peer, reason)
+            self._end_call("Failed")
+
     def remote_hangup(self) -> None:
         """The far end hung up."""
         if self.call_state is CallState.idle:

@@ -72,7 +72,8 @@ class VtoRuntime:
         self.listeners: list[Callable[[str, str, dict[str, Any]], None]] = []
         self.uvicorn: uvicorn.Server | None = None
         self.started = asyncio.Event()
-        self.media: Any = None
+        self.sip_server: Any = None
+        self.sip_link: Any = None
 
     def _on_event(self, code: str, action: str, data: dict[str, Any]) -> None:
         self.http.publish(code, action, data)
@@ -118,6 +119,8 @@ class VtoRuntime:
             self.uvicorn.should_exit = True
             for task in tasks[1:]:
                 task.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.gather(*tasks[1:], return_exceptions=True), 5)
             await self.dhip.close()
             await self.rtsp.close()
             with contextlib.suppress(Exception, asyncio.CancelledError):

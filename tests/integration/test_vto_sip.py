@@ -1,0 +1,143 @@
+"""The door station on our SIP stack: as SIP server its rooms register; a call carries media
+both ways, DTMF # from the VTH unlocks, and the far end's hang-up ends the call."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openpss.devices.vto.sip import attach_sip
+from openpss.protocols.rtp.codec import RtpPacket, is_rtcp
+from openpss.protocols.sip.sdp import SessionDescription
+from openpss.protocols.sip.transport import Peer
+from openpss.protocols.sip.ua import UaCall, UserAgent
+from tests.support.vto_device import RunningVto, running_vto
+
+
+class Counter(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.packets: list[bytes] = []
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        if not is_rtcp(data):
+            self.packets.append(data)
+
+
+async def until(predicate: Callable[[], object], what: str, timeout: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def vto(tmp_path: Path) -> Iterator[RunningVto]:
+    with running_vto(
+        tmp_path, fps=10, stream_sizes={0: (320, 180), 1: (320, 180)}, extra_services=[attach_sip]
+    ) as running:
+        running.control("rooms", add=[{"number": "101"}])
+        running.control("facade", modules=[{"type": "button1", "keys": ["101"]}])
+        yield running
+
+
+def sip_port(vto: RunningVto) -> int:
+    for _ in range(500):
+        server = vto.thread.runtime.sip_server
+        if server is not None:
+            return int(server.port)
+        asyncio.run(asyncio.sleep(0.02))
+    raise AssertionError("the VTO's SIP server did not start")
+
+
+async def test_vth_registers_answers_media_both_ways_unlock_and_hangup(vto: RunningVto) -> None:
+    loop = asyncio.get_running_loop()
+    _, audio = await loop.create_datagram_endpoint(Counter, local_addr=("127.0.0.1", 0))
+    _, video = await loop.create_datagram_endpoint(Counter, local_addr=("127.0.0.1", 0))
+    assert audio.transport and video.transport
+    ports = {
+        "audio": audio.transport.get_extra_info("sockname")[1],
+        "video": video.transport.get_extra_info("sockname")[1],
+    }
+    vth = UserAgent(
+        username="101",
+        password="123456",
+        server=Peer("UDP", "127.0.0.1", sip_port(vto)),
+        domain="VDP",
+        auto_answer=True,
+        media_ports=ports,
+    )
+    answered: list[UaCall] = []
+    vth.on_call = answered.append
+    await vth.start("127.0.0.1", 0)
+    try:
+        await vth.register()
+        assert vto.control("press", button=2).status_code == 200
+        await until(lambda: answered, "the INVITE at the VTH")
+        await until(lambda: vto.station.call_state.value == "talking", "talking")
+        call = answered[0]
+        offer = SessionDescription.parse(call.remote_sdp)
+        vto_audio = offer.first("audio")
+        assert vto_audio is not None
+        for seq in range(20):  # the VTH's microphone: PCMU towards the VTO
+            packet = RtpPacket(0, seq, seq * 160, 1234, bytes([0xFF]) * 160)
+            audio.transport.sendto(bytes(packet), ("127.0.0.1", vto_audio.port))
+        await until(lambda: vto.station.rtp["audio_in"] >= 20, "audio at the VTO")
+        await until(lambda: len(audio.packets) > 10 and len(video.packets) > 5, "VTO media")
+        assert {RtpPacket.parse(p).payload_type for p in audio.packets} == {0}
+        assert {RtpPacket.parse(p).payload_type for p in video.packets} == {96}
+        status = vto.station.status()
+        assert status["rtp"]["audio_out"] > 0 and status["rtp"]["video_out"] > 0
+        await call.send_dtmf("#")
+        await until(lambda: vto.station.find_records("unlock"), "the unlock record")
+        assert vto.station.find_records("unlock")[0].data["Method"] == 4
+        await call.hangup()
+        await until(lambda: vto.station.call_state.value == "idle", "the call to end")
+        record = vto.station.find_records("call")[0]
+        assert record.data["EndState"] == "Received" and record.data["PeerNumber"] == "101"
+    finally:
+        await vth.close()
+        audio.transport.close()
+        video.transport.close()
+
+
+async def test_unregistered_room_fails_and_ring_cancel(vto: RunningVto) -> None:
+    port = sip_port(vto)
+    vto.control("dial", number="101")  # nobody registered for 101: the server answers 480
+    await until(lambda: vto.station.call_state.value == "idle", "the failed call")
+    assert vto.station.find_records("call")[0].data["EndState"] == "Failed"
+    vth = UserAgent(
+        username="101", password="123456", server=Peer("UDP", "127.0.0.1", port), domain="VDP"
+    )
+    await vth.start("127.0.0.1", 0)
+    try:
+        await vth.register()
+        vto.control("press", button=2)
+        incoming = await asyncio.wait_for(vth.incoming.get(), 15)
+        vto.control("press", button=2)  # the call key again: stop ringing
+        await asyncio.wait_for(incoming.ended.wait(), 15)
+        assert incoming.end_reason == "cancelled"
+        assert vto.station.find_records("call")[-1].data["EndState"] == "Cancelled"
+    finally:
+        await vth.close()
+
+
+async def test_wrong_register_password_is_refused(vto: RunningVto) -> None:
+    from openpss.protocols.sip.ua import RegistrationError
+
+    vth = UserAgent(
+        username="101", password="bad", server=Peer("UDP", "127.0.0.1", sip_port(vto)), domain="VDP"
+    )
+    await vth.start("127.0.0.1", 0)
+    try:
+        with pytest.raises(RegistrationError):
+            await vth.register()
+    finally:
+        await vth.close()
