@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,12 +57,16 @@ class RunningVto:
 
 
 @contextmanager
-def running_vto(data_dir: Path, **runtime: Any) -> Iterator[RunningVto]:
-    """An initialized TCP/IP unit that is its own SIP server, on free ports."""
+def running_vto(
+    data_dir: Path, *, configure: Callable[[DoorStation], object] | None = None, **runtime: Any
+) -> Iterator[RunningVto]:
+    """An initialized TCP/IP unit (its own SIP server unless ``configure`` says otherwise)."""
     station, store = open_station(data_dir)
     if not station.initialized:
         station.initialize(VTO_PASSWORD)
         station.set_system_type(SystemType.tcpip)
+    if configure is not None:
+        configure(station)
     ports = Ports(http=0, dhip=0, rtsp=0, sip=0)
     thread = VtoThread(VtoRuntime(station, ports, **runtime)).start()
     try:

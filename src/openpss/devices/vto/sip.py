@@ -275,7 +275,8 @@ class SipLink:
         self.pending: dict[str, OutgoingCall] = {}
         self.calls: dict[str, UaCall] = {}
         self.tasks: set[asyncio.Task[None]] = set()
-        self.media: CallMedia | None = None
+        self.register_failures = 0
+        self.last_register_error = ""
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -400,7 +401,7 @@ async def attach_sip(runtime: VtoRuntime) -> None:
     runtime.sip_link = link
     incoming = asyncio.get_running_loop().create_task(_refuse_incoming(ua))
     try:
-        await _keep_registered(station, ua, own_server=server is not None)
+        await _keep_registered(link, own_server=server is not None)
     finally:
         incoming.cancel()
         await link.close()
@@ -416,12 +417,15 @@ async def _refuse_incoming(ua: UserAgent) -> None:
         call.reject(486)
 
 
-async def _keep_registered(station: DoorStation, ua: UserAgent, *, own_server: bool) -> None:
+async def _keep_registered(link: SipLink, *, own_server: bool) -> None:
+    station, ua = link.station, link.ua
     while True:
         try:
             await ua.register(expires=REGISTER_EXPIRES_S)
         except (RegistrationError, OSError, TimeoutError, SipParseError) as exc:
             logger.warning("SIP registration of %s failed: %s", ua.username, exc)
+            link.register_failures += 1
+            link.last_register_error = str(exc)
             if not own_server:
                 station.set_registered(False)
             await asyncio.sleep(RETRY_S)
