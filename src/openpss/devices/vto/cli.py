@@ -299,6 +299,51 @@ def status(
     )
 
 
+@vto_app.command()
+def rooms(
+    add: list[str] = typer.Option([], help="Room number to add (repeat the option)."),
+    batch: str | None = typer.Option(
+        None, help="LAYERS,ROOMS_PER_LAYER,FIRST_FLOOR,SECOND_FLOOR, e.g. 3,2,101,201."
+    ),
+    clear: bool = typer.Option(False, help="Delete every room number."),
+    device: str = DEVICE,
+    username: str = USERNAME,
+    http_password: str | None = PASSWORD,
+) -> None:
+    """Room No. Management of a unit that is the SIP server."""
+    body: dict[str, Any] = {"add": [{"number": number} for number in add]}
+    if clear:
+        body = {"clear": True}
+    elif batch:
+        parts = batch.split(",")
+        if len(parts) != 4 or not all(p.strip().isdigit() for p in parts):
+            raise typer.BadParameter("--batch is LAYERS,ROOMS_PER_LAYER,FIRST_FLOOR,SECOND_FLOOR")
+        names = ("layers", "rooms_per_layer", "first_floor", "second_floor")
+        body = {"batch": dict(zip(names, map(int, parts), strict=True))}
+    _post(device, "rooms", body, username, http_password)
+
+
+@vto_app.command("facade")
+def facade_layout(
+    modules: str = typer.Argument(
+        ..., help="Modules top to bottom, e.g. 'camera:101,button2:102:888888,keyboard,card'."
+    ),
+    model: str | None = typer.Option(None, help="Model, e.g. VTO4202F-MB5."),
+    device: str = DEVICE,
+    username: str = USERNAME,
+    http_password: str | None = PASSWORD,
+) -> None:
+    """Façade Layout: modules and the room number behind each call key."""
+    layout = []
+    for item in modules.split(","):
+        kind, *keys = item.strip().split(":")
+        layout.append({"type": kind, "keys": keys})
+    body: dict[str, Any] = {"modules": layout}
+    if model:
+        body["model"] = model
+    _post(device, "facade", body, username, http_password)
+
+
 def register(app: typer.Typer) -> None:
     """Add the `vto` command group to `openpss device`."""
     app.add_typer(vto_app, name="vto")

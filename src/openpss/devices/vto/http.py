@@ -242,7 +242,7 @@ class VtoHttp:
         return {
             "press": lambda b: s.press_button(int(b["button"])),
             "dial": lambda b: s.call(str(b["number"]), emergency=bool(b.get("emergency"))),
-            "keypad": lambda b: [s.press_key(k) for k in KEY_TOKENS.findall(str(b["keys"]))],
+            "keypad": lambda b: [s.press_key(k.strip("{}")) for k in _keys(str(b["keys"]))],
             "swipe": lambda b: s.swipe(str(b["card"])),
             "finger": lambda b: s.present_finger(_b64(str(b["fingerprint"]))),
             "tamper": lambda b: s.set_tamper(detached=bool(b.get("detached", True))),
@@ -273,6 +273,11 @@ class VtoHttp:
         if "batch" in body:
             return [r.number for r in s.batch_add_rooms(**body["batch"])]
         return [s.add_room(Room(**entry)).number for entry in body.get("add", [])]
+
+
+def _keys(text: str) -> list[str]:
+    """``101{call}`` -> ["1", "0", "1", "{call}"]."""
+    return KEY_TOKENS.findall(text)
 
 
 def _b64(text: str) -> bytes:
