@@ -118,6 +118,7 @@ class Call:
         caller: str,
         callee: str,
         on_end: Callable[[Call], None],
+        on_answer: Callable[[Call], None] | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.invite = invite
@@ -126,6 +127,7 @@ class Call:
         self.caller = caller
         self.callee = callee
         self.on_end = on_end
+        self.on_answer = on_answer
         self.a_tag = new_tag()
         self.a_dialog: Dialog | None = None
         self.b_leg: Leg | None = None
@@ -139,7 +141,7 @@ class Call:
         self._pending_b_ack: tuple[Dialog, int] | None = None
 
     def _set_state(self, state: CallState) -> None:
-        logger.info("call %s %s -> %s", self.invite.call_id, self.state.value, state.value)
+        logger.debug("call %s %s -> %s", self.invite.call_id, self.state.value, state.value)
         self.state = state
 
     # ---- ringing ---------------------------------------------------------------------------
@@ -250,6 +252,8 @@ class Call:
             peer=self.peer,
             local_contact=self.endpoint.contact_uri(self.callee, self.peer.transport),
         )
+        if self.on_answer is not None:
+            self.on_answer(self)  # dialogs known before the caller's ACK/BYE can arrive
         self.txn.respond(reply)
         for other in self.legs:
             if other is not leg:

@@ -9,13 +9,16 @@ checks what a server needs before it acts (400 with a reason that says what is w
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 from openpss.protocols.sip.errors import SipParseError
 from openpss.protocols.sip.uri import SipUri, format_params, parse_params, split_params
 
+T = TypeVar("T")
 SIP_VERSION = "SIP/2.0"
 MAX_MESSAGE_BYTES = 65_535  # RFC 3261 §18.1.1: a UDP datagram holds at most this much
 MAX_HEADERS = 128  # header fields per message; more is a flood (our cap)
@@ -98,6 +101,7 @@ REASONS = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def header_key(name: str) -> str:
     """The lookup key of a header name: lower case, compact forms expanded."""
     lowered = name.strip().lower()
@@ -106,6 +110,8 @@ def header_key(name: str) -> str:
 
 def split_list(value: str) -> list[str]:
     """Split a list header value on commas outside quotes and ``<...>``."""
+    if "," not in value and '"' not in value:
+        return [value.strip()]
     parts: list[str] = []
     current: list[str] = []
     quoted = escaped = False
@@ -133,33 +139,51 @@ def split_list(value: str) -> list[str]:
 
 
 class Headers:
-    """Header fields in wire order; names keep their spelling, lookups ignore case/compact form."""
+    """Header fields in wire order; names keep their spelling, lookups ignore case/compact form.
+
+    ``version`` counts changes, so a message can cache what it parsed from its headers.
+    """
 
     def __init__(self, items: list[tuple[str, str]] | None = None) -> None:
-        self._items: list[tuple[str, str]] = list(items or [])
+        self._items: list[tuple[str, str, str]] = [
+            (name, header_key(name), value) for name, value in items or []
+        ]
+        self.version = 0
+        self._index: dict[str, list[str]] | None = None  # key -> values, rebuilt after a change
+
+    def _lookup(self, key: str) -> list[str]:
+        if self._index is None:
+            index: dict[str, list[str]] = {}
+            for _, item_key, value in self._items:
+                index.setdefault(item_key, []).append(value)
+            self._index = index
+        return self._index.get(key, [])
+
+    def _changed(self) -> None:
+        self.version += 1
+        self._index = None
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
-        return iter(self._items)
+        return iter([(name, value) for name, _, value in self._items])
 
     def __len__(self) -> int:
         return len(self._items)
 
     def copy(self) -> Headers:
         """A shallow copy."""
-        return Headers(self._items)
+        copy = Headers()
+        copy._items = list(self._items)
+        copy._index = None
+        return copy
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of ``name``."""
-        key = header_key(name)
-        for item_name, value in self._items:
-            if header_key(item_name) == key:
-                return value
-        return default
+        values = self._lookup(header_key(name))
+        return values[0] if values else default
 
     def raw_all(self, name: str) -> list[str]:
         """Every field line of ``name`` as written (lists not split)."""
-        key = header_key(name)
-        return [value for item_name, value in self._items if header_key(item_name) == key]
+        return list(self._lookup(header_key(name)))
 
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name``; list headers split on top-level commas."""
@@ -173,39 +197,42 @@ class Headers:
 
     def add(self, name: str, value: str) -> None:
         """Append a field."""
-        self._items.append((name, value))
+        self._items.append((name, header_key(name), value))
+        self._changed()
 
     def prepend(self, name: str, value: str) -> None:
         """Insert a field before every other (a proxy's Via, a Record-Route)."""
-        self._items.insert(0, (name, value))
+        self._items.insert(0, (name, header_key(name), value))
+        self._changed()
 
     def remove(self, name: str) -> None:
         """Drop every field of ``name``."""
         key = header_key(name)
-        self._items = [(n, v) for n, v in self._items if header_key(n) != key]
+        self._items = [item for item in self._items if item[1] != key]
+        self._changed()
 
     def set(self, name: str, value: str) -> None:
         """Replace every field of ``name`` with one, in place of the first."""
         key = header_key(name)
-        for index, (item_name, _) in enumerate(self._items):
-            if header_key(item_name) == key:
-                self._items[index] = (name, value)
+        self._changed()
+        for index, item in enumerate(self._items):
+            if item[1] == key:
+                self._items[index] = (name, key, value)
                 self._items = [
-                    item
-                    for i, item in enumerate(self._items)
-                    if i <= index or header_key(item[0]) != key
+                    other for i, other in enumerate(self._items) if i <= index or other[1] != key
                 ]
                 return
-        self._items.append((name, value))
+        self._items.append((name, key, value))
 
     def pop_first_value(self, name: str) -> str | None:
         """Remove the first value of a list header (the top Via), keeping the others."""
         key = header_key(name)
-        for index, (item_name, value) in enumerate(self._items):
-            if header_key(item_name) == key:
+        for index, (item_name, item_key, value) in enumerate(self._items):
+            if item_key == key:
+                self._changed()
                 values = split_list(value)
                 if len(values) > 1:
-                    self._items[index] = (item_name, ", ".join(values[1:]))
+                    self._items[index] = (item_name, item_key, ", ".join(values[1:]))
                 else:
                     del self._items[index]
                 return values[0]
@@ -319,9 +346,17 @@ class Via:
         return f"SIP/2.0/{self.transport} {hostport}{format_params(self.params)}"
 
 
+_HOSTPORT = re.compile(r"([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?")
+
+
 def _via_hostport(text: str) -> tuple[str, int | None]:
-    uri = SipUri.parse(f"sip:{text}")
-    return uri.host, uri.port
+    match = _HOSTPORT.fullmatch(text)
+    if not match:
+        raise SipParseError(f"malformed Via sent-by {text[:60]!r}")
+    port = int(match[2]) if match[2] else None
+    if port is not None and not 0 < port < 65536:
+        raise SipParseError(f"Via port must be 1-65535, not {port}")
+    return match[1], port
 
 
 @dataclass(frozen=True)
@@ -352,35 +387,52 @@ class SipMessage:
 
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
+    # parsed fields by name, valid while the headers object and its version are unchanged
+    _parsed: dict[str, tuple[Headers, int, Any]] = field(
+        default_factory=dict, repr=False, compare=False, kw_only=True
+    )
+
+    def _cached(self, name: str, parse: Callable[[], T]) -> T:
+        hit = self._parsed.get(name)
+        if hit is not None and hit[0] is self.headers and hit[1] == self.headers.version:
+            return cast(T, hit[2])
+        value = parse()
+        self._parsed[name] = (self.headers, self.headers.version, value)
+        return value
 
     @property
     def call_id(self) -> str:
         """The Call-ID."""
-        return self._required("Call-ID").strip()
+        return self._cached("call-id", lambda: self._required("Call-ID").strip())
 
     @property
     def cseq(self) -> CSeq:
         """The CSeq."""
-        return CSeq.parse(self._required("CSeq"))
+        return self._cached("cseq", lambda: CSeq.parse(self._required("CSeq")))
 
     @property
     def from_(self) -> NameAddress:
-        """The From header."""
-        return NameAddress.parse(self._required("From"))
+        """The From header (parsed once; do not modify the result)."""
+        return self._cached("from", lambda: NameAddress.parse(self._required("From")))
 
     @property
     def to(self) -> NameAddress:
-        """The To header."""
-        return NameAddress.parse(self._required("To"))
+        """The To header (parsed once; do not modify the result)."""
+        return self._cached("to", lambda: NameAddress.parse(self._required("To")))
 
     @property
     def vias(self) -> list[Via]:
         """Every Via, top first."""
-        return [Via.parse(value) for value in self.headers.get_all("Via")]
+        return self._cached(
+            "vias", lambda: [Via.parse(value) for value in self.headers.get_all("Via")]
+        )
 
     @property
     def top_via(self) -> Via:
-        """The topmost Via."""
+        """The topmost Via (parsed once; do not modify the result)."""
+        return self._cached("top-via", self._parse_top_via)
+
+    def _parse_top_via(self) -> Via:
         values = self.headers.get_all("Via")
         if not values:
             raise SipParseError("missing Via")
@@ -389,12 +441,13 @@ class SipMessage:
     @property
     def contacts(self) -> list[NameAddress]:
         """Every Contact (``*`` comes back as a NameAddress with uri '*')."""
-        out = []
-        for value in self.headers.get_all("Contact"):
-            out.append(
-                NameAddress("*", bracketed=False) if value == "*" else NameAddress.parse(value)
-            )
-        return out
+        return self._cached("contacts", self._parse_contacts)
+
+    def _parse_contacts(self) -> list[NameAddress]:
+        return [
+            NameAddress("*", bracketed=False) if value == "*" else NameAddress.parse(value)
+            for value in self.headers.get_all("Contact")
+        ]
 
     def _required(self, name: str) -> str:
         value = self.headers.get(name)

@@ -257,6 +257,7 @@ class SipServer:
             caller=caller,
             callee=callee,
             on_end=self._call_ended,
+            on_answer=self._watch_dialogs,
         )
         self.calls[request.call_id] = call
         self._spawn(self._run_call(call))
@@ -274,7 +275,6 @@ class SipServer:
             call.finish(EndState.failed, 480)
             return
         await call.run(stages)
-        self._watch_dialogs(call)
 
     def route(self, number: str) -> tuple[list[Stage], int]:
         """The stages that ring ``number``, or ([], status) when nobody can be rung."""

@@ -6,6 +6,7 @@ Dahua units put a raw ``#`` in user parts (``sip:9901#0@10.0.0.5``) where the RF
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
 
@@ -14,10 +15,14 @@ from openpss.protocols.sip.errors import SipParseError
 SIP_SCHEMES = ("sip", "sips")
 # RFC 3261 §25.1: user = 1*( unreserved / escaped / user-unreserved ); '#' kept raw (Dahua).
 _USER_SAFE = "-_.!~*'()&=+$,;?/#"
+_BAD_URI_CHARS = re.compile(r"[ \t\r\n<>]")
+_BAD_PARAM_NAME = re.compile(r'[ \t"<>]')
 
 
 def split_params(text: str, separator: str = ";") -> list[str]:
     """Split on ``separator`` outside double quotes."""
+    if '"' not in text:
+        return text.split(separator)  # the common case, without a character loop
     parts: list[str] = []
     current: list[str] = []
     quoted = escaped = False
@@ -47,7 +52,7 @@ def parse_params(text: str, *, what: str) -> dict[str, str | None]:
     for part in split_params(text):
         name, eq, value = part.partition("=")
         name = name.strip()
-        if not name or any(c in name for c in ' \t"<>'):
+        if not name or _BAD_PARAM_NAME.search(name):
             raise SipParseError(f"empty or malformed parameter in {what}")
         params[name.lower()] = value.strip() if eq else None
     return params
@@ -76,7 +81,7 @@ class SipUri:
         scheme, colon, rest = text.strip().partition(":")
         if not colon or scheme.lower() not in SIP_SCHEMES:
             raise SipParseError(f"unsupported URI scheme in {text[:60]!r}", status=416)
-        if any(c in rest for c in " \t\r\n<>"):
+        if _BAD_URI_CHARS.search(rest):
             raise SipParseError(f"whitespace or <> inside the URI {text[:60]!r}")
         user = password = None
         if "@" in rest:
