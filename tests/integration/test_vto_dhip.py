@@ -303,3 +303,26 @@ def test_http_and_dhip_see_the_same_unlock(vto: RunningVto, client: RawClient) -
     )
     assert response.text == "OK\r\n"
     assert client.event("AccessControl")["Data"]["UserID"] == "5"
+
+
+def closed_by_server(sock: socket.socket) -> bool:
+    """True once the server closes the connection (bounded wait)."""
+    sock.settimeout(10)
+    try:
+        return sock.recv(1024) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_silent_and_slow_clients_are_dropped(
+    vto: RunningVto, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openpss.protocols.dhip import server
+
+    monkeypatch.setattr(server, "LOGIN_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(server, "FRAME_TIMEOUT_S", 0.3)
+    with socket.create_connection(("127.0.0.1", vto.dhip_port)) as silent:
+        assert closed_by_server(silent)
+    with socket.create_connection(("127.0.0.1", vto.dhip_port)) as slow:
+        slow.sendall(frame(b"x" * 100)[:42])  # header promises 100 bytes, 10 arrive
+        assert closed_by_server(slow)

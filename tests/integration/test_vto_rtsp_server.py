@@ -108,3 +108,13 @@ def test_server_survives_garbage(vto: RunningVto) -> None:
         finally:
             rtsp.close()
     pytest.fail("the RTSP server no longer answers after garbage")
+
+
+def test_slow_request_head_is_dropped(vto: RunningVto, monkeypatch: pytest.MonkeyPatch) -> None:
+    from openpss.protocols.rtsp import server
+
+    monkeypatch.setattr(server, "HEAD_TIMEOUT_S", 0.3)
+    with socket.create_connection(("127.0.0.1", vto.rtsp_port)) as slow:
+        slow.sendall(b"DESCRIBE rtsp://127.0.0.1/cam/realmonitor RTSP/1.0\r\nCSeq: 1\r\n")
+        slow.settimeout(10)
+        assert slow.recv(1024) == b""

@@ -135,12 +135,15 @@ def test_vto_number_is_at_most_five_digits(vto: DoorStation) -> None:
 
 
 def test_vto_number_changes_only_when_not_sip_server(vto: DoorStation) -> None:
-    assert vto.is_sip_server  # a new unit is its own SIP server
+    assert vto.is_sip_server  # a new unit is its own SIP server, listed in VTO No. Management
+    assert list(vto.directory.vtos) == ["8001"]
     with pytest.raises(VtoError, match="not the SIP server"):
         vto.set_vto_number("8002")
     vto.set_sip_server(enabled=False, address="10.0.0.5", port=5080)
     vto.set_vto_number("8002")
     assert vto.settings.vto_number == "8002"
+    vto.set_sip_server(enabled=True)
+    assert list(vto.directory.vtos) == ["8002"]  # its own entry followed the number
 
 
 def test_vto_number_cannot_equal_a_room(vto: DoorStation) -> None:

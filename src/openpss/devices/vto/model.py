@@ -148,6 +148,8 @@ class DoorStation(AccessMixin):
         self.tamper_detached = False
         self.alarm_sound_until: dt.datetime | None = None
         self.keypad_buffer = ""
+        if store is None:  # with a store, ``load`` lists the unit once its flash is read
+            self.ensure_self_listed()
 
     # --- loading and saving --------------------------------------------------------------
 
@@ -168,6 +170,7 @@ class DoorStation(AccessMixin):
         for record in sorted(records, key=lambda r: r.rec_no):
             self.records[record.kind].append(record)
             self.next_rec_no[record.kind] = record.rec_no + 1
+        self.ensure_self_listed()
 
     def save_settings(self) -> None:
         """Write the settings block."""
@@ -234,7 +237,13 @@ class DoorStation(AccessMixin):
 
     def set_vto_number(self, number: str) -> None:
         """Change the VTO No. (only while the unit is not the SIP server)."""
+        old = self.settings.vto_number
         self.update_settings(lambda s: setattr(s, "vto_number", check_vto_number(number)))
+        own = self.directory.vtos.pop(old, None)
+        if own is not None and number != old:  # the unit's own entry follows its number
+            own.rec_no = number
+            self.directory.vtos[number] = own
+            self.save_directory()
 
     def _check_new_vto_number(self, candidate: VtoSettings) -> None:
         number = candidate.vto_number
@@ -272,7 +281,7 @@ class DoorStation(AccessMixin):
     def ensure_self_listed(self) -> None:
         """The SIP server itself is part of VTO No. Management (manual 4.2.5 step 3)."""
         own = self.settings.vto_number
-        if own not in self.directory.vtos:
+        if self.is_sip_server and own not in self.directory.vtos:
             entry = VtoEntry(own, ip_address=self.settings.ip_address)
             self.directory.put_vto(entry, server_is_self=True)
             self.save_directory()
