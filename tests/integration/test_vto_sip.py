@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from openpss.devices.vto.sip import attach_sip
@@ -79,6 +80,11 @@ async def test_vth_registers_answers_media_both_ways_unlock_and_hangup(vto: Runn
     await vth.start("127.0.0.1", 0)
     try:
         await vth.register()
+        listing = httpx.get(f"{vto.url}/openpss/control/rooms", auth=vto.auth()).json()
+        assert listing["rooms"] == [
+            {"number": "101", "first_name": "", "last_name": "", "nick_name": "", "online": True}
+        ]
+        assert listing["vtos"][0]["rec_no"] == "8001" and listing["vtos"][0]["online"] is True
         assert vto.control("press", button=2).status_code == 200
         await until(lambda: answered, "the INVITE at the VTH")
         await until(lambda: vto.station.call_state.value == "talking", "talking")
@@ -141,3 +147,43 @@ async def test_wrong_register_password_is_refused(vto: RunningVto) -> None:
             await vth.register()
     finally:
         await vth.close()
+
+
+async def test_alternate_server_takes_over_when_the_main_one_is_silent(tmp_path: Path) -> None:
+    from openpss.devices.vto.model import DoorStation
+    from openpss.protocols.sip.accounts import StaticAccounts
+    from openpss.protocols.sip.server import SipServer
+    from openpss.protocols.sip.transaction import Timers
+    from tests.peers.sip_support import free_port
+
+    alternate = SipServer(realm="VDP", accounts=StaticAccounts({"8001": "alt-pw"}))
+    await alternate.start("127.0.0.1", 0)
+    dead = free_port()  # nobody answers there
+
+    def with_alternate(station: DoorStation) -> None:
+        station.set_sip_server(
+            enabled=False,
+            address="127.0.0.1",
+            port=dead,
+            domain="VDP",
+            login_password="main-pw",
+            alternate_enabled=True,
+            alternate_address=f"127.0.0.1:{alternate.port}",
+            alternate_password="alt-pw",
+            alternate_vts_address="127.0.0.1",
+        )
+
+    try:
+        with running_vto(
+            tmp_path,
+            configure=with_alternate,
+            extra_services=[attach_sip],
+            sip_timers=Timers(t1=0.01),
+        ) as vto:
+            await until(lambda: vto.station.registered, "registration at the alternate server")
+            link = vto.thread.runtime.sip_link
+            assert link.register_failures >= 1 and "408" in link.last_register_error
+            assert link.registered_at.endswith(f":{alternate.port}")
+            assert alternate.location.is_online("8001")
+    finally:
+        await alternate.close()

@@ -310,7 +310,15 @@ def rooms(
     username: str = USERNAME,
     http_password: str | None = PASSWORD,
 ) -> None:
-    """Room No. Management of a unit that is the SIP server."""
+    """Room No. Management of a unit that is the SIP server (no option: list with status)."""
+    if not (add or batch or clear):
+        auth = httpx.DigestAuth(username, http_password) if http_password else None
+        response = httpx.get(f"{device.rstrip('/')}/openpss/control/rooms", auth=auth, timeout=10)
+        if response.status_code != 200:
+            typer.echo(f"device refused ({response.status_code})", err=True)
+            raise typer.Exit(1)
+        typer.echo(json.dumps(response.json()))
+        return
     body: dict[str, Any] = {"add": [{"number": number} for number in add]}
     if clear:
         body = {"clear": True}

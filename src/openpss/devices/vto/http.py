@@ -106,6 +106,7 @@ class VtoHttp:
         }
         routes = [
             Route("/openpss/control/status", self.control_status, methods=["GET"]),
+            Route("/openpss/control/rooms", self.control_rooms, methods=["GET"]),
             Route("/openpss/control/initialize", self.control_initialize, methods=["POST"]),
             Route("/openpss/control/{action}", self.control, methods=["POST"]),
         ]
@@ -205,6 +206,11 @@ class VtoHttp:
         """The unit's state (``status --json``)."""
         denied = self._denied(request)
         return denied or JSONResponse(self.station.status())
+
+    async def control_rooms(self, request: Request) -> Response:
+        """Room and VTO lists with who is registered."""
+        denied = self._denied(request)
+        return denied or JSONResponse(self.station.room_list())
 
     async def control_initialize(self, request: Request) -> Response:
         """Device Init: ``{"password": ..., "email": ...}`` while uninitialized."""

@@ -148,6 +148,7 @@ class DoorStation(AccessMixin):
         self.tamper_detached = False
         self.alarm_sound_until: dt.datetime | None = None
         self.keypad_buffer = ""
+        self.online: set[str] = set()  # SIP accounts registered here (Refresh in Room No. Mgmt)
         if store is None:  # with a store, ``load`` lists the unit once its flash is read
             self.ensure_self_listed()
 
@@ -536,6 +537,24 @@ class DoorStation(AccessMixin):
         added = self.directory.batch_add(**layout)
         self.save_directory()
         return added
+
+    def room_list(self) -> dict[str, Any]:
+        """Room No. and VTO No. Management with registration status (the Refresh button)."""
+        rooms = [
+            {
+                "number": r.number,
+                "first_name": r.first_name,
+                "last_name": r.last_name,
+                "nick_name": r.nick_name,
+                "online": r.number in self.online,
+            }
+            for r in self.directory.rooms.values()
+        ]
+        vtos = [
+            {"rec_no": v.rec_no, "ip_address": v.ip_address, "online": v.rec_no in self.online}
+            for v in self.directory.vtos.values()
+        ]
+        return {"rooms": rooms, "vtos": vtos}
 
     def put_vto(self, entry: VtoEntry) -> VtoEntry:
         """VTO No. Management > Add / modify."""

@@ -53,6 +53,7 @@ class VtoRuntime:
     fps: int = 25
     audio_file: Path | None = None
     stream_sizes: dict[int, tuple[int, int]] | None = None
+    sip_timers: Any = None  # protocols.sip.Timers; None = RFC 3261 defaults
 
     def __post_init__(self) -> None:
         station = self.station

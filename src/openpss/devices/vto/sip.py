@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from openpss.devices.vto.entities import SIP_REALM, CallState
@@ -28,6 +29,7 @@ from openpss.devices.vto.model import DoorStation
 from openpss.protocols.rtp.codec import is_rtcp
 from openpss.protocols.sip.accounts import ServerEvents
 from openpss.protocols.sip.dialog import Dialog, new_call_id, peer_of_uri
+from openpss.protocols.sip.digest import DigestClient
 from openpss.protocols.sip.errors import SipParseError
 from openpss.protocols.sip.message import Headers, SipRequest, SipResponse
 from openpss.protocols.sip.sdp import SessionDescription
@@ -80,15 +82,15 @@ class VtoAccounts:
 class VtoServerEvents(ServerEvents):
     """Registration status for Room No. Management's Refresh."""
 
-    def __init__(self) -> None:
-        self.online: set[str] = set()
+    def __init__(self, station: DoorStation) -> None:
+        self.station = station
 
     def registration_changed(self, username: str, online: bool) -> None:
         """Remember who is registered."""
         if online:
-            self.online.add(username)
+            self.station.online.add(username)
         else:
-            self.online.discard(username)
+            self.station.online.discard(username)
 
 
 class _Receiver(asyncio.DatagramProtocol):
@@ -276,6 +278,7 @@ class SipLink:
         self.calls: dict[str, UaCall] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.register_failures = 0
+        self.registered_at = ""
         self.last_register_error = ""
 
     def _spawn(self, coroutine: Any) -> None:
@@ -373,7 +376,7 @@ async def attach_sip(runtime: VtoRuntime) -> None:
         server = SipServer(
             realm=SIP_REALM,
             accounts=VtoAccounts(station),
-            events=VtoServerEvents(),
+            events=VtoServerEvents(station),
             ring_seconds=float(station.settings.access.ring_timeout_s),
         )
         await server.start(ports.host, ports.sip)
@@ -387,12 +390,13 @@ async def attach_sip(runtime: VtoRuntime) -> None:
         )
         await ua.start(ports.host, 0)
     else:
-        sip = station.settings.sip
+        main = registrars(station)[0]
         ua = UserAgent(
-            username=sip.login_user or station.settings.vto_number,
-            password=sip.login_password,
-            server=Peer("UDP", sip.address, sip.port),
-            domain=sip.domain or sip.address,
+            username=main.user,
+            password=main.password,
+            server=main.peer,
+            domain=main.domain,
+            timers=runtime.sip_timers,
         )
         await ua.start(ports.host, ports.sip)
     runtime.sip_server = server
@@ -417,18 +421,65 @@ async def _refuse_incoming(ua: UserAgent) -> None:
         call.reject(486)
 
 
+@dataclass(frozen=True)
+class Registrar:
+    """Where and as whom the unit registers (main or alternate server, manual Table 4-1)."""
+
+    peer: Peer
+    domain: str
+    user: str
+    password: str
+
+
+def registrars(station: DoorStation) -> list[Registrar]:
+    """The main SIP server, then the alternate one when it is enabled."""
+    sip, number = station.settings.sip, station.settings.vto_number
+    user = sip.login_user or number
+    found = [
+        Registrar(
+            Peer("UDP", sip.address, sip.port), sip.domain or sip.address, user, sip.login_password
+        )
+    ]
+    if sip.alternate_enabled and sip.alternate_address:
+        host, _, port = sip.alternate_address.partition(":")
+        domain = sip.domain if sip.domain and sip.domain != sip.address else host
+        found.append(
+            Registrar(
+                Peer("UDP", host, int(port) if port.isdigit() else sip.port),
+                domain,
+                sip.alternate_user or user,
+                sip.alternate_password,
+            )
+        )
+    return found
+
+
+def use_registrar(ua: UserAgent, registrar: Registrar) -> None:
+    """Point the user agent at another server."""
+    ua.server, ua.domain, ua.username = registrar.peer, registrar.domain, registrar.user
+    ua.credentials = DigestClient(registrar.user, registrar.password)
+
+
 async def _keep_registered(link: SipLink, *, own_server: bool) -> None:
     station, ua = link.station, link.ua
+    choices = [] if own_server else registrars(station)
+    current = 0
     while True:
         try:
             await ua.register(expires=REGISTER_EXPIRES_S)
         except (RegistrationError, OSError, TimeoutError, SipParseError) as exc:
-            logger.warning("SIP registration of %s failed: %s", ua.username, exc)
+            logger.warning("SIP registration of %s at %s failed: %s", ua.username, ua.server, exc)
             link.register_failures += 1
             link.last_register_error = str(exc)
             if not own_server:
                 station.set_registered(False)
+            if len(choices) > 1:  # try the other server next (alternate server, Table 4-1)
+                current = (current + 1) % len(choices)
+                use_registrar(ua, choices[current])
+                logger.info("SIP: trying %s next", ua.server)
+                continue
             await asyncio.sleep(RETRY_S)
             continue
+        link.registered_at = str(ua.server)
         station.set_registered(True)
         await asyncio.sleep(REREGISTER_S)
