@@ -44,6 +44,14 @@ def test_identity_and_config(vto: RunningVto) -> None:
     )
     assert bad.status_code == 400 and "250-20000 ms" in bad.text
     assert vto.station.settings.access.unlock_hold_ms == 3000
+    number = get(vto, "/cgi-bin/configManager.cgi?action=setConfig&VideoTalk.VTONumber=8009")
+    assert number.status_code == 400 and "not the SIP server" in number.text
+    network = "/cgi-bin/configManager.cgi?action=setConfig&Network.eth0.IPAddress="
+    assert get(vto, network + "10.1.2.3").text == "OK\r\n"
+    assert "IPv4 address" in get(vto, network + "10.1.2.300").text
+    assert vto.station.settings.ip_address == "10.1.2.3"
+    mode = "/cgi-bin/configManager.cgi?action=setConfig&AccessControl[0].State=OpenAlways"
+    assert get(vto, mode).text == "OK\r\n" and vto.station.unlocked
 
 
 def test_unauthenticated_requests_are_challenged(vto: RunningVto) -> None:

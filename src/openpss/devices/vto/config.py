@@ -3,7 +3,7 @@
 ``T2UServer``, ``Network``, ``FacadeLayout``, ``VTOInfo``.
 
 ``apply_set_config`` takes the CGI ``setConfig`` form (``AccessControl[0].UnlockHoldInterval=
-3000``) for the writable tables (AccessControl, VideoTalk, SIP) all or nothing.
+3000``) for the writable tables (AccessControl, VideoTalk, Network.eth0) all or nothing.
 """
 
 from __future__ import annotations
@@ -125,8 +125,15 @@ _VIDEO_TALK_FIELDS: dict[str, tuple[str, Callable[[object], Any]]] = {
 }
 
 
+_NETWORK_FIELDS: dict[str, tuple[str, Callable[[object], Any]]] = {
+    "IPAddress": ("ip_address", str),
+    "SubnetMask": ("netmask", str),
+    "DefaultGateway": ("gateway", str),
+}
+
+
 def apply_set_config(vto: DoorStation, items: Mapping[str, str]) -> None:
-    """``setConfig`` paths for AccessControl and VideoTalk; all or nothing."""
+    """``setConfig`` paths for AccessControl, VideoTalk and Network; all or nothing."""
     tree = unflatten_config(items)
 
     def change(settings: VtoSettings) -> None:
@@ -138,8 +145,16 @@ def apply_set_config(vto: DoorStation, items: Mapping[str, str]) -> None:
                 _apply(settings.access, door, _ACCESS_FIELDS)
             elif name == "VideoTalk" and isinstance(value, dict):
                 _apply(settings, value, _VIDEO_TALK_FIELDS)
+            elif (
+                name == "Network"
+                and isinstance(value, dict)
+                and isinstance(value.get("eth0"), dict)
+            ):
+                _apply(settings, value["eth0"], _NETWORK_FIELDS)
             else:
-                raise VtoError(f"config {name!r} cannot be written; AccessControl or VideoTalk")
+                raise VtoError(
+                    f"config {name!r} cannot be written; AccessControl, VideoTalk or Network"
+                )
 
     try:
         vto.update_settings(change)
