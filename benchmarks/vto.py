@@ -362,13 +362,21 @@ def main() -> None:
                 f"{gaps}{'; errors ' + str(errors) if errors else ''}"
             )
             time.sleep(1.0)
-        latencies = asyncio.run(event_latency(running, args.presses))
-    for name, values in latencies.items():
-        print(
-            f"button press -> {name.upper()} BackKeyLight event over {len(values)} presses: "
-            f"p50 {statistics.median(values):.1f} ms, p99 {percentile(values, 0.99):.1f} ms, "
-            f"max {max(values):.1f} ms"
-        )
+        idle = asyncio.run(event_latency(running, args.presses))
+        watchers = [Viewer(running.rtsp) for _ in range(6)]
+        for viewer in watchers:
+            viewer.start()
+            viewer.playing.wait(20)
+        busy = asyncio.run(event_latency(running, args.presses))
+        for viewer in watchers:
+            viewer.stop.set()
+    for label, latencies in (("no viewers", idle), ("six 720p viewers", busy)):
+        for name, values in latencies.items():
+            print(
+                f"button press -> {name.upper()} BackKeyLight event, {label}, {len(values)} "
+                f"presses: p50 {statistics.median(values):.1f} ms, "
+                f"p99 {percentile(values, 0.99):.1f} ms, max {max(values):.1f} ms"
+            )
 
 
 if __name__ == "__main__":
