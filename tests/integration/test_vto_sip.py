@@ -187,3 +187,43 @@ async def test_alternate_server_takes_over_when_the_main_one_is_silent(tmp_path:
             assert alternate.location.is_online("8001")
     finally:
         await alternate.close()
+
+
+async def test_vth_monitors_the_door_over_sip_and_unlocks(vto: RunningVto) -> None:
+    from openpss.protocols.sip.sdp import build_offer
+
+    loop = asyncio.get_running_loop()
+    _, audio = await loop.create_datagram_endpoint(Counter, local_addr=("127.0.0.1", 0))
+    _, video = await loop.create_datagram_endpoint(Counter, local_addr=("127.0.0.1", 0))
+    assert audio.transport and video.transport
+    vth = UserAgent(
+        username="101",
+        password="123456",
+        server=Peer("UDP", "127.0.0.1", sip_port(vto)),
+        domain="VDP",
+    )
+    await vth.start("127.0.0.1", 0)
+    try:
+        await vth.register()
+        offer = build_offer(
+            address="127.0.0.1",
+            audio_port=audio.transport.get_extra_info("sockname")[1],
+            video_port=video.transport.get_extra_info("sockname")[1],
+            direction="recvonly",
+        )
+        # a VTH numbering H.264 as 102: the door's packets must follow its numbering
+        text = bytes(offer).decode().replace("RTP/AVP 96", "RTP/AVP 102")
+        text = text.replace("rtpmap:96", "rtpmap:102").replace("fmtp:96", "fmtp:102")
+        call = await asyncio.wait_for(vth.call("8001", text.encode()), 15)  # Monitor > Door
+        await until(lambda: len(video.packets) > 5 and len(audio.packets) > 5, "the door's media")
+        assert {RtpPacket.parse(p).payload_type for p in video.packets} == {102}
+        assert {RtpPacket.parse(p).payload_type for p in audio.packets} == {0}
+        assert vto.station.call_state.value == "idle"  # monitoring is not a call
+        await call.send_dtmf("#")
+        await until(lambda: vto.station.find_records("unlock"), "the unlock")
+        await call.hangup()
+        await until(lambda: not vto.thread.runtime.sip_link.monitors, "the monitor to end")
+    finally:
+        await vth.close()
+        audio.transport.close()
+        video.transport.close()

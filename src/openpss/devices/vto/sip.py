@@ -12,7 +12,8 @@ Two ways to run (manual 4.2.4):
 A call's media: we offer PCMU (+ telephone-event) audio and H.264 video; what we send is the
 sub stream's packets (the same encoder the RTSP viewers share), what the far end sends is
 received and counted (``status.rtp``). A SIP INFO during the call carrying DTMF ``#`` (or
-the word ``unlock``) opens the door, as a VTH's unlock key does.
+the word ``unlock``) opens the door, as a VTH's unlock key does. Calls *to* the unit (a VTH's
+Monitor > Door, manual 4.3.2) are answered with the same media, at most six at once.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from openpss.devices.vto.entities import SIP_REALM, CallState
+from openpss.devices.vto.entities import MAX_MONITOR_STREAMS, SIP_REALM, CallState
 from openpss.devices.vto.model import DoorStation
 from openpss.protocols.rtp.codec import is_rtcp
 from openpss.protocols.sip.accounts import ServerEvents
@@ -32,7 +33,7 @@ from openpss.protocols.sip.dialog import Dialog, new_call_id, peer_of_uri
 from openpss.protocols.sip.digest import DigestClient
 from openpss.protocols.sip.errors import SipParseError
 from openpss.protocols.sip.message import Headers, SipRequest, SipResponse
-from openpss.protocols.sip.sdp import SessionDescription
+from openpss.protocols.sip.sdp import SessionDescription, build_answer
 from openpss.protocols.sip.server import SipServer
 from openpss.protocols.sip.transaction import ClientTransaction
 from openpss.protocols.sip.transport import Peer
@@ -56,6 +57,7 @@ REREGISTER_S = 45.0
 RETRY_S = 5.0
 STATUS_CANCELLED = 487  # RFC 3261 §21.4.25
 DECLINED = (486, 600, 603)  # busy here, busy everywhere, decline
+SUPPORTED = ("PCMU", "telephone-event", "H264")  # what the unit sends and receives
 
 
 class VtoAccounts:
@@ -113,6 +115,7 @@ class CallMedia:
         self.station, self.stream, self.host = station, stream, host
         self.receivers: dict[str, _Receiver] = {}
         self.remote: dict[int, tuple[str, int]] = {}  # track -> (address, RTP port)
+        self.payload_types: dict[int, int] = {}  # track -> payload type the far end expects
         self.video_in = 0
         self.started = False
 
@@ -160,11 +163,13 @@ class CallMedia:
         except SipParseError as exc:
             logger.warning("call answer has an unreadable SDP: %s", exc)
             return
-        for track, kind in ((0, "video"), (1, "audio")):
+        for track, kind, codec in ((0, "video", "H264"), (1, "audio", "PCMU")):
             media = sdp.first(kind)
             address = sdp.media_address(media) if media is not None else None
-            if media is not None and media.port and address:
+            chosen = [c for c in media.codecs if c.name.upper() == codec] if media else []
+            if media is not None and media.port and address and chosen:
                 self.remote[track] = (address, media.port)
+                self.payload_types[track] = chosen[0].payload_type
         self.started = True
         self.stream.add_sink(self.sink)
 
@@ -176,6 +181,8 @@ class CallMedia:
         if remote is None or transport is None:
             return
         address, port = remote
+        if not rtcp and (data[1] & 0x7F) != self.payload_types[track]:
+            data = data[:1] + bytes([(data[1] & 0x80) | self.payload_types[track]]) + data[2:]
         transport.sendto(data, (address, port + 1 if rtcp else port))
         if not rtcp:
             self.station.rtp["video_out" if track == 0 else "audio_out"] += 1
@@ -279,6 +286,7 @@ class SipLink:
         self.tasks: set[asyncio.Task[None]] = set()
         self.register_failures = 0
         self.registered_at = ""
+        self.monitors: set[UaCall] = set()
         self.last_register_error = ""
 
     def _spawn(self, coroutine: Any) -> None:
@@ -354,6 +362,38 @@ class SipLink:
             if "signal=#" in body.replace(" ", "") or "unlock" in body:
                 self.station.remote_unlock(call.ua.username)
 
+    async def serve_incoming(self) -> None:
+        """Calls to the unit (a VTH's Monitor > Door, the centre): answered with the door's
+        picture and sound while fewer than six streams run (manual 1.2), else busy."""
+        while True:
+            call = await self.ua.incoming.get()
+            if len(self.monitors) >= MAX_MONITOR_STREAMS:
+                call.reject(486)
+                continue
+            self._spawn(self._monitor(call))
+
+    async def _monitor(self, call: UaCall) -> None:
+        media = CallMedia(self.station, self.stream, self.ua.endpoint.host)
+        self.monitors.add(call)
+        try:
+            await media.open()
+            offer = SessionDescription.parse(call.remote_sdp)
+            ports = {"audio": media.port("audio"), "video": media.port("video")}
+            answer = build_answer(offer, address=media.host, ports=ports, supported=SUPPORTED)
+            await call.answer(bytes(answer))
+            media.start(call.remote_sdp)
+            watcher = asyncio.get_running_loop().create_task(self._watch_info(call))
+            try:
+                await call.ended.wait()
+            finally:
+                watcher.cancel()
+        except SipParseError as exc:
+            logger.warning("monitor call from %s refused: %s", call.caller, exc)
+            call.reject(488)
+        finally:
+            media.close()
+            self.monitors.discard(call)
+
     async def close(self) -> None:
         """Cancel what is running."""
         for task in list(self.tasks):
@@ -403,7 +443,7 @@ async def attach_sip(runtime: VtoRuntime) -> None:
     link = SipLink(station, ua, runtime.monitor.streams[1])
     station.link = link
     runtime.sip_link = link
-    incoming = asyncio.get_running_loop().create_task(_refuse_incoming(ua))
+    incoming = asyncio.get_running_loop().create_task(link.serve_incoming())
     try:
         await _keep_registered(link, own_server=server is not None)
     finally:
@@ -412,13 +452,6 @@ async def attach_sip(runtime: VtoRuntime) -> None:
         await ua.close()
         if server is not None:
             await server.close()
-
-
-async def _refuse_incoming(ua: UserAgent) -> None:
-    """Calls to the unit are refused (busy); monitoring goes through RTSP."""
-    while True:
-        call = await ua.incoming.get()
-        call.reject(486)
 
 
 @dataclass(frozen=True)
