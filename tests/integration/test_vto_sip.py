@@ -227,3 +227,26 @@ async def test_vth_monitors_the_door_over_sip_and_unlocks(vto: RunningVto) -> No
         await vth.close()
         audio.transport.close()
         video.transport.close()
+
+
+async def test_ringing_vth_sets_the_second_ringing_state(vto: RunningVto) -> None:
+    events: list[tuple[str, dict[str, Any]]] = []
+    vto.on_loop(lambda: vto.thread.runtime.listeners.append(lambda c, a, d: events.append((c, d))))
+    vth = UserAgent(
+        username="101",
+        password="123456",
+        server=Peer("UDP", "127.0.0.1", sip_port(vto)),
+        domain="VDP",
+    )
+    await vth.start("127.0.0.1", 0)
+    try:
+        await vth.register()
+        vto.control("press", button=2)
+        incoming = await asyncio.wait_for(vth.incoming.get(), 15)  # the VTH sent 180 Ringing
+        await until(lambda: ("BackKeyLight", {"State": 2}) in events, "BackKeyLight State 2")
+        incoming.reject(603)
+        await until(lambda: vto.station.call_state.value == "idle", "the declined call")
+        assert [c for c, _ in events].count("IgnoreInvite") == 1
+        assert vto.station.find_records("call")[-1].data["EndState"] == "Rejected"
+    finally:
+        await vth.close()

@@ -37,6 +37,7 @@ from openpss.devices.vto.entities import (
     LIGHT_IDLE,
     LIGHT_NOT_ANSWERED,
     LIGHT_RINGING,
+    LIGHT_RINGING_2,
     LIGHT_UNLOCK,
     LIGHT_UNLOCK_FAILED,
     AccessUser,
@@ -300,13 +301,16 @@ def test_group_call_rings_every_vth_and_is_answered(
     vto.add_room(Room("101#1"))
     vto.set_facade([{"type": "button1", "keys": ["101"]}])
     call_id = vto.press_button(2)
+    vto.far_end_ringing(call_id)
+    vto.far_end_ringing(call_id)  # a second 180 changes nothing
+    vto.far_end_ringing("other")
     assert vto.call_state is CallState.ringing
     assert vto.link.calls == [("invite", call_id, ["101#0", "101#1"])]  # type: ignore[attr-defined]
     vto.call_answered("101#1")
     clock.advance(42)
     vto.press_button(2)  # the call key again hangs up
     assert vto.call_state is CallState.idle
-    assert lights(events) == [LIGHT_RINGING, LIGHT_ANSWERED, LIGHT_IDLE]
+    assert lights(events) == [LIGHT_RINGING, LIGHT_RINGING_2, LIGHT_ANSWERED, LIGHT_IDLE]
     [record] = vto.find_records("call")
     assert record.data["EndState"] == "Received" and record.data["TalkTime"] == 42
     assert "VideoTalkLog" in codes(events) and "Invite" in codes(events)

@@ -18,6 +18,7 @@ from openpss.devices.vto.entities import (
     LIGHT_IDLE,
     LIGHT_NOT_ANSWERED,
     LIGHT_RINGING,
+    LIGHT_RINGING_2,
     CallState,
     Record,
     SystemType,
@@ -66,6 +67,7 @@ class CallMixin:
     call_started: dt.datetime | None
     talk_started: dt.datetime | None
     call_kind: str
+    backlight: int
     _call_numbers: itertools.count[int]
 
     if TYPE_CHECKING:  # provided by DoorStation
@@ -124,6 +126,12 @@ class CallMixin:
         if not accounts:
             raise VtoError(f"room {number} is not in the room list (Room No. Management)")
         return [room.number for room in accounts]
+
+    def far_end_ringing(self, call_id: str) -> None:
+        """A VTH rings (180 Ringing): the call indicator's second ringing state."""
+        ringing = self.call_state is CallState.ringing and call_id == self.call_id
+        if ringing and self.backlight != LIGHT_RINGING_2:
+            self.light(LIGHT_RINGING_2)
 
     def call_answered(self, peer: str = "") -> None:
         """The far end answered: talk."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -206,8 +206,9 @@ class CallMedia:
 class OutgoingCall:
     """An INVITE of the user agent that can be CANCELled while it rings (RFC 3261 §9.1)."""
 
-    def __init__(self, ua: UserAgent) -> None:
+    def __init__(self, ua: UserAgent, on_ringing: Callable[[], None] | None = None) -> None:
         self.ua = ua
+        self.on_ringing = on_ringing
         self.txn: ClientTransaction | None = None
         self.provisional = False
         self.cancel_wanted = False
@@ -252,6 +253,8 @@ class OutgoingCall:
 
     def _on_provisional(self, response: SipResponse) -> None:
         self.provisional = True
+        if response.status in (180, 183) and self.on_ringing is not None:
+            self.on_ringing()
         if self.cancel_wanted and not self.cancel_sent:
             self._send_cancel()
 
@@ -314,7 +317,7 @@ class SipLink:
         station = self.station
         self.station.rtp.update(audio_in=0, audio_out=0, video_out=0)
         media = CallMedia(station, self.stream, self.ua.endpoint.host)
-        outgoing = OutgoingCall(self.ua)
+        outgoing = OutgoingCall(self.ua, lambda: station.far_end_ringing(call_id))
         self.pending[call_id] = outgoing
         try:
             await media.open()
