@@ -410,6 +410,8 @@ def test_duress_card_opens_and_alarms(vto: DoorStation, events: list[Any]) -> No
     assert vto.swipe("D1").duress
     assert "Duress" in codes(events) and "AlarmLocal" in codes(events)
     assert vto.find_records("alarm")[0].data["AlarmType"] == "Duress"
+    vto.update_settings(lambda s: setattr(s.access, "duress_alarm", False))
+    assert vto.swipe("D1").opened and len(vto.find_records("alarm")) == 1  # alarm switched off
 
 
 def test_fingerprint_unlock_and_duress_finger(vto: DoorStation, events: list[Any]) -> None:

@@ -108,7 +108,7 @@ class AccessMixin:
         )
         self.emit("AccessControl", record.data)
         self.light(LIGHT_UNLOCK)
-        if duress:
+        if duress and self.settings.access.duress_alarm:
             self.raise_alarm("Duress", {"UserID": user_id, "CardNo": card_no, "Method": method})
         message = "door opened" + (" (duress alarm sent)" if duress else "")
         return UnlockResult(True, message, record.rec_no, duress)
