@@ -6,6 +6,7 @@ The client below does not use ``openpss.protocols.dhip``: it packs the 32-byte h
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import random
@@ -326,3 +327,31 @@ def test_silent_and_slow_clients_are_dropped(
     with socket.create_connection(("127.0.0.1", vto.dhip_port)) as slow:
         slow.sendall(frame(b"x" * 100)[:42])  # header promises 100 bytes, 10 arrive
         assert closed_by_server(slow)
+
+
+async def test_our_dhip_client_logs_in_calls_and_gets_events(vto: RunningVto) -> None:
+    from openpss.protocols.dhip.client import DhipClient, DhipClientError
+
+    client = await DhipClient.connect("127.0.0.1", vto.dhip_port)
+    try:
+        answer = await client.login("admin", VTO_PASSWORD)
+        assert answer["result"] is True and client.keepalive_interval == 60
+        info = await client.call("magicBox.getSystemInfo")
+        assert info["params"]["serialNumber"] == vto.station.serial
+        await client.call("eventManager.attach", {"codes": ["DoorStatus"]})
+        await asyncio.to_thread(vto.control, "door", open=True)
+        event = await asyncio.wait_for(client.events.get(), 10)
+        entry = event["params"]["eventList"][0]
+        assert (entry["Code"], entry["Data"]) == ("DoorStatus", {"Status": "Open"})
+        with pytest.raises(DhipClientError) as caught:
+            await client.call("nothing.here")
+        assert caught.value.code == 268894210
+    finally:
+        await client.close()
+    wrong = await DhipClient.connect("127.0.0.1", vto.dhip_port)
+    try:
+        with pytest.raises(DhipClientError) as refused:
+            await wrong.login("admin", "Wrong1234")
+        assert refused.value.code == 268632085
+    finally:
+        await wrong.close()
