@@ -139,7 +139,10 @@ async def serve(
     station, store = open_station(data_dir)
     try:
         configure(station, options)
-        runtime = VtoRuntime(station, ports, fps=fps, audio_file=audio_file)
+        try:
+            runtime = VtoRuntime(station, ports, fps=fps, audio_file=audio_file)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--audio-file") from exc
         runtime.extra_services.append(attach_sip)
         if not facade:
             await runtime.run()

@@ -133,10 +133,13 @@ class AudioSource:
 def _load_audio(path: Path) -> np.ndarray:
     resampler = av.AudioResampler(format="s16", layout="mono", rate=g711.CLOCK_RATE)
     chunks = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(audio=0):
-            for out in resampler.resample(frame):
-                chunks.append(out.to_ndarray().reshape(-1))
+    try:
+        with av.open(str(path)) as container:
+            for frame in container.decode(audio=0):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+    except (av.FFmpegError, OSError, IndexError) as exc:
+        raise ValueError(f"{path} is not a readable audio file: {exc}") from exc
     if not chunks:
         raise ValueError(f"{path} holds no audio")
     return np.concatenate(chunks).astype(np.int16)
