@@ -27,6 +27,8 @@ NONCE_LIFETIME_S = 300.0  # our choice: 5 re-REGISTER periods of a Dahua unit (6
 MAX_NONCES = 65_536
 NC_WINDOW = 64  # unseen counts this far below the highest are accepted (concurrent requests)
 ALGORITHMS = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}  # RFC 8760 §2
+_ESCAPE = re.compile(r"\\(.)")
+_NC = re.compile(r"[0-9A-Fa-f]{8}")
 _PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*(?:,|$)')
 
 
@@ -42,7 +44,7 @@ def parse_auth_params(header: str) -> tuple[str, dict[str, str]]:
             raise SipParseError(f"malformed {scheme} parameter near {rest[position:][:30]!r}")
         value = match[2]
         if value.startswith('"'):
-            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+            value = _ESCAPE.sub(r"\1", value[1:-1]) if "\\" in value else value[1:-1]
         params[match[1].lower()] = value
         position = match.end()
     return scheme, params
@@ -174,7 +176,7 @@ class DigestServer:
         nc_text = params.get("nc")
         if nc_text is None:
             return AuthResult(True, username)  # RFC 2069 client: no count to check
-        if not re.fullmatch(r"[0-9A-Fa-f]{8}", nc_text) or int(nc_text, 16) == 0:
+        if not _NC.fullmatch(nc_text) or int(nc_text, 16) == 0:
             return AuthResult(False, username, reason="nc must be 8 hex digits from 00000001")
         count = int(nc_text, 16)
         binding = (username, source, params.get("cnonce", ""))
