@@ -127,6 +127,9 @@ async def registers(target: Target, directory: Path, count: int, limit: int) -> 
 async def calls(target: Target, directory: Path, count: int, limit: int, rate: float) -> SippRun:
     """Calls through the server to a SIPp UAS registered as 9901."""
     uas_port = free_port()
+    # drop the previous rung's UAS binding first, or the server would fork to a dead port too
+    await sipp("unregister.xml", target.port, cwd=directory, calls=1, rate=1, limit=1,
+               service="9901")  # fmt: skip
     await sipp("register.xml", target.port, cwd=directory, calls=1, rate=1, limit=1,
                service="9901", local_port=uas_port)  # fmt: skip
     uas = await asyncio.create_subprocess_exec(

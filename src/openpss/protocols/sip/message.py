@@ -671,6 +671,20 @@ def make_response(
     return response
 
 
+def make_cancel(invite: SipRequest) -> SipRequest:
+    """The CANCEL of a sent INVITE: same top Via (branch), Request-URI, From, To, Call-ID (§9.1)."""
+    headers = Headers()
+    headers.add("Via", invite.headers.get_all("Via")[0])
+    for name in ("From", "To", "Call-ID"):
+        headers.add(name, invite.headers.get(name) or "")
+    headers.add("CSeq", f"{invite.cseq.number} CANCEL")
+    for route in invite.headers.raw_all("Route"):
+        headers.add("Route", route)
+    headers.add("Max-Forwards", "70")
+    headers.add("Content-Length", "0")
+    return SipRequest(headers, b"", "CANCEL", invite.uri)
+
+
 def split_lines_for_error(data: bytes) -> Headers:
     """Best-effort header lines of an unparsable message, to answer it with a 400."""
     head, _ = _split_head(data)
