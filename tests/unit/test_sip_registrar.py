@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from pathlib import Path
+
+import pytest
 
 from openpss.protocols.sip.accounts import AccountsError, StaticAccounts
 from openpss.protocols.sip.message import SipRequest, parse_message
