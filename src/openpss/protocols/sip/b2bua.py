@@ -26,6 +26,7 @@ from openpss.protocols.sip.message import (
     NameAddress,
     SipRequest,
     SipResponse,
+    make_cancel,
     make_response,
 )
 from openpss.protocols.sip.registrar import Binding
@@ -94,15 +95,7 @@ class Leg:
     def _send_cancel(self) -> None:
         assert self.request is not None and self.txn is not None
         self.cancel_sent = True
-        headers = Headers()
-        headers.add("Via", self.request.headers.get_all("Via")[0])
-        for name in ("From", "To", "Call-ID"):
-            headers.add(name, self.request.headers.get(name) or "")
-        headers.add("CSeq", f"{self.request.cseq.number} CANCEL")
-        headers.add("Max-Forwards", "70")
-        headers.add("Content-Length", "0")
-        cancel = SipRequest(headers, b"", "CANCEL", self.request.uri)
-        self.call.endpoint.layer.send_request(cancel, self.txn.peer)
+        self.call.endpoint.layer.send_request(make_cancel(self.request), self.txn.peer)
 
 
 class Call:

@@ -27,6 +27,8 @@ NONCE_LIFETIME_S = 300.0  # our choice: 5 re-REGISTER periods of a Dahua unit (6
 MAX_NONCES = 65_536
 NC_WINDOW = 64  # unseen counts this far below the highest are accepted (concurrent requests)
 ALGORITHMS = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}  # RFC 8760 §2
+_ESCAPE = re.compile(r"\\(.)")
+_NC = re.compile(r"[0-9A-Fa-f]{8}")
 _PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*(?:,|$)')
 
 
@@ -42,7 +44,7 @@ def parse_auth_params(header: str) -> tuple[str, dict[str, str]]:
             raise SipParseError(f"malformed {scheme} parameter near {rest[position:][:30]!r}")
         value = match[2]
         if value.startswith('"'):
-            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+            value = _ESCAPE.sub(r"\1", value[1:-1]) if "\\" in value else value[1:-1]
         params[match[1].lower()] = value
         position = match.end()
     return scheme, params
@@ -113,11 +115,25 @@ class DigestServer:
         self.clock = clock
         self.opaque = secrets.token_hex(8)
         self._nonces: BoundedTable[str, _Nonce] = BoundedTable(MAX_NONCES)
+        self._secret = secrets.token_bytes(32)
+
+    def _new_nonce(self) -> str:
+        # issue time + random + MAC: checkable without a table entry, so a flood of challenges
+        # stores nothing; the entry (nonce counts) is made at the nonce's first valid use
+        stamp = f"{int(self.clock() * 1000):x}.{secrets.token_hex(8)}"
+        mac = hmac.new(self._secret, stamp.encode(), hashlib.sha256).hexdigest()[:16]
+        return f"{stamp}.{mac}"
+
+    def _issued_at(self, nonce: str) -> float | None:
+        stamp, _, mac = nonce.rpartition(".")
+        expected = hmac.new(self._secret, stamp.encode(), hashlib.sha256).hexdigest()[:16]
+        if not stamp or not hmac.compare_digest(mac, expected):
+            return None
+        return int(stamp.partition(".")[0], 16) / 1000
 
     def challenges(self, *, stale: bool = False) -> list[str]:
         """``WWW-Authenticate`` values, one per algorithm, preferred first (RFC 8760 §2.4)."""
-        nonce = secrets.token_hex(16)
-        self._nonces[nonce] = _Nonce(self.clock())
+        nonce = self._new_nonce()
         tail = ", stale=true" if stale else ""
         return [
             f'Digest realm="{self.realm}", nonce="{nonce}", opaque="{self.opaque}", '
@@ -167,14 +183,19 @@ class DigestServer:
     def _use_nonce(
         self, params: dict[str, str], username: str, method: str, source: str
     ) -> AuthResult:
-        entry = self._nonces.get(params["nonce"])
-        if entry is None or self.clock() - entry.issued > self.nonce_lifetime:
-            self._nonces.pop(params["nonce"])
+        nonce = params["nonce"]
+        issued = self._issued_at(nonce)
+        if issued is None or self.clock() - issued > self.nonce_lifetime:
+            self._nonces.pop(nonce)
             return AuthResult(False, username, stale=True, reason="nonce expired or unknown")
+        entry = self._nonces.get(nonce)
+        if entry is None:
+            entry = _Nonce(issued)
+            self._nonces[nonce] = entry
         nc_text = params.get("nc")
         if nc_text is None:
             return AuthResult(True, username)  # RFC 2069 client: no count to check
-        if not re.fullmatch(r"[0-9A-Fa-f]{8}", nc_text) or int(nc_text, 16) == 0:
+        if not _NC.fullmatch(nc_text) or int(nc_text, 16) == 0:
             return AuthResult(False, username, reason="nc must be 8 hex digits from 00000001")
         count = int(nc_text, 16)
         binding = (username, source, params.get("cnonce", ""))

@@ -65,6 +65,10 @@ LIST_HEADERS = frozenset(
 # Headers that may appear once only (RFC 4475 §3.4.1 multi01).
 SINGLE_HEADERS = frozenset(["call-id", "cseq", "content-length", "from", "to", "max-forwards"])
 _TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+_VIA = re.compile(r"\s*SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9\-.!%*_+`'~]+)\s+(\S+)\s*")
+_LINE_END = re.compile(r"\r?\n")
+_VERSION = re.compile(r"SIP/\d+\.\d+")
+_REQUEST_URI = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*:\S+")
 _STATUS_LINE = re.compile(r"SIP/(\d+)\.(\d+) (\d{3})(?: (.*))?")
 
 REASONS = {
@@ -180,6 +184,10 @@ class Headers:
         """The first value of ``name``."""
         values = self._lookup(header_key(name))
         return values[0] if values else default
+
+    def count(self, name: str) -> int:
+        """How many field lines ``name`` has."""
+        return len(self._lookup(header_key(name)))
 
     def raw_all(self, name: str) -> list[str]:
         """Every field line of ``name`` as written (lists not split)."""
@@ -327,9 +335,7 @@ class Via:
         if not text.strip():
             raise SipParseError("empty Via value")
         sent_by_part, _, param_text = text.partition(";")
-        match = re.fullmatch(
-            r"\s*SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9\-.!%*_+`'~]+)\s+(\S+)\s*", sent_by_part
-        )
+        match = _VIA.fullmatch(sent_by_part)
         if not match:
             raise SipParseError(f"malformed Via {text[:60]!r}")
         host, port = _via_hostport(match[2])
@@ -534,7 +540,7 @@ def _split_head(data: bytes) -> tuple[bytes, bytes]:
 
 def _unfold(text: str) -> list[str]:
     lines: list[str] = []
-    for raw in re.split(r"\r?\n", text):
+    for raw in _LINE_END.split(text) if "\n" in text else [text]:
         if raw[:1] in (" ", "\t") and lines:
             lines[-1] = lines[-1].rstrip() + " " + raw.strip()
         else:
@@ -587,9 +593,9 @@ def _parse_request_line(line: str, headers: Headers, body: bytes) -> SipRequest:
     method, uri, version = parts
     if not _TOKEN.fullmatch(method):
         raise SipParseError(f"method {method[:20]!r} is not a token")
-    if not re.fullmatch(r"SIP/\d+\.\d+", version):
+    if not _VERSION.fullmatch(version):
         raise SipParseError(f"malformed SIP version {version[:20]!r}")
-    if uri.startswith("<") or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+\-.]*:\S+", uri):
+    if uri.startswith("<") or not _REQUEST_URI.fullmatch(uri):
         raise SipParseError(f"malformed Request-URI {uri[:60]!r}")
     return SipRequest(headers, body, method, uri, version)
 
@@ -631,7 +637,7 @@ def validate_request(request: SipRequest) -> None:
 def validate_common(message: SipMessage) -> None:
     """Fields every message needs, single-valued headers once, parsable addresses."""
     for name in SINGLE_HEADERS:
-        if len(message.headers.raw_all(name)) > 1:
+        if message.headers.count(name) > 1:
             raise SipParseError(f"{name} appears more than once")
     for name in ("Via", "From", "To", "Call-ID", "CSeq"):
         if message.headers.get(name) is None:
@@ -663,6 +669,20 @@ def make_response(
             headers.add("Record-Route", value)
     response = SipResponse(headers, b"", status, reason or REASONS.get(status, "Unknown"))
     return response
+
+
+def make_cancel(invite: SipRequest) -> SipRequest:
+    """The CANCEL of a sent INVITE: same top Via (branch), Request-URI, From, To, Call-ID (§9.1)."""
+    headers = Headers()
+    headers.add("Via", invite.headers.get_all("Via")[0])
+    for name in ("From", "To", "Call-ID"):
+        headers.add(name, invite.headers.get(name) or "")
+    headers.add("CSeq", f"{invite.cseq.number} CANCEL")
+    for route in invite.headers.raw_all("Route"):
+        headers.add("Route", route)
+    headers.add("Max-Forwards", "70")
+    headers.add("Content-Length", "0")
+    return SipRequest(headers, b"", "CANCEL", invite.uri)
 
 
 def split_lines_for_error(data: bytes) -> Headers:

@@ -206,7 +206,10 @@ class SipServer:
         response = make_response(request, status, to_tag=self.endpoint.layer.local_tag)
         for challenge in self.digest.challenges(stale=result.stale):
             response.headers.add(name, challenge)
-        txn.respond(response)
+        if proxy:
+            txn.respond(response)
+        else:
+            txn.respond_stateless(response)  # a retransmitted REGISTER just gets a new challenge
         return None
 
     # ---- registrar -------------------------------------------------------------------------

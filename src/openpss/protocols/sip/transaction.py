@@ -132,6 +132,12 @@ class ServerTransaction:
             self._set_state(State.completed)
             self._later(0 if reliable else timers.b, lambda: self._set_state(State.terminated))
 
+    def respond_stateless(self, response: SipResponse) -> None:
+        """Send a final response and forget the transaction at once (as Kamailio's sl does)."""
+        self.last_response = response
+        self.layer.transport.send(response, self.destination)
+        self._set_state(State.terminated)
+
     def reply(self, status: int, reason: str | None = None, **headers: str) -> SipResponse:
         """Build and send a response with a To tag; extra headers by keyword (Min_Expires=)."""
         response = make_response(self.request, status, reason, to_tag=self.layer.local_tag)

@@ -32,6 +32,7 @@ from openpss.protocols.sip.message import (
     NameAddress,
     SipRequest,
     SipResponse,
+    make_cancel,
     make_response,
     validate_request,
 )
@@ -237,7 +238,10 @@ class UserAgent:
         return await self.register(expires=0)
 
     async def call(self, number: str, sdp: bytes = b"") -> UaCall:
-        """Call ``number``; returns once answered (ACK sent), CallFailed otherwise."""
+        """Call ``number``; returns once answered (ACK sent), CallFailed otherwise.
+
+        Cancelling the awaiting task sends CANCEL (the callee stops ringing, answers 487).
+        """
         uri = str(SipUri.for_number(number, self.domain))
         request = self._request("INVITE", uri, uri, call_id=new_call_id(self.endpoint.host), cseq=1)
         request.set_body(sdp, "application/sdp" if sdp else None)
@@ -245,12 +249,21 @@ class UserAgent:
         call.local_sdp = sdp
         sent: list[SipRequest] = []
 
+        transactions: list[ClientTransaction] = []
+
         def remember(txn: ClientTransaction) -> None:
             sent.append(txn.request)
+            transactions.append(txn)
 
-        response = await self.endpoint.request(
-            request, self.server, credentials=self.credentials, on_transaction=remember
-        )
+        try:
+            response = await self.endpoint.request(
+                request, self.server, credentials=self.credentials, on_transaction=remember
+            )
+        except asyncio.CancelledError:
+            if transactions and not transactions[-1].final.done():
+                txn = transactions[-1]
+                self.endpoint.layer.send_request(make_cancel(txn.request), txn.peer)
+            raise
         if response.status >= 300:
             raise CallFailed(response.status, response.reason)
         final_request = sent[-1]
