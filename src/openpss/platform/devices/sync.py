@@ -3,7 +3,8 @@
 `run(app)` is listed in app.BACKGROUND_SERVICES. Every `device_poll_seconds` each device with a
 password is checked; when online its due authorization tasks are pushed in batches, access
 records newer than the pulled watermark (`Device.last_record_no`) are pulled page by page, and
-an event-stream listener stores live punches. Records are unique per (device, record number), so
+an event-stream listener stores live punches. Each cycle first queues the removal of access
+nobody may hold any more (validity ended, person gone: `tasks.revoke_lapsed`). Records are unique per (device, record number), so
 the pull and the stream may overlap without duplicates; the watermark only moves with the pull
 (in the same transaction as the records), so a restart or an outage loses nothing.
 """
@@ -361,7 +362,8 @@ class SyncService:
         return await asyncio.to_thread(work)
 
     async def run_once(self) -> None:
-        """One cycle over all devices (concurrently)."""
+        """One cycle over all devices (concurrently), after queueing lapsed access for removal."""
+        await self.db(tasks.revoke_lapsed)
         ids = await self.db(
             lambda s: list(s.scalars(select(Device.id).where(Device.kind.in_(SYNC_KINDS))))
         )
