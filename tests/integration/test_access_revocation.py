@@ -12,12 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openpss.platform.devices.models import Device
-from openpss.platform.people import batch, service as people
+from openpss.platform.people import batch
+from openpss.platform.people import service as people
 from openpss.platform.people.models import Department, Person
 from openpss.platform.people.schemas import PersonUpdate
 from openpss.platform.permissions import service, tasks
 from openpss.platform.permissions.models import AuthorizationTask, TaskAction, TaskStatus
 from openpss.platform.permissions.schemas import DoorRef, PermissionGroupCreate
+from openpss.platform.security.audit import SYSTEM
 
 FAR_FUTURE = dt.datetime(2036, 1, 1, tzinfo=dt.UTC)
 
@@ -83,7 +85,7 @@ def test_deleting_a_person_queues_their_removal(session: Session) -> None:
 
 def test_batch_delete_queues_removals(session: Session) -> None:
     _, _, persons = _setup(session, "1", "2", "3")
-    batch.batch_delete(session=session, person_ids=[persons[0].id, persons[2].id])
+    batch.batch_delete(session=session, person_ids=[persons[0].id, persons[2].id], actor=SYSTEM)
     session.commit()
     assert _state(session) == {
         "1": ("remove", "pending"),

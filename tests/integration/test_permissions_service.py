@@ -289,7 +289,15 @@ def test_queue_backoff_and_retry(session: Session) -> None:
     assert tasks.retry_tasks(session=session, device_id=d1.id) == 1
     progress = tasks.progress_by_device(session=session)
     assert progress == [
-        {"id": d1.id, "name": "D1", "online": False, "pending": 2, "success": 1, "failed": 0}
+        {
+            "id": d1.id,
+            "name": "D1",
+            "online": False,
+            "pending": 2,
+            "success": 1,
+            "failed": 0,
+            "revoked": 0,
+        }
     ]
     total, rows = tasks.progress_by_person(session=session)
     assert total == 3

@@ -3,10 +3,11 @@
 `run(app)` is listed in app.BACKGROUND_SERVICES. Every `device_poll_seconds` each device with a
 password is checked; when online its due authorization tasks are pushed in batches, access
 records newer than the pulled watermark (`Device.last_record_no`) are pulled page by page, and
-an event-stream listener stores live punches. Each cycle first queues the removal of access
-nobody may hold any more (validity ended, person gone: `tasks.revoke_lapsed`). Records are unique per (device, record number), so
+an event-stream listener stores live punches. Records are unique per (device, record number), so
 the pull and the stream may overlap without duplicates; the watermark only moves with the pull
-(in the same transaction as the records), so a restart or an outage loses nothing.
+(in the same transaction as the records), so a restart or an outage loses nothing. Each cycle
+first queues the removal of access nobody may hold any more (validity ended, person gone:
+`tasks.revoke_lapsed`).
 """
 
 from __future__ import annotations

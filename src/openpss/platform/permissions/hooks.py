@@ -41,7 +41,9 @@ def _revoke_deleted(session: Session, _flush: UOWTransaction, _instances: Any) -
     deleted = [obj.id for obj in session.deleted if isinstance(obj, Person) and obj.id is not None]
     if deleted:
         count = tasks.persons_deleted(session=session, person_ids=deleted)
-        logger.debug("%d person(s) deleted: %d device entries queued for removal", len(deleted), count)
+        logger.debug(
+            "%d person(s) deleted: %d device entries queued for removal", len(deleted), count
+        )
 
 
 @event.listens_for(Session, "after_flush")

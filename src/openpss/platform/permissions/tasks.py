@@ -447,14 +447,22 @@ def retry_tasks(
 
 
 def _status_sums() -> list[Any]:
+    """Counts per status, plus "revoked": removals that succeeded (part of "success")."""
+    revoked = and_(
+        AuthorizationTask.action == TaskAction.remove,
+        AuthorizationTask.status == TaskStatus.success,
+    )
     return [
-        func.sum(case((AuthorizationTask.status == s, 1), else_=0)).label(s.value)
-        for s in TaskStatus
+        *(
+            func.sum(case((AuthorizationTask.status == s, 1), else_=0)).label(s.value)
+            for s in TaskStatus
+        ),
+        func.sum(case((revoked, 1), else_=0)).label("revoked"),
     ]
 
 
 def progress_by_device(*, session: Session) -> list[dict[str, Any]]:
-    """Per device: name, online and the number of pending / success / failed tasks."""
+    """Per device: name, online and the number of pending / success / failed / revoked tasks."""
     query = (
         select(Device.id, Device.name, Device.online, *_status_sums())
         .join(AuthorizationTask, AuthorizationTask.device_id == Device.id)
@@ -493,13 +501,22 @@ def list_tasks(
     status: TaskStatus | None = None,
     device_id: int | None = None,
     person_id: int | None = None,
+    action: TaskAction | None = None,
+    user_id: str | None = None,
     offset: int = 0,
     limit: int = 50,
 ) -> tuple[int, list[AuthorizationTask]]:
-    """Tasks filtered by status / device / person, newest change first, with the total."""
+    """Tasks filtered by status / device / person / action / user ID, newest change first.
+
+    `user_id` also finds the removals of deleted persons (they have no person any more).
+    """
     query = select(AuthorizationTask)
     if status is not None:
         query = query.where(AuthorizationTask.status == status)
+    if action is not None:
+        query = query.where(AuthorizationTask.action == action)
+    if user_id is not None:
+        query = query.where(AuthorizationTask.user_id == user_id)
     if device_id is not None:
         query = query.where(AuthorizationTask.device_id == device_id)
     if person_id is not None:
