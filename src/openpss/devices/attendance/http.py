@@ -261,7 +261,7 @@ class AttendanceHttp:
                 "message": result.message,
                 "rec_no": result.punch.rec_no if result.punch else None,
                 "user_id": result.user_id,
-                "state": result.punch.state.value if result.punch else None,
+                "state": result.punch.state.value if result.punch and result.punch.state else None,
             }
         )
 
