@@ -38,6 +38,8 @@ def test_parse_record_from_record_finder_fields() -> None:
         "method": "card",
         "attendance_state": "CheckIn",
         "success": True,
+        "reason": "",
+        "duress": False,
     }
 
 
@@ -45,6 +47,17 @@ def test_parse_record_from_event_data() -> None:
     record = parse_record({"RecNo": 3, "UTC": 1767258000, "Method": 6, "Status": 0})
     assert (record["record_no"], record["method"], record["success"]) == (3, "fingerprint", False)
     assert record["card_no"] == ""
+    assert record["reason"] == "refused"  # a failure without ErrorCode or Reason
+
+
+def test_parse_refused_and_duress_records() -> None:
+    """Issue 8 item 4: the reason of a refused attempt and a duress card are kept."""
+    named = parse_record({"RecNo": 4, "UTC": 1, "Status": "0", "ErrorCode": "20"})
+    assert (named["success"], named["reason"]) == (False, "outside validity period")
+    told = parse_record({"RecNo": 5, "UTC": 1, "Status": 0, "ErrorCode": 16, "Reason": "lost"})
+    assert told["reason"] == "lost"
+    duress = parse_record({"RecNo": 6, "UTC": 1, "Status": "1", "CardType": "5"})
+    assert (duress["success"], duress["reason"], duress["duress"]) == (True, "", True)
 
 
 def test_canonical_card_keeps_non_hex_numbers() -> None:

@@ -29,7 +29,12 @@ from openpss.protocols.dahua_http.client import (
     DeviceInfo,
 )
 from openpss.protocols.dahua_http.events import EventPart
-from openpss.protocols.dahua_http.records import attendance_state_name
+from openpss.protocols.dahua_http.records import (
+    CARD_TYPE_DURESS,
+    CARD_TYPE_GENERAL,
+    attendance_state_name,
+    error_reason,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +51,8 @@ class UserPush:
     name: str
     password: str = ""
     cards: list[str] = field(default_factory=list)
+    # Cards among `cards` sent as duress cards (AccessCard CardType 5).
+    duress_cards: list[str] = field(default_factory=list)
     fingerprints: list[bytes] = field(default_factory=list)
     administrator: bool = False
     doors: list[int] = field(default_factory=lambda: [1])
@@ -73,6 +80,11 @@ class UserPush:
         return entry
 
 
+def card_type(user: UserPush, card: str) -> int:
+    """AccessCard CardType of one of the user's cards: duress or general."""
+    return CARD_TYPE_DURESS if card in user.duress_cards else CARD_TYPE_GENERAL
+
+
 def failure_reason(exc: DahuaError) -> str:
     """Classify a device error as one of the authorization failure reasons."""
     if isinstance(exc, DahuaConnectionError):
@@ -98,17 +110,25 @@ def base_url(host: str, port: int) -> str:
 
 
 def parse_record(fields: dict[str, Any]) -> dict[str, Any]:
-    """A recordFinder record or AccessControl event `data` as AccessRecord columns."""
+    """A recordFinder record or AccessControl event `data` as AccessRecord columns.
+
+    A refused attempt (Status 0) carries its reason; "duress" (not a column) marks a duress
+    card, which the records service turns into an alarm record.
+    """
     created = int(str(fields.get("CreateTime") or fields.get("UTC") or 0))
     card = str(fields.get("CardNo", "") or "").strip().upper()
+    success = str(fields.get("Status", "1")) == "1"
+    reason = "" if success else error_reason(fields.get("ErrorCode"), fields.get("Reason"))
     return {
         "record_no": int(str(fields["RecNo"])),
         "event_time": dt.datetime.fromtimestamp(created, dt.UTC),
-        "user_id": str(fields.get("UserID", "") or ""),
-        "card_no": canonical_card(card),
+        "user_id": str(fields.get("UserID", "") or "")[:32],
+        "card_no": canonical_card(card)[:32],
         "method": METHODS.get(str(fields.get("Method", "")), str(fields.get("Method", ""))),
         "attendance_state": attendance_state_name(fields.get("AttendanceState")),
-        "success": str(fields.get("Status", "1")) == "1",
+        "success": success,
+        "reason": (reason or "refused")[:255] if not success else "",
+        "duress": str(fields.get("CardType", "")).strip() == str(CARD_TYPE_DURESS),
     }
 
 
@@ -197,7 +217,11 @@ class DahuaAdapter:
         if stale:
             await self.remove_users(stale)  # a user already gone counts as removed
         await self.client.insert_users([u.user_json() for u in users], batch=BATCH)
-        cards = [{"UserID": u.user_id, "CardNo": c} for u in users for c in u.cards]
+        cards = [
+            {"UserID": u.user_id, "CardNo": c, "CardType": card_type(u, c)}
+            for u in users
+            for c in u.cards
+        ]
         if cards:
             # updateMulti also moves a card that a previous owner still holds on the device.
             await self.client.update_cards(cards, batch=BATCH)

@@ -73,6 +73,7 @@ def _push_for(person: Person, methods: set[str], doors: set[int], settings: Sett
         name=person.name,
         password=password,
         cards=[c.number for c in person.cards if not c.frozen] if "card" in methods else [],
+        duress_cards=[c.number for c in person.cards if c.kind == "duress" and not c.frozen],
         fingerprints=[f.template for f in person.fingerprints] if "fingerprint" in methods else [],
         administrator=bool(getattr(person, "administrator", False)),
         doors=sorted(doors) or [1],
