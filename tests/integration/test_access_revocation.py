@@ -18,8 +18,15 @@ from openpss.platform.people.models import Department, Person
 from openpss.platform.people.schemas import PersonUpdate
 from openpss.platform.permissions import service, tasks
 from openpss.platform.permissions.models import AuthorizationTask, TaskAction, TaskStatus
-from openpss.platform.permissions.schemas import DoorRef, PermissionGroupCreate
+from openpss.platform.permissions.schemas import (
+    DoorRef,
+    PermissionGroupCreate,
+    PermissionGroupUpdate,
+)
 from openpss.platform.security.audit import SYSTEM
+from openpss.platform.security.models import Account, Role
+from openpss.platform.security.tokens import open_login_session
+from tests.conftest import Api
 
 FAR_FUTURE = dt.datetime(2036, 1, 1, tzinfo=dt.UTC)
 
@@ -160,3 +167,50 @@ def test_removal_failure_is_tracked_and_retried(session: Session) -> None:
     tasks.mark_results(session=session, results=[(task.id, None)])
     session.commit()
     assert _state(session) == {"1": ("remove", "success")}
+
+
+def test_taking_the_group_off_a_door_queues_removal(session: Session) -> None:
+    device, _, _ = _setup(session, "1")
+    other = Device(name="D2", host="127.0.0.2", username="admin", password_encrypted="")
+    session.add(other)
+    session.flush()
+    group = service.list_groups(session=session)[0]
+    service.update_group(
+        session=session,
+        group_id=group.id,
+        data=PermissionGroupUpdate(doors=[DoorRef(device_id=other.id)]),
+    )
+    session.commit()
+    session.expire_all()
+    rows = session.scalars(select(AuthorizationTask)).all()
+    assert {(t.device_id, t.action.value, t.status.value) for t in rows} == {
+        (device.id, "remove", "pending"),
+        (other.id, "push", "pending"),
+    }
+
+
+def test_revokes_are_visible_in_the_api_and_progress_view(api: Api) -> None:
+    factory = api.client.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as s:
+        _, _, persons = _setup(s, "1", "2")
+        people.delete_person(session=s, person_id=persons[0].id)
+        s.commit()
+        _deliver_all(s)
+    h = api.headers(Role.viewer)
+    page = api.client.get(
+        "/api/v1/authorization/tasks", params={"action": "remove", "user_id": "1"}, headers=h
+    ).json()
+    assert [(t["user_id"], t["action"], t["status"], t["person_id"]) for t in page["items"]] == [
+        ("1", "remove", "success", None)
+    ]
+    devices = api.client.get("/api/v1/authorization/progress/devices", headers=h).json()
+    assert (devices[0]["success"], devices[0]["revoked"]) == (2, 1)
+    persons_page = api.client.get("/api/v1/authorization/progress/persons", headers=h).json()
+    assert {p["user_id"]: p["revoked"] for p in persons_page["items"]} == {"1": 1, "2": 0}
+    with factory() as s:
+        account = s.scalars(select(Account).where(Account.role == Role.viewer)).one()
+        cookie, _ = open_login_session(session=s, account=account, lifetime=dt.timedelta(hours=1))
+        s.commit()
+    api.client.cookies.set("openpss_session", cookie)
+    html = api.client.get("/permissions/progress").text
+    assert '<th title="removals the device applied (part of Success)">Revoked</th>' in html

@@ -9,9 +9,11 @@ a duress card becomes an alarm record.
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import time
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,8 +21,9 @@ from openpss.platform.db import make_engine, make_session_factory
 from openpss.platform.devices.crypto import encrypt_secret
 from openpss.platform.devices.models import Device
 from openpss.platform.devices.sync import SyncService
+from openpss.platform.people import credentials
 from openpss.platform.people import service as people
-from openpss.platform.people.models import Card, Department, Person
+from openpss.platform.people.models import Card, Department, Fingerprint, Person
 from openpss.platform.permissions import service as permissions
 from openpss.platform.permissions import tasks
 from openpss.platform.permissions.models import AuthorizationTask
@@ -183,6 +186,75 @@ async def test_revocations_reach_the_terminal_and_refusals_come_back(
         assert [(a.device_id, a.record_no, a.alarm_type) for a in alarms] == [
             (device_id, 5, "duress")
         ]
+    finally:
+        await sync.close()
+        engine.dispose()
+
+
+def _present_body(term: Terminal, body: dict[str, object]) -> dict[str, object]:
+    auth = httpx.DigestAuth("admin", ADMIN_PASSWORD)
+    url = f"{term.url}/openpss/control/present"
+    response = httpx.post(url, json=body, auth=auth, timeout=10)
+    response.raise_for_status()
+    result: dict[str, object] = response.json()
+    return result
+
+
+async def test_removed_password_and_fingerprint_stop_working_on_the_terminal(
+    db_url: str, settings: Settings, terminal: Terminal
+) -> None:
+    engine = make_engine(db_url)
+    factory = make_session_factory(engine)
+    finger = bytes(range(200))
+    with factory() as s:
+        dep = Department(name="Staff")
+        s.add(dep)
+        s.flush()
+        person = Person(
+            user_id="5", name="P5", department_id=dep.id,
+            valid_from=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+            valid_to=dt.datetime(2036, 1, 1, tzinfo=dt.UTC),
+        )  # fmt: skip
+        s.add(person)
+        device = Device(name="Terminal", host="127.0.0.1", port=terminal.port, username="admin")
+        device.password_encrypted = encrypt_secret(settings, ADMIN_PASSWORD)
+        device.kind = "attendance"
+        s.add(device)
+        s.flush()
+        credentials.set_password(
+            session=s, person_id=person.id, password="246810", secret_key=settings.secret_key
+        )
+        credentials.add_fingerprint(session=s, person_id=person.id, name="thumb", template=finger)
+        permissions.create_group(
+            session=s,
+            data=PermissionGroupCreate(
+                name="Staff",
+                verification_methods=["password", "fingerprint"],
+                doors=[DoorRef(device_id=device.id)],
+                department_ids=[dep.id],
+            ),
+        )
+        s.commit()
+        person_id = person.id
+    by_password: dict[str, object] = {"user_id": 5, "password": "246810"}
+    by_finger: dict[str, object] = {"fingerprint": base64.b64encode(finger).decode()}
+    sync = SyncService(factory, settings, timeout=3.0, heartbeat=1, feed_attendance=False)
+    try:
+        await sync.run_once()
+        assert (await asyncio.to_thread(_present_body, terminal, by_password))["accepted"]
+        assert (await asyncio.to_thread(_present_body, terminal, by_finger))["accepted"]
+        with factory() as s:
+            credentials.clear_password(session=s, person_id=person_id)
+            thumb = s.scalar(select(Fingerprint).where(Fingerprint.person_id == person_id))
+            assert thumb is not None
+            credentials.delete_fingerprint(session=s, person_id=person_id, fingerprint_id=thumb.id)
+            s.commit()
+        await sync.run_once()
+        assert _tasks(factory) == {"5": ("push", "success")}
+        refused = await asyncio.to_thread(_present_body, terminal, by_password)
+        assert refused["message"] == "wrong user ID or password"
+        refused = await asyncio.to_thread(_present_body, terminal, by_finger)
+        assert refused["message"] == "fingerprint not recognized"
     finally:
         await sync.close()
         engine.dispose()
