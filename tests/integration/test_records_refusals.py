@@ -69,3 +69,19 @@ def test_duress_card_makes_one_alarm_from_pull_and_stream(session: Session) -> N
     assert total == 1 and rows[0].record_no == 9
     _, access = service.search_access(session=session, filters=AccessFilter())
     assert {r.record_no for r in access} == {9, 10}  # the duress punch is an access record too
+
+
+def test_duress_event_and_record_make_one_alarm(session: Session) -> None:
+    """The Duress event (stream) and the duress-card record (pull) name the same RecNo."""
+    from openpss.platform.devices.adapter import parse_duress
+    from openpss.platform.devices.sync import _store_event
+
+    device = _device(session)
+    event = parse_duress({"RecNo": 9, "UTC": UTC0, "UserID": "7", "CardNo": "B2"})
+    assert _store_event(session, device.id, event) == []  # an alarm, not a punch
+    record = _record(9, UserID="7", CardNo="B2", CardType=5)
+    service.add_access_records(session=session, device_id=device.id, records=[record])
+    no_rec_no = parse_duress({"UTC": UTC0, "UserID": "8"})
+    _store_event(session, device.id, no_rec_no)
+    alarms = sorted(session.scalars(select(AlarmRecord)), key=lambda a: a.id)
+    assert [(a.record_no, a.alarm_type) for a in alarms] == [(9, "duress"), (None, "duress")]

@@ -9,6 +9,7 @@ from openpss.platform.devices.adapter import (
     base_url,
     canonical_card,
     failure_reason,
+    parse_duress,
     parse_record,
 )
 from openpss.protocols.dahua_http.client import (
@@ -109,3 +110,16 @@ def test_failure_reason_keeps_the_device_lockout_message() -> None:
         "rejected: User locked: too many failed logins, try again in 280 s"
     )
     assert failure_reason(DahuaAuthError("")) == "rejected: wrong user name or password"
+
+
+def test_parse_duress_event() -> None:
+    """A Duress event becomes alarm columns, tied to its access record when it names one."""
+    alarm = parse_duress({"RecNo": 5, "UTC": 1767258000, "UserID": "7", "CardNo": "bad000"})
+    assert alarm == {
+        "alarm": "duress",
+        "record_no": 5,
+        "event_time": dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.UTC),
+        "user_id": "7",
+        "card_no": "00BAD000",
+    }
+    assert parse_duress({"UserID": "7"})["record_no"] is None  # a device without RecNo

@@ -230,7 +230,12 @@ class AttendanceHttp:
             return event_stream_response(self.hub, call.params)
         if call.action == "getCaps":
             return kv_response(
-                {"caps.AccessControl": True, "caps.BellRing": True, "caps.NTPAdjustTime": True}
+                {
+                    "caps.AccessControl": True,
+                    "caps.BellRing": True,
+                    "caps.Duress": True,
+                    "caps.NTPAdjustTime": True,
+                }
             )
         raise CgiError("Bad Request!")
 

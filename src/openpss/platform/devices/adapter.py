@@ -132,6 +132,24 @@ def parse_record(fields: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def parse_duress(fields: dict[str, Any]) -> dict[str, Any]:
+    """A ``Duress`` event's data as the columns of a duress alarm ("alarm": "duress").
+
+    Its ``RecNo`` (when the device gives one) is that of the access record it belongs to, so
+    the alarm is made once whether it comes from this event or from the record.
+    """
+    rec_no = str(fields.get("RecNo", "") or "").strip()
+    created = str(fields.get("UTC") or fields.get("CreateTime") or "").strip()
+    when = dt.datetime.fromtimestamp(int(created), dt.UTC) if created.isdigit() else None
+    return {
+        "alarm": "duress",
+        "record_no": int(rec_no) if rec_no.isdigit() else None,
+        "event_time": when or dt.datetime.now(dt.UTC),
+        "user_id": str(fields.get("UserID", "") or "")[:32],
+        "card_no": canonical_card(str(fields.get("CardNo", "") or "").strip().upper())[:32],
+    }
+
+
 def canonical_card(card: str) -> str:
     """The platform's stored form of a device card number (hex, at least 8 digits)."""
     try:
@@ -281,10 +299,15 @@ class DahuaAdapter:
             rec_no = parsed[-1]["record_no"]
 
     async def access_events(self, heartbeat: int = 5) -> AsyncIterator[dict[str, Any] | None]:
-        """Live punches as AccessRecord columns; None for each heartbeat (liveness)."""
+        """Live punches as AccessRecord columns; None for each heartbeat (liveness).
+
+        A ``Duress`` event (duress card or password) comes as parse_duress columns.
+        """
         part: EventPart
-        async for part in self.client.events(("AccessControl",), heartbeat=heartbeat):
+        async for part in self.client.events(("AccessControl", "Duress"), heartbeat=heartbeat):
             if part.is_heartbeat:
                 yield None
             elif part.code == "AccessControl" and part.data and "RecNo" in part.data:
                 yield parse_record(part.data)
+            elif part.code == "Duress" and isinstance(part.data, dict):
+                yield parse_duress(part.data)

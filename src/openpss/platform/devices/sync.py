@@ -38,7 +38,7 @@ from openpss.platform.permissions.models import (
     TaskAction,
 )
 from openpss.platform.records.models import AccessRecord
-from openpss.platform.records.service import insert_access_records
+from openpss.platform.records.service import insert_access_records, raise_duress_alarms
 from openpss.platform.settings import Settings
 from openpss.protocols.dahua_http.client import DahuaError
 
@@ -309,6 +309,10 @@ def _mark(session: Session, results: list[tuple[int, str | None]]) -> None:
 
 
 def _store_event(session: Session, device_id: int, record: dict[str, Any]) -> list[dict[str, Any]]:
+    if record.get("alarm") == "duress":  # a Duress event: the alarm, not a punch
+        alarm = {k: v for k, v in record.items() if k != "alarm"}
+        raise_duress_alarms(session=session, records=[{"device_id": device_id, **alarm}])
+        return []
     return insert_access_records(session=session, device_id=device_id, records=[record])
 
 

@@ -111,7 +111,7 @@ def raise_duress_alarms(*, session: Session, records: Sequence[dict[str, Any]]) 
             "channel": 0,
             "detail": f"duress card {r['card_no']} used by user {r['user_id'] or '?'}"[:255],
             "acknowledged": False,
-            "received_at": r["received_at"],
+            "received_at": r.get("received_at") or dt.datetime.now(dt.UTC),
         }
         for r in records
     ]
