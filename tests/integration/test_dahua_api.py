@@ -311,3 +311,34 @@ def test_garbage_parameters_and_auth_headers_never_crash_the_server(device: Runn
             f"{base}/magicBox.cgi?action=getSerialNo", headers={"Authorization": header}
         )
         assert response.status_code == 401, header
+
+
+async def test_validity_and_duress_cards_over_the_cgi_api(device: RunningDevice) -> None:
+    """Issue 8: ValidFrom/ValidTo and CardType 5 are kept, shown and enforced; bad ones named."""
+    async with client(device) as c:
+        user = {"UserID": "31", "UserName": "Val", "ValidTo": "2020-01-01 00:00:00"}
+        await c.insert_users([user, {"UserID": "32", "UserName": "Dur"}])
+        await c.insert_cards(
+            [
+                {"UserID": "31", "CardNo": "C31"},
+                {"UserID": "32", "CardNo": "C32", "CardType": 5},
+                {"UserID": "32", "CardNo": "D32", "CardType": 0},
+            ]
+        )
+        assert (await c.find_users("31"))[0]["ValidTo"] == "2020-01-01 00:00:00"
+        types = {card["CardNo"]: card["CardType"] for card in await c.find_cards("32")}
+        assert types == {"C32": 5, "D32": 0}
+        with pytest.raises(DahuaRequestError, match="ValidTo must be YYYY-MM-DD HH:MM:SS"):
+            await c.insert_users([{"UserID": "33", "ValidTo": "next year"}])
+        with pytest.raises(DahuaRequestError, match="ValidFrom must not be after ValidTo"):
+            bad = {"UserID": "33", "ValidFrom": "2030-01-01 00:00:00"}
+            await c.insert_users([{**bad, "ValidTo": "2029-01-01 00:00:00"}])
+    expired = await asyncio.to_thread(device.present, card="C31")
+    assert expired["message"] == "outside the user's validity period"
+    assert (await asyncio.to_thread(device.present, card="C32"))["accepted"]
+    async with client(device) as c:
+        records = (await c.find_records()).records
+    assert [(r["Status"], r["ErrorCode"], r["CardType"]) for r in records] == [
+        ("0", "20", "0"),
+        ("1", "0", "5"),
+    ]
