@@ -342,3 +342,20 @@ async def test_validity_and_duress_cards_over_the_cgi_api(device: RunningDevice)
         ("0", "20", "0"),
         ("1", "0", "5"),
     ]
+
+
+@pytest.mark.parametrize("value", [123, [], {}, None, "", "2026-13-01 00:00:00", "x" * 5000])
+def test_odd_validity_and_card_types_never_fail_the_server(
+    device: RunningDevice, value: object
+) -> None:
+    """Garbage ValidFrom / ValidTo / CardType answers 200 or 400 with a message, never 500."""
+    auth = httpx.DigestAuth("admin", ADMIN_PASSWORD)
+    base = f"{device.url}/cgi-bin"
+    for cgi, body in (
+        ("AccessUser", {"UserList": [{"UserID": "41", "ValidFrom": value, "ValidTo": value}]}),
+        ("AccessCard", {"CardList": [{"UserID": "41", "CardNo": "E41", "CardType": value}]}),
+    ):
+        response = httpx.post(f"{base}/{cgi}.cgi?action=insertMulti", json=body, auth=auth)
+        assert response.status_code in (200, 400), response.text
+        if response.status_code == 400:
+            assert "Error" in response.text and len(response.text) < 500
