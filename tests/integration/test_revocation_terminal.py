@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import json
+import os
+import subprocess
 import time
 
 import httpx
@@ -31,7 +34,7 @@ from openpss.platform.permissions.schemas import DoorRef, PermissionGroupCreate
 from openpss.platform.records.models import AccessRecord, AlarmRecord
 from openpss.platform.settings import Settings
 from tests.integration import test_devices_sync
-from tests.integration.test_devices_sync import ADMIN_PASSWORD, Terminal
+from tests.integration.test_devices_sync import ADMIN_PASSWORD, OPENPSS, Terminal
 
 terminal = test_devices_sync.terminal  # a virtual terminal process (fixture)
 
@@ -89,6 +92,13 @@ def _present(term: Terminal, card: str) -> dict[str, object]:
     return term.present_card(card)
 
 
+def _present_cli(term: Terminal, card: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OPENPSS_DEVICE_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    command = [OPENPSS, "device", "attendance", "present", "--device", term.url, "--card", card]
+    # A bound against a hung process only (a loaded machine may take long to start Python).
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+
+
 async def _wait_for_records(factory: sessionmaker[Session], count: int) -> list[AccessRecord]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -141,10 +151,14 @@ async def test_revocations_reach_the_terminal_and_refusals_come_back(
             "3": ("push", "success"),
             "4": ("remove", "success"),
         }
-        for user_id in ("1", "2", "4"):
+        # As an operator would check it: `openpss device attendance present --card ...`.
+        done = await asyncio.to_thread(_present_cli, terminal, CARDS["1"])
+        assert done.returncode == 1, (done.stdout, done.stderr)
+        refused = json.loads(done.stdout)
+        assert (refused["accepted"], refused["message"]) == (False, "card not registered")
+        for user_id in ("2", "4"):
             refused = await asyncio.to_thread(_present, terminal, CARDS[user_id])
-            assert not refused["accepted"], user_id
-            assert refused["message"] == "card not registered"
+            assert (refused["accepted"], refused["message"]) == (False, "card not registered")
 
         # Validity ends: the periodic check takes the person off the device.
         with factory() as s:
