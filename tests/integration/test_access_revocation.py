@@ -214,3 +214,17 @@ def test_revokes_are_visible_in_the_api_and_progress_view(api: Api) -> None:
     api.client.cookies.set("openpss_session", cookie)
     html = api.client.get("/permissions/progress").text
     assert '<th title="removals the device applied (part of Success)">Revoked</th>' in html
+
+
+def test_taking_one_door_off_a_device_resends_the_remaining_doors(session: Session) -> None:
+    device, _, _ = _setup(session, "1")
+    device.door_count = 2
+    group = service.list_groups(session=session)[0]
+    two = [DoorRef(device_id=device.id, door=1), DoorRef(device_id=device.id, door=2)]
+    service.update_group(session=session, group_id=group.id, data=PermissionGroupUpdate(doors=two))
+    session.commit()
+    _deliver_all(session)
+    one = [DoorRef(device_id=device.id, door=1)]
+    service.update_group(session=session, group_id=group.id, data=PermissionGroupUpdate(doors=one))
+    session.commit()
+    assert _state(session) == {"1": ("push", "pending")}  # the device must drop door 2
