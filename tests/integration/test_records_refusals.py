@@ -16,6 +16,8 @@ from openpss.platform.devices.adapter import parse_record
 from openpss.platform.devices.models import Device
 from openpss.platform.records.models import AlarmRecord
 from openpss.platform.records.schemas import AccessFilter
+from openpss.platform.security.models import Role
+from tests.conftest import Api
 
 UTC0 = int(dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC).timestamp())
 
@@ -85,3 +87,27 @@ def test_duress_event_and_record_make_one_alarm(session: Session) -> None:
     _store_event(session, device.id, no_rec_no)
     alarms = sorted(session.scalars(select(AlarmRecord)), key=lambda a: a.id)
     assert [(a.record_no, a.alarm_type) for a in alarms] == [(9, "duress"), (None, "duress")]
+
+
+def test_refusals_in_the_records_api_and_console(api: Api) -> None:
+    factory = api.client.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as s:
+        device = _device(s)
+        records = [
+            _record(1, UserID="7", CardNo="A1"),
+            _record(2, UserID="8", Status=0, ErrorCode=20),
+            _record(3, UserID="9", CardNo="B2", CardType=5),
+        ]
+        service.add_access_records(session=s, device_id=device.id, records=records)
+        s.commit()
+    h = api.headers(Role.viewer)
+    page = api.client.get(
+        "/api/v1/records/access", params={"success": "false", "reason": "validity"}, headers=h
+    ).json()
+    assert [(r["user_id"], r["reason"]) for r in page["items"]] == [
+        ("8", "outside validity period")
+    ]
+    alarms = api.client.get("/api/v1/records/alarms", params={"alarm_type": "duress"}, headers=h)
+    assert [(a["record_no"], a["alarm_type"]) for a in alarms.json()["items"]] == [(3, "duress")]
+    html = api.client.get("/records", params={"reason": "validity"}, headers=h).text
+    assert "outside validity period" in html and ">7<" not in html
