@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from openpss.platform.devices.adapter import (
     UserPush,
     base_url,
@@ -123,3 +125,20 @@ def test_parse_duress_event() -> None:
         "card_no": "00BAD000",
     }
     assert parse_duress({"UserID": "7"})["record_no"] is None  # a device without RecNo
+
+
+def test_validity_is_sent_in_the_wall_time_the_device_clock_is_set_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The sync sets device clocks to the platform's local time: validity follows it."""
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        start = dt.datetime(2026, 3, 2, 0, 0, tzinfo=dt.UTC)
+        entry = UserPush(user_id="1", name="A", valid_from=start, valid_to=start).user_json()
+        assert entry["ValidFrom"] == "2026-03-01 19:00:00"  # UTC-5 in March
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

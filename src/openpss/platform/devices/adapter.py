@@ -74,10 +74,20 @@ class UserPush:
         if self.password:
             entry["Password"] = self.password
         if self.valid_from is not None:
-            entry["ValidFrom"] = self.valid_from.strftime("%Y-%m-%d %H:%M:%S")
+            entry["ValidFrom"] = device_wall_time(self.valid_from)
         if self.valid_to is not None:
-            entry["ValidTo"] = self.valid_to.strftime("%Y-%m-%d %H:%M:%S")
+            entry["ValidTo"] = device_wall_time(self.valid_to)
         return entry
+
+
+def device_wall_time(value: dt.datetime) -> str:
+    """An instant as the device's wall time (ValidFrom / ValidTo are wall times).
+
+    The sync sets each device's clock to the platform's local time (`sync_time`), so the
+    platform's local zone is the device's; a naive value is taken as that wall time already.
+    """
+    local = value.astimezone() if value.tzinfo is not None else value
+    return local.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def card_type(user: UserPush, card: str) -> int:
