@@ -17,7 +17,7 @@ import subprocess
 import time
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from openpss.platform.db import make_engine, make_session_factory
@@ -33,6 +33,7 @@ from openpss.platform.permissions.models import AuthorizationTask
 from openpss.platform.permissions.schemas import DoorRef, PermissionGroupCreate
 from openpss.platform.records.models import AccessRecord, AlarmRecord
 from openpss.platform.settings import Settings
+from openpss.protocols.dahua_http.client import DahuaClient
 from tests.integration import test_devices_sync
 from tests.integration.test_devices_sync import ADMIN_PASSWORD, OPENPSS, Terminal
 
@@ -160,19 +161,28 @@ async def test_revocations_reach_the_terminal_and_refusals_come_back(
             refused = await asyncio.to_thread(_present, terminal, CARDS[user_id])
             assert (refused["accepted"], refused["message"]) == (False, "card not registered")
 
-        # Validity ends: the periodic check takes the person off the device.
+        # Validity ends. The new end is pushed to the terminal ...
+        ends = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
         with factory() as s:
             person = s.scalar(select(Person).where(Person.user_id == "3"))
             assert person is not None
-            person.valid_to = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
+            person.valid_to = ends
             s.commit()
         await sync.run_once()
         assert _tasks(factory)["3"] == ("push", "success")
-        await asyncio.sleep(2.5)
-        # The terminal itself refuses outside the pushed validity period ...
+        # ... which refuses the card itself once its clock passes it (clock moved, not waited) ...
+        async with DahuaClient(terminal.url, "admin", ADMIN_PASSWORD) as client:
+            await client.set_current_time(
+                (ends + dt.timedelta(hours=1)).astimezone().replace(tzinfo=None)
+            )
         refused = await asyncio.to_thread(_present, terminal, CARDS["3"])
         assert refused["message"] == "outside the user's validity period"
-        # ... and the platform's periodic check removes the person.
+        # ... and when the platform's clock passes it (the stored end moved back, without the
+        # change hooks, as time passing would) the periodic check removes the person.
+        with factory() as s:
+            passed = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+            s.execute(update(Person).where(Person.user_id == "3").values(valid_to=passed))
+            s.commit()
         await sync.run_once()
         assert _tasks(factory)["3"] == ("remove", "success")
         refused = await asyncio.to_thread(_present, terminal, CARDS["3"])
