@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -359,3 +360,42 @@ def test_odd_validity_and_card_types_never_fail_the_server(
         assert response.status_code in (200, 400), response.text
         if response.status_code == 400:
             assert "Error" in response.text and len(response.text) < 500
+
+
+async def test_remove_endpoints_in_the_dahua_forms_take_access_away(
+    device: RunningDevice,
+) -> None:
+    """Issue 8: AccessCard / AccessFingerprint / AccessUser removeMulti (GET, indexed lists)."""
+    finger = bytes(range(100))
+    async with client(device) as c:
+        await c.insert_users(
+            [{"UserID": "51", "Password": "5151"}, {"UserID": "52", "Password": "5252"}]
+        )
+        await c.insert_cards([{"UserID": "51", "CardNo": "F51"}, {"UserID": "52", "CardNo": "F52"}])
+        await c.insert_fingerprints("51", [finger])
+    for body in ({"card": "F51"}, {"fingerprint": base64.b64encode(finger).decode()}):
+        assert (await asyncio.to_thread(device.present, **body))["accepted"]
+    auth = httpx.DigestAuth("admin", ADMIN_PASSWORD)
+    base = f"{device.url}/cgi-bin"
+    for path in (
+        "AccessCard.cgi?action=removeMulti&CardNoList[0]=F51",
+        "AccessFingerprint.cgi?action=removeMulti&UserIDList[0]=51",
+        "AccessUser.cgi?action=removeMulti&UserIDList[0]=52&UserIDList[1]=51",
+    ):
+        response = await asyncio.to_thread(httpx.get, f"{base}/{path}", auth=auth)
+        assert (response.status_code, response.text.strip()) == (200, "OK"), path
+    attempts = [
+        {"card": "F51"},
+        {"fingerprint": base64.b64encode(finger).decode()},
+        {"card": "F52"},
+        {"user_id": 51, "password": "5151"},
+    ]
+    messages = [(await asyncio.to_thread(device.present, **a))["message"] for a in attempts]
+    assert messages == [
+        "card not registered",
+        "fingerprint not recognized",
+        "card not registered",
+        "wrong user ID or password",
+    ]
+    async with client(device) as c:
+        assert await c.find_users() == [] and await c.find_cards() == []
