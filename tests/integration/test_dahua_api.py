@@ -384,7 +384,7 @@ async def test_remove_endpoints_in_the_dahua_forms_take_access_away(
     ):
         response = await asyncio.to_thread(httpx.get, f"{base}/{path}", auth=auth)
         assert (response.status_code, response.text.strip()) == (200, "OK"), path
-    attempts = [
+    attempts: list[dict[str, object]] = [
         {"card": "F51"},
         {"fingerprint": base64.b64encode(finger).decode()},
         {"card": "F52"},
