@@ -282,3 +282,31 @@ async def test_removed_password_and_fingerprint_stop_working_on_the_terminal(
     finally:
         await sync.close()
         engine.dispose()
+
+
+async def test_revocation_during_an_outage_goes_out_when_the_terminal_returns(
+    db_url: str, settings: Settings, terminal: Terminal
+) -> None:
+    """A removal that failed "offline" is sent as soon as the device answers, not after backoff."""
+    engine = make_engine(db_url)
+    factory = make_session_factory(engine)
+    _seed(factory, settings, terminal)
+    sync = SyncService(factory, settings, timeout=3.0, heartbeat=1, feed_attendance=False)
+    try:
+        await sync.run_once()
+        terminal.kill()
+        with factory() as s:
+            person = s.scalar(select(Person).where(Person.user_id == "1"))
+            assert person is not None
+            people.delete_person(session=s, person_id=person.id)
+            s.commit()
+        await sync.run_once()
+        assert _tasks(factory)["1"] == ("remove", "failed")
+        terminal.start()
+        await sync.run_once()  # the backoff (30 s) has not passed
+        assert _tasks(factory)["1"] == ("remove", "success")
+        refused = await asyncio.to_thread(_present, terminal, CARDS["1"])
+        assert refused["message"] == "card not registered"
+    finally:
+        await sync.close()
+        engine.dispose()

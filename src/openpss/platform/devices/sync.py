@@ -180,10 +180,17 @@ class DeviceSync:
         if not self.was_online:
             with contextlib.suppress(DahuaError):
                 await adapter.sync_time(dt.datetime.now())
+            # Back online: what failed only because it was offline (revocations included) goes
+            # out now rather than after its backoff (up to an hour).
+            await self._db(self._retry_offline)
         self.was_online = True
         await self.push_tasks(adapter)
         await self.pull_records(adapter)
         self._ensure_events(adapter)
+
+    def _retry_offline(self, session: Session) -> None:
+        reason = tasks.REASON_OFFLINE
+        tasks.retry_tasks(session=session, device_id=self.device_id, reason=reason)
 
     def _set_online(self, session: Session, info: Any) -> None:
         device = session.get(Device, self.device_id)

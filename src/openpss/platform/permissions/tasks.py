@@ -432,14 +432,23 @@ def mark_tasks(
 
 
 def retry_tasks(
-    *, session: Session, task_ids: Sequence[int] | None = None, device_id: int | None = None
+    *,
+    session: Session,
+    task_ids: Sequence[int] | None = None,
+    device_id: int | None = None,
+    reason: str | None = None,
 ) -> int:
-    """Put failed tasks back to pending now (the retry button); returns how many."""
+    """Put failed tasks back to pending now (the retry button); returns how many.
+
+    `reason` limits it to tasks that failed for that reason (e.g. offline).
+    """
     query = update(AuthorizationTask).where(AuthorizationTask.status == TaskStatus.failed)
     if task_ids is not None:
         query = query.where(AuthorizationTask.id.in_(list(task_ids)))
     if device_id is not None:
         query = query.where(AuthorizationTask.device_id == device_id)
+    if reason is not None:
+        query = query.where(AuthorizationTask.failure_reason == reason)
     values = {"status": TaskStatus.pending, "next_attempt_at": None, "updated_at": utcnow()}
     result = session.execute(query.values(**values).execution_options(synchronize_session=False))
     session.flush()
