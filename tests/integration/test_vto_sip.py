@@ -32,7 +32,7 @@ class Counter(asyncio.DatagramProtocol):
             self.packets.append(data)
 
 
-async def until(predicate: Callable[[], object], what: str, timeout: float = 30) -> None:
+async def until(predicate: Callable[[], object], what: str, timeout: float = 60) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
         assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
