@@ -143,3 +143,16 @@ def test_bad_start_options_are_explained(tmp_path: Path) -> None:
         ["--data-dir", str(tmp_path), "--admin-password", PASSWORD, "--vto-number", "123456"],
     )
     assert result.exit_code != 0 and "1-5 digits" in result.output
+
+
+def test_port_in_use_is_explained(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        ports = ["--dhip-port", str(port), "--http-port", "0", "--rtsp-port", "0"]
+        result = runner.invoke(vto_app, ["--data-dir", str(tmp_path), *ports, "--sip-port", "0"])
+    assert result.exit_code == 1
+    assert "the door station cannot listen" in result.output and "in use" in result.output

@@ -145,7 +145,11 @@ async def serve(
             raise typer.BadParameter(str(exc), param_hint="--audio-file") from exc
         runtime.extra_services.append(attach_sip)
         if not facade:
-            await runtime.run()
+            try:
+                await runtime.run()
+            except OSError as exc:  # a port in use, an address not on this host
+                typer.echo(f"the door station cannot listen: {exc.strerror or exc}", err=True)
+                raise typer.Exit(1) from exc
             return
         from openpss.devices.vto.facade_ui import FacadeApp
 
