@@ -15,6 +15,7 @@ peer,rooms,facade,initialize}`` and ``GET /openpss/control/status``.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
@@ -189,7 +190,9 @@ class VtoHttp:
         if call.params.get("channel", "1") != "1":
             raise CgiError("channel must be 1")
         s = self.station
-        jpeg = snapshot_jpeg(*SNAPSHOT_SIZE, f"VTO {s.settings.vto_number}", s.clock())
+        label, at = f"VTO {s.settings.vto_number}", s.clock()
+        # rendered off the event loop: a burst of snapshots must not delay events
+        jpeg = await asyncio.to_thread(snapshot_jpeg, *SNAPSHOT_SIZE, label, at)
         return Response(jpeg, media_type="image/jpeg")
 
     # --- control -------------------------------------------------------------------------
