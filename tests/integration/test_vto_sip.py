@@ -251,3 +251,37 @@ async def test_ringing_vth_sets_the_second_ringing_state(vto: RunningVto) -> Non
         assert vto.station.find_records("call")[-1].data["EndState"] == "Rejected"
     finally:
         await vth.close()
+
+
+async def test_group_call_rings_master_and_extension(tmp_path: Path) -> None:
+    with running_vto(
+        tmp_path, fps=5, stream_sizes={0: (160, 90), 1: (160, 90)}, extra_services=[attach_sip]
+    ) as vto:
+        vto.control("rooms", add=[{"number": "101#0"}, {"number": "101#1"}])
+        port = sip_port(vto)
+        phones = [
+            UserAgent(
+                username=name,
+                password="123456",
+                server=Peer("UDP", "127.0.0.1", port),
+                domain="VDP",
+            )
+            for name in ("101#0", "101#1")
+        ]
+        try:
+            for phone in phones:
+                await phone.start("127.0.0.1", 0)
+                await phone.register()
+            assert vto.control("dial", number="101").status_code == 200
+            master, extension = [
+                await asyncio.wait_for(phone.incoming.get(), 15) for phone in phones
+            ]
+            await extension.answer()
+            await asyncio.wait_for(master.ended.wait(), 15)
+            assert master.end_reason == "cancelled"
+            await until(lambda: vto.station.call_state.value == "talking", "the answer")
+            await extension.hangup()
+            await until(lambda: vto.station.call_state.value == "idle", "the hang-up")
+        finally:
+            for phone in phones:
+                await phone.close()
