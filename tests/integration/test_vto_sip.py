@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from openpss.devices.vto.entities import VtoEntry
 from openpss.devices.vto.sip import attach_sip
 from openpss.protocols.rtp.codec import RtpPacket, is_rtcp
 from openpss.protocols.sip.sdp import SessionDescription
@@ -285,3 +286,53 @@ async def test_group_call_rings_master_and_extension(tmp_path: Path) -> None:
         finally:
             for phone in phones:
                 await phone.close()
+
+
+async def test_second_vto_registers_to_the_first_and_calls_its_room(tmp_path: Path) -> None:
+    from openpss.devices.vto.model import DoorStation
+
+    small = {0: (160, 90), 1: (160, 90)}
+    with running_vto(
+        tmp_path / "a", fps=5, stream_sizes=small, extra_services=[attach_sip]
+    ) as first:
+        first.control("rooms", add=[{"number": "101"}])
+        first.on_loop(lambda: first.station.put_vto(VtoEntry("8002", register_password="b-pw")))
+        port = sip_port(first)
+
+        def as_second(station: DoorStation) -> None:
+            station.set_sip_server(enabled=False, address="127.0.0.1")
+            station.set_vto_number("8002")
+            station.set_sip_server(
+                enabled=False,
+                address="127.0.0.1",
+                port=port,
+                domain="VDP",
+                login_password="b-pw",
+            )
+
+        vth = UserAgent(
+            username="101", password="123456", server=Peer("UDP", "127.0.0.1", port), domain="VDP"
+        )
+        await vth.start("127.0.0.1", 0)
+        try:
+            await vth.register()
+            with running_vto(
+                tmp_path / "b",
+                configure=as_second,
+                fps=5,
+                stream_sizes=small,
+                extra_services=[attach_sip],
+            ) as second:
+                await until(lambda: second.station.registered, "8002 registered at 8001")
+                assert first.station.room_list()["vtos"][1] == {
+                    "rec_no": "8002",
+                    "ip_address": "",
+                    "online": True,
+                }
+                assert second.control("dial", number="101").status_code == 200
+                incoming = await asyncio.wait_for(vth.incoming.get(), 15)
+                assert incoming.caller == "8002"
+                incoming.reject(486)
+                await until(lambda: second.station.call_state.value == "idle", "the refusal")
+        finally:
+            await vth.close()
