@@ -123,7 +123,20 @@ class SipTransport:
         self.dropped = 0
 
     async def start(self, host: str, port: int, *, tcp: bool = True) -> None:
-        """Bind UDP (and TCP on the same port); port 0 picks a free one."""
+        """Bind UDP (and TCP on the same port); port 0 picks one free for both."""
+        for attempt in range(20 if port == 0 else 1):
+            try:
+                await self._bind(host, port, tcp=tcp)
+                break
+            except OSError:
+                if self._udp is not None:
+                    self._udp.close()  # the TCP twin of a free UDP port was taken: retry
+                    self._udp = None
+                if attempt == (19 if port == 0 else 0):
+                    raise
+        logger.info("SIP listening on %s:%d (udp%s)", self.host, self.port, "+tcp" if tcp else "")
+
+    async def _bind(self, host: str, port: int, *, tcp: bool) -> None:
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(
             lambda: _UdpProtocol(self), local_addr=(host, port)
@@ -134,7 +147,6 @@ class SipTransport:
             self._tcp_server = await asyncio.start_server(
                 self._serve_tcp, host, self.port, limit=MAX_MESSAGE_BYTES + 1024
             )
-        logger.info("SIP listening on %s:%d (udp%s)", self.host, self.port, "+tcp" if tcp else "")
 
     async def close(self) -> None:
         """Stop listening and close every connection."""
