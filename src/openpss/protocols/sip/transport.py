@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ IDLE_TIMEOUT_S = 600.0  # a TCP connection silent this long is closed (our choic
 HEADER_TIMEOUT_S = 10.0  # a started message must be complete within this (slowloris)
 MAX_TCP_CONNECTIONS = 1024
 MAX_TCP_PER_PEER = 64
+UDP_BUFFER_BYTES = 4 << 20  # socket buffers (the kernel caps them at net.core.rmem_max)
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,10 @@ class SipTransport:
             lambda: _UdpProtocol(self), local_addr=(host, port)
         )
         self._udp = transport
+        sock = transport.get_extra_info("socket")
+        for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+            with contextlib.suppress(OSError):  # bursts of requests wait here, not get dropped
+                sock.setsockopt(socket.SOL_SOCKET, option, UDP_BUFFER_BYTES)
         self.host, self.port = transport.get_extra_info("sockname")[:2]
         if tcp:
             self._tcp_server = await asyncio.start_server(
