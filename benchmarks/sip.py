@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import re
 import shutil
+import socket
 import statistics
 import sys
 import tempfile
@@ -137,7 +138,7 @@ async def calls(target: Target, directory: Path, count: int, limit: int, rate: f
         "-i", "127.0.0.1", "-p", str(uas_port), "-nostdin", "-timeout", "300s",
         cwd=directory, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
-    await asyncio.sleep(0.5)
+    await wait_bound(uas_port)  # Kamailio blocklists a destination that answered ICMP
     try:
         return await sipp(
             "uac_call_noauth.xml", target.port, cwd=directory, calls=count, rate=rate,
@@ -147,6 +148,19 @@ async def calls(target: Target, directory: Path, count: int, limit: int, rate: f
         uas.terminate()
         with contextlib.suppress(ProcessLookupError):
             await uas.wait()
+
+
+async def wait_bound(port: int, timeout: float = 30.0) -> None:
+    """Wait until something (the SIPp UAS) holds UDP ``port`` on loopback."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                return
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"SIPp UAS did not bind port {port}")
 
 
 def p99(values: list[float]) -> float:

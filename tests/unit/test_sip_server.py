@@ -13,7 +13,13 @@ from openpss.protocols.sip.sdp import build_offer
 from openpss.protocols.sip.server import SipServer
 from openpss.protocols.sip.transaction import Timers
 from openpss.protocols.sip.transport import Peer
-from openpss.protocols.sip.ua import CallFailed, RegistrationError, UaCallState, UserAgent
+from openpss.protocols.sip.ua import (
+    CallFailed,
+    RegistrationError,
+    UaCall,
+    UaCallState,
+    UserAgent,
+)
 
 FAST = Timers(t1=0.05, t2=0.2, t4=0.2)
 ACCOUNTS = {
@@ -242,3 +248,28 @@ async def test_invite_needs_credentials(server: SipServer) -> None:
         await vto.call("9901", SDP)
     assert info.value.status == 403
     await vto.close()
+
+
+async def test_call_to_a_callee_registered_over_tcp(server: SipServer) -> None:
+    vto = await _ua(server, "8001")
+    master = UserAgent(
+        username="9902#0",
+        password="x",
+        server=Peer("TCP", "127.0.0.1", server.port),
+        timers=FAST,
+        auto_answer=True,
+    )
+    rung: list[UaCall] = []
+    master.on_call = rung.append
+    await master.start()
+    await vto.register()
+    await master.register()
+    call = await asyncio.wait_for(vto.call("9902", SDP), 10)
+    assert call.state is UaCallState.answered
+    await call.hangup()
+    await asyncio.wait_for(rung[0].ended.wait(), 10)  # the BYE reached it over TCP
+    assert rung[0].end_reason == "remote hangup"
+    await _wait_for(lambda: _events(server).records)
+    assert _events(server).records[0].answered_by == "9902#0"
+    await vto.close()
+    await master.close()

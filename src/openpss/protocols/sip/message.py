@@ -634,13 +634,23 @@ def validate_request(request: SipRequest) -> None:
     request.contacts  # noqa: B018 - parse for the 400 it raises
 
 
+_REQUIRED = (
+    ("Via", "via"),
+    ("From", "from"),
+    ("To", "to"),
+    ("Call-ID", "call-id"),
+    ("CSeq", "cseq"),
+)
+
+
 def validate_common(message: SipMessage) -> None:
     """Fields every message needs, single-valued headers once, parsable addresses."""
-    for name in SINGLE_HEADERS:
-        if message.headers.count(name) > 1:
-            raise SipParseError(f"{name} appears more than once")
-    for name in ("Via", "From", "To", "Call-ID", "CSeq"):
-        if message.headers.get(name) is None:
+    lookup = message.headers._lookup
+    for key in SINGLE_HEADERS:
+        if len(lookup(key)) > 1:
+            raise SipParseError(f"{key} appears more than once")
+    for name, key in _REQUIRED:
+        if not lookup(key):
             raise SipParseError(f"missing {name} header")
     if not message.call_id:
         raise SipParseError("empty Call-ID")
