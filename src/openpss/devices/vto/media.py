@@ -197,6 +197,14 @@ class LiveStream:
             self._task.cancel()
             self._task = None
 
+    def close(self) -> None:
+        """Stop encoding and release the worker thread."""
+        self.sinks.clear()
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
     def _send(self, track: int, data: bytes, rtcp: bool = False) -> None:
         for sink in list(self.sinks):
             sink(track, data, rtcp)
@@ -285,6 +293,11 @@ class MonitorStreams:
     def ha1_for(self, user: str) -> str | None:
         """The admin's HA1."""
         return self._ha1_for(user)
+
+    def close(self) -> None:
+        """Stop every stream."""
+        for stream in self.streams.values():
+            stream.close()
 
     def stream(self, path: str, query: dict[str, str]) -> LiveStream:
         """The stream of a realmonitor URL."""
