@@ -91,6 +91,14 @@ def test_cli_drives_the_unit_and_state_survives_restart(tmp_path: Path) -> None:
         assert status["call"] == {"state": "idle", "peer": ""} and status["door"] == "closed"
         assert set(status["rtp"]) == {"audio_in", "audio_out", "video_out"}
         assert cli("rooms", "--batch", "2,2,101,201", *dev)[0] == 0
+        code, out = cli("vtos", "--add", "8003:vto3-pw:10.0.0.3", *dev)
+        assert code == 0 and json.loads(out)["vtos"] == ["8002", "8003"]
+        code, out = cli("vtos", "--remove", "8002", *dev)
+        assert code == 1 and "must stay" in out
+        code, out = cli("vtos", "--add", "101", *dev)
+        assert code == 1 and "101 is a room number" in out
+        listing = json.loads(cli("rooms", *dev)[1])
+        assert [r["number"] for r in listing["rooms"]] == ["101", "102", "201", "202"]
         assert cli("facade", "camera:888888,button2:101:102,keyboard,card", *dev)[0] == 0
         code, out = cli(
             "press", "3", *dev

@@ -338,6 +338,28 @@ def rooms(
     _post(device, "rooms", body, username, http_password)
 
 
+@vto_app.command()
+def vtos(
+    add: list[str] = typer.Option(
+        [], help="VTO_NO[:REGISTER_PASSWORD[:IP]] to add (repeat the option)."
+    ),
+    remove: list[str] = typer.Option([], help="VTO number to delete (repeat the option)."),
+    device: str = DEVICE,
+    username: str = USERNAME,
+    http_password: str | None = PASSWORD,
+) -> None:
+    """VTO No. Management of a unit that is the SIP server."""
+    entries = []
+    for item in add:
+        rec_no, _, rest = item.partition(":")
+        password, _, address = rest.partition(":")
+        entry = {"rec_no": rec_no, "ip_address": address}
+        if password:
+            entry["register_password"] = password
+        entries.append(entry)
+    _post(device, "vtos", {"add": entries, "remove": remove}, username, http_password)
+
+
 @vto_app.command("facade")
 def facade_layout(
     modules: str = typer.Argument(
