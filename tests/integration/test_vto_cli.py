@@ -17,9 +17,19 @@ import httpx
 from typer.testing import CliRunner
 
 from openpss.devices.vto.cli import vto_app
-from tests.peers.sip_support import free_port
 
 PASSWORD = "Cli12345"
+
+
+def free_port() -> int:
+    """A free loopback port (TCP; the SIP port is bound for UDP and TCP by the unit)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 runner = CliRunner()
 
 
