@@ -103,7 +103,7 @@ def test_console_flow(console: tuple[TestClient, dict[str, str]]) -> None:
             "end_date": "2024-03-01",
         },
     )
-    assert "end_date is before start_date" in bad.text
+    assert "is before the start date" in bad.text
     calendar = client.get("/attendance/calendar", params={"year": 2024, "month": 3})
     assert 'data-date="2024-03-04" data-status="abnormal"' in calendar.text
     assert 'data-date="2024-03-05" data-status="absent"' in calendar.text
@@ -315,7 +315,7 @@ def test_leave_and_holiday_forms_save_or_show_the_error(
         headers=csrf,
         data={**leave, "reason": "backwards", "start_date": "2024-03-20", "end_date": "2024-03-19"},
     )
-    assert "end_date is before start_date" in refused.text
+    assert "is before the start date" in refused.text
     assert "backwards" not in client.get("/attendance/assignments").text
     this_year = dt.date.today().year  # the page lists the current year's holidays
     holiday = client.post(

@@ -37,9 +37,7 @@ def test_demo_seeds_the_current_month_up_to_today(session: Session) -> None:
     assert all(at <= dt.datetime.now(dt.UTC) for at in records)  # nothing in the future
     header, *body = reports.report_rows(session=session, year=today.year, month=today.month)
     table = [dict(zip(header, row, strict=True)) for row in body]
-    working_days_so_far = sum(
-        1 for d in range(1, today.day) if today.replace(day=d).weekday() < 5
-    )
+    working_days_so_far = sum(1 for d in range(1, today.day) if today.replace(day=d).weekday() < 5)
     assert table and all(r["days_due"] >= working_days_so_far for r in table)
     if working_days_so_far:
         assert sum(r["days_attended"] for r in table) > 0.9 * working_days_so_far * len(table)

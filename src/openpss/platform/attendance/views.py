@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +35,7 @@ from openpss.platform.attendance.schemas import (
 from openpss.platform.deps import Operator, Principal, SessionDep, Viewer
 from openpss.platform.people.models import Department, Person
 from openpss.platform.security.audit import record_audit
+from openpss.platform.web import flash
 from openpss.platform.web.templating import render
 
 router = APIRouter(prefix="/attendance")
@@ -73,7 +74,7 @@ def _save_then_assignments(
     if error:
         session.rollback()
         return assignments_page(request, session, principal, error)
-    return RedirectResponse("/attendance/assignments", status_code=303)
+    return flash.redirect("/attendance/assignments", "Saved.")
 
 
 def _names(session: Session) -> dict[str, Any]:
@@ -135,7 +136,7 @@ def add_period(
     if error:
         session.rollback()
         return periods_page(request, session, principal, error, forms.submitted(form))
-    return RedirectResponse("/attendance/periods", status_code=303)
+    return flash.redirect("/attendance/periods", f"Period '{form.get('name', '')}' added.")
 
 
 @router.get("/periods/{period_id}", response_class=HTMLResponse)
@@ -179,7 +180,7 @@ def edit_period(
     if error:
         session.rollback()
         return period_page(request, period_id, session, principal, error, forms.submitted(form))
-    return RedirectResponse("/attendance/periods", status_code=303)
+    return flash.redirect("/attendance/periods", f"Period '{form.get('name', '')}' saved.")
 
 
 @router.get("/shifts", response_class=HTMLResponse)
@@ -213,7 +214,7 @@ def add_shift(
     if row is None:
         session.rollback()
         return shifts_page(request, session, principal, error)
-    return RedirectResponse(f"/attendance/shifts/{row.id}", status_code=303)
+    return flash.redirect(f"/attendance/shifts/{row.id}", f"Shift '{row.name}' added.")
 
 
 def _shift_or_404(session: Session, shift_id: int) -> AttendanceShift:
@@ -282,7 +283,7 @@ def edit_shift(
     if error:
         session.rollback()
         return shift_page(request, shift_id, session, principal, error)
-    return RedirectResponse(f"/attendance/shifts/{shift_id}", status_code=303)
+    return flash.redirect(f"/attendance/shifts/{shift_id}", f"Shift '{name}' saved.")
 
 
 def _set_day(

@@ -14,6 +14,7 @@ from openpss.platform.devices.adapter import DahuaAdapter
 from openpss.platform.devices.api import XLSX
 from openpss.platform.devices.schemas import DeviceCreate, DeviceUpdate
 from openpss.platform.security.audit import record_audit
+from openpss.platform.web import flash
 from openpss.platform.web.templating import render
 from openpss.protocols.dahua_http.client import DahuaError
 
@@ -175,7 +176,7 @@ def device_delete(device_id: int, session: SessionDep, principal: Admin) -> Redi
     """Delete a device and go back to the list."""
     device = service.delete_device(session=session, device_id=device_id)
     record_audit(session=session, actor=principal.actor, action="device.delete", target=device.name)
-    return RedirectResponse("/devices", status_code=303)
+    return flash.redirect("/devices", f"Device '{device.name}' deleted.")
 
 
 @router.post("/devices/{device_id}/extract", response_class=HTMLResponse)

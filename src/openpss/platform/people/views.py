@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from openpss.platform.deps import Admin, Operator, SessionDep, Viewer
@@ -19,6 +19,7 @@ from openpss.platform.people.http import read_upload
 from openpss.platform.people.schemas import CompanyUpdate
 from openpss.platform.security.audit import record_audit
 from openpss.platform.security.models import Role
+from openpss.platform.web import flash
 from openpss.platform.web.templating import render
 
 logger = logging.getLogger(__name__)
@@ -216,7 +217,7 @@ def switch_card_mode(
     except PeopleError as exc:
         raise HTTPException(422, str(exc)) from None
     record_audit(session=session, actor=principal.actor, action="card_mode.set", target=chosen)
-    return RedirectResponse("/people", status_code=303)
+    return flash.redirect("/people", f"Card issuing type set to {chosen}.")
 
 
 @router.get("/people/company", response_class=HTMLResponse)
@@ -259,7 +260,7 @@ async def save_company(
         ctx = {"company": fields | {"id": company.id}, "errors": errors, "saved": False}
         return render(request, "people/company.html", ctx, status_code=422)
     record_audit(session=session, actor=principal.actor, action="company.update", detail=fields)
-    return RedirectResponse("/people/company?saved=true", status_code=303)
+    return flash.redirect("/people/company?saved=true", "Company information saved.")
 
 
 router.include_router(views_person.router)

@@ -25,11 +25,12 @@ from openpss.platform.people.schemas import (
     PersonUpdate,
 )
 from openpss.platform.security.audit import record_audit
+from openpss.platform.web import flash
 from openpss.platform.web.templating import render
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
-REFRESH = {"HX-Trigger": "people-changed"}
+REFRESH_EVENT = "people-changed"  # the person list reloads itself on this event
 
 
 def _choices(session: SessionDep) -> dict[str, Any]:
@@ -113,7 +114,8 @@ async def create_person(request: Request, session: SessionDep, principal: Operat
         detail={"name": person.name},
     )
     person = service.get_person(session=session, person_id=person.id)
-    return _dialog(request, session, person, _form_values(person), [], headers=REFRESH)
+    saved = flash.hx_trigger(f"Person {person.user_id} ({person.name}) added.", REFRESH_EVENT)
+    return _dialog(request, session, person, _form_values(person), [], headers=saved)
 
 
 @router.post("/people/persons/{person_id}", response_class=HTMLResponse)
@@ -139,7 +141,8 @@ async def update_person(
         target=f"person:{person.user_id}",
         detail=sorted(values),
     )
-    return _dialog(request, session, person, _form_values(person), [], headers=REFRESH)
+    saved = flash.hx_trigger(f"Person {person.user_id} ({person.name}) saved.", REFRESH_EVENT)
+    return _dialog(request, session, person, _form_values(person), [], headers=saved)
 
 
 @router.post("/people/persons/{person_id}/delete")
@@ -155,7 +158,8 @@ def delete_person(person_id: int, session: SessionDep, principal: Operator) -> R
         action="person.delete",
         target=f"person:{person.user_id}",
     )
-    return Response(status_code=200, headers=REFRESH)
+    deleted = f"Person {person.user_id} ({person.name}) deleted."
+    return Response(status_code=200, headers=flash.hx_trigger(deleted, REFRESH_EVENT))
 
 
 # --- credentials -----------------------------------------------------------------------
@@ -176,11 +180,11 @@ def _credential_context(session: SessionDep, person_id: int) -> dict[str, Any]:
 
 
 def _credentials(
-    request: Request, session: SessionDep, person_id: int, error: str = ""
+    request: Request, session: SessionDep, person_id: int, error: str = "", saved: str = ""
 ) -> HTMLResponse:
     ctx = _credential_context(session, person_id)
     ctx["cred_error"] = error
-    headers = {} if error else REFRESH
+    headers = {} if error else flash.hx_trigger(saved or "Saved.", REFRESH_EVENT)
     return render(request, "people/_credentials.html", ctx, headers=headers)
 
 
@@ -206,7 +210,7 @@ def add_card(
         target=f"person:{person_id}",
         detail={"card": card.number, "kind": card.kind},
     )
-    return _credentials(request, session, person_id)
+    return _credentials(request, session, person_id, saved="Card added.")
 
 
 CARD_ACTIONS: dict[str, dict[str, Any]] = {
@@ -251,7 +255,7 @@ def change_card(
         target=f"person:{person_id}",
         detail={"card_id": card_id},
     )
-    return _credentials(request, session, person_id)
+    return _credentials(request, session, person_id, saved="Card saved.")
 
 
 @router.post("/people/persons/{person_id}/password", response_class=HTMLResponse)
@@ -281,7 +285,7 @@ def set_password(
     record_audit(
         session=session, actor=principal.actor, action=action, target=f"person:{person_id}"
     )
-    return _credentials(request, session, person_id)
+    return _credentials(request, session, person_id, saved="Password saved.")
 
 
 @router.post("/people/persons/{person_id}/faces", response_class=HTMLResponse)
@@ -306,7 +310,7 @@ async def add_face(
         target=f"person:{person_id}",
         detail={"face_id": face.id},
     )
-    return _credentials(request, session, person_id)
+    return _credentials(request, session, person_id, saved="Face image added.")
 
 
 @router.post("/people/persons/{person_id}/faces/{face_id}/delete", response_class=HTMLResponse)
@@ -326,4 +330,4 @@ def delete_face(
         target=f"person:{person_id}",
         detail={"face_id": face_id},
     )
-    return _credentials(request, session, person_id)
+    return _credentials(request, session, person_id, saved="Face image deleted.")

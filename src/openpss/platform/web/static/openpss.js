@@ -14,3 +14,12 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     event.detail.isError = false;
   }
 });
+
+// Success notice after a save: the server fires "openpss-flash" (HX-Trigger) with the text.
+document.addEventListener("openpss-flash", (event) => {
+  const box = document.getElementById("flash");
+  if (box && event.detail && event.detail.value) {
+    box.textContent = event.detail.value;
+    box.hidden = false;
+  }
+});
