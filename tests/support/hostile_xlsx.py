@@ -55,18 +55,20 @@ def xlsx_with_sheet(sheet: bytes, *, title: str = "Sheet") -> bytes:
 
 
 def million_blank_rows(
-    header: Sequence[str], first: Sequence[object], count: int = 2_000_000
+    header: Sequence[str], first: Sequence[object], count: int = 2_000_000, *, title: str = "Sheet"
 ) -> bytes:
     """Header, one data row, then ``count`` blank ``<row>`` elements (compresses to KBs)."""
     rows = [row_xml(1, header), row_xml(2, first)]
     rows += ["<row/>"] * count  # rows without r= are numbered in sequence
-    return xlsx_with_sheet(sheet_xml(rows))
+    return xlsx_with_sheet(sheet_xml(rows), title=title)
 
 
-def far_row(header: Sequence[str], first: Sequence[object], at: int = 10_000_000) -> bytes:
+def far_row(
+    header: Sequence[str], first: Sequence[object], at: int = 10_000_000, *, title: str = "Sheet"
+) -> bytes:
     """Header, one data row, and one more data row at row number ``at``."""
     rows = [row_xml(1, header), row_xml(2, first), row_xml(at, first)]
-    return xlsx_with_sheet(sheet_xml(rows))
+    return xlsx_with_sheet(sheet_xml(rows), title=title)
 
 
 def huge_dimension(header: Sequence[str], first: Sequence[object]) -> bytes:
