@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from openpss import __version__
 from openpss.platform.db import make_engine, make_session_factory
 from openpss.platform.settings import Settings, get_settings
+from openpss.platform.uploads import MAX_REQUEST, RequestSizeLimit
 from openpss.platform.web import api_docs
 from openpss.platform.web.errors import forbidden_page
 from openpss.platform.web.htmx import is_htmx
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         views = importlib.import_module(f"openpss.platform.{domain}.views")
         app.include_router(views.router, include_in_schema=False)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_middleware(RequestSizeLimit, max_bytes=MAX_REQUEST)
     return app
 
 

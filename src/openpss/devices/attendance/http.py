@@ -105,6 +105,8 @@ class AttendanceHttp:
         self.reboots = 0
         self._ha1: str | None = store.get_setting("http_admin_ha1") if store else None
         self.guard = DigestGuard(terminal.serial, self._ha1_for, self._not_ready)
+        self._usb_lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- accounts ------------------------------------------------------------------------
 
@@ -129,7 +131,14 @@ class AttendanceHttp:
         return None
 
     def _publish(self, code: str, data: dict[str, Any]) -> None:
-        self.hub.publish(EventPart(code=code, action="Pulse", index=0, data=data))
+        part = EventPart(code=code, action="Pulse", index=0, data=data)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a USB operation in its worker thread: hand over to the loop
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self.hub.publish, part)
+            return
+        self.hub.publish(part)
 
     # --- application ---------------------------------------------------------------------
 
@@ -274,7 +283,11 @@ class AttendanceHttp:
             body = await request.json()
             if self.usb_dir is None:
                 raise TerminalError("no USB drive: start the device with --usb-dir")
-            result = run_usb_operation(self.terminal, self.usb_dir, body)
+            self._loop = asyncio.get_running_loop()
+            async with self._usb_lock:  # one USB operation at a time, off the event loop
+                result = await asyncio.to_thread(
+                    run_usb_operation, self.terminal, self.usb_dir, body
+                )
         except (ValueError, TerminalError) as exc:
             return JSONResponse({"detail": str(exc)}, 422)
         return JSONResponse({"operation": body["operation"], "result": result})

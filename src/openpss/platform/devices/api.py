@@ -18,6 +18,7 @@ from openpss.platform.devices.schemas import (
     ImportResult,
 )
 from openpss.platform.security.audit import record_audit
+from openpss.platform.uploads import run_import, upload_errors
 from openpss.protocols.dahua_http.client import DahuaError
 
 router = APIRouter(tags=["devices"])
@@ -80,9 +81,14 @@ async def import_devices(
     file: UploadFile, session: SessionDep, settings: SettingsDep, principal: Operator
 ) -> ImportResult:
     """Import a device list (xlsx); nothing is written unless every row is valid."""
-    content = await file.read()
     try:
-        result = service.import_devices_xlsx(session=session, settings=settings, content=content)
+        with upload_errors():
+            result = await run_import(
+                file,
+                lambda data: service.import_devices_xlsx(
+                    session=session, settings=settings, content=data
+                ),
+            )
     except service.DeviceError as exc:
         raise_http(exc)
     record_audit(

@@ -14,9 +14,11 @@ from openpss.platform.devices.adapter import DahuaAdapter
 from openpss.platform.devices.api import XLSX
 from openpss.platform.devices.schemas import DeviceCreate, DeviceUpdate
 from openpss.platform.security.audit import record_audit
+from openpss.platform.uploads import run_import
 from openpss.platform.web import flash
 from openpss.platform.web.templating import render
 from openpss.protocols.dahua_http.client import DahuaError
+from openpss.spreadsheets import SpreadsheetError
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -107,10 +109,13 @@ async def device_import(
     """Import a device list; every row is validated before anything is written."""
     request.state.principal = principal
     try:
-        result = service.import_devices_xlsx(
-            session=session, settings=settings, content=await file.read()
+        result = await run_import(
+            file,
+            lambda data: service.import_devices_xlsx(
+                session=session, settings=settings, content=data
+            ),
         )
-    except service.DeviceError as exc:
+    except (service.DeviceError, SpreadsheetError) as exc:
         return _list_page(request, session, errors=[str(exc)])
     record_audit(
         session=session,

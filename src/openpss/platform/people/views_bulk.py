@@ -14,10 +14,12 @@ from openpss.platform.people import batch, org, service, xlsx
 from openpss.platform.people.cards import get_card_mode
 from openpss.platform.people.errors import PeopleError
 from openpss.platform.people.forms import int_list, messages
-from openpss.platform.people.http import XLSX, read_upload
+from openpss.platform.people.http import XLSX
 from openpss.platform.people.schemas import BatchAdd, BatchEdit
 from openpss.platform.security.audit import record_audit
+from openpss.platform.uploads import run_import
 from openpss.platform.web.templating import render
+from openpss.spreadsheets import SpreadsheetError
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -46,13 +48,15 @@ async def import_upload(
 ) -> HTMLResponse:
     """Validate the whole file; import all rows or none and show each bad row."""
     request.state.principal = principal
-    data = await read_upload(file)
     ctx: dict[str, Any] = {"errors": [], "message": "", "imported": None}
     try:
-        imported, errors = xlsx.import_persons(session=session, data=data)
-    except PeopleError as exc:
+        imported, errors = await run_import(
+            file, lambda data: xlsx.import_persons(session=session, data=data)
+        )
+    except (PeopleError, SpreadsheetError) as exc:
         ctx["message"] = str(exc)
-        return render(request, "people/import.html", ctx, status_code=422)
+        status = exc.status if isinstance(exc, SpreadsheetError) else 422
+        return render(request, "people/import.html", ctx, status_code=status)
     if errors:
         ctx["errors"] = errors
         return render(request, "people/import.html", ctx, status_code=422)

@@ -12,10 +12,8 @@ import logging
 import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
-from zipfile import BadZipFile
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl import Workbook
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -27,10 +25,13 @@ from openpss.platform.people.errors import PeopleError
 from openpss.platform.people.models import Card, Person
 from openpss.platform.people.schemas import ImportError_, PersonCreate
 from openpss.platform.people.service import build_person
+from openpss.platform.uploads import MAX_UPLOAD
+from openpss.spreadsheets import read_rows
 
 logger = logging.getLogger(__name__)
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
+MAX_IMPORT_BYTES = MAX_UPLOAD
 MAX_IMPORT_ROWS = 100_000
+MAX_COLUMNS = 64  # the template has 22; extra columns beyond 64 are never read
 CARD_SEPARATOR = ";"
 
 # (header, PersonCreate field or special key); "*" marks a required column.
@@ -195,16 +196,16 @@ class _Importer:
         return found
 
 
-def _open_rows(data: bytes) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
-    if len(data) > MAX_IMPORT_BYTES:
-        raise PeopleError(f"the file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise PeopleError(f"the file is not a readable xlsx workbook ({exc})") from None
-    sheet = workbook.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    first = next(rows, None)
+def _open_rows(data: bytes) -> tuple[list[str], Iterator[tuple[int, tuple[Any, ...]]]]:
+    """Header names and the numbered non-blank rows after it (``SpreadsheetError`` if refused)."""
+    # MAX_IMPORT_ROWS person rows plus the header; blank rows count against it.
+    numbered = read_rows(
+        data, max_rows=MAX_IMPORT_ROWS + 1, max_columns=MAX_COLUMNS, max_bytes=MAX_IMPORT_BYTES
+    )
+    rows = iter(numbered)
+    first = numbered[0][1] if numbered and numbered[0][0] == 1 else None
+    if first is not None:
+        next(rows)
     header = [str(c).strip().rstrip("*").lower() if c is not None else "" for c in first or ()]
     missing = [h for h in ("user id", "name") if h not in header]
     if missing:
@@ -219,12 +220,10 @@ def import_persons(*, session: Session, data: bytes) -> tuple[int, list[ImportEr
     header, rows = _open_rows(data)
     importer = _Importer(session)
     errors: list[ImportError_] = []
-    for row_number, row in enumerate(rows, start=2):
+    for row_number, row in rows:
         values = _row_values(header, row)
         if not values or str(values.get("user_id", "")).startswith("#"):
             continue  # blank or comment row
-        if row_number - 1 > MAX_IMPORT_ROWS:
-            raise PeopleError(f"the file has more than {MAX_IMPORT_ROWS} rows")
         reason = importer.check(row_number, values)
         if reason:
             errors.append(ImportError_(row=row_number, reason=reason))
