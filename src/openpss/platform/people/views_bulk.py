@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
@@ -45,13 +45,18 @@ async def import_upload(
     session: SessionDep,
     principal: Operator,
     file: Annotated[UploadFile, File()],
+    update_existing: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
-    """Validate the whole file; import all rows or none and show each bad row."""
+    """Validate the whole file; import all rows or none and show each bad row (optionally
+    updating the persons whose user ID exists)."""
     request.state.principal = principal
     ctx: dict[str, Any] = {"errors": [], "message": "", "imported": None}
     try:
         imported, errors = await run_import(
-            file, lambda data: xlsx.import_persons(session=session, data=data)
+            file,
+            lambda data: xlsx.import_persons(
+                session=session, data=data, update_existing=update_existing
+            ),
         )
     except (PeopleError, SpreadsheetError) as exc:
         ctx["message"] = str(exc)
