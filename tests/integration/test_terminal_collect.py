@@ -52,11 +52,11 @@ async def test_capture_fingerprint_needs_the_same_finger_three_times(
     async with DahuaClient(device.url, "admin", ADMIN_PASSWORD) as client:
         capture = asyncio.create_task(client.capture_fingerprint(wait=20))
         await _when_waiting(device)
-        present = device.present
         messages = []
         for sample in (finger, other, finger, finger, finger):
-            body = {"fingerprint": base64.b64encode(sample).decode()}
-            messages.append((await asyncio.to_thread(lambda b=body: present(**b)))["message"])
+            encoded = base64.b64encode(sample).decode()
+            answer = await asyncio.to_thread(device.present, fingerprint=encoded)
+            messages.append(answer["message"])
         assert messages == [
             "fingerprint captured 1 of 3",
             "a different finger: present the same finger three times (start again)",
