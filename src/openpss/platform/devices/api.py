@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import asdict
 from typing import Annotated, Any, NoReturn
 
 from fastapi import APIRouter, HTTPException, Query, Response, UploadFile, status
 
 from openpss.platform.deps import Admin, Operator, SessionDep, SettingsDep, Viewer
-from openpss.platform.devices import extract, service
+from openpss.platform.devices import collect, extract, service
 from openpss.platform.devices.adapter import DahuaAdapter
 from openpss.platform.devices.schemas import (
     DeviceCreate,
@@ -17,6 +18,7 @@ from openpss.platform.devices.schemas import (
     DeviceUpdate,
     ImportResult,
 )
+from openpss.platform.people.cards import display_card
 from openpss.platform.security.audit import record_audit
 from openpss.platform.uploads import run_import, upload_errors
 from openpss.protocols.dahua_http.client import DahuaError
@@ -218,3 +220,48 @@ async def extract_personnel(
         "failure": len(results) - done - present,
         "items": [asdict(r) | {"status": r.status} for r in extract.shown(results, show)],
     }
+
+
+WaitQuery = Annotated[
+    int, Query(ge=1, le=collect.MAX_WAIT, description="seconds to wait for the person")
+]
+
+
+@router.post("/devices/{device_id}/read-card")
+async def read_card(
+    device_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: Operator,
+    wait: WaitQuery = collect.DEFAULT_WAIT,
+) -> dict[str, str]:
+    """The number of the next card presented at the device (card reader "Device")."""
+    try:
+        number = await collect.read_card(
+            session=session, settings=settings, device_id=device_id, wait=wait
+        )
+    except service.DeviceError as exc:
+        raise_http(exc)
+    except collect.CollectError as exc:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from exc
+    return {"number": number, "shown": display_card(session, number)}
+
+
+@router.post("/devices/{device_id}/capture-fingerprint")
+async def capture_fingerprint(
+    device_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: Operator,
+    wait: WaitQuery = collect.DEFAULT_WAIT,
+) -> dict[str, str]:
+    """A fingerprint template (base64) from a finger presented three times at the device."""
+    try:
+        template = await collect.capture_fingerprint(
+            session=session, settings=settings, device_id=device_id, wait=wait
+        )
+    except service.DeviceError as exc:
+        raise_http(exc)
+    except collect.CollectError as exc:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from exc
+    return {"template": base64.b64encode(template).decode()}

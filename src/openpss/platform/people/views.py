@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from openpss.platform.deps import Admin, Operator, SessionDep, Viewer
-from openpss.platform.people import org, service, views_bulk, views_person
+from openpss.platform.people import org, service, views_bulk, views_collect, views_person
 from openpss.platform.people.cards import get_card_mode, set_card_mode
 from openpss.platform.people.errors import PeopleError
 from openpss.platform.people.forms import messages
@@ -264,4 +264,5 @@ async def save_company(
 
 
 router.include_router(views_person.router)
+router.include_router(views_collect.router)
 router.include_router(views_bulk.router)

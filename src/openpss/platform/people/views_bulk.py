@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
+from openpss.platform.devices import collect
 from openpss.platform.people import batch, org, service, xlsx
 from openpss.platform.people.cards import get_card_mode
 from openpss.platform.people.errors import PeopleError
@@ -110,6 +111,7 @@ def _batch_page(
         "errors": errors or [],
         "message": message,
         "card_mode": get_card_mode(session).value,
+        "collectors": collect.collectors(session),
     }
     return render(request, "people/batch.html", ctx, status_code=status_code)
 

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from openpss.platform.deps import Operator, SessionDep, SettingsDep, Viewer
+from openpss.platform.devices import collect
 from openpss.platform.people import credentials, org, service
 from openpss.platform.people.cards import format_card, get_card_mode, qr_allowed
 from openpss.platform.people.errors import PeopleError
@@ -176,7 +177,13 @@ def _credential_context(session: SessionDep, person_id: int) -> dict[str, Any]:
         }
         for card in person.cards
     ]
-    return {"person": person, "cards": cards, "card_mode": mode.value, "cred_error": ""}
+    return {
+        "person": person,
+        "cards": cards,
+        "card_mode": mode.value,
+        "cred_error": "",
+        "collectors": collect.collectors(session),  # devices that can read cards / fingers
+    }
 
 
 def _credentials(

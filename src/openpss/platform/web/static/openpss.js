@@ -23,3 +23,17 @@ document.addEventListener("openpss-flash", (event) => {
     box.hidden = false;
   }
 });
+
+// Batch issue: append the card number a device read to the list (one per line).
+function openpssAppendCard(event) {
+  const xhr = event.detail.xhr;
+  const error = document.getElementById("batch-read-error");
+  if (xhr.status !== 200) {
+    if (error) { error.textContent = xhr.responseText; }
+    return;
+  }
+  if (error) { error.textContent = ""; }
+  const list = document.querySelector("textarea[name=card_numbers]");
+  const text = list.value.replace(/\s+$/, "");
+  list.value = (text ? text + "\n" : "") + xhr.responseText.trim();
+}
