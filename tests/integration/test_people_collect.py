@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from openpss.platform.people.models import Card, Fingerprint
+from openpss.platform.people.models import Card, Fingerprint, Person
 from openpss.platform.security.models import Account, Role
 from openpss.platform.security.tokens import open_login_session
 from tests.conftest import Api
@@ -122,3 +122,23 @@ async def test_console_issues_a_card_and_enrols_a_fingerprint_collected_on_the_d
         {"card": "0e0e0e0e"},
     )
     assert batch.status_code == 200 and batch.text == "0E0E0E0E"
+
+
+def test_batch_add_issues_the_listed_cards_in_user_id_order_all_or_nothing(
+    api: Api, setup: tuple[int, int, dict[str, str]]
+) -> None:
+    _, _, hx = setup
+    form = {"start_user_id": "2001", "quantity": "2", "card_numbers": "0B000001\n0B000002"}
+    added = api.client.post("/people/batch/add", data=form, headers=hx)
+    assert "added 2 person(s): 2001 to 2002, with 2 card(s)" in added.text
+    refused = api.client.post(
+        "/people/batch/add", data=form | {"start_user_id": "3001", "card_numbers": "0C000001"},
+        headers=hx,
+    )  # fmt: skip
+    assert refused.status_code == 422 and "give one card number per person" in refused.text
+    with api.client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+        owners = s.execute(
+            select(Person.user_id, Card.number).join(Card).order_by(Card.number)
+        ).all()
+        assert s.scalar(select(Person.id).where(Person.user_id == "3001")) is None
+    assert [tuple(o) for o in owners] == [("2001", "0B000001"), ("2002", "0B000002")]

@@ -168,7 +168,15 @@ def _run_batch(operation: str, session: SessionDep, form: Any, ids: list[int]) -
             form, ["start_user_id", "quantity", "department_id", "valid_from", "valid_to"]
         )
         persons = batch.batch_add(session=session, data=BatchAdd.model_validate(values))
-        return f"added {len(persons)} person(s): {persons[0].user_id} to {persons[-1].user_id}"
+        added = f"added {len(persons)} person(s): {persons[0].user_id} to {persons[-1].user_id}"
+        numbers = str(form.get("card_numbers", "")).split()
+        if not numbers:
+            return added
+        person_ids = [p.id for p in persons]  # cards in user ID order, all or nothing
+        cards = batch.batch_issue_cards(
+            session=session, person_ids=person_ids, card_numbers=numbers
+        )
+        return f"{added}, with {len(cards)} card(s)"
     if operation == "cards":
         numbers = str(form.get("card_numbers", "")).split()
         cards = batch.batch_issue_cards(session=session, person_ids=ids, card_numbers=numbers)

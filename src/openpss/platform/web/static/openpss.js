@@ -24,16 +24,17 @@ document.addEventListener("openpss-flash", (event) => {
   }
 });
 
-// Batch issue: append the card number a device read to the list (one per line).
+// Batch add / issue: append the card number a device read to the form's list (one per line).
 function openpssAppendCard(event) {
+  const form = event.detail.elt.closest("form");
   const xhr = event.detail.xhr;
-  const error = document.getElementById("batch-read-error");
+  const error = form.querySelector(".read-error");
   if (xhr.status !== 200) {
     if (error) { error.textContent = xhr.responseText; }
     return;
   }
   if (error) { error.textContent = ""; }
-  const list = document.querySelector("textarea[name=card_numbers]");
+  const list = document.querySelector(form.dataset.cards);
   const text = list.value.replace(/\s+$/, "");
   list.value = (text ? text + "\n" : "") + xhr.responseText.trim();
 }
