@@ -125,11 +125,11 @@ def person_list(
 
 
 def _tree_response(
-    request: Request, session: SessionDep, selected: int | None, error: str = ""
+    request: Request, session: SessionDep, selected: int | None, error: str = "", saved: str = ""
 ) -> HTMLResponse:
     ctx = tree_context(session, selected)
     ctx["error"] = error
-    headers = {} if error else {"HX-Trigger": "departments-changed"}
+    headers = {} if error else flash.hx_trigger(saved or "Saved.", "departments-changed")
     return render(request, "people/_tree.html", ctx, headers=headers)
 
 
@@ -157,7 +157,7 @@ def add_department(
         target=f"department:{dept.id}",
         detail={"name": dept.name, "parent_id": parent_id},
     )
-    return _tree_response(request, session, dept.id)
+    return _tree_response(request, session, dept.id, saved=f"Department '{dept.name}' added.")
 
 
 @router.post("/people/departments/{department_id}/rename", response_class=HTMLResponse)
@@ -184,7 +184,9 @@ def rename_department(
         target=f"department:{department_id}",
         detail={"name": clean},
     )
-    return _tree_response(request, session, department_id)
+    return _tree_response(
+        request, session, department_id, saved=f"Department renamed to '{clean}'."
+    )
 
 
 @router.post("/people/departments/{department_id}/delete", response_class=HTMLResponse)
@@ -204,7 +206,7 @@ def delete_department(
         target=f"department:{department_id}",
         detail={"name": name},
     )
-    return _tree_response(request, session, None)
+    return _tree_response(request, session, None, saved=f"Department '{name}' deleted.")
 
 
 @router.post("/people/card-mode")
