@@ -62,3 +62,27 @@ def test_htmx_person_save_fires_the_flash_event_and_refreshes_the_list(
     assert added.status_code == 200, added.text
     triggers = json.loads(added.headers["HX-Trigger"])
     assert triggers == {"people-changed": "", "openpss-flash": "Person 77 (Ada Flash) added."}
+
+
+def test_shift_day_drop_and_holiday_announce_what_was_saved(
+    console: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, csrf = console
+    api = "/api/v1/attendance"
+    period = client.post(f"{api}/periods", json={"name": "Day"}, headers=csrf).json()
+    shift = {"name": "Week", "start_date": "2024-03-04", "arrangement": {}}
+    shift_id = client.post(f"{api}/shifts", json=shift, headers=csrf).json()["id"]
+    hx = {**csrf, "HX-Request": "true"}
+    dropped = client.post(
+        f"/attendance/shifts/{shift_id}/days/0", data={"period_id": period["id"]}, headers=hx
+    )
+    assert dropped.status_code == 200, dropped.text
+    assert json.loads(dropped.headers["HX-Trigger"]) == {
+        "openpss-flash": "Shift 'Week' arrangement saved."
+    }
+    holiday = client.post(
+        "/attendance/holidays", data={"day": "2024-05-01", "name": "Labour Day"}, headers=csrf,
+        follow_redirects=False,
+    )  # fmt: skip
+    page = client.get(holiday.headers["location"])
+    assert "Holiday &#39;Labour Day&#39; on 2024-05-01 added." in page.text

@@ -67,14 +67,18 @@ def _attempt(call: Callable[[], T]) -> tuple[T | None, str]:
 
 
 def _save_then_assignments(
-    request: Request, session: Session, principal: Principal, call: Callable[[], object]
+    request: Request,
+    session: Session,
+    principal: Principal,
+    call: Callable[[], object],
+    saved: str = "Saved.",
 ) -> Response:
     """Run a change from the assignments page: back to it, or shown again with the error."""
     _, error = _attempt(call)
     if error:
         session.rollback()
         return assignments_page(request, session, principal, error)
-    return flash.redirect("/attendance/assignments", "Saved.")
+    return flash.redirect("/attendance/assignments", saved)
 
 
 def _names(session: Session) -> dict[str, Any]:
@@ -306,7 +310,10 @@ def _set_day(
     )
     if error:
         session.rollback()
-    return shift_page(request, shift_id, session, principal, error)
+    response = shift_page(request, shift_id, session, principal, error)
+    if not error:
+        response.headers.update(flash.hx_trigger(f"Shift '{shift.name}' arrangement saved."))
+    return response
 
 
 @router.post("/shifts/{shift_id}/days/{index}", response_class=HTMLResponse)
@@ -398,6 +405,7 @@ def add_assignment(
         lambda: service.create_assignment(
             session=session, actor=principal.actor, data=AssignmentCreate.model_validate(data)
         ),
+        f"Shift assigned from {start_date} to {end_date}.",
     )
 
 
@@ -422,6 +430,8 @@ def add_exception(
         lambda: service.create_exception(
             session=session, actor=principal.actor, data=ExceptionCreate.model_validate(data)
         ),
+        f"{'Business trip' if kind == 'business_trip' else 'Leave'} saved: "
+        f"{start_date} to {end_date}.",
     )
 
 
@@ -443,6 +453,7 @@ def add_holiday(
             actor=principal.actor,
             data=HolidayCreate.model_validate({"day": day, "name": name}),
         ),
+        f"Holiday '{name}' on {day} added.",
     )
 
 
