@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from openpss.commands.demo import _camera_command
-from openpss.devices.camera import control
+from openpss.devices.camera.control import request as control_request
 from openpss.platform.security.models import Role
 from openpss.platform.vision.live import CameraSessions
 from tests.conftest import Api
@@ -36,7 +36,7 @@ def demo_camera(tmp_path: Path) -> Iterator[tuple[int, int]]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if control.request(control_port, {"op": "scene", "view": "scene"}, timeout=1):
+                if control_request(control_port, {"op": "scene", "view": "scene"}, timeout=1):
                     break
             except OSError:
                 pass
@@ -63,7 +63,7 @@ def test_ffc_wizard_succeeds_on_the_demo_camera(api: Api, demo_camera: tuple[int
         assert api.client.post(f"{cam}/connect", headers=op).status_code == 200
         for view, illumination, field in (("dark", 0.0, "dark"), ("flat", 1.0, "bright")):
             scene = {"op": "scene", "view": view, "illumination": illumination}
-            assert control.request(control_port, scene, timeout=10)["ok"] is True
+            assert control_request(control_port, scene, timeout=10)["ok"] is True
             captured = api.client.post(
                 f"{cam}/ffc/capture", json={"field": field, "frames": 2}, headers=op
             )
