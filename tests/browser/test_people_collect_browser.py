@@ -14,7 +14,7 @@ from openpss.platform.devices.schemas import DeviceCreate
 from openpss.platform.devices.service import create_device
 from openpss.platform.people.schemas import PersonCreate
 from openpss.platform.people.service import create_person
-from tests.browser.helpers import initialize_and_login
+from tests.browser.helpers import initialize_and_login, wait_htmx_ready
 from tests.support.dahua_device import ADMIN_PASSWORD, RunningDevice, running_device
 
 pytestmark = pytest.mark.browser
@@ -64,3 +64,27 @@ def test_batch_issue_reads_cards_on_the_device_into_its_list(
     )
     page.click("form[action='/people/batch/cards'] button[type=submit]")
     page.wait_for_selector("#batch-message:has-text('issued 2 card(s)')")
+
+
+def test_add_person_dialog_reads_the_card_on_the_device(
+    page: Any, live_server: Any, device: RunningDevice
+) -> None:
+    with live_server.app.state.session_factory() as s:
+        data = DeviceCreate(name="Gate", host="127.0.0.1", port=device.port, username="admin",
+                            password=ADMIN_PASSWORD)  # fmt: skip
+        create_device(session=s, settings=live_server.settings, data=data)
+        s.commit()
+    initialize_and_login(page, live_server)
+    page.goto(f"{live_server.url}/people")
+    page.click("#add-person")
+    page.wait_for_selector("#person-dialog #new-card-read")
+    wait_htmx_ready(page, "#new-card-read")
+    presenter = _present_when_asked(device, "0e000001")
+    with page.expect_response(lambda r: r.url.endswith("/people/read-card")):
+        page.click("#new-card-read")
+    presenter.join(timeout=30)
+    page.wait_for_function("document.querySelector('#new-card-number').value === '0E000001'")
+    page.fill("#person-form input[name=user_id]", "5001")
+    page.fill("#person-form input[name=name]", "Eve Reader")
+    page.click("#person-save")
+    page.wait_for_selector("#card-table code:has-text('0E000001')")

@@ -142,3 +142,24 @@ def test_batch_add_issues_the_listed_cards_in_user_id_order_all_or_nothing(
         ).all()
         assert s.scalar(select(Person.id).where(Person.user_id == "3001")) is None
     assert [tuple(o) for o in owners] == [("2001", "0B000001"), ("2002", "0B000002")]
+
+
+def test_new_person_dialog_saves_its_optional_card_with_the_person_or_nothing(
+    api: Api, setup: tuple[int, int, dict[str, str]]
+) -> None:
+    _, _, hx = setup
+    dialog = api.client.get("/people/persons/new", headers=hx).text
+    assert 'id="new-card-number"' in dialog and 'id="new-card-read"' in dialog
+    bad = api.client.post(
+        "/people/persons", data={"user_id": "4001", "name": "Di", "card_number": "XYZ"}, headers=hx
+    )
+    assert "not hexadecimal" in bad.text and 'value="XYZ"' in bad.text
+    good = api.client.post(
+        "/people/persons",
+        data={"user_id": "4001", "name": "Di", "card_number": "0F000001"},
+        headers=hx,
+    )
+    assert "Person 4001 (Di) added." in good.headers["HX-Trigger"]
+    with api.client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+        owners = s.execute(select(Person.user_id, Card.number).join(Card)).all()
+    assert [tuple(o) for o in owners] == [("4001", "0F000001")]

@@ -54,6 +54,7 @@ def _dialog(
 ) -> HTMLResponse:
     """The dialog; errors come back with status 200 so that HTMX swaps them in."""
     ctx = _choices(session) | {"person": person, "v": values, "errors": errors}
+    ctx["collectors"] = collect.collectors(session)
     if person is not None:
         ctx |= _credential_context(session, person.id)
     return render(request, "people/_dialog.html", ctx, headers=headers)
@@ -100,13 +101,17 @@ def edit_person(
 async def create_person(request: Request, session: SessionDep, principal: Operator) -> HTMLResponse:
     """Save a new person; on success the dialog switches to edit mode (cards, faces...)."""
     request.state.principal = principal
-    values = person_values(await request.form())
+    form = await request.form()
+    values = person_values(form)
+    card_number = str(form.get("card_number", "")).strip()  # optional first card (manual 1.4.1)
     try:
         person = service.create_person(session=session, data=PersonCreate.model_validate(values))
-    except ValidationError as exc:
-        return _dialog(request, session, None, values, messages(exc))
-    except PeopleError as exc:
-        return _dialog(request, session, None, values, [str(exc)])
+        if card_number:
+            credentials.add_card(session=session, person_id=person.id, number=card_number)
+    except (ValidationError, PeopleError) as exc:
+        session.rollback()
+        errors = messages(exc) if isinstance(exc, ValidationError) else [str(exc)]
+        return _dialog(request, session, None, values | {"card_number": card_number}, errors)
     record_audit(
         session=session,
         actor=principal.actor,

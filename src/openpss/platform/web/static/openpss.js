@@ -24,17 +24,24 @@ document.addEventListener("openpss-flash", (event) => {
   }
 });
 
-// Batch add / issue: append the card number a device read to the form's list (one per line).
+// A card number a device read: appended to a batch form's list (one per line), or put into a
+// single card field. The requesting element (or its form) names the field in data-cards.
 function openpssAppendCard(event) {
-  const form = event.detail.elt.closest("form");
+  const elt = event.detail.elt;
+  const box = elt.closest("div, form");
   const xhr = event.detail.xhr;
-  const error = form.querySelector(".read-error");
+  const error = box.querySelector(".read-error");
   if (xhr.status !== 200) {
     if (error) { error.textContent = xhr.responseText; }
     return;
   }
   if (error) { error.textContent = ""; }
-  const list = document.querySelector(form.dataset.cards);
-  const text = list.value.replace(/\s+$/, "");
-  list.value = (text ? text + "\n" : "") + xhr.responseText.trim();
+  const field = document.querySelector(elt.dataset.cards || elt.closest("form").dataset.cards);
+  const number = xhr.responseText.trim();
+  if (field.tagName === "TEXTAREA") {
+    const text = field.value.replace(/\s+$/, "");
+    field.value = (text ? text + "\n" : "") + number;
+  } else {
+    field.value = number;
+  }
 }
