@@ -303,7 +303,10 @@ class Call:
             return
         self._set_state(CallState.ended)
         self.record.end = _now()
-        self.record.legs = [(leg.username, leg.status) for leg in self.legs]
+        # a leg we cancelled whose 487 is still on its way counts as 487 already
+        self.record.legs = [
+            (leg.username, leg.status or (487 if leg.cancel_wanted else 0)) for leg in self.legs
+        ]
         self.on_end(self)
 
     # ---- in-dialog -------------------------------------------------------------------------
