@@ -305,3 +305,18 @@ async def test_decline_is_rejected_and_ring_timeout_is_missed() -> None:
         await vto.close()
         await master.close()
         await server.close()
+
+
+async def test_keep_registered_refreshes_before_expiry() -> None:
+    server = SipServer(realm="VDP", accounts=StaticAccounts(ACCOUNTS), timers=FAST, min_expires=1)
+    await server.start("127.0.0.1", 0)
+    ua = await _ua(server, "8001")
+    task = asyncio.create_task(ua.keep_registered(2))
+    try:
+        await _wait_for(lambda: server.location.lookup("8001"))
+        first = server.location.lookup("8001")[0].cseq
+        await _wait_for(lambda: server.location.lookup("8001")[0].cseq > first)  # ~1 s later
+    finally:
+        task.cancel()
+        await ua.close()
+        await server.close()
