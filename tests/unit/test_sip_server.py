@@ -320,3 +320,29 @@ async def test_keep_registered_refreshes_before_expiry() -> None:
         task.cancel()
         await ua.close()
         await server.close()
+
+
+async def test_answered_call_is_hung_up_after_the_maximum_duration() -> None:
+    events = Recorder()
+    server = SipServer(
+        realm="VDP",
+        accounts=StaticAccounts(ACCOUNTS),
+        events=events,
+        timers=FAST,
+        max_call_seconds=0.3,
+    )
+    await server.start("127.0.0.1", 0)
+    vto = await _ua(server, "8001")
+    master = await _ua(server, "9901#0", auto_answer=True)
+    try:
+        await vto.register()
+        await master.register()
+        call = await asyncio.wait_for(vto.call("9901", SDP), 10)
+        await asyncio.wait_for(call.ended.wait(), 10)  # BYE from the server
+        await _wait_for(lambda: events.records)
+        assert events.records[0].end_state is EndState.answered
+        assert not server.calls
+    finally:
+        await vto.close()
+        await master.close()
+        await server.close()
