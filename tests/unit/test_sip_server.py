@@ -273,3 +273,76 @@ async def test_call_to_a_callee_registered_over_tcp(server: SipServer) -> None:
     assert _events(server).records[0].answered_by == "9902#0"
     await vto.close()
     await master.close()
+
+
+async def test_decline_is_rejected_and_ring_timeout_is_missed() -> None:
+    events = Recorder()
+    server = SipServer(
+        realm="VDP",
+        accounts=StaticAccounts(ACCOUNTS),
+        events=events,
+        timers=FAST,
+        ring_seconds=0.5,
+    )
+    await server.start("127.0.0.1", 0)
+    vto = await _ua(server, "8001")
+    master = await _ua(server, "9901#0")
+    try:
+        await vto.register()
+        await master.register()
+        master.on_call = lambda call: call.reject(603)
+        with pytest.raises(CallFailed) as info:
+            await vto.call("9901", SDP)
+        assert info.value.status == 603
+        master.on_call = None  # now it just rings until the room's ring time is over
+        with pytest.raises(CallFailed) as info:
+            await vto.call("9901", SDP)
+        assert info.value.status == 480
+        await _wait_for(lambda: len(events.records) == 2)
+        assert [r.end_state for r in events.records] == [EndState.rejected, EndState.missed]
+        assert events.records[1].legs == [("9901#0", 487)]
+    finally:
+        await vto.close()
+        await master.close()
+        await server.close()
+
+
+async def test_keep_registered_refreshes_before_expiry() -> None:
+    server = SipServer(realm="VDP", accounts=StaticAccounts(ACCOUNTS), timers=FAST, min_expires=1)
+    await server.start("127.0.0.1", 0)
+    ua = await _ua(server, "8001")
+    task = asyncio.create_task(ua.keep_registered(2))
+    try:
+        await _wait_for(lambda: server.location.lookup("8001"))
+        first = server.location.lookup("8001")[0].cseq
+        await _wait_for(lambda: server.location.lookup("8001")[0].cseq > first)  # ~1 s later
+    finally:
+        task.cancel()
+        await ua.close()
+        await server.close()
+
+
+async def test_answered_call_is_hung_up_after_the_maximum_duration() -> None:
+    events = Recorder()
+    server = SipServer(
+        realm="VDP",
+        accounts=StaticAccounts(ACCOUNTS),
+        events=events,
+        timers=FAST,
+        max_call_seconds=0.3,
+    )
+    await server.start("127.0.0.1", 0)
+    vto = await _ua(server, "8001")
+    master = await _ua(server, "9901#0", auto_answer=True)
+    try:
+        await vto.register()
+        await master.register()
+        call = await asyncio.wait_for(vto.call("9901", SDP), 10)
+        await asyncio.wait_for(call.ended.wait(), 10)  # BYE from the server
+        await _wait_for(lambda: events.records)
+        assert events.records[0].end_state is EndState.answered
+        assert not server.calls
+    finally:
+        await vto.close()
+        await master.close()
+        await server.close()

@@ -121,6 +121,7 @@ class Call:
         self.callee = callee
         self.on_end = on_end
         self.on_answer = on_answer
+        self.on_end_hooks: list[Callable[[], object]] = []
         self.a_tag = new_tag()
         self.a_dialog: Dialog | None = None
         self.b_leg: Leg | None = None
@@ -303,7 +304,12 @@ class Call:
             return
         self._set_state(CallState.ended)
         self.record.end = _now()
-        self.record.legs = [(leg.username, leg.status) for leg in self.legs]
+        for hook in self.on_end_hooks:
+            hook()
+        # a leg we cancelled whose 487 is still on its way counts as 487 already
+        self.record.legs = [
+            (leg.username, leg.status or (487 if leg.cancel_wanted else 0)) for leg in self.legs
+        ]
         self.on_end(self)
 
     # ---- in-dialog -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ Kamailio and baresip::
                    domain="VDP")
     await ua.start("0.0.0.0", 0)
     await ua.register(expires=60)          # RegistrationError on failure
+    refresh = asyncio.create_task(ua.keep_registered(60))  # or: re-register every 30 s
     call = await ua.call("8001", sdp)      # CallFailed(status) unless answered
     await call.send_dtmf("1"); await call.hangup()
     incoming = await ua.incoming.get()     # an INVITE to us (180 already sent)
@@ -232,6 +233,24 @@ class UserAgent:
         if response.status != 200:
             raise RegistrationError(response.status, response.reason)
         return response
+
+    async def keep_registered(self, expires: int = 60, *, retry_seconds: float = 5.0) -> None:
+        """Register and refresh at half the granted time until cancelled (run it as a task)."""
+        while True:
+            try:
+                response = await self.register(expires)
+                delay = max(0.5, self._granted(response, expires) / 2)
+            except (RegistrationError, SipParseError, OSError) as exc:
+                logger.warning("%s: registration failed, retrying: %s", self.username, exc)
+                delay = retry_seconds
+            await asyncio.sleep(delay)
+
+    def _granted(self, response: SipResponse, asked: int) -> int:
+        for contact in response.contacts:
+            value = contact.params.get("expires")
+            if contact.uri == self.contact and value and value.isdigit():
+                return int(value)
+        return asked
 
     async def unregister(self) -> SipResponse:
         """Remove our binding."""
