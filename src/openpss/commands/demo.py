@@ -73,20 +73,29 @@ def demo(
         if vto:
             stack.enter_context(_child(_vto_command(devices_dir, *vto_ports), "door station"))
             _wait_http(f"http://127.0.0.1:{vto_port}")
+            seed_vto(f"http://127.0.0.1:{vto_port}")
         console_url = f"http://{settings.http_host}:{port or settings.http_port}/"
         control = camera_control_port if camera else None
-        text = banner(console_url, terminal_url, camera_control_port=control)
         typer.echo(
-            text.replace("Stop with Ctrl+C.", _vto_help(*vto_ports) + "Stop with Ctrl+C.")
-            if vto
-            else text
+            banner(
+                console_url,
+                terminal_url,
+                camera_control_port=control,
+                vto_ports=vto_ports if vto else None,
+            )
         )
         uvicorn.run(
             app, host=settings.http_host, port=port or settings.http_port, log_level="warning"
         )
 
 
-def banner(console_url: str, terminal_url: str, *, camera_control_port: int | None) -> str:
+def banner(
+    console_url: str,
+    terminal_url: str,
+    *,
+    camera_control_port: int | None,
+    vto_ports: tuple[int, int, int, int] | None = None,
+) -> str:
     """What the demo prints on start: URLs and commands that work as printed."""
     lines = [
         "",
@@ -102,6 +111,8 @@ def banner(console_url: str, terminal_url: str, *, camera_control_port: int | No
             "  camera:              GigE Vision on 127.0.0.1 (openpss camera info 127.0.0.1)",
             f"  camera lens (FFC):   {scene}",
         ]
+    if vto_ports is not None:
+        lines += _vto_lines(*vto_ports)
     lines.append("Stop with Ctrl+C.")
     return "\n".join(lines) + "\n"
 
@@ -187,16 +198,36 @@ def _vto_command(devices_dir: Path, http: int, dhip: int, rtsp: int, sip: int) -
     ]  # fmt: skip
 
 
-def _vto_help(http: int, dhip: int, rtsp: int, sip: int) -> str:
+DEMO_VTO_FACADE = [
+    {"type": "camera", "keys": ["101"]},
+    {"type": "button2", "keys": ["102", "888888"]},
+    {"type": "keyboard"},
+    {"type": "card"},
+    {"type": "indicator"},
+]  # key 1 calls room 101, key 2 room 102, key 3 the management centre
+
+
+def seed_vto(url: str) -> None:
+    """Rooms 101-102 and 201-202 and a facade whose call keys call them (idempotent)."""
+    auth = httpx.DigestAuth("admin", DEMO_DEVICE_PASSWORD)
+    control = f"{url}/openpss/control"
+    listing = httpx.get(f"{control}/rooms", auth=auth, timeout=10).json()
+    if not listing["rooms"]:
+        layout = {"layers": 2, "rooms_per_layer": 2, "first_floor": 101, "second_floor": 201}
+        httpx.post(f"{control}/rooms", json={"batch": layout}, auth=auth, timeout=10)
+    httpx.post(f"{control}/facade", json={"modules": DEMO_VTO_FACADE}, auth=auth, timeout=10)
+
+
+def _vto_lines(http: int, dhip: int, rtsp: int, sip: int) -> list[str]:
     url = f"http://127.0.0.1:{http}"
-    return (
-        f"  door station (VTO):  {url} (user admin, password {DEMO_DEVICE_PASSWORD}), DHIP {dhip}, "
-        f"SIP server {sip} (realm VDP)\n"
+    return [
+        f"  door station (VTO):  {url} (user admin, password {DEMO_DEVICE_PASSWORD}), "
+        f"DHIP {dhip}, SIP server {sip} (realm VDP)",
         f"  monitor:             rtsp://admin:<password>@127.0.0.1:{rtsp}"
-        f"/cam/realmonitor?channel=1&subtype=0\n"
+        "/cam/realmonitor?channel=1&subtype=0",
         f"  press a call key:    openpss device vto press 1 --device {url} "
-        f"--http-password '{DEMO_DEVICE_PASSWORD}'\n"
-    )
+        f"--http-password '{DEMO_DEVICE_PASSWORD}'",
+    ]
 
 
 class _child:
