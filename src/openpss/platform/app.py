@@ -83,6 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(api.router, prefix="/api/v1")
         views = importlib.import_module(f"openpss.platform.{domain}.views")
         app.include_router(views.router, include_in_schema=False)
+    from openpss.platform.intercom import views_calls  # calls in the browser (intercom ch. 3)
+
+    app.include_router(views_calls.router, include_in_schema=False)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_middleware(RequestSizeLimit, max_bytes=MAX_REQUEST)
     return app

@@ -22,6 +22,7 @@ from collections import deque
 
 from fastapi import FastAPI
 
+from openpss.platform.intercom.calls import ConsoleCalls, server_address
 from openpss.platform.settings import Settings
 from openpss.protocols.sip.accounts import (
     AccountsError,
@@ -30,6 +31,7 @@ from openpss.protocols.sip.accounts import (
     StaticAccounts,
 )
 from openpss.protocols.sip.server import SipServer
+from openpss.protocols.sip.ua import RegistrationError
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +96,28 @@ async def run(app: FastAPI) -> None:
         return
     app.state.sip_server = server
     app.state.sip_events = events
+    console = await start_console(app, server)
     try:
         await asyncio.Event().wait()
     finally:
+        if console is not None:
+            await console.close()
         await server.close()
+
+
+async def start_console(app: FastAPI, server: SipServer) -> ConsoleCalls | None:
+    """The management centre (888888) answered in the browser (``intercom.calls``)."""
+    settings: Settings = app.state.settings
+    console = ConsoleCalls(
+        data_dir=settings.data_dir,
+        session_factory=app.state.session_factory,
+        host=server_address(server),
+    )
+    try:
+        await console.start(server)
+    except (OSError, RegistrationError) as exc:
+        logger.error("the console's centre number could not register: %s", exc)
+        await console.close()
+        return None
+    app.state.console_calls = console
+    return console

@@ -32,6 +32,7 @@ NAV = [
     ("Attendance", "/attendance", "viewer"),
     ("Records", "/records", "viewer"),
     ("Cameras", "/vision", "viewer"),
+    ("Calls", "/intercom/calls", "operator"),
     ("Accounts", "/accounts", "administrator"),
     ("Audit log", "/audit", "administrator"),
     ("My account", "/account", "viewer"),

@@ -1,0 +1,184 @@
+"""A door station calls the management centre and an operator answers it in Chromium.
+
+The virtual VTO runs in its own thread, registered to the platform's SIP server (its account
+in OPENPSS_SIP_ACCOUNTS_FILE); the console gets the floating window, answers, receives the
+door's video and sound over WebRTC, sends its fake microphone back, opens the door and hangs
+up; the call record keeps the snapshot and the recording.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from openpss.devices.vto.model import DoorStation
+from openpss.devices.vto.sip import attach_sip
+from openpss.platform import app as platform_app
+from openpss.platform.app import create_app
+from openpss.platform.intercom.calls import media_of
+from openpss.platform.records.models import CallRecord
+from openpss.platform.settings import Settings
+from tests.browser.conftest import CHROMIUM_FLAGS, LiveServer, _free_port
+from tests.browser.helpers import initialize_and_login
+from tests.support.peers import require_program
+from tests.support.vto_device import RunningVto, running_vto
+
+VTO_NUMBER, VTO_SIP_PASSWORD = "8001", "vto-sip-pw"
+MEDIA_FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+
+
+def until(condition: Callable[[], Any], what: str, seconds: float = 30.0) -> Any:
+    """Poll ``condition`` until it is truthy (bounded)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def sip_live_server(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[LiveServer]:
+    """The platform with its SIP server (only that background service) on free ports."""
+    accounts = tmp_path / "sip-accounts.csv"
+    accounts.write_text(f"username,password\n{VTO_NUMBER},{VTO_SIP_PASSWORD}\n")
+    monkeypatch.setattr(platform_app, "BACKGROUND_SERVICES", ["openpss.platform.intercom.sip:run"])
+    port = _free_port()
+    settings = Settings(
+        environment="test",
+        data_dir=tmp_path / "data",
+        database_url=sqlite_url,
+        secret_key="browser-test-secret-0123456789",
+        http_port=port,
+        sip_host="127.0.0.1",
+        sip_port=0,
+        sip_accounts_file=accounts,
+    )
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    until(lambda: getattr(app.state, "console_calls", None), "the SIP server and console")
+    yield LiveServer(f"http://127.0.0.1:{port}", settings, app)
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture
+def media_page(browser_with_media: Any) -> Iterator[Any]:
+    """A page of a Chromium with a fake camera and microphone."""
+    context = browser_with_media.new_context()
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def browser_with_media() -> Iterator[Any]:
+    """Chromium with fake media devices (the permission prompt answered yes)."""
+    executable = require_program("chromium", "apt-get install chromium chromium-driver")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_FLAGS + MEDIA_FLAGS
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def vto(tmp_path: Path, sip_live_server: LiveServer) -> Iterator[RunningVto]:
+    """A virtual VTO registered to the platform's SIP server."""
+    sip_port = sip_live_server.app.state.sip_server.port  # type: ignore[attr-defined]
+
+    def to_platform(station: DoorStation) -> None:
+        station.set_sip_server(
+            enabled=False, address="127.0.0.1", port=sip_port, login_password=VTO_SIP_PASSWORD
+        )
+
+    small = {0: (320, 180), 1: (320, 180)}
+    with running_vto(
+        tmp_path / "vto",
+        configure=to_platform,
+        fps=10,
+        stream_sizes=small,
+        extra_services=[attach_sip],
+    ) as running:
+        until(lambda: running.station.registered, "the VTO registered to the platform")
+        yield running
+
+
+STATS = """async () => {
+  const stats = await window.openpssCall.pc.getStats();
+  const out = {video: 0, audio: 0};
+  stats.forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "video") out.video = s.framesDecoded || 0;
+    if (s.type === "inbound-rtp" && s.kind === "audio") out.audio = s.packetsReceived || 0;
+  });
+  return out;
+}"""
+
+
+def _stats(page: Any) -> dict[str, int]:
+    return dict(page.evaluate(STATS))
+
+
+def test_vto_centre_call_answered_in_the_browser(
+    media_page: Any, sip_live_server: LiveServer, vto: RunningVto
+) -> None:
+    page = media_page
+    initialize_and_login(page, sip_live_server)
+    page.goto(f"{sip_live_server.url}/intercom/calls")
+    page.wait_for_function("window.openpssCalls !== undefined")
+
+    assert vto.control("dial", number="888888").status_code == 200
+    window = page.locator("#incoming-call")
+    window.wait_for(state="visible")
+    assert page.locator("#incoming-call-from").inner_text() == VTO_NUMBER
+    page.click("#incoming-call-accept")
+    page.wait_for_url("**/intercom/calls/*")
+    page.wait_for_function(
+        "window.openpssCall && window.openpssCall.pc.connectionState === 'connected'"
+    )
+
+    first = until(lambda: (s := _stats(page))["video"] > 0 and s["audio"] > 0 and s, "media")
+    until(lambda: (s := _stats(page))["video"] > first["video"] and s["audio"] > first["audio"],
+          "the frames and packets growing")  # fmt: skip
+    heard = until(lambda: vto.on_loop(lambda: vto.station.rtp["audio_in"]), "browser audio")
+    until(lambda: vto.on_loop(lambda: vto.station.rtp["audio_in"]) > heard, "more browser audio")
+
+    unlocks = vto.on_loop(lambda: len(vto.station.records["unlock"]))
+    page.click("#call-door")
+    until(lambda: vto.on_loop(lambda: len(vto.station.records["unlock"])) > unlocks, "unlock")
+    record = vto.on_loop(lambda: vto.station.records["unlock"][-1].data)
+    assert record["Status"] == 1, record
+
+    page.click("#call-hangup")
+    page.locator("#call-status", has_text="Call ended").wait_for()
+    until(lambda: vto.on_loop(lambda: vto.station.call_state.value) == "idle", "VTO idle")
+    factory = sip_live_server.app.state.session_factory  # type: ignore[attr-defined]
+
+    def answered() -> CallRecord | None:
+        with factory() as session:
+            return session.query(CallRecord).filter_by(status="answered").one_or_none()
+
+    row = until(answered, "the answered call record")
+    assert (row.caller, row.callee) == (VTO_NUMBER, "888888")
+    assert media_of(sip_live_server.settings.data_dir, row.id) == {
+        "snapshot": True,
+        "recording": True,
+    }
+    page.goto(f"{sip_live_server.url}/intercom/calls")
+    snapshot = page.locator(f"tr[data-record='{row.id}'] img.call-snapshot")
+    until(lambda: snapshot.evaluate("img => img.complete && img.naturalWidth") > 0, "snapshot")
