@@ -30,7 +30,12 @@ from tests.support.peers import require_program
 from tests.support.vto_device import RunningVto, running_vto
 
 VTO_NUMBER, VTO_SIP_PASSWORD = "8001", "vto-sip-pw"
-MEDIA_FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+MEDIA_FLAGS = [
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--allow-loopback-in-peer-connection",  # ICE over 127.0.0.1 like every other test link
+]
+CONNECTED = "window.openpssCall && window.openpssCall.pc.connectionState === 'connected'"
 
 
 def until(condition: Callable[[], Any], what: str, seconds: float = 30.0) -> Any:
@@ -127,6 +132,15 @@ STATS = """async () => {
     if (s.type === "inbound-rtp" && s.kind === "audio") out.audio = s.packetsReceived || 0;
   });
   return out;
+}"""
+
+
+SELECTED_PAIR = """async () => {
+  const stats = await window.openpssCall.pc.getStats();
+  let pair = null;
+  stats.forEach((s) => { if (s.type === "transport") pair = stats.get(s.selectedCandidatePairId); });
+  const local = stats.get(pair.localCandidateId), remote = stats.get(pair.remoteCandidateId);
+  return [local.address, remote.address];
 }"""
 
 

@@ -22,6 +22,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import aioice.ice
 import av
 import numpy as np
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
@@ -40,6 +41,19 @@ VIDEO_CLOCK = 90_000  # RFC 6184 §8.2.1
 FRAME_QUEUE = 4  # decoded frames waiting for the browser; older ones are dropped (latency)
 AUDIO_QUEUE = 25  # 0.5 s of 20 ms packets
 RECORD_TIME_BASE = Fraction(1, 1000)
+
+
+_host_addresses = aioice.ice.get_host_addresses
+
+
+def _with_loopback(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    """aioice leaves 127.0.0.1 out of the host candidates; a console on the platform's own
+    machine (and the browser test, which stays on loopback) needs it, so it comes first."""
+    addresses = _host_addresses(use_ipv4, use_ipv6)
+    return ["127.0.0.1", *addresses] if use_ipv4 else addresses
+
+
+aioice.ice.get_host_addresses = _with_loopback  # aioice has no option for loopback candidates
 
 
 class _Udp(asyncio.DatagramProtocol):
