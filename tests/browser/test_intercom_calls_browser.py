@@ -138,7 +138,9 @@ STATS = """async () => {
 SELECTED_PAIR = """async () => {
   const stats = await window.openpssCall.pc.getStats();
   let pair = null;
-  stats.forEach((s) => { if (s.type === "transport") pair = stats.get(s.selectedCandidatePairId); });
+  stats.forEach((s) => {
+    if (s.type === "transport") pair = stats.get(s.selectedCandidatePairId);
+  });
   const local = stats.get(pair.localCandidateId), remote = stats.get(pair.remoteCandidateId);
   return [local.address, remote.address];
 }"""
