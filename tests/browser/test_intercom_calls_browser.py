@@ -198,3 +198,29 @@ def test_vto_centre_call_answered_in_the_browser(
     page.goto(f"{sip_live_server.url}/intercom/calls")
     snapshot = page.locator(f"tr[data-record='{row.id}'] img.call-snapshot")
     until(lambda: snapshot.evaluate("img => img.complete && img.naturalWidth") > 0, "snapshot")
+
+
+def test_console_dials_the_door_and_the_call_page_opens(
+    media_page: Any, sip_live_server: LiveServer, vto: RunningVto
+) -> None:
+    page = media_page
+    initialize_and_login(page, sip_live_server)
+    page.goto(f"{sip_live_server.url}/intercom/calls")
+    page.wait_for_function("window.openpssCalls !== undefined")
+    page.fill("#dial-number", "9999")
+    page.click("#dial-call")
+    page.locator("#dial-status", has_text="did not answer").wait_for()
+    page.fill("#dial-number", "")
+    for key in VTO_NUMBER:
+        page.click(f"#dial-form [data-key='{key}']")
+    page.click("#dial-call")
+    page.wait_for_url("**/intercom/calls/*")
+    page.wait_for_function(CONNECTED)
+    first = until(lambda: (s := _stats(page))["video"] > 0 and s, "the door's video")
+    until(lambda: _stats(page)["video"] > first["video"], "more frames")
+    page.click("#call-hangup")
+    page.locator("#call-status", has_text="Call ended").wait_for()
+    factory = sip_live_server.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as session:
+        statuses = {(r.callee, r.status) for r in session.query(CallRecord)}
+    assert statuses == {("9999", "failed"), (VTO_NUMBER, "answered")}

@@ -300,6 +300,19 @@ class ConsoleCalls:
         self._spawn(self._watch(call))
         return call
 
+    def dial_soon(self, number: str, username: str, send: Send) -> None:
+        """Dial without holding up the console's socket; ``send`` learns how it went."""
+
+        async def run() -> None:
+            try:
+                call = await self.dial(number, username)
+            except CallError as exc:
+                await _safe_send(send, {"type": "error", "message": str(exc)})
+                return
+            await _safe_send(send, {"type": "accepted", "call": call.id})
+
+        self._spawn(run())
+
     # ---- in a call -------------------------------------------------------------------------
 
     async def connect_browser(self, call_id: str, username: str, offer: str) -> str:

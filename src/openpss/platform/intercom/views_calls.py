@@ -131,7 +131,7 @@ async def _handle(console: ConsoleCalls, username: str, text: str, send: Any) ->
         message = json.loads(text)
         if not isinstance(message, dict):
             raise ValueError("not an object")
-        reply = await _dispatch(console, username, message)
+        reply = await _dispatch(console, username, message, send)
     except CallError as exc:
         reply = {"type": "error", "message": str(exc)}
     except (ValueError, KeyError, TypeError) as exc:
@@ -141,7 +141,7 @@ async def _handle(console: ConsoleCalls, username: str, text: str, send: Any) ->
 
 
 async def _dispatch(
-    console: ConsoleCalls, username: str, message: dict[str, Any]
+    console: ConsoleCalls, username: str, message: dict[str, Any], send: Any
 ) -> dict[str, Any] | None:
     kind = str(message.get("type", ""))
     call_id = str(message.get("call", ""))
@@ -167,6 +167,6 @@ async def _dispatch(
     if kind == "stats":
         return {"type": "stats", "call": call_id, "media": console.get(call_id).media.counters}
     if kind == "dial":
-        call = await console.dial(str(message["number"]), username)
-        return {"type": "accepted", "call": call.id}
+        console.dial_soon(str(message["number"]), username, send)
+        return None
     raise CallError(f"unknown message type {kind!r}")
