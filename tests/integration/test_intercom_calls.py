@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -213,3 +214,57 @@ async def test_signalling_garbage_gets_an_error_reply_and_changes_nothing(rig: R
     assert {r["type"] for r in replies} == {"error"}
     assert "unknown message type 'warp'" in json.dumps(replies)
     assert rig.calls.calls == {} and rig.records() == []
+
+
+def _cookie(api: Any, role: Any) -> str:
+    from openpss.platform.security.models import Account
+    from openpss.platform.security.tokens import open_login_session
+
+    app = api.client.app
+    with app.state.session_factory() as s:
+        account = s.scalars(select(Account).where(Account.role == role)).first()
+        cookie, _ = open_login_session(session=s, account=account, lifetime=dt.timedelta(hours=1))
+        s.commit()
+    return str(cookie)
+
+
+def test_call_socket_needs_an_operator_session_from_the_same_origin(api: Any) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    from openpss.platform.security.models import Role
+
+    app = api.client.app
+    settings = app.state.settings
+    app.state.console_calls = ConsoleCalls(
+        data_dir=settings.data_dir, session_factory=app.state.session_factory
+    )
+    client = api.client
+    refused = [
+        ({}, {}),
+        ({"openpss_session": _cookie(api, Role.viewer)}, {}),
+        ({"openpss_session": "forged"}, {}),
+        ({"openpss_session": _cookie(api, Role.operator)}, {"origin": "http://evil.example"}),
+    ]
+    for cookies, headers in refused:
+        client.cookies.clear()
+        for name, value in cookies.items():
+            client.cookies.set(name, value)
+        with (
+            pytest.raises(WebSocketDisconnect) as closed,
+            client.websocket_connect("/intercom/ws", headers=headers) as socket,
+        ):
+            socket.receive_json()
+        assert closed.value.code == 1008
+    client.cookies.set("openpss_session", _cookie(api, Role.operator))
+    with client.websocket_connect(
+        "/intercom/ws", headers={"origin": "http://testserver"}
+    ) as socket:
+        socket.send_text('{"type": "warp"}')
+        assert socket.receive_json() == {"type": "error", "message": "unknown message type 'warp'"}
+        socket.send_text("x" * 70_000)
+        assert socket.receive_json()["message"] == "message too large"
+    assert client.get("/intercom/calls").status_code == 200
+    assert client.get("/intercom/calls/nope").status_code == 404
+    assert client.get("/intercom/records/1/passwd").status_code == 404
+    client.cookies.set("openpss_session", _cookie(api, Role.viewer))
+    assert client.get("/intercom/calls", follow_redirects=False).status_code == 403

@@ -27,6 +27,7 @@ from openpss.platform.intercom.calls import (
     media_of,
 )
 from openpss.platform.records import service as records
+from openpss.protocols.guards import ConnectionLimit
 from openpss.platform.security.models import Role
 from openpss.platform.security.tokens import find_login_session
 from openpss.platform.web.templating import render
@@ -35,7 +36,10 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 
 MAX_MESSAGE = 64 * 1024  # an SDP offer is a few kB
+# open call sockets: a console tab holds one (our caps: consoles on one platform, tabs per user)
+SOCKETS = ConnectionLimit(500, per_peer=20)
 WS_POLICY_VIOLATION = 1008  # RFC 6455 §7.4.1
+WS_TRY_AGAIN = 1013  # IANA WebSocket close code registry: Try Again Later
 
 
 def _console(request: Request | WebSocket) -> ConsoleCalls | None:
@@ -105,7 +109,17 @@ async def calls_socket(websocket: WebSocket) -> None:
     if username is None or console is None:
         await websocket.close(WS_POLICY_VIOLATION, "log in as an operator; the SIP server runs")
         return
-    await websocket.accept()
+    if not SOCKETS.acquire(username):
+        await websocket.close(WS_TRY_AGAIN, "too many console tabs: close some and reload")
+        return
+    try:
+        await websocket.accept()
+        await _serve(websocket, console, username)
+    finally:
+        SOCKETS.release(username)
+
+
+async def _serve(websocket: WebSocket, console: ConsoleCalls, username: str) -> None:
     lock = asyncio.Lock()
 
     async def send(message: dict[str, Any]) -> None:
