@@ -27,10 +27,10 @@ from openpss.platform.intercom.calls import (
     media_of,
 )
 from openpss.platform.records import service as records
-from openpss.protocols.guards import ConnectionLimit
 from openpss.platform.security.models import Role
 from openpss.platform.security.tokens import find_login_session
 from openpss.platform.web.templating import render
+from openpss.protocols.guards import ConnectionLimit
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
