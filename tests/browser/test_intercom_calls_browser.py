@@ -126,9 +126,12 @@ def vto(tmp_path: Path, sip_live_server: LiveServer) -> Iterator[RunningVto]:
 
 STATS = """async () => {
   const stats = await window.openpssCall.pc.getStats();
-  const out = {video: 0, audio: 0};
+  const out = {video: 0, audio: 0, codec: ""};
   stats.forEach((s) => {
-    if (s.type === "inbound-rtp" && s.kind === "video") out.video = s.framesDecoded || 0;
+    if (s.type === "inbound-rtp" && s.kind === "video") {
+      out.video = s.framesDecoded || 0;
+      out.codec = s.codecId ? stats.get(s.codecId).mimeType : "";
+    }
     if (s.type === "inbound-rtp" && s.kind === "audio") out.audio = s.packetsReceived || 0;
   });
   return out;
@@ -146,7 +149,21 @@ SELECTED_PAIR = """async () => {
 }"""
 
 
-def _stats(page: Any) -> dict[str, int]:
+# Test-only: the browser offers VP8 alone, so the platform must transcode the door's H.264.
+VP8_ONLY = """(() => {
+  const add = RTCPeerConnection.prototype.addTransceiver;
+  RTCPeerConnection.prototype.addTransceiver = function (...args) {
+    const transceiver = add.apply(this, args);
+    if (transceiver.receiver.track.kind === "video") {
+      const codecs = RTCRtpReceiver.getCapabilities("video").codecs;
+      transceiver.setCodecPreferences(codecs.filter((c) => c.mimeType === "video/VP8"));
+    }
+    return transceiver;
+  };
+})();"""
+
+
+def _stats(page: Any) -> dict[str, Any]:
     return dict(page.evaluate(STATS))
 
 
@@ -169,6 +186,7 @@ def test_vto_centre_call_answered_in_the_browser(
     )
 
     first = until(lambda: (s := _stats(page))["video"] > 0 and s["audio"] > 0 and s, "media")
+    assert first["codec"] == "video/H264"  # the door's H.264 passed through
     until(lambda: (s := _stats(page))["video"] > first["video"] and s["audio"] > first["audio"],
           "the frames and packets growing")  # fmt: skip
     heard = until(lambda: vto.on_loop(lambda: vto.station.rtp["audio_in"]), "browser audio")
@@ -200,10 +218,11 @@ def test_vto_centre_call_answered_in_the_browser(
     until(lambda: snapshot.evaluate("img => img.complete && img.naturalWidth") > 0, "snapshot")
 
 
-def test_console_dials_the_door_and_the_call_page_opens(
+def test_console_dials_the_door_and_a_vp8_browser_gets_transcoded_video(
     media_page: Any, sip_live_server: LiveServer, vto: RunningVto
 ) -> None:
     page = media_page
+    page.add_init_script(VP8_ONLY)
     initialize_and_login(page, sip_live_server)
     page.goto(f"{sip_live_server.url}/intercom/calls")
     page.wait_for_function("window.openpssCalls !== undefined")
@@ -217,6 +236,7 @@ def test_console_dials_the_door_and_the_call_page_opens(
     page.wait_for_url("**/intercom/calls/*")
     page.wait_for_function(CONNECTED)
     first = until(lambda: (s := _stats(page))["video"] > 0 and s, "the door's video")
+    assert first["codec"] == "video/VP8"  # transcoded by the platform (PyAV decode, aiortc VP8)
     until(lambda: _stats(page)["video"] > first["video"], "more frames")
     page.click("#call-hangup")
     page.locator("#call-status", has_text="Call ended").wait_for()

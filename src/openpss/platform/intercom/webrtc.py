@@ -1,9 +1,11 @@
 """The media of a console call: the device's RTP leg bridged to the browser's WebRTC leg.
 
 Device side (``DeviceMedia``): two UDP ports on the SIP host; H.264 video (RFC 6184) and
-PCMU audio (RFC 3551) in, PCMU audio out. The H.264 access units are decoded with PyAV and
-handed to aiortc as frames (aiortc encodes what the browser negotiated: VP8 or H.264), the
-PCMU samples become 8 kHz audio frames (aiortc encodes Opus or PCMU). The browser's audio is
+PCMU audio (RFC 3551) in, PCMU audio out. When the browser accepts H.264 (we prefer it in
+the answer), the device's access units pass through untouched (aiortc only re-packetizes
+``av.Packet``s); otherwise they are decoded with PyAV and aiortc encodes the frames in the
+negotiated codec (VP8). The PCMU samples become 8 kHz audio frames (aiortc encodes Opus or
+PCMU). The browser's audio is
 resampled to 8 kHz mono and sent to the device as PCMU.
 
 Snapshot (the first decoded picture as JPEG) and recording (one MP4 per call, H.264 through
@@ -25,7 +27,13 @@ from typing import Any
 import aioice.ice
 import av
 import numpy as np
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCPeerConnection,
+    RTCRtpCodecCapability,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
 from aiortc.mediastreams import MediaStreamError
 
 from openpss.protocols.rtp import g711
@@ -76,23 +84,24 @@ class DeviceVideoTrack(MediaStreamTrack):
 
     def __init__(self) -> None:
         super().__init__()
-        self.queue: asyncio.Queue[av.VideoFrame] = asyncio.Queue(FRAME_QUEUE)
+        self.queue: asyncio.Queue[av.VideoFrame | av.Packet] = asyncio.Queue(FRAME_QUEUE)
+        self.passthrough = False  # True: H.264 access units (av.Packet) instead of pictures
         self._start = time.monotonic()
 
-    def push(self, frame: av.VideoFrame) -> None:
-        """Queue a frame, dropping the oldest when the browser lags."""
+    def push(self, item: av.VideoFrame | av.Packet) -> None:
+        """Queue a picture or access unit, dropping the oldest when the browser lags."""
         if self.queue.full():
             self.queue.get_nowait()
-        self.queue.put_nowait(frame)
+        self.queue.put_nowait(item)
 
-    async def recv(self) -> av.VideoFrame:
-        """The next picture with a 90 kHz wall-clock timestamp."""
+    async def recv(self) -> av.VideoFrame | av.Packet:
+        """The next picture or access unit with a 90 kHz wall-clock timestamp."""
         if self.readyState != "live":
             raise MediaStreamError
-        frame = await self.queue.get()
-        frame.pts = int((time.monotonic() - self._start) * VIDEO_CLOCK)
-        frame.time_base = Fraction(1, VIDEO_CLOCK)
-        return frame
+        item = await self.queue.get()
+        item.pts = int((time.monotonic() - self._start) * VIDEO_CLOCK)
+        item.time_base = Fraction(1, VIDEO_CLOCK)
+        return item
 
 
 class DeviceAudioTrack(MediaStreamTrack):
@@ -278,7 +287,14 @@ class DeviceMedia:
         if packet.marker and self._unit:
             unit = b"".join(b"\x00\x00\x00\x01" + nal for nal in self._unit)
             self._unit = []
-            self._decode(unit)
+            if self.video_track.passthrough:
+                self.video_track.push(av.Packet(unit))
+            if self._wants_pictures():
+                self._decode(unit)
+
+    def _wants_pictures(self) -> bool:
+        snapshot_due = self.snapshot_path is not None and not self.snapshot_taken
+        return not self.video_track.passthrough or snapshot_due or self.recorder is not None
 
     def _decode(self, unit: bytes) -> None:
         try:
@@ -289,7 +305,8 @@ class DeviceMedia:
         for frame in frames:
             self.counters["frames"] += 1
             self._keep(frame)
-            self.video_track.push(frame)
+            if not self.video_track.passthrough:
+                self.video_track.push(frame)
 
     def _keep(self, frame: av.VideoFrame) -> None:
         if self.snapshot_path is not None and not self.snapshot_taken:
@@ -344,12 +361,31 @@ class DeviceMedia:
                 logger.warning("recording %s could not be closed: %s", self.recorder.path, exc)
 
 
+def _h264_first() -> list[RTCRtpCodecCapability]:
+    """aiortc's video codecs with H.264 (and its retransmission) before VP8."""
+    codecs = RTCRtpSender.getCapabilities("video").codecs
+    return sorted(codecs, key=lambda c: 0 if c.mimeType == "video/H264" else 1)
+
+
+def _first_video_codec(sdp: str) -> str:
+    """The codec name of the first payload type of the answer's video section."""
+    lines = sdp.splitlines()
+    video = next((line for line in lines if line.startswith("m=video ")), "")
+    formats = video.split()[3:]
+    if not formats:
+        return ""
+    prefix = f"a=rtpmap:{formats[0]} "
+    rtpmap = next((line for line in lines if line.startswith(prefix)), "")
+    return rtpmap[len(prefix) :].split("/")[0]
+
+
 class BrowserLeg:
     """The aiortc peer connection of one console user for one call."""
 
     def __init__(self, media: DeviceMedia) -> None:
         self.media = media
         self.pc = RTCPeerConnection()
+        self.video_codec = ""
         self._tasks: set[asyncio.Task[None]] = set()
 
         @self.pc.on("track")
@@ -361,11 +397,22 @@ class BrowserLeg:
 
     async def answer(self, offer_sdp: str) -> str:
         """Apply the browser's offer; returns our answer (ICE candidates gathered)."""
+        # the codecs are chosen while the offer is applied: prefer H.264 before that
+        video = self.pc.addTransceiver(self.media.video_track, direction="sendonly")
+        video.setCodecPreferences(_h264_first())
         await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
         self.pc.addTrack(self.media.audio_track)
-        self.pc.addTrack(self.media.video_track)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        return str(self.pc.localDescription.sdp)
+        answer = str(self.pc.localDescription.sdp)
+        self.video_codec = _first_video_codec(answer)
+        self.media.video_track.passthrough = self.video_codec == "H264"
+        logger.info(
+            "browser video: %s",
+            "H.264 passed through"
+            if self.media.video_track.passthrough
+            else f"transcoded to {self.video_codec}",
+        )
+        return answer
 
     async def close(self) -> None:
         """Close the peer connection and stop the microphone pump."""
