@@ -240,7 +240,28 @@ def test_console_dials_the_door_and_a_vp8_browser_gets_transcoded_video(
     until(lambda: _stats(page)["video"] > first["video"], "more frames")
     page.click("#call-hangup")
     page.locator("#call-status", has_text="Call ended").wait_for()
+
+    # a visitor rings and walks away: a missed call, called back from the list
+    page.goto(f"{sip_live_server.url}/intercom/calls")
+    page.wait_for_function("window.openpssCalls !== undefined")
+    until(lambda: vto.on_loop(lambda: vto.station.call_state.value) == "idle", "VTO idle")
+    assert vto.control("dial", number="888888").status_code == 200
+    page.locator("#incoming-call").wait_for(state="visible")
+    assert vto.control("hangup").status_code == 200
+    page.locator("#incoming-call").wait_for(state="hidden")
+    page.reload()
+    page.click(f"button.call-back[data-dial='{VTO_NUMBER}']")
+    page.wait_for_url("**/intercom/calls/*")
+    page.wait_for_function(CONNECTED)
+    page.click("#call-hangup")
+    page.locator("#call-status", has_text="Call ended").wait_for()
+
     factory = sip_live_server.app.state.session_factory  # type: ignore[attr-defined]
     with factory() as session:
-        statuses = {(r.callee, r.status) for r in session.query(CallRecord)}
-    assert statuses == {("9999", "failed"), (VTO_NUMBER, "answered")}
+        rows = [(r.caller, r.callee, r.status) for r in session.query(CallRecord).order_by("id")]
+    assert rows == [
+        ("888888", "9999", "failed"),
+        ("888888", VTO_NUMBER, "answered"),
+        (VTO_NUMBER, "888888", "missed"),
+        ("888888", VTO_NUMBER, "answered"),
+    ]

@@ -94,6 +94,13 @@
     calls.on((m) => {
       if (m.type === "error") status.textContent = m.message;
     });
+    // Missed calls: call back the device that called.
+    document.querySelectorAll("[data-dial]").forEach((button) => {
+      button.onclick = () => {
+        status.textContent = `Calling ${button.dataset.dial}…`;
+        send({ type: "dial", number: button.dataset.dial });
+      };
+    });
     document.querySelectorAll("[data-switch]").forEach((box) => {
       box.onchange = () => send({ type: "switches", values: { [box.dataset.switch]: box.checked } });
     });
