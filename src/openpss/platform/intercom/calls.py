@@ -293,7 +293,7 @@ class ConsoleCalls:
             call.sip = await self.ua.call(number, call.media.offer())
         except (CallFailed, OSError, TimeoutError, SipParseError) as exc:
             call.end_state = "failed" if not isinstance(exc, CallFailed) else _failed(exc.status)
-            self._finish(call)
+            await self._finish(call)
             raise CallError(f"{number} did not answer: {exc}") from exc
         call.media.learn_answer(call.sip.remote_sdp)
         self._start_talking(call, username)
@@ -340,7 +340,7 @@ class ConsoleCalls:
                 await call.sip.hangup()
         elif call.sip is not None and call.sip.state is UaCallState.ringing:
             call.sip.reject(REJECT_STATUS)
-        self._finish(call)
+        await self._finish(call)
 
     def _own(self, call_id: str, username: str) -> ConsoleCall:
         call = self.get(call_id)
@@ -353,22 +353,22 @@ class ConsoleCalls:
         await call.sip.ended.wait()
         if call.state is ConsoleCallState.ringing and call.end_state == "missed":
             call.end_state = "missed"  # the device gave up (CANCEL)
-        self._finish(call)
+        await self._finish(call)
 
-    def _finish(self, call: ConsoleCall) -> None:
+    async def _finish(self, call: ConsoleCall) -> None:
         if call.state is ConsoleCallState.ended:
             return
         call._set_state(ConsoleCallState.ended, call.end_state)
         self.calls.pop(call.id, None)
-        call.media.close()
+        end = dt.datetime.now(dt.UTC)
         if call.browser is not None:
             self._spawn(call.browser.close())
-        record_id = self._store(call)
+        await call.media.aclose()  # the recording is complete before the record points at it
+        record_id = self._store(call, end)
         self._broadcast({"type": "ended", "call": call.id, "state": call.end_state})
         logger.info("call record %s: %s %s", record_id, call.device, call.end_state)
 
-    def _store(self, call: ConsoleCall) -> int | None:
-        end = dt.datetime.now(dt.UTC)
+    def _store(self, call: ConsoleCall, end: dt.datetime) -> int | None:
         duration = int((end - call.answer).total_seconds()) if call.answer else 0
         with self.session_factory() as session:
             row = CallRecord(

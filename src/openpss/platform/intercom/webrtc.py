@@ -20,6 +20,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ SUPPORTED = ("PCMU", "telephone-event", "H264")  # what the device leg receives 
 VIDEO_CLOCK = 90_000  # RFC 6184 §8.2.1
 FRAME_QUEUE = 4  # decoded frames waiting for the browser; older ones are dropped (latency)
 AUDIO_QUEUE = 25  # 0.5 s of 20 ms packets
+DECODE_BACKLOG = 25  # access units waiting for the decoder (1 s at 25 fps); more are dropped
 RECORD_TIME_BASE = Fraction(1, 1000)
 
 
@@ -191,7 +193,8 @@ class DeviceMedia:
         self.sockets: dict[str, _Udp] = {}
         self.remote_audio: tuple[str, int] | None = None
         self.audio_pt = g711.PAYLOAD_TYPE_PCMU
-        self.counters = {"video_in": 0, "audio_in": 0, "audio_out": 0, "frames": 0}
+        self.counters = dict.fromkeys(("video_in", "video_dropped", "audio_in", "audio_out"), 0)
+        self.counters["frames"] = 0
         self.mic_muted = False
         self.snapshot_path: Path | None = None
         self.snapshot_taken = False
@@ -199,6 +202,8 @@ class DeviceMedia:
         self._depacketizer = Depacketizer()
         self._unit: list[bytes] = []
         self._decoder = av.CodecContext.create("h264", "r")
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="call-video")
+        self._backlog = 0
         self._ssrc = secrets.randbits(32)
         self._sequence = secrets.randbits(16)
         self._timestamp = secrets.randbits(32)
@@ -290,23 +295,40 @@ class DeviceMedia:
             if self.video_track.passthrough:
                 self.video_track.push(av.Packet(unit))
             if self._wants_pictures():
-                self._decode(unit)
+                self._decode_soon(unit)
 
     def _wants_pictures(self) -> bool:
         snapshot_due = self.snapshot_path is not None and not self.snapshot_taken
         return not self.video_track.passthrough or snapshot_due or self.recorder is not None
 
-    def _decode(self, unit: bytes) -> None:
+    def _decode_soon(self, unit: bytes) -> None:
+        """Decode in the call's worker thread (the event loop keeps serving the console)."""
+        if self._backlog >= DECODE_BACKLOG:
+            self.counters["video_dropped"] += 1
+            return
+        self._backlog += 1
+        future = asyncio.get_running_loop().run_in_executor(self._worker, self._decode, unit)
+        future.add_done_callback(self._decoded)
+
+    def _decoded(self, future: asyncio.Future[list[av.VideoFrame]]) -> None:
+        self._backlog -= 1
+        if future.cancelled() or future.exception() is not None:
+            return
+        if not self.video_track.passthrough:
+            for frame in future.result():
+                self.video_track.push(frame)
+
+    def _decode(self, unit: bytes) -> list[av.VideoFrame]:
+        """Worker thread: pictures of one access unit, kept as snapshot and recording."""
         try:
             frames = [f for p in self._decoder.parse(unit) for f in self._decoder.decode(p)]
         except av.FFmpegError as exc:
             logger.debug("H.264 decode error: %s", exc)
-            return
+            return []
         for frame in frames:
             self.counters["frames"] += 1
             self._keep(frame)
-            if not self.video_track.passthrough:
-                self.video_track.push(frame)
+        return frames
 
     def _keep(self, frame: av.VideoFrame) -> None:
         if self.snapshot_path is not None and not self.snapshot_taken:
@@ -347,18 +369,27 @@ class DeviceMedia:
         transport.sendto(bytes(packet), self.remote_audio)
         self.counters["audio_out"] += 1
 
-    def close(self) -> None:
-        """Close the ports, the tracks and the recording."""
+    async def aclose(self) -> None:
+        """Close the ports and the tracks; finish the recording after the pending pictures."""
         for protocol in self.sockets.values():
             if protocol.transport is not None:
                 protocol.transport.close()
         self.video_track.stop()
         self.audio_track.stop()
-        if self.recorder is not None:
-            try:
-                self.recorder.close()
-            except (av.FFmpegError, OSError) as exc:
-                logger.warning("recording %s could not be closed: %s", self.recorder.path, exc)
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._worker, self._close_recorder)
+        finally:
+            self._worker.shutdown(wait=False)
+
+    def _close_recorder(self) -> None:
+        recorder, self.recorder = self.recorder, None
+        if recorder is None:
+            return
+        try:
+            recorder.close()
+        except (av.FFmpegError, OSError) as exc:
+            logger.warning("recording %s could not be closed: %s", recorder.path, exc)
 
 
 def _h264_first() -> list[RTCRtpCodecCapability]:
