@@ -1,7 +1,7 @@
 """``DeviceMedia``: the device's RTP leg of a console call, over real UDP on loopback.
 
 H.264 RTP made by the door station's own encoder and packetizer is decoded into pictures,
-the snapshot and the MP4 recording; PCMU goes both ways; the mute switches act.
+the snapshot and the MP4 recording (with the door's sound as AAC); PCMU goes both ways; the mute switches act.
 """
 
 from __future__ import annotations
@@ -69,9 +69,18 @@ async def test_door_video_becomes_pictures_snapshot_and_recording(tmp_path: Path
                 packet = RtpPacket(96, sequence, index * 9000, 77, payload, last)
                 sender.sendto(bytes(packet), ("127.0.0.1", media.port("video")))
                 sequence += 1
+        if index >= 2:  # sound once the first picture opened the file
+            await until(lambda: media.counters["frames"] >= 1, "the first picture")
+            for k in range(5):
+                samples = g711.tone(440, (index * 5 + k) * 160, 160)
+                packet = RtpPacket(
+                    0, index * 5 + k, (index * 5 + k) * 160, 78, g711.encode(samples)
+                )
+                sender.sendto(bytes(packet), ("127.0.0.1", media.port("audio")))
         await asyncio.sleep(0.01)
     sender.sendto(b"\x80\x60garbage", ("127.0.0.1", media.port("video")))
     await until(lambda: media.counters["frames"] >= 15, "decoded pictures")
+    await until(lambda: media.counters["audio_in"] == 90, "the door's sound")
     sender.close()
     assert media.video_track.queue.qsize() > 0  # pictures for aiortc (transcoding path)
     await media.aclose()
@@ -82,6 +91,9 @@ async def test_door_video_becomes_pictures_snapshot_and_recording(tmp_path: Path
         stream = mp4.streams.video[0]
         assert stream.codec_context.name == "h264"
         assert sum(1 for _ in mp4.decode(video=0)) >= 15
+    with av.open(str(tmp_path / "call" / "recording.mp4")) as mp4:
+        assert mp4.streams.audio[0].codec_context.name == "aac"
+        assert sum(f.samples for f in mp4.decode(audio=0)) >= 160 * 40
 
 
 async def test_passthrough_hands_access_units_not_pictures(tmp_path: Path) -> None:

@@ -139,15 +139,32 @@ class DeviceAudioTrack(MediaStreamTrack):
 
 
 class Recorder:
-    """One MP4 per call: the decoded pictures re-encoded with libx264."""
+    """One MP4 per call: the pictures re-encoded with libx264, the device's sound as AAC.
+
+    Only the call's worker thread touches it (PyAV containers are not thread-safe). Sound
+    before the first picture is not kept: the file opens with the picture size.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.container: Any = None
         self.stream: Any = None
+        self.audio: Any = None
         self._start = 0.0
         self._last_pts = -1
+        self._audio_pts = 0
         self.frames = 0
+
+    def add_audio(self, samples: np.ndarray) -> None:
+        """Encode 20 ms of the device's sound (8 kHz mono)."""
+        if self.container is None:
+            return
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = g711.CLOCK_RATE
+        frame.pts, frame.time_base = self._audio_pts, Fraction(1, g711.CLOCK_RATE)
+        self._audio_pts += samples.shape[-1]
+        for packet in self.audio.encode(frame):
+            self.container.mux(packet)
 
     def add(self, frame: av.VideoFrame) -> None:
         """Encode one picture (the first one opens the file with its size)."""
@@ -160,6 +177,7 @@ class Recorder:
             self.stream.time_base = RECORD_TIME_BASE
             self.stream.codec_context.time_base = RECORD_TIME_BASE
             self.stream.options = {"preset": "ultrafast", "tune": "zerolatency"}
+            self.audio = self.container.add_stream("aac", rate=g711.CLOCK_RATE, layout="mono")
             self._start = time.monotonic()
         pts = int((time.monotonic() - self._start) * 1000)
         if pts <= self._last_pts:
@@ -176,8 +194,9 @@ class Recorder:
         if self.container is None:
             return
         try:
-            for packet in self.stream.encode(None):
-                self.container.mux(packet)
+            for stream in (self.stream, self.audio):
+                for packet in stream.encode(None):
+                    self.container.mux(packet)
         finally:
             self.container.close()
             self.container = None
@@ -280,7 +299,10 @@ class DeviceMedia:
         if packet.payload_type != self.audio_pt or not packet.payload:
             return  # telephone-event and anything else we did not negotiate
         self.counters["audio_in"] += 1
-        self.audio_track.push(g711.decode(packet.payload))
+        samples = g711.decode(packet.payload)
+        self.audio_track.push(samples)
+        if self.recorder is not None:
+            self._worker.submit(self._record_audio, samples)
 
     def _on_video(self, data: bytes) -> None:
         try:
@@ -381,6 +403,15 @@ class DeviceMedia:
             await loop.run_in_executor(self._worker, self._close_recorder)
         finally:
             self._worker.shutdown(wait=False)
+
+    def _record_audio(self, samples: np.ndarray) -> None:
+        """Worker thread: the device's sound into the recording."""
+        if self.recorder is None:
+            return
+        try:
+            self.recorder.add_audio(samples)
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            logger.warning("recording %s lost sound: %s", self.recorder.path, exc)
 
     def _close_recorder(self) -> None:
         recorder, self.recorder = self.recorder, None
