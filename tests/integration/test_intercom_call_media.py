@@ -1,7 +1,8 @@
 """``DeviceMedia``: the device's RTP leg of a console call, over real UDP on loopback.
 
 H.264 RTP made by the door station's own encoder and packetizer is decoded into pictures,
-the snapshot and the MP4 recording (with the door's sound as AAC); PCMU goes both ways; the mute switches act.
+the snapshot and the MP4 recording (with the door's sound as AAC); PCMU goes both ways; the
+mute switches act.
 """
 
 from __future__ import annotations
