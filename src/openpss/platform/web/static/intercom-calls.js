@@ -101,8 +101,14 @@
         send({ type: "dial", number: button.dataset.dial });
       };
     });
+  }
+
+  // The call switches (automatic snapshot/recording, mute): kept by the server for the next call.
+  function switches() {
     document.querySelectorAll("[data-switch]").forEach((box) => {
-      box.onchange = () => send({ type: "switches", values: { [box.dataset.switch]: box.checked } });
+      box.addEventListener("change", () =>
+        send({ type: "switches", values: { [box.dataset.switch]: box.checked } }),
+      );
     });
   }
 
@@ -135,6 +141,8 @@
         page.querySelectorAll("button").forEach((b) => (b.disabled = true));
       } else if (m.type === "door" && m.call === callId) {
         status.textContent = "Door opened";
+      } else if (m.type === "switches") {
+        status.textContent = "Switches saved";
       } else if (m.type === "error") {
         status.textContent = m.message;
       }
@@ -161,6 +169,7 @@
     connect();
     floating();
     dialPad();
+    switches();
     const page = document.getElementById("call-page");
     if (page) callPage(page);
   });
