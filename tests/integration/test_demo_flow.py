@@ -67,7 +67,7 @@ def demo(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "openpss.cli", "demo", "--terminal-port", str(terminal),
-         "--no-camera"],
+         "--no-camera", "--no-vto"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -36,6 +36,11 @@ def demo(
     port: int | None = typer.Option(None, help="console port (default OPENPSS_HTTP_PORT, 8080)"),
     terminal_port: int = typer.Option(37780, help="HTTP port of the virtual attendance terminal"),
     camera: bool = typer.Option(True, help="also start a virtual GigE Vision camera"),
+    vto: bool = typer.Option(True, help="also start a virtual door station (its own SIP server)"),
+    vto_port: int = typer.Option(37790, help="HTTP port of the virtual door station"),
+    vto_dhip_port: int = typer.Option(5000, help="DHIP port of the virtual door station"),
+    vto_rtsp_port: int = typer.Option(8554, help="RTSP port of the virtual door station"),
+    vto_sip_port: int = typer.Option(5060, help="SIP port of the virtual door station"),
 ) -> None:
     """Migrate, seed demo data, start the virtual devices and serve the platform on SQLite."""
     import uvicorn
@@ -55,6 +60,10 @@ def demo(
         _wait_http(terminal_url)
         if camera:
             stack.enter_context(_child(_camera_command(devices_dir), "camera"))
+        vto_ports = (vto_port, vto_dhip_port, vto_rtsp_port, vto_sip_port)
+        if vto:
+            stack.enter_context(_child(_vto_command(devices_dir, *vto_ports), "door station"))
+            _wait_http(f"http://127.0.0.1:{vto_port}")
         console_port = port or settings.http_port
         typer.echo(
             f"\nopenpss demo is running.\n"
@@ -67,6 +76,7 @@ def demo(
                 if camera
                 else ""
             )
+            + (_vto_help(*vto_ports) if vto else "")
             + "Stop with Ctrl+C.\n"
         )
         uvicorn.run(app, host=settings.http_host, port=console_port, log_level="warning")
@@ -138,6 +148,28 @@ def _camera_command(devices_dir: Path) -> list[str]:
         "--interface", "127.0.0.1",
         "--data-dir", str(devices_dir / "camera"),
     ]  # fmt: skip
+
+
+def _vto_command(devices_dir: Path, http: int, dhip: int, rtsp: int, sip: int) -> list[str]:
+    return [
+        sys.executable, "-m", "openpss.cli", "device", "vto",
+        "--data-dir", str(devices_dir / "vto"),
+        "--admin-password", DEMO_DEVICE_PASSWORD,
+        "--listen", "127.0.0.1",
+        "--http-port", str(http), "--dhip-port", str(dhip),
+        "--rtsp-port", str(rtsp), "--sip-port", str(sip),
+    ]  # fmt: skip
+
+
+def _vto_help(http: int, dhip: int, rtsp: int, sip: int) -> str:
+    url = f"http://127.0.0.1:{http}"
+    return (
+        f"  door station (VTO):  {url} (user admin, password {DEMO_DEVICE_PASSWORD}), DHIP {dhip}, "
+        f"SIP server {sip} (realm VDP)\n"
+        f"  monitor:             rtsp://admin:<password>@127.0.0.1:{rtsp}"
+        f"/cam/realmonitor?channel=1&subtype=0\n"
+        f"  press a call key:    openpss device vto press 1 --device {url}\n"
+    )
 
 
 class _child:
