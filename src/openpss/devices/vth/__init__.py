@@ -1,1 +1,1 @@
-"""The virtual indoor monitor (VTH): model, SIP/RTP/RTSP front-end, Dahua CGI, control, Textual screen."""
+"""The virtual indoor monitor (VTH): model, SIP/RTP/RTSP front-end, CGI, control, screen."""
