@@ -71,6 +71,7 @@ def test_bad_room_numbers_say_what_to_fix(text: str, message: str) -> None:
 
 
 def test_building_numbers_refused_when_a_vto_is_the_sip_server(vth: IndoorMonitor) -> None:
+    vth.set_sip_server("127.0.0.1", 5060, realm="VDP", password="123456")
     with pytest.raises(VthError, match="Table 4-2"):
         vth.set_room("11#01#11#5")
     vth.set_sip_server("127.0.0.1", 5080, realm="openpss", password="pw")

@@ -371,7 +371,7 @@ class IndoorMonitor:
         talk = 0
         if self.answered_at is not None and end_state == "Received":
             talk = int((self.clock() - self.answered_at).total_seconds())
-        data = {"Type": "Incoming" if incoming else "Outgoing", "PeerNumber": peer}
+        data: dict[str, Any] = {"Type": "Incoming" if incoming else "Outgoing", "PeerNumber": peer}
         data |= {"EndState": end_state, "TalkTime": talk, "Reason": reason}
         self.add_record("call", data)
 

@@ -54,7 +54,7 @@ class VthSettings:
     room: str = DEFAULT_ROOM
     sip_host: str = ""
     sip_port: int = 5060
-    realm: str = VTO_REALM
+    realm: str = ""  # SIP domain; empty = the server's address (VDP for a door station)
     sip_password: str = DEFAULT_SIP_PASSWORD
     auto_answer: bool = False
     dnd: bool = False
@@ -70,6 +70,11 @@ class VthSettings:
     def supports_buildings(self) -> bool:
         """A door station as SIP server (realm VDP) has no building or unit numbers."""
         return self.realm.upper() != VTO_REALM
+
+    @property
+    def sip_domain(self) -> str:
+        """The domain of our address of record."""
+        return self.realm or self.sip_host
 
     def check(self) -> VthSettings:
         """Validate every field (VthError names the one to fix)."""
