@@ -187,6 +187,7 @@ class VthSip:
 
     def _forget(self, call_id: str) -> None:
         self.calls.pop(call_id, None)
+        self.ua._ringing.pop(call_id, None)  # the UA forgets only CANCELled calls there
         media = self.media.get(call_id)
         if media is not None:
             media.close()
