@@ -41,6 +41,9 @@ def demo(
     vto_dhip_port: int = typer.Option(5000, help="DHIP port of the virtual door station"),
     vto_rtsp_port: int = typer.Option(8554, help="RTSP port of the virtual door station"),
     vto_sip_port: int = typer.Option(5060, help="SIP port of the virtual door station"),
+    vth: bool = typer.Option(True, help="also start two indoor monitors of room 101 (needs --vto)"),
+    vth_port: int = typer.Option(37791, help="HTTP port of the first indoor monitor (+1: second)"),
+    vth_sip_port: int = typer.Option(5071, help="SIP port of the first indoor monitor (+1)"),
 ) -> None:
     """Migrate, seed demo data, start the virtual devices and serve the platform on SQLite."""
     import uvicorn
@@ -64,6 +67,15 @@ def demo(
         if vto:
             stack.enter_context(_child(_vto_command(devices_dir, *vto_ports), "door station"))
             _wait_http(f"http://127.0.0.1:{vto_port}")
+        vths = vto and vth
+        if vths:
+            _prepare_room(f"http://127.0.0.1:{vto_port}")
+            for index, room in enumerate(VTH_ROOMS):
+                command = _vth_command(
+                    devices_dir, room, vth_port + index, vth_sip_port + index, vto_ports
+                )
+                stack.enter_context(_child(command, f"indoor monitor {room}"))
+                _wait_http(f"http://127.0.0.1:{vth_port + index}")
         console_port = port or settings.http_port
         typer.echo(
             f"\nopenpss demo is running.\n"
@@ -77,6 +89,7 @@ def demo(
                 else ""
             )
             + (_vto_help(*vto_ports) if vto else "")
+            + (_vth_help(vth_port) if vths else "")
             + "Stop with Ctrl+C.\n"
         )
         uvicorn.run(app, host=settings.http_host, port=console_port, log_level="warning")
@@ -169,6 +182,47 @@ def _vto_help(http: int, dhip: int, rtsp: int, sip: int) -> str:
         f"  monitor:             rtsp://admin:<password>@127.0.0.1:{rtsp}"
         f"/cam/realmonitor?channel=1&subtype=0\n"
         f"  press a call key:    openpss device vto press 1 --device {url}\n"
+    )
+
+
+VTH_ROOMS = ("101#0", "101#1")  # master and extension of room 101 (VTO manual 4.2.6)
+
+
+def _prepare_room(vto_url: str) -> None:
+    """Room 101 with a master and an extension on the door station, its camera key calls 101."""
+    auth = httpx.DigestAuth("admin", DEMO_DEVICE_PASSWORD)
+    control = f"{vto_url}/openpss/control"
+    rooms = httpx.get(f"{control}/rooms", auth=auth, timeout=10).json().get("rooms", [])
+    missing = [r for r in VTH_ROOMS if r not in {entry["number"] for entry in rooms}]
+    if missing:
+        body = {"add": [{"number": room} for room in missing]}
+        httpx.post(f"{control}/rooms", json=body, auth=auth, timeout=10).raise_for_status()
+    modules = {"modules": [{"type": "camera", "keys": ["101"]}]}
+    httpx.post(f"{control}/facade", json=modules, auth=auth, timeout=10).raise_for_status()
+
+
+def _vth_command(
+    devices_dir: Path, room: str, http: int, sip: int, vto_ports: tuple[int, int, int, int]
+) -> list[str]:
+    vto_http, _, vto_rtsp, vto_sip = vto_ports
+    return [
+        sys.executable, "-m", "openpss.cli", "device", "vth",
+        "--data-dir", str(devices_dir / f"vth-{room.replace('#', '-')}"),
+        "--admin-password", DEMO_DEVICE_PASSWORD,
+        "--listen", "127.0.0.1", "--http-port", str(http), "--sip-port", str(sip),
+        "--room", room, "--sip-server", f"127.0.0.1:{vto_sip}", "--realm", "VDP",
+        "--door", f"gate=127.0.0.1:{vto_http}:{vto_rtsp}",
+        "--door-password", DEMO_DEVICE_PASSWORD,
+    ]  # fmt: skip
+
+
+def _vth_help(http: int) -> str:
+    first, second = f"http://127.0.0.1:{http}", f"http://127.0.0.1:{http + 1}"
+    return (
+        f"  indoor monitors:     101#0 {first}, 101#1 {second} (user admin, same password)\n"
+        f"  answer / unlock:     openpss device vth answer --device {first}; "
+        f"openpss device vth unlock --device {first}\n"
+        f"  monitor the door:    openpss device vth monitor gate --device {first}\n"
     )
 
 
