@@ -134,12 +134,17 @@ class VthThread:
         self.loop = asyncio.new_event_loop()
         self._task: asyncio.Task[None] | None = None
         self._thread = threading.Thread(target=self._main, daemon=True)
+        self.error: BaseException | None = None
 
     def _main(self) -> None:
         asyncio.set_event_loop(self.loop)
         self._task = self.loop.create_task(self.runtime.run())
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             self.loop.run_until_complete(self._task)
+        except asyncio.CancelledError:
+            pass
+        except Exception as exc:  # reported by start()
+            self.error = exc
 
     def start(self, timeout: float = 15.0) -> VthThread:
         """Start and wait until every server listens."""
@@ -151,7 +156,7 @@ class VthThread:
             if not self._thread.is_alive():
                 break
             waiter.wait(0.02)
-        raise RuntimeError("the VTH did not start")
+        raise RuntimeError(f"the VTH did not start: {self.error!r}")
 
     def call(self, function: Callable[[], Any]) -> Any:
         """Run ``function`` on the unit's loop and return its result."""

@@ -52,6 +52,7 @@ INTERVAL_TOO_BRIEF = 423  # RFC 3261 §21.4.17: retry with Min-Expires
 SUPPORTED = ("PCMU", "telephone-event", "H264")
 DECLINED = (486, 600, 603)
 MAX_MESSAGE_BYTES = 8192  # ours: a platform message body larger than this is refused (413)
+BIND_ATTEMPTS = 5  # ours: free-port binds of UDP+TCP on one number
 _EXPIRES = re.compile(r";\s*expires\s*=\s*(\d+)", re.IGNORECASE)
 
 
@@ -363,6 +364,18 @@ async def _wait_change(unit: IndoorMonitor, identity: tuple[str, Peer, str, str]
         await asyncio.sleep(min(WATCH_S, max(0.0, deadline - loop.time())))
 
 
+async def _bind(ua: UserAgent, host: str, port: int) -> None:
+    """Bind UDP and TCP; with port 0 the UDP port's number may be taken for TCP: try again."""
+    for attempt in range(BIND_ATTEMPTS):
+        try:
+            await ua.start(host, port)
+            return
+        except OSError:
+            await ua.close()
+            if port or attempt == BIND_ATTEMPTS - 1:
+                raise
+
+
 async def attach_sip(runtime: VthRuntime) -> None:
     """Run SIP for the unit until cancelled."""
     unit = runtime.unit
@@ -375,7 +388,7 @@ async def attach_sip(runtime: VthRuntime) -> None:
         user_agent="openpss-vth",
         timers=runtime.sip_timers,
     )
-    await ua.start(runtime.ports.host, runtime.ports.sip)
+    await _bind(ua, runtime.ports.host, runtime.ports.sip)
     link = VthSip(unit, ua, AudioSource(runtime.audio_file))
     unit.link = link
     runtime.sip = link
