@@ -81,6 +81,13 @@ def test_room_call_rings_both_one_answers_media_and_unlock(
         return rtp["video_frames"] >= 5 and rtp["audio_in"] >= 20 and rtp["audio_out"] >= 20
 
     until(media_flows, "video frames and audio at the answering VTH")
+    assert extension.control("mute", on=True).status_code == 200
+    time.sleep(0.3)  # packets already sent may still be counted
+    muted_at = extension.status()["rtp"]["audio_out"]
+    time.sleep(0.5)
+    assert extension.status()["rtp"]["audio_out"] == muted_at  # muted: nothing sent
+    extension.control("mute", on=False)
+    until(lambda: extension.status()["rtp"]["audio_out"] > muted_at + 5, "audio after unmute")
     until(lambda: vto.station.rtp["audio_in"] >= 20, "the VTH's audio at the VTO")
     snapshot = extension.control("snapshot", path=str(tmp_path / "snap.jpg"))
     assert snapshot.status_code == 200 and (tmp_path / "snap.jpg").read_bytes()[:2] == b"\xff\xd8"
@@ -118,6 +125,16 @@ def test_reject_dnd_and_call_from_the_vth(
     until(lambda: master.status()["call"]["state"] == "idle", "hang-up")
     outgoing = master.unit.find_records("call")[-1].data
     assert outgoing["Type"] == "Outgoing" and outgoing["EndState"] == "Received"
+    # room to room: the master calls its extension through the VTO's server
+    assert master.control("call", number="101#1").status_code == 200
+    until(lambda: extension.status()["call"]["state"] == "ringing", "the extension ringing")
+    assert extension.status()["call"]["peer"] == "101#0"
+    extension.control("answer")
+    until(lambda: master.status()["call"]["state"] == "talking", "the master talking")
+    until(lambda: master.status()["rtp"]["audio_in"] > 20, "the extension's audio")
+    until(lambda: extension.status()["rtp"]["audio_in"] > 20, "the master's audio")
+    extension.control("hangup")
+    until(lambda: master.status()["call"]["state"] == "idle", "the far end's hang-up")
 
 
 def test_platform_message_over_sip_and_http(pair: tuple[RunningVth, RunningVth]) -> None:

@@ -68,6 +68,7 @@ def _load_audio(path: Path) -> np.ndarray:
     with av.open(str(path)) as container:
         for frame in container.decode(audio=0):
             chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(frame)]
+    chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]  # the tail
     if not chunks:
         raise ValueError(f"{path} holds no audio")
     return np.concatenate(chunks).astype(np.int16)
