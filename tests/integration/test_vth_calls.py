@@ -140,14 +140,14 @@ def test_reject_dnd_and_call_from_the_vth(
 def test_platform_message_over_sip_and_http(pair: tuple[RunningVth, RunningVth]) -> None:
     master, _ = pair
 
-    async def send() -> int:
+    async def send(source: str = "127.0.0.1") -> int:
         platform = UserAgent(
             username="9901",
             password="x",
             server=Peer("UDP", "127.0.0.1", master.thread.runtime.sip_port),
             domain="VDP",
         )
-        await platform.start("127.0.0.1", 0)
+        await platform.start(source, 0)
         try:
             from openpss.protocols.sip.message import Headers, SipRequest
             from openpss.protocols.sip.uri import SipUri
@@ -162,6 +162,8 @@ def test_platform_message_over_sip_and_http(pair: tuple[RunningVth, RunningVth])
         finally:
             await platform.close()
 
+    assert asyncio.run(send("127.0.0.2")) == 403  # not from the SIP server's address
+    assert not master.unit.messages
     assert asyncio.run(send()) == 200
     until(lambda: master.unit.unlock_passwords.get("101") == "888888", "the stored password")
     response = httpx.get(

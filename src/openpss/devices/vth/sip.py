@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import re
@@ -57,11 +58,19 @@ _EXPIRES = re.compile(r";\s*expires\s*=\s*(\d+)", re.IGNORECASE)
 
 
 class VthUserAgent(UserAgent):
-    """The user agent plus out-of-dialog MESSAGE (platform -> VTH) and the granted expiry."""
+    """The user agent plus out-of-dialog MESSAGE (platform -> VTH), the granted expiry, and
+    requests outside a dialog taken only from the SIP server's address (others: 403)."""
 
     on_message: Callable[[SipRequest], int] | None = None
+    trusted_host: Callable[[], str] | None = None  # the SIP server's address, read per request
 
     def _on_request(self, request: SipRequest, txn: ServerTransaction | None, peer: Peer) -> None:
+        if txn is not None and not request.to.tag and request.method in ("INVITE", "MESSAGE"):
+            server = self.trusted_host() if self.trusted_host is not None else ""
+            if not _from_server(peer.host, server):
+                logger.info("%s from %s refused: not the SIP server", request.method, peer.host)
+                txn.reply(403)
+                return
         if (
             request.method == "MESSAGE"
             and txn is not None
@@ -103,6 +112,18 @@ class VthUserAgent(UserAgent):
                 raise RegistrationError(response.status, response.reason)
             return granted_expiry(response, expires)
         raise RegistrationError(INTERVAL_TOO_BRIEF, "Interval Too Brief")
+
+
+def _from_server(host: str, server: str) -> bool:
+    """True when ``host`` is the server's address (a server named by DNS name is trusted)."""
+    try:
+        expected = ipaddress.ip_address(server)
+    except ValueError:
+        return True
+    try:
+        return ipaddress.ip_address(host) == expected
+    except ValueError:
+        return False
 
 
 def granted_expiry(response: SipResponse, asked: int) -> int:
@@ -389,6 +410,7 @@ async def attach_sip(runtime: VthRuntime) -> None:
         timers=runtime.sip_timers,
     )
     await _bind(ua, runtime.ports.host, runtime.ports.sip)
+    ua.trusted_host = lambda: unit.settings.sip_host
     link = VthSip(unit, ua, AudioSource(runtime.audio_file))
     unit.link = link
     runtime.sip = link
