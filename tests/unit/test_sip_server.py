@@ -13,7 +13,13 @@ from openpss.protocols.sip.sdp import build_offer
 from openpss.protocols.sip.server import SipServer
 from openpss.protocols.sip.transaction import Timers
 from openpss.protocols.sip.transport import Peer
-from openpss.protocols.sip.ua import CallFailed, RegistrationError, UaCallState, UserAgent
+from openpss.protocols.sip.ua import (
+    CallFailed,
+    RegistrationError,
+    UaCall,
+    UaCallState,
+    UserAgent,
+)
 
 FAST = Timers(t1=0.05, t2=0.2, t4=0.2)
 ACCOUNTS = {
@@ -204,12 +210,13 @@ async def test_caller_cancel_before_answer_gives_487_and_cancels_callee(server: 
     await master.register()
     task = asyncio.create_task(vto.call("9901", SDP))
     ringing = await asyncio.wait_for(master.incoming.get(), 10)
-    call = server.calls[next(iter(server.calls))]
-    call.cancel_by_caller()  # as a CANCEL from the caller does
-    with pytest.raises(CallFailed) as info:
-        await asyncio.wait_for(task, 10)
-    assert info.value.status == 487
+    task.cancel()  # the UA sends CANCEL for its INVITE
+    with pytest.raises(asyncio.CancelledError):
+        await task
     await asyncio.wait_for(ringing.ended.wait(), 10)
+    assert ringing.end_reason == "cancelled"
+    await _wait_for(lambda: _events(server).records)
+    assert _events(server).records[-1].status == 487
     assert _events(server).records[-1].end_state is EndState.missed
     await vto.close()
     await master.close()
@@ -241,3 +248,101 @@ async def test_invite_needs_credentials(server: SipServer) -> None:
         await vto.call("9901", SDP)
     assert info.value.status == 403
     await vto.close()
+
+
+async def test_call_to_a_callee_registered_over_tcp(server: SipServer) -> None:
+    vto = await _ua(server, "8001")
+    master = UserAgent(
+        username="9902#0",
+        password="x",
+        server=Peer("TCP", "127.0.0.1", server.port),
+        timers=FAST,
+        auto_answer=True,
+    )
+    rung: list[UaCall] = []
+    master.on_call = rung.append
+    await master.start()
+    await vto.register()
+    await master.register()
+    call = await asyncio.wait_for(vto.call("9902", SDP), 10)
+    assert call.state is UaCallState.answered
+    await call.hangup()
+    await asyncio.wait_for(rung[0].ended.wait(), 10)  # the BYE reached it over TCP
+    assert rung[0].end_reason == "remote hangup"
+    await _wait_for(lambda: _events(server).records)
+    assert _events(server).records[0].answered_by == "9902#0"
+    await vto.close()
+    await master.close()
+
+
+async def test_decline_is_rejected_and_ring_timeout_is_missed() -> None:
+    events = Recorder()
+    server = SipServer(
+        realm="VDP",
+        accounts=StaticAccounts(ACCOUNTS),
+        events=events,
+        timers=FAST,
+        ring_seconds=0.5,
+    )
+    await server.start("127.0.0.1", 0)
+    vto = await _ua(server, "8001")
+    master = await _ua(server, "9901#0")
+    try:
+        await vto.register()
+        await master.register()
+        master.on_call = lambda call: call.reject(603)
+        with pytest.raises(CallFailed) as info:
+            await vto.call("9901", SDP)
+        assert info.value.status == 603
+        master.on_call = None  # now it just rings until the room's ring time is over
+        with pytest.raises(CallFailed) as info:
+            await vto.call("9901", SDP)
+        assert info.value.status == 480
+        await _wait_for(lambda: len(events.records) == 2)
+        assert [r.end_state for r in events.records] == [EndState.rejected, EndState.missed]
+        assert events.records[1].legs == [("9901#0", 487)]
+    finally:
+        await vto.close()
+        await master.close()
+        await server.close()
+
+
+async def test_keep_registered_refreshes_before_expiry() -> None:
+    server = SipServer(realm="VDP", accounts=StaticAccounts(ACCOUNTS), timers=FAST, min_expires=1)
+    await server.start("127.0.0.1", 0)
+    ua = await _ua(server, "8001")
+    task = asyncio.create_task(ua.keep_registered(2))
+    try:
+        await _wait_for(lambda: server.location.lookup("8001"))
+        first = server.location.lookup("8001")[0].cseq
+        await _wait_for(lambda: server.location.lookup("8001")[0].cseq > first)  # ~1 s later
+    finally:
+        task.cancel()
+        await ua.close()
+        await server.close()
+
+
+async def test_answered_call_is_hung_up_after_the_maximum_duration() -> None:
+    events = Recorder()
+    server = SipServer(
+        realm="VDP",
+        accounts=StaticAccounts(ACCOUNTS),
+        events=events,
+        timers=FAST,
+        max_call_seconds=0.3,
+    )
+    await server.start("127.0.0.1", 0)
+    vto = await _ua(server, "8001")
+    master = await _ua(server, "9901#0", auto_answer=True)
+    try:
+        await vto.register()
+        await master.register()
+        call = await asyncio.wait_for(vto.call("9901", SDP), 10)
+        await asyncio.wait_for(call.ended.wait(), 10)  # BYE from the server
+        await _wait_for(lambda: events.records)
+        assert events.records[0].end_state is EndState.answered
+        assert not server.calls
+    finally:
+        await vto.close()
+        await master.close()
+        await server.close()

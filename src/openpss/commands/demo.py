@@ -18,6 +18,8 @@ import httpx
 import typer
 from sqlalchemy.orm import Session
 
+from openpss.platform.people.cards import canonical
+from openpss.platform.people.demo import FIRST_CARD
 from openpss.platform.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -25,6 +27,9 @@ logger = logging.getLogger(__name__)
 DEMO_DEVICE_PASSWORD = "Demo#Terminal1"  # the virtual terminal's HTTP admin password in the demo
 TERMINAL_NAME = "Demo attendance terminal"
 CAMERA_NAME = "Demo area-scan camera"
+# The virtual camera's control channel, so the FFC wizard can cover the lens and show a flat target.
+CAMERA_CONTROL_PORT = 37790
+DEMO_CARD = canonical(FIRST_CARD)  # the first demo person's card
 
 
 def register(app: typer.Typer) -> None:
@@ -36,14 +41,9 @@ def demo(
     port: int | None = typer.Option(None, help="console port (default OPENPSS_HTTP_PORT, 8080)"),
     terminal_port: int = typer.Option(37780, help="HTTP port of the virtual attendance terminal"),
     camera: bool = typer.Option(True, help="also start a virtual GigE Vision camera"),
-    vto: bool = typer.Option(True, help="also start a virtual door station (its own SIP server)"),
-    vto_port: int = typer.Option(37790, help="HTTP port of the virtual door station"),
-    vto_dhip_port: int = typer.Option(5000, help="DHIP port of the virtual door station"),
-    vto_rtsp_port: int = typer.Option(8554, help="RTSP port of the virtual door station"),
-    vto_sip_port: int = typer.Option(5060, help="SIP port of the virtual door station"),
-    vth: bool = typer.Option(True, help="also start two indoor monitors of room 101 (needs --vto)"),
-    vth_port: int = typer.Option(37791, help="HTTP port of the first indoor monitor (+1: second)"),
-    vth_sip_port: int = typer.Option(5071, help="SIP port of the first indoor monitor (+1)"),
+    camera_control_port: int = typer.Option(
+        CAMERA_CONTROL_PORT, help="loopback UDP port of the virtual camera's scene/IO control"
+    ),
 ) -> None:
     """Migrate, seed demo data, start the virtual devices and serve the platform on SQLite."""
     import uvicorn
@@ -62,37 +62,34 @@ def demo(
         stack.enter_context(_child(_terminal_command(devices_dir, terminal_port), "terminal"))
         _wait_http(terminal_url)
         if camera:
-            stack.enter_context(_child(_camera_command(devices_dir), "camera"))
-        vto_ports = (vto_port, vto_dhip_port, vto_rtsp_port, vto_sip_port)
-        if vto:
-            stack.enter_context(_child(_vto_command(devices_dir, *vto_ports), "door station"))
-            _wait_http(f"http://127.0.0.1:{vto_port}")
-        vths = vto and vth
-        if vths:
-            _prepare_room(f"http://127.0.0.1:{vto_port}")
-            for index, room in enumerate(VTH_ROOMS):
-                command = _vth_command(
-                    devices_dir, room, vth_port + index, vth_sip_port + index, vto_ports
-                )
-                stack.enter_context(_child(command, f"indoor monitor {room}"))
-                _wait_http(f"http://127.0.0.1:{vth_port + index}")
-        console_port = port or settings.http_port
-        typer.echo(
-            f"\nopenpss demo is running.\n"
-            f"  console:             http://{settings.http_host}:{console_port}/\n"
-            f"  attendance terminal: {terminal_url} (user admin, password {DEMO_DEVICE_PASSWORD})\n"
-            f"  present a card:      openpss device attendance present --device {terminal_url} "
-            f"--card <number>\n"
-            + (
-                "  camera:              GigE Vision on 127.0.0.1 (openpss camera info 127.0.0.1)\n"
-                if camera
-                else ""
-            )
-            + (_vto_help(*vto_ports) if vto else "")
-            + (_vth_help(vth_port) if vths else "")
-            + "Stop with Ctrl+C.\n"
+            command = _camera_command(devices_dir, control_port=camera_control_port)
+            stack.enter_context(_child(command, "camera"))
+        console_url = f"http://{settings.http_host}:{port or settings.http_port}/"
+        control = camera_control_port if camera else None
+        typer.echo(banner(console_url, terminal_url, camera_control_port=control))
+        uvicorn.run(
+            app, host=settings.http_host, port=port or settings.http_port, log_level="warning"
         )
-        uvicorn.run(app, host=settings.http_host, port=console_port, log_level="warning")
+
+
+def banner(console_url: str, terminal_url: str, *, camera_control_port: int | None) -> str:
+    """What the demo prints on start: URLs and commands that work as printed."""
+    lines = [
+        "",
+        "openpss demo is running.",
+        f"  console:             {console_url}",
+        f"  attendance terminal: {terminal_url} (user admin, password {DEMO_DEVICE_PASSWORD})",
+        f"  present a card:      openpss device attendance present --device {terminal_url} "
+        f"--card {DEMO_CARD} --http-password '{DEMO_DEVICE_PASSWORD}'",
+    ]
+    if camera_control_port is not None:
+        scene = f"openpss device camera-io scene dark|flat|scene --port {camera_control_port}"
+        lines += [
+            "  camera:              GigE Vision on 127.0.0.1 (openpss camera info 127.0.0.1)",
+            f"  camera lens (FFC):   {scene}",
+        ]
+    lines.append("Stop with Ctrl+C.")
+    return "\n".join(lines) + "\n"
 
 
 def seed(app: object, terminal_port: int, *, camera: bool = True) -> None:
@@ -155,75 +152,14 @@ def _terminal_command(devices_dir: Path, port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def _camera_command(devices_dir: Path) -> list[str]:
-    return [
+def _camera_command(devices_dir: Path, *, control_port: int, gvcp_port: int = 0) -> list[str]:
+    command = [
         sys.executable, "-m", "openpss.cli", "device", "camera",
         "--interface", "127.0.0.1",
         "--data-dir", str(devices_dir / "camera"),
+        "--control-port", str(control_port),
     ]  # fmt: skip
-
-
-def _vto_command(devices_dir: Path, http: int, dhip: int, rtsp: int, sip: int) -> list[str]:
-    return [
-        sys.executable, "-m", "openpss.cli", "device", "vto",
-        "--data-dir", str(devices_dir / "vto"),
-        "--admin-password", DEMO_DEVICE_PASSWORD,
-        "--listen", "127.0.0.1",
-        "--http-port", str(http), "--dhip-port", str(dhip),
-        "--rtsp-port", str(rtsp), "--sip-port", str(sip),
-    ]  # fmt: skip
-
-
-def _vto_help(http: int, dhip: int, rtsp: int, sip: int) -> str:
-    url = f"http://127.0.0.1:{http}"
-    return (
-        f"  door station (VTO):  {url} (user admin, password {DEMO_DEVICE_PASSWORD}), DHIP {dhip}, "
-        f"SIP server {sip} (realm VDP)\n"
-        f"  monitor:             rtsp://admin:<password>@127.0.0.1:{rtsp}"
-        f"/cam/realmonitor?channel=1&subtype=0\n"
-        f"  press a call key:    openpss device vto press 1 --device {url}\n"
-    )
-
-
-VTH_ROOMS = ("101#0", "101#1")  # master and extension of room 101 (VTO manual 4.2.6)
-
-
-def _prepare_room(vto_url: str) -> None:
-    """Room 101 with a master and an extension on the door station, its camera key calls 101."""
-    auth = httpx.DigestAuth("admin", DEMO_DEVICE_PASSWORD)
-    control = f"{vto_url}/openpss/control"
-    rooms = httpx.get(f"{control}/rooms", auth=auth, timeout=10).json().get("rooms", [])
-    missing = [r for r in VTH_ROOMS if r not in {entry["number"] for entry in rooms}]
-    if missing:
-        body = {"add": [{"number": room} for room in missing]}
-        httpx.post(f"{control}/rooms", json=body, auth=auth, timeout=10).raise_for_status()
-    modules = {"modules": [{"type": "camera", "keys": ["101"]}]}
-    httpx.post(f"{control}/facade", json=modules, auth=auth, timeout=10).raise_for_status()
-
-
-def _vth_command(
-    devices_dir: Path, room: str, http: int, sip: int, vto_ports: tuple[int, int, int, int]
-) -> list[str]:
-    vto_http, _, vto_rtsp, vto_sip = vto_ports
-    return [
-        sys.executable, "-m", "openpss.cli", "device", "vth",
-        "--data-dir", str(devices_dir / f"vth-{room.replace('#', '-')}"),
-        "--admin-password", DEMO_DEVICE_PASSWORD,
-        "--listen", "127.0.0.1", "--http-port", str(http), "--sip-port", str(sip),
-        "--room", room, "--sip-server", f"127.0.0.1:{vto_sip}", "--realm", "VDP",
-        "--door", f"gate=127.0.0.1:{vto_http}:{vto_rtsp}",
-        "--door-password", DEMO_DEVICE_PASSWORD,
-    ]  # fmt: skip
-
-
-def _vth_help(http: int) -> str:
-    first, second = f"http://127.0.0.1:{http}", f"http://127.0.0.1:{http + 1}"
-    return (
-        f"  indoor monitors:     101#0 {first}, 101#1 {second} (user admin, same password)\n"
-        f"  answer / unlock:     openpss device vth answer --device {first}; "
-        f"openpss device vth unlock --device {first}\n"
-        f"  monitor the door:    openpss device vth monitor gate --device {first}\n"
-    )
+    return command + (["--gvcp-port", str(gvcp_port)] if gvcp_port else [])
 
 
 class _child:

@@ -2,9 +2,10 @@
 
 Layers, each importing only the ones above it in this list:
 
-- ``errors``, ``uri``, ``message``, ``sdp``: the pure codec. ``parse_message(bytes)`` ->
-  ``SipRequest``/``SipResponse`` (``bytes(msg)`` writes it), ``validate_request`` (the 400/416/505
-  checks), ``SipUri`` (``number`` decodes Dahua ``9901#0`` and ``9901%230`` alike),
+- ``errors``, ``uri``, ``headers``, ``message``, ``sdp``: the pure codec.
+  ``parse_message(bytes)`` -> ``SipRequest``/``SipResponse`` (``bytes(msg)`` writes it),
+  ``validate_request`` (the 400/416/505 checks),
+  ``SipUri`` (``number`` decodes Dahua ``9901#0`` and ``9901%230`` alike),
   ``NameAddress``, ``Via``, ``CSeq``, ``SessionDescription`` with ``build_offer``/``build_answer``.
 - ``transport``: ``SipTransport`` (UDP + TCP on one port, framing, size caps, rport) and ``Peer``.
 - ``transaction``: ``TransactionLayer`` with client/server INVITE and non-INVITE transactions and

@@ -109,7 +109,7 @@ class CallRecord:
     end: dt.datetime | None = None
     end_state: EndState = EndState.failed
     status: int = 0  # the final status the caller got
-    legs: list[tuple[str, int]] = field(default_factory=list)  # (username rung, final status)
+    legs: list[tuple[str, int]] = field(default_factory=list)  # (username rung, its final)
 
     @property
     def duration(self) -> float:

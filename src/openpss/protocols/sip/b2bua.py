@@ -26,6 +26,7 @@ from openpss.protocols.sip.message import (
     NameAddress,
     SipRequest,
     SipResponse,
+    make_cancel,
     make_response,
 )
 from openpss.protocols.sip.registrar import Binding
@@ -94,15 +95,7 @@ class Leg:
     def _send_cancel(self) -> None:
         assert self.request is not None and self.txn is not None
         self.cancel_sent = True
-        headers = Headers()
-        headers.add("Via", self.request.headers.get_all("Via")[0])
-        for name in ("From", "To", "Call-ID"):
-            headers.add(name, self.request.headers.get(name) or "")
-        headers.add("CSeq", f"{self.request.cseq.number} CANCEL")
-        headers.add("Max-Forwards", "70")
-        headers.add("Content-Length", "0")
-        cancel = SipRequest(headers, b"", "CANCEL", self.request.uri)
-        self.call.endpoint.layer.send_request(cancel, self.txn.peer)
+        self.call.endpoint.layer.send_request(make_cancel(self.request), self.txn.peer)
 
 
 class Call:
@@ -128,6 +121,7 @@ class Call:
         self.callee = callee
         self.on_end = on_end
         self.on_answer = on_answer
+        self.on_end_hooks: list[Callable[[], object]] = []
         self.a_tag = new_tag()
         self.a_dialog: Dialog | None = None
         self.b_leg: Leg | None = None
@@ -310,7 +304,12 @@ class Call:
             return
         self._set_state(CallState.ended)
         self.record.end = _now()
-        self.record.legs = [(leg.username, leg.status) for leg in self.legs]
+        for hook in self.on_end_hooks:
+            hook()
+        # a leg we cancelled whose 487 is still on its way counts as 487 already
+        self.record.legs = [
+            (leg.username, leg.status or (487 if leg.cancel_wanted else 0)) for leg in self.legs
+        ]
         self.on_end(self)
 
     # ---- in-dialog -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ server (B2BUA) are both built on it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -206,7 +207,7 @@ class SipEndpoint:
             txn.on_provisional = on_provisional
             if on_transaction is not None:
                 on_transaction(txn)
-            response = await txn.final
+            response = await asyncio.shield(txn.final)  # a cancelled caller keeps it alive
             if response.status not in (401, 407) or credentials is None or attempt:
                 return response
             request = self._with_credentials(request, response, credentials)

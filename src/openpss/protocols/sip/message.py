@@ -9,59 +9,19 @@ checks what a server needs before it acts (400 with a reason that says what is w
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 from openpss.protocols.sip.errors import SipParseError
+from openpss.protocols.sip.headers import LIST_HEADERS, Headers, header_key, split_list
 from openpss.protocols.sip.uri import SipUri, format_params, parse_params, split_params
 
 T = TypeVar("T")
 SIP_VERSION = "SIP/2.0"
 MAX_MESSAGE_BYTES = 65_535  # RFC 3261 §18.1.1: a UDP datagram holds at most this much
 MAX_HEADERS = 128  # header fields per message; more is a flood (our cap)
-# RFC 3261 §7.3.3 compact forms, plus RFC 3265/3515/3841/4028 ones seen in the wild.
-COMPACT_FORMS = {
-    "i": "call-id",
-    "m": "contact",
-    "e": "content-encoding",
-    "l": "content-length",
-    "c": "content-type",
-    "f": "from",
-    "s": "subject",
-    "k": "supported",
-    "t": "to",
-    "v": "via",
-    "o": "event",
-    "r": "refer-to",
-    "b": "referred-by",
-    "u": "allow-events",
-    "x": "session-expires",
-    "a": "accept-contact",
-    "j": "reject-contact",
-    "d": "request-disposition",
-}
-# Headers whose values are comma-separated lists (RFC 3261 §7.3.1).
-LIST_HEADERS = frozenset(
-    {
-        "via",
-        "contact",
-        "route",
-        "record-route",
-        "allow",
-        "supported",
-        "require",
-        "proxy-require",
-        "unsupported",
-        "accept",
-        "accept-encoding",
-        "accept-language",
-        "allow-events",
-        "in-reply-to",
-    }
-)
 # Headers that may appear once only (RFC 4475 §3.4.1 multi01).
 SINGLE_HEADERS = frozenset(["call-id", "cseq", "content-length", "from", "to", "max-forwards"])
 _TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
@@ -103,148 +63,6 @@ REASONS = {
     513: "Message Too Large",
     603: "Decline",
 }
-
-
-@functools.lru_cache(maxsize=1024)
-def header_key(name: str) -> str:
-    """The lookup key of a header name: lower case, compact forms expanded."""
-    lowered = name.strip().lower()
-    return COMPACT_FORMS.get(lowered, lowered)
-
-
-def split_list(value: str) -> list[str]:
-    """Split a list header value on commas outside quotes and ``<...>``."""
-    if "," not in value and '"' not in value:
-        return [value.strip()]
-    parts: list[str] = []
-    current: list[str] = []
-    quoted = escaped = False
-    depth = 0
-    for char in value:
-        if escaped:
-            escaped = False
-        elif char == "\\" and quoted:
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif not quoted and char == "<":
-            depth += 1
-        elif not quoted and char == ">":
-            depth = max(0, depth - 1)
-        elif char == "," and not quoted and depth == 0:
-            parts.append("".join(current).strip())
-            current = []
-            continue
-        current.append(char)
-    if quoted:
-        raise SipParseError("unterminated quoted string in a header value")
-    parts.append("".join(current).strip())
-    return parts
-
-
-class Headers:
-    """Header fields in wire order; names keep their spelling, lookups ignore case/compact form.
-
-    ``version`` counts changes, so a message can cache what it parsed from its headers.
-    """
-
-    def __init__(self, items: list[tuple[str, str]] | None = None) -> None:
-        self._items: list[tuple[str, str, str]] = [
-            (name, header_key(name), value) for name, value in items or []
-        ]
-        self.version = 0
-        self._index: dict[str, list[str]] | None = None  # key -> values, rebuilt after a change
-
-    def _lookup(self, key: str) -> list[str]:
-        if self._index is None:
-            index: dict[str, list[str]] = {}
-            for _, item_key, value in self._items:
-                index.setdefault(item_key, []).append(value)
-            self._index = index
-        return self._index.get(key, [])
-
-    def _changed(self) -> None:
-        self.version += 1
-        self._index = None
-
-    def __iter__(self) -> Iterator[tuple[str, str]]:
-        return iter([(name, value) for name, _, value in self._items])
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def copy(self) -> Headers:
-        """A shallow copy."""
-        copy = Headers()
-        copy._items = list(self._items)
-        copy._index = None
-        return copy
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        """The first value of ``name``."""
-        values = self._lookup(header_key(name))
-        return values[0] if values else default
-
-    def count(self, name: str) -> int:
-        """How many field lines ``name`` has."""
-        return len(self._lookup(header_key(name)))
-
-    def raw_all(self, name: str) -> list[str]:
-        """Every field line of ``name`` as written (lists not split)."""
-        return list(self._lookup(header_key(name)))
-
-    def get_all(self, name: str) -> list[str]:
-        """Every value of ``name``; list headers split on top-level commas."""
-        values = self.raw_all(name)
-        if header_key(name) not in LIST_HEADERS:
-            return values
-        out: list[str] = []
-        for value in values:
-            out.extend(split_list(value))
-        return out
-
-    def add(self, name: str, value: str) -> None:
-        """Append a field."""
-        self._items.append((name, header_key(name), value))
-        self._changed()
-
-    def prepend(self, name: str, value: str) -> None:
-        """Insert a field before every other (a proxy's Via, a Record-Route)."""
-        self._items.insert(0, (name, header_key(name), value))
-        self._changed()
-
-    def remove(self, name: str) -> None:
-        """Drop every field of ``name``."""
-        key = header_key(name)
-        self._items = [item for item in self._items if item[1] != key]
-        self._changed()
-
-    def set(self, name: str, value: str) -> None:
-        """Replace every field of ``name`` with one, in place of the first."""
-        key = header_key(name)
-        self._changed()
-        for index, item in enumerate(self._items):
-            if item[1] == key:
-                self._items[index] = (name, key, value)
-                self._items = [
-                    other for i, other in enumerate(self._items) if i <= index or other[1] != key
-                ]
-                return
-        self._items.append((name, key, value))
-
-    def pop_first_value(self, name: str) -> str | None:
-        """Remove the first value of a list header (the top Via), keeping the others."""
-        key = header_key(name)
-        for index, (item_name, item_key, value) in enumerate(self._items):
-            if item_key == key:
-                self._changed()
-                values = split_list(value)
-                if len(values) > 1:
-                    self._items[index] = (item_name, item_key, ", ".join(values[1:]))
-                else:
-                    del self._items[index]
-                return values[0]
-        return None
 
 
 @dataclass
@@ -436,13 +254,17 @@ class SipMessage:
     @property
     def top_via(self) -> Via:
         """The topmost Via (parsed once; do not modify the result)."""
-        return self._cached("top-via", self._parse_top_via)
-
-    def _parse_top_via(self) -> Via:
-        values = self.headers.get_all("Via")
-        if not values:
+        vias = self.vias
+        if not vias:
             raise SipParseError("missing Via")
-        return Via.parse(values[0])
+        return vias[0]
+
+    def replace_top_via(self, via: Via) -> None:
+        """Put ``via`` in place of the topmost Via, keeping the parsed list current."""
+        vias = [via, *self.vias[1:]]
+        self.headers.pop_first_value("Via")
+        self.headers.prepend("Via", str(via))
+        self._parsed["vias"] = (self.headers, self.headers.version, vias)
 
     @property
     def contacts(self) -> list[NameAddress]:
@@ -634,13 +456,23 @@ def validate_request(request: SipRequest) -> None:
     request.contacts  # noqa: B018 - parse for the 400 it raises
 
 
+_REQUIRED = (
+    ("Via", "via"),
+    ("From", "from"),
+    ("To", "to"),
+    ("Call-ID", "call-id"),
+    ("CSeq", "cseq"),
+)
+
+
 def validate_common(message: SipMessage) -> None:
     """Fields every message needs, single-valued headers once, parsable addresses."""
-    for name in SINGLE_HEADERS:
-        if message.headers.count(name) > 1:
-            raise SipParseError(f"{name} appears more than once")
-    for name in ("Via", "From", "To", "Call-ID", "CSeq"):
-        if message.headers.get(name) is None:
+    lookup = message.headers._lookup
+    for key in SINGLE_HEADERS:
+        if len(lookup(key)) > 1:
+            raise SipParseError(f"{key} appears more than once")
+    for name, key in _REQUIRED:
+        if not lookup(key):
             raise SipParseError(f"missing {name} header")
     if not message.call_id:
         raise SipParseError("empty Call-ID")
@@ -671,6 +503,20 @@ def make_response(
     return response
 
 
+def make_cancel(invite: SipRequest) -> SipRequest:
+    """The CANCEL of a sent INVITE: same top Via (branch), Request-URI, From, To, Call-ID (§9.1)."""
+    headers = Headers()
+    headers.add("Via", invite.headers.get_all("Via")[0])
+    for name in ("From", "To", "Call-ID"):
+        headers.add(name, invite.headers.get(name) or "")
+    headers.add("CSeq", f"{invite.cseq.number} CANCEL")
+    for route in invite.headers.raw_all("Route"):
+        headers.add("Route", route)
+    headers.add("Max-Forwards", "70")
+    headers.add("Content-Length", "0")
+    return SipRequest(headers, b"", "CANCEL", invite.uri)
+
+
 def split_lines_for_error(data: bytes) -> Headers:
     """Best-effort header lines of an unparsable message, to answer it with a 400."""
     head, _ = _split_head(data)
@@ -683,6 +529,7 @@ def split_lines_for_error(data: bytes) -> Headers:
 
 
 __all__ = [
+    "LIST_HEADERS",
     "MAX_MESSAGE_BYTES",
     "REASONS",
     "SIP_VERSION",
@@ -695,8 +542,10 @@ __all__ = [
     "SipResponse",
     "Via",
     "format_params",
+    "header_key",
     "make_response",
     "parse_message",
+    "split_list",
     "split_params",
     "validate_request",
 ]

@@ -50,6 +50,7 @@ IN_DIALOG = ("BYE", "INFO", "MESSAGE", "UPDATE", "INVITE", "NOTIFY", "REFER")
 SUPPORTED: frozenset[str] = frozenset()  # option tags we implement (Require: anything -> 420)
 SWEEP_SECONDS = 1.0
 MAX_CALLS = 10_000
+MAX_CALL_SECONDS = 4 * 3600.0  # answered calls are hung up after this (our choice)
 
 
 class SipServer:
@@ -66,6 +67,7 @@ class SipServer:
         min_expires: int = MIN_EXPIRES,
         max_expires: int = MAX_EXPIRES,
         ring_seconds: float = RING_SECONDS,
+        max_call_seconds: float = MAX_CALL_SECONDS,
         authenticate_calls: bool = True,
         digest_algorithms: tuple[str, ...] = ("MD5",),
         user_agent: str = "openpss",
@@ -76,6 +78,7 @@ class SipServer:
         self.events = events or ServerEvents()
         self.groups: dict[str, CallGroup] = dict(groups or {})
         self.ring_seconds = ring_seconds
+        self.max_call_seconds = max_call_seconds
         self.authenticate_calls = authenticate_calls
         self.endpoint = SipEndpoint(
             self._on_request, timers=timers, user_agent=user_agent, advertised_host=advertised_host
@@ -266,6 +269,14 @@ class SipServer:
         self._spawn(self._run_call(call))
 
     async def _run_call(self, call: Call) -> None:
+        try:
+            await self._route_and_ring(call)
+        except Exception as exc:  # a bug must not leave the caller ringing or the call stuck
+            self.log.warning("call-bug", "call %s failed: %r", call.record.call_id, exc)
+            if call.state is CallState.ringing:
+                call.finish(EndState.failed, 500)
+
+    async def _route_and_ring(self, call: Call) -> None:
         stages, status = self.route(call.callee)
         if not stages:
             state = EndState.failed
@@ -307,6 +318,9 @@ class SipServer:
         assert call.b_leg.dialog is not None
         self._dialogs[call.a_dialog.key] = (call, "a")
         self._dialogs[call.b_leg.dialog.key] = (call, "b")
+        # no session timers: a call whose BYE never comes (a device lost power) ends here
+        handle = asyncio.get_running_loop().call_later(self.max_call_seconds, call.hangup)
+        call.on_end_hooks.append(handle.cancel)
 
     def _call_ended(self, call: Call) -> None:
         self.calls.pop(call.invite.call_id, None)

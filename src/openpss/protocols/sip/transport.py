@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ IDLE_TIMEOUT_S = 600.0  # a TCP connection silent this long is closed (our choic
 HEADER_TIMEOUT_S = 10.0  # a started message must be complete within this (slowloris)
 MAX_TCP_CONNECTIONS = 1024
 MAX_TCP_PER_PEER = 64
+UDP_BUFFER_BYTES = 4 << 20  # socket buffers (the kernel caps them at net.core.rmem_max)
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,11 @@ def response_destination(via: Via, peer: Peer) -> Peer:
 
 def stamp_via(request: SipRequest, peer: Peer) -> None:
     """Add received= and fill rport= on the top Via (RFC 3261 §18.2.1, RFC 3581 §4)."""
-    values = request.headers.get_all("Via")
-    if not values:
+    vias = request.vias
+    if not vias:
         return
-    via = Via.parse(values[0])
+    top = vias[0]
+    via = Via(top.transport, top.host, top.port, dict(top.params))
     changed = False
     if "rport" in via.params and not via.params["rport"]:
         via.params["rport"] = str(peer.port)
@@ -82,8 +85,7 @@ def stamp_via(request: SipRequest, peer: Peer) -> None:
         via.params["received"] = peer.host
         changed = True
     if changed:
-        request.headers.pop_first_value("Via")
-        request.headers.prepend("Via", str(via))
+        request.replace_top_via(via)
 
 
 class _UdpProtocol(asyncio.DatagramProtocol):
@@ -123,18 +125,34 @@ class SipTransport:
         self.dropped = 0
 
     async def start(self, host: str, port: int, *, tcp: bool = True) -> None:
-        """Bind UDP (and TCP on the same port); port 0 picks a free one."""
+        """Bind UDP (and TCP on the same port); port 0 picks one free for both."""
+        for attempt in range(20 if port == 0 else 1):
+            try:
+                await self._bind(host, port, tcp=tcp)
+                break
+            except OSError:
+                if self._udp is not None:
+                    self._udp.close()  # the TCP twin of a free UDP port was taken: retry
+                    self._udp = None
+                if attempt == (19 if port == 0 else 0):
+                    raise
+        logger.info("SIP listening on %s:%d (udp%s)", self.host, self.port, "+tcp" if tcp else "")
+
+    async def _bind(self, host: str, port: int, *, tcp: bool) -> None:
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(
             lambda: _UdpProtocol(self), local_addr=(host, port)
         )
         self._udp = transport
+        sock = transport.get_extra_info("socket")
+        for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+            with contextlib.suppress(OSError):  # bursts of requests wait here, not get dropped
+                sock.setsockopt(socket.SOL_SOCKET, option, UDP_BUFFER_BYTES)
         self.host, self.port = transport.get_extra_info("sockname")[:2]
         if tcp:
             self._tcp_server = await asyncio.start_server(
                 self._serve_tcp, host, self.port, limit=MAX_MESSAGE_BYTES + 1024
             )
-        logger.info("SIP listening on %s:%d (udp%s)", self.host, self.port, "+tcp" if tcp else "")
 
     async def close(self) -> None:
         """Stop listening and close every connection."""

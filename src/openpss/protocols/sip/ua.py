@@ -7,6 +7,7 @@ Kamailio and baresip::
                    domain="VDP")
     await ua.start("0.0.0.0", 0)
     await ua.register(expires=60)          # RegistrationError on failure
+    refresh = asyncio.create_task(ua.keep_registered(60))  # or: re-register every 30 s
     call = await ua.call("8001", sdp)      # CallFailed(status) unless answered
     await call.send_dtmf("1"); await call.hangup()
     incoming = await ua.incoming.get()     # an INVITE to us (180 already sent)
@@ -32,6 +33,7 @@ from openpss.protocols.sip.message import (
     NameAddress,
     SipRequest,
     SipResponse,
+    make_cancel,
     make_response,
     validate_request,
 )
@@ -232,12 +234,33 @@ class UserAgent:
             raise RegistrationError(response.status, response.reason)
         return response
 
+    async def keep_registered(self, expires: int = 60, *, retry_seconds: float = 5.0) -> None:
+        """Register and refresh at half the granted time until cancelled (run it as a task)."""
+        while True:
+            try:
+                response = await self.register(expires)
+                delay = max(0.5, self._granted(response, expires) / 2)
+            except (RegistrationError, SipParseError, OSError) as exc:
+                logger.warning("%s: registration failed, retrying: %s", self.username, exc)
+                delay = retry_seconds
+            await asyncio.sleep(delay)
+
+    def _granted(self, response: SipResponse, asked: int) -> int:
+        for contact in response.contacts:
+            value = contact.params.get("expires")
+            if contact.uri == self.contact and value and value.isdigit():
+                return int(value)
+        return asked
+
     async def unregister(self) -> SipResponse:
         """Remove our binding."""
         return await self.register(expires=0)
 
     async def call(self, number: str, sdp: bytes = b"") -> UaCall:
-        """Call ``number``; returns once answered (ACK sent), CallFailed otherwise."""
+        """Call ``number``; returns once answered (ACK sent), CallFailed otherwise.
+
+        Cancelling the awaiting task sends CANCEL (the callee stops ringing, answers 487).
+        """
         uri = str(SipUri.for_number(number, self.domain))
         request = self._request("INVITE", uri, uri, call_id=new_call_id(self.endpoint.host), cseq=1)
         request.set_body(sdp, "application/sdp" if sdp else None)
@@ -245,12 +268,21 @@ class UserAgent:
         call.local_sdp = sdp
         sent: list[SipRequest] = []
 
+        transactions: list[ClientTransaction] = []
+
         def remember(txn: ClientTransaction) -> None:
             sent.append(txn.request)
+            transactions.append(txn)
 
-        response = await self.endpoint.request(
-            request, self.server, credentials=self.credentials, on_transaction=remember
-        )
+        try:
+            response = await self.endpoint.request(
+                request, self.server, credentials=self.credentials, on_transaction=remember
+            )
+        except asyncio.CancelledError:
+            if transactions and not transactions[-1].final.done():
+                txn = transactions[-1]
+                self.endpoint.layer.send_request(make_cancel(txn.request), txn.peer)
+            raise
         if response.status >= 300:
             raise CallFailed(response.status, response.reason)
         final_request = sent[-1]
