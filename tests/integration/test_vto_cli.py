@@ -17,9 +17,19 @@ import httpx
 from typer.testing import CliRunner
 
 from openpss.devices.vto.cli import vto_app
-from tests.peers.sip_support import free_port
 
 PASSWORD = "Cli12345"
+
+
+def free_port() -> int:
+    """A free loopback port (TCP; the SIP port is bound for UDP and TCP by the unit)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 runner = CliRunner()
 
 
@@ -91,6 +101,14 @@ def test_cli_drives_the_unit_and_state_survives_restart(tmp_path: Path) -> None:
         assert status["call"] == {"state": "idle", "peer": ""} and status["door"] == "closed"
         assert set(status["rtp"]) == {"audio_in", "audio_out", "video_out"}
         assert cli("rooms", "--batch", "2,2,101,201", *dev)[0] == 0
+        code, out = cli("vtos", "--add", "8003:vto3-pw:10.0.0.3", *dev)
+        assert code == 0 and json.loads(out)["vtos"] == ["8002", "8003"]
+        code, out = cli("vtos", "--remove", "8002", *dev)
+        assert code == 1 and "must stay" in out
+        code, out = cli("vtos", "--add", "101", *dev)
+        assert code == 1 and "101 is a room number" in out
+        listing = json.loads(cli("rooms", *dev)[1])
+        assert [r["number"] for r in listing["rooms"]] == ["101", "102", "201", "202"]
         assert cli("facade", "camera:888888,button2:101:102,keyboard,card", *dev)[0] == 0
         code, out = cli(
             "press", "3", *dev
@@ -143,3 +161,38 @@ def test_bad_start_options_are_explained(tmp_path: Path) -> None:
         ["--data-dir", str(tmp_path), "--admin-password", PASSWORD, "--vto-number", "123456"],
     )
     assert result.exit_code != 0 and "1-5 digits" in result.output
+
+
+def test_port_in_use_is_explained(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        ports = ["--dhip-port", str(port), "--http-port", "0", "--rtsp-port", "0"]
+        result = runner.invoke(vto_app, ["--data-dir", str(tmp_path), *ports, "--sip-port", "0"])
+    assert result.exit_code == 1
+    assert "the door station cannot listen" in result.output and "in use" in result.output
+
+
+def test_demo_banner_press_command_works_as_printed(tmp_path: Path) -> None:
+    import shlex
+
+    from openpss.commands.demo import DEMO_DEVICE_PASSWORD, banner, seed_vto
+
+    with vto_process(tmp_path, "--admin-password", DEMO_DEVICE_PASSWORD) as url:
+        seed_vto(url)
+        seed_vto(url)  # idempotent, as the demo restarts with its data
+        port = int(url.rsplit(":", 1)[1])
+        text = banner("http://x/", "http://y", camera_control_port=None, vto_ports=(port, 1, 2, 3))
+        line = next(x for x in text.splitlines() if "press a call key:" in x)
+        words = shlex.split(line.split("press a call key:")[1])
+        assert words[:3] == ["openpss", "device", "vto"]
+        result = runner.invoke(vto_app, words[3:], env={"OPENPSS_DEVICE_ADMIN_PASSWORD": ""})
+        assert result.exit_code == 0, result.output
+        auth = httpx.DigestAuth("admin", DEMO_DEVICE_PASSWORD)
+        status = httpx.get(f"{url}/openpss/control/status", auth=auth).json()
+        assert status["call"]["peer"] == "101"  # key 1 called room 101 (no VTH yet: it fails)
+        rooms = httpx.get(f"{url}/openpss/control/rooms", auth=auth).json()["rooms"]
+        assert [r["number"] for r in rooms] == ["101", "102", "201", "202"]

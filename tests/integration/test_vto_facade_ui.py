@@ -31,6 +31,7 @@ async def test_facade_shows_modules_top_to_bottom() -> None:
             "4. card module",
             "5. indicator module",
             "6. display module",
+            "user port (behind the wall)",
         ]
         assert str(app.query_one("#key-2", Button).label) == "[2] 101 Ann"
         assert str(app.query_one("#key-3", Button).label) == "[3] management centre"
@@ -77,3 +78,17 @@ async def test_facade_card_reader() -> None:
         await pilot.click("#swipe")
         assert vto.find_records("unlock")[-1].data["CardNo"] == "CAFE"
         assert app.message == "door opened"
+
+
+async def test_user_port_exit_button_door_and_tamper() -> None:
+    vto = station()
+    app = FacadeApp(vto)
+    async with app.run_test(size=(80, 100)) as pilot:
+        await pilot.click("#exit-button")
+        assert vto.find_records("unlock")[-1].data["Type"] == "Exit"
+        await pilot.click("#door")
+        assert vto.door_open and app.message == "door open"
+        await pilot.click("#tamper")
+        assert vto.alarm_sounding and app.message == "tamper alarm!"
+        await pilot.click("#door")
+        assert not vto.door_open

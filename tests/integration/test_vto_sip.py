@@ -4,6 +4,7 @@ both ways, DTMF # from the VTH unlocks, and the far end's hang-up ends the call.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from openpss.devices.vto.entities import VtoEntry
 from openpss.devices.vto.sip import attach_sip
 from openpss.protocols.rtp.codec import RtpPacket, is_rtcp
 from openpss.protocols.sip.sdp import SessionDescription
@@ -32,7 +34,7 @@ class Counter(asyncio.DatagramProtocol):
             self.packets.append(data)
 
 
-async def until(predicate: Callable[[], object], what: str, timeout: float = 30) -> None:
+async def until(predicate: Callable[[], object], what: str, timeout: float = 60) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
         assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
@@ -54,7 +56,7 @@ def sip_port(vto: RunningVto) -> int:
         server = vto.thread.runtime.sip_server
         if server is not None:
             return int(server.port)
-        asyncio.run(asyncio.sleep(0.02))
+        threading.Event().wait(0.02)  # blocking is fine: the VTO runs in its own thread
     raise AssertionError("the VTO's SIP server did not start")
 
 
@@ -250,3 +252,87 @@ async def test_ringing_vth_sets_the_second_ringing_state(vto: RunningVto) -> Non
         assert vto.station.find_records("call")[-1].data["EndState"] == "Rejected"
     finally:
         await vth.close()
+
+
+async def test_group_call_rings_master_and_extension(tmp_path: Path) -> None:
+    with running_vto(
+        tmp_path, fps=5, stream_sizes={0: (160, 90), 1: (160, 90)}, extra_services=[attach_sip]
+    ) as vto:
+        vto.control("rooms", add=[{"number": "101#0"}, {"number": "101#1"}])
+        port = sip_port(vto)
+        phones = [
+            UserAgent(
+                username=name,
+                password="123456",
+                server=Peer("UDP", "127.0.0.1", port),
+                domain="VDP",
+            )
+            for name in ("101#0", "101#1")
+        ]
+        try:
+            for phone in phones:
+                await phone.start("127.0.0.1", 0)
+                await phone.register()
+            assert vto.control("dial", number="101").status_code == 200
+            master, extension = [
+                await asyncio.wait_for(phone.incoming.get(), 15) for phone in phones
+            ]
+            await extension.answer()
+            await asyncio.wait_for(master.ended.wait(), 15)
+            assert master.end_reason == "cancelled"
+            await until(lambda: vto.station.call_state.value == "talking", "the answer")
+            await extension.hangup()
+            await until(lambda: vto.station.call_state.value == "idle", "the hang-up")
+        finally:
+            for phone in phones:
+                await phone.close()
+
+
+async def test_second_vto_registers_to_the_first_and_calls_its_room(tmp_path: Path) -> None:
+    from openpss.devices.vto.model import DoorStation
+
+    small = {0: (160, 90), 1: (160, 90)}
+    with running_vto(
+        tmp_path / "a", fps=5, stream_sizes=small, extra_services=[attach_sip]
+    ) as first:
+        first.control("rooms", add=[{"number": "101"}])
+        first.on_loop(lambda: first.station.put_vto(VtoEntry("8002", register_password="b-pw")))
+        port = sip_port(first)
+
+        def as_second(station: DoorStation) -> None:
+            station.set_sip_server(enabled=False, address="127.0.0.1")
+            station.set_vto_number("8002")
+            station.set_sip_server(
+                enabled=False,
+                address="127.0.0.1",
+                port=port,
+                domain="VDP",
+                login_password="b-pw",
+            )
+
+        vth = UserAgent(
+            username="101", password="123456", server=Peer("UDP", "127.0.0.1", port), domain="VDP"
+        )
+        await vth.start("127.0.0.1", 0)
+        try:
+            await vth.register()
+            with running_vto(
+                tmp_path / "b",
+                configure=as_second,
+                fps=5,
+                stream_sizes=small,
+                extra_services=[attach_sip],
+            ) as second:
+                await until(lambda: second.station.registered, "8002 registered at 8001")
+                assert first.station.room_list()["vtos"][1] == {
+                    "rec_no": "8002",
+                    "ip_address": "",
+                    "online": True,
+                }
+                assert second.control("dial", number="101").status_code == 200
+                incoming = await asyncio.wait_for(vth.incoming.get(), 15)
+                assert incoming.caller == "8002"
+                incoming.reject(486)
+                await until(lambda: second.station.call_state.value == "idle", "the refusal")
+        finally:
+            await vth.close()

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.peers
 SMALL = {0: (320, 180), 1: (320, 180)}
 
 
-async def until(predicate: Callable[[], object], what: str, timeout: float = 30) -> None:
+async def until(predicate: Callable[[], object], what: str, timeout: float = 60) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
         assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"

@@ -367,6 +367,19 @@ def test_centre_call_and_unknown_room(vto: DoorStation) -> None:
         vto.call("555")
 
 
+def test_keypad_forgets_keys_after_ten_idle_seconds(vto: DoorStation, clock: Clock) -> None:
+    vto.type_keys("12")
+    clock.advance(9.9)
+    vto.tick()
+    assert vto.keypad_buffer == "12"
+    clock.advance(0.1)
+    vto.tick()
+    assert vto.keypad_buffer == ""
+    with pytest.raises(VtoError, match="more than 32 keys"):
+        vto.type_keys("1" * 33)
+    assert vto.keypad_buffer == ""
+
+
 def test_keypad_dials_then_call(vto: DoorStation) -> None:
     vto.add_room(Room("101"))
     vto.type_keys("101")

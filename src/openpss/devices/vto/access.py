@@ -38,6 +38,7 @@ from openpss.protocols.dahua_http.records import (
 
 FINGERPRINT_MATCH_RATIO = 0.9  # same rule as the attendance terminal's sensor
 MAX_KEYPAD_BUFFER = 32
+KEYPAD_IDLE_S = 10.0  # ours: typed keys are forgotten after this long without a key
 KEYS = set("0123456789#*") | {"call", "centre"}
 ERROR_DOOR_CLOSED_ALWAYS = 0x14  # ours: refused because the door is set always closed
 
@@ -62,6 +63,7 @@ class AccessMixin:
     tamper_detached: bool
     alarm_sound_until: dt.datetime | None
     keypad_buffer: str
+    keypad_last: dt.datetime | None
 
     if TYPE_CHECKING:  # provided by DoorStation, which mixes this class in
 
@@ -191,6 +193,7 @@ class AccessMixin:
         """One key of the keyboard module: digits, ``#``, ``*`` (clear), ``call``, ``centre``."""
         if key not in KEYS:
             raise VtoError(f"unknown key {key!r}; keys are 0-9, #, *, call, centre")
+        self.keypad_last = self.clock()
         if key == "*":
             self.keypad_buffer = ""
             return {"buffer": ""}
@@ -256,7 +259,10 @@ class AccessMixin:
         self.emit("AlarmLocal", {"AlarmType": kind, "RecNo": record.rec_no}, action=action)
 
     def check_access_timers(self, now: dt.datetime) -> None:
-        """Lock relock, door-left-open alarm, end of the tamper alarm sound."""
+        """Lock relock, door-left-open alarm, end of the tamper alarm sound, keypad idle."""
+        idle = dt.timedelta(seconds=KEYPAD_IDLE_S)
+        if self.keypad_buffer and self.keypad_last and now - self.keypad_last >= idle:
+            self.keypad_buffer = ""
         if self.lock_open_until is not None and now >= self.lock_open_until:
             self.lock_open_until = None
         if self.alarm_sound_until is not None and now >= self.alarm_sound_until:

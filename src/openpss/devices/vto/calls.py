@@ -81,6 +81,13 @@ class CallMixin:
         def light(self, state: int) -> None: ...
         def check_access_timers(self, now: dt.datetime) -> None: ...
 
+    def _set_call_state(self, state: CallState, reason: str = "") -> None:
+        """The one place the call state changes (logged)."""
+        logger.info(
+            "VTO call %s %s -> %s %s", self.call_id, self.call_state.value, state.value, reason
+        )
+        self.call_state = state
+
     def press_button(self, index: int) -> str:
         """Call key N (1-based, top to bottom, left to right); pressing during a call ends it."""
         keys = self.facade.keys()
@@ -111,7 +118,7 @@ class CallMixin:
         self.call_peer, self.call_targets = number, targets
         self.call_kind = "Emergency" if emergency else "Outgoing"
         self.call_started, self.talk_started = self.clock(), None
-        self.call_state = CallState.ringing
+        self._set_call_state(CallState.ringing)
         self.light(LIGHT_RINGING)
         self.emit("Invite", {"CallID": self.call_id, "UserID": number, "LockNum": 1})
         self.link.invite(self.call_id, targets)
@@ -137,7 +144,7 @@ class CallMixin:
         """The far end answered: talk."""
         if self.call_state is not CallState.ringing:
             return
-        self.call_state = CallState.talking
+        self._set_call_state(CallState.talking)
         self.call_peer = peer or self.call_peer
         self.talk_started = self.clock()
         self.light(LIGHT_ANSWERED)
@@ -185,7 +192,8 @@ class CallMixin:
         }
         record = self.add_record("call", data)
         self.emit("VideoTalkLog", record.data)
-        self.call_state, self.talk_started = CallState.idle, None
+        self._set_call_state(CallState.idle, end_state)
+        self.talk_started = None
         self.light(LIGHT_IDLE)
 
     def tick(self) -> None:

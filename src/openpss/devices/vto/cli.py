@@ -139,10 +139,17 @@ async def serve(
     station, store = open_station(data_dir)
     try:
         configure(station, options)
-        runtime = VtoRuntime(station, ports, fps=fps, audio_file=audio_file)
+        try:
+            runtime = VtoRuntime(station, ports, fps=fps, audio_file=audio_file)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--audio-file") from exc
         runtime.extra_services.append(attach_sip)
         if not facade:
-            await runtime.run()
+            try:
+                await runtime.run()
+            except OSError as exc:  # a port in use, an address not on this host
+                typer.echo(f"the door station cannot listen: {exc.strerror or exc}", err=True)
+                raise typer.Exit(1) from exc
             return
         from openpss.devices.vto.facade_ui import FacadeApp
 
@@ -329,6 +336,28 @@ def rooms(
         names = ("layers", "rooms_per_layer", "first_floor", "second_floor")
         body = {"batch": dict(zip(names, map(int, parts), strict=True))}
     _post(device, "rooms", body, username, http_password)
+
+
+@vto_app.command()
+def vtos(
+    add: list[str] = typer.Option(
+        [], help="VTO_NO[:REGISTER_PASSWORD[:IP]] to add (repeat the option)."
+    ),
+    remove: list[str] = typer.Option([], help="VTO number to delete (repeat the option)."),
+    device: str = DEVICE,
+    username: str = USERNAME,
+    http_password: str | None = PASSWORD,
+) -> None:
+    """VTO No. Management of a unit that is the SIP server."""
+    entries = []
+    for item in add:
+        rec_no, _, rest = item.partition(":")
+        password, _, address = rest.partition(":")
+        entry = {"rec_no": rec_no, "ip_address": address}
+        if password:
+            entry["register_password"] = password
+        entries.append(entry)
+    _post(device, "vtos", {"add": entries, "remove": remove}, username, http_password)
 
 
 @vto_app.command("facade")

@@ -3,7 +3,8 @@
 Camera module (its call key), then each module of the Facade Layout in order: button modules
 (one button per call key with the room number and its name), keyboard (digits, #, *, call,
 centre), card reader (card number + swipe), fingerprint reader (template file + present),
-indicator module (call / talk / unlock), display (VTO number, call, door, last message).
+indicator module (call / talk / unlock), display (VTO number, call, door, last message); below,
+the user port: exit button, door sensor, tamper switch.
 Every input goes through the same model methods as the control endpoint.
 """
 
@@ -52,6 +53,12 @@ class FacadeApp(App[None]):
                     yield Label(f"{position + 1}. {module.type.value} module")
                     yield from self._module_widgets(module, key)
                 key += len(module.keys)
+            with Vertical(classes="module", id="user-port"):
+                yield Label("user port (behind the wall)")
+                with Horizontal():
+                    yield _button("exit button", "exit-button")
+                    yield _button("door open/close", "door")
+                    yield _button("detach/mount", "tamper")
         yield Footer()
 
     def _module_widgets(self, module: Module, first_key: int) -> ComposeResult:
@@ -135,6 +142,14 @@ class FacadeApp(App[None]):
         if name == "swipe":
             card = self.query_one("#card-no", Input).value
             return s.swipe(card).message
+        if name == "exit-button":
+            return s.press_exit_button().message
+        if name == "door":
+            s.set_door(open_=not s.door_open)
+            return f"door {'open' if s.door_open else 'closed'}"
+        if name == "tamper":
+            s.set_tamper(detached=not s.tamper_detached)
+            return "tamper alarm!" if s.tamper_detached else "mounted"
         if name == "finger":
             path = Path(self.query_one("#finger-file", Input).value)
             return s.present_finger(path.read_bytes()).message

@@ -15,6 +15,7 @@ peer,rooms,facade,initialize}`` and ``GET /openpss/control/status``.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
@@ -29,7 +30,7 @@ from starlette.routing import Route
 
 from openpss.devices.vto.config import apply_set_config, read_table
 from openpss.devices.vto.dhip import HARDWARE_VERSION, SOFTWARE_BUILD, SOFTWARE_VERSION
-from openpss.devices.vto.entities import DoorMode, Room, UnlockResult, VtoError
+from openpss.devices.vto.entities import DoorMode, Room, UnlockResult, VtoEntry, VtoError
 from openpss.devices.vto.http_access import AccessHandlers
 from openpss.devices.vto.model import ADMIN_USER, DoorStation
 from openpss.devices.vto.scene import snapshot_jpeg
@@ -189,7 +190,9 @@ class VtoHttp:
         if call.params.get("channel", "1") != "1":
             raise CgiError("channel must be 1")
         s = self.station
-        jpeg = snapshot_jpeg(*SNAPSHOT_SIZE, f"VTO {s.settings.vto_number}", s.clock())
+        label, at = f"VTO {s.settings.vto_number}", s.clock()
+        # rendered off the event loop: a burst of snapshots must not delay events
+        jpeg = await asyncio.to_thread(snapshot_jpeg, *SNAPSHOT_SIZE, label, at)
         return Response(jpeg, media_type="image/jpeg")
 
     # --- control -------------------------------------------------------------------------
@@ -257,6 +260,7 @@ class VtoHttp:
             "door-mode": lambda b: s.set_door_mode(DoorMode(str(b["mode"]))),
             "peer": self._peer,
             "rooms": self._rooms,
+            "vtos": self._vtos,
             "facade": lambda b: s.set_facade(b["modules"], b.get("model")),
             "hangup": lambda b: s.hang_up(),
         }
@@ -272,6 +276,14 @@ class VtoHttp:
             return s.call_answered(str(body.get("peer", "")))
         return handlers[what]()
 
+    def _vtos(self, body: dict[str, Any]) -> Any:
+        """VTO No. Management: ``{"add": [{"rec_no": "8002", ...}], "remove": ["8002"]}``."""
+        s = self.station
+        for rec_no in body.get("remove", []):
+            s.remove_vto(str(rec_no))
+        added = [s.put_vto(_vto_entry(entry)).rec_no for entry in body.get("add", [])]
+        return {"added": added, "vtos": sorted(s.directory.vtos)}
+
     def _rooms(self, body: dict[str, Any]) -> Any:
         s = self.station
         if body.get("clear"):
@@ -279,6 +291,14 @@ class VtoHttp:
         if "batch" in body:
             return [r.number for r in s.batch_add_rooms(**body["batch"])]
         return [s.add_room(Room(**entry)).number for entry in body.get("add", [])]
+
+
+def _vto_entry(data: dict[str, Any]) -> VtoEntry:
+    known = {"rec_no", "register_password", "ip_address", "username", "password"}
+    unknown = set(data) - known
+    if unknown:
+        raise VtoError(f"unknown VTO field(s) {', '.join(sorted(unknown))}; {', '.join(known)}")
+    return VtoEntry(**data)
 
 
 def _keys(text: str) -> list[str]:

@@ -4,8 +4,9 @@ Same forms as the attendance terminal (the platform pushes to both with one clie
 
 - ``AccessUser.cgi`` POST ``insertMulti`` / ``updateMulti`` with ``{"UserList": [{"UserID":
   "11", "UserName": "Room 11", "Password": "888888"}]}`` (the room's unlock password,
-  platform 2.3), ``removeMulti&UserIDList[0]=11``, ``removeAll``, ``startFind`` /
-  ``doFind`` / ``stopFind``.
+  platform 2.3), ``removeMulti&UserIDList[0]=11``, ``removeAll``; on all three
+  ``startFind[&Condition.UserID=]`` -> ``{"Token", "Total"}``, ``doFind&Token=&Offset=&Count=``
+  -> ``{"Info": [...]}``, ``stopFind&Token=``.
 - ``AccessCard.cgi`` ``{"CardList": [{"UserID", "CardNo", "CardType": 0 | 5}]}`` (5 is a
   duress card, Dahua NetSDK card types), ``removeMulti&CardNoList[0]=``.
 - ``AccessFingerprint.cgi`` ``{"FingerprintList": [{"UserID", "FingerprintData": [b64...],
@@ -19,6 +20,8 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import itertools
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -37,6 +40,7 @@ from openpss.protocols.dahua_http.server import (
 
 MAX_BATCH = 100  # entries per insertMulti/updateMulti/removeMulti call (as the terminal)
 MAX_FIND_COUNT = 1024
+MAX_FIND_SESSIONS = 16  # open startFind cursors; the oldest is dropped beyond this
 DURESS_CARD_TYPE = 5  # Dahua NetSDK: NET_ACCESSCTLCARD_TYPE 5 = duress card
 RECORD_NAMES = {"AccessControlCardRec": "unlock", "VideoTalkLog": "call", "AlarmRecord": "alarm"}
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -73,6 +77,8 @@ class AccessHandlers:
 
     def __init__(self, station: DoorStation) -> None:
         self.station = station
+        self._sessions: dict[int, list[dict[str, Any]]] = {}
+        self._tokens = itertools.count(1)
 
     def handlers(self) -> dict[str, CgiHandler]:
         """CGI name -> handler."""
@@ -125,16 +131,7 @@ class AccessHandlers:
             self.station.users = {}
             self.station.save_users()
             return ok_response()
-        if call.action in ("startFind", "doFind"):
-            rows = [{"UserID": u.user_id, "UserName": u.name} for u in users.values()]
-            if call.action == "startFind":
-                return json_response({"Token": 1, "Total": len(rows)})
-            offset = int(call.params.get("Offset", "0") or 0)
-            count = min(int(call.params.get("Count", "100") or 100), MAX_FIND_COUNT)
-            return json_response({"Info": rows[offset : offset + count]})
-        if call.action == "stopFind":
-            return ok_response()
-        raise CgiError("Bad Request!")
+        return self._find(call, self._user_rows)
 
     async def access_card(self, call: CgiRequest) -> Response:
         """insertMulti / updateMulti (moves a card) / removeMulti / removeAll."""
@@ -171,7 +168,7 @@ class AccessHandlers:
         if call.action == "removeAll":
             self._apply([replace(u, cards={}) for u in users.values()])
             return ok_response()
-        raise CgiError("Bad Request!")
+        return self._find(call, self._card_rows)
 
     async def access_fingerprint(self, call: CgiRequest) -> Response:
         """insertMulti (appends) / updateMulti (replaces) / removeMulti."""
@@ -201,7 +198,65 @@ class AccessHandlers:
                 ]
             )
             return ok_response()
+        return self._find(call, self._fingerprint_rows)
+
+    # --- startFind / doFind / stopFind (the platform reads back what it pushed) ---------
+
+    def _find(
+        self, call: CgiRequest, rows: Callable[[str | None], list[dict[str, Any]]]
+    ) -> Response:
+        """``startFind[&Condition.UserID=]`` -> Token/Total, ``doFind``, ``stopFind``."""
+        if call.action == "startFind":
+            if len(self._sessions) >= MAX_FIND_SESSIONS:
+                self._sessions.pop(next(iter(self._sessions)))  # the oldest cursor goes
+            token = next(self._tokens)
+            self._sessions[token] = rows(call.params.get("Condition.UserID"))
+            return json_response({"Token": token, "Total": len(self._sessions[token])})
+        if call.action in ("doFind", "stopFind"):
+            token_text = call.require("Token")
+            if not token_text.isdigit() or int(token_text) not in self._sessions:
+                raise CgiError(f"unknown Token {token_text}: call startFind first")
+            if call.action == "stopFind":
+                del self._sessions[int(token_text)]
+                return ok_response()
+            offset, count = _int_param(call, "Offset", 0), _int_param(call, "Count", 100)
+            found = self._sessions[int(token_text)]
+            return json_response({"Info": found[offset : offset + min(count, MAX_FIND_COUNT)]})
         raise CgiError("Bad Request!")
+
+    def _selected(self, user_id: str | None) -> list[AccessUser]:
+        users = sorted(self.station.users.values(), key=lambda u: u.user_id)
+        return [u for u in users if user_id is None or u.user_id == user_id]
+
+    def _user_rows(self, user_id: str | None) -> list[dict[str, Any]]:
+        return [
+            {"UserID": u.user_id, "UserName": u.name, "Password": u.password}
+            for u in self._selected(user_id)
+        ]
+
+    def _card_rows(self, user_id: str | None) -> list[dict[str, Any]]:
+        return [
+            {
+                "UserID": u.user_id,
+                "CardNo": card,
+                "CardType": DURESS_CARD_TYPE if duress else 0,
+                "CardStatus": 0,
+            }
+            for u in self._selected(user_id)
+            for card, duress in u.cards.items()
+        ]
+
+    def _fingerprint_rows(self, user_id: str | None) -> list[dict[str, Any]]:
+        return [
+            {
+                "UserID": u.user_id,
+                "Count": len(u.fingerprints),
+                "FingerprintData": [base64.b64encode(fp).decode() for fp in u.fingerprints],
+                "DuressIndex": 0 if u.duress_fingerprint is None else u.duress_fingerprint + 1,
+            }
+            for u in self._selected(user_id)
+            if u.fingerprints
+        ]
 
     async def record_finder(self, call: CgiRequest) -> Response:
         """find on AccessControlCardRec, VideoTalkLog and AlarmRecord."""
@@ -229,6 +284,13 @@ class AccessHandlers:
         )
         page = RecordPage([record_fields(r) for r in records[: int(count_text)]], len(records))
         return Response(str(page), media_type="text/plain")
+
+
+def _int_param(call: CgiRequest, key: str, default: int) -> int:
+    text = call.params.get(key, str(default)) or str(default)
+    if not text.isdigit():
+        raise CgiError(f"{key} must be a non-negative integer, not {text!r}")
+    return int(text)
 
 
 def _templates(entry: dict[str, Any]) -> list[bytes]:

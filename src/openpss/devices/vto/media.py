@@ -133,10 +133,13 @@ class AudioSource:
 def _load_audio(path: Path) -> np.ndarray:
     resampler = av.AudioResampler(format="s16", layout="mono", rate=g711.CLOCK_RATE)
     chunks = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(audio=0):
-            for out in resampler.resample(frame):
-                chunks.append(out.to_ndarray().reshape(-1))
+    try:
+        with av.open(str(path)) as container:
+            for frame in container.decode(audio=0):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+    except (av.FFmpegError, OSError, IndexError) as exc:
+        raise ValueError(f"{path} is not a readable audio file: {exc}") from exc
     if not chunks:
         raise ValueError(f"{path} holds no audio")
     return np.concatenate(chunks).astype(np.int16)
@@ -193,6 +196,14 @@ class LiveStream:
         if not self.sinks and self._task is not None:
             self._task.cancel()
             self._task = None
+
+    def close(self) -> None:
+        """Stop encoding and release the worker thread."""
+        self.sinks.clear()
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _send(self, track: int, data: bytes, rtcp: bool = False) -> None:
         for sink in list(self.sinks):
@@ -282,6 +293,11 @@ class MonitorStreams:
     def ha1_for(self, user: str) -> str | None:
         """The admin's HA1."""
         return self._ha1_for(user)
+
+    def close(self) -> None:
+        """Stop every stream."""
+        for stream in self.streams.values():
+            stream.close()
 
     def stream(self, path: str, query: dict[str, str]) -> LiveStream:
         """The stream of a realmonitor URL."""

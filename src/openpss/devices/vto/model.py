@@ -125,6 +125,7 @@ class DoorStation(CallMixin, AccessMixin):
         self.tamper_detached = False
         self.alarm_sound_until: dt.datetime | None = None
         self.keypad_buffer = ""
+        self.keypad_last: dt.datetime | None = None
         self.online: set[str] = set()  # SIP accounts registered here (Refresh in Room No. Mgmt)
         if store is None:  # with a store, ``load`` lists the unit once its flash is read
             self.ensure_self_listed()

@@ -124,6 +124,7 @@ class VtoRuntime:
                 await asyncio.wait_for(asyncio.gather(*tasks[1:], return_exceptions=True), 5)
             await self.dhip.close()
             await self.rtsp.close()
+            self.monitor.close()
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(tasks[0], 3)
 
@@ -150,6 +151,8 @@ class VtoThread:
         self._task = self.loop.create_task(self.runtime.run())
         with contextlib.suppress(asyncio.CancelledError):
             self.loop.run_until_complete(self._task)
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.loop.close()
 
     def start(self, timeout: float = 15.0) -> VtoThread:
         """Start and wait until every server listens."""
@@ -173,8 +176,9 @@ class VtoThread:
 
     def stop(self) -> None:
         """Stop the servers and the thread."""
-        if self._task is not None:
-            self.loop.call_soon_threadsafe(self._task.cancel)
+        if self._task is not None and not self.loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                self.loop.call_soon_threadsafe(self._task.cancel)
         self._thread.join(timeout=10)
 
     @property

@@ -32,7 +32,7 @@ from openpss.protocols.sip.accounts import ServerEvents
 from openpss.protocols.sip.dialog import Dialog, new_call_id, peer_of_uri
 from openpss.protocols.sip.digest import DigestClient
 from openpss.protocols.sip.errors import SipParseError
-from openpss.protocols.sip.message import Headers, SipRequest, SipResponse
+from openpss.protocols.sip.message import SipResponse, make_cancel
 from openpss.protocols.sip.sdp import SessionDescription, build_answer
 from openpss.protocols.sip.server import SipServer
 from openpss.protocols.sip.transaction import ClientTransaction
@@ -204,7 +204,8 @@ class CallMedia:
 
 
 class OutgoingCall:
-    """An INVITE of the user agent that can be CANCELled while it rings (RFC 3261 §9.1)."""
+    """An INVITE of the user agent that reports 180 Ringing (BackKeyLight State 2) and can be
+    CANCELled once it rings (RFC 3261 §9.1); ``UserAgent.call`` has no provisional hook."""
 
     def __init__(self, ua: UserAgent, on_ringing: Callable[[], None] | None = None) -> None:
         self.ua = ua
@@ -266,17 +267,8 @@ class OutgoingCall:
 
     def _send_cancel(self) -> None:
         assert self.txn is not None
-        request = self.txn.request
         self.cancel_sent = True
-        headers = Headers()
-        headers.add("Via", request.headers.get_all("Via")[0])
-        for name in ("From", "To", "Call-ID"):
-            headers.add(name, request.headers.get(name) or "")
-        headers.add("CSeq", f"{request.cseq.number} CANCEL")
-        headers.add("Max-Forwards", "70")
-        headers.add("Content-Length", "0")
-        cancel = SipRequest(headers, b"", "CANCEL", request.uri)
-        self.ua.endpoint.layer.send_request(cancel, self.txn.peer)
+        self.ua.endpoint.layer.send_request(make_cancel(self.txn.request), self.txn.peer)
 
 
 class SipLink:
