@@ -67,8 +67,11 @@ async def test_wrong_password_offline_and_room_change_registers_again(
             auth=vth.auth(),
         )
         assert fixed.text.strip() == "OK"
-        await until(lambda: server.location.is_online("102"), "registration as room 102")
-        assert vth.unit.registered and vth.unit.settings.room == "102"
+        await until(
+            lambda: server.location.is_online("102") and vth.unit.registered,
+            "registration as room 102",
+        )
+        assert vth.unit.settings.room == "102"
 
 
 async def test_dahua_cgi_subset(server: SipServer, tmp_path: Path) -> None:
