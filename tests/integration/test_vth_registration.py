@@ -123,3 +123,16 @@ async def test_dahua_cgi_subset(server: SipServer, tmp_path: Path) -> None:
             assert b"Code=InformationRelease;action=Pulse" in seen
             found = (await cgi("recordFinder", action="find", name="Message")).text
             assert "found=1" in found and "records[0].Subject=Lift" in found
+            later = await cgi(
+                "messageManager",
+                action="releaseInformation",
+                Subject="Water",
+                Content="No water on Monday",
+                StartTime="2099-01-05 08:00:00",
+            )
+            assert later.text.strip() == "OK"
+            assert [m.subject for m in vth.unit.shown_messages()] == ["Lift"]  # not yet
+            bad = await cgi(
+                "messageManager", action="releaseInformation", Subject="x", StartTime="soon"
+            )
+            assert bad.status_code == 400 and "YYYY-MM-DD HH:MM:SS" in bad.text

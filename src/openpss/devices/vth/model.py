@@ -115,6 +115,7 @@ class Message:
     subject: str
     text: str
     source: str
+    start: dt.datetime | None = None  # platform manual 2.5: shown from its Start Time on
 
     def to_json(self) -> dict[str, Any]:
         """JSON form."""
@@ -124,7 +125,25 @@ class Message:
             "subject": self.subject,
             "text": self.text,
             "source": self.source,
+            "start": self.start.isoformat() if self.start else None,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Message:
+        """Read the stored form."""
+        start = data.get("start")
+        return cls(
+            data["kind"],
+            dt.datetime.fromisoformat(data["at"]),
+            data["subject"],
+            data["text"],
+            data["source"],
+            dt.datetime.fromisoformat(start) if start else None,
+        )
+
+    def shown_at(self, now: dt.datetime) -> bool:
+        """True once its start time has come."""
+        return self.start is None or self.start <= now
 
 
 class IndoorMonitor:
@@ -169,12 +188,7 @@ class IndoorMonitor:
             self.settings = VthSettings.from_json(blocks["settings"])
         self.admin_ha1 = blocks.get("admin_ha1")
         self.unlock_passwords = dict(blocks.get("unlock_passwords", {}))
-        self.messages = [
-            Message(
-                m["kind"], dt.datetime.fromisoformat(m["at"]), m["subject"], m["text"], m["source"]
-            )
-            for m in blocks.get("messages", [])
-        ]
+        self.messages = [Message.from_json(m) for m in blocks.get("messages", [])]
         for record in sorted(records, key=lambda r: r.rec_no):
             self.records[record.kind].append(record)
             self.next_rec_no[record.kind] = record.rec_no + 1
@@ -420,16 +434,22 @@ class IndoorMonitor:
         self._save("unlock_passwords", self.unlock_passwords)
         return self._message("unlock_password", "Unlock password", password, source)
 
-    def receive_information(self, subject: str, text: str, source: str = "") -> Message:
-        """An information release from the platform (platform manual 2.5)."""
+    def receive_information(
+        self, subject: str, text: str, source: str = "", start: dt.datetime | None = None
+    ) -> Message:
+        """An information release from the platform, shown from ``start`` on (manual 2.5)."""
         if not subject.strip() and not text.strip():
             raise VthError("an information release needs a subject or a text")
         if len(subject) + len(text) > MAX_MESSAGE_LENGTH:
             raise VthError(f"an information release holds at most {MAX_MESSAGE_LENGTH} characters")
-        return self._message("information", subject.strip(), text, source)
+        if start is not None and start.tzinfo is None:
+            raise VthError("the start time of an information release needs a time zone")
+        return self._message("information", subject.strip(), text, source, start)
 
-    def _message(self, kind: str, subject: str, text: str, source: str) -> Message:
-        message = Message(kind, self.clock(), subject, text, source)
+    def _message(
+        self, kind: str, subject: str, text: str, source: str, start: dt.datetime | None = None
+    ) -> Message:
+        message = Message(kind, self.clock(), subject, text, source, start)
         self.messages.append(message)
         del self.messages[:-MAX_MESSAGES]
         self._save("messages", [m.to_json() for m in self.messages])
@@ -439,6 +459,11 @@ class IndoorMonitor:
         return message
 
     # --- records and events --------------------------------------------------------------
+
+    def shown_messages(self) -> list[Message]:
+        """The messages whose start time has come, oldest first."""
+        now = self.clock()
+        return [m for m in self.messages if m.shown_at(now)]
 
     def add_record(self, kind: str, data: dict[str, Any]) -> Record:
         """Append a record (numbered per kind); the oldest are dropped past the cap."""

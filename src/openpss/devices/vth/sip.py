@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from openpss.devices.vth.entities import VthError
+from openpss.devices.vth.entities import VthError, parse_start_time
 from openpss.devices.vth.media import AudioSource, CallMedia, RtspMonitor
 from openpss.devices.vth.model import IndoorMonitor
 from openpss.devices.vth.settings import Door
@@ -161,7 +161,8 @@ def deliver(unit: IndoorMonitor, message: dict[str, str], source: str) -> None:
     if message["type"] == "unlock_password":
         unit.receive_unlock_password(message.get("room", ""), message.get("password", ""), source)
     else:
-        unit.receive_information(message.get("subject", ""), message.get("text", ""), source)
+        start = parse_start_time(message.get("start_time", ""))
+        unit.receive_information(message.get("subject", ""), message.get("text", ""), source, start)
 
 
 class VthSip:
