@@ -238,3 +238,11 @@ def test_start_time_forms(text: str, expected: dt.datetime | None) -> None:
 def test_bad_start_time_says_the_format() -> None:
     with pytest.raises(VthError, match="must be YYYY-MM-DD HH:MM:SS"):
         parse_start_time("tomorrow")
+
+
+def test_incoming_call_interrupts_monitoring(vth: IndoorMonitor) -> None:
+    vth.put_door(Door("gate", "127.0.0.1", 8080, 8554))
+    vth.monitor("gate")
+    assert vth.incoming_call("c1", "8001") == "ringing"
+    assert ("stop-monitor",) in sent(vth) and vth.monitor_door == ""
+    assert vth.call_peer == "8001"

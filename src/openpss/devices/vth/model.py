@@ -290,7 +290,12 @@ class IndoorMonitor:
         self._set_call(state, f"{'from' if incoming else 'to'} {peer}")
 
     def incoming_call(self, call_id: str, caller: str) -> str:
-        """An INVITE arrived: "ringing", "answered" (auto-answer), "busy" or "dnd"."""
+        """An INVITE arrived: "ringing", "answered" (auto-answer), "busy" or "dnd".
+
+        A call interrupts monitoring (the resident sees who calls); during a call or while
+        another call rings the new one is refused busy."""
+        if self.call_state is CallState.monitoring and not self.settings.dnd:
+            self.hang_up()
         if self.call_state is not CallState.idle:
             self._record_call(caller, "Busy", incoming=True)
             self.link.reject(call_id, BUSY)
