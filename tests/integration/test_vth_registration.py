@@ -136,3 +136,40 @@ async def test_dahua_cgi_subset(server: SipServer, tmp_path: Path) -> None:
                 "messageManager", action="releaseInformation", Subject="x", StartTime="soon"
             )
             assert bad.status_code == 400 and "YYYY-MM-DD HH:MM:SS" in bad.text
+
+
+async def test_platform_registration_number_with_building_and_unit(tmp_path: Path) -> None:
+    """Platform manual 2.2: 11#01#11#5 = building 11, unit 01, room 11, extension 5."""
+    from openpss.protocols.sip.transport import Peer
+    from openpss.protocols.sip.ua import CallFailed, UserAgent
+
+    accounts = StaticAccounts({"11#01#11#5": "vth-pw", "9901": "centre-pw"})
+    platform = SipServer(realm="openpss", accounts=accounts)
+    await platform.start("127.0.0.1", 0)
+    centre = UserAgent(
+        username="9901",
+        password="centre-pw",
+        server=Peer("UDP", "127.0.0.1", platform.port),
+        domain="127.0.0.1",
+    )
+    try:
+        with running_vth(
+            tmp_path,
+            room="11#01#11#5",
+            sip_server=("127.0.0.1", platform.port),
+            realm="",
+            sip_password="vth-pw",
+        ) as vth:
+            await until(lambda: vth.unit.registered, "registration with the platform's number")
+            assert platform.location.is_online("11#01#11#5")
+            await centre.start("127.0.0.1", 0)
+            await centre.register()
+            dialing = asyncio.create_task(centre.call("11#01#11#5", b""))
+            await until(lambda: vth.unit.call_state.value == "ringing", "the VTH ringing")
+            assert vth.unit.call_peer == "9901"
+            await asyncio.to_thread(vth.control, "reject")
+            with pytest.raises(CallFailed, match="486"):
+                await dialing
+    finally:
+        await centre.close()
+        await platform.close()
