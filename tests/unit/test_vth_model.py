@@ -246,3 +246,14 @@ def test_incoming_call_interrupts_monitoring(vth: IndoorMonitor) -> None:
     assert vth.incoming_call("c1", "8001") == "ringing"
     assert ("stop-monitor",) in sent(vth) and vth.monitor_door == ""
     assert vth.call_peer == "8001"
+
+
+def test_unlock_without_call_or_door_says_how_to_add_one(vth: IndoorMonitor) -> None:
+    with pytest.raises(VthError, match="add one with --door"):
+        vth.unlock()
+    vth.put_door(Door("gate", "127.0.0.1"))
+    vth.put_door(Door("garage", "127.0.0.2"))
+    with pytest.raises(VthError, match="name the door station"):
+        vth.monitor()
+    with pytest.raises(VthError, match="HTTP port must be 1-65535"):
+        vth.put_door(Door("bad", "127.0.0.1", 0))

@@ -262,8 +262,10 @@ class IndoorMonitor:
         doors = self.settings.doors
         if not name and len(doors) == 1:
             return next(iter(doors.values()))
+        known = ", ".join(doors) or "none configured: add one with --door NAME=HOST:HTTP:RTSP"
+        if not name:
+            raise VthError(f"name the door station (doors: {known})")
         if name not in doors:
-            known = ", ".join(doors) or "none configured"
             raise VthError(f"no door station named {name!r} (doors: {known})")
         return doors[name]
 
