@@ -18,6 +18,7 @@ from openpss.protocols.dahua_http.lockout import (
     DEFAULT_MAX_FAILURES,
     LoginLockout,
 )
+from openpss.protocols.dahua_http.server import uri_matches_target
 
 
 class Clock:
@@ -109,3 +110,15 @@ def test_other_digest_algorithms_are_refused_not_counted_as_wrong_passwords() ->
     with pytest.raises(DahuaProtocolError, match="only algorithm=MD5 is supported"):
         DigestCredentials.parse(header)
     assert DigestCredentials.parse(header.replace("SHA-256", "MD5")).nc == "00000001"
+
+
+def test_digest_uri_comparison_covers_the_query() -> None:
+    target = "/cgi-bin/eventManager.cgi?action=attach&codes=%5BAll%5D"
+    assert uri_matches_target("/cgi-bin/eventManager.cgi?action=attach&codes=[All]", target)
+    assert uri_matches_target(
+        "http://10.0.0.5/cgi-bin/eventManager.cgi?action=attach&codes=[All]", target
+    )
+    get = "/cgi-bin/configManager.cgi?action=getConfig&name=General"
+    assert not uri_matches_target(get, "/cgi-bin/configManager.cgi?action=setConfig&name=General")
+    assert not uri_matches_target(get, "/cgi-bin/configManager.cgi")
+    assert not uri_matches_target("/a?name=x%26action%3DsetConfig", "/a?name=x&action=setConfig")

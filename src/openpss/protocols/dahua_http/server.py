@@ -18,6 +18,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import uvicorn
 from starlette.applications import Starlette
@@ -244,10 +245,36 @@ class DigestGuard:
 
     def _hash_is_right(self, credentials: DigestCredentials, request: Request) -> bool:
         ha1 = self._ha1_for(credentials.username)
-        uri_path = credentials.uri.split("?", 1)[0]
-        if ha1 is None or credentials.realm != self.realm or uri_path != request.url.path:
+        # RFC 7616 §3.4.6: the uri names the whole request-target, query included; a hash
+        # for ?action=getConfig must not authorize ?action=setConfig.
+        if ha1 is None or credentials.realm != self.realm:
+            return False
+        if not uri_matches_target(credentials.uri, request_target(request)):
             return False
         return credentials.matches(ha1=ha1, method=request.method)
+
+
+def request_target(request: Request) -> str:
+    """The request-target as sent on the request line: raw path plus ``?query`` if any."""
+    raw = request.scope.get("raw_path")
+    path = raw.decode("latin-1") if raw else request.url.path
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return f"{path}?{query}" if query else path
+
+
+def uri_matches_target(uri: str, target: str) -> bool:
+    """True when a digest ``uri`` (origin or absolute form) names exactly ``target``.
+
+    Path and query are compared decoded, parameter by parameter: clients differ in what they
+    percent-encode (aiodahua signs ``codes=[All]`` and sends ``codes=%5BAll%5D``), but no two
+    different requests decode to the same path and parameter list.
+    """
+    return _decoded(uri) == _decoded(target)
+
+
+def _decoded(uri: str) -> tuple[str, list[tuple[str, str]]]:
+    parts = urlsplit(uri)
+    return unquote(parts.path), parse_qsl(parts.query, keep_blank_values=True)
 
 
 INVALID_AUTHORITY = "Invalid Authority!"
