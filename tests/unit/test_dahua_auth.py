@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from openpss.protocols.dahua_http.codec import DahuaProtocolError
@@ -122,3 +124,19 @@ def test_digest_uri_comparison_covers_the_query() -> None:
     assert not uri_matches_target(get, "/cgi-bin/configManager.cgi?action=setConfig&name=General")
     assert not uri_matches_target(get, "/cgi-bin/configManager.cgi")
     assert not uri_matches_target("/a?name=x%26action%3DsetConfig", "/a?name=x&action=setConfig")
+
+
+def test_random_key_failure_flood_keeps_a_real_lock() -> None:
+    now = [0.0]
+    lockout = LoginLockout(clock=lambda: now[0])
+    for _ in range(5):
+        lockout.failed("admin", "192.0.2.7")
+    assert lockout.locked_for("admin", "192.0.2.7") == 300
+    rng = random.Random(8)
+    for n in range(3500):  # 7,000 new keys against a table of 4,096
+        now[0] += 0.01
+        lockout.failed(f"user{rng.getrandbits(48):x}", f"10.{n >> 8 & 255}.{n & 255}.{n % 7}")
+    assert lockout.locked_for("admin", "203.0.113.1") > 0  # the account lock survived
+    assert lockout.locked_for("nobody", "192.0.2.7") > 0  # and the address lock
+    now[0] += 300
+    assert lockout.locked_for("admin", "192.0.2.7") == 0  # locks still expire
