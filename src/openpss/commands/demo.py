@@ -40,9 +40,10 @@ def demo(
     """Migrate, seed demo data, start the virtual devices and serve the platform on SQLite."""
     import uvicorn
 
-    from openpss.platform.app import create_app
+    from openpss.platform.app import PLATFORM_LIMITS, create_app
     from openpss.platform.db import migrate
     from openpss.platform.settings import get_settings
+    from openpss.protocols.http_guard import uvicorn_options
 
     settings = get_settings()
     migrate(settings.resolved_database_url)
@@ -69,7 +70,13 @@ def demo(
             )
             + "Stop with Ctrl+C.\n"
         )
-        uvicorn.run(app, host=settings.http_host, port=console_port, log_level="warning")
+        uvicorn.run(
+            app,
+            host=settings.http_host,
+            port=console_port,
+            log_level="warning",
+            **uvicorn_options(PLATFORM_LIMITS),
+        )
 
 
 def seed(app: object, terminal_port: int, *, camera: bool = True) -> None:

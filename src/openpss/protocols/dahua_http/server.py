@@ -42,6 +42,7 @@ from openpss.protocols.dahua_http.digest import (
 )
 from openpss.protocols.dahua_http.events import CONTENT_TYPE, EventPart
 from openpss.protocols.dahua_http.lockout import LoginLockout
+from openpss.protocols.http_guard import HttpLimits, uvicorn_options
 
 logger = logging.getLogger(__name__)
 
@@ -278,6 +279,10 @@ def _decoded(uri: str) -> tuple[str, list[tuple[str, str]]]:
 
 
 INVALID_AUTHORITY = "Invalid Authority!"
+# A device serves a few clients (the platform, a web page, an app): small caps, short time-outs.
+DEVICE_LIMITS = HttpLimits(
+    header_timeout=10.0, body_timeout=30.0, max_connections=256, max_per_peer=32
+)
 
 
 def locked_reason(seconds: float) -> str:
@@ -321,8 +326,12 @@ def build_cgi_app(
 class ServerThread:
     """Runs an ASGI app under uvicorn in a background thread until ``stop()``."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 0, limits: HttpLimits = DEVICE_LIMITS
+    ) -> None:
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="on", **uvicorn_options(limits)
+        )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self.server.run, daemon=True)
 
