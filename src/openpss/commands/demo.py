@@ -18,6 +18,8 @@ import httpx
 import typer
 from sqlalchemy.orm import Session
 
+from openpss.platform.people.cards import canonical
+from openpss.platform.people.demo import FIRST_CARD
 from openpss.platform.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -25,6 +27,9 @@ logger = logging.getLogger(__name__)
 DEMO_DEVICE_PASSWORD = "Demo#Terminal1"  # the virtual terminal's HTTP admin password in the demo
 TERMINAL_NAME = "Demo attendance terminal"
 CAMERA_NAME = "Demo area-scan camera"
+# The virtual camera's control channel, so the FFC wizard can cover the lens and show a flat target.
+CAMERA_CONTROL_PORT = 37790
+DEMO_CARD = canonical(FIRST_CARD)  # the first demo person's card
 
 
 def register(app: typer.Typer) -> None:
@@ -36,6 +41,9 @@ def demo(
     port: int | None = typer.Option(None, help="console port (default OPENPSS_HTTP_PORT, 8080)"),
     terminal_port: int = typer.Option(37780, help="HTTP port of the virtual attendance terminal"),
     camera: bool = typer.Option(True, help="also start a virtual GigE Vision camera"),
+    camera_control_port: int = typer.Option(
+        CAMERA_CONTROL_PORT, help="loopback UDP port of the virtual camera's scene/IO control"
+    ),
 ) -> None:
     """Migrate, seed demo data, start the virtual devices and serve the platform on SQLite."""
     import uvicorn
@@ -55,28 +63,38 @@ def demo(
         stack.enter_context(_child(_terminal_command(devices_dir, terminal_port), "terminal"))
         _wait_http(terminal_url)
         if camera:
-            stack.enter_context(_child(_camera_command(devices_dir), "camera"))
-        console_port = port or settings.http_port
-        typer.echo(
-            f"\nopenpss demo is running.\n"
-            f"  console:             http://{settings.http_host}:{console_port}/\n"
-            f"  attendance terminal: {terminal_url} (user admin, password {DEMO_DEVICE_PASSWORD})\n"
-            f"  present a card:      openpss device attendance present --device {terminal_url} "
-            f"--card <number>\n"
-            + (
-                "  camera:              GigE Vision on 127.0.0.1 (openpss camera info 127.0.0.1)\n"
-                if camera
-                else ""
-            )
-            + "Stop with Ctrl+C.\n"
-        )
+            command = _camera_command(devices_dir, control_port=camera_control_port)
+            stack.enter_context(_child(command, "camera"))
+        console_url = f"http://{settings.http_host}:{port or settings.http_port}/"
+        control = camera_control_port if camera else None
+        typer.echo(banner(console_url, terminal_url, camera_control_port=control))
         uvicorn.run(
             app,
             host=settings.http_host,
-            port=console_port,
+            port=port or settings.http_port,
             log_level="warning",
             **uvicorn_options(PLATFORM_LIMITS),
         )
+
+
+def banner(console_url: str, terminal_url: str, *, camera_control_port: int | None) -> str:
+    """What the demo prints on start: URLs and commands that work as printed."""
+    lines = [
+        "",
+        "openpss demo is running.",
+        f"  console:             {console_url}",
+        f"  attendance terminal: {terminal_url} (user admin, password {DEMO_DEVICE_PASSWORD})",
+        f"  present a card:      openpss device attendance present --device {terminal_url} "
+        f"--card {DEMO_CARD} --http-password '{DEMO_DEVICE_PASSWORD}'",
+    ]
+    if camera_control_port is not None:
+        scene = f"openpss device camera-io scene dark|flat|scene --port {camera_control_port}"
+        lines += [
+            "  camera:              GigE Vision on 127.0.0.1 (openpss camera info 127.0.0.1)",
+            f"  camera lens (FFC):   {scene}",
+        ]
+    lines.append("Stop with Ctrl+C.")
+    return "\n".join(lines) + "\n"
 
 
 def seed(app: object, terminal_port: int, *, camera: bool = True) -> None:
@@ -139,12 +157,14 @@ def _terminal_command(devices_dir: Path, port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def _camera_command(devices_dir: Path) -> list[str]:
-    return [
+def _camera_command(devices_dir: Path, *, control_port: int, gvcp_port: int = 0) -> list[str]:
+    command = [
         sys.executable, "-m", "openpss.cli", "device", "camera",
         "--interface", "127.0.0.1",
         "--data-dir", str(devices_dir / "camera"),
+        "--control-port", str(control_port),
     ]  # fmt: skip
+    return command + (["--gvcp-port", str(gvcp_port)] if gvcp_port else [])
 
 
 class _child:

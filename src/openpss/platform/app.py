@@ -17,6 +17,7 @@ from openpss import __version__
 from openpss.platform.db import make_engine, make_session_factory
 from openpss.platform.settings import Settings, get_settings
 from openpss.platform.uploads import MAX_REQUEST, RequestSizeLimit
+from openpss.platform.web import api_docs
 from openpss.platform.web.errors import forbidden_page
 from openpss.platform.web.htmx import is_htmx
 from openpss.platform.web.templating import STATIC_DIR
@@ -73,8 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="openpss",
         version=__version__,
-        docs_url="/api/docs",
-        openapi_url="/api/openapi.json",
+        docs_url=None,  # served by web.api_docs with local assets instead of a CDN
+        openapi_url=api_docs.OPENAPI_URL,
         redoc_url=None,
         lifespan=_lifespan,
     )
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.resolved_database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(api_docs.router)
     for domain in DOMAINS:
         api = importlib.import_module(f"openpss.platform.{domain}.api")
         app.include_router(api.router, prefix="/api/v1")

@@ -80,13 +80,7 @@ def post_batch_edit(data: BatchEdit, session: SessionDep, principal: Operator) -
 def post_batch_delete(data: BatchDelete, session: SessionDep, principal: Operator) -> Response:
     """Delete the selected persons."""
     with domain_errors():
-        batch.batch_delete(session=session, person_ids=data.person_ids)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.batch_delete",
-        detail={"persons": data.person_ids},
-    )
+        batch.batch_delete(session=session, person_ids=data.person_ids, actor=principal.actor)
     return Response(status_code=204)
 
 
@@ -100,12 +94,20 @@ def get_template(session: SessionDep, principal: Viewer) -> Response:
 
 @router.post("/import", response_model=ImportResult)
 async def post_import(
-    session: SessionDep, principal: Operator, file: Annotated[UploadFile, File()]
+    session: SessionDep,
+    principal: Operator,
+    file: Annotated[UploadFile, File()],
+    update_existing: Annotated[
+        bool, Query(description="a row whose user ID exists updates that person")
+    ] = False,
 ) -> ImportResult | Response:
     """Import persons from xlsx: all rows valid or nothing written (422 with the bad rows)."""
     with domain_errors(), upload_errors():
         imported, errors = await run_import(
-            file, lambda data: xlsx.import_persons(session=session, data=data)
+            file,
+            lambda data: xlsx.import_persons(
+                session=session, data=data, update_existing=update_existing
+            ),
         )
     if errors:
         result = ImportResult(imported=0, errors=errors)
