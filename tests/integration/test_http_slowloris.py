@@ -16,7 +16,7 @@ import pytest
 
 from openpss.platform.app import PLATFORM_LIMITS, create_app
 from openpss.platform.settings import Settings
-from openpss.protocols.dahua_http.server import DEVICE_LIMITS, ServerThread
+from openpss.protocols.dahua_http.server import DEVICE_LIMITS, MAX_DEVICE_BODY, ServerThread
 from openpss.protocols.http_guard import HttpLimits
 from tests.support.dahua_device import ADMIN_PASSWORD, running_device
 
@@ -112,3 +112,13 @@ def test_platform_serves_a_valid_request_during_slowloris(settings: Settings) ->
         assert ok.status_code == 200 and "password" in ok.text.lower()
         refused = len(held) - PLATFORM_LIMITS.max_per_peer
         assert wait_closed(held, expected=refused, deadline_s=10) >= refused
+
+
+def test_terminal_refuses_an_oversized_body_with_413(tmp_path: Path) -> None:
+    with running_device(tmp_path) as device:
+        auth = httpx.DigestAuth("admin", ADMIN_PASSWORD)
+        url = f"{device.url}/cgi-bin/AccessUser.cgi?action=insertMulti"
+        big = httpx.post(url, content=b"{" + b" " * MAX_DEVICE_BODY + b"}", auth=auth)
+        assert big.status_code == 413 and "larger than 4 MB" in big.text
+        ok = httpx.get(f"{device.url}/cgi-bin/magicBox.cgi?action=getSerialNo", auth=auth)
+        assert ok.status_code == 200

@@ -12,20 +12,24 @@ builds an h11 protocol class that adds:
 - rate-limited logging of refusals (``RateLimitedLog``), and ``install_log_limits`` puts a
   rate limit on uvicorn's and asyncio's own repeated warnings.
 
-``uvicorn_options(limits)`` gives the keyword arguments for ``uvicorn.Config``/``run``.
+``uvicorn_options(limits)`` gives the keyword arguments for ``uvicorn.Config``/``run``;
+``RequestSizeLimit`` (ASGI middleware) answers 413 to a request body above a cap.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 import h11
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from openpss.protocols.guards import ConnectionLimit, RateLimitedLog, RateLimitFilter
+from openpss.spreadsheets import FileTooLarge, size_text
 
 logger = logging.getLogger(__name__)
 
@@ -133,3 +137,51 @@ def guarded_protocol(limits: HttpLimits) -> type[H11Protocol]:
             self.transport.close()
 
     return GuardedH11Protocol
+
+
+class RequestSizeLimit:
+    """ASGI middleware: 413 for a request body above ``max_bytes`` (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse early on Content-Length; count a streamed body and answer 413 past the cap."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        state = {"received": 0, "over": False, "started": False}
+
+        async def limited_receive() -> Message:
+            message = await receive()
+            state["received"] += len(message.get("body", b""))
+            if state["received"] > self.max_bytes:
+                state["over"] = True
+                return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if state["over"]:
+                return  # the app's answer to a cut body; ours is sent below
+            state["started"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not state["over"]:
+                raise  # a cut body may surface as any parsing error; only ours is expected
+        if state["over"] and not state["started"]:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        error = FileTooLarge(f"the request body is larger than {size_text(self.max_bytes)}")
+        body = json.dumps({"detail": str(error)}).encode()
+        headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
@@ -42,7 +43,7 @@ from openpss.protocols.dahua_http.digest import (
 )
 from openpss.protocols.dahua_http.events import CONTENT_TYPE, EventPart
 from openpss.protocols.dahua_http.lockout import LoginLockout
-from openpss.protocols.http_guard import HttpLimits, uvicorn_options
+from openpss.protocols.http_guard import HttpLimits, RequestSizeLimit, uvicorn_options
 
 logger = logging.getLogger(__name__)
 
@@ -279,6 +280,9 @@ def _decoded(uri: str) -> tuple[str, list[tuple[str, str]]]:
 
 
 INVALID_AUTHORITY = "Invalid Authority!"
+# Largest request body: an insertMulti of 100 users with 3 fingerprint templates of 4 KB each
+# is about 1.7 MB of JSON.
+MAX_DEVICE_BODY = 4 * 1024 * 1024
 # A device serves a few clients (the platform, a web page, an app): small caps, short time-outs.
 DEVICE_LIMITS = HttpLimits(
     header_timeout=10.0, body_timeout=30.0, max_connections=256, max_per_peer=32
@@ -320,7 +324,8 @@ def build_cgi_app(
         Route("/cgi-bin/{name}.cgi", dispatch, methods=["GET", "POST", "PUT"]),
         *(extra_routes or []),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    size_cap = Middleware(RequestSizeLimit, max_bytes=MAX_DEVICE_BODY)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[size_cap])
 
 
 class ServerThread:
