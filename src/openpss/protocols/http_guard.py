@@ -95,6 +95,15 @@ def guarded_protocol(limits: HttpLimits) -> type[H11Protocol]:
             self._disarm()
             super().connection_lost(exc)
 
+        def handle_websocket_upgrade(self, event: h11.Request) -> None:
+            # The WebSocket protocol takes the transport over (and its connection_lost), so
+            # the deadline and the admission slot end here.
+            self._disarm()
+            if self._admitted:
+                self._admitted = False
+                admission.release(self._peer)
+            super().handle_websocket_upgrade(event)
+
         def data_received(self, data: bytes) -> None:
             super().data_received(data)
             self._follow()
