@@ -44,6 +44,11 @@ def demo(
     camera_control_port: int = typer.Option(
         CAMERA_CONTROL_PORT, help="loopback UDP port of the virtual camera's scene/IO control"
     ),
+    vto: bool = typer.Option(True, help="also start a virtual door station (its own SIP server)"),
+    vto_port: int = typer.Option(37800, help="HTTP port of the virtual door station"),
+    vto_dhip_port: int = typer.Option(5000, help="DHIP port of the virtual door station"),
+    vto_rtsp_port: int = typer.Option(8554, help="RTSP port of the virtual door station"),
+    vto_sip_port: int = typer.Option(5060, help="SIP port of the virtual door station"),
 ) -> None:
     """Migrate, seed demo data, start the virtual devices and serve the platform on SQLite."""
     import uvicorn
@@ -65,9 +70,21 @@ def demo(
         if camera:
             command = _camera_command(devices_dir, control_port=camera_control_port)
             stack.enter_context(_child(command, "camera"))
+        vto_ports = (vto_port, vto_dhip_port, vto_rtsp_port, vto_sip_port)
+        if vto:
+            stack.enter_context(_child(_vto_command(devices_dir, *vto_ports), "door station"))
+            _wait_http(f"http://127.0.0.1:{vto_port}")
+            seed_vto(f"http://127.0.0.1:{vto_port}")
         console_url = f"http://{settings.http_host}:{port or settings.http_port}/"
         control = camera_control_port if camera else None
-        typer.echo(banner(console_url, terminal_url, camera_control_port=control))
+        typer.echo(
+            banner(
+                console_url,
+                terminal_url,
+                camera_control_port=control,
+                vto_ports=vto_ports if vto else None,
+            )
+        )
         uvicorn.run(
             app,
             host=settings.http_host,
@@ -77,7 +94,13 @@ def demo(
         )
 
 
-def banner(console_url: str, terminal_url: str, *, camera_control_port: int | None) -> str:
+def banner(
+    console_url: str,
+    terminal_url: str,
+    *,
+    camera_control_port: int | None,
+    vto_ports: tuple[int, int, int, int] | None = None,
+) -> str:
     """What the demo prints on start: URLs and commands that work as printed."""
     lines = [
         "",
@@ -93,6 +116,8 @@ def banner(console_url: str, terminal_url: str, *, camera_control_port: int | No
             "  camera:              GigE Vision on 127.0.0.1 (openpss camera info 127.0.0.1)",
             f"  camera lens (FFC):   {scene}",
         ]
+    if vto_ports is not None:
+        lines += _vto_lines(*vto_ports)
     lines.append("Stop with Ctrl+C.")
     return "\n".join(lines) + "\n"
 
@@ -165,6 +190,49 @@ def _camera_command(devices_dir: Path, *, control_port: int, gvcp_port: int = 0)
         "--control-port", str(control_port),
     ]  # fmt: skip
     return command + (["--gvcp-port", str(gvcp_port)] if gvcp_port else [])
+
+
+def _vto_command(devices_dir: Path, http: int, dhip: int, rtsp: int, sip: int) -> list[str]:
+    return [
+        sys.executable, "-m", "openpss.cli", "device", "vto",
+        "--data-dir", str(devices_dir / "vto"),
+        "--admin-password", DEMO_DEVICE_PASSWORD,
+        "--listen", "127.0.0.1",
+        "--http-port", str(http), "--dhip-port", str(dhip),
+        "--rtsp-port", str(rtsp), "--sip-port", str(sip),
+    ]  # fmt: skip
+
+
+DEMO_VTO_FACADE = [
+    {"type": "camera", "keys": ["101"]},
+    {"type": "button2", "keys": ["102", "888888"]},
+    {"type": "keyboard"},
+    {"type": "card"},
+    {"type": "indicator"},
+]  # key 1 calls room 101, key 2 room 102, key 3 the management centre
+
+
+def seed_vto(url: str) -> None:
+    """Rooms 101-102 and 201-202 and a facade whose call keys call them (idempotent)."""
+    auth = httpx.DigestAuth("admin", DEMO_DEVICE_PASSWORD)
+    control = f"{url}/openpss/control"
+    listing = httpx.get(f"{control}/rooms", auth=auth, timeout=10).json()
+    if not listing["rooms"]:
+        layout = {"layers": 2, "rooms_per_layer": 2, "first_floor": 101, "second_floor": 201}
+        httpx.post(f"{control}/rooms", json={"batch": layout}, auth=auth, timeout=10)
+    httpx.post(f"{control}/facade", json={"modules": DEMO_VTO_FACADE}, auth=auth, timeout=10)
+
+
+def _vto_lines(http: int, dhip: int, rtsp: int, sip: int) -> list[str]:
+    url = f"http://127.0.0.1:{http}"
+    return [
+        f"  door station (VTO):  {url} (user admin, password {DEMO_DEVICE_PASSWORD}), "
+        f"DHIP {dhip}, SIP server {sip} (realm VDP)",
+        f"  monitor:             rtsp://admin:<password>@127.0.0.1:{rtsp}"
+        "/cam/realmonitor?channel=1&subtype=0",
+        f"  press a call key:    openpss device vto press 1 --device {url} "
+        f"--http-password '{DEMO_DEVICE_PASSWORD}'",
+    ]
 
 
 class _child:

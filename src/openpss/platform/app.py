@@ -33,6 +33,7 @@ BACKGROUND_SERVICES: list[str] = [
     "openpss.platform.security.audit:forward_to_syslog",
     "openpss.platform.devices.sync:run",
     "openpss.platform.vision.deps:close_cameras_on_shutdown",
+    "openpss.platform.intercom.sip:run",
 ]
 
 # The console and API: browsers open ~6 connections each and offices share an address (NAT);
