@@ -56,9 +56,10 @@ def demo(
     """Migrate, seed demo data, start the virtual devices and serve the platform on SQLite."""
     import uvicorn
 
-    from openpss.platform.app import create_app
+    from openpss.platform.app import PLATFORM_LIMITS, create_app
     from openpss.platform.db import migrate
     from openpss.platform.settings import get_settings
+    from openpss.protocols.http_guard import uvicorn_options
 
     settings = get_settings()
     migrate(settings.resolved_database_url)
@@ -98,7 +99,11 @@ def demo(
             )
         )
         uvicorn.run(
-            app, host=settings.http_host, port=port or settings.http_port, log_level="warning"
+            app,
+            host=settings.http_host,
+            port=port or settings.http_port,
+            log_level="warning",
+            **uvicorn_options(PLATFORM_LIMITS),
         )
 
 
