@@ -20,6 +20,8 @@ import uvicorn
 
 from openpss.devices.vth.http import VthHttp
 from openpss.devices.vth.model import IndoorMonitor
+from openpss.protocols.dahua_http.server import DEVICE_LIMITS
+from openpss.protocols.http_guard import uvicorn_options
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +86,12 @@ class VthRuntime:
         """Serve until cancelled."""
         p = self.ports
         config = uvicorn.Config(
-            self.http.app(), host=p.host, port=p.http, log_level="warning", lifespan="off"
+            self.http.app(),
+            host=p.host,
+            port=p.http,
+            log_level="warning",
+            lifespan="off",
+            **uvicorn_options(DEVICE_LIMITS),  # connection caps, head and body deadlines
         )
         self.uvicorn = uvicorn.Server(config)
         tasks = [asyncio.create_task(self.uvicorn.serve()), asyncio.create_task(self._tick())]
