@@ -201,3 +201,19 @@ def test_monitor_a_door_over_rtsp_and_unlock_over_http(tmp_path: Path, vto: Runn
         until(lambda: vto.station.find_records("unlock"), "the unlock record at the VTO")
         assert vth.control("hangup").status_code == 200
         assert vth.status()["call"]["state"] == "idle"
+
+
+def test_monitor_with_a_wrong_password_ends_with_the_reason(
+    tmp_path: Path, vto: RunningVto
+) -> None:
+    def add_door(unit: IndoorMonitor) -> None:
+        door = door_of(vto)
+        door.password = "Wrong-pass1"
+        unit.put_door(door)
+
+    with running_vth(tmp_path / "w", room="101#0", sip_server=None, configure=add_door) as vth:
+        assert vth.control("monitor").status_code == 200
+        until(lambda: vth.status()["call"]["state"] == "idle", "the monitor to give up")
+        error = vth.status()["monitor_error"]
+        assert "401" in error or "Unauthorized" in error
+        assert "Wrong-pass1" not in error

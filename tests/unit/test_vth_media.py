@@ -90,3 +90,11 @@ def test_monitor_url_quotes_credentials() -> None:
     assert monitor_url(door) == (
         "rtsp://admin:p%40ss%3Aw%2Frd@127.0.0.1:8554/cam/realmonitor?channel=1&subtype=0"
     )
+
+
+def test_monitor_errors_do_not_carry_the_door_password() -> None:
+    from openpss.devices.vth.media import redact
+
+    door = Door("gate", "127.0.0.1", 80, 8554, password="p@ss:w/rd")
+    message = f"Server returned 401 Unauthorized: '{monitor_url(door)}' (p@ss:w/rd)"
+    assert "p@ss" not in redact(message, door) and "p%40ss" not in redact(message, door)

@@ -172,6 +172,7 @@ class IndoorMonitor:
         self.call_started: dt.datetime | None = None
         self.answered_at: dt.datetime | None = None
         self.monitor_door = ""
+        self.monitor_error = ""
         self.muted = False
         self.rtp = {"audio_in": 0, "audio_out": 0, "video_in": 0, "video_frames": 0}
         self.records: dict[str, list[Record]] = {kind: [] for kind in RECORD_KINDS}
@@ -423,11 +424,17 @@ class IndoorMonitor:
         if self.call_state is not CallState.idle:
             raise VthError(f"hang up first (call is {self.call_state})")
         door = self.door(door_name)
-        self.monitor_door = door.name
+        self.monitor_door, self.monitor_error = door.name, ""
         self.rtp.update(audio_in=0, audio_out=0, video_in=0, video_frames=0)
         self._set_call(CallState.monitoring, door.name)
         self.link.monitor(door)
         return door
+
+    def monitor_ended(self, door_name: str, reason: str) -> None:
+        """The stream of the watched door station ended or could not be opened."""
+        if self.call_state is CallState.monitoring and self.monitor_door == door_name:
+            self.monitor_door, self.monitor_error = "", reason
+            self._set_call(CallState.idle, f"monitor of {door_name} ended: {reason}")
 
     # --- messages from the platform ------------------------------------------------------
 
@@ -514,6 +521,7 @@ class IndoorMonitor:
                 "muted": self.muted,
             },
             "monitor": self.monitor_door,
+            "monitor_error": self.monitor_error,
             "rtp": dict(self.rtp),
             "dnd": s.dnd,
             "auto_answer": s.auto_answer,
