@@ -45,6 +45,7 @@ from openpss.platform.records.models import AccessRecord
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
+REFRESH_DAYS = 366  # reads bring at most the last year up to date
 BATCH = 20_000  # persons evaluated at once (about 2 MB of arrays per 1,000)
 
 
@@ -353,6 +354,7 @@ def refresh(
     """
     ctx = load_context(session)
     end = min(end, today(ctx))
+    start = max(start, end - dt.timedelta(days=REFRESH_DAYS - 1))  # older days rarely change
     if end < start:
         return 0
     persons = load_persons(session, person_ids)
