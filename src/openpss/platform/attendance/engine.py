@@ -8,8 +8,9 @@ own assignment, leave or employment limits; `openpss.attendance.bulk_periods` ev
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -205,46 +206,43 @@ def evaluate_month(
     return Month(persons, days[0], plan, table, keys, sum_days(plan, slots))
 
 
-def month_rows(month: Month) -> Iterator[tuple[int, dt.date, str, list[int], float, str, str]]:
-    """(person id, day, status, [due, work, overtime, late count, late, early count, early],
-    absence days, punches JSON, detail JSON) of every planned row."""
+def month_columns(month: Month) -> list[list[Any]]:
+    """The stored columns of every planned row, in store.COLUMNS order (without computed_at):
+    person id, day, status, due, work, overtime, late count, late, early count, early minutes,
+    absence days, punches JSON, detail JSON. Built column by column: no Python call per row."""
     plan, days = month.plan, month.days
-    clock = (month.punches.keys % SECONDS_PER_DAY).tolist()
+    keys = month.punches.keys
+    clock = [_CLOCK[s] for s in (keys % SECONDS_PER_DAY).tolist()]
     midnight = month.punches.midnight(plan.person, plan.day)
-    own_from = np.searchsorted(month.punches.keys, midnight).tolist()
-    own_to = np.searchsorted(month.punches.keys, midnight + SECONDS_PER_DAY).tolist()
+    own = zip(
+        np.searchsorted(keys, midnight).tolist(),
+        np.searchsorted(keys, midnight + SECONDS_PER_DAY).tolist(),
+        strict=True,
+    )
     detail = _details(month, clock)
     starts = np.searchsorted(plan.slot_row, np.arange(plan.person.size + 1)).tolist()
-    numbers = np.stack(
-        [
-            days.due,
-            days.work,
-            days.overtime,
-            days.late_count,
-            days.late,
-            days.early_count,
-            days.early,
-        ],
-        axis=1,
-    ).tolist()
     ids = [p.id for p in month.persons]
-    person, offset = plan.person.tolist(), plan.day.tolist()
-    status, absence = days.status.tolist(), days.absence_days.tolist()
-    dates = [month.first + dt.timedelta(days=d) for d in range(int(plan.day.max(initial=0)) + 1)]
-    for r in range(plan.person.size):
-        punches = "[" + ", ".join([_CLOCK[s] for s in clock[own_from[r] : own_to[r]]]) + "]"
-        yield (
-            ids[person[r]],
-            dates[offset[r]],
-            DAY_STATUSES[status[r]],
-            numbers[r],
-            absence[r],
-            punches,
-            "[" + ", ".join(detail[starts[r] : starts[r + 1]]) + "]",
-        )
+    dates = [
+        (month.first + dt.timedelta(days=d)).isoformat()
+        for d in range(int(plan.day.max(initial=0)) + 1)
+    ]
+    return [
+        [ids[p] for p in plan.person.tolist()],
+        [dates[d] for d in plan.day.tolist()],
+        [DAY_STATUSES[s] for s in days.status.tolist()],
+        *(
+            column.tolist()
+            for column in (days.due, days.work, days.overtime, days.late_count, days.late)
+        ),
+        days.early_count.tolist(),
+        days.early.tolist(),
+        days.absence_days.tolist(),
+        ["[" + ", ".join(clock[a:b]) + "]" for a, b in own],
+        ["[" + ", ".join(detail[a:b]) + "]" for a, b in itertools.pairwise(starts)],
+    ]
 
 
-def _details(month: Month, clock: list[int]) -> list[str]:
+def _details(month: Month, clock: list[str]) -> list[str]:
     """The JSON object of every slot (the period's name, status, times and minutes)."""
     slots = month.days.slots
     names = [json.dumps(p.name) for p in month.table.periods]
@@ -260,8 +258,8 @@ def _details(month: Month, clock: list[int]) -> list[str]:
     )
     return [
         f'{{"name": {names[p]}, "status": "{PERIOD_STATUSES[s]}", '
-        f'"check_in": {_CLOCK[clock[i]] if i >= 0 else "null"}, '
-        f'"check_out": {_CLOCK[clock[o]] if o >= 0 else "null"}, '
+        f'"check_in": {clock[i] if i >= 0 else "null"}, '
+        f'"check_out": {clock[o] if o >= 0 else "null"}, '
         f'"late_minutes": {late}, "early_minutes": {early}, "work_minutes": {work}}}'
         for p, s, i, o, late, early, work in columns
     ]
