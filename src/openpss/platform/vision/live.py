@@ -21,9 +21,10 @@ import numpy as np
 
 from openpss.imaging import ImagingError, payload_size, to_rgb8, unpack
 from openpss.platform.vision.features import FeatureNode, feature_tree
-from openpss.platform.vision.messages import MessageListener
 from openpss.protocols.gige_vision.camera import GigECamera
 from openpss.protocols.gige_vision.client import discover
+from openpss.protocols.gige_vision.gvcp import EventItem
+from openpss.protocols.gige_vision.messages import MessageChannelReceiver
 from openpss.protocols.gige_vision.receiver import GvspReceiver
 
 logger = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ class LiveCamera:
         self._final_stats: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.messages: MessageListener | None = None
+        self.messages: MessageChannelReceiver | None = None
         self.log("connect", f"connected to {address}:{port} with control privilege")
         self._listen_for_events()
 
@@ -252,14 +253,22 @@ class LiveCamera:
     # ----------------------------------------------------------------- events and shutdown
 
     def _listen_for_events(self) -> None:
+        receiver = MessageChannelReceiver(self.camera.client.local_address[0])
         try:
-            self.messages = MessageListener(self.camera.client, self._on_event)
+            receiver.attach(self.camera.client)
         except Exception as exc:  # a camera without a message channel still works
             logger.info("no message channel on %s: %s", self.address, exc)
+            receiver.close()
+            return
+        receiver.listen(self._on_event)
+        self.messages = receiver
 
-    def _on_event(self, event_id: int, timestamp: int, block_id: int) -> None:
-        name = STANDARD_EVENTS.get(event_id, "device-specific event")
-        self.log("device", f"{name} 0x{event_id:04X} at {timestamp} (block {block_id})")
+    def _on_event(self, event: EventItem, _data: bytes) -> None:
+        name = STANDARD_EVENTS.get(event.event_id, "device-specific event")
+        self.log(
+            "device",
+            f"{name} 0x{event.event_id:04X} at {event.timestamp} (block {event.block_id})",
+        )
 
     def close(self) -> None:
         """Stop acquiring, release control and close the sockets."""

@@ -15,16 +15,17 @@ import time
 from dataclasses import dataclass
 
 from openpss.protocols.gige_vision import gvcp
+from openpss.protocols.gige_vision.bootstrap import (
+    CCP,
+    CCP_CONTROL,
+    CCP_EXCLUSIVE,
+    FIRST_URL,
+    HEARTBEAT_TIMEOUT,
+)
 from openpss.protocols.gige_vision.gvcp import Command, Status
 
 logger = logging.getLogger(__name__)
 
-# Bootstrap addresses the client needs (GigE Vision 2.0 chapter 28).
-FIRST_URL = 0x0200
-HEARTBEAT_TIMEOUT = 0x0938
-CCP = 0x0A00
-CCP_EXCLUSIVE = 0x1
-CCP_CONTROL = 0x2
 READMEM_CHUNK = 512
 SIOCGIFADDR = 0x8915
 SIOCGIFBRDADDR = 0x8919
