@@ -309,16 +309,18 @@ def compute_range(
         return 0
     persons = load_persons(session, person_ids)
     days = _days(start, end)
-    store.delete_range(session, None if person_ids is None else [p.id for p in persons], start, end)
-    rows, seconds = store.load_punches(session, ctx, persons, local_bounds(ctx, start, end))
     stored, now = 0, utcnow()
-    for offset in range(0, len(persons), BATCH):
-        batch = persons[offset : offset + BATCH]
-        inside = (rows >= offset) & (rows < offset + len(batch))
-        punches = (rows[inside] - offset, seconds[inside])
-        stored += store.write(session, engine.evaluate_month(ctx, batch, days, punches), now)
-        if progress:
-            progress(offset + len(batch), len(persons))
+    with store.bulk(session):
+        ids = None if person_ids is None else [p.id for p in persons]
+        store.delete_range(session, ids, start, end)
+        rows, seconds = store.load_punches(session, ctx, persons, local_bounds(ctx, start, end))
+        for offset in range(0, len(persons), BATCH):
+            batch = persons[offset : offset + BATCH]
+            inside = (rows >= offset) & (rows < offset + len(batch))
+            punches = (rows[inside] - offset, seconds[inside])
+            stored += store.write(session, engine.evaluate_month(ctx, batch, days, punches), now)
+            if progress:
+                progress(offset + len(batch), len(persons))
     logger.info("computed %d attendance results for %s..%s", stored, start, end)
     return stored
 
