@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import enum
 import logging
 import queue
 import threading
@@ -42,6 +43,13 @@ STANDARD_EVENTS = {
     0x0003: "StartOfTransfer",
     0x0004: "EndOfTransfer",
 }
+
+
+class AcquisitionState(enum.StrEnum):
+    """The client's acquisition: stopped, or receiving frames."""
+
+    stopped = "stopped"
+    acquiring = "acquiring"
 
 
 class VisionError(Exception):
@@ -96,7 +104,7 @@ class LiveCamera:
         self.latest: Snapshot | None = None
         self.recent: deque[Snapshot] = deque(maxlen=1)
         self.receiver: GvspReceiver | None = None
-        self.acquiring = False
+        self.state = AcquisitionState.stopped  # changed only by _set_state
         self.frames_seen = 0
         self._final_stats: dict[str, float] = {}
         self._stop = threading.Event()
@@ -106,6 +114,24 @@ class LiveCamera:
         self._listen_for_events()
 
     # ----------------------------------------------------------------- log and features
+
+    @property
+    def acquiring(self) -> bool:
+        """True while frames are being received."""
+        return self.state is AcquisitionState.acquiring
+
+    def _set_state(self, state: AcquisitionState, reason: str) -> None:
+        """The one place the acquisition state changes; every transition is logged."""
+        if state is not self.state:
+            logger.info(
+                "camera %s:%s acquisition %s -> %s (%s)",
+                self.address,
+                self.port,
+                self.state.value,
+                state.value,
+                reason,
+            )
+            self.state = state
 
     def log(self, kind: str, text: str) -> None:
         """Add a line to the event log."""
@@ -176,7 +202,7 @@ class LiveCamera:
                 target=self._receive, args=(receiver, target), daemon=True, name="vision-rx"
             )
             self._thread.start()
-            self.acquiring = True
+            self._set_state(AcquisitionState.acquiring, f"{mode} started")
             self.execute("AcquisitionStart")
         self.log("acquisition", f"started {mode}" + (f" ({count} frames)" if target else ""))
 
@@ -193,7 +219,8 @@ class LiveCamera:
             self._final_stats = self.receiver.stats.as_dict()
             with contextlib.suppress(Exception):
                 self.camera.stop_stream()
-            self.receiver, self._thread, self.acquiring = None, None, False
+            self.receiver, self._thread = None, None
+            self._set_state(AcquisitionState.stopped, "stopped")
         self.log("acquisition", f"stopped after {self.frames_seen} frame(s)")
 
     def wait_frames(self, count: int, timeout: float) -> list[Snapshot]:
@@ -231,7 +258,7 @@ class LiveCamera:
                 self.log("error", f"frame {snapshot.block_id} incomplete after resend")
             if target is not None and self.frames_seen >= target:
                 self.log("acquisition", f"finished: {self.frames_seen} frame(s) received")
-                self.acquiring = False
+                self._set_state(AcquisitionState.stopped, "all frames received")
                 return
 
     def statistics(self) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from openpss.protocols.gige_vision.bootstrap import (
     FIRST_URL,
     HEARTBEAT_TIMEOUT,
 )
+from openpss.protocols.gige_vision.errors import GigEVisionProtocolError
 from openpss.protocols.gige_vision.gvcp import Command, Status
 
 logger = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ class GvcpClient:
                 return None
             try:
                 _status, code, ack_id, _payload = gvcp.split_ack(data)
-            except ValueError:
+            except GigEVisionProtocolError:
                 continue
             if ack_id != req_id:
                 continue  # a late answer to an earlier try

@@ -12,6 +12,7 @@ from typing import Any
 
 from openpss.protocols.gige_vision import gvcp
 from openpss.protocols.gige_vision.bootstrap import MCDA, MCP
+from openpss.protocols.gige_vision.errors import GigEVisionProtocolError
 from openpss.protocols.gige_vision.gvcp import Command
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class MessageChannelSender(asyncio.DatagramProtocol):
         """Match an EVENT_ACK / EVENTDATA_ACK to its pending command."""
         try:
             ack = gvcp.GenericAck.parse(data)
-        except ValueError:
+        except GigEVisionProtocolError:
             return
         future = self._pending.get(ack.ack_id)
         if future is not None and not future.done():
@@ -133,7 +134,7 @@ class MessageChannelReceiver:
                 items = [(parsed.event, parsed.data)]
             else:
                 return []
-        except ValueError as exc:
+        except GigEVisionProtocolError as exc:
             logger.debug("ignoring malformed message channel datagram: %s", exc)
             return []
         with contextlib.suppress(OSError):
