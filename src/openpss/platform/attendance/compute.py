@@ -1,7 +1,10 @@
 """Schedules and results: which periods a person has on a day, and their stored outcome.
 
 Precedence on a day: leave or business trip, then holiday, then the person's own shift
-assignment, then the nearest department (up the tree) with an assignment.
+assignment, then the nearest department (up the tree) with an assignment. Days outside the
+person's validity and employment are not due. `Context.plan` is the scalar rule; months are
+planned and evaluated on the vectorised engine (`engine.py`, `openpss.attendance.bulk_periods`)
+and written in bulk (`store.py`); tests hold the two to the same results.
 """
 
 from __future__ import annotations
@@ -383,6 +386,9 @@ def refresh(
     if not stale:
         return 0
     logger.info("refreshing %d stale attendance days in %s..%s", len(stale), start, end)
+    if 2 * len(stale) > len(expected):  # most of the range: in batches, as a Compute does
+        stale_persons = sorted({pid for pid, _ in stale})
+        return compute_range(session=session, start=start, end=end, person_ids=stale_persons)
     return compute_person_days(session, stale)
 
 
