@@ -104,7 +104,7 @@ def bench_scalar(employees: int) -> None:
 
 def _seed_platform(factory: Any, employees: int, first: dt.date, days: int) -> None:
     """One department, `employees` persons on a Mon-Fri shift, 4 punches per working day."""
-    from sqlalchemy import insert, text
+    from sqlalchemy import insert
 
     from openpss.platform.attendance import service
     from openpss.platform.attendance.models import ShiftAssignment
@@ -165,14 +165,6 @@ def _seed_platform(factory: Any, employees: int, first: dt.date, days: int) -> N
         session.flush()
         _insert_punches(session, employees, first, days)
         session.commit()
-    with factory() as session:  # flush the seeding out of the way of the timed part
-        if session.connection().dialect.name == "sqlite":
-            session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        else:
-            session.commit()
-            session.connection().execution_options(isolation_level="AUTOCOMMIT").execute(
-                text("VACUUM ANALYZE")
-            )
 
 
 def _insert_punches(session: Any, employees: int, first: dt.date, days: int) -> None:
@@ -231,6 +223,17 @@ def _database(backend: str, tmp: Path) -> Iterator[str]:
         yield cluster.url()
 
 
+def _settle(engine: Any) -> None:
+    """Flush the seeding out of the way of the timed part (WAL checkpoint / VACUUM ANALYZE)."""
+    from sqlalchemy import text
+
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if connection.dialect.name == "sqlite":
+            connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        else:
+            connection.execute(text("VACUUM ANALYZE"))
+
+
 def _bench_platform_on(url: str, employees: int, backend: str) -> None:
     from openpss.platform.attendance import compute
     from openpss.platform.db import make_engine, make_session_factory, migrate
@@ -241,6 +244,7 @@ def _bench_platform_on(url: str, employees: int, backend: str) -> None:
     factory = make_session_factory(engine)
     started = time.perf_counter()
     _seed_platform(factory, employees, first, days)
+    _settle(engine)
     seeded = time.perf_counter() - started
     started, cpu = time.perf_counter(), time.process_time()
     with factory() as session:

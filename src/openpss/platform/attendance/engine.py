@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from openpss.platform.attendance.compute import Context, PersonRow
 
 UNSCHEDULED = -1
+Employment = tuple[dt.datetime | None, dt.date | None]  # see Context.employment
 KIND_OF = {"leave": KIND_LEAVE, "business_trip": KIND_TRIP}
 # "HH:MM:SS" of every second of a day, JSON-quoted: punch and check times are looked up here.
 _CLOCK = [json.dumps(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}") for s in range(86400)]
@@ -89,7 +90,11 @@ def _shift_matrix(ctx: Context, persons: Sequence[PersonRow], days: list[dt.date
 
 
 def _kind_matrix(
-    ctx: Context, persons: Sequence[PersonRow], days: list[dt.date], shifts: IntArray
+    ctx: Context,
+    persons: Sequence[PersonRow],
+    days: list[dt.date],
+    shifts: IntArray,
+    employment: list[Employment],
 ) -> IntArray:
     """KIND_* of each person-day, UNSCHEDULED where no plan or outside employment."""
     kinds = np.where(shifts > 0, KIND_SHIFT, UNSCHEDULED)
@@ -101,7 +106,7 @@ def _kind_matrix(
             low, high = max((start - first).days, 0), min((end - first).days, len(days) - 1)
             if low <= high:
                 kinds[row, low : high + 1] = KIND_OF[kind]
-        employed_from, employed_to = ctx.employment(person)
+        employed_from, employed_to = employment[row]
         if employed_from is not None and employed_from.date() > first:
             kinds[row, : (employed_from.date() - first).days] = UNSCHEDULED
         if employed_to is not None and employed_to >= first:
@@ -120,7 +125,8 @@ def build_plan(
     """The rows (person-days with a plan) and slots (their periods) of persons x days."""
     table, index = _periods_table(ctx)
     shifts = _shift_matrix(ctx, persons, days)
-    kinds = _kind_matrix(ctx, persons, days, shifts)
+    employment = [ctx.employment(p) for p in persons]
+    kinds = _kind_matrix(ctx, persons, days, shifts, employment)
     if wanted is not None:
         kinds = np.where(wanted, kinds, UNSCHEDULED)
     person, day = np.nonzero(kinds != UNSCHEDULED)
@@ -145,7 +151,7 @@ def build_plan(
     slot_period = np.array(slot_periods, dtype=np.int64)
     order = np.argsort(slot_row, kind="stable")  # row order; a row's periods keep theirs
     plan = Plan(person, day, kind, slot_row[order], slot_period[order])
-    return _first_days(ctx, persons, days, plan, table), table
+    return _first_days(employment, days, plan, table), table
 
 
 def _rows_by_combo(rows: IntArray, combos: IntArray) -> dict[int, IntArray]:
@@ -156,12 +162,12 @@ def _rows_by_combo(rows: IntArray, combos: IntArray) -> dict[int, IntArray]:
 
 
 def _first_days(
-    ctx: Context, persons: Sequence[PersonRow], days: list[dt.date], plan: Plan, table: PeriodTable
+    employment: list[Employment], days: list[dt.date], plan: Plan, table: PeriodTable
 ) -> Plan:
     """On the day employment starts, periods whose valid window closed before it are not due."""
     starting = [
         (row, (start.date() - days[0]).days, start - dt.datetime.combine(start.date(), dt.time()))
-        for row, start in ((row, ctx.employment(p)[0]) for row, p in enumerate(persons))
+        for row, (start, _) in enumerate(employment)
         if start is not None and days[0] <= start.date() <= days[-1]
     ]
     if not starting:
