@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as holiday_calendars
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openpss.attendance.periods import (
@@ -354,8 +354,9 @@ def refresh(
 ) -> int:
     """Bring stored results of start..end up to date before they are read (issue 8.3).
 
-    Recomputes the person-days that are planned but missing (new persons, days since the last
-    computation), stored but no longer planned, or stored as in progress.
+    A person whose stored days do not number their planned days (a new person, days since the
+    last computation, days no longer planned) is recomputed over the range; days stored as in
+    progress are recomputed one by one. Rule changes recompute through the services and hooks.
     """
     ctx = load_context(session)
     end = min(end, today(ctx))
@@ -365,31 +366,35 @@ def refresh(
     persons = load_persons(session, person_ids)
     if not persons:
         return 0
-    days = _days(start, end)
-    plan, _ = engine.build_plan(ctx, persons, days)
-    expected = set(zip(plan.person.tolist(), plan.day.tolist(), strict=True))
+    plan, _ = engine.build_plan(ctx, persons, _days(start, end))
+    planned = np.bincount(plan.person, minlength=len(persons))
+    stored = np.zeros(len(persons), dtype=np.int64)
     row_of = {p.id: row for row, p in enumerate(persons)}
-    query = select(AttendanceResult.person_id, AttendanceResult.day, AttendanceResult.status)
-    query = query.where(AttendanceResult.day >= start, AttendanceResult.day <= end)
-    if person_ids is not None and len(persons) <= 1000:
-        query = query.where(AttendanceResult.person_id.in_(list(row_of)))
-    stored: set[tuple[int, int]] = set()
-    stale: set[tuple[int, dt.date]] = set()
-    for pid, day, status in session.execute(query):
-        row = row_of.get(pid)
-        if row is not None:
-            stored.add((row, (day - start).days))
-            if status == IN_PROGRESS:
-                stale.add((pid, day))
-    for row, offset in expected ^ stored:
-        stale.add((persons[row].id, days[offset]))
-    if not stale:
+    result = AttendanceResult
+    in_range = (result.day >= start, result.day <= end)
+    subset = person_ids is not None and len(persons) <= 1000
+    query = select(result.person_id, func.count()).where(*in_range).group_by(result.person_id)
+    open_days = select(result.person_id, result.day).where(*in_range, result.status == IN_PROGRESS)
+    if subset:
+        query = query.where(result.person_id.in_(list(row_of)))
+        open_days = open_days.where(result.person_id.in_(list(row_of)))
+    for pid, count in session.execute(query):
+        if pid in row_of:
+            stored[row_of[pid]] = count
+    changed = [persons[row].id for row in np.flatnonzero(stored != planned).tolist()]
+    whole = set(changed)
+    pending = {
+        (pid, day) for pid, day in session.execute(open_days) if pid in row_of and pid not in whole
+    }
+    if not changed and not pending:
         return 0
-    logger.info("refreshing %d stale attendance days in %s..%s", len(stale), start, end)
-    if 2 * len(stale) > len(expected):  # most of the range: in batches, as a Compute does
-        stale_persons = sorted({pid for pid, _ in stale})
-        return compute_range(session=session, start=start, end=end, person_ids=stale_persons)
-    return compute_person_days(session, stale)
+    logger.info(
+        "refreshing %d persons and %d open days in %s..%s", len(changed), len(pending), start, end
+    )
+    count = compute_person_days(session, pending)
+    if changed:
+        count += compute_range(session=session, start=start, end=end, person_ids=changed)
+    return count
 
 
 def affected_days(ctx: Context, person: PersonRow, local: dt.datetime) -> list[dt.date]:
