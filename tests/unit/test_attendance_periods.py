@@ -165,3 +165,14 @@ def test_in_progress_day_keeps_finished_periods() -> None:
     assert outcome.status == "in_progress"
     assert [p.status for p in outcome.periods] == ["late", "in_progress"]
     assert outcome.total("late_minutes") == 10 and outcome.absence_days == 0.0
+
+
+def test_too_wide_windows_say_which_time_to_change() -> None:
+    """Issue 8.14: "windows are too wide" did not say what to fix."""
+    with pytest.raises(RuleError) as wide:
+        FixedPeriod("Day", m("09:00"), m("18:00"), m("09:30"), m("17:00"))
+    assert str(wide.value) == (
+        "period 'Day': the valid check-in/out time spans more than 48 hours; set valid check-in "
+        "from (now 09:30) at or before work start 09:00 and valid check-out until (now 17:00) "
+        "at or after work end 18:00"
+    )

@@ -16,6 +16,8 @@ from fastapi.staticfiles import StaticFiles
 from openpss import __version__
 from openpss.platform.db import make_engine, make_session_factory
 from openpss.platform.settings import Settings, get_settings
+from openpss.platform.uploads import MAX_REQUEST, RequestSizeLimit
+from openpss.platform.web import api_docs
 from openpss.platform.web.errors import forbidden_page
 from openpss.platform.web.htmx import is_htmx
 from openpss.platform.web.templating import STATIC_DIR
@@ -30,6 +32,7 @@ BACKGROUND_SERVICES: list[str] = [
     "openpss.platform.security.audit:forward_to_syslog",
     "openpss.platform.devices.sync:run",
     "openpss.platform.vision.deps:close_cameras_on_shutdown",
+    "openpss.platform.intercom.sip:run",
 ]
 
 BackgroundService = Callable[[FastAPI], Coroutine[Any, Any, None]]
@@ -65,8 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="openpss",
         version=__version__,
-        docs_url="/api/docs",
-        openapi_url="/api/openapi.json",
+        docs_url=None,  # served by web.api_docs with local assets instead of a CDN
+        openapi_url=api_docs.OPENAPI_URL,
         redoc_url=None,
         lifespan=_lifespan,
     )
@@ -74,12 +77,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.resolved_database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(api_docs.router)
     for domain in DOMAINS:
         api = importlib.import_module(f"openpss.platform.{domain}.api")
         app.include_router(api.router, prefix="/api/v1")
         views = importlib.import_module(f"openpss.platform.{domain}.views")
         app.include_router(views.router, include_in_schema=False)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_middleware(RequestSizeLimit, max_bytes=MAX_REQUEST)
     return app
 
 

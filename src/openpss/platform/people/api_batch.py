@@ -11,7 +11,7 @@ from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.people import batch, service, xlsx
 from openpss.platform.people.cards import get_card_mode
 from openpss.platform.people.errors import PeopleError
-from openpss.platform.people.http import XLSX, domain_errors, read_upload
+from openpss.platform.people.http import XLSX, domain_errors
 from openpss.platform.people.schemas import (
     BatchAdd,
     BatchDelete,
@@ -22,6 +22,7 @@ from openpss.platform.people.schemas import (
     PersonSummary,
 )
 from openpss.platform.security.audit import record_audit
+from openpss.platform.uploads import run_import, upload_errors
 
 router = APIRouter()
 
@@ -93,12 +94,21 @@ def get_template(session: SessionDep, principal: Viewer) -> Response:
 
 @router.post("/import", response_model=ImportResult)
 async def post_import(
-    session: SessionDep, principal: Operator, file: Annotated[UploadFile, File()]
+    session: SessionDep,
+    principal: Operator,
+    file: Annotated[UploadFile, File()],
+    update_existing: Annotated[
+        bool, Query(description="a row whose user ID exists updates that person")
+    ] = False,
 ) -> ImportResult | Response:
     """Import persons from xlsx: all rows valid or nothing written (422 with the bad rows)."""
-    data = await read_upload(file)
-    with domain_errors():
-        imported, errors = xlsx.import_persons(session=session, data=data)
+    with domain_errors(), upload_errors():
+        imported, errors = await run_import(
+            file,
+            lambda data: xlsx.import_persons(
+                session=session, data=data, update_existing=update_existing
+            ),
+        )
     if errors:
         result = ImportResult(imported=0, errors=errors)
         return Response(result.model_dump_json(), status_code=422, media_type="application/json")

@@ -7,9 +7,11 @@ from contextlib import contextmanager
 
 from fastapi import HTTPException, UploadFile, status
 
+from openpss.platform import uploads
 from openpss.platform.people.errors import Conflict, NotFound, PeopleError
+from openpss.platform.uploads import upload_errors
 
-MAX_UPLOAD = 20 * 1024 * 1024
+MAX_UPLOAD = uploads.MAX_UPLOAD
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -27,8 +29,6 @@ def domain_errors() -> Iterator[None]:
 
 
 async def read_upload(upload: UploadFile, limit: int = MAX_UPLOAD) -> bytes:
-    """The bytes of an upload, refusing more than `limit`."""
-    data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise HTTPException(413, f"the upload is larger than {limit // (1024 * 1024)} MB")
-    return data
+    """The bytes of an upload (the platform's shared reader), 413 past `limit`."""
+    with upload_errors():
+        return await uploads.read_upload(upload, max_bytes=limit)

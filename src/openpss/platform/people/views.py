@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from openpss.platform.deps import Admin, Operator, SessionDep, Viewer
-from openpss.platform.people import org, service, views_bulk, views_person
+from openpss.platform.people import org, service, views_bulk, views_collect, views_person
 from openpss.platform.people.cards import get_card_mode, set_card_mode
 from openpss.platform.people.errors import PeopleError
 from openpss.platform.people.forms import messages
@@ -19,6 +19,7 @@ from openpss.platform.people.http import read_upload
 from openpss.platform.people.schemas import CompanyUpdate
 from openpss.platform.security.audit import record_audit
 from openpss.platform.security.models import Role
+from openpss.platform.web import flash
 from openpss.platform.web.templating import render
 
 logger = logging.getLogger(__name__)
@@ -124,11 +125,11 @@ def person_list(
 
 
 def _tree_response(
-    request: Request, session: SessionDep, selected: int | None, error: str = ""
+    request: Request, session: SessionDep, selected: int | None, error: str = "", saved: str = ""
 ) -> HTMLResponse:
     ctx = tree_context(session, selected)
     ctx["error"] = error
-    headers = {} if error else {"HX-Trigger": "departments-changed"}
+    headers = {} if error else flash.hx_trigger(saved or "Saved.", "departments-changed")
     return render(request, "people/_tree.html", ctx, headers=headers)
 
 
@@ -156,7 +157,7 @@ def add_department(
         target=f"department:{dept.id}",
         detail={"name": dept.name, "parent_id": parent_id},
     )
-    return _tree_response(request, session, dept.id)
+    return _tree_response(request, session, dept.id, saved=f"Department '{dept.name}' added.")
 
 
 @router.post("/people/departments/{department_id}/rename", response_class=HTMLResponse)
@@ -183,7 +184,9 @@ def rename_department(
         target=f"department:{department_id}",
         detail={"name": clean},
     )
-    return _tree_response(request, session, department_id)
+    return _tree_response(
+        request, session, department_id, saved=f"Department renamed to '{clean}'."
+    )
 
 
 @router.post("/people/departments/{department_id}/delete", response_class=HTMLResponse)
@@ -203,7 +206,7 @@ def delete_department(
         target=f"department:{department_id}",
         detail={"name": name},
     )
-    return _tree_response(request, session, None)
+    return _tree_response(request, session, None, saved=f"Department '{name}' deleted.")
 
 
 @router.post("/people/card-mode")
@@ -216,7 +219,7 @@ def switch_card_mode(
     except PeopleError as exc:
         raise HTTPException(422, str(exc)) from None
     record_audit(session=session, actor=principal.actor, action="card_mode.set", target=chosen)
-    return RedirectResponse("/people", status_code=303)
+    return flash.redirect("/people", f"Card issuing type set to {chosen}.")
 
 
 @router.get("/people/company", response_class=HTMLResponse)
@@ -259,8 +262,9 @@ async def save_company(
         ctx = {"company": fields | {"id": company.id}, "errors": errors, "saved": False}
         return render(request, "people/company.html", ctx, status_code=422)
     record_audit(session=session, actor=principal.actor, action="company.update", detail=fields)
-    return RedirectResponse("/people/company?saved=true", status_code=303)
+    return flash.redirect("/people/company?saved=true", "Company information saved.")
 
 
 router.include_router(views_person.router)
+router.include_router(views_collect.router)
 router.include_router(views_bulk.router)
