@@ -8,6 +8,7 @@ from collections import OrderedDict
 from typing import Protocol
 
 from openpss.protocols.gige_vision import gvcp
+from openpss.protocols.gige_vision.errors import GigEVisionProtocolError
 from openpss.protocols.gige_vision.gvcp import Command, Status
 from openpss.protocols.guards import RateLimitedLog
 
@@ -83,7 +84,7 @@ class GvcpServer(asyncio.DatagramProtocol):
         """The acknowledge for one command (None when no acknowledge is due)."""
         try:
             flags, code, req_id, _ = gvcp.split_command(data)
-        except ValueError as exc:
+        except GigEVisionProtocolError as exc:
             self.malformed += 1
             logger.debug("dropping malformed GVCP datagram from %s: %s", peer, exc)
             return None
