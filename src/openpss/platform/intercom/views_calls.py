@@ -106,6 +106,9 @@ async def calls_socket(websocket: WebSocket) -> None:
     """Call signalling of one console tab."""
     username = _ws_user(websocket)
     console = _console(websocket)
+    # accepted before closing, so the page reads the close code (a refused handshake only
+    # shows 1006) and does not retry
+    await websocket.accept()
     if username is None or console is None:
         await websocket.close(WS_POLICY_VIOLATION, "log in as an operator; the SIP server runs")
         return
@@ -113,7 +116,6 @@ async def calls_socket(websocket: WebSocket) -> None:
         await websocket.close(WS_TRY_AGAIN, "too many console tabs: close some and reload")
         return
     try:
-        await websocket.accept()
         await _serve(websocket, console, username)
     finally:
         SOCKETS.release(username)

@@ -17,7 +17,8 @@
       listeners.forEach((fn) => fn(message));
     };
     socket.onclose = (event) => {
-      if (event.code !== 1008) setTimeout(connect, 2000);
+      // 1008: not an operator, or no SIP server: do not retry; 1013: too many tabs
+      if (event.code !== 1008) setTimeout(connect, event.code === 1013 ? 30000 : 2000);
     };
   }
 
