@@ -30,6 +30,7 @@ from tests.support.peers import require_program
 from tests.support.vto_device import RunningVto, running_vto
 
 VTO_NUMBER, VTO_SIP_PASSWORD = "8001", "vto-sip-pw"
+VIEWPORT = {"width": 1366, "height": 768}  # the console's smallest supported screen
 MEDIA_FLAGS = [
     "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",
@@ -67,6 +68,7 @@ def sip_live_server(
         sip_host="127.0.0.1",
         sip_port=0,
         sip_accounts_file=accounts,
+        webrtc_addresses=["127.0.0.1"],  # ICE over loopback only
     )
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -81,7 +83,7 @@ def sip_live_server(
 @pytest.fixture
 def media_page(browser_with_media: Any) -> Iterator[Any]:
     """A page of a Chromium with a fake camera and microphone."""
-    context = browser_with_media.new_context()
+    context = browser_with_media.new_context(viewport=VIEWPORT)
     page = context.new_page()
     page.set_default_timeout(20000)
     yield page
@@ -89,17 +91,15 @@ def media_page(browser_with_media: Any) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def browser_with_media() -> Iterator[Any]:
-    """Chromium with fake media devices (the permission prompt answered yes)."""
+def browser_with_media(browser: Any) -> Iterator[Any]:
+    """Chromium with fake media devices (the permission prompt answered yes), launched by the
+    package's Playwright (a second sync Playwright in one process is refused)."""
     executable = require_program("chromium", "apt-get install chromium chromium-driver")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_FLAGS + MEDIA_FLAGS
-        )
-        yield instance
-        instance.close()
+    instance = browser.browser_type.launch(
+        executable_path=executable, headless=True, args=CHROMIUM_FLAGS + MEDIA_FLAGS
+    )
+    yield instance
+    instance.close()
 
 
 @pytest.fixture
@@ -181,9 +181,11 @@ def test_vto_centre_call_answered_in_the_browser(
     assert page.locator("#incoming-call-from").inner_text() == VTO_NUMBER
     page.click("#incoming-call-accept")
     page.wait_for_url("**/intercom/calls/*")
-    page.wait_for_function(
-        "window.openpssCall && window.openpssCall.pc.connectionState === 'connected'"
-    )
+    page.wait_for_function(CONNECTED)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= VIEWPORT["width"], f"the call page scrolls sideways: {width} px"
+    pair = page.evaluate(SELECTED_PAIR)
+    assert pair == ["127.0.0.1", "127.0.0.1"], pair  # ICE over loopback
 
     first = until(lambda: (s := _stats(page))["video"] > 0 and s["audio"] > 0 and s, "media")
     assert first["codec"] == "video/H264"  # the door's H.264 passed through

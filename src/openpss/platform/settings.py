@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         description="CSV (username,password) of SIP accounts until the intercom domain provides "
         "them; without it nobody can register",
     )
+    webrtc_addresses: list[str] | None = Field(
+        None,
+        description="addresses offered to browsers as ICE host candidates of console calls "
+        '(JSON list, e.g. ["127.0.0.1"]); default every address of the host plus 127.0.0.1',
+    )
     background_services: bool = Field(
         True, description="start device polling and other background services with the server"
     )

@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from openpss.platform.intercom import webrtc
 from openpss.platform.intercom.webrtc import BrowserLeg, DeviceMedia, Recorder
 from openpss.platform.records.models import CallRecord
 from openpss.protocols.sip.errors import SipParseError
@@ -119,9 +120,15 @@ class ConsoleCalls:
     """The management centre: its user agent, the calls and the consoles listening."""
 
     def __init__(
-        self, *, data_dir: Path, session_factory: sessionmaker[Session], host: str = "127.0.0.1"
+        self,
+        *,
+        data_dir: Path,
+        session_factory: sessionmaker[Session],
+        host: str = "127.0.0.1",
+        ice_addresses: list[str] | None = None,
     ) -> None:
         self.data_dir = data_dir
+        self.ice_addresses = ice_addresses
         self.session_factory = session_factory
         self.host = host
         self.calls: dict[str, ConsoleCall] = {}
@@ -134,6 +141,7 @@ class ConsoleCalls:
 
     async def start(self, server: SipServer) -> None:
         """Register the centre number on ``server`` and start taking its calls."""
+        webrtc.ice_addresses = self.ice_addresses
         password = secrets.token_urlsafe(18)
         add_account(server, CENTRE_NUMBER, password)
         self.ua = UserAgent(

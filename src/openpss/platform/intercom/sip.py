@@ -112,6 +112,7 @@ async def start_console(app: FastAPI, server: SipServer) -> ConsoleCalls | None:
         data_dir=settings.data_dir,
         session_factory=app.state.session_factory,
         host=server_address(server),
+        ice_addresses=settings.webrtc_addresses,
     )
     try:
         await console.start(server)

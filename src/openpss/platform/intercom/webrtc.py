@@ -54,16 +54,20 @@ RECORD_TIME_BASE = Fraction(1, 1000)
 
 
 _host_addresses = aioice.ice.get_host_addresses
+# OPENPSS_WEBRTC_ADDRESSES, set by ConsoleCalls.start (one platform per process)
+ice_addresses: list[str] | None = None
 
 
-def _with_loopback(use_ipv4: bool, use_ipv6: bool) -> list[str]:
-    """aioice leaves 127.0.0.1 out of the host candidates; a console on the platform's own
-    machine (and the browser test, which stays on loopback) needs it, so it comes first."""
+def _host_candidates(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    """The configured addresses, else every host address with 127.0.0.1 first: aioice leaves
+    loopback out, but a console on the platform's own machine needs it."""
+    if ice_addresses is not None:
+        return [a for a in ice_addresses if (use_ipv6 if ":" in a else use_ipv4)]
     addresses = _host_addresses(use_ipv4, use_ipv6)
     return ["127.0.0.1", *addresses] if use_ipv4 else addresses
 
 
-aioice.ice.get_host_addresses = _with_loopback  # aioice has no option for loopback candidates
+aioice.ice.get_host_addresses = _host_candidates  # aioice has no option for host candidates
 
 
 class _Udp(asyncio.DatagramProtocol):
