@@ -267,6 +267,9 @@ def test_dial_pad_call_back_and_door_hang_up_with_a_vp8_only_browser(
     page.click(f"button.call-back[data-dial='{VTO_NUMBER}']")
     page.wait_for_url("**/intercom/calls/*")
     page.wait_for_function(CONNECTED)
+    page.reload()  # a reloaded call page connects a new WebRTC leg to the same call
+    page.wait_for_function(CONNECTED)
+    until(lambda: _stats(page)["video"] > 0, "the door's video after the reload")
     page.click("#call-hangup")
     page.locator("#call-status", has_text="Call ended").wait_for()
 

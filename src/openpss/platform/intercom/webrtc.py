@@ -250,6 +250,14 @@ class DeviceMedia:
         assert transport is not None
         return int(transport.get_extra_info("sockname")[1])
 
+    def fresh_tracks(self) -> None:
+        """New tracks for a new browser leg; the device mute carries over."""
+        muted = self.audio_track.muted
+        self.video_track.stop()
+        self.audio_track.stop()
+        self.video_track, self.audio_track = DeviceVideoTrack(), DeviceAudioTrack()
+        self.audio_track.muted = muted
+
     def answer(self, offer: bytes) -> bytes:
         """The SDP answer to the device's offer; remembers where its audio goes."""
         parsed = SessionDescription.parse(offer)
@@ -450,6 +458,7 @@ class BrowserLeg:
 
     def __init__(self, media: DeviceMedia) -> None:
         self.media = media
+        media.fresh_tracks()  # a closed peer connection ends its tracks (a reloaded call page)
         self.pc = RTCPeerConnection()
         self.video_codec = ""
         self._tasks: set[asyncio.Task[None]] = set()
