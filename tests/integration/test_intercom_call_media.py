@@ -144,3 +144,28 @@ async def test_pcmu_both_ways_and_the_mute_switches() -> None:
     assert not frame.to_ndarray().any()  # the device is muted: silence
     await media.aclose()
     door_transport.close()
+
+
+async def test_random_datagrams_on_the_rtp_ports_are_dropped() -> None:
+    rng = np.random.default_rng(13)
+    media = DeviceMedia("127.0.0.1")
+    await media.open()
+    loop = asyncio.get_running_loop()
+    sender, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, ("127.0.0.1", 0))
+    for n in range(2000):
+        size = int(rng.integers(0, 1500))
+        data = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
+        if n % 2 and size > 12:  # valid RTP headers around junk payloads reach the decoders
+            data = bytes(RtpPacket(96 if n % 4 == 1 else 0, n, n, 5, data[12:], n % 8 == 1))
+        kind = "video" if n % 4 in (0, 1) else "audio"
+        sender.sendto(data, ("127.0.0.1", media.port(kind)))
+        if n % 200 == 0:
+            await asyncio.sleep(0)
+    await until(lambda: media._backlog == 0, "the decoder catching up")
+    await asyncio.sleep(0.2)  # the flood has been read
+    before = media.counters["audio_in"]
+    tone = g711.encode(g711.tone(440, 0, 160))
+    sender.sendto(bytes(RtpPacket(0, 1, 1, 6, tone)), ("127.0.0.1", media.port("audio")))
+    await until(lambda: media.counters["audio_in"] == before + 1, "the valid packet after it")
+    sender.close()
+    await media.aclose()
