@@ -268,3 +268,20 @@ def test_call_socket_needs_an_operator_session_from_the_same_origin(api: Any) ->
     assert client.get("/intercom/records/1/passwd").status_code == 404
     client.cookies.set("openpss_session", _cookie(api, Role.viewer))
     assert client.get("/intercom/calls", follow_redirects=False).status_code == 403
+
+
+async def test_answering_applies_the_users_switches(rig: Rig) -> None:
+    rig.calls.set_switches("alice", auto_snapshot=False, auto_record=False, device_muted=True)
+    console = Console("alice")
+    dialled, call_id = await _ringing(rig, console)
+    call = await rig.calls.accept(call_id, "alice")
+    assert call.media.snapshot_path is None and call.media.recorder is None
+    assert call.media.audio_track.muted and not call.media.mic_muted
+    rig.calls.set_switches("alice", device_muted=False, mic_muted=True)  # during the call
+    assert not call.media.audio_track.muted and call.media.mic_muted
+    door_call = await asyncio.wait_for(dialled, 10)
+    await rig.calls.hangup(call_id, "alice")
+    await asyncio.wait_for(door_call.ended.wait(), 10)
+    [record] = rig.records()
+    assert record.status == "answered"
+    assert not (rig.data_dir / "calls" / str(record.id)).exists()  # nothing was kept
