@@ -5,31 +5,12 @@ from __future__ import annotations
 import base64
 import io
 import random
-from typing import Any
 
 from PIL import Image
 
 from openpss.platform.security.models import Role
 from tests.conftest import Api
-
-P = "/api/v1/people"
-
-
-def png_bytes(size: tuple[int, int] = (32, 32)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (200, 100, 50)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def root_id(api: Api) -> int:
-    return int(api.client.get(f"{P}/departments", headers=api.headers(Role.viewer)).json()["id"])
-
-
-def add_person(api: Api, user_id: str, name: str, **extra: object) -> dict[str, Any]:
-    body = {"user_id": user_id, "name": name, **extra}
-    response = api.client.post(f"{P}/persons", json=body, headers=api.headers(Role.operator))
-    assert response.status_code == 201, response.text
-    return dict(response.json())
+from tests.support.people_api import P, add_person, png_bytes, root_id
 
 
 def test_company_info_renames_root_and_logo_must_be_an_image(api: Api) -> None:

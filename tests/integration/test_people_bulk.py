@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import event, func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, select
 
 from openpss.platform.people.models import Card, Person
 from openpss.platform.security.models import Role
 from tests.conftest import Api
-from tests.integration.test_people_api import P, add_person, root_id
+from tests.support.people_api import P, add_person, root_id
+from tests.support.queries import count_queries
 
 
 def xlsx_file(rows: list[list[object]]) -> bytes:
@@ -38,21 +36,6 @@ def person_count(api: Api) -> int:
     factory = api.client.app.state.session_factory  # type: ignore[attr-defined]
     with factory() as s:
         return int(s.scalar(select(func.count()).select_from(Person)) or 0)
-
-
-@contextmanager
-def count_queries(engine: Engine) -> Iterator[list[str]]:
-    """Collect the SQL statements run on `engine` (to catch N+1 regressions)."""
-    statements: list[str] = []
-
-    def before(_c: object, _cur: object, statement: str, *_a: object) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 def test_batch_add_issue_edit_all_or_nothing(api: Api) -> None:

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import event
 
 from openpss.platform.devices.models import Device
 from openpss.platform.people.models import Department, Person
@@ -15,6 +11,7 @@ from openpss.platform.permissions.schemas import DoorRef, PermissionGroupCreate
 from openpss.platform.records.service import add_access_records
 from openpss.platform.security.models import Role
 from tests.conftest import Api
+from tests.support.queries import queries_for_get
 
 VIEWS = [
     "/permissions",
@@ -23,22 +20,6 @@ VIEWS = [
     "/devices",
     "/api/v1/permission-groups",
 ]
-
-
-@contextmanager
-def counting(api: Api) -> Iterator[list[str]]:
-    statements: list[str] = []
-    engine = api.client.app.state.engine  # type: ignore[attr-defined]
-
-    def count(_conn: object, _cursor: object, statement: str, *args: object) -> None:
-        if "api_token" not in statement:  # token bookkeeping (last used) is not the view's
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def _add_rows(api: Api, start: int, count: int) -> None:
@@ -74,10 +55,7 @@ def _add_rows(api: Api, start: int, count: int) -> None:
 def _counts(api: Api) -> dict[str, int]:
     result = {}
     for url in VIEWS:
-        with counting(api) as statements:
-            response = api.client.get(url, headers=api.headers(Role.operator))
-            assert response.status_code == 200, url
-        result[url] = len(statements)
+        result[url] = len(queries_for_get(api.client, url, api.headers(Role.operator)))
     return result
 
 

@@ -147,6 +147,7 @@ def test_group_validation_messages(session: Session) -> None:
 def test_only_affected_tasks_are_requeued(session: Session) -> None:
     root, sales, _ = _tree(session)
     p1, p2 = _person(session, "1", sales), _person(session, "2", sales)
+    outsider = _person(session, "9", root)  # in no group: no change may queue work for them
     d1, d2 = _device(session, "D1"), _device(session, "D2")
     group = service.create_group(
         session=session,
@@ -190,8 +191,10 @@ def test_only_affected_tasks_are_requeued(session: Session) -> None:
         group_id=group.id,
         data=PermissionGroupUpdate(verification_methods=["card"]),
     )
-    assert {t.status for t in _tasks(session).values()} == {TaskStatus.pending}
-    assert root.id
+    after = _tasks(session)
+    assert set(after) == {("1", d1.id), ("1", d2.id)}  # nothing for the outsider in the root
+    assert {t.status for t in after.values()} == {TaskStatus.pending}
+    assert outsider.department_id == root.id
 
 
 def test_person_kept_by_another_group_is_not_removed(session: Session) -> None:

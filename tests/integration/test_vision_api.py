@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from openpss.protocols.gige_vision.client import DiscoveredDevice
 from openpss.protocols.gige_vision.gvcp import DeviceInfo
 from tests.conftest import Api
 from tests.integration.vision_support import HEIGHT, WIDTH, VirtualCamera, virtual_camera
+from tests.support.polling import eventually
 
 BASE = "/api/v1/vision"
 
@@ -176,14 +176,13 @@ def test_device_events_reach_the_event_log(vision: tuple[Api, int]) -> None:
     api.client.put(f"{cam}/features/EventSelector", json={"value": "ExposureEnd"}, headers=op)
     api.client.put(f"{cam}/features/EventNotification", json={"value": "On"}, headers=op)
     api.client.post(f"{cam}/acquisition", json={"mode": "SingleFrame"}, headers=op)
-    deadline = time.monotonic() + 10
-    texts: list[str] = []
-    while time.monotonic() < deadline:
+
+    def exposure_end() -> list[str]:
         texts = [e["text"] for e in api.client.get(f"{cam}/events", headers=op).json()]
-        if any(t.startswith("ExposureEnd 0x0002") for t in texts):
-            break
-        time.sleep(0.05)
-    assert any(t.startswith("ExposureEnd 0x0002 at ") for t in texts), texts
+        return [t for t in texts if t.startswith("ExposureEnd 0x0002")]
+
+    texts = eventually(exposure_end, what="an ExposureEnd event in the event log")
+    assert all(t.startswith("ExposureEnd 0x0002 at ") for t in texts), texts
 
 
 def test_continuous_locks_width_until_stopped(vision: tuple[Api, int]) -> None:
@@ -273,12 +272,14 @@ def test_delete_disconnects(vision: tuple[Api, int]) -> None:
     assert api.client.delete(f"{BASE}/cameras/{camera_id}", headers=op).status_code == 404
 
 
-def _wait_for(api: Api, cam: str, done: Any, timeout: float = 15.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
+def _wait_for(api: Api, cam: str, done: Any) -> dict[str, Any]:
+    """The camera's statistics once `done(stats)` holds (the test fails if it never does)."""
+
+    def check() -> dict[str, Any] | None:
         stats: dict[str, Any] = api.client.get(
             f"{cam}/statistics", headers=api.headers(Role.viewer)
         ).json()
-        if done(stats) or time.monotonic() > deadline:
-            return stats
-        time.sleep(0.05)
+        return stats if done(stats) else None
+
+    result: dict[str, Any] = eventually(check, what="camera statistics")
+    return result
