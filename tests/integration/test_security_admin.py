@@ -158,6 +158,14 @@ def test_audit_filters_paging_and_exports(api: Api) -> None:
     page = api.client.get("/api/v1/audit?action=account.create&per_page=3&page=3", headers=headers)
     assert page.json()["total"] == 7 and len(page.json()["items"]) == 1
     assert page.json()["items"][0]["target"] == "user0"
+    walked, cursor = [], ""  # keyset paging: each page continues after the previous one
+    while True:
+        params = {"action": "account.create", "limit": "3", "after": cursor}
+        body = api.client.get("/api/v1/audit", params=params, headers=headers).json()
+        walked += [entry["target"] for entry in body["items"]]
+        if not (cursor := body["next_cursor"]):
+            break
+    assert walked == [f"user{i}" for i in reversed(range(7))]
     none = api.client.get("/api/v1/audit?actor=nobody", headers=headers).json()
     assert none["total"] == 0
     future = api.client.get("/api/v1/audit?since=2999-01-01T00:00:00", headers=headers).json()

@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from openpss.platform.listing import KeysetQuery
 
-class AccessFilter(BaseModel):
-    """Search filters of access records; times are timezone-aware (naive means UTC)."""
+RecordKind = Literal["access", "calls", "alarms"]
 
-    # Not extra="forbid": as a query-parameter model it shares the query with offset/limit.
-    model_config = ConfigDict(str_strip_whitespace=True)
 
-    start: dt.datetime | None = None
-    end: dt.datetime | None = None
-    device_id: int | None = None
-    user_id: str = Field("", max_length=32)
-    card: str = Field("", max_length=32, description="card number in the card issuing type")
-    method: str = Field("", max_length=32)
-    success: bool | None = None
+class RecordQuery(KeysetQuery):
+    """Filters every record kind shares: time range and device; times naive means UTC."""
+
+    start: dt.datetime | None = Field(None, description="from this time (inclusive)")
+    end: dt.datetime | None = Field(None, description="up to this time (inclusive)")
+    device_id: int | None = Field(None, description="records of this device only")
 
     @model_validator(mode="after")
-    def _order(self) -> AccessFilter:
+    def _order(self) -> RecordQuery:
         if self.start is not None and self.start.tzinfo is None:
             self.start = self.start.replace(tzinfo=dt.UTC)
         if self.end is not None and self.end.tzinfo is None:
@@ -30,6 +28,15 @@ class AccessFilter(BaseModel):
         if self.start and self.end and self.start > self.end:
             raise ValueError("the start time must not be after the end time")
         return self
+
+
+class AccessQuery(RecordQuery):
+    """Access-record search: the shared filters plus user, card, method and result."""
+
+    user_id: str = Field("", max_length=32)
+    card: str = Field("", max_length=32, description="card number in the card issuing type")
+    method: str = Field("", max_length=32)
+    success: bool | None = None
 
 
 class AccessRecordRead(BaseModel):
@@ -54,6 +61,7 @@ class AccessRecordRead(BaseModel):
 class AccessPage(BaseModel):
     total: int
     items: list[AccessRecordRead]
+    next_cursor: str = Field("", description="pass as `after` for the next page")
 
 
 class CallRecordRead(BaseModel):
@@ -84,8 +92,10 @@ class AlarmRecordRead(BaseModel):
 class CallPage(BaseModel):
     total: int
     items: list[CallRecordRead]
+    next_cursor: str = Field("", description="pass as `after` for the next page")
 
 
 class AlarmPage(BaseModel):
     total: int
     items: list[AlarmRecordRead]
+    next_cursor: str = Field("", description="pass as `after` for the next page")

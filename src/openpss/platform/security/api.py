@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from openpss import __version__
 from openpss.platform.deps import Admin, CurrentUser, SessionDep, Viewer, client_ip
+from openpss.platform.listing import CursorError
 from openpss.platform.security import auth, service
 from openpss.platform.security.audit import (
     Actor,
-    AuditFilter,
+    AuditQuery,
     export_csv,
     export_xlsx,
     search_audit,
@@ -220,52 +220,34 @@ def revoke_token(token_id: int, principal: Viewer, session: SessionDep) -> None:
         )
 
 
-def audit_filter(
-    actor: str = "", action: str = "", since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-) -> AuditFilter:  # fmt: skip
-    """Filter from query parameters; naive times are taken as UTC."""
-
-    def aware(value: dt.datetime | None) -> dt.datetime | None:
-        return value.replace(tzinfo=dt.UTC) if value and value.tzinfo is None else value
-
-    return AuditFilter(actor=actor, action=action, since=aware(since), until=aware(until))
-
-
 @router.get("/audit")
 def audit_log(
-    principal: Admin,
-    session: SessionDep,
-    actor: str = "",
-    action: str = Query("", description="prefix, e.g. 'login' or 'account.'"),
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-    page: int = Query(1, ge=1),
-    per_page: int = Query(50, ge=1, le=500),
+    principal: Admin, session: SessionDep, query: Annotated[AuditQuery, Query()]
 ) -> AuditPage:
-    """Search the audit log, newest first."""
-    flt = audit_filter(actor, action, since, until)
-    rows, total = search_audit(session=session, flt=flt, page=page, per_page=per_page)
-    items = [AuditRead.model_validate(r) for r in rows]
-    return AuditPage(total=total, page=page, per_page=per_page, items=items)
+    """Search the audit log, newest first (`page` and `per_page`, or `after` a cursor)."""
+    try:
+        page = search_audit(session=session, query=query)
+    except CursorError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    items = [AuditRead.model_validate(r) for r in page.items]
+    return AuditPage(
+        total=page.total, page=query.page_number, per_page=query.limit, items=items,
+        next_cursor=page.next_cursor,
+    )  # fmt: skip
 
 
 @router.get("/audit/export")
 def audit_export(
     principal: Admin,
     session: SessionDep,
+    query: Annotated[AuditQuery, Query()],
     format: Literal["csv", "xlsx"] = "xlsx",
-    actor: str = "",
-    action: str = "",
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
 ) -> Response:
     """Download the matching audit entries as xlsx or CSV."""
-    flt = audit_filter(actor, action, since, until)
-    return export_response(session=session, flt=flt, fmt=format)
+    return export_response(session=session, flt=query, fmt=format)
 
 
-def export_response(*, session: SessionDep, flt: AuditFilter, fmt: str) -> Response:
+def export_response(*, session: SessionDep, flt: AuditQuery, fmt: str) -> Response:
     """The export file as a download response."""
     headers = {"Content-Disposition": f'attachment; filename="audit-log.{fmt}"'}
     if fmt == "csv":
