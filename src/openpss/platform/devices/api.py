@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 from fastapi import APIRouter, HTTPException, Query, Response, UploadFile, status
 
@@ -13,6 +13,7 @@ from openpss.platform.devices.adapter import DahuaAdapter
 from openpss.platform.devices.schemas import (
     DeviceCreate,
     DevicePage,
+    DeviceQuery,
     DeviceRead,
     DeviceUpdate,
     ImportResult,
@@ -36,15 +37,11 @@ def raise_http(exc: service.DeviceError) -> NoReturn:
 
 @router.get("/devices", response_model=DevicePage)
 def list_devices(
-    session: SessionDep,
-    _: Viewer,
-    search: str = "",
-    offset: int = Query(0, ge=0),
-    limit: int = Query(50, ge=1, le=500),
+    session: SessionDep, _: Viewer, query: Annotated[DeviceQuery, Query()]
 ) -> DevicePage:
     """List devices with type, serial, firmware and online status."""
-    total, rows = service.list_devices(session=session, search=search, offset=offset, limit=limit)
-    return DevicePage(total=total, items=[DeviceRead.model_validate(d) for d in rows])
+    page = service.list_devices(session=session, query=query)
+    return DevicePage(total=page.total, items=[DeviceRead.model_validate(d) for d in page.items])
 
 
 @router.post("/devices", response_model=DeviceRead, status_code=201)

@@ -10,16 +10,18 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from pydantic import ValidationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from openpss.platform.devices.crypto import decrypt_secret, encrypt_secret
 from openpss.platform.devices.models import DEFAULT_PORT, Device
 from openpss.platform.devices.schemas import (
     DeviceCreate,
+    DeviceQuery,
     DeviceUpdate,
     ImportResult,
 )
+from openpss.platform.listing import Page, paginate
 from openpss.platform.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -103,18 +105,23 @@ def device_password(*, settings: Settings, device: Device) -> str:
     return decrypt_secret(settings, device.password_encrypted)
 
 
-def list_devices(
-    *, session: Session, search: str = "", offset: int = 0, limit: int = 50
-) -> tuple[int, list[Device]]:
-    """A page of devices ordered by name, filtered by name/host/serial, with the total count."""
-    query = select(Device)
-    if search:
-        pattern = f"%{search.strip()}%"
+_DEVICE_SORT = {
+    "name": (Device.name,),
+    "host": (Device.host, Device.name),
+    "kind": (Device.kind, Device.name),
+    "online": (Device.online.desc(), Device.name),
+}
+
+
+def list_devices(*, session: Session, query: DeviceQuery) -> Page[Device]:
+    """A page of devices filtered by name/host/serial, sorted as asked, with the total count."""
+    statement = select(Device)
+    if query.search:
+        pattern = f"%{query.search}%"
         columns = (Device.name, Device.host, Device.serial)
-        query = query.where(or_(*(column.ilike(pattern) for column in columns)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Device.name).offset(offset).limit(limit)).all()
-    return total, list(rows)
+        statement = statement.where(or_(*(column.ilike(pattern) for column in columns)))
+    order = (*_DEVICE_SORT[query.sort], Device.id)
+    return paginate(session, statement, query, order=order)
 
 
 def export_devices_xlsx(*, session: Session) -> bytes:

@@ -12,7 +12,8 @@ from openpss.platform.deps import Admin, Operator, SessionDep, SettingsDep, View
 from openpss.platform.devices import extract, service
 from openpss.platform.devices.adapter import DahuaAdapter
 from openpss.platform.devices.api import XLSX
-from openpss.platform.devices.schemas import DeviceCreate, DeviceUpdate
+from openpss.platform.devices.schemas import DeviceCreate, DeviceQuery, DeviceUpdate
+from openpss.platform.listing import from_params
 from openpss.platform.security.audit import record_audit
 from openpss.platform.web.templating import render
 from openpss.protocols.dahua_http.client import DahuaError
@@ -26,18 +27,17 @@ def _errors(exc: ValidationError) -> list[str]:
 
 
 def _list_page(
-    request: Request, session: SessionDep, *, search: str = "", page: int = 1, **extra: Any
+    request: Request, session: SessionDep, query: DeviceQuery | None = None, **extra: Any
 ) -> HTMLResponse:
-    page = max(page, 1)
-    total, rows = service.list_devices(
-        session=session, search=search, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-    )
+    query = query or DeviceQuery(limit=PAGE_SIZE)
+    page = service.list_devices(session=session, query=query)
     context = {
-        "devices": rows,
-        "total": total,
-        "page": page,
-        "pages": max(1, -(-total // PAGE_SIZE)),
-        "search": search,
+        "devices": page.items,
+        "total": page.total,
+        "page": query.page_number,
+        "pages": page.pages,
+        "search": query.search,
+        "sort": query.sort,
         "form": {},
         "errors": [],
         "message": "",
@@ -47,12 +47,14 @@ def _list_page(
 
 
 @router.get("/devices", response_class=HTMLResponse)
-def device_list(
-    request: Request, session: SessionDep, principal: Viewer, search: str = "", page: int = 1
-) -> HTMLResponse:
+def device_list(request: Request, session: SessionDep, principal: Viewer) -> HTMLResponse:
     """The device manager: list, add, import, export."""
     request.state.principal = principal
-    return _list_page(request, session, search=search, page=page)
+    try:
+        query = from_params(DeviceQuery, request.query_params.multi_items(), limit=PAGE_SIZE)
+    except ValidationError as exc:
+        return _list_page(request, session, errors=_errors(exc))
+    return _list_page(request, session, query)
 
 
 def _form_dict(form: Any, fields: tuple[str, ...]) -> dict[str, str]:
