@@ -133,21 +133,22 @@ def paginate(
     *,
     order: Sequence[Any] = (),
     keyset: Keyset | None = None,
-    scalars: bool = True,
 ) -> Page[Any]:
     """One page of `query` as `page` asks, with the total; by keyset when given and `after` set.
 
-    `order` must end with a unique column so that pages neither repeat nor skip rows.
+    `order` must end with a unique column so that pages neither repeat nor skip rows. A first
+    page shorter than the limit is the whole result: its total is known without counting.
     """
-    total = count(session, query)
     after = getattr(page, "after", "")
+    paged = query
     if keyset is not None:
-        query = query.order_by(*keyset.order())
-        query = query.where(keyset.after(after)) if after else query.offset(page.offset)
+        paged = paged.order_by(*keyset.order())
+        paged = paged.where(keyset.after(after)) if after else paged.offset(page.offset)
     else:
-        query = query.order_by(*order).offset(page.offset)
-    query = query.limit(page.limit)
-    rows = list(session.scalars(query) if scalars else session.execute(query))
+        paged = paged.order_by(*order).offset(page.offset)
+    rows = list(session.scalars(paged.limit(page.limit)))
+    first_and_last = not after and page.offset == 0 and len(rows) < page.limit
+    total = len(rows) if first_and_last else count(session, query)
     cursor = ""
     if keyset is not None and len(rows) == page.limit:
         cursor = keyset.cursor(rows[-1])

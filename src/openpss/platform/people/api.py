@@ -20,6 +20,7 @@ from openpss.platform.people.schemas import (
     DepartmentUpdate,
     PersonCreate,
     PersonPage,
+    PersonQuery,
     PersonRead,
     PersonUpdate,
 )
@@ -152,26 +153,13 @@ def delete_department(department_id: int, session: SessionDep, principal: Operat
 
 @router.get("/persons", response_model=PersonPage)
 def list_persons(
-    session: SessionDep,
-    principal: Viewer,
-    q: str = "",
-    field: service.SearchField = "any",
-    department_id: int | None = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    session: SessionDep, principal: Viewer, query: Annotated[PersonQuery, Query()]
 ) -> PersonPage:
     """Search by user ID prefix, name part or card number prefix, with paging and total."""
     with domain_errors():
-        total, persons = service.search_persons(
-            session=session,
-            q=q,
-            field=field,
-            department_id=department_id,
-            limit=limit,
-            offset=offset,
-        )
-    items = service.summaries(session, persons)
-    return PersonPage(total=total, limit=limit, offset=offset, items=items)
+        page = service.search_persons(session=session, query=query)
+    items = service.summaries(session, page.items)
+    return PersonPage(total=page.total, limit=query.limit, offset=query.offset, items=items)
 
 
 def _person_read(session: SessionDep, person_id: int) -> PersonRead:

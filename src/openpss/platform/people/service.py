@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import Select, and_, false, func, or_, select, union
+from sqlalchemy import Select, and_, false, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
 from openpss.platform.db import utcnow
+from openpss.platform.listing import Page, paginate
 from openpss.platform.people import org
 from openpss.platform.people.cards import CardMode, format_card, get_card_mode, search_prefix
 from openpss.platform.people.errors import Conflict, NotFound, PeopleError
@@ -20,15 +21,15 @@ from openpss.platform.people.schemas import (
     FaceRead,
     FingerprintRead,
     PersonCreate,
+    PersonQuery,
     PersonRead,
     PersonSummary,
     PersonUpdate,
+    SearchField,
 )
 
 logger = logging.getLogger(__name__)
 DEFAULT_VALIDITY_YEARS = 10  # the manual's default validity: 2022/11/29 to 2032/11/29
-MAX_PAGE = 500
-SearchField = Literal["any", "id", "name", "card"]
 
 
 def default_validity(start: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
@@ -191,39 +192,17 @@ def _filtered(
     return query.where(Person.id.in_(matching))
 
 
-def search_persons(
-    *,
-    session: Session,
-    q: str = "",
-    field: SearchField = "any",
-    department_id: int | None = None,
-    limit: int = 20,
-    offset: int = 0,
-) -> tuple[int, list[Person]]:
-    """(total, page) of persons matching a user ID prefix, a name part or a card number prefix.
+def search_persons(*, session: Session, query: PersonQuery) -> Page[Person]:
+    """A page of persons matching a user ID prefix, a name part or a card number prefix.
 
-    At most three queries whatever the page size: page (with departments), cards of the page,
-    and the count, skipped when the first page is not full (the page then is the total).
+    At most four queries whatever the page size: page, its departments, its cards, and the
+    count (skipped when the first page is not full: the page then is the total).
     """
-    if not 1 <= limit <= MAX_PAGE:
-        raise PeopleError(f"page size must be between 1 and {MAX_PAGE}")
-    if offset < 0:
-        raise PeopleError("offset must not be negative")
     mode = get_card_mode(session)
-    options = {"q": q, "field": field, "department_id": department_id, "mode": mode}
-    page = (
-        _filtered(session, select(Person), **options)  # type: ignore[arg-type]
-        .options(selectinload(Person.department), selectinload(Person.cards))
-        .order_by(Person.user_id)
-        .limit(limit)
-        .offset(offset)
-    )
-    persons = list(session.scalars(page))
-    if offset == 0 and len(persons) < limit:
-        return len(persons), persons
-    matching = _filtered(session, select(Person.id), **options)  # type: ignore[arg-type]
-    total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
-    return total, persons
+    options = {"q": query.q, "field": query.field, "department_id": query.department_id}
+    matching = _filtered(session, select(Person), mode=mode, **options)  # type: ignore[arg-type]
+    loads = (selectinload(Person.department), selectinload(Person.cards))
+    return paginate(session, matching.options(*loads), query, order=(Person.user_id, Person.id))
 
 
 def persons_by_ids(*, session: Session, person_ids: Iterable[int]) -> list[Person]:

@@ -6,17 +6,18 @@ import logging
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from openpss.platform.deps import Admin, Operator, SessionDep, Viewer
+from openpss.platform.listing import from_params
 from openpss.platform.people import org, service, views_bulk, views_person
 from openpss.platform.people.cards import get_card_mode, set_card_mode
 from openpss.platform.people.errors import PeopleError
 from openpss.platform.people.forms import messages
 from openpss.platform.people.http import read_upload
-from openpss.platform.people.schemas import CompanyUpdate
+from openpss.platform.people.schemas import CompanyUpdate, PersonQuery
 from openpss.platform.security.audit import record_audit
 from openpss.platform.security.models import Role
 from openpss.platform.web.templating import render
@@ -33,66 +34,56 @@ def tree_context(session: SessionDep, selected: int | None = None) -> dict[str, 
     return {"tree": tree, "selected": selected or tree.id, "paths": paths}
 
 
-def list_context(
-    session: SessionDep,
-    *,
-    dept: int | None,
-    q: str,
-    field: service.SearchField,
-    page: int,
-    size: int,
-    display: str,
-) -> dict[str, Any]:
-    """What the person list fragment shows (three queries for any page)."""
-    size = size if size in PAGE_SIZES else PAGE_SIZES[0]
-    page = max(page, 1)
-    total, persons = service.search_persons(
-        session=session,
-        q=q,
-        field=field,
-        department_id=dept,
-        limit=size,
-        offset=(page - 1) * size,
-    )
+# The console's URL names for the person-list query fields.
+CONSOLE_NAMES = {"dept": "department_id", "size": "limit"}
+
+
+def list_query(request: Request) -> PersonQuery:
+    """The person list's query from the console URL (a page size it does not offer: the first)."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "display"]
+    params = [(k, v) for k, v in params if not (k == "dept" and not v.isdigit())]
+    query = from_params(PersonQuery, params, renames=CONSOLE_NAMES)
+    if query.limit not in PAGE_SIZES:
+        query = query.model_copy(update={"limit": PAGE_SIZES[0], "offset": 0})
+    return query
+
+
+def list_context(session: SessionDep, query: PersonQuery, display: str) -> dict[str, Any]:
+    """What the person list fragment shows (a fixed number of queries for any page)."""
+    page = service.search_persons(session=session, query=query)
+    dept = query.department_id
     return {
-        "persons": service.summaries(session, persons),
-        "total": total,
-        "page": page,
-        "size": size,
-        "pages": max(1, -(-total // size)),
+        "persons": service.summaries(session, page.items),
+        "total": page.total,
+        "page": query.page_number,
+        "size": query.limit,
+        "pages": page.pages,
         "dept": dept or "",
-        "q": q,
-        "field": field,
+        "q": query.q,
+        "field": query.field,
         "display": "card" if display == "card" else "list",
         "page_sizes": PAGE_SIZES,
         "self_query": urlencode(
-            {"dept": dept or "", "q": q, "field": field, "page": page, "size": size}
-            | {"display": display}
+            {"dept": dept or "", "q": query.q, "field": query.field}
+            | {"page": query.page_number, "size": query.limit, "display": display}
         ),
     }
 
 
 @router.get("/people", response_class=HTMLResponse)
 def personnel_page(
-    request: Request,
-    session: SessionDep,
-    principal: Viewer,
-    dept: int | None = None,
-    q: str = "",
-    field: service.SearchField = "any",
-    page: int = 1,
-    size: int = 20,
-    display: str = "list",
+    request: Request, session: SessionDep, principal: Viewer, display: str = "list"
 ) -> HTMLResponse:
     """Department tree beside the person list."""
     request.state.principal = principal
     try:
-        ctx = list_context(
-            session, dept=dept, q=q, field=field, page=page, size=size, display=display
-        )
+        query = list_query(request)
+        ctx = list_context(session, query, display)
+    except ValidationError as exc:
+        raise HTTPException(422, str(exc)) from None
     except PeopleError as exc:
         raise HTTPException(404, str(exc)) from None
-    ctx.update(tree_context(session, dept))
+    ctx.update(tree_context(session, query.department_id))
     ctx["card_mode"] = get_card_mode(session).value
     ctx["can_edit"] = principal.has(Role.operator)
     return render(request, "people/index.html", ctx)
@@ -100,23 +91,14 @@ def personnel_page(
 
 @router.get("/people/list", response_class=HTMLResponse)
 def person_list(
-    request: Request,
-    session: SessionDep,
-    principal: Viewer,
-    dept: Annotated[str, Query()] = "",
-    q: str = "",
-    field: service.SearchField = "any",
-    page: int = 1,
-    size: int = 20,
-    display: str = "list",
+    request: Request, session: SessionDep, principal: Viewer, display: str = "list"
 ) -> HTMLResponse:
     """The person list fragment (search, department filter, paging, list/card display)."""
     request.state.principal = principal
-    dept_id = int(dept) if dept.isdigit() else None
     try:
-        ctx = list_context(
-            session, dept=dept_id, q=q, field=field, page=page, size=size, display=display
-        )
+        ctx = list_context(session, list_query(request), display)
+    except ValidationError as exc:
+        raise HTTPException(422, str(exc)) from None
     except PeopleError as exc:
         raise HTTPException(404, str(exc)) from None
     ctx["can_edit"] = principal.has(Role.operator)
