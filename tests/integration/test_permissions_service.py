@@ -16,6 +16,7 @@ from openpss.platform.permissions.schemas import (
     DoorRef,
     PermissionGroupCreate,
     PermissionGroupUpdate,
+    ProgressQuery,
     TimeTemplateCreate,
     TimeTemplateUpdate,
 )
@@ -284,9 +285,12 @@ def test_queue_backoff_and_retry(session: Session) -> None:
     assert progress == [
         {"id": d1.id, "name": "D1", "online": False, "pending": 2, "success": 1, "failed": 0}
     ]
-    total, rows = tasks.progress_by_person(session=session)
-    assert total == 3
-    assert rows[0]["user_id"] == "1"
+    page = tasks.progress_by_person(session=session, query=ProgressQuery())
+    assert page.total == 3
+    assert page.items[0]["user_id"] == "1"
+    second = tasks.progress_by_person(session=session, query=ProgressQuery(limit=2, page=2))
+    assert (second.total, [r["user_id"] for r in second.items]) == (3, ["3"])
+    assert tasks.progress_by_person(session=session, query=ProgressQuery(search="2")).total == 1
 
 
 def test_template_time_change_requeues_its_groups(session: Session) -> None:

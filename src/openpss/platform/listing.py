@@ -133,11 +133,13 @@ def paginate(
     *,
     order: Sequence[Any] = (),
     keyset: Keyset | None = None,
+    scalars: bool = True,
 ) -> Page[Any]:
     """One page of `query` as `page` asks, with the total; by keyset when given and `after` set.
 
     `order` must end with a unique column so that pages neither repeat nor skip rows. A first
     page shorter than the limit is the whole result: its total is known without counting.
+    `scalars=False` gives rows (for queries selecting several columns).
     """
     after = getattr(page, "after", "")
     paged = query
@@ -146,7 +148,8 @@ def paginate(
         paged = paged.where(keyset.after(after)) if after else paged.offset(page.offset)
     else:
         paged = paged.order_by(*order).offset(page.offset)
-    rows = list(session.scalars(paged.limit(page.limit)))
+    paged = paged.limit(page.limit)
+    rows = list(session.scalars(paged) if scalars else session.execute(paged))
     first_and_last = not after and page.offset == 0 and len(rows) < page.limit
     total = len(rows) if first_and_last else count(session, query)
     cursor = ""

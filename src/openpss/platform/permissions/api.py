@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel
@@ -11,14 +11,17 @@ from sqlalchemy.orm import Session
 
 from openpss.platform.deps import Operator, Principal, SessionDep, Viewer
 from openpss.platform.permissions import service, tasks
-from openpss.platform.permissions.models import PermissionGroup, TaskStatus
+from openpss.platform.permissions.models import PermissionGroup
 from openpss.platform.permissions.schemas import (
+    GroupQuery,
     MembershipChange,
     PermissionGroupCreate,
     PermissionGroupRead,
     PermissionGroupUpdate,
     PersonGroups,
+    ProgressQuery,
     TaskPage,
+    TaskQuery,
     TaskRead,
     TimeTemplateCreate,
     TimeTemplateRead,
@@ -115,10 +118,10 @@ def _read(session: SessionDep, group: Any) -> PermissionGroupRead:
 
 @router.get("/permission-groups", response_model=list[PermissionGroupRead])
 def list_permission_groups(
-    session: SessionDep, _: Viewer, search: str = ""
+    session: SessionDep, _: Viewer, query: Annotated[GroupQuery, Query()]
 ) -> list[PermissionGroupRead]:
     """All permission groups with doors, departments and member counts."""
-    groups = service.list_groups(session=session, search=search)
+    groups = service.list_groups(session=session, query=query)
     return service.read_groups(session=session, groups=groups)
 
 
@@ -271,39 +274,20 @@ def progress_devices(session: SessionDep, _: Viewer) -> list[dict[str, Any]]:
 
 @router.get("/authorization/progress/persons")
 def progress_persons(
-    session: SessionDep,
-    _: Viewer,
-    search: str = "",
-    offset: int = Query(0, ge=0),
-    limit: int = Query(50, ge=1, le=500),
+    session: SessionDep, _: Viewer, query: Annotated[ProgressQuery, Query()]
 ) -> dict[str, Any]:
     """Task counts per person (paged)."""
-    total, rows = tasks.progress_by_person(
-        session=session, search=search, offset=offset, limit=limit
-    )
-    return {"total": total, "items": rows}
+    page = tasks.progress_by_person(session=session, query=query)
+    return {"total": page.total, "items": page.items}
 
 
 @router.get("/authorization/tasks", response_model=TaskPage)
 def list_authorization_tasks(
-    session: SessionDep,
-    _: Viewer,
-    task_status: TaskStatus | None = Query(None, alias="status"),
-    device_id: int | None = None,
-    person_id: int | None = None,
-    offset: int = Query(0, ge=0),
-    limit: int = Query(50, ge=1, le=500),
+    session: SessionDep, _: Viewer, query: Annotated[TaskQuery, Query()]
 ) -> TaskPage:
     """Authorization tasks filtered by status, device or person; failed ones carry the reason."""
-    total, rows = tasks.list_tasks(
-        session=session,
-        status=task_status,
-        device_id=device_id,
-        person_id=person_id,
-        offset=offset,
-        limit=limit,
-    )
-    return TaskPage(total=total, items=[TaskRead.model_validate(t) for t in rows])
+    page = tasks.list_tasks(session=session, query=query)
+    return TaskPage(total=page.total, items=[TaskRead.model_validate(t) for t in page.items])
 
 
 class RetryRequest(BaseModel):

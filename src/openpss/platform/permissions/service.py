@@ -25,6 +25,7 @@ from openpss.platform.permissions.models import (
 )
 from openpss.platform.permissions.schemas import (
     DoorRef,
+    GroupQuery,
     PermissionGroupCreate,
     PermissionGroupRead,
     PermissionGroupUpdate,
@@ -327,12 +328,12 @@ def delete_group(*, session: Session, group_id: int) -> PermissionGroup:
     return group
 
 
-def list_groups(*, session: Session, search: str = "") -> list[PermissionGroup]:
+def list_groups(*, session: Session, query: GroupQuery | None = None) -> list[PermissionGroup]:
     """All permission groups by name, optionally filtered by name."""
-    query = select(PermissionGroup).order_by(PermissionGroup.name)
-    if search:
-        query = query.where(PermissionGroup.name.ilike(f"%{search.strip()}%"))
-    return list(session.scalars(query))
+    statement = select(PermissionGroup).order_by(PermissionGroup.name, PermissionGroup.id)
+    if query is not None and query.search:
+        statement = statement.where(PermissionGroup.name.ilike(f"%{query.search}%"))
+    return list(session.scalars(statement))
 
 
 def read_groups(

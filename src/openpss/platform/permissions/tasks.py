@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from openpss.platform.db import utcnow
 from openpss.platform.devices.models import Device
+from openpss.platform.listing import Page, paginate
 from openpss.platform.people.models import Department, Person
 from openpss.platform.permissions.models import (
     AuthorizationTask,
@@ -26,6 +27,7 @@ from openpss.platform.permissions.models import (
     TaskAction,
     TaskStatus,
 )
+from openpss.platform.permissions.schemas import ProgressQuery, TaskQuery
 
 logger = logging.getLogger(__name__)
 
@@ -387,49 +389,31 @@ def progress_by_device(*, session: Session) -> list[dict[str, Any]]:
     return [dict(row._mapping) for row in session.execute(query)]
 
 
-def progress_by_person(
-    *, session: Session, search: str = "", offset: int = 0, limit: int = 50
-) -> tuple[int, list[dict[str, Any]]]:
+def progress_by_person(*, session: Session, query: ProgressQuery) -> Page[dict[str, Any]]:
     """Per person (paged): user ID, name and task counts; only persons that have tasks."""
-    base = select(
-        AuthorizationTask.user_id, func.max(AuthorizationTask.person_id).label("person_id")
-    ).group_by(AuthorizationTask.user_id)
-    if search:
-        base = base.where(AuthorizationTask.user_id.ilike(f"%{search.strip()}%"))
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    query = (
+    statement = (
         select(AuthorizationTask.user_id, func.max(Person.name).label("name"), *_status_sums())
         .outerjoin(Person, Person.id == AuthorizationTask.person_id)
         .group_by(AuthorizationTask.user_id)
-        .order_by(AuthorizationTask.user_id)
-        .offset(offset)
-        .limit(limit)
     )
-    if search:
-        query = query.where(AuthorizationTask.user_id.ilike(f"%{search.strip()}%"))
-    return total, [dict(row._mapping) for row in session.execute(query)]
+    if query.search:
+        statement = statement.where(AuthorizationTask.user_id.ilike(f"%{query.search}%"))
+    page = paginate(session, statement, query, order=(AuthorizationTask.user_id,), scalars=False)
+    page.items = [dict(row._mapping) for row in page.items]
+    return page
 
 
-def list_tasks(
-    *,
-    session: Session,
-    status: TaskStatus | None = None,
-    device_id: int | None = None,
-    person_id: int | None = None,
-    offset: int = 0,
-    limit: int = 50,
-) -> tuple[int, list[AuthorizationTask]]:
+def list_tasks(*, session: Session, query: TaskQuery) -> Page[AuthorizationTask]:
     """Tasks filtered by status / device / person, newest change first, with the total."""
-    query = select(AuthorizationTask)
-    if status is not None:
-        query = query.where(AuthorizationTask.status == status)
-    if device_id is not None:
-        query = query.where(AuthorizationTask.device_id == device_id)
-    if person_id is not None:
-        query = query.where(AuthorizationTask.person_id == person_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ordered = query.order_by(AuthorizationTask.updated_at.desc(), AuthorizationTask.id.desc())
-    return total, list(session.scalars(ordered.offset(offset).limit(limit)))
+    statement = select(AuthorizationTask)
+    if query.status is not None:
+        statement = statement.where(AuthorizationTask.status == query.status)
+    if query.device_id is not None:
+        statement = statement.where(AuthorizationTask.device_id == query.device_id)
+    if query.person_id is not None:
+        statement = statement.where(AuthorizationTask.person_id == query.person_id)
+    order = (AuthorizationTask.updated_at.desc(), AuthorizationTask.id.desc())
+    return paginate(session, statement, query, order=order)
 
 
 def mark_results(

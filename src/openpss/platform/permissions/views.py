@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.devices.models import Device
+from openpss.platform.listing import from_params
 from openpss.platform.people.models import Department, Person
 from openpss.platform.permissions import service, tasks
 from openpss.platform.permissions.models import TaskStatus
@@ -21,6 +22,8 @@ from openpss.platform.permissions.schemas import (
     VERIFICATION_METHODS,
     PermissionGroupCreate,
     PermissionGroupUpdate,
+    ProgressQuery,
+    TaskQuery,
     TimeTemplateCreate,
     TimeTemplateUpdate,
 )
@@ -313,22 +316,20 @@ def template_delete(
 
 
 def _progress_page(
-    request: Request, session: Session, *, search: str = "", page: int = 1, message: str = ""
+    request: Request, session: Session, query: ProgressQuery | None = None, message: str = ""
 ) -> HTMLResponse:
-    page = max(page, 1)
-    total, persons = tasks.progress_by_person(
-        session=session, search=search, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-    )
-    failed_total, failed = tasks.list_tasks(session=session, status=TaskStatus.failed, limit=200)
+    query = query or ProgressQuery(limit=PAGE_SIZE)
+    persons = tasks.progress_by_person(session=session, query=query)
+    failed = tasks.list_tasks(session=session, query=TaskQuery(status=TaskStatus.failed, limit=200))
     context = {
         "devices": tasks.progress_by_device(session=session),
-        "persons": persons,
-        "persons_total": total,
-        "page": page,
-        "pages": max(1, -(-total // PAGE_SIZE)),
-        "search": search,
-        "failed": failed,
-        "failed_total": failed_total,
+        "persons": persons.items,
+        "persons_total": persons.total,
+        "page": query.page_number,
+        "pages": persons.pages,
+        "search": query.search,
+        "failed": failed.items,
+        "failed_total": failed.total,
         "device_names": dict(session.execute(select(Device.id, Device.name)).all()),
         "message": message,
     }
@@ -336,12 +337,15 @@ def _progress_page(
 
 
 @router.get("/permissions/progress", response_class=HTMLResponse)
-def progress_page(
-    request: Request, session: SessionDep, principal: Viewer, search: str = "", page: int = 1
-) -> HTMLResponse:
+def progress_page(request: Request, session: SessionDep, principal: Viewer) -> HTMLResponse:
     """Authorization progress per device and per person, with the failed tasks and reasons."""
     request.state.principal = principal
-    return _progress_page(request, session, search=search, page=page)
+    params = request.query_params.multi_items()
+    try:
+        query = from_params(ProgressQuery, params, limit=PAGE_SIZE)
+    except ValidationError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return _progress_page(request, session, query)
 
 
 @router.post("/permissions/progress/retry", response_class=HTMLResponse)
@@ -379,7 +383,8 @@ def _person_fragment(
     groups = service.list_groups(session=session)
     covering = service.groups_covering_person(session=session, person_id=person_id)
     direct = set(service.person_group_ids(session=session, person_id=person_id))
-    _, person_tasks = tasks.list_tasks(session=session, person_id=person_id, limit=100)
+    query = TaskQuery(person_id=person_id, limit=100)
+    person_tasks = tasks.list_tasks(session=session, query=query).items
     context = {
         "person": person,
         "groups": groups,
