@@ -6,14 +6,14 @@ import logging
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from openpss.platform.deps import Admin, Operator, SessionDep, Viewer
+from openpss.platform.errors import DomainError
 from openpss.platform.people import org, service, views_bulk, views_person
 from openpss.platform.people.cards import get_card_mode, set_card_mode
-from openpss.platform.people.errors import PeopleError
 from openpss.platform.people.forms import messages
 from openpss.platform.people.http import read_upload
 from openpss.platform.people.schemas import CompanyUpdate
@@ -86,12 +86,7 @@ def personnel_page(
 ) -> HTMLResponse:
     """Department tree beside the person list."""
     request.state.principal = principal
-    try:
-        ctx = list_context(
-            session, dept=dept, q=q, field=field, page=page, size=size, display=display
-        )
-    except PeopleError as exc:
-        raise HTTPException(404, str(exc)) from None
+    ctx = list_context(session, dept=dept, q=q, field=field, page=page, size=size, display=display)
     ctx.update(tree_context(session, dept))
     ctx["card_mode"] = get_card_mode(session).value
     ctx["can_edit"] = principal.has(Role.operator)
@@ -113,12 +108,9 @@ def person_list(
     """The person list fragment (search, department filter, paging, list/card display)."""
     request.state.principal = principal
     dept_id = int(dept) if dept.isdigit() else None
-    try:
-        ctx = list_context(
-            session, dept=dept_id, q=q, field=field, page=page, size=size, display=display
-        )
-    except PeopleError as exc:
-        raise HTTPException(404, str(exc)) from None
+    ctx = list_context(
+        session, dept=dept_id, q=q, field=field, page=page, size=size, display=display
+    )
     ctx["can_edit"] = principal.has(Role.operator)
     return render(request, "people/_list.html", ctx)
 
@@ -147,7 +139,7 @@ def add_department(
         dept = org.add_department(session=session, name=clean, parent_id=parent_id)
     except ValidationError as exc:
         return _tree_response(request, session, parent_id, "; ".join(messages(exc)))
-    except PeopleError as exc:
+    except DomainError as exc:
         return _tree_response(request, session, parent_id, str(exc))
     record_audit(
         session=session,
@@ -174,7 +166,7 @@ def rename_department(
         org.rename_department(session=session, department_id=department_id, name=clean)
     except ValidationError as exc:
         return _tree_response(request, session, department_id, "; ".join(messages(exc)))
-    except PeopleError as exc:
+    except DomainError as exc:
         return _tree_response(request, session, department_id, str(exc))
     record_audit(
         session=session,
@@ -194,7 +186,7 @@ def delete_department(
     request.state.principal = principal
     try:
         name = org.delete_department(session=session, department_id=department_id)
-    except PeopleError as exc:
+    except DomainError as exc:
         return _tree_response(request, session, department_id, str(exc))
     record_audit(
         session=session,
@@ -211,10 +203,7 @@ def switch_card_mode(
     session: SessionDep, principal: Admin, mode: Annotated[str, Form()] = "hex"
 ) -> Response:
     """Switch the card issuing type (hex / decimal)."""
-    try:
-        chosen = set_card_mode(session, mode)
-    except PeopleError as exc:
-        raise HTTPException(422, str(exc)) from None
+    chosen = set_card_mode(session, mode)
     record_audit(session=session, actor=principal.actor, action="card_mode.set", target=chosen)
     return RedirectResponse("/people", status_code=303)
 
@@ -251,7 +240,7 @@ async def save_company(
             org.set_logo(session=session, data=logo_bytes)
     except ValidationError as exc:
         errors = messages(exc)
-    except PeopleError as exc:
+    except DomainError as exc:
         errors = [str(exc)]
     if errors:
         session.rollback()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.records import service
@@ -48,13 +48,10 @@ def export_access(
     format: Literal["xlsx", "csv"] = "xlsx",
 ) -> Response:
     """Download the matching access records as xlsx or CSV."""
-    try:
-        if format == "csv":
-            content = service.export_access_csv(session=session, filters=filters)
-        else:
-            content = service.export_access_xlsx(session=session, filters=filters)
-    except service.RecordsError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    if format == "csv":
+        content = service.export_access_csv(session=session, filters=filters)
+    else:
+        content = service.export_access_xlsx(session=session, filters=filters)
     record_audit(
         session=session,
         actor=principal.actor,

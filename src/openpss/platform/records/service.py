@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from openpss.platform.devices.models import Device
+from openpss.platform.errors import Invalid
 from openpss.platform.people.models import Person
 from openpss.platform.records.models import AccessRecord, AlarmRecord, CallRecord
 from openpss.platform.records.schemas import AccessFilter, AccessRecordRead
@@ -33,10 +34,6 @@ EXPORT_COLUMNS = [
     "Attendance State",
     "Result",
 ]
-
-
-class RecordsError(ValueError):
-    """A records request cannot be served as asked (HTTP 422)."""
 
 
 # ---------------------------------------------------------------- intake
@@ -186,7 +183,7 @@ def _export_rows(session: Session, filters: AccessFilter) -> Iterator[list[Any]]
     query = _access_query(session, filters)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     if total > EXPORT_LIMIT:
-        raise RecordsError(
+        raise Invalid(
             f"{total} records match; narrow the time range to export at most {EXPORT_LIMIT}"
         )
     ordered = query.order_by(AccessRecord.event_time, AccessRecord.id)
