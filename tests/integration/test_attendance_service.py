@@ -22,6 +22,7 @@ from openpss.platform.attendance.schemas import (
     ShiftCreate,
     ShiftUpdate,
 )
+from openpss.platform.errors import Conflict, Invalid, NotFound
 from openpss.platform.people.models import Person
 from openpss.platform.security.audit import Actor
 from openpss.platform.security.models import AuditEntry
@@ -205,7 +206,7 @@ def test_leave_trip_and_holidays_override_the_schedule(
     session.expire_all()
     compute.compute_range(session=session, start=d(29), end=d(29))
     assert result(session, world["b"], d(29)).status == "holiday"  # Good Friday 2024
-    with pytest.raises(service.AttendanceError, match="no public holidays known"):
+    with pytest.raises(Invalid, match="no public holidays known"):
         service.update_settings(
             session=session, actor=ACTOR, data=SettingsUpdate(holiday_country="XX")
         )
@@ -231,7 +232,7 @@ def test_manual_punch_is_an_audited_access_record(session: Session, world: dict[
 
 
 def test_rules_are_enforced_with_clear_messages(session: Session, world: dict[str, int]) -> None:
-    with pytest.raises(service.Conflict, match="already exists"):
+    with pytest.raises(Conflict, match="already exists"):
         service.create_period(session=session, actor=ACTOR, data=PeriodCreate(name="Office"))
     session.rollback()
 
@@ -250,7 +251,7 @@ def test_overlapping_periods_on_one_day_are_refused(
             checkout_end="20:00",
         ),
     )
-    with pytest.raises(service.AttendanceError, match="starts before period 'Office' ends"):
+    with pytest.raises(Invalid, match="starts before period 'Office' ends"):
         service.create_shift(
             session=session,
             actor=ACTOR,
@@ -258,13 +259,13 @@ def test_overlapping_periods_on_one_day_are_refused(
                 name="Bad", start_date=MON, arrangement={0: [world["office"], other.id]}
             ),
         )
-    with pytest.raises(service.AttendanceError, match="exactly one of person_id"):
+    with pytest.raises(Invalid, match="exactly one of person_id"):
         service.create_assignment(
             session=session,
             actor=ACTOR,
             data=AssignmentCreate(shift_id=world["week"], start_date=d(1), end_date=d(2)),
         )
-    with pytest.raises(service.NotFound, match="period 999 does not exist"):
+    with pytest.raises(NotFound, match="period 999 does not exist"):
         service.create_shift(
             session=session,
             actor=ACTOR,

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openpss.platform.devices.models import Device
+from openpss.platform.errors import Conflict, Invalid, NotFound
 from openpss.platform.people.models import Department, Person
 from openpss.platform.permissions import service, tasks
 from openpss.platform.permissions.models import AuthorizationTask, TaskAction, TaskStatus
@@ -68,7 +69,7 @@ def test_default_all_day_template_is_seeded(session: Session) -> None:
     assert names == ["All day"]
     template = service.ensure_default_template(session=session)
     assert template.weekly == [[["00:00", "24:00"]]] * 7
-    with pytest.raises(service.PermissionRuleError, match="cannot be deleted"):
+    with pytest.raises(Invalid, match="cannot be deleted"):
         service.delete_template(session=session, template_id=template.id)
 
 
@@ -82,7 +83,7 @@ def test_time_template_with_holidays(session: Session) -> None:
     template = service.create_template(session=session, data=data)
     assert template.weekly[0] == [["08:00", "12:00"], ["13:00", "17:30"]]
     assert [(h.day, h.segments) for h in template.holidays] == [(dt.date(2026, 12, 25), [])]
-    with pytest.raises(service.Conflict, match="already exists"):
+    with pytest.raises(Conflict, match="already exists"):
         service.create_template(session=session, data=data)
 
 
@@ -131,12 +132,12 @@ def test_group_over_department_covers_sub_departments(session: Session) -> None:
 def test_group_validation_messages(session: Session) -> None:
     door = _device(session, "Door A", doors=2)
     base = {"name": "G", "verification_methods": ["card"]}
-    with pytest.raises(service.NotFound, match="device 999 does not exist"):
+    with pytest.raises(NotFound, match="device 999 does not exist"):
         service.create_group(
             session=session,
             data=PermissionGroupCreate(**base, doors=[DoorRef(device_id=999)]),
         )
-    with pytest.raises(service.PermissionRuleError, match="has 2 door"):
+    with pytest.raises(Invalid, match="has 2 door"):
         service.create_group(
             session=session,
             data=PermissionGroupCreate(**base, doors=[DoorRef(device_id=door.id, door=3)]),
@@ -242,7 +243,7 @@ def test_person_groups_and_deletion(session: Session) -> None:
     assert (task.person_id, task.action, task.status) == (None, TaskAction.remove, "pending")
     tasks.mark_task(session=session, task_id=task.id, success=True)
     assert _tasks(session) == {}
-    with pytest.raises(service.NotFound, match="person 12345"):
+    with pytest.raises(NotFound, match="person 12345"):
         service.set_person_groups(session=session, person_id=12345, group_ids=[])
 
 
@@ -324,7 +325,7 @@ def test_template_time_change_requeues_its_groups(session: Session) -> None:
         data=TimeTemplateUpdate(weekly=[[("09:00", "18:00")]] * 7),
     )
     assert _tasks(session)[("1", d1.id)].status == TaskStatus.pending
-    with pytest.raises(service.Conflict, match="used by permission group"):
+    with pytest.raises(Conflict, match="used by permission group"):
         service.delete_template(session=session, template_id=template.id)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 import openpss.platform.records.service as service
 from openpss.platform.devices.models import Device
+from openpss.platform.errors import Invalid
 from openpss.platform.people.cards import set_card_mode
 from openpss.platform.records.models import AlarmRecord, CallRecord
 from openpss.platform.records.schemas import AccessQuery, RecordQuery
@@ -131,7 +132,7 @@ def test_keyset_pages_cover_every_record_once_even_with_equal_times(session: Ses
 
 
 def test_foreign_cursor_is_refused_with_what_to_do(session: Session) -> None:
-    with pytest.raises(service.RecordsError, match="next_cursor of the previous page"):
+    with pytest.raises(Invalid, match="next_cursor of the previous page"):
         service.search_access(session=session, filters=AccessQuery(after="not-a-cursor"))
 
 

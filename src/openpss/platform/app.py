@@ -9,15 +9,13 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from openpss import __version__
 from openpss.platform.db import make_engine, make_session_factory
 from openpss.platform.settings import Settings, get_settings
-from openpss.platform.web.errors import forbidden_page
-from openpss.platform.web.htmx import is_htmx
+from openpss.platform.web import errors
 from openpss.platform.web.templating import STATIC_DIR
 
 logger = logging.getLogger(__name__)
@@ -76,24 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for domain in DOMAINS:
         api = importlib.import_module(f"openpss.platform.{domain}.api")
-        app.include_router(api.router, prefix="/api/v1")
+        app.include_router(api.router, prefix="/api/v1", responses=errors.API_ERROR_RESPONSES)
         views = importlib.import_module(f"openpss.platform.{domain}.views")
         app.include_router(views.router, include_in_schema=False)
-    app.add_exception_handler(HTTPException, _http_error)
+    errors.install(app)
     return app
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    """JSON errors for the API; the console sends unauthenticated users to the login page
-    and shows an HTML "not allowed" page for a missing role."""
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 401 and not request.url.path.startswith("/api/"):
-        target = "/login?next=" + request.url.path
-        if is_htmx(request):
-            return Response(status_code=204, headers={"HX-Redirect": target})
-        return RedirectResponse(target, status_code=303)
-    if exc.status_code == 403 and not request.url.path.startswith("/api/"):
-        return forbidden_page(request, str(exc.detail))
-    return JSONResponse(
-        {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers or None
-    )

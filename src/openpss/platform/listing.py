@@ -16,9 +16,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from openpss.platform.errors import Invalid
 
 T = TypeVar("T")
 Q = TypeVar("Q", bound="ListQuery")
@@ -96,7 +98,7 @@ class Keyset:
         return encode_cursor(getattr(row, self.time.key), getattr(row, self.id.key))
 
 
-class CursorError(ValueError):
+class CursorError(Invalid):
     """An `after` cursor that this platform did not hand out."""
 
 
@@ -117,7 +119,8 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
         return parsed, int(row_id)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CursorError(
-            "the 'after' cursor is not valid; pass the next_cursor of the previous page as is"
+            "the 'after' cursor is not valid; pass the next_cursor of the previous page as is",
+            field="after",
         ) from exc
 
 
@@ -168,7 +171,7 @@ def from_params(
     """The list query of a console page from its URL parameters (empty values left out).
 
     `renames` maps the console's parameter names to the model's (e.g. size -> limit);
-    `fixed` sets values the page decides (its page size). Raises pydantic's ValidationError.
+    `fixed` sets values the page decides (its page size). Invalid names the fields at fault.
     """
     items = params.items() if isinstance(params, Mapping) else params
     names = set(model.model_fields)
@@ -178,4 +181,13 @@ def from_params(
         if name in names and value != "":
             values[name] = value
     values.update(fixed)
-    return model.model_validate(values)
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = exc.errors()
+        message = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in problems)
+        raise Invalid(message, loc=tuple(problems[0]["loc"]) if problems else ()) from None
+
+
+def _where(loc: Sequence[Any]) -> str:
+    return ".".join(str(part) for part in loc) or "query"

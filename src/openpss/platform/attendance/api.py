@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 from sqlalchemy import select
 from starlette.background import BackgroundTask
@@ -43,20 +43,11 @@ from openpss.platform.attendance.schemas import (
     ShiftUpdate,
 )
 from openpss.platform.deps import Operator, SessionDep, Viewer
+from openpss.platform.errors import Conflict, NotFound
 from openpss.platform.security.audit import record_audit
 
 router = APIRouter(prefix="/attendance", tags=["attendance"])
 T = TypeVar("T")
-
-
-def domain(call: Callable[[], T]) -> T:
-    """Run a service call, turning domain errors into HTTP errors with their message."""
-    try:
-        return call()
-    except service.AttendanceError as exc:
-        raise HTTPException(exc.status, str(exc)) from None
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
 
 
 def _shift_read(row: AttendanceShift) -> ShiftRead:
@@ -81,7 +72,7 @@ def list_periods(session: SessionDep, _: Viewer) -> list[PeriodRead]:
 @router.post("/periods", response_model=PeriodRead, status_code=201)
 def create_period(data: PeriodCreate, session: SessionDep, p: Operator) -> PeriodRead:
     """Add an attendance period."""
-    row = domain(lambda: service.create_period(session=session, actor=p.actor, data=data))
+    row = service.create_period(session=session, actor=p.actor, data=data)
     return service.period_to_read(row)
 
 
@@ -90,18 +81,14 @@ def update_period(
     period_id: int, data: PeriodUpdate, session: SessionDep, p: Operator
 ) -> PeriodRead:
     """Change a period; results of shifts using it are recomputed."""
-    row = domain(
-        lambda: service.update_period(
-            session=session, actor=p.actor, period_id=period_id, data=data
-        )
-    )
+    row = service.update_period(session=session, actor=p.actor, period_id=period_id, data=data)
     return service.period_to_read(row)
 
 
 @router.delete("/periods/{period_id}", status_code=204)
 def delete_period(period_id: int, session: SessionDep, p: Operator) -> None:
     """Delete a period no shift uses."""
-    domain(lambda: service.delete_period(session=session, actor=p.actor, period_id=period_id))
+    service.delete_period(session=session, actor=p.actor, period_id=period_id)
 
 
 @router.get("/shifts", response_model=list[ShiftRead])
@@ -113,23 +100,21 @@ def list_shifts(session: SessionDep, _: Viewer) -> list[ShiftRead]:
 @router.post("/shifts", response_model=ShiftRead, status_code=201)
 def create_shift(data: ShiftCreate, session: SessionDep, p: Operator) -> ShiftRead:
     """Add a shift."""
-    row = domain(lambda: service.create_shift(session=session, actor=p.actor, data=data))
+    row = service.create_shift(session=session, actor=p.actor, data=data)
     return _shift_read(row)
 
 
 @router.patch("/shifts/{shift_id}", response_model=ShiftRead)
 def update_shift(shift_id: int, data: ShiftUpdate, session: SessionDep, p: Operator) -> ShiftRead:
     """Change a shift; its results are recomputed."""
-    row = domain(
-        lambda: service.update_shift(session=session, actor=p.actor, shift_id=shift_id, data=data)
-    )
+    row = service.update_shift(session=session, actor=p.actor, shift_id=shift_id, data=data)
     return _shift_read(row)
 
 
 @router.delete("/shifts/{shift_id}", status_code=204)
 def delete_shift(shift_id: int, session: SessionDep, p: Operator) -> None:
     """Delete a shift and its assignments."""
-    domain(lambda: service.delete_shift(session=session, actor=p.actor, shift_id=shift_id))
+    service.delete_shift(session=session, actor=p.actor, shift_id=shift_id)
 
 
 @router.get("/assignments", response_model=list[AssignmentRead])
@@ -141,17 +126,13 @@ def list_assignments(session: SessionDep, _: Viewer) -> list[ShiftAssignment]:
 @router.post("/assignments", response_model=AssignmentRead, status_code=201)
 def create_assignment(data: AssignmentCreate, session: SessionDep, p: Operator) -> Any:
     """Assign a shift to a person or department for a date range."""
-    return domain(lambda: service.create_assignment(session=session, actor=p.actor, data=data))
+    return service.create_assignment(session=session, actor=p.actor, data=data)
 
 
 @router.delete("/assignments/{assignment_id}", status_code=204)
 def delete_assignment(assignment_id: int, session: SessionDep, p: Operator) -> None:
     """Remove an assignment."""
-    domain(
-        lambda: service.delete_assignment(
-            session=session, actor=p.actor, assignment_id=assignment_id
-        )
-    )
+    service.delete_assignment(session=session, actor=p.actor, assignment_id=assignment_id)
 
 
 @router.get("/exceptions", response_model=list[ExceptionRead])
@@ -163,15 +144,13 @@ def list_exceptions(session: SessionDep, _: Viewer) -> list[AttendanceException]
 @router.post("/exceptions", response_model=ExceptionRead, status_code=201)
 def create_exception(data: ExceptionCreate, session: SessionDep, p: Operator) -> Any:
     """Record a leave or business trip."""
-    return domain(lambda: service.create_exception(session=session, actor=p.actor, data=data))
+    return service.create_exception(session=session, actor=p.actor, data=data)
 
 
 @router.delete("/exceptions/{exception_id}", status_code=204)
 def delete_exception(exception_id: int, session: SessionDep, p: Operator) -> None:
     """Remove a leave or business trip."""
-    domain(
-        lambda: service.delete_exception(session=session, actor=p.actor, exception_id=exception_id)
-    )
+    service.delete_exception(session=session, actor=p.actor, exception_id=exception_id)
 
 
 @router.get("/holidays", response_model=list[HolidayRead])
@@ -185,13 +164,13 @@ def list_holidays(
 @router.post("/holidays", response_model=HolidayRead, status_code=201)
 def create_holiday(data: HolidayCreate, session: SessionDep, p: Operator) -> Any:
     """Add a custom holiday."""
-    return domain(lambda: service.create_holiday(session=session, actor=p.actor, data=data))
+    return service.create_holiday(session=session, actor=p.actor, data=data)
 
 
 @router.delete("/holidays/{holiday_id}", status_code=204)
 def delete_holiday(holiday_id: int, session: SessionDep, p: Operator) -> None:
     """Remove a custom holiday."""
-    domain(lambda: service.delete_holiday(session=session, actor=p.actor, holiday_id=holiday_id))
+    service.delete_holiday(session=session, actor=p.actor, holiday_id=holiday_id)
 
 
 @router.get("/settings", response_model=SettingsRead)
@@ -203,13 +182,13 @@ def read_settings(session: SessionDep, _: Viewer) -> Any:
 @router.patch("/settings", response_model=SettingsRead)
 def update_settings(data: SettingsUpdate, session: SessionDep, p: Operator) -> Any:
     """Change time zone or holiday country (stored results are recomputed)."""
-    return domain(lambda: service.update_settings(session=session, actor=p.actor, data=data))
+    return service.update_settings(session=session, actor=p.actor, data=data)
 
 
 @router.post("/punches", status_code=201)
 def add_punch(data: ManualPunchCreate, session: SessionDep, p: Operator) -> dict[str, Any]:
     """Enter a punch by hand (audited); the affected days are recomputed."""
-    record = domain(lambda: service.add_manual_punch(session=session, actor=p.actor, data=data))
+    record = service.add_manual_punch(session=session, actor=p.actor, data=data)
     return {"id": record.id, "user_id": record.user_id, "event_time": record.event_time}
 
 
@@ -222,10 +201,8 @@ def compute_results(data: ComputeRequest, session: SessionDep, p: Operator) -> d
         action="attendance.results.compute",
         detail=data.model_dump(mode="json"),
     )
-    stored = domain(
-        lambda: compute.compute_range(
-            session=session, start=data.start, end=data.end, person_ids=data.person_ids
-        )
+    stored = compute.compute_range(
+        session=session, start=data.start, end=data.end, person_ids=data.person_ids
     )
     return {"results": stored}
 
@@ -302,10 +279,8 @@ def chart(
     department_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """Persons late and absence days per day of the month."""
-    days = domain(
-        lambda: reports.department_chart(
-            session=session, year=year, month=month, department_id=department_id
-        )
+    days = reports.department_chart(
+        session=session, year=year, month=month, department_id=department_id
     )
     return [{"day": d.day, "late": d.late, "absence_days": d.absence} for d in days]
 
@@ -327,7 +302,7 @@ def _job_read(job: jobs.Job) -> JobRead:
 def _export_job(job_id: str) -> jobs.Job:
     job = jobs.get_job(job_id)
     if job is None or job.filename == "":
-        raise HTTPException(404, f"export {job_id} does not exist")
+        raise NotFound(f"export {job_id} does not exist")
     return job
 
 
@@ -357,5 +332,5 @@ def export_file(job_id: str, _: Viewer) -> FileResponse:
     """The file of a finished export."""
     job = _export_job(job_id)
     if job.state != "finished" or job.path is None or not job.path.exists():
-        raise HTTPException(409, f"export {job_id} is {job.state}: {job.message or 'not done yet'}")
+        raise Conflict(f"export {job_id} is {job.state}: {job.message or 'not done yet'}")
     return FileResponse(job.path, filename=job.filename, media_type=job.media_type)

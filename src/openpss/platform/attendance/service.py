@@ -40,6 +40,7 @@ from openpss.platform.attendance.schemas import (
     ShiftCreate,
     ShiftUpdate,
 )
+from openpss.platform.errors import Conflict, Invalid, NotFound
 from openpss.platform.people.models import Department, Person
 from openpss.platform.records.models import AccessRecord
 from openpss.platform.security.audit import Actor, record_audit
@@ -47,24 +48,6 @@ from openpss.platform.security.audit import Actor, record_audit
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 TIME_FIELDS = ("work_start", "work_end", "checkin_start", "checkout_end")
-
-
-class AttendanceError(Exception):
-    """A domain error; `status` is the HTTP status the API answers with."""
-
-    status = 422
-
-
-class NotFound(AttendanceError):
-    """The named object does not exist."""
-
-    status = 404
-
-
-class Conflict(AttendanceError):
-    """The change clashes with existing data."""
-
-    status = 409
 
 
 def _get(session: Session, model: type[T], key: int, what: str) -> T:
@@ -97,11 +80,11 @@ def _apply_period(row: AttendancePeriod, data: dict[str, Any]) -> None:
         else:
             setattr(row, name, value)
     if row.kind == "flexible" and row.required_minutes <= 0:
-        raise AttendanceError("a flexible period needs required work minutes (1-1440)")
+        raise Invalid("a flexible period needs required work minutes (1-1440)")
     try:
         compute.core_period(row)
     except RuleError as exc:
-        raise AttendanceError(str(exc)) from None
+        raise Invalid(str(exc)) from None
 
 
 def _flush_unique(session: Session, what: str) -> None:
@@ -172,7 +155,7 @@ def _check_shifts_still_valid(session: Session) -> None:
         try:
             compute.core_shift(shift, periods)
         except RuleError as exc:
-            raise AttendanceError(f"shift {shift.name!r} would become invalid: {exc}") from None
+            raise Invalid(f"shift {shift.name!r} would become invalid: {exc}") from None
 
 
 # --- shifts ----------------------------------------------------------------------------------
@@ -194,7 +177,7 @@ def _apply_shift(session: Session, row: AttendanceShift, data: dict[str, Any]) -
         for day_periods in shift.arrangement.values():
             check_day_periods(day_periods)
     except RuleError as exc:
-        raise AttendanceError(str(exc)) from None
+        raise Invalid(str(exc)) from None
 
 
 def create_shift(*, session: Session, actor: Actor, data: ShiftCreate) -> AttendanceShift:
@@ -281,9 +264,9 @@ def _assignment_targets(session: Session, shift_ids: list[int]) -> Targets:
 def create_assignment(*, session: Session, actor: Actor, data: AssignmentCreate) -> ShiftAssignment:
     """Apply a shift to a person or a department for a date range, and compute those days."""
     if (data.person_id is None) == (data.department_id is None):
-        raise AttendanceError("give exactly one of person_id and department_id")
+        raise Invalid("give exactly one of person_id and department_id")
     if data.end_date < data.start_date:
-        raise AttendanceError("end_date is before start_date")
+        raise Invalid("end_date is before start_date")
     _get(session, AttendanceShift, data.shift_id, "shift")
     if data.person_id is not None:
         _get(session, Person, data.person_id, "person")
@@ -343,7 +326,7 @@ def create_exception(
 ) -> AttendanceException:
     """Record a leave or business trip; it overrides the scheduled days it covers."""
     if data.end_date < data.start_date:
-        raise AttendanceError("end_date is before start_date")
+        raise Invalid("end_date is before start_date")
     _get(session, Person, data.person_id, "person")
     row = AttendanceException(**data.model_dump())
     session.add(row)
@@ -425,14 +408,14 @@ def update_settings(*, session: Session, actor: Actor, data: SettingsUpdate) -> 
         try:
             ZoneInfo(changes["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
-            raise AttendanceError(f"unknown time zone {changes['timezone']!r}") from None
+            raise Invalid(f"unknown time zone {changes['timezone']!r}") from None
     country = changes.get("holiday_country", row.holiday_country)
     subdivision = changes.get("holiday_subdivision", row.holiday_subdivision)
     if country:
         try:
             holiday_calendars.country_holidays(country, subdiv=subdivision or None, years=2026)
         except NotImplementedError:
-            raise AttendanceError(
+            raise Invalid(
                 f"no public holidays known for country {country!r} / {subdivision!r}"
             ) from None
     for name, value in changes.items():

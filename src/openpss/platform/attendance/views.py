@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -32,6 +32,7 @@ from openpss.platform.attendance.schemas import (
     ShiftUpdate,
 )
 from openpss.platform.deps import Operator, Principal, SessionDep, Viewer
+from openpss.platform.errors import DomainError, Invalid, NotFound
 from openpss.platform.people.models import Department, Person
 from openpss.platform.security.audit import record_audit
 from openpss.platform.web.templating import render
@@ -58,7 +59,7 @@ def _attempt(call: Callable[[], T]) -> tuple[T | None, str]:
     """Run a service call; a domain or validation error becomes the message to show."""
     try:
         return call(), ""
-    except service.AttendanceError as exc:
+    except DomainError as exc:
         return None, str(exc)
     except ValidationError as exc:
         return None, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
@@ -149,7 +150,7 @@ def period_page(
     """One period's form, to change any field or its rest periods."""
     row = session.get(AttendancePeriod, period_id)
     if row is None:
-        raise HTTPException(404, f"period {period_id} does not exist")
+        raise NotFound(f"period {period_id} does not exist")
     return _page(
         request,
         principal,
@@ -218,7 +219,7 @@ def add_shift(
 def _shift_or_404(session: Session, shift_id: int) -> AttendanceShift:
     row = session.get(AttendanceShift, shift_id)
     if row is None:
-        raise HTTPException(404, f"shift {shift_id} does not exist")
+        raise NotFound(f"shift {shift_id} does not exist")
     return row
 
 
@@ -448,7 +449,7 @@ def _month(year: int | None, month: int | None, session: Session) -> tuple[int, 
     today = compute.today(compute.load_context(session))
     year, month = year or today.year, month or today.month
     if not 1 <= month <= 12:
-        raise HTTPException(422, "month must be 1-12")
+        raise Invalid("month must be 1-12")
     return year, month
 
 
@@ -550,7 +551,7 @@ def export_month(
 ) -> HTMLResponse:
     """Start writing a monthly report or record file; the page polls, then offers the download."""
     if kind not in ("report", "record") or format not in ("csv", "xlsx"):
-        raise HTTPException(422, "kind is report or record; format is csv or xlsx")
+        raise Invalid("kind is report or record; format is csv or xlsx")
     try:
         department = _optional_int(department_id)
         job = jobs.start_export(
@@ -563,7 +564,7 @@ def export_month(
             department_id=department,
         )
     except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise Invalid(str(exc)) from None
     return _page(request, principal, "_progress.html", job=job)
 
 
@@ -572,7 +573,7 @@ def job_download(job_id: str, principal: Viewer) -> FileResponse:
     """The file an export job wrote."""
     job = jobs.get_job(job_id)
     if job is None or job.path is None or job.state != "finished" or not job.path.exists():
-        raise HTTPException(404, f"no finished export {job_id}")
+        raise NotFound(f"no finished export {job_id}")
     return FileResponse(job.path, filename=job.filename, media_type=job.media_type)
 
 
@@ -581,5 +582,5 @@ def job_progress(request: Request, job_id: str, principal: Viewer) -> HTMLRespon
     """The progress bar of a computation (polled every second while it runs)."""
     job = jobs.get_job(job_id)
     if job is None:
-        raise HTTPException(404, f"job {job_id} does not exist")
+        raise NotFound(f"job {job_id} does not exist")
     return _page(request, principal, "_progress.html", job=job)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Response, UploadFile, status
+from fastapi import APIRouter, Query, Response, UploadFile
 
 from openpss.platform.deps import Admin, Operator, SessionDep, SettingsDep, Viewer
 from openpss.platform.devices import extract, service
@@ -18,21 +18,12 @@ from openpss.platform.devices.schemas import (
     DeviceUpdate,
     ImportResult,
 )
+from openpss.platform.errors import Unavailable
 from openpss.platform.security.audit import record_audit
 from openpss.protocols.dahua_http.client import DahuaError
 
 router = APIRouter(tags=["devices"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def raise_http(exc: service.DeviceError) -> NoReturn:
-    """Turn a device-manager error into the HTTP error that says what to fix."""
-    code = status.HTTP_422_UNPROCESSABLE_CONTENT
-    if isinstance(exc, service.DeviceNotFound):
-        code = status.HTTP_404_NOT_FOUND
-    elif isinstance(exc, service.DeviceConflict):
-        code = status.HTTP_409_CONFLICT
-    raise HTTPException(code, str(exc)) from exc
 
 
 @router.get("/devices", response_model=DevicePage)
@@ -49,10 +40,7 @@ def create_device(
     data: DeviceCreate, session: SessionDep, settings: SettingsDep, principal: Operator
 ) -> DeviceRead:
     """Add a device by IP/Domain."""
-    try:
-        device = service.create_device(session=session, settings=settings, data=data)
-    except service.DeviceError as exc:
-        raise_http(exc)
+    device = service.create_device(session=session, settings=settings, data=data)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -78,10 +66,7 @@ async def import_devices(
 ) -> ImportResult:
     """Import a device list (xlsx); nothing is written unless every row is valid."""
     content = await file.read()
-    try:
-        result = service.import_devices_xlsx(session=session, settings=settings, content=content)
-    except service.DeviceError as exc:
-        raise_http(exc)
+    result = service.import_devices_xlsx(session=session, settings=settings, content=content)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -95,10 +80,7 @@ async def import_devices(
 @router.get("/devices/{device_id}", response_model=DeviceRead)
 def get_device(device_id: int, session: SessionDep, _: Viewer) -> DeviceRead:
     """One device."""
-    try:
-        return DeviceRead.model_validate(service.get_device(session=session, device_id=device_id))
-    except service.DeviceError as exc:
-        raise_http(exc)
+    return DeviceRead.model_validate(service.get_device(session=session, device_id=device_id))
 
 
 @router.patch("/devices/{device_id}", response_model=DeviceRead)
@@ -110,12 +92,9 @@ def update_device(
     principal: Operator,
 ) -> DeviceRead:
     """Edit a device; omit the password to keep it."""
-    try:
-        device = service.update_device(
-            session=session, settings=settings, device_id=device_id, data=data
-        )
-    except service.DeviceError as exc:
-        raise_http(exc)
+    device = service.update_device(
+        session=session, settings=settings, device_id=device_id, data=data
+    )
     detail = data.model_dump(exclude_unset=True, exclude={"password"})
     if data.password is not None:
         detail["password"] = "changed"
@@ -132,10 +111,7 @@ def update_device(
 @router.delete("/devices/{device_id}", status_code=204)
 def delete_device(device_id: int, session: SessionDep, principal: Admin) -> Response:
     """Delete a device."""
-    try:
-        device = service.delete_device(session=session, device_id=device_id)
-    except service.DeviceError as exc:
-        raise_http(exc)
+    device = service.delete_device(session=session, device_id=device_id)
     record_audit(session=session, actor=principal.actor, action="device.delete", target=device.name)
     return Response(status_code=204)
 
@@ -150,16 +126,13 @@ async def extract_personnel(
     show: extract.Show = "all",
 ) -> dict[str, Any]:
     """Extract the device's users (with cards) into the platform; results all/success/failure."""
-    try:
-        device = service.get_device(session=session, device_id=device_id)
-        password = service.device_password(settings=settings, device=device)
-    except service.DeviceError as exc:
-        raise_http(exc)
+    device = service.get_device(session=session, device_id=device_id)
+    password = service.device_password(settings=settings, device=device)
     try:
         async with DahuaAdapter.for_device(device, password) as adapter:
             users = await adapter.read_personnel()
     except DahuaError as exc:
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"device '{device.name}': {exc}") from exc
+        raise Unavailable(f"device '{device.name}': {exc}") from exc
     results = extract.import_personnel(session=session, users=users, department_id=department_id)
     done = sum(r.success for r in results)
     record_audit(

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from openpss.platform.people import credentials
 from openpss.platform.people import service as people
-from openpss.platform.people.errors import PeopleError
 from openpss.platform.people.models import Person
 from openpss.platform.people.schemas import PersonCreate
 
@@ -50,7 +49,7 @@ def _import_user(
             person = people.create_person(session=session, data=data)
             for card in entry.get("Cards", []):
                 credentials.add_card(session=session, person_id=person.id, number=str(card))
-    except (PeopleError, ValueError) as exc:
+    except ValueError as exc:
         return ExtractResult(user_id, name, False, str(exc)[:255])
     return ExtractResult(user_id, name, True)
 

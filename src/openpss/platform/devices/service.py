@@ -21,6 +21,7 @@ from openpss.platform.devices.schemas import (
     DeviceUpdate,
     ImportResult,
 )
+from openpss.platform.errors import Conflict, DomainError, Invalid, NotFound
 from openpss.platform.listing import Page, paginate
 from openpss.platform.settings import Settings
 
@@ -32,23 +33,11 @@ IMPORT_COLUMNS = [*EXPORT_COLUMNS, "Password"]
 MAX_IMPORT_ROWS = 5000
 
 
-class DeviceError(ValueError):
-    """A device-manager rule was broken (HTTP 422)."""
-
-
-class DeviceNotFound(DeviceError):
-    """No device has this id (HTTP 404)."""
-
-
-class DeviceConflict(DeviceError):
-    """The change clashes with another device, e.g. a duplicate name (HTTP 409)."""
-
-
 def get_device(*, session: Session, device_id: int) -> Device:
-    """The device with this id, or DeviceNotFound."""
+    """The device with this id, or NotFound."""
     device = session.get(Device, device_id)
     if device is None:
-        raise DeviceNotFound(f"device {device_id} does not exist")
+        raise NotFound(f"device {device_id} does not exist")
     return device
 
 
@@ -56,7 +45,7 @@ def _check_name_free(session: Session, name: str, own_id: int | None = None) -> 
     query = select(Device.id).where(Device.name == name)
     found = session.scalar(query)
     if found is not None and found != own_id:
-        raise DeviceConflict(f"a device named '{name}' already exists; choose another name")
+        raise Conflict(f"a device named '{name}' already exists; choose another name")
 
 
 def create_device(*, session: Session, settings: Settings, data: DeviceCreate) -> Device:
@@ -101,7 +90,7 @@ def delete_device(*, session: Session, device_id: int) -> Device:
 def device_password(*, settings: Settings, device: Device) -> str:
     """The clear-text login password of a device (for adapters only; never return it to users)."""
     if not device.password_encrypted:
-        raise DeviceError(f"device '{device.name}' has no password set; edit it and enter one")
+        raise Invalid(f"device '{device.name}' has no password set; edit it and enter one")
     return decrypt_secret(settings, device.password_encrypted)
 
 
@@ -158,7 +147,7 @@ def _read_rows(content: bytes) -> list[tuple[int, list[Any]]]:
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a non-xlsx file
-        raise DeviceError(f"the file is not a readable xlsx workbook ({exc})") from exc
+        raise Invalid(f"the file is not a readable xlsx workbook ({exc})") from exc
     sheet = workbook.worksheets[0]
     rows = [(i, list(r)) for i, r in enumerate(sheet.iter_rows(values_only=True), start=1)]
     workbook.close()
@@ -177,7 +166,7 @@ def _parse_header(header: list[Any]) -> dict[str, int]:
     names = [_text(cell) for cell in header]
     missing = [c for c in EXPORT_COLUMNS if c not in names]
     if missing:
-        raise DeviceError(
+        raise Invalid(
             "row 1: the header lacks the column(s) "
             + ", ".join(missing)
             + "; download an export to get the template"
@@ -204,17 +193,17 @@ def _parse_row(number: int, cells: list[Any], columns: dict[str, int]) -> _Row:
         model = DeviceCreate(**values, password=password or "placeholder")
     except ValidationError as exc:
         reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise DeviceError(f"row {number}: {reasons}") from exc
+        raise Invalid(f"row {number}: {reasons}") from exc
     return _Row(number, model.model_dump(exclude={"password"}), password)
 
 
 def _validate_rows(raw: list[tuple[int, list[Any]]]) -> list[_Row]:
     if not raw:
-        raise DeviceError("the file is empty; it needs a header row and device rows")
+        raise Invalid("the file is empty; it needs a header row and device rows")
     columns = _parse_header(raw[0][1])
     body = [(n, cells) for n, cells in raw[1:] if any(_text(c) for c in cells)]
     if len(body) > MAX_IMPORT_ROWS:
-        raise DeviceError(f"the file has {len(body)} devices; import at most {MAX_IMPORT_ROWS}")
+        raise Invalid(f"the file has {len(body)} devices; import at most {MAX_IMPORT_ROWS}")
     rows: list[_Row] = []
     errors: list[str] = []
     seen: dict[str, int] = {}
@@ -226,10 +215,10 @@ def _validate_rows(raw: list[tuple[int, list[Any]]]) -> list[_Row]:
         seen.setdefault(name, number)
         try:
             rows.append(_parse_row(number, cells, columns))
-        except DeviceError as exc:
+        except DomainError as exc:
             errors.append(str(exc))
     if errors:
-        raise DeviceError("nothing was imported: " + " | ".join(errors))
+        raise Invalid("nothing was imported: " + " | ".join(errors))
     return rows
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker, undefer
 from openpss.platform.db import session_scope, utcnow
 from openpss.platform.devices.adapter import DahuaAdapter, UserPush
 from openpss.platform.devices.models import Device
-from openpss.platform.devices.service import DeviceError, device_password
+from openpss.platform.devices.service import device_password
 from openpss.platform.people.models import Fingerprint, Person
 from openpss.platform.permissions import tasks
 from openpss.platform.permissions.models import (
@@ -142,7 +142,7 @@ class DeviceSync:
             return "deleted"
         try:
             password = device_password(settings=self.service.settings, device=device)
-        except (DeviceError, ValueError) as exc:
+        except ValueError as exc:
             device.online, device.last_error = False, str(exc)[:255]
             return "no password"
         return (device.host, device.port, device.username, password)

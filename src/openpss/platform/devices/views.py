@@ -13,6 +13,7 @@ from openpss.platform.devices import extract, service
 from openpss.platform.devices.adapter import DahuaAdapter
 from openpss.platform.devices.api import XLSX
 from openpss.platform.devices.schemas import DeviceCreate, DeviceQuery, DeviceUpdate
+from openpss.platform.errors import DomainError, Invalid
 from openpss.platform.listing import from_params
 from openpss.platform.security.audit import record_audit
 from openpss.platform.web.templating import render
@@ -52,8 +53,8 @@ def device_list(request: Request, session: SessionDep, principal: Viewer) -> HTM
     request.state.principal = principal
     try:
         query = from_params(DeviceQuery, request.query_params.multi_items(), limit=PAGE_SIZE)
-    except ValidationError as exc:
-        return _list_page(request, session, errors=_errors(exc))
+    except Invalid as exc:
+        return _list_page(request, session, errors=[str(exc)])
     return _list_page(request, session, query)
 
 
@@ -76,7 +77,7 @@ async def device_add(
         device = service.create_device(session=session, settings=settings, data=data)
     except ValidationError as exc:
         return _list_page(request, session, form=values, errors=_errors(exc))
-    except service.DeviceError as exc:
+    except DomainError as exc:
         return _list_page(request, session, form=values, errors=[str(exc)])
     record_audit(
         session=session,
@@ -111,7 +112,7 @@ async def device_import(
         result = service.import_devices_xlsx(
             session=session, settings=settings, content=await file.read()
         )
-    except service.DeviceError as exc:
+    except DomainError as exc:
         return _list_page(request, session, errors=[str(exc)])
     record_audit(
         session=session,
@@ -156,7 +157,7 @@ async def device_edit(
         device = service.get_device(session=session, device_id=device_id)
         ctx = {"device": device, "errors": _errors(exc), "message": ""}
         return render(request, "devices/edit.html", ctx)
-    except service.DeviceError as exc:
+    except DomainError as exc:
         session.rollback()
         device = service.get_device(session=session, device_id=device_id)
         return render(request, "devices/edit.html", {"device": device, "errors": [str(exc)]})
@@ -197,7 +198,7 @@ async def device_extract(
         password = service.device_password(settings=settings, device=device)
         async with DahuaAdapter.for_device(device, password) as adapter:
             users = await adapter.read_personnel()
-    except (service.DeviceError, DahuaError) as exc:
+    except (DomainError, DahuaError) as exc:
         ctx = {"device": device, "errors": [f"extraction failed: {exc}"], "message": ""}
         return render(request, "devices/edit.html", ctx)
     results = extract.import_personnel(session=session, users=users)

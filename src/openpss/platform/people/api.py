@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, HTTPException, Query, UploadFile
+from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import Response
 
 from openpss.platform.deps import Admin, Operator, SessionDep, Viewer
+from openpss.platform.errors import NotFound
 from openpss.platform.people import api_batch, api_credentials, org, service
 from openpss.platform.people.cards import get_card_mode, set_card_mode
-from openpss.platform.people.http import domain_errors, read_upload
+from openpss.platform.people.http import read_upload
 from openpss.platform.people.schemas import (
     CardModeRead,
     CompanyRead,
@@ -61,8 +62,7 @@ async def put_logo(
 ) -> CompanyRead:
     """Upload the company logo (JPEG or PNG)."""
     data = await read_upload(file)
-    with domain_errors():
-        org.set_logo(session=session, data=data)
+    org.set_logo(session=session, data=data)
     record_audit(session=session, actor=principal.actor, action="company.logo", target="company")
     return _company_read(session)
 
@@ -72,7 +72,7 @@ def get_logo(session: SessionDep, principal: Viewer) -> Response:
     """The company logo image."""
     company = org.get_company(session=session)
     if not company.logo_content_type or company.logo is None:
-        raise HTTPException(404, "no company logo uploaded")
+        raise NotFound("no company logo uploaded")
     return Response(company.logo, media_type=company.logo_content_type)
 
 
@@ -104,8 +104,7 @@ def post_department(
     data: DepartmentCreate, session: SessionDep, principal: Operator
 ) -> DepartmentRead:
     """Add a sub-department under a superior department."""
-    with domain_errors():
-        dept = org.add_department(session=session, name=data.name, parent_id=data.parent_id)
+    dept = org.add_department(session=session, name=data.name, parent_id=data.parent_id)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -121,8 +120,7 @@ def patch_department(
     department_id: int, data: DepartmentUpdate, session: SessionDep, principal: Operator
 ) -> DepartmentRead:
     """Rename a department."""
-    with domain_errors():
-        dept = org.rename_department(session=session, department_id=department_id, name=data.name)
+    dept = org.rename_department(session=session, department_id=department_id, name=data.name)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -136,8 +134,7 @@ def patch_department(
 @router.delete("/departments/{department_id}", status_code=204)
 def delete_department(department_id: int, session: SessionDep, principal: Operator) -> Response:
     """Delete an empty department."""
-    with domain_errors():
-        name = org.delete_department(session=session, department_id=department_id)
+    name = org.delete_department(session=session, department_id=department_id)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -156,23 +153,20 @@ def list_persons(
     session: SessionDep, principal: Viewer, query: Annotated[PersonQuery, Query()]
 ) -> PersonPage:
     """Search by user ID prefix, name part or card number prefix, with paging and total."""
-    with domain_errors():
-        page = service.search_persons(session=session, query=query)
+    page = service.search_persons(session=session, query=query)
     items = service.summaries(session, page.items)
     return PersonPage(total=page.total, limit=query.limit, offset=query.offset, items=items)
 
 
 def _person_read(session: SessionDep, person_id: int) -> PersonRead:
-    with domain_errors():
-        person = service.get_person(session=session, person_id=person_id)
+    person = service.get_person(session=session, person_id=person_id)
     return service.read(person, get_card_mode(session))
 
 
 @router.post("/persons", response_model=PersonRead, status_code=201)
 def post_person(data: PersonCreate, session: SessionDep, principal: Operator) -> PersonRead:
     """Add a person."""
-    with domain_errors():
-        person = service.create_person(session=session, data=data)
+    person = service.create_person(session=session, data=data)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -194,8 +188,7 @@ def patch_person(
     person_id: int, data: PersonUpdate, session: SessionDep, principal: Operator
 ) -> PersonRead:
     """Change the fields sent."""
-    with domain_errors():
-        person = service.update_person(session=session, person_id=person_id, data=data)
+    person = service.update_person(session=session, person_id=person_id, data=data)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -209,8 +202,7 @@ def patch_person(
 @router.delete("/persons/{person_id}", status_code=204)
 def delete_person(person_id: int, session: SessionDep, principal: Operator) -> Response:
     """Delete a person with all credentials."""
-    with domain_errors():
-        person = service.delete_person(session=session, person_id=person_id)
+    person = service.delete_person(session=session, person_id=person_id)
     record_audit(
         session=session,
         actor=principal.actor,

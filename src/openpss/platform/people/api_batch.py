@@ -8,10 +8,10 @@ from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import Response, StreamingResponse
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
+from openpss.platform.errors import Invalid
 from openpss.platform.people import batch, service, xlsx
 from openpss.platform.people.cards import get_card_mode
-from openpss.platform.people.errors import PeopleError
-from openpss.platform.people.http import XLSX, domain_errors, read_upload
+from openpss.platform.people.http import XLSX, read_upload
 from openpss.platform.people.schemas import (
     BatchAdd,
     BatchDelete,
@@ -29,9 +29,8 @@ router = APIRouter()
 @router.post("/batch/add", response_model=list[PersonSummary], status_code=201)
 def post_batch_add(data: BatchAdd, session: SessionDep, principal: Operator) -> list[PersonSummary]:
     """Add persons with consecutive user IDs from a start ID."""
-    with domain_errors():
-        persons = batch.batch_add(session=session, data=data)
-        page = service.persons_by_ids(session=session, person_ids=[p.id for p in persons])
+    persons = batch.batch_add(session=session, data=data)
+    page = service.persons_by_ids(session=session, person_ids=[p.id for p in persons])
     record_audit(
         session=session,
         actor=principal.actor,
@@ -46,10 +45,9 @@ def post_batch_cards(
     data: BatchIssueCards, session: SessionDep, principal: Operator
 ) -> list[CardRead]:
     """Issue one card to each selected person; all or nothing."""
-    with domain_errors():
-        cards = batch.batch_issue_cards(
-            session=session, person_ids=data.person_ids, card_numbers=data.card_numbers
-        )
+    cards = batch.batch_issue_cards(
+        session=session, person_ids=data.person_ids, card_numbers=data.card_numbers
+    )
     mode = get_card_mode(session)
     read = [service.card_read(c, mode) for c in cards]
     record_audit(
@@ -64,8 +62,7 @@ def post_batch_cards(
 @router.post("/batch/edit", status_code=204)
 def post_batch_edit(data: BatchEdit, session: SessionDep, principal: Operator) -> Response:
     """Change department and/or validity of the selected persons; all or nothing."""
-    with domain_errors():
-        batch.batch_edit(session=session, data=data)
+    batch.batch_edit(session=session, data=data)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -78,8 +75,7 @@ def post_batch_edit(data: BatchEdit, session: SessionDep, principal: Operator) -
 @router.post("/batch/delete", status_code=204)
 def post_batch_delete(data: BatchDelete, session: SessionDep, principal: Operator) -> Response:
     """Delete the selected persons."""
-    with domain_errors():
-        batch.batch_delete(session=session, person_ids=data.person_ids)
+    batch.batch_delete(session=session, person_ids=data.person_ids)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -103,8 +99,7 @@ async def post_import(
 ) -> ImportResult | Response:
     """Import persons from xlsx: all rows valid or nothing written (422 with the bad rows)."""
     data = await read_upload(file)
-    with domain_errors():
-        imported, errors = xlsx.import_persons(session=session, data=data)
+    imported, errors = xlsx.import_persons(session=session, data=data)
     if errors:
         result = ImportResult(imported=0, errors=errors)
         return Response(result.model_dump_json(), status_code=422, media_type="application/json")
@@ -124,9 +119,8 @@ def get_export(
     ids: Annotated[str, Query(description="comma-separated person ids; empty: all")] = "",
 ) -> StreamingResponse:
     """Export the selected (or all) persons as xlsx."""
-    with domain_errors():
-        person_ids = _parse_ids(ids)
-        output = xlsx.export_persons(session=session, person_ids=person_ids)
+    person_ids = _parse_ids(ids)
+    output = xlsx.export_persons(session=session, person_ids=person_ids)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -143,4 +137,4 @@ def _parse_ids(text: str) -> list[int] | None:
     try:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise PeopleError("ids must be comma-separated person ids, e.g. ids=1,2,3") from None
+        raise Invalid("ids must be comma-separated person ids, e.g. ids=1,2,3") from None

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from openpss.platform.deps import Operator, SessionDep, SettingsDep, Viewer
 from openpss.platform.people import credentials, service
 from openpss.platform.people.cards import format_card, get_card_mode
-from openpss.platform.people.http import domain_errors, read_upload
+from openpss.platform.people.http import read_upload
 from openpss.platform.people.models import Card
 from openpss.platform.people.schemas import (
     CardCreate,
@@ -48,10 +48,9 @@ def post_card(
     person_id: int, data: CardCreate, session: SessionDep, principal: Operator
 ) -> CardRead:
     """Issue a card (number in the card issuing type) as main or duress card."""
-    with domain_errors():
-        card = credentials.add_card(
-            session=session, person_id=person_id, number=data.number, kind=data.kind
-        )
+    card = credentials.add_card(
+        session=session, person_id=person_id, number=data.number, kind=data.kind
+    )
     _audit_card(session, principal, "card.create", card)
     return _card_read(session, card)
 
@@ -61,15 +60,14 @@ def patch_card(
     person_id: int, card_id: int, data: CardUpdate, session: SessionDep, principal: Operator
 ) -> CardRead:
     """Set main/duress, freeze/unfreeze, or replace the card number."""
-    with domain_errors():
-        card = credentials.update_card(
-            session=session,
-            person_id=person_id,
-            card_id=card_id,
-            kind=data.kind,
-            frozen=data.frozen,
-            number=data.number,
-        )
+    card = credentials.update_card(
+        session=session,
+        person_id=person_id,
+        card_id=card_id,
+        kind=data.kind,
+        frozen=data.frozen,
+        number=data.number,
+    )
     _audit_card(session, principal, "card.update", card)
     return _card_read(session, card)
 
@@ -77,8 +75,7 @@ def patch_card(
 @router.delete(PERSON + "/cards/{card_id}", status_code=204)
 def delete_card(person_id: int, card_id: int, session: SessionDep, principal: Operator) -> Response:
     """Delete a card."""
-    with domain_errors():
-        card = credentials.delete_card(session=session, person_id=person_id, card_id=card_id)
+    card = credentials.delete_card(session=session, person_id=person_id, card_id=card_id)
     _audit_card(session, principal, "card.delete", card)
     return Response(status_code=204)
 
@@ -86,8 +83,7 @@ def delete_card(person_id: int, card_id: int, session: SessionDep, principal: Op
 @router.get(PERSON + "/cards/{card_id}/qr.png")
 def get_card_qr(person_id: int, card_id: int, session: SessionDep, principal: Viewer) -> Response:
     """The card's QR code; only for 8-digit card numbers in hexadecimal mode."""
-    with domain_errors():
-        png = credentials.card_qr_png(session=session, person_id=person_id, card_id=card_id)
+    png = credentials.card_qr_png(session=session, person_id=person_id, card_id=card_id)
     return Response(png, media_type="image/png")
 
 
@@ -100,8 +96,7 @@ async def post_face(
 ) -> FaceRead:
     """Add a face image (at most three per person)."""
     data = await read_upload(file)
-    with domain_errors():
-        face = credentials.add_face(session=session, person_id=person_id, data=data)
+    face = credentials.add_face(session=session, person_id=person_id, data=data)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -115,16 +110,14 @@ async def post_face(
 @router.get(PERSON + "/faces/{face_id}")
 def get_face(person_id: int, face_id: int, session: SessionDep, principal: Viewer) -> Response:
     """The face image bytes."""
-    with domain_errors():
-        face = credentials.get_face(session=session, person_id=person_id, face_id=face_id)
+    face = credentials.get_face(session=session, person_id=person_id, face_id=face_id)
     return Response(face.data, media_type=face.content_type)
 
 
 @router.delete(PERSON + "/faces/{face_id}", status_code=204)
 def delete_face(person_id: int, face_id: int, session: SessionDep, principal: Operator) -> Response:
     """Delete a face image."""
-    with domain_errors():
-        credentials.delete_face(session=session, person_id=person_id, face_id=face_id)
+    credentials.delete_face(session=session, person_id=person_id, face_id=face_id)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -140,11 +133,10 @@ def post_fingerprint(
     person_id: int, data: FingerprintCreate, session: SessionDep, principal: Operator
 ) -> FingerprintRead:
     """Add a named fingerprint template (base64 of the scanner's bytes)."""
-    with domain_errors():
-        template = credentials.decode_template(data.template)
-        fingerprint = credentials.add_fingerprint(
-            session=session, person_id=person_id, name=data.name, template=template
-        )
+    template = credentials.decode_template(data.template)
+    fingerprint = credentials.add_fingerprint(
+        session=session, person_id=person_id, name=data.name, template=template
+    )
     record_audit(
         session=session,
         actor=principal.actor,
@@ -160,10 +152,9 @@ def get_fingerprint(
     person_id: int, fingerprint_id: int, session: SessionDep, principal: Operator
 ) -> dict[str, str | int]:
     """A fingerprint with its template in base64."""
-    with domain_errors():
-        fingerprint = credentials.get_fingerprint(
-            session=session, person_id=person_id, fingerprint_id=fingerprint_id
-        )
+    fingerprint = credentials.get_fingerprint(
+        session=session, person_id=person_id, fingerprint_id=fingerprint_id
+    )
     template = base64.b64encode(fingerprint.template).decode()
     return {"id": fingerprint.id, "name": fingerprint.name, "template": template}
 
@@ -173,10 +164,9 @@ def delete_fingerprint(
     person_id: int, fingerprint_id: int, session: SessionDep, principal: Operator
 ) -> Response:
     """Delete a fingerprint."""
-    with domain_errors():
-        credentials.delete_fingerprint(
-            session=session, person_id=person_id, fingerprint_id=fingerprint_id
-        )
+    credentials.delete_fingerprint(
+        session=session, person_id=person_id, fingerprint_id=fingerprint_id
+    )
     record_audit(
         session=session,
         actor=principal.actor,
@@ -196,13 +186,12 @@ def put_password(
     principal: Operator,
 ) -> Response:
     """Set the person's password (6-8 digits); stored encrypted, never logged."""
-    with domain_errors():
-        credentials.set_password(
-            session=session,
-            person_id=person_id,
-            password=data.password,
-            secret_key=settings.secret_key,
-        )
+    credentials.set_password(
+        session=session,
+        person_id=person_id,
+        password=data.password,
+        secret_key=settings.secret_key,
+    )
     record_audit(
         session=session, actor=principal.actor, action="password.set", target=f"person:{person_id}"
     )
@@ -212,8 +201,7 @@ def put_password(
 @router.delete(PERSON + "/password", status_code=204)
 def delete_password(person_id: int, session: SessionDep, principal: Operator) -> Response:
     """Remove the person's password."""
-    with domain_errors():
-        credentials.clear_password(session=session, person_id=person_id)
+    credentials.clear_password(session=session, person_id=person_id)
     record_audit(
         session=session,
         actor=principal.actor,

@@ -8,10 +8,10 @@ import logging
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from openpss.platform.errors import Conflict, DomainError, Invalid
 from openpss.platform.people import org
 from openpss.platform.people.cards import format_card, get_card_mode, parse_card
 from openpss.platform.people.credentials import MAX_CARDS, new_card
-from openpss.platform.people.errors import Conflict, PeopleError
 from openpss.platform.people.models import Card, Person
 from openpss.platform.people.schemas import BatchAdd, BatchEdit, PersonCreate
 from openpss.platform.people.service import build_person, check_rules, persons_by_ids
@@ -24,7 +24,7 @@ def batch_user_ids(start: str, quantity: int) -> list[str]:
     first = int(start)
     ids = [str(first + i).rjust(len(start), "0") for i in range(quantity)]
     if len(ids[-1]) > 32:
-        raise PeopleError("the last user ID of the batch would be longer than 32 digits")
+        raise Invalid("the last user ID of the batch would be longer than 32 digits")
     return ids
 
 
@@ -58,12 +58,12 @@ def batch_issue_cards(
 ) -> list[Card]:
     """Issue card_numbers[i] to person_ids[i]; nothing is issued unless every card is valid."""
     if len(person_ids) != len(card_numbers):
-        raise PeopleError(
+        raise Invalid(
             f"{len(person_ids)} person(s) selected but {len(card_numbers)} card number(s) given; "
             "give one card number per person"
         )
     if len(set(person_ids)) != len(person_ids):
-        raise PeopleError("a person is selected twice")
+        raise Invalid("a person is selected twice")
     mode = get_card_mode(session)
     persons = {p.id: p for p in persons_by_ids(session=session, person_ids=person_ids)}
     errors: list[str] = []
@@ -71,10 +71,10 @@ def batch_issue_cards(
     for position, text in enumerate(card_numbers, start=1):
         try:
             numbers.append(parse_card(text, mode))
-        except PeopleError as exc:
+        except DomainError as exc:
             errors.append(f"card {position}: {exc}")
     if errors:
-        raise PeopleError("; ".join(errors))
+        raise Invalid("; ".join(errors))
     _check_batch_cards(session, numbers, [persons[i] for i in person_ids])
     cards = []
     for person_id, number in zip(person_ids, numbers, strict=True):
@@ -106,7 +106,7 @@ def _check_batch_cards(session: Session, numbers: list[str], persons: list[Perso
 def batch_edit(*, session: Session, data: BatchEdit) -> list[Person]:
     """Change department and/or validity of the selected persons."""
     if data.department_id is None and data.valid_from is None and data.valid_to is None:
-        raise PeopleError("choose a department or a validity time to change")
+        raise Invalid("choose a department or a validity time to change")
     persons = persons_by_ids(session=session, person_ids=data.person_ids)
     if data.department_id is not None:
         org.get_department(session=session, department_id=data.department_id)
@@ -128,8 +128,8 @@ def _apply_edit(
     person.valid_to = valid_to or person.valid_to
     try:
         check_rules(person)
-    except PeopleError as exc:
-        raise PeopleError(f"user {person.user_id}: {exc}") from None
+    except DomainError as exc:
+        raise Invalid(f"user {person.user_id}: {exc}") from None
 
 
 def batch_delete(*, session: Session, person_ids: list[int]) -> int:

@@ -12,6 +12,7 @@ import qrcode
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from openpss.platform.errors import Conflict, Invalid, NotFound
 from openpss.platform.people.cards import (
     format_card,
     get_card_mode,
@@ -19,7 +20,6 @@ from openpss.platform.people.cards import (
     qr_allowed,
     to_decimal,
 )
-from openpss.platform.people.errors import Conflict, NotFound, PeopleError
 from openpss.platform.people.images import MAX_FACE_BYTES, check_image
 from openpss.platform.people.models import Card, FaceImage, Fingerprint, Person
 from openpss.platform.people.secrets import decrypt_pin, encrypt_pin
@@ -61,7 +61,7 @@ def ensure_card_free(session: Session, number: str, own_card_id: int | None = No
 def new_card(number: str, kind: str = "main") -> Card:
     """A Card row for a canonical number."""
     if kind not in CARD_KINDS:
-        raise PeopleError(f"card kind must be main or duress, not {kind!r}")
+        raise Invalid(f"card kind must be main or duress, not {kind!r}")
     return Card(number=number, number_dec=to_decimal(number), kind=kind, frozen=False)
 
 
@@ -70,7 +70,7 @@ def _check_card_room(session: Session, person_id: int, adding: int = 1) -> None:
         select(func.count()).select_from(Card).where(Card.person_id == person_id)
     )
     if (count or 0) + adding > MAX_CARDS:
-        raise PeopleError(f"a person can hold at most {MAX_CARDS} cards")
+        raise Invalid(f"a person can hold at most {MAX_CARDS} cards")
 
 
 def add_card(*, session: Session, person_id: int, number: str, kind: str = "main") -> Card:
@@ -99,7 +99,7 @@ def update_card(
     card = get_card(session=session, person_id=person_id, card_id=card_id)
     if kind is not None:
         if kind not in CARD_KINDS:
-            raise PeopleError(f"card kind must be main or duress, not {kind!r}")
+            raise Invalid(f"card kind must be main or duress, not {kind!r}")
         card.kind = kind
     if frozen is not None:
         card.frozen = frozen
@@ -125,7 +125,7 @@ def card_qr_png(*, session: Session, person_id: int, card_id: int) -> bytes:
     mode = get_card_mode(session)
     if not qr_allowed(card.number, mode):
         shown = format_card(card.number, mode)
-        raise PeopleError(
+        raise Invalid(
             f"card {shown} has no QR code: only 8-digit card numbers in hexadecimal mode do"
         )
     buffer = io.BytesIO()
@@ -141,7 +141,7 @@ def add_face(*, session: Session, person_id: int, data: bytes) -> FaceImage:
         select(func.count()).select_from(FaceImage).where(FaceImage.person_id == person_id)
     )
     if (count or 0) >= MAX_FACES:
-        raise PeopleError(f"a person can have at most {MAX_FACES} face images; delete one first")
+        raise Invalid(f"a person can have at most {MAX_FACES} face images; delete one first")
     face = FaceImage(
         person_id=person_id,
         content_type=image.content_type,
@@ -173,11 +173,11 @@ def decode_template(text: str) -> bytes:
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise PeopleError("fingerprint template is not valid base64") from None
+        raise Invalid("fingerprint template is not valid base64") from None
     if not data:
-        raise PeopleError("fingerprint template is empty")
+        raise Invalid("fingerprint template is empty")
     if len(data) > MAX_TEMPLATE_BYTES:
-        raise PeopleError(f"fingerprint template is larger than {MAX_TEMPLATE_BYTES} bytes")
+        raise Invalid(f"fingerprint template is larger than {MAX_TEMPLATE_BYTES} bytes")
     return data
 
 
@@ -188,7 +188,7 @@ def add_fingerprint(*, session: Session, person_id: int, name: str, template: by
     if name in names:
         raise Conflict(f"person {person.user_id} already has a fingerprint named {name!r}")
     if len(names) >= MAX_FINGERPRINTS:
-        raise PeopleError(f"a person can have at most {MAX_FINGERPRINTS} fingerprints")
+        raise Invalid(f"a person can have at most {MAX_FINGERPRINTS} fingerprints")
     fingerprint = Fingerprint(person_id=person_id, name=name, template=template)
     session.add(fingerprint)
     session.flush()
@@ -216,7 +216,7 @@ def set_password(*, session: Session, person_id: int, password: str, secret_key:
     """Set the person's password: 6-8 digits, stored encrypted."""
     person = _person(session, person_id)
     if not _PIN.fullmatch(password):
-        raise PeopleError("password must consist of 6-8 digits")
+        raise Invalid("password must consist of 6-8 digits")
     person.password_encrypted = encrypt_pin(password, secret_key=secret_key)
     session.flush()
 

@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from openpss.platform.people.errors import Conflict, NotFound, PeopleError
+from openpss.platform.errors import Conflict, Invalid, NotFound
 from openpss.platform.people.images import MAX_LOGO_BYTES, check_image
 from openpss.platform.people.models import Company, Department, Person
 from openpss.platform.people.schemas import CompanyUpdate, DepartmentRead
@@ -103,7 +103,7 @@ def delete_department(*, session: Session, department_id: int) -> str:
     """Delete an empty department; refuse the root and departments holding persons or children."""
     department = get_department(session=session, department_id=department_id)
     if department.parent_id is None:
-        raise PeopleError("the root department is the company and cannot be deleted")
+        raise Invalid("the root department is the company and cannot be deleted")
     children = session.scalar(
         select(func.count()).select_from(Department).where(Department.parent_id == department_id)
     )

@@ -11,10 +11,10 @@ from sqlalchemy import Select, and_, false, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
 from openpss.platform.db import utcnow
+from openpss.platform.errors import Conflict, Invalid, NotFound
 from openpss.platform.listing import Page, paginate
 from openpss.platform.people import org
 from openpss.platform.people.cards import CardMode, format_card, get_card_mode, search_prefix
-from openpss.platform.people.errors import Conflict, NotFound, PeopleError
 from openpss.platform.people.models import Card, Person
 from openpss.platform.people.schemas import (
     CardRead,
@@ -41,15 +41,15 @@ def default_validity(start: dt.datetime | None = None) -> tuple[dt.datetime, dt.
 
 
 def check_rules(person: Person) -> None:
-    """Cross-field rules of a person; PeopleError when one is broken."""
+    """Cross-field rules of a person; Invalid when one is broken."""
     if person.valid_to <= person.valid_from:
-        raise PeopleError("validity end time must be after the start time")
+        raise Invalid("validity end time must be after the start time")
     if (
         person.employment_date
         and person.termination_date
         and person.termination_date <= person.employment_date
     ):
-        raise PeopleError("termination date must be after the employment date")
+        raise Invalid("termination date must be after the employment date")
 
 
 def ensure_user_id_free(session: Session, user_id: str, own_id: int | None = None) -> None:
@@ -109,7 +109,7 @@ def update_person(*, session: Session, person_id: int, data: PersonUpdate) -> Pe
         changes["department_id"] = org.get_department(session=session, department_id=target).id
     for key in ("user_id", "name", "user_type", "valid_from", "valid_to"):
         if key in changes and changes[key] is None:
-            raise PeopleError(f"{key} cannot be empty")
+            raise Invalid(f"{key} cannot be empty")
     for key, value in changes.items():
         setattr(person, key, value)
     check_rules(person)

@@ -6,15 +6,15 @@ import logging
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from openpss.platform.deps import Admin, Operator, SessionDep, Viewer
+from openpss.platform.errors import DomainError
 from openpss.platform.listing import from_params
 from openpss.platform.people import org, service, views_bulk, views_person
 from openpss.platform.people.cards import get_card_mode, set_card_mode
-from openpss.platform.people.errors import PeopleError
 from openpss.platform.people.forms import messages
 from openpss.platform.people.http import read_upload
 from openpss.platform.people.schemas import CompanyUpdate, PersonQuery
@@ -76,13 +76,8 @@ def personnel_page(
 ) -> HTMLResponse:
     """Department tree beside the person list."""
     request.state.principal = principal
-    try:
-        query = list_query(request)
-        ctx = list_context(session, query, display)
-    except ValidationError as exc:
-        raise HTTPException(422, str(exc)) from None
-    except PeopleError as exc:
-        raise HTTPException(404, str(exc)) from None
+    query = list_query(request)
+    ctx = list_context(session, query, display)
     ctx.update(tree_context(session, query.department_id))
     ctx["card_mode"] = get_card_mode(session).value
     ctx["can_edit"] = principal.has(Role.operator)
@@ -95,12 +90,7 @@ def person_list(
 ) -> HTMLResponse:
     """The person list fragment (search, department filter, paging, list/card display)."""
     request.state.principal = principal
-    try:
-        ctx = list_context(session, list_query(request), display)
-    except ValidationError as exc:
-        raise HTTPException(422, str(exc)) from None
-    except PeopleError as exc:
-        raise HTTPException(404, str(exc)) from None
+    ctx = list_context(session, list_query(request), display)
     ctx["can_edit"] = principal.has(Role.operator)
     return render(request, "people/_list.html", ctx)
 
@@ -129,7 +119,7 @@ def add_department(
         dept = org.add_department(session=session, name=clean, parent_id=parent_id)
     except ValidationError as exc:
         return _tree_response(request, session, parent_id, "; ".join(messages(exc)))
-    except PeopleError as exc:
+    except DomainError as exc:
         return _tree_response(request, session, parent_id, str(exc))
     record_audit(
         session=session,
@@ -156,7 +146,7 @@ def rename_department(
         org.rename_department(session=session, department_id=department_id, name=clean)
     except ValidationError as exc:
         return _tree_response(request, session, department_id, "; ".join(messages(exc)))
-    except PeopleError as exc:
+    except DomainError as exc:
         return _tree_response(request, session, department_id, str(exc))
     record_audit(
         session=session,
@@ -176,7 +166,7 @@ def delete_department(
     request.state.principal = principal
     try:
         name = org.delete_department(session=session, department_id=department_id)
-    except PeopleError as exc:
+    except DomainError as exc:
         return _tree_response(request, session, department_id, str(exc))
     record_audit(
         session=session,
@@ -193,10 +183,7 @@ def switch_card_mode(
     session: SessionDep, principal: Admin, mode: Annotated[str, Form()] = "hex"
 ) -> Response:
     """Switch the card issuing type (hex / decimal)."""
-    try:
-        chosen = set_card_mode(session, mode)
-    except PeopleError as exc:
-        raise HTTPException(422, str(exc)) from None
+    chosen = set_card_mode(session, mode)
     record_audit(session=session, actor=principal.actor, action="card_mode.set", target=chosen)
     return RedirectResponse("/people", status_code=303)
 
@@ -233,7 +220,7 @@ async def save_company(
             org.set_logo(session=session, data=logo_bytes)
     except ValidationError as exc:
         errors = messages(exc)
-    except PeopleError as exc:
+    except DomainError as exc:
         errors = [str(exc)]
     if errors:
         session.rollback()

@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
+from openpss.platform.errors import DomainError, Invalid
 from openpss.platform.people import batch, org, service, xlsx
 from openpss.platform.people.cards import get_card_mode
-from openpss.platform.people.errors import PeopleError
 from openpss.platform.people.forms import int_list, messages
 from openpss.platform.people.http import XLSX, read_upload
 from openpss.platform.people.schemas import BatchAdd, BatchEdit
@@ -50,7 +50,7 @@ async def import_upload(
     ctx: dict[str, Any] = {"errors": [], "message": "", "imported": None}
     try:
         imported, errors = xlsx.import_persons(session=session, data=data)
-    except PeopleError as exc:
+    except DomainError as exc:
         ctx["message"] = str(exc)
         return render(request, "people/import.html", ctx, status_code=422)
     if errors:
@@ -116,7 +116,7 @@ def batch_page(
     request.state.principal = principal
     try:
         return _batch_page(request, session, int_list(ids))
-    except PeopleError as exc:
+    except DomainError as exc:
         return _batch_page(request, session, [], errors=[str(exc)], status_code=404)
 
 
@@ -139,7 +139,7 @@ async def batch_post(
     except ValidationError as exc:
         session.rollback()
         return _batch_page(request, session, ids, errors=messages(exc), status_code=422)
-    except PeopleError as exc:
+    except DomainError as exc:
         session.rollback()
         return _batch_page(request, session, ids, errors=[str(exc)], status_code=422)
     record_audit(
@@ -168,4 +168,4 @@ def _run_batch(operation: str, session: SessionDep, form: Any, ids: list[int]) -
         return f"changed {len(batch.batch_edit(session=session, data=data))} person(s)"
     if operation == "delete":
         return f"deleted {batch.batch_delete(session=session, person_ids=ids)} person(s)"
-    raise PeopleError(f"unknown batch operation {operation!r}")
+    raise Invalid(f"unknown batch operation {operation!r}")

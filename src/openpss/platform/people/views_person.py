@@ -6,14 +6,14 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from openpss.platform.deps import Operator, SessionDep, SettingsDep, Viewer
+from openpss.platform.errors import DomainError, NotFound
 from openpss.platform.people import credentials, org, service
 from openpss.platform.people.cards import format_card, get_card_mode, qr_allowed
-from openpss.platform.people.errors import PeopleError
 from openpss.platform.people.forms import messages, person_values
 from openpss.platform.people.http import read_upload
 from openpss.platform.people.schemas import (
@@ -87,10 +87,7 @@ def edit_person(
 ) -> HTMLResponse:
     """The edit dialog of a person."""
     request.state.principal = principal
-    try:
-        person = service.get_person(session=session, person_id=person_id)
-    except PeopleError as exc:
-        raise HTTPException(404, str(exc)) from None
+    person = service.get_person(session=session, person_id=person_id)
     return _dialog(request, session, person, _form_values(person), [])
 
 
@@ -103,7 +100,7 @@ async def create_person(request: Request, session: SessionDep, principal: Operat
         person = service.create_person(session=session, data=PersonCreate.model_validate(values))
     except ValidationError as exc:
         return _dialog(request, session, None, values, messages(exc))
-    except PeopleError as exc:
+    except DomainError as exc:
         return _dialog(request, session, None, values, [str(exc)])
     record_audit(
         session=session,
@@ -126,7 +123,7 @@ async def update_person(
     try:
         data = PersonUpdate.model_validate(values)
         service.update_person(session=session, person_id=person_id, data=data)
-    except (ValidationError, PeopleError) as exc:
+    except (ValidationError, DomainError) as exc:
         session.rollback()
         errors = messages(exc) if isinstance(exc, ValidationError) else [str(exc)]
         person = service.get_person(session=session, person_id=person_id)
@@ -145,10 +142,7 @@ async def update_person(
 @router.post("/people/persons/{person_id}/delete")
 def delete_person(person_id: int, session: SessionDep, principal: Operator) -> Response:
     """Delete a person; the list refreshes."""
-    try:
-        person = service.delete_person(session=session, person_id=person_id)
-    except PeopleError as exc:
-        raise HTTPException(404, str(exc)) from None
+    person = service.delete_person(session=session, person_id=person_id)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -197,7 +191,7 @@ def add_card(
     request.state.principal = principal
     try:
         card = credentials.add_card(session=session, person_id=person_id, number=number, kind=kind)
-    except PeopleError as exc:
+    except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
     record_audit(
         session=session,
@@ -241,8 +235,8 @@ def change_card(
                 session=session, person_id=person_id, card_id=card_id, **CARD_ACTIONS[action]
             )
         else:
-            raise HTTPException(404, f"unknown card action {action!r}")
-    except PeopleError as exc:
+            raise NotFound(f"unknown card action {action!r}")
+    except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
     record_audit(
         session=session,
@@ -275,7 +269,7 @@ def set_password(
             )
         else:
             credentials.clear_password(session=session, person_id=person_id)
-    except PeopleError as exc:
+    except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
     action = "password.set" if password else "password.delete"
     record_audit(
@@ -297,7 +291,7 @@ async def add_face(
     data = await read_upload(file)
     try:
         face = credentials.add_face(session=session, person_id=person_id, data=data)
-    except PeopleError as exc:
+    except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
     record_audit(
         session=session,
@@ -317,7 +311,7 @@ def delete_face(
     request.state.principal = principal
     try:
         credentials.delete_face(session=session, person_id=person_id, face_id=face_id)
-    except PeopleError as exc:
+    except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
     record_audit(
         session=session,

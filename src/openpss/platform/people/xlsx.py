@@ -20,10 +20,10 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from openpss.platform.errors import DomainError, Invalid
 from openpss.platform.people import org
 from openpss.platform.people.cards import CardMode, format_card, get_card_mode, parse_card
 from openpss.platform.people.credentials import MAX_CARDS, new_card
-from openpss.platform.people.errors import PeopleError
 from openpss.platform.people.models import Card, Person
 from openpss.platform.people.schemas import ImportError_, PersonCreate
 from openpss.platform.people.service import build_person
@@ -148,7 +148,7 @@ class _Importer:
             person = build_person(session=self.session, data=data)
         except ValidationError as exc:
             return _pydantic_reason(exc)
-        except PeopleError as exc:
+        except DomainError as exc:
             return str(exc)
         self.persons.append((person, numbers))
         return None
@@ -156,22 +156,22 @@ class _Importer:
     def _department(self, path: str) -> int:
         key = path.strip("/").lower()
         if key not in self.departments:
-            raise PeopleError(f"department {path!r} does not exist (use a path like Company/Sales)")
+            raise Invalid(f"department {path!r} does not exist (use a path like Company/Sales)")
         return self.departments[key]
 
     def _user_id(self, row_number: int, user_id: str) -> None:
         if user_id in self.user_ids:
-            raise PeopleError(f"user ID {user_id!r} also appears in row {self.user_ids[user_id]}")
+            raise Invalid(f"user ID {user_id!r} also appears in row {self.user_ids[user_id]}")
         self.user_ids[user_id] = row_number
 
     def _cards(self, row_number: int, text: str) -> list[str]:
         numbers = [parse_card(t, self.mode) for t in text.split(CARD_SEPARATOR) if t.strip()]
         if len(numbers) > MAX_CARDS:
-            raise PeopleError(f"at most {MAX_CARDS} cards per person")
+            raise Invalid(f"at most {MAX_CARDS} cards per person")
         for number in numbers:
             shown = format_card(number, self.mode)
             if number in self.cards:
-                raise PeopleError(f"card {shown} also appears in row {self.cards[number]}")
+                raise Invalid(f"card {shown} also appears in row {self.cards[number]}")
             self.cards[number] = row_number
         return numbers
 
@@ -197,18 +197,18 @@ class _Importer:
 
 def _open_rows(data: bytes) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
     if len(data) > MAX_IMPORT_BYTES:
-        raise PeopleError(f"the file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
+        raise Invalid(f"the file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise PeopleError(f"the file is not a readable xlsx workbook ({exc})") from None
+        raise Invalid(f"the file is not a readable xlsx workbook ({exc})") from None
     sheet = workbook.worksheets[0]
     rows = sheet.iter_rows(values_only=True)
     first = next(rows, None)
     header = [str(c).strip().rstrip("*").lower() if c is not None else "" for c in first or ()]
     missing = [h for h in ("user id", "name") if h not in header]
     if missing:
-        raise PeopleError(
+        raise Invalid(
             f"row 1 must be the template's header row; missing column(s): {', '.join(missing)}"
         )
     return header, rows
@@ -224,7 +224,7 @@ def import_persons(*, session: Session, data: bytes) -> tuple[int, list[ImportEr
         if not values or str(values.get("user_id", "")).startswith("#"):
             continue  # blank or comment row
         if row_number - 1 > MAX_IMPORT_ROWS:
-            raise PeopleError(f"the file has more than {MAX_IMPORT_ROWS} rows")
+            raise Invalid(f"the file has more than {MAX_IMPORT_ROWS} rows")
         reason = importer.check(row_number, values)
         if reason:
             errors.append(ImportError_(row=row_number, reason=reason))
@@ -232,7 +232,7 @@ def import_persons(*, session: Session, data: bytes) -> tuple[int, list[ImportEr
     if errors:
         return 0, sorted(errors, key=lambda e: e.row)
     if not importer.persons:
-        raise PeopleError("the file holds no person rows")
+        raise Invalid("the file holds no person rows")
     for person, numbers in importer.persons:
         person.cards = [new_card(n) for n in numbers]
         session.add(person)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -32,16 +32,6 @@ from openpss.platform.security.audit import record_audit
 router = APIRouter(tags=["permissions"])
 
 
-def raise_http(exc: service.PermissionRuleError) -> NoReturn:
-    """Map a permissions error to 404 / 409 / 422 with its message."""
-    code = status.HTTP_422_UNPROCESSABLE_CONTENT
-    if isinstance(exc, service.NotFound):
-        code = status.HTTP_404_NOT_FOUND
-    elif isinstance(exc, service.Conflict):
-        code = status.HTTP_409_CONFLICT
-    raise HTTPException(code, str(exc)) from exc
-
-
 # ---------------------------------------------------------------- time templates
 
 
@@ -54,10 +44,7 @@ def list_time_templates(session: SessionDep, _: Viewer) -> list[Any]:
 @router.post("/time-templates", response_model=TimeTemplateRead, status_code=201)
 def create_time_template(data: TimeTemplateCreate, session: SessionDep, principal: Operator) -> Any:
     """Add a time template (7 days, up to 4 segments a day, holiday exceptions)."""
-    try:
-        template = service.create_template(session=session, data=data)
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
+    template = service.create_template(session=session, data=data)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -71,10 +58,7 @@ def create_time_template(data: TimeTemplateCreate, session: SessionDep, principa
 @router.get("/time-templates/{template_id}", response_model=TimeTemplateRead)
 def get_time_template(template_id: int, session: SessionDep, _: Viewer) -> Any:
     """One time template."""
-    try:
-        return service.get_template(session=session, template_id=template_id)
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
+    return service.get_template(session=session, template_id=template_id)
 
 
 @router.patch("/time-templates/{template_id}", response_model=TimeTemplateRead)
@@ -82,10 +66,7 @@ def update_time_template(
     template_id: int, data: TimeTemplateUpdate, session: SessionDep, principal: Operator
 ) -> Any:
     """Change a time template; groups using it are re-sent to their devices."""
-    try:
-        template = service.update_template(session=session, template_id=template_id, data=data)
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
+    template = service.update_template(session=session, template_id=template_id, data=data)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -99,10 +80,7 @@ def update_time_template(
 @router.delete("/time-templates/{template_id}", status_code=204)
 def delete_time_template(template_id: int, session: SessionDep, principal: Operator) -> Response:
     """Delete a time template no group uses."""
-    try:
-        template = service.delete_template(session=session, template_id=template_id)
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
+    template = service.delete_template(session=session, template_id=template_id)
     record_audit(
         session=session, actor=principal.actor, action="time_template.delete", target=template.name
     )
@@ -130,10 +108,7 @@ def create_permission_group(
     data: PermissionGroupCreate, session: SessionDep, principal: Operator
 ) -> PermissionGroupRead:
     """Add a permission group; its (person, device) tasks are queued."""
-    try:
-        group = service.create_group(session=session, data=data)
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
+    group = service.create_group(session=session, data=data)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -147,10 +122,7 @@ def create_permission_group(
 @router.get("/permission-groups/{group_id}", response_model=PermissionGroupRead)
 def get_permission_group(group_id: int, session: SessionDep, _: Viewer) -> PermissionGroupRead:
     """One permission group."""
-    try:
-        return _read(session, service.get_group(session=session, group_id=group_id))
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
+    return _read(session, service.get_group(session=session, group_id=group_id))
 
 
 @router.patch("/permission-groups/{group_id}", response_model=PermissionGroupRead)
@@ -158,10 +130,7 @@ def update_permission_group(
     group_id: int, data: PermissionGroupUpdate, session: SessionDep, principal: Operator
 ) -> PermissionGroupRead:
     """Change a group; only the affected tasks are re-queued."""
-    try:
-        group = service.update_group(session=session, group_id=group_id, data=data)
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
+    group = service.update_group(session=session, group_id=group_id, data=data)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -175,10 +144,7 @@ def update_permission_group(
 @router.delete("/permission-groups/{group_id}", status_code=204)
 def delete_permission_group(group_id: int, session: SessionDep, principal: Operator) -> Response:
     """Delete a group; its persons are removed from devices no other group grants."""
-    try:
-        group = service.delete_group(session=session, group_id=group_id)
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
+    group = service.delete_group(session=session, group_id=group_id)
     record_audit(
         session=session, actor=principal.actor, action="permission_group.delete", target=group.name
     )
@@ -188,10 +154,7 @@ def delete_permission_group(group_id: int, session: SessionDep, principal: Opera
 @router.get("/permission-groups/{group_id}/persons", response_model=list[int])
 def group_persons(group_id: int, session: SessionDep, _: Viewer) -> list[int]:
     """Ids of the persons assigned directly to the group."""
-    try:
-        service.get_group(session=session, group_id=group_id)
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
+    service.get_group(session=session, group_id=group_id)
     return service.group_member_ids(session=session, group_id=group_id)
 
 
@@ -204,10 +167,7 @@ def _change_membership(
     change: Callable[..., PermissionGroup],
 ) -> PermissionGroupRead:
     """Apply one membership change (persons or departments) and audit it."""
-    try:
-        group = change(session=session, group_id=group_id, add=data.add, remove=data.remove)
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
+    group = change(session=session, group_id=group_id, add=data.add, remove=data.remove)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -247,12 +207,7 @@ def put_person_groups(
     person_id: int, data: PersonGroups, session: SessionDep, principal: Operator
 ) -> PersonGroups:
     """Set exactly which groups a person belongs to directly."""
-    try:
-        ids = service.set_person_groups(
-            session=session, person_id=person_id, group_ids=data.group_ids
-        )
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
+    ids = service.set_person_groups(session=session, person_id=person_id, group_ids=data.group_ids)
     record_audit(
         session=session,
         actor=principal.actor,

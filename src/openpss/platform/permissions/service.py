@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from openpss.platform.db import utcnow
 from openpss.platform.devices.models import Device
+from openpss.platform.errors import Conflict, Invalid, NotFound
 from openpss.platform.people.models import Department, Person
 from openpss.platform.permissions import tasks
 from openpss.platform.permissions.models import (
@@ -35,18 +36,6 @@ from openpss.platform.permissions.schemas import (
 
 logger = logging.getLogger(__name__)
 ALL_DAY_WEEKLY = [[["00:00", "24:00"]] for _ in range(7)]
-
-
-class PermissionRuleError(ValueError):
-    """A permission rule was broken (HTTP 422)."""
-
-
-class NotFound(PermissionRuleError):
-    """The referenced template, group, device, department or person does not exist (HTTP 404)."""
-
-
-class Conflict(PermissionRuleError):
-    """The change clashes with existing data, e.g. a duplicate name (HTTP 409)."""
 
 
 # ---------------------------------------------------------------- time templates
@@ -107,9 +96,7 @@ def update_template(
     template = get_template(session=session, template_id=template_id)
     if data.name is not None and data.name != template.name:
         if template.name == ALL_DAY_TEMPLATE:
-            raise PermissionRuleError(
-                f"the default template '{ALL_DAY_TEMPLATE}' cannot be renamed"
-            )
+            raise Invalid(f"the default template '{ALL_DAY_TEMPLATE}' cannot be renamed")
         _template_name_free(session, data.name, template.id)
         template.name = data.name
     if data.remark is not None:
@@ -135,7 +122,7 @@ def delete_template(*, session: Session, template_id: int) -> TimeTemplate:
     """Delete a template that no group uses (the default one stays)."""
     template = get_template(session=session, template_id=template_id)
     if template.name == ALL_DAY_TEMPLATE:
-        raise PermissionRuleError(f"the default template '{ALL_DAY_TEMPLATE}' cannot be deleted")
+        raise Invalid(f"the default template '{ALL_DAY_TEMPLATE}' cannot be deleted")
     users = session.scalars(
         select(PermissionGroup.name).where(PermissionGroup.time_template_id == template.id)
     ).all()
@@ -178,7 +165,7 @@ def _check_doors(session: Session, doors: Sequence[DoorRef]) -> list[tuple[int, 
         if device is None:
             raise NotFound(f"device {device_id} does not exist; add it in the device manager")
         if door > device.door_count:
-            raise PermissionRuleError(
+            raise Invalid(
                 f"device '{device.name}' has {device.door_count} door(s); "
                 f"door {door} does not exist"
             )

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from openpss.platform.db import utcnow
 from openpss.platform.devices.models import Device
+from openpss.platform.errors import NotFound
 from openpss.platform.listing import Page, paginate
 from openpss.platform.people.models import Department, Person
 from openpss.platform.permissions.models import (
@@ -41,10 +42,6 @@ BACKOFF_BASE_SECONDS = 30
 BACKOFF_MAX_SECONDS = 3600
 
 T = TypeVar("T")
-
-
-class TaskNotFound(LookupError):
-    """No authorization task has this id."""
 
 
 def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
@@ -329,7 +326,7 @@ def mark_task(
     """
     task = session.get(AuthorizationTask, task_id)
     if task is None:
-        raise TaskNotFound(f"authorization task {task_id} does not exist")
+        raise NotFound(f"authorization task {task_id} does not exist")
     now = now or utcnow()
     task.attempts += 1
     task.updated_at = now

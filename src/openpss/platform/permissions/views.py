@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.devices.models import Device
+from openpss.platform.errors import DomainError, NotFound
 from openpss.platform.listing import from_params
 from openpss.platform.people.models import Department, Person
 from openpss.platform.permissions import service, tasks
@@ -74,7 +75,7 @@ def _user_ids_to_person_ids(session: Session, text: str) -> list[int]:
         found.update({u: i for u, i in session.execute(query).all()})
     missing = [u for u in wanted if u not in found]
     if missing:
-        raise service.NotFound("no person has user ID " + ", ".join(missing[:10]))
+        raise NotFound("no person has user ID " + ", ".join(missing[:10]))
     return [found[u] for u in wanted]
 
 
@@ -127,7 +128,7 @@ async def group_add(request: Request, session: SessionDep, principal: Operator) 
         group = service.create_group(session=session, data=data)
     except ValidationError as exc:
         return _groups_page(request, session, form=form, errors=_errors(exc))
-    except (service.PermissionRuleError, ValueError) as exc:
+    except ValueError as exc:
         session.rollback()
         return _groups_page(request, session, form=form, errors=[str(exc)])
     record_audit(
@@ -143,10 +144,7 @@ async def group_add(request: Request, session: SessionDep, principal: Operator) 
 def _group_edit_page(
     request: Request, session: Session, group_id: int, **extra: Any
 ) -> HTMLResponse:
-    try:
-        group = service.get_group(session=session, group_id=group_id)
-    except service.NotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
+    group = service.get_group(session=session, group_id=group_id)
     read = service.read_groups(session=session, groups=[group])[0]
     member_ids = service.group_member_ids(session=session, group_id=group.id)
     user_ids: list[str] = []
@@ -185,7 +183,7 @@ async def group_edit(
         group = service.update_group(session=session, group_id=group_id, data=data)
     except ValidationError as exc:
         return _group_edit_page(request, session, group_id, errors=_errors(exc))
-    except (service.PermissionRuleError, ValueError) as exc:
+    except ValueError as exc:
         session.rollback()
         return _group_edit_page(request, session, group_id, errors=[str(exc)])
     record_audit(
@@ -201,10 +199,7 @@ async def group_edit(
 @router.post("/permissions/groups/{group_id}/delete")
 def group_delete(group_id: int, session: SessionDep, principal: Operator) -> RedirectResponse:
     """Delete a permission group."""
-    try:
-        group = service.delete_group(session=session, group_id=group_id)
-    except service.NotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
+    group = service.delete_group(session=session, group_id=group_id)
     record_audit(
         session=session, actor=principal.actor, action="permission_group.delete", target=group.name
     )
@@ -282,7 +277,7 @@ async def template_save(request: Request, session: SessionDep, principal: Operat
             )
     except ValidationError as exc:
         return _templates_page(request, session, form=form, errors=_errors(exc), edit=edit)
-    except (service.PermissionRuleError, ValueError) as exc:
+    except ValueError as exc:
         session.rollback()
         return _templates_page(request, session, form=form, errors=[str(exc)], edit=edit)
     action = "time_template.create" if edit is None else "time_template.update"
@@ -304,7 +299,7 @@ def template_delete(
     request.state.principal = principal
     try:
         template = service.delete_template(session=session, template_id=template_id)
-    except service.PermissionRuleError as exc:
+    except DomainError as exc:
         return _templates_page(request, session, errors=[str(exc)])
     record_audit(
         session=session, actor=principal.actor, action="time_template.delete", target=template.name
@@ -340,11 +335,7 @@ def _progress_page(
 def progress_page(request: Request, session: SessionDep, principal: Viewer) -> HTMLResponse:
     """Authorization progress per device and per person, with the failed tasks and reasons."""
     request.state.principal = principal
-    params = request.query_params.multi_items()
-    try:
-        query = from_params(ProgressQuery, params, limit=PAGE_SIZE)
-    except ValidationError as exc:
-        raise HTTPException(422, str(exc)) from None
+    query = from_params(ProgressQuery, request.query_params.multi_items(), limit=PAGE_SIZE)
     return _progress_page(request, session, query)
 
 
@@ -379,7 +370,7 @@ def _person_fragment(
 ) -> HTMLResponse:
     person = session.get(Person, person_id)
     if person is None:
-        raise HTTPException(404, f"person {person_id} does not exist")
+        raise NotFound(f"person {person_id} does not exist")
     groups = service.list_groups(session=session)
     covering = service.groups_covering_person(session=session, person_id=person_id)
     direct = set(service.person_group_ids(session=session, person_id=person_id))
@@ -417,7 +408,7 @@ async def person_groups_save(
     group_ids = [int(str(g)) for g in form.getlist("group_ids")]
     try:
         ids = service.set_person_groups(session=session, person_id=person_id, group_ids=group_ids)
-    except service.PermissionRuleError as exc:
+    except DomainError as exc:
         return _person_fragment(request, session, person_id, error=str(exc))
     record_audit(
         session=session,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.listing import Page
@@ -35,10 +35,7 @@ def search_access(
 
 
 def _search(session: SessionDep, kind: RecordKind, query: RecordQuery) -> Page[Any]:
-    try:
-        return service.search_records(session=session, kind=kind, query=query)
-    except service.RecordsError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    return service.search_records(session=session, kind=kind, query=query)
 
 
 @router.get("/records/access/export")
@@ -49,13 +46,10 @@ def export_access(
     format: Literal["xlsx", "csv"] = "xlsx",
 ) -> Response:
     """Download the matching access records as xlsx or CSV."""
-    try:
-        if format == "csv":
-            content = service.export_access_csv(session=session, filters=filters)
-        else:
-            content = service.export_access_xlsx(session=session, filters=filters)
-    except service.RecordsError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    if format == "csv":
+        content = service.export_access_csv(session=session, filters=filters)
+    else:
+        content = service.export_access_xlsx(session=session, filters=filters)
     record_audit(
         session=session,
         actor=principal.actor,

@@ -16,7 +16,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from openpss.platform.devices.models import Device
-from openpss.platform.listing import CursorError, Keyset, Page, count, paginate
+from openpss.platform.errors import Invalid
+from openpss.platform.listing import Keyset, Page, count, paginate
 from openpss.platform.people.models import Person
 from openpss.platform.records.models import AccessRecord, AlarmRecord, CallRecord
 from openpss.platform.records.schemas import (
@@ -39,10 +40,6 @@ EXPORT_COLUMNS = [
     "Attendance State",
     "Result",
 ]
-
-
-class RecordsError(ValueError):
-    """A records request cannot be served as asked (HTTP 422)."""
 
 
 # ---------------------------------------------------------------- intake
@@ -160,10 +157,7 @@ def search_records(*, session: Session, kind: RecordKind, query: RecordQuery) ->
         statement = _access_query(session, query)
     else:
         statement = _record_query(kind, query)
-    try:
-        page = paginate(session, statement, query, keyset=_KINDS[kind][1])
-    except CursorError as exc:
-        raise RecordsError(str(exc)) from exc
+    page = paginate(session, statement, query, keyset=_KINDS[kind][1])
     if kind == "access":
         page.items = _enrich(session, page.items)
     return page
@@ -218,7 +212,7 @@ def _export_rows(session: Session, filters: AccessQuery) -> Iterator[list[Any]]:
     query = _access_query(session, filters)
     total = count(session, query)
     if total > EXPORT_LIMIT:
-        raise RecordsError(
+        raise Invalid(
             f"{total} records match; narrow the time range to export at most {EXPORT_LIMIT}"
         )
     ordered = query.order_by(AccessRecord.event_time, AccessRecord.id)

@@ -7,26 +7,20 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
 from openpss.platform.deps import Admin, Principal, SessionDep, Viewer
+from openpss.platform.errors import DomainError, Invalid
 from openpss.platform.listing import from_params
 from openpss.platform.security import auth, service
 from openpss.platform.security.audit import AuditQuery, search_audit
-from openpss.platform.security.errors import SecurityError
 from openpss.platform.security.models import Role
-from openpss.platform.security.passwords import PasswordRuleError
+from openpss.platform.web.errors import http_status
 from openpss.platform.web.templating import render
 
 router = APIRouter()
 
 OptStr = Annotated[str, Form()]
 PER_PAGE = 50
-ERRORS = (SecurityError, PasswordRuleError)
-
-
-def _status(exc: Exception) -> int:
-    return exc.status_code if isinstance(exc, SecurityError) else 422
 
 
 def _accounts_page(
@@ -63,9 +57,11 @@ def accounts_create(
             session=session, username=username, password=password, role=role, remark=remark,
             actor=principal.actor,
         )  # fmt: skip
-    except ERRORS as exc:
+    except DomainError as exc:
         form = {"username": username, "role": role.value, "remark": remark}
-        return _accounts_page(request, session, principal, _status(exc), error=str(exc), form=form)
+        return _accounts_page(
+            request, session, principal, http_status(exc), error=str(exc), form=form
+        )
     return _accounts_page(request, session, principal, message=f"Account {username} created.")
 
 
@@ -85,9 +81,9 @@ def accounts_update(
             session=session, account_id=account_id, actor=principal.actor, role=role,
             enabled=enabled, remark=remark,
         )  # fmt: skip
-    except ERRORS as exc:
+    except DomainError as exc:
         session.rollback()
-        return _accounts_page(request, session, principal, _status(exc), error=str(exc))
+        return _accounts_page(request, session, principal, http_status(exc), error=str(exc))
     return _accounts_page(request, session, principal, message=f"Account {account.username} saved.")
 
 
@@ -104,8 +100,8 @@ def accounts_binding(
         account = service.bind_account(
             session=session, account_id=account_id, networks=[networks], actor=principal.actor
         )
-    except ERRORS as exc:
-        return _accounts_page(request, session, principal, _status(exc), error=str(exc))
+    except DomainError as exc:
+        return _accounts_page(request, session, principal, http_status(exc), error=str(exc))
     allowed = ", ".join(account.allowed_networks) or "any address"
     msg = f"Account {account.username} may be used from: {allowed}."
     return _accounts_page(request, session, principal, message=msg)
@@ -126,8 +122,8 @@ def accounts_password(
             session=session, account_id=account_id, password=password, confirm=confirm,
             actor=principal.actor,
         )  # fmt: skip
-    except ERRORS as exc:
-        return _accounts_page(request, session, principal, _status(exc), error=str(exc))
+    except DomainError as exc:
+        return _accounts_page(request, session, principal, http_status(exc), error=str(exc))
     msg = f"Password of {account.username} reset."
     return _accounts_page(request, session, principal, message=msg)
 
@@ -139,8 +135,8 @@ def accounts_delete(
     """Delete an account."""
     try:
         service.delete_account(session=session, account_id=account_id, actor=principal.actor)
-    except ERRORS as exc:
-        return _accounts_page(request, session, principal, _status(exc), error=str(exc))
+    except DomainError as exc:
+        return _accounts_page(request, session, principal, http_status(exc), error=str(exc))
     return _accounts_page(request, session, principal, message="Account deleted.")
 
 
@@ -176,8 +172,8 @@ def tokens_create(
             session=session, account_id=principal.account_id, name=name, days=lifetime,
             actor=principal.actor,
         )  # fmt: skip
-    except ERRORS as exc:
-        return _tokens_page(request, session, principal, _status(exc), error=str(exc))
+    except DomainError as exc:
+        return _tokens_page(request, session, principal, http_status(exc), error=str(exc))
     return _tokens_page(request, session, principal, secret=secret, secret_name=row.name)
 
 
@@ -191,8 +187,8 @@ def tokens_revoke(
         service.revoke_token(
             session=session, token_id=token_id, actor=principal.actor, owner_id=owner
         )
-    except ERRORS as exc:
-        return _tokens_page(request, session, principal, _status(exc), error=str(exc))
+    except DomainError as exc:
+        return _tokens_page(request, session, principal, http_status(exc), error=str(exc))
     return _tokens_page(request, session, principal, message="Token revoked.")
 
 
@@ -208,7 +204,7 @@ def audit_page(request: Request, principal: Admin, session: SessionDep) -> Respo
         found = search_audit(session=session, query=query)
         ctx.update(entries=found.items, total=found.total, page=query.page_number)
         ctx["pages"] = found.pages
-    except ValidationError as exc:
+    except Invalid as exc:
         ctx.update(entries=[], total=0, page=1, pages=1, error=str(exc))
     return render(request, "security/audit.html", ctx)
 
@@ -238,8 +234,8 @@ def online_end(
     """End a console session."""
     try:
         auth.end_session(session=session, session_id=session_id, actor=principal.actor)
-    except ERRORS as exc:
-        return _online_page(request, session, principal, _status(exc), error=str(exc))
+    except DomainError as exc:
+        return _online_page(request, session, principal, http_status(exc), error=str(exc))
     if session_id == principal.login_session_id:
         return RedirectResponse("/login", status_code=303)
     return _online_page(request, session, principal, message="Session ended.")
@@ -281,6 +277,6 @@ def locks_unlock(
             auth.unlock_account(session=session, username=username, actor=principal.actor)
         else:
             auth.unlock_address(session=session, source_ip=source_ip, actor=principal.actor)
-    except ERRORS as exc:
-        return _locks_page(request, session, principal, _status(exc), error=str(exc))
+    except DomainError as exc:
+        return _locks_page(request, session, principal, http_status(exc), error=str(exc))
     return _locks_page(request, session, principal, message=f"{username or source_ip} unlocked.")

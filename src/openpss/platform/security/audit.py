@@ -96,6 +96,12 @@ def search_audit(*, session: Session, query: AuditQuery) -> Page[AuditEntry]:
     return paginate(session, _filtered(select(AuditEntry), query), query, keyset=AUDIT_ORDER)
 
 
+def recent_audit(*, session: Session, limit: int = 10) -> list[AuditEntry]:
+    """The newest entries (one query, no count: the dashboard's list)."""
+    query = select(AuditEntry).order_by(*AUDIT_ORDER.order()).limit(limit)
+    return list(session.scalars(query))
+
+
 def iter_audit(*, session: Session, flt: AuditQuery, batch: int = 1000) -> Iterator[AuditEntry]:
     """Every matching entry, oldest first, fetched in batches (for exports)."""
     query = _filtered(select(AuditEntry), flt).order_by(AuditEntry.at, AuditEntry.id)

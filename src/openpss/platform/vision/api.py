@@ -5,15 +5,16 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, Response, status
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
+from openpss.platform.errors import Invalid, NotFound
 from openpss.platform.security.audit import record_audit
 from openpss.platform.vision import ffc_wizard, service
-from openpss.platform.vision.deps import SessionsDep, http_error
+from openpss.platform.vision.deps import SessionsDep
 from openpss.platform.vision.features import FeatureNode, level_index
 from openpss.platform.vision.images import png_bytes, tiff_bytes
-from openpss.platform.vision.live import CameraSessions, VisionError
+from openpss.platform.vision.live import CameraSessions
 from openpss.platform.vision.models import Camera
 from openpss.platform.vision.schemas import (
     AcquisitionStart,
@@ -52,10 +53,7 @@ def add_camera(
     data: CameraCreate, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> CameraRead:
     """Add a camera by IP address."""
-    try:
-        camera = service.add_camera(session=session, data=data)
-    except VisionError as exc:
-        raise http_error(exc) from exc
+    camera = service.add_camera(session=session, data=data)
     record_audit(
         session=session, actor=principal.actor, action="camera.create", target=camera.name,
         detail={"address": camera.address, "port": camera.port},
@@ -72,10 +70,7 @@ def update_camera(
     principal: Operator,
 ) -> CameraRead:
     """Rename or readdress a camera."""
-    try:
-        camera = service.update_camera(session=session, camera_id=camera_id, data=data)
-    except VisionError as exc:
-        raise http_error(exc) from exc
+    camera = service.update_camera(session=session, camera_id=camera_id, data=data)
     record_audit(
         session=session, actor=principal.actor, action="camera.update", target=camera.name,
         detail=data.model_dump(exclude_unset=True),
@@ -88,10 +83,7 @@ def delete_camera(
     camera_id: int, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> Response:
     """Disconnect and remove a camera."""
-    try:
-        camera = service.delete_camera(session=session, sessions=sessions, camera_id=camera_id)
-    except VisionError as exc:
-        raise http_error(exc) from exc
+    camera = service.delete_camera(session=session, sessions=sessions, camera_id=camera_id)
     record_audit(session=session, actor=principal.actor, action="camera.delete", target=camera.name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -101,10 +93,7 @@ def discover(
     session: SessionDep, sessions: SessionsDep, _: Operator, interface: str = "127.0.0.1"
 ) -> list[DiscoveredCamera]:
     """Broadcast a discovery on a network interface (name such as eth0, or its IPv4 address)."""
-    try:
-        return service.discover(session=session, finder=sessions.finder, interface=interface)
-    except VisionError as exc:
-        raise http_error(exc) from exc
+    return service.discover(session=session, finder=sessions.finder, interface=interface)
 
 
 @router.post("/cameras/{camera_id}/connect", response_model=CameraRead)
@@ -112,11 +101,8 @@ def connect(
     camera_id: int, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> CameraRead:
     """Connect with control privilege."""
-    try:
-        service.connect(session=session, sessions=sessions, camera_id=camera_id)
-        camera = service.get_camera(session=session, camera_id=camera_id)
-    except VisionError as exc:
-        raise http_error(exc) from exc
+    service.connect(session=session, sessions=sessions, camera_id=camera_id)
+    camera = service.get_camera(session=session, camera_id=camera_id)
     record_audit(
         session=session, actor=principal.actor, action="camera.connect", target=camera.name
     )
@@ -128,10 +114,7 @@ def disconnect(
     camera_id: int, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> CameraRead:
     """Stop acquiring and release control."""
-    try:
-        camera = service.get_camera(session=session, camera_id=camera_id)
-    except VisionError as exc:
-        raise http_error(exc) from exc
+    camera = service.get_camera(session=session, camera_id=camera_id)
     sessions.close(camera_id)
     record_audit(
         session=session, actor=principal.actor, action="camera.disconnect", target=camera.name
@@ -147,11 +130,8 @@ def features(
     try:
         level_index(level)
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-    try:
-        return _tree(sessions.require(camera_id).features(level))
-    except VisionError as exc:
-        raise http_error(exc) from exc
+        raise Invalid(str(exc)) from exc
+    return _tree(sessions.require(camera_id).features(level))
 
 
 @router.put("/cameras/{camera_id}/features/{name}")
@@ -164,12 +144,9 @@ def set_feature(
     principal: Operator,
 ) -> dict[str, str]:
     """Write a feature; the answer holds the value the camera reports afterwards."""
-    try:
-        live = sessions.require(camera_id)
-        live.set(name, data.value)
-        value = live.get(name)
-    except VisionError as exc:
-        raise http_error(exc) from exc
+    live = sessions.require(camera_id)
+    live.set(name, data.value)
+    value = live.get(name)
     record_audit(
         session=session, actor=principal.actor, action="camera.feature", target=name,
         detail={"camera": camera_id, "value": data.value},
@@ -182,10 +159,7 @@ def execute(
     camera_id: int, name: str, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> Response:
     """Execute a command feature (e.g. TriggerSoftware, UserSetSave)."""
-    try:
-        sessions.require(camera_id).execute(name)
-    except VisionError as exc:
-        raise http_error(exc) from exc
+    sessions.require(camera_id).execute(name)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -205,10 +179,7 @@ def play(
     principal: Operator,
 ) -> dict[str, Any]:
     """Play: Continuous, SingleFrame or MultiFrame (count 1-255)."""
-    try:
-        sessions.require(camera_id).play(data.mode, data.count)
-    except VisionError as exc:
-        raise http_error(exc) from exc
+    sessions.require(camera_id).play(data.mode, data.count)
     record_audit(
         session=session, actor=principal.actor, action="camera.acquisition.start",
         target=str(camera_id), detail=data.model_dump(),
@@ -221,10 +192,7 @@ def stop(
     camera_id: int, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> Response:
     """Stop acquiring."""
-    try:
-        sessions.require(camera_id).stop()
-    except VisionError as exc:
-        raise http_error(exc) from exc
+    sessions.require(camera_id).stop()
     record_audit(
         session=session,
         actor=principal.actor,
@@ -237,38 +205,27 @@ def stop(
 @router.get("/cameras/{camera_id}/statistics")
 def statistics(camera_id: int, sessions: SessionsDep, _: Viewer) -> dict[str, Any]:
     """Configured and measured frame rate, bandwidth, images received, loss, resends."""
-    try:
-        return sessions.require(camera_id).statistics()
-    except VisionError as exc:
-        raise http_error(exc) from exc
+    return sessions.require(camera_id).statistics()
 
 
 @router.get("/cameras/{camera_id}/events")
 def events(camera_id: int, sessions: SessionsDep, _: Viewer) -> list[dict[str, str]]:
     """The event log, newest first."""
-    try:
-        live = sessions.require(camera_id)
-    except VisionError as exc:
-        raise http_error(exc) from exc
+    live = sessions.require(camera_id)
     return [{"at": e.at.isoformat(), "kind": e.kind, "text": e.text} for e in list(live.events)]
 
 
 @router.get("/cameras/{camera_id}/frame.{extension}")
 def frame(camera_id: int, extension: str, sessions: SessionsDep, _: Viewer) -> Response:
     """The latest frame as PNG (8-bit, colour) or TIFF (samples as received)."""
-    try:
-        snapshot = sessions.require(camera_id).latest
-    except VisionError as exc:
-        raise http_error(exc) from exc
+    snapshot = sessions.require(camera_id).latest
     if snapshot is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no frame received yet; press Play first")
+        raise NotFound("no frame received yet; press Play first")
     if extension == "png":
         return Response(png_bytes(snapshot), media_type="image/png")
     if extension in ("tif", "tiff"):
         return Response(tiff_bytes(snapshot), media_type="image/tiff")
-    raise HTTPException(
-        status.HTTP_404_NOT_FOUND, f"unknown frame format {extension!r}; use png or tiff"
-    )
+    raise NotFound(f"unknown frame format {extension!r}; use png or tiff")
 
 
 @router.post("/cameras/{camera_id}/ffc/capture")
@@ -280,10 +237,7 @@ def ffc_capture(
     principal: Operator,
 ) -> dict[str, Any]:
     """FFC wizard: capture the dark field (lens covered) or the bright field (even light)."""
-    try:
-        count = ffc_wizard.capture(sessions.require(camera_id), data.field, data.frames)
-    except VisionError as exc:
-        raise http_error(exc) from exc
+    count = ffc_wizard.capture(sessions.require(camera_id), data.field, data.frames)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -299,10 +253,7 @@ def ffc_apply(
     camera_id: int, data: FFCApply, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> dict[str, str]:
     """FFC wizard: compute (max/min brightness ratio at most 2), upload, load and enable."""
-    try:
-        result = ffc_wizard.apply(sessions.require(camera_id), data.mode)
-    except VisionError as exc:
-        raise http_error(exc) from exc
+    result = ffc_wizard.apply(sessions.require(camera_id), data.mode)
     record_audit(
         session=session,
         actor=principal.actor,

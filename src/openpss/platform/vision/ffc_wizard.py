@@ -15,7 +15,8 @@ import numpy as np
 
 from openpss.imaging import FFCError, compute_ffc
 from openpss.imaging.ffc import CALIBRATION_BLACK_LEVEL
-from openpss.platform.vision.live import LiveCamera, VisionError
+from openpss.platform.errors import Conflict, DomainError, Invalid, Unavailable
+from openpss.platform.vision.live import LiveCamera
 
 logger = logging.getLogger(__name__)
 
@@ -86,11 +87,11 @@ def capture(live: LiveCamera, field_name: Field, frames: int = 4) -> int:
 def apply(live: LiveCamera, mode: str) -> str:
     """Compute the coefficients, upload them (WRITEMEM), load and enable FFC; returns a summary."""
     if mode not in FFC_MODES:
-        raise VisionError(f"unknown FFC mode {mode!r}; use point or plane16")
+        raise Invalid(f"unknown FFC mode {mode!r}; use point or plane16")
     state = state_of(live)
     for needed in ("dark", "bright"):
         if needed not in state.frames:
-            raise VisionError(f"capture the {needed} field first")
+            raise Conflict(f"capture the {needed} field first")
     try:
         coefficients = compute_ffc(
             state.frames["dark"],
@@ -100,7 +101,7 @@ def apply(live: LiveCamera, mode: str) -> str:
         )
     except FFCError as exc:
         live.log("ffc", f"refused: {exc}")
-        raise VisionError(str(exc)) from exc
+        raise Invalid(str(exc)) from exc
     data = coefficients.to_bytes()
     with live.lock:
         live.set("FFCMode", FFC_MODES[mode])
@@ -108,7 +109,7 @@ def apply(live: LiveCamera, mode: str) -> str:
         try:
             live.camera.client.write_memory(address, data)
         except Exception as exc:
-            raise VisionError(f"uploading the FFC coefficients failed: {exc}") from exc
+            raise Unavailable(f"uploading the FFC coefficients failed: {exc}") from exc
         live.execute("FFCDataLoad")
         live.set("FFCEnable", "1")
     state.last_result = f"{FFC_MODES[mode]} coefficients ({len(data)} bytes) loaded, FFC enabled"
@@ -121,15 +122,15 @@ def _save(live: LiveCamera) -> list[tuple[str, str]]:
     for name, _ in _LINEAR:
         try:
             saved.append((name, live.get(name)))
-        except VisionError:
+        except DomainError:
             continue
     for colour in ("Red", "Green", "Blue"):
         try:
             live.set("BalanceRatioSelector", colour)
             saved.append((f"BalanceRatio:{colour}", live.get("BalanceRatio")))
-        except VisionError:
+        except DomainError:
             break
-    with contextlib.suppress(VisionError):
+    with contextlib.suppress(DomainError):
         saved.append(("PixelFormat", live.get("PixelFormat")))
     return saved
 
@@ -141,19 +142,19 @@ def _linearise(live: LiveCamera) -> bool:
             value = live.get(value[1:])
         try:
             live.set(name, value)
-        except VisionError as exc:
+        except DomainError as exc:
             logger.debug("FFC capture: %s", exc)
     for colour in ("Red", "Green", "Blue"):
         try:
             live.set("BalanceRatioSelector", colour)
             live.set("BalanceRatio", "1")
-        except VisionError:
+        except DomainError:
             break
     options = _pixel_formats(live)
     color = "BayerRG12" in options
     target = "BayerRG12" if color else "Mono12"
     if target not in options:
-        raise VisionError("FFC needs a 12-bit pixel format (Mono12 or BayerRG12)")
+        raise Invalid("FFC needs a 12-bit pixel format (Mono12 or BayerRG12)")
     live.set("PixelFormat", target)
     return color
 
@@ -163,7 +164,7 @@ def _pixel_formats(live: LiveCamera) -> list[str]:
         try:
             return [str(s) for s in live.camera.node("PixelFormat").symbolics]
         except Exception as exc:
-            raise VisionError(f"cannot read the pixel formats: {exc}") from exc
+            raise Unavailable(f"cannot read the pixel formats: {exc}") from exc
 
 
 def _restore(live: LiveCamera, saved: list[tuple[str, str]]) -> None:
@@ -175,5 +176,5 @@ def _restore(live: LiveCamera, saved: list[tuple[str, str]]) -> None:
                 live.set("BalanceRatio", value)
             else:
                 live.set(name, value)
-        except VisionError as exc:
+        except DomainError as exc:
             logger.info("FFC capture: could not restore %s: %s", name, exc)

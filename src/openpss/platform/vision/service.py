@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openpss.platform.vision.live import CameraSessions, LiveCamera, VisionError
+from openpss.platform.errors import Conflict, DomainError, NotFound, Unavailable
+from openpss.platform.vision.live import CameraSessions, LiveCamera
 from openpss.platform.vision.models import Camera
 from openpss.platform.vision.schemas import CameraCreate, CameraUpdate, DiscoveredCamera
 
@@ -24,24 +25,16 @@ IDENTITY = {
 }
 
 
-class CameraNotFound(VisionError):
-    """No camera with that id."""
-
-
-class CameraConflict(VisionError):
-    """Another camera already has that name or address."""
-
-
 def list_cameras(*, session: Session) -> list[Camera]:
     """Every camera, by name."""
     return list(session.scalars(select(Camera).order_by(Camera.name)))
 
 
 def get_camera(*, session: Session, camera_id: int) -> Camera:
-    """One camera; CameraNotFound if it does not exist."""
+    """One camera; NotFound if it does not exist."""
     camera = session.get(Camera, camera_id)
     if camera is None:
-        raise CameraNotFound(f"camera {camera_id} does not exist")
+        raise NotFound(f"camera {camera_id} does not exist")
     return camera
 
 
@@ -84,8 +77,8 @@ def _check_unique(session: Session, name: str, address: str, port: int, own_id: 
         if row.id == own_id:
             continue
         if row.name == name:
-            raise CameraConflict(f"a camera named {name!r} already exists; choose another name")
-        raise CameraConflict(f"{address}:{port} is already in the list as {row.name!r}")
+            raise Conflict(f"a camera named {name!r} already exists; choose another name")
+        raise Conflict(f"{address}:{port} is already in the list as {row.name!r}")
 
 
 def discover(
@@ -94,10 +87,10 @@ def discover(
     """Broadcast a GigE Vision discovery on `interface` and list the cameras that answered."""
     try:
         answers = finder(interface, timeout=timeout)
-    except (OSError, VisionError, ValueError) as exc:
-        raise VisionError(f"discovery on {interface!r} failed: {exc}") from exc
+    except (OSError, ValueError) as exc:
+        raise Unavailable(f"discovery on {interface!r} failed: {exc}") from exc
     except Exception as exc:  # GvcpError of the client
-        raise VisionError(f"discovery on {interface!r} failed: {exc}") from exc
+        raise Unavailable(f"discovery on {interface!r} failed: {exc}") from exc
     known = {(c.address, c.port) for c in list_cameras(session=session)}
     found = [
         DiscoveredCamera(
@@ -121,7 +114,7 @@ def connect(*, session: Session, sessions: CameraSessions, camera_id: int) -> Li
     for column, feature in IDENTITY.items():
         try:
             value = live.get(feature)
-        except VisionError:
+        except DomainError:
             continue
         setattr(camera, column, value[:16] if column in ("serial", "user_name") else value[:32])
     session.flush()

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Form, HTTPException, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
+from openpss.platform.errors import DomainError, Invalid, NotFound
 from openpss.platform.security.audit import record_audit
 from openpss.platform.vision import ffc_wizard, service
 from openpss.platform.vision.deps import SessionsDep
 from openpss.platform.vision.features import LEVELS, level_index
 from openpss.platform.vision.images import png_bytes, tiff_bytes
-from openpss.platform.vision.live import ACQUISITION_MODES, CameraSessions, VisionError
+from openpss.platform.vision.live import ACQUISITION_MODES, CameraSessions
 from openpss.platform.vision.schemas import CameraCreate
 from openpss.platform.web.templating import render
 
@@ -65,7 +66,7 @@ async def camera_add(
     except ValidationError as exc:
         errors = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
         return _list(request, session, sessions, errors=errors, form=values)
-    except VisionError as exc:
+    except DomainError as exc:
         return _list(request, session, sessions, errors=[str(exc)], form=values)
     record_audit(
         session=session,
@@ -89,7 +90,7 @@ def camera_discover(
     request.state.principal = principal
     try:
         found = service.discover(session=session, finder=sessions.finder, interface=interface)
-    except VisionError as exc:
+    except DomainError as exc:
         return _list(request, session, sessions, errors=[str(exc)], interface=interface)
     message = f"{len(found)} camera(s) answered on {interface}."
     return _list(request, session, sessions, found=found, interface=interface, message=message)
@@ -98,10 +99,7 @@ def camera_discover(
 def _viewer(
     request: Request, session: SessionDep, sessions: CameraSessions, camera_id: int, **extra: Any
 ) -> HTMLResponse:
-    try:
-        camera = service.get_camera(session=session, camera_id=camera_id)
-    except VisionError as exc:
-        raise HTTPException(404, str(exc)) from exc
+    camera = service.get_camera(session=session, camera_id=camera_id)
     live = sessions.get(camera_id)
     context: dict[str, Any] = {
         "camera": camera,
@@ -147,7 +145,7 @@ def camera_connect(
     request.state.principal = principal
     try:
         service.connect(session=session, sessions=sessions, camera_id=camera_id)
-    except VisionError as exc:
+    except DomainError as exc:
         return _viewer(request, session, sessions, camera_id, errors=[str(exc)])
     record_audit(
         session=session, actor=principal.actor, action="camera.connect", target=str(camera_id)
@@ -222,7 +220,7 @@ def feature_set(
             live.execute(name)
         else:
             live.set(name, value)
-    except VisionError as exc:
+    except DomainError as exc:
         return _features(request, sessions, camera_id, level, str(exc))
     action = "camera.command" if execute else "camera.feature"
     record_audit(
@@ -249,7 +247,7 @@ def play(
     request.state.principal = principal
     try:
         sessions.require(camera_id).play(mode, count)
-    except VisionError as exc:
+    except DomainError as exc:
         return _panel(request, sessions, camera_id, str(exc))
     record_audit(
         session=session,
@@ -273,7 +271,7 @@ def stop(
     request.state.principal = principal
     try:
         sessions.require(camera_id).stop()
-    except VisionError as exc:
+    except DomainError as exc:
         return _panel(request, sessions, camera_id, str(exc))
     record_audit(
         session=session,
@@ -313,7 +311,7 @@ def frame_file(
     """The latest frame: PNG (preview or full) or TIFF (samples as received)."""
     live = sessions.get(camera_id)
     if live is None or live.latest is None:
-        raise HTTPException(404, "no frame received yet; press Play first")
+        raise NotFound("no frame received yet; press Play first")
     name = f"camera{camera_id}-{live.latest.block_id}"
     if extension == "png":
         headers = {} if preview else {"Content-Disposition": f'attachment; filename="{name}.png"'}
@@ -322,7 +320,7 @@ def frame_file(
     if extension in ("tif", "tiff"):
         headers = {"Content-Disposition": f'attachment; filename="{name}.tiff"'}
         return Response(tiff_bytes(live.latest), media_type="image/tiff", headers=headers)
-    raise HTTPException(404, f"unknown frame format {extension!r}; use png or tiff")
+    raise NotFound(f"unknown frame format {extension!r}; use png or tiff")
 
 
 @router.post("/vision/{camera_id}/ffc", response_class=HTMLResponse)
@@ -347,8 +345,8 @@ def ffc_step(
         elif step == "apply":
             message = ffc_wizard.apply(live, mode)
         else:
-            raise VisionError(f"unknown FFC step {step!r}")
-    except VisionError as exc:
+            raise Invalid(f"unknown FFC step {step!r}")
+    except DomainError as exc:
         error = str(exc)
     else:
         record_audit(

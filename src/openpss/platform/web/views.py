@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from openpss.platform.deps import SessionDep, Viewer
-from openpss.platform.security.audit import AuditQuery, search_audit
+from openpss.platform.security.audit import recent_audit
 from openpss.platform.security.auth import count_online
 from openpss.platform.security.models import Role
 from openpss.platform.web.templating import render
@@ -70,5 +70,5 @@ def dashboard(request: Request, principal: Viewer, session: SessionDep) -> Respo
     ctx: dict[str, Any] = {"counts": counts}
     if principal.has(Role.administrator):
         ctx["online"] = count_online(session=session)
-        ctx["recent"] = search_audit(session=session, query=AuditQuery(limit=10)).items
+        ctx["recent"] = recent_audit(session=session)
     return render(request, "web/dashboard.html", ctx)
