@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import signal
 import socket
@@ -32,7 +33,7 @@ from openpss.platform.permissions import tasks
 from openpss.platform.permissions.models import AuthorizationTask
 from openpss.platform.permissions.schemas import DoorRef, PermissionGroupCreate
 from openpss.platform.records.models import AccessRecord
-from openpss.platform.security.models import Role
+from openpss.platform.security.models import AuditEntry, Role
 from openpss.platform.settings import Settings
 from openpss.protocols.dahua_http.client import DahuaClient
 from tests.conftest import Api
@@ -292,6 +293,14 @@ async def test_extract_over_api_and_console(api: Api, terminal: Terminal) -> Non
     )
     assert "Extracted 1 user(s): 0 imported, 1 failed." in page.text
     assert "a person with this user ID already exists" in page.text
+    with api.client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+        action = AuditEntry.action == "device.extract_personnel"
+        entries = s.scalars(select(AuditEntry).where(action).order_by(AuditEntry.id)).all()
+    # The API and the console run one service function: the same audit entry, once each.
+    assert [(e.target, json.loads(e.detail)) for e in entries] == [
+        ("T", {"users": 1, "imported": 1}),
+        ("T", {"users": 1, "imported": 0}),
+    ]
     wrong = api.client.patch(f"/api/v1/devices/{device_id}", json={"password": "nope"}, headers=op)
     assert wrong.status_code == 200
     refused = await asyncio.to_thread(

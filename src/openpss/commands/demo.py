@@ -97,6 +97,7 @@ def register_terminal(session: Session, settings: Settings, terminal_port: int) 
     from openpss.platform.devices.models import Device
     from openpss.platform.devices.schemas import DeviceCreate
     from openpss.platform.devices.service import create_device
+    from openpss.platform.security.audit import SYSTEM
 
     if session.scalar(select(Device).where(Device.name == TERMINAL_NAME)) is not None:
         return
@@ -108,7 +109,7 @@ def register_terminal(session: Session, settings: Settings, terminal_port: int) 
         password=DEMO_DEVICE_PASSWORD,
         kind="attendance",
     )
-    create_device(session=session, settings=settings, data=data)
+    create_device(session=session, settings=settings, actor=SYSTEM, data=data)
 
 
 def register_camera(session: Session) -> None:

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Response, UploadFile
 
 from openpss.platform.deps import Admin, Operator, SessionDep, SettingsDep, Viewer
 from openpss.platform.devices import extract, service
-from openpss.platform.devices.adapter import DahuaAdapter
 from openpss.platform.devices.schemas import (
     DeviceCreate,
     DevicePage,
@@ -18,9 +17,6 @@ from openpss.platform.devices.schemas import (
     DeviceUpdate,
     ImportResult,
 )
-from openpss.platform.errors import Unavailable
-from openpss.platform.security.audit import record_audit
-from openpss.protocols.dahua_http.client import DahuaError
 
 router = APIRouter(tags=["devices"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -40,13 +36,8 @@ def create_device(
     data: DeviceCreate, session: SessionDep, settings: SettingsDep, principal: Operator
 ) -> DeviceRead:
     """Add a device by IP/Domain."""
-    device = service.create_device(session=session, settings=settings, data=data)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="device.create",
-        target=device.name,
-        detail={"host": device.host, "port": device.port, "username": device.username},
+    device = service.create_device(
+        session=session, settings=settings, actor=principal.actor, data=data
     )
     return DeviceRead.model_validate(device)
 
@@ -54,8 +45,7 @@ def create_device(
 @router.get("/devices/export")
 def export_devices(session: SessionDep, principal: Operator) -> Response:
     """Download the device list as xlsx (no passwords)."""
-    content = service.export_devices_xlsx(session=session)
-    record_audit(session=session, actor=principal.actor, action="device.export")
+    content = service.export_devices_xlsx(session=session, actor=principal.actor)
     headers = {"Content-Disposition": 'attachment; filename="devices.xlsx"'}
     return Response(content, media_type=XLSX, headers=headers)
 
@@ -65,16 +55,13 @@ async def import_devices(
     file: UploadFile, session: SessionDep, settings: SettingsDep, principal: Operator
 ) -> ImportResult:
     """Import a device list (xlsx); nothing is written unless every row is valid."""
-    content = await file.read()
-    result = service.import_devices_xlsx(session=session, settings=settings, content=content)
-    record_audit(
+    return service.import_devices_xlsx(
         session=session,
+        settings=settings,
         actor=principal.actor,
-        action="device.import",
-        target=file.filename or "",
-        detail=result.model_dump(),
+        content=await file.read(),
+        filename=file.filename or "",
     )
-    return result
 
 
 @router.get("/devices/{device_id}", response_model=DeviceRead)
@@ -93,17 +80,7 @@ def update_device(
 ) -> DeviceRead:
     """Edit a device; omit the password to keep it."""
     device = service.update_device(
-        session=session, settings=settings, device_id=device_id, data=data
-    )
-    detail = data.model_dump(exclude_unset=True, exclude={"password"})
-    if data.password is not None:
-        detail["password"] = "changed"
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="device.update",
-        target=device.name,
-        detail=detail,
+        session=session, settings=settings, actor=principal.actor, device_id=device_id, data=data
     )
     return DeviceRead.model_validate(device)
 
@@ -111,8 +88,7 @@ def update_device(
 @router.delete("/devices/{device_id}", status_code=204)
 def delete_device(device_id: int, session: SessionDep, principal: Admin) -> Response:
     """Delete a device."""
-    device = service.delete_device(session=session, device_id=device_id)
-    record_audit(session=session, actor=principal.actor, action="device.delete", target=device.name)
+    service.delete_device(session=session, actor=principal.actor, device_id=device_id)
     return Response(status_code=204)
 
 
@@ -126,22 +102,14 @@ async def extract_personnel(
     show: extract.Show = "all",
 ) -> dict[str, Any]:
     """Extract the device's users (with cards) into the platform; results all/success/failure."""
-    device = service.get_device(session=session, device_id=device_id)
-    password = service.device_password(settings=settings, device=device)
-    try:
-        async with DahuaAdapter.for_device(device, password) as adapter:
-            users = await adapter.read_personnel()
-    except DahuaError as exc:
-        raise Unavailable(f"device '{device.name}': {exc}") from exc
-    results = extract.import_personnel(session=session, users=users, department_id=department_id)
-    done = sum(r.success for r in results)
-    record_audit(
+    _, results = await extract.extract_personnel(
         session=session,
+        settings=settings,
         actor=principal.actor,
-        action="device.extract_personnel",
-        target=device.name,
-        detail={"users": len(results), "imported": done},
+        device_id=device_id,
+        department_id=department_id,
     )
+    done = sum(r.success for r in results)
     return {
         "total": len(results),
         "success": done,

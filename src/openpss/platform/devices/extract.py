@@ -14,10 +14,17 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openpss.platform.devices import service as devices
+from openpss.platform.devices.adapter import DahuaAdapter
+from openpss.platform.devices.models import Device
+from openpss.platform.errors import Unavailable
 from openpss.platform.people import credentials
 from openpss.platform.people import service as people
 from openpss.platform.people.models import Person
 from openpss.platform.people.schemas import PersonCreate
+from openpss.platform.security.audit import Actor, record_audit
+from openpss.platform.settings import Settings
+from openpss.protocols.dahua_http.client import DahuaError
 
 logger = logging.getLogger(__name__)
 Show = Literal["all", "success", "failure"]
@@ -62,6 +69,37 @@ def import_personnel(
 ) -> list[ExtractResult]:
     """Create platform persons from device users (read with DahuaAdapter.read_personnel)."""
     return [_import_user(session, entry, department_id) for entry in users]
+
+
+async def extract_personnel(
+    *,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    device_id: int,
+    department_id: int | None = None,
+) -> tuple[Device, list[ExtractResult]]:
+    """Read a device's users (with cards) and import them as persons; audited.
+
+    Unavailable when the device does not answer or refuses; Invalid when it has no password.
+    """
+    device = devices.get_device(session=session, device_id=device_id)
+    password = devices.device_password(settings=settings, device=device)
+    try:
+        async with DahuaAdapter.for_device(device, password) as adapter:
+            users = await adapter.read_personnel()
+    except DahuaError as exc:
+        raise Unavailable(f"device '{device.name}': {exc}") from exc
+    results = import_personnel(session=session, users=users, department_id=department_id)
+    done = sum(r.success for r in results)
+    record_audit(
+        session=session,
+        actor=actor,
+        action="device.extract_personnel",
+        target=device.name,
+        detail={"users": len(results), "imported": done},
+    )
+    return device, results
 
 
 def shown(results: list[ExtractResult], show: Show) -> list[ExtractResult]:

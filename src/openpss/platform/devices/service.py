@@ -23,6 +23,7 @@ from openpss.platform.devices.schemas import (
 )
 from openpss.platform.errors import Conflict, DomainError, Invalid, NotFound
 from openpss.platform.listing import Page, paginate
+from openpss.platform.security.audit import Actor, record_audit
 from openpss.platform.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -48,21 +49,28 @@ def _check_name_free(session: Session, name: str, own_id: int | None = None) -> 
         raise Conflict(f"a device named '{name}' already exists; choose another name")
 
 
-def create_device(*, session: Session, settings: Settings, data: DeviceCreate) -> Device:
-    """Add a device; its password is stored encrypted."""
+def create_device(
+    *, session: Session, settings: Settings, actor: Actor, data: DeviceCreate
+) -> Device:
+    """Add a device (audited); its password is stored encrypted."""
     _check_name_free(session, data.name)
     fields = data.model_dump(exclude={"password"})
     device = Device(**fields, password_encrypted=encrypt_secret(settings, data.password))
     session.add(device)
     session.flush()
     logger.info("device %s added (%s:%s)", device.name, device.host, device.port)
+    detail = {"host": device.host, "port": device.port, "username": device.username}
+    record_audit(
+        session=session, actor=actor, action="device.create", target=device.name, detail=detail
+    )
     return device
 
 
 def update_device(
-    *, session: Session, settings: Settings, device_id: int, data: DeviceUpdate
+    *, session: Session, settings: Settings, actor: Actor, device_id: int, data: DeviceUpdate
 ) -> Device:
-    """Change a device; a new host, port or credential marks it unchecked until the next poll."""
+    """Change a device (audited, the password as "changed" only); a new host, port or
+    credential marks it unchecked until the next poll."""
     device = get_device(session=session, device_id=device_id)
     changes = data.model_dump(exclude_unset=True, exclude={"password"})
     if changes.get("name") is not None:
@@ -76,14 +84,20 @@ def update_device(
         device.online = False
         device.last_error = ""
     session.flush()
+    detail = changes | ({"password": "changed"} if data.password is not None else {})
+    record_audit(
+        session=session, actor=actor, action="device.update", target=device.name, detail=detail
+    )
     return device
 
 
-def delete_device(*, session: Session, device_id: int) -> Device:
-    """Delete a device (its permission-group doors and tasks go with it; records keep no link)."""
+def delete_device(*, session: Session, actor: Actor, device_id: int) -> Device:
+    """Delete a device, audited (its permission-group doors and tasks go with it; records keep
+    no link)."""
     device = get_device(session=session, device_id=device_id)
     session.delete(device)
     session.flush()
+    record_audit(session=session, actor=actor, action="device.delete", target=device.name)
     return device
 
 
@@ -113,8 +127,8 @@ def list_devices(*, session: Session, query: DeviceQuery) -> Page[Device]:
     return paginate(session, statement, query, order=order)
 
 
-def export_devices_xlsx(*, session: Session) -> bytes:
-    """The device list as xlsx, without passwords (they are re-entered on import)."""
+def export_devices_xlsx(*, session: Session, actor: Actor) -> bytes:
+    """The device list as xlsx (audited), without passwords (they are re-entered on import)."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Devices")
     sheet.append(IMPORT_COLUMNS)
@@ -133,6 +147,7 @@ def export_devices_xlsx(*, session: Session) -> bytes:
         )
     buffer = io.BytesIO()
     workbook.save(buffer)
+    record_audit(session=session, actor=actor, action="device.export")
     return buffer.getvalue()
 
 
@@ -222,7 +237,9 @@ def _validate_rows(raw: list[tuple[int, list[Any]]]) -> list[_Row]:
     return rows
 
 
-def import_devices_xlsx(*, session: Session, settings: Settings, content: bytes) -> ImportResult:
+def import_devices_xlsx(
+    *, session: Session, settings: Settings, actor: Actor, content: bytes, filename: str = ""
+) -> ImportResult:
     """Import a device list: all rows are validated first, then written together.
 
     A row whose name exists updates that device; a new name creates one. The Password column is
@@ -247,6 +264,13 @@ def import_devices_xlsx(*, session: Session, settings: Settings, content: bytes)
         if not device.password_encrypted:
             result.without_password.append(device.name)
     session.flush()
+    record_audit(
+        session=session,
+        actor=actor,
+        action="device.import",
+        target=filename,
+        detail=result.model_dump(),
+    )
     return result
 
 

@@ -10,14 +10,11 @@ from pydantic import ValidationError
 
 from openpss.platform.deps import Admin, Operator, SessionDep, SettingsDep, Viewer
 from openpss.platform.devices import extract, service
-from openpss.platform.devices.adapter import DahuaAdapter
 from openpss.platform.devices.api import XLSX
 from openpss.platform.devices.schemas import DeviceCreate, DeviceQuery, DeviceUpdate
 from openpss.platform.errors import DomainError, Invalid
 from openpss.platform.listing import from_params
-from openpss.platform.security.audit import record_audit
 from openpss.platform.web.templating import render
-from openpss.protocols.dahua_http.client import DahuaError
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -74,26 +71,20 @@ async def device_add(
     values = _form_dict(await request.form(), FIELDS)
     try:
         data = DeviceCreate.model_validate(values)
-        device = service.create_device(session=session, settings=settings, data=data)
+        device = service.create_device(
+            session=session, settings=settings, actor=principal.actor, data=data
+        )
     except ValidationError as exc:
         return _list_page(request, session, form=values, errors=_errors(exc))
     except DomainError as exc:
         return _list_page(request, session, form=values, errors=[str(exc)])
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="device.create",
-        target=device.name,
-        detail={"host": device.host, "port": device.port, "username": device.username},
-    )
     return _list_page(request, session, message=f"Device '{device.name}' added.")
 
 
 @router.get("/devices/export")
 def device_export(session: SessionDep, principal: Operator) -> Response:
     """Download the device list (xlsx, no passwords)."""
-    content = service.export_devices_xlsx(session=session)
-    record_audit(session=session, actor=principal.actor, action="device.export")
+    content = service.export_devices_xlsx(session=session, actor=principal.actor)
     headers = {"Content-Disposition": 'attachment; filename="devices.xlsx"'}
     return Response(content, media_type=XLSX, headers=headers)
 
@@ -110,17 +101,14 @@ async def device_import(
     request.state.principal = principal
     try:
         result = service.import_devices_xlsx(
-            session=session, settings=settings, content=await file.read()
+            session=session,
+            settings=settings,
+            actor=principal.actor,
+            content=await file.read(),
+            filename=file.filename or "",
         )
     except DomainError as exc:
         return _list_page(request, session, errors=[str(exc)])
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="device.import",
-        target=file.filename or "",
-        detail=result.model_dump(),
-    )
     message = f"Imported: {result.created} added, {result.updated} updated."
     if result.without_password:
         message += " Set a password for: " + ", ".join(result.without_password) + "."
@@ -151,7 +139,13 @@ async def device_edit(
     values = _form_dict(await request.form(), FIELDS)
     try:
         data = DeviceUpdate.model_validate(values)
-        service.update_device(session=session, settings=settings, device_id=device_id, data=data)
+        service.update_device(
+            session=session,
+            settings=settings,
+            actor=principal.actor,
+            device_id=device_id,
+            data=data,
+        )
     except ValidationError as exc:
         session.rollback()
         device = service.get_device(session=session, device_id=device_id)
@@ -161,14 +155,6 @@ async def device_edit(
         session.rollback()
         device = service.get_device(session=session, device_id=device_id)
         return render(request, "devices/edit.html", {"device": device, "errors": [str(exc)]})
-    detail = {k: v for k, v in values.items() if k != "password"}
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="device.update",
-        target=device.name,
-        detail=detail | ({"password": "changed"} if "password" in values else {}),
-    )
     ctx = {"device": device, "errors": [], "message": "Saved."}
     return render(request, "devices/edit.html", ctx)
 
@@ -176,8 +162,7 @@ async def device_edit(
 @router.post("/devices/{device_id}/delete")
 def device_delete(device_id: int, session: SessionDep, principal: Admin) -> RedirectResponse:
     """Delete a device and go back to the list."""
-    device = service.delete_device(session=session, device_id=device_id)
-    record_audit(session=session, actor=principal.actor, action="device.delete", target=device.name)
+    service.delete_device(session=session, actor=principal.actor, device_id=device_id)
     return RedirectResponse("/devices", status_code=303)
 
 
@@ -195,21 +180,13 @@ async def device_extract(
     show = str(form.get("show", "all"))
     device = service.get_device(session=session, device_id=device_id)
     try:
-        password = service.device_password(settings=settings, device=device)
-        async with DahuaAdapter.for_device(device, password) as adapter:
-            users = await adapter.read_personnel()
-    except (DomainError, DahuaError) as exc:
+        _, results = await extract.extract_personnel(
+            session=session, settings=settings, actor=principal.actor, device_id=device_id
+        )
+    except DomainError as exc:
         ctx = {"device": device, "errors": [f"extraction failed: {exc}"], "message": ""}
         return render(request, "devices/edit.html", ctx)
-    results = extract.import_personnel(session=session, users=users)
     done = sum(r.success for r in results)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="device.extract_personnel",
-        target=device.name,
-        detail={"users": len(results), "imported": done},
-    )
     which: extract.Show = (
         "success" if show == "success" else "failure" if show == "failure" else "all"
     )
