@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,9 @@ import numpy as np
 import pytest
 import tifffile
 from PIL import Image
+from sqlalchemy import select
 
-from openpss.platform.security.models import Role
+from openpss.platform.security.models import AuditEntry, Role
 from openpss.platform.vision.live import CameraSessions
 from openpss.protocols.gige_vision.client import DiscoveredDevice
 from openpss.protocols.gige_vision.gvcp import DeviceInfo
@@ -283,3 +285,27 @@ def _wait_for(api: Api, cam: str, done: Any) -> dict[str, Any]:
 
     result: dict[str, Any] = eventually(check, what="camera statistics")
     return result
+
+
+def _audit(api: Api, action: str) -> list[tuple[str, dict[str, Any]]]:
+    with api.client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+        query = select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        return [(e.target, json.loads(e.detail)) for e in s.scalars(query)]
+
+
+def test_api_and_console_audit_camera_actions_alike(vision: tuple[Api, int]) -> None:
+    """Regression: camera.connect logged the name from the API and the id from the console."""
+    api, camera_id = vision
+    op = api.headers(Role.operator)
+    assert api.client.post(f"/vision/{camera_id}/disconnect", headers=op).status_code == 200
+    assert api.client.post(f"/vision/{camera_id}/connect", headers=op).status_code == 200
+    assert _audit(api, "camera.connect") == [("line 1", {"camera_id": camera_id})] * 2
+    assert _audit(api, "camera.disconnect") == [("line 1", {"camera_id": camera_id})]
+    url = f"{BASE}/cameras/{camera_id}/features/GammaEnable"
+    assert api.client.put(url, json={"value": "1"}, headers=op).status_code == 200
+    form = {"name": "GammaEnable", "value": "0"}
+    assert api.client.post(f"/vision/{camera_id}/features", data=form, headers=op).is_success
+    assert _audit(api, "camera.feature") == [
+        ("line 1", {"camera_id": camera_id, "feature": "GammaEnable", "value": "1"}),
+        ("line 1", {"camera_id": camera_id, "feature": "GammaEnable", "value": "0"}),
+    ]

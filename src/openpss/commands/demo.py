@@ -116,12 +116,14 @@ def register_camera(session: Session) -> None:
     """Add the virtual camera to the Cameras page once."""
     from sqlalchemy import select
 
+    from openpss.platform.security.audit import SYSTEM
     from openpss.platform.vision.models import Camera
     from openpss.platform.vision.schemas import CameraCreate
     from openpss.platform.vision.service import add_camera
 
     if session.scalar(select(Camera).where(Camera.name == CAMERA_NAME)) is None:
-        add_camera(session=session, data=CameraCreate(name=CAMERA_NAME, address="127.0.0.1"))
+        data = CameraCreate(name=CAMERA_NAME, address="127.0.0.1")
+        add_camera(session=session, actor=SYSTEM, data=data)
 
 
 def _terminal_command(devices_dir: Path, port: int) -> list[str]:
