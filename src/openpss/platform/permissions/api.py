@@ -27,7 +27,6 @@ from openpss.platform.permissions.schemas import (
     TimeTemplateRead,
     TimeTemplateUpdate,
 )
-from openpss.platform.security.audit import record_audit
 
 router = APIRouter(tags=["permissions"])
 
@@ -44,15 +43,7 @@ def list_time_templates(session: SessionDep, _: Viewer) -> list[Any]:
 @router.post("/time-templates", response_model=TimeTemplateRead, status_code=201)
 def create_time_template(data: TimeTemplateCreate, session: SessionDep, principal: Operator) -> Any:
     """Add a time template (7 days, up to 4 segments a day, holiday exceptions)."""
-    template = service.create_template(session=session, data=data)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="time_template.create",
-        target=template.name,
-        detail=data.model_dump(mode="json"),
-    )
-    return template
+    return service.create_template(session=session, data=data, actor=principal.actor)
 
 
 @router.get("/time-templates/{template_id}", response_model=TimeTemplateRead)
@@ -66,24 +57,15 @@ def update_time_template(
     template_id: int, data: TimeTemplateUpdate, session: SessionDep, principal: Operator
 ) -> Any:
     """Change a time template; groups using it are re-sent to their devices."""
-    template = service.update_template(session=session, template_id=template_id, data=data)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="time_template.update",
-        target=template.name,
-        detail=data.model_dump(mode="json", exclude_unset=True),
+    return service.update_template(
+        session=session, template_id=template_id, data=data, actor=principal.actor
     )
-    return template
 
 
 @router.delete("/time-templates/{template_id}", status_code=204)
 def delete_time_template(template_id: int, session: SessionDep, principal: Operator) -> Response:
     """Delete a time template no group uses."""
-    template = service.delete_template(session=session, template_id=template_id)
-    record_audit(
-        session=session, actor=principal.actor, action="time_template.delete", target=template.name
-    )
+    service.delete_template(session=session, template_id=template_id, actor=principal.actor)
     return Response(status_code=204)
 
 
@@ -108,14 +90,7 @@ def create_permission_group(
     data: PermissionGroupCreate, session: SessionDep, principal: Operator
 ) -> PermissionGroupRead:
     """Add a permission group; its (person, device) tasks are queued."""
-    group = service.create_group(session=session, data=data)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="permission_group.create",
-        target=group.name,
-        detail=data.model_dump(mode="json"),
-    )
+    group = service.create_group(session=session, data=data, actor=principal.actor)
     return _read(session, group)
 
 
@@ -130,13 +105,8 @@ def update_permission_group(
     group_id: int, data: PermissionGroupUpdate, session: SessionDep, principal: Operator
 ) -> PermissionGroupRead:
     """Change a group; only the affected tasks are re-queued."""
-    group = service.update_group(session=session, group_id=group_id, data=data)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="permission_group.update",
-        target=group.name,
-        detail=data.model_dump(mode="json", exclude_unset=True),
+    group = service.update_group(
+        session=session, group_id=group_id, data=data, actor=principal.actor
     )
     return _read(session, group)
 
@@ -144,10 +114,7 @@ def update_permission_group(
 @router.delete("/permission-groups/{group_id}", status_code=204)
 def delete_permission_group(group_id: int, session: SessionDep, principal: Operator) -> Response:
     """Delete a group; its persons are removed from devices no other group grants."""
-    group = service.delete_group(session=session, group_id=group_id)
-    record_audit(
-        session=session, actor=principal.actor, action="permission_group.delete", target=group.name
-    )
+    service.delete_group(session=session, group_id=group_id, actor=principal.actor)
     return Response(status_code=204)
 
 
@@ -166,14 +133,9 @@ def _change_membership(
     what: str,
     change: Callable[..., PermissionGroup],
 ) -> PermissionGroupRead:
-    """Apply one membership change (persons or departments) and audit it."""
-    group = change(session=session, group_id=group_id, add=data.add, remove=data.remove)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action=f"permission_group.{what}",
-        target=group.name,
-        detail=data.model_dump(),
+    """Apply one membership change (persons or departments); the service audits it."""
+    group = change(
+        session=session, group_id=group_id, add=data.add, remove=data.remove, actor=principal.actor
     )
     return _read(session, group)
 
@@ -207,13 +169,8 @@ def put_person_groups(
     person_id: int, data: PersonGroups, session: SessionDep, principal: Operator
 ) -> PersonGroups:
     """Set exactly which groups a person belongs to directly."""
-    ids = service.set_person_groups(session=session, person_id=person_id, group_ids=data.group_ids)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.permission_groups",
-        target=str(person_id),
-        detail={"group_ids": ids},
+    ids = service.set_person_groups(
+        session=session, person_id=person_id, group_ids=data.group_ids, actor=principal.actor
     )
     return PersonGroups(group_ids=ids)
 
@@ -257,11 +214,7 @@ def retry_authorization_tasks(
     data: RetryRequest, session: SessionDep, principal: Operator
 ) -> dict[str, int]:
     """Put failed tasks back in the queue now."""
-    count = tasks.retry_tasks(session=session, task_ids=data.task_ids, device_id=data.device_id)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="authorization.retry",
-        detail=data.model_dump() | {"count": count},
+    count = tasks.retry_tasks(
+        session=session, task_ids=data.task_ids, device_id=data.device_id, actor=principal.actor
     )
     return {"retried": count}

@@ -29,6 +29,7 @@ from openpss.platform.permissions.models import (
     TaskStatus,
 )
 from openpss.platform.permissions.schemas import ProgressQuery, TaskQuery
+from openpss.platform.security.audit import SYSTEM, Actor, record_audit
 
 logger = logging.getLogger(__name__)
 
@@ -354,9 +355,13 @@ def mark_tasks(
 
 
 def retry_tasks(
-    *, session: Session, task_ids: Sequence[int] | None = None, device_id: int | None = None
+    *,
+    session: Session,
+    task_ids: Sequence[int] | None = None,
+    device_id: int | None = None,
+    actor: Actor = SYSTEM,
 ) -> int:
-    """Put failed tasks back to pending now (the retry button); returns how many."""
+    """Put failed tasks back to pending now (the retry button, audited); returns how many."""
     query = update(AuthorizationTask).where(AuthorizationTask.status == TaskStatus.failed)
     if task_ids is not None:
         query = query.where(AuthorizationTask.id.in_(list(task_ids)))
@@ -365,7 +370,12 @@ def retry_tasks(
     values = {"status": TaskStatus.pending, "next_attempt_at": None, "updated_at": utcnow()}
     result = session.execute(query.values(**values).execution_options(synchronize_session=False))
     session.flush()
-    return int(getattr(result, "rowcount", 0) or 0)
+    count = int(getattr(result, "rowcount", 0) or 0)
+    detail = {"task_ids": None if task_ids is None else list(task_ids), "device_id": device_id}
+    record_audit(
+        session=session, actor=actor, action="authorization.retry", detail=detail | {"count": count}
+    )
+    return count
 
 
 def _status_sums() -> list[Any]:

@@ -29,7 +29,6 @@ from openpss.platform.permissions.schemas import (
     TimeTemplateUpdate,
 )
 from openpss.platform.permissions.timespec import parse_segments_text
-from openpss.platform.security.audit import record_audit
 from openpss.platform.web.templating import render
 
 router = APIRouter()
@@ -125,19 +124,12 @@ async def group_add(request: Request, session: SessionDep, principal: Operator) 
     try:
         values = _group_values(session, form)
         data = PermissionGroupCreate.model_validate(values)
-        group = service.create_group(session=session, data=data)
+        group = service.create_group(session=session, data=data, actor=principal.actor)
     except ValidationError as exc:
         return _groups_page(request, session, form=form, errors=_errors(exc))
     except ValueError as exc:
         session.rollback()
         return _groups_page(request, session, form=form, errors=[str(exc)])
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="permission_group.create",
-        target=group.name,
-        detail=data.model_dump(mode="json"),
-    )
     return _groups_page(request, session, message=f"Permission group '{group.name}' added.")
 
 
@@ -180,29 +172,19 @@ async def group_edit(
     form = await request.form()
     try:
         data = PermissionGroupUpdate.model_validate(_group_values(session, form))
-        group = service.update_group(session=session, group_id=group_id, data=data)
+        service.update_group(session=session, group_id=group_id, data=data, actor=principal.actor)
     except ValidationError as exc:
         return _group_edit_page(request, session, group_id, errors=_errors(exc))
     except ValueError as exc:
         session.rollback()
         return _group_edit_page(request, session, group_id, errors=[str(exc)])
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="permission_group.update",
-        target=group.name,
-        detail=data.model_dump(mode="json", exclude_unset=True),
-    )
     return _group_edit_page(request, session, group_id, message="Saved.")
 
 
 @router.post("/permissions/groups/{group_id}/delete")
 def group_delete(group_id: int, session: SessionDep, principal: Operator) -> RedirectResponse:
     """Delete a permission group."""
-    group = service.delete_group(session=session, group_id=group_id)
-    record_audit(
-        session=session, actor=principal.actor, action="permission_group.delete", target=group.name
-    )
+    service.delete_group(session=session, group_id=group_id, actor=principal.actor)
     return RedirectResponse("/permissions", status_code=303)
 
 
@@ -267,27 +249,22 @@ async def template_save(request: Request, session: SessionDep, principal: Operat
         values = _template_values(form)
         if edit is None:
             template = service.create_template(
-                session=session, data=TimeTemplateCreate.model_validate(values)
+                session=session,
+                data=TimeTemplateCreate.model_validate(values),
+                actor=principal.actor,
             )
         else:
             template = service.update_template(
                 session=session,
                 template_id=edit.id,
                 data=TimeTemplateUpdate.model_validate(values),
+                actor=principal.actor,
             )
     except ValidationError as exc:
         return _templates_page(request, session, form=form, errors=_errors(exc), edit=edit)
     except ValueError as exc:
         session.rollback()
         return _templates_page(request, session, form=form, errors=[str(exc)], edit=edit)
-    action = "time_template.create" if edit is None else "time_template.update"
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action=action,
-        target=template.name,
-        detail={"weekly": template.weekly},
-    )
     return _templates_page(request, session, message=f"Time template '{template.name}' saved.")
 
 
@@ -298,12 +275,11 @@ def template_delete(
     """Delete a time template that no group uses."""
     request.state.principal = principal
     try:
-        template = service.delete_template(session=session, template_id=template_id)
+        template = service.delete_template(
+            session=session, template_id=template_id, actor=principal.actor
+        )
     except DomainError as exc:
         return _templates_page(request, session, errors=[str(exc)])
-    record_audit(
-        session=session, actor=principal.actor, action="time_template.delete", target=template.name
-    )
     return _templates_page(request, session, message=f"Time template '{template.name}' deleted.")
 
 
@@ -352,12 +328,7 @@ async def progress_retry(
         session=session,
         task_ids=[int(task_id)] if task_id else None,
         device_id=int(device_id) if device_id else None,
-    )
-    record_audit(
-        session=session,
         actor=principal.actor,
-        action="authorization.retry",
-        detail={"task_id": task_id, "device_id": device_id, "count": count},
     )
     return _progress_page(request, session, message=f"{count} failed task(s) queued again.")
 
@@ -407,14 +378,9 @@ async def person_groups_save(
     form = await request.form()
     group_ids = [int(str(g)) for g in form.getlist("group_ids")]
     try:
-        ids = service.set_person_groups(session=session, person_id=person_id, group_ids=group_ids)
+        service.set_person_groups(
+            session=session, person_id=person_id, group_ids=group_ids, actor=principal.actor
+        )
     except DomainError as exc:
         return _person_fragment(request, session, person_id, error=str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.permission_groups",
-        target=str(person_id),
-        detail={"group_ids": ids},
-    )
     return _person_fragment(request, session, person_id, message="Permissions saved.")
