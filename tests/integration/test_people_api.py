@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import random
 
 from PIL import Image
+from sqlalchemy import select
 
-from openpss.platform.security.models import Role
+from openpss.platform.security.models import AuditEntry, Role
 from tests.conftest import Api
 from tests.support.people_api import P, add_person, png_bytes, root_id
 
@@ -185,3 +187,33 @@ def test_faces_fingerprints_password(api: Api) -> None:
     person = api.client.get(f"{P}/persons/{pid}", headers=h).json()
     assert person["has_password"] and len(person["faces"]) == 3
     assert "135790" not in str(person)
+
+
+def _audit(api: Api, action: str) -> list[tuple[str, Any]]:
+    with api.client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+        query = select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        return [(e.target, json.loads(e.detail) if e.detail else "") for e in s.scalars(query)]
+
+
+def test_api_and_console_audit_personnel_changes_alike(api: Api) -> None:
+    """Regression: the console audited cards as person:<db id> with the stored number and the
+    API as person:<db id> with the shown one; both now go through the service's one entry."""
+    op = api.headers(Role.operator)
+    person = add_person(api, "77", "Ann")
+    cards = f"{P}/persons/{person['id']}/cards"
+    assert api.client.post(cards, json={"number": "ABCDEF"}, headers=op).status_code == 201
+    console = f"/people/persons/{person['id']}/cards"
+    assert api.client.post(console, data={"number": "ABCDE0"}, headers=op).status_code == 200
+    assert _audit(api, "card.create") == [
+        ("person:77", {"card": "00ABCDEF", "kind": "main", "frozen": False}),
+        ("person:77", {"card": "00ABCDE0", "kind": "main", "frozen": False}),
+    ]
+    body = {"user_id": "78", "name": "Bob"}
+    assert api.client.post("/people/persons", data=body, headers=op).status_code == 200
+    created = _audit(api, "person.create")
+    assert [target for target, _ in created] == ["person:77", "person:78"]
+    assert created[0][1] == created[1][1] | {"name": "Ann"}  # same fields from both
+    api.client.post(f"/people/persons/{person['id']}/password", data={"password": "123456"},
+                    headers=op)  # fmt: skip
+    api.client.put(f"{P}/persons/{person['id']}/password", json={"password": "654321"}, headers=op)
+    assert _audit(api, "password.set") == [("person:77", ""), ("person:77", "")]

@@ -14,6 +14,7 @@ from openpss.platform.db import utcnow
 from openpss.platform.errors import Conflict, Invalid, NotFound
 from openpss.platform.listing import Page, paginate
 from openpss.platform.people import org
+from openpss.platform.people.audit import audit_change
 from openpss.platform.people.cards import CardMode, format_card, get_card_mode, search_prefix
 from openpss.platform.people.models import Card, Person
 from openpss.platform.people.schemas import (
@@ -27,6 +28,7 @@ from openpss.platform.people.schemas import (
     PersonUpdate,
     SearchField,
 )
+from openpss.platform.security.audit import Actor
 
 logger = logging.getLogger(__name__)
 DEFAULT_VALIDITY_YEARS = 10  # the manual's default validity: 2022/11/29 to 2032/11/29
@@ -71,12 +73,14 @@ def build_person(*, session: Session, data: PersonCreate) -> Person:
     return person
 
 
-def create_person(*, session: Session, data: PersonCreate) -> Person:
-    """Add one person (manual 1.4.1)."""
+def create_person(*, session: Session, data: PersonCreate, actor: Actor | None = None) -> Person:
+    """Add one person (manual 1.4.1); audited when `actor` is given."""
     ensure_user_id_free(session, data.user_id)
     person = build_person(session=session, data=data)
     session.add(person)
     session.flush()
+    detail = data.model_dump(include={"name", "department_id", "user_type"})
+    audit_change(session, actor, "person.create", person=person, **detail)
     return person
 
 
@@ -98,8 +102,10 @@ def get_person(*, session: Session, person_id: int) -> Person:
     return person
 
 
-def update_person(*, session: Session, person_id: int, data: PersonUpdate) -> Person:
-    """Change the fields sent in `data`."""
+def update_person(
+    *, session: Session, person_id: int, data: PersonUpdate, actor: Actor | None = None
+) -> Person:
+    """Change the fields sent in `data` (audited: the names of the changed fields)."""
     person = get_person(session=session, person_id=person_id)
     changes = data.model_dump(exclude_unset=True)
     if changes.get("user_id"):
@@ -114,12 +120,14 @@ def update_person(*, session: Session, person_id: int, data: PersonUpdate) -> Pe
         setattr(person, key, value)
     check_rules(person)
     session.flush()
+    audit_change(session, actor, "person.update", person=person, fields=sorted(changes))
     return person
 
 
-def delete_person(*, session: Session, person_id: int) -> Person:
+def delete_person(*, session: Session, person_id: int, actor: Actor | None = None) -> Person:
     """Delete a person with all credentials."""
     person = get_person(session=session, person_id=person_id)
+    audit_change(session, actor, "person.delete", person=person)
     session.delete(person)
     session.flush()
     return person

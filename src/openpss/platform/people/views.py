@@ -18,7 +18,6 @@ from openpss.platform.people.cards import get_card_mode, set_card_mode
 from openpss.platform.people.forms import messages
 from openpss.platform.people.http import read_upload
 from openpss.platform.people.schemas import CompanyUpdate, PersonQuery
-from openpss.platform.security.audit import record_audit
 from openpss.platform.security.models import Role
 from openpss.platform.web.templating import render
 
@@ -116,18 +115,13 @@ def add_department(
     request.state.principal = principal
     try:
         clean = CompanyUpdate(name=name).name  # same rule: required, at most 64 characters
-        dept = org.add_department(session=session, name=clean, parent_id=parent_id)
+        dept = org.add_department(
+            session=session, name=clean, parent_id=parent_id, actor=principal.actor
+        )
     except ValidationError as exc:
         return _tree_response(request, session, parent_id, "; ".join(messages(exc)))
     except DomainError as exc:
         return _tree_response(request, session, parent_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="department.create",
-        target=f"department:{dept.id}",
-        detail={"name": dept.name, "parent_id": parent_id},
-    )
     return _tree_response(request, session, dept.id)
 
 
@@ -143,18 +137,13 @@ def rename_department(
     request.state.principal = principal
     try:
         clean = CompanyUpdate(name=name).name
-        org.rename_department(session=session, department_id=department_id, name=clean)
+        org.rename_department(
+            session=session, department_id=department_id, name=clean, actor=principal.actor
+        )
     except ValidationError as exc:
         return _tree_response(request, session, department_id, "; ".join(messages(exc)))
     except DomainError as exc:
         return _tree_response(request, session, department_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="department.rename",
-        target=f"department:{department_id}",
-        detail={"name": clean},
-    )
     return _tree_response(request, session, department_id)
 
 
@@ -165,16 +154,9 @@ def delete_department(
     """Delete an empty department."""
     request.state.principal = principal
     try:
-        name = org.delete_department(session=session, department_id=department_id)
+        org.delete_department(session=session, department_id=department_id, actor=principal.actor)
     except DomainError as exc:
         return _tree_response(request, session, department_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="department.delete",
-        target=f"department:{department_id}",
-        detail={"name": name},
-    )
     return _tree_response(request, session, None)
 
 
@@ -183,8 +165,7 @@ def switch_card_mode(
     session: SessionDep, principal: Admin, mode: Annotated[str, Form()] = "hex"
 ) -> Response:
     """Switch the card issuing type (hex / decimal)."""
-    chosen = set_card_mode(session, mode)
-    record_audit(session=session, actor=principal.actor, action="card_mode.set", target=chosen)
+    set_card_mode(session, mode, actor=principal.actor)
     return RedirectResponse("/people", status_code=303)
 
 
@@ -215,9 +196,9 @@ async def save_company(
     errors: list[str] = []
     try:
         data = CompanyUpdate.model_validate(fields)
-        org.update_company(session=session, data=data)
+        org.update_company(session=session, data=data, actor=principal.actor)
         if logo_bytes:
-            org.set_logo(session=session, data=logo_bytes)
+            org.set_logo(session=session, data=logo_bytes, actor=principal.actor)
     except ValidationError as exc:
         errors = messages(exc)
     except DomainError as exc:
@@ -227,7 +208,6 @@ async def save_company(
         company = org.get_company(session=session)
         ctx = {"company": fields | {"id": company.id}, "errors": errors, "saved": False}
         return render(request, "people/company.html", ctx, status_code=422)
-    record_audit(session=session, actor=principal.actor, action="company.update", detail=fields)
     return RedirectResponse("/people/company?saved=true", status_code=303)
 
 

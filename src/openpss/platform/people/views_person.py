@@ -24,7 +24,6 @@ from openpss.platform.people.schemas import (
     PersonCreate,
     PersonUpdate,
 )
-from openpss.platform.security.audit import record_audit
 from openpss.platform.web.templating import render
 
 logger = logging.getLogger(__name__)
@@ -97,18 +96,12 @@ async def create_person(request: Request, session: SessionDep, principal: Operat
     request.state.principal = principal
     values = person_values(await request.form())
     try:
-        person = service.create_person(session=session, data=PersonCreate.model_validate(values))
+        data = PersonCreate.model_validate(values)
+        person = service.create_person(session=session, data=data, actor=principal.actor)
     except ValidationError as exc:
         return _dialog(request, session, None, values, messages(exc))
     except DomainError as exc:
         return _dialog(request, session, None, values, [str(exc)])
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.create",
-        target=f"person:{person.user_id}",
-        detail={"name": person.name},
-    )
     person = service.get_person(session=session, person_id=person.id)
     return _dialog(request, session, person, _form_values(person), [], headers=REFRESH)
 
@@ -122,33 +115,22 @@ async def update_person(
     values = person_values(await request.form())
     try:
         data = PersonUpdate.model_validate(values)
-        service.update_person(session=session, person_id=person_id, data=data)
+        service.update_person(
+            session=session, person_id=person_id, data=data, actor=principal.actor
+        )
     except (ValidationError, DomainError) as exc:
         session.rollback()
         errors = messages(exc) if isinstance(exc, ValidationError) else [str(exc)]
         person = service.get_person(session=session, person_id=person_id)
         return _dialog(request, session, person, values, errors)
     person = service.get_person(session=session, person_id=person_id)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.update",
-        target=f"person:{person.user_id}",
-        detail=sorted(values),
-    )
     return _dialog(request, session, person, _form_values(person), [], headers=REFRESH)
 
 
 @router.post("/people/persons/{person_id}/delete")
 def delete_person(person_id: int, session: SessionDep, principal: Operator) -> Response:
     """Delete a person; the list refreshes."""
-    person = service.delete_person(session=session, person_id=person_id)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.delete",
-        target=f"person:{person.user_id}",
-    )
+    service.delete_person(session=session, person_id=person_id, actor=principal.actor)
     return Response(status_code=200, headers=REFRESH)
 
 
@@ -190,16 +172,11 @@ def add_card(
     """Issue a card (typed in the card issuing type)."""
     request.state.principal = principal
     try:
-        card = credentials.add_card(session=session, person_id=person_id, number=number, kind=kind)
+        credentials.add_card(
+            session=session, person_id=person_id, number=number, kind=kind, actor=principal.actor
+        )
     except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="card.create",
-        target=f"person:{person_id}",
-        detail={"card": card.number, "kind": card.kind},
-    )
     return _credentials(request, session, person_id)
 
 
@@ -224,27 +201,17 @@ def change_card(
     """Freeze, unfreeze, make main/duress, replace or delete a card."""
     request.state.principal = principal
     try:
+        where: dict[str, Any] = {"session": session, "person_id": person_id, "card_id": card_id}
         if action == "delete":
-            credentials.delete_card(session=session, person_id=person_id, card_id=card_id)
+            credentials.delete_card(**where, actor=principal.actor)
         elif action == "replace":
-            credentials.update_card(
-                session=session, person_id=person_id, card_id=card_id, number=number
-            )
+            credentials.update_card(**where, number=number, actor=principal.actor)
         elif action in CARD_ACTIONS:
-            credentials.update_card(
-                session=session, person_id=person_id, card_id=card_id, **CARD_ACTIONS[action]
-            )
+            credentials.update_card(**where, **CARD_ACTIONS[action], actor=principal.actor)
         else:
             raise NotFound(f"unknown card action {action!r}")
     except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action=f"card.{action}",
-        target=f"person:{person_id}",
-        detail={"card_id": card_id},
-    )
     return _credentials(request, session, person_id)
 
 
@@ -266,15 +233,12 @@ def set_password(
                 person_id=person_id,
                 password=password,
                 secret_key=settings.secret_key,
+                actor=principal.actor,
             )
         else:
-            credentials.clear_password(session=session, person_id=person_id)
+            credentials.clear_password(session=session, person_id=person_id, actor=principal.actor)
     except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
-    action = "password.set" if password else "password.delete"
-    record_audit(
-        session=session, actor=principal.actor, action=action, target=f"person:{person_id}"
-    )
     return _credentials(request, session, person_id)
 
 
@@ -290,16 +254,9 @@ async def add_face(
     request.state.principal = principal
     data = await read_upload(file)
     try:
-        face = credentials.add_face(session=session, person_id=person_id, data=data)
+        credentials.add_face(session=session, person_id=person_id, data=data, actor=principal.actor)
     except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="face.create",
-        target=f"person:{person_id}",
-        detail={"face_id": face.id},
-    )
     return _credentials(request, session, person_id)
 
 
@@ -310,14 +267,9 @@ def delete_face(
     """Delete a face image."""
     request.state.principal = principal
     try:
-        credentials.delete_face(session=session, person_id=person_id, face_id=face_id)
+        credentials.delete_face(
+            session=session, person_id=person_id, face_id=face_id, actor=principal.actor
+        )
     except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="face.delete",
-        target=f"person:{person_id}",
-        detail={"face_id": face_id},
-    )
     return _credentials(request, session, person_id)

@@ -22,11 +22,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from openpss.platform.errors import DomainError, Invalid
 from openpss.platform.people import org
+from openpss.platform.people.audit import audit_change
 from openpss.platform.people.cards import CardMode, format_card, get_card_mode, parse_card
 from openpss.platform.people.credentials import MAX_CARDS, new_card
 from openpss.platform.people.models import Card, Person
 from openpss.platform.people.schemas import ImportError_, PersonCreate
 from openpss.platform.people.service import build_person
+from openpss.platform.security.audit import Actor
 
 logger = logging.getLogger(__name__)
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
@@ -214,7 +216,9 @@ def _open_rows(data: bytes) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
     return header, rows
 
 
-def import_persons(*, session: Session, data: bytes) -> tuple[int, list[ImportError_]]:
+def import_persons(
+    *, session: Session, data: bytes, actor: Actor | None = None, filename: str = ""
+) -> tuple[int, list[ImportError_]]:
     """Import persons from xlsx; (imported, errors) and nothing written if any row is bad."""
     header, rows = _open_rows(data)
     importer = _Importer(session)
@@ -237,7 +241,9 @@ def import_persons(*, session: Session, data: bytes) -> tuple[int, list[ImportEr
         person.cards = [new_card(n) for n in numbers]
         session.add(person)
     session.flush()
-    return len(importer.persons), []
+    imported = len(importer.persons)
+    audit_change(session, actor, "person.import", file=filename, imported=imported)
+    return imported, []
 
 
 def _export_row(person: Person, paths: dict[int, str], mode: CardMode) -> list[Any]:
@@ -254,16 +260,21 @@ def _export_row(person: Person, paths: dict[int, str], mode: CardMode) -> list[A
     return [values.get(field) for _, field in COLUMNS]
 
 
-def export_persons(*, session: Session, person_ids: Iterable[int] | None = None) -> IO[bytes]:
+def export_persons(
+    *, session: Session, person_ids: Iterable[int] | None = None, actor: Actor | None = None
+) -> IO[bytes]:
     """An xlsx file of the given persons (all when None), written in streaming mode."""
+    wanted = None if person_ids is None else list(person_ids)
+    count = "all" if wanted is None else len(wanted)
+    audit_change(session, actor, "person.export", persons=count)
     mode = get_card_mode(session)
     paths = org.department_paths(session=session)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Persons")
     sheet.append(HEADERS)
     query = select(Person).options(selectinload(Person.cards)).order_by(Person.user_id)
-    if person_ids is not None:
-        query = query.where(Person.id.in_(list(person_ids)))
+    if wanted is not None:
+        query = query.where(Person.id.in_(wanted))
     for person in session.scalars(query.execution_options(yield_per=1000)):
         sheet.append(_export_row(person, paths, mode))
     output = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
