@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import random
+from typing import Any
 
 from PIL import Image
 from sqlalchemy import select
