@@ -9,7 +9,7 @@ import random
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from openpss.platform.attendance import compute, service
+from openpss.platform.attendance import compute, shifts
 from openpss.platform.attendance.models import AttendancePeriod, ShiftAssignment
 from openpss.platform.attendance.schemas import PeriodCreate, RestBreakSchema, ShiftCreate
 from openpss.platform.people.models import Department, Person
@@ -54,7 +54,7 @@ def seed_demo_attendance(*, session: Session, today: dt.date | None = None) -> i
     ctx = compute.load_context(session)
     start, end = _previous_month(today or compute.today(ctx))
     lunch = RestBreakSchema(name="Lunch", start="12:00", end="13:00", minutes=60)
-    period = service.create_period(
+    period = shifts.create_period(
         session=session,
         actor=SYSTEM,
         data=PeriodCreate(
@@ -70,7 +70,7 @@ def seed_demo_attendance(*, session: Session, today: dt.date | None = None) -> i
             rests=[lunch],
         ),
     )
-    shift = service.create_shift(
+    shift = shifts.create_shift(
         session=session,
         actor=SYSTEM,
         data=ShiftCreate(

@@ -19,7 +19,6 @@ from openpss.platform.records.schemas import (
     RecordKind,
     RecordQuery,
 )
-from openpss.platform.security.audit import record_audit
 
 router = APIRouter(tags=["records"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -46,16 +45,8 @@ def export_access(
     format: Literal["xlsx", "csv"] = "xlsx",
 ) -> Response:
     """Download the matching access records as xlsx or CSV."""
-    if format == "csv":
-        content = service.export_access_csv(session=session, filters=filters)
-    else:
-        content = service.export_access_xlsx(session=session, filters=filters)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="records.export",
-        target=f"access.{format}",
-        detail=filters.filters(),
+    content = service.export_access(
+        session=session, actor=principal.actor, filters=filters, fmt=format
     )
     media = "text/csv; charset=utf-8" if format == "csv" else XLSX
     headers = {"Content-Disposition": f'attachment; filename="access-records.{format}"'}

@@ -7,7 +7,7 @@ import datetime as dt
 import io
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from openpyxl import Workbook
 from sqlalchemy import Select, func, select
@@ -26,6 +26,7 @@ from openpss.platform.records.schemas import (
     RecordKind,
     RecordQuery,
 )
+from openpss.platform.security.audit import Actor, record_audit
 
 logger = logging.getLogger(__name__)
 EXPORT_LIMIT = 1_000_000
@@ -238,6 +239,19 @@ def _export_batch(session: Session, batch: Sequence[AccessRecord]) -> Iterable[l
             r.attendance_state,
             "success" if r.success else "failure",
         ]
+
+
+def export_access(
+    *, session: Session, actor: Actor, filters: AccessQuery, fmt: Literal["xlsx", "csv"]
+) -> bytes:
+    """Matching access records as an xlsx or CSV file; the export is audited."""
+    writer = export_access_csv if fmt == "csv" else export_access_xlsx
+    content = writer(session=session, filters=filters)
+    record_audit(
+        session=session, actor=actor, action="records.export", target=f"access.{fmt}",
+        detail=filters.filters(),
+    )  # fmt: skip
+    return content
 
 
 def export_access_xlsx(*, session: Session, filters: AccessQuery) -> bytes:
