@@ -22,10 +22,10 @@ from openpss.platform.deps import (
 )
 from openpss.platform.errors import DomainError
 from openpss.platform.security import auth, service
-from openpss.platform.security.views_admin import router as admin_router
 from openpss.platform.security.audit import Actor
 from openpss.platform.security.errors import PasswordExpired
 from openpss.platform.security.passwords import PasswordRuleError, check_password_rule, strength
+from openpss.platform.security.views_admin import router as admin_router
 from openpss.platform.settings import Settings
 from openpss.platform.web.errors import http_status
 from openpss.platform.web.templating import render
