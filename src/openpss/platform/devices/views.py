@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from openpss.platform.deps import Admin, Operator, SessionDep, SettingsDep, Viewer
 from openpss.platform.devices import extract, service
-from openpss.platform.devices.api import XLSX
 from openpss.platform.devices.schemas import DeviceCreate, DeviceQuery, DeviceUpdate
 from openpss.platform.errors import DomainError, Invalid
 from openpss.platform.listing import from_params
@@ -79,14 +78,6 @@ async def device_add(
     except DomainError as exc:
         return _list_page(request, session, form=values, errors=[str(exc)])
     return _list_page(request, session, message=f"Device '{device.name}' added.")
-
-
-@router.get("/devices/export")
-def device_export(session: SessionDep, principal: Operator) -> Response:
-    """Download the device list (xlsx, no passwords)."""
-    content = service.export_devices_xlsx(session=session, actor=principal.actor)
-    headers = {"Content-Disposition": 'attachment; filename="devices.xlsx"'}
-    return Response(content, media_type=XLSX, headers=headers)
 
 
 @router.post("/devices/import", response_class=HTMLResponse)
