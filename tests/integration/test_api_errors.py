@@ -138,3 +138,19 @@ def test_openapi_documents_errors_and_bearer_scheme(sqlite_api: Api) -> None:
                 assert documented, f"{method.upper()} {path} does not document {status}"
                 ref = documented["content"]["application/json"]["schema"]["$ref"]
                 assert ref == error_ref, f"{method.upper()} {path} {status}: {ref}"
+
+
+def test_principal_is_left_on_request_state_by_the_dependency(sqlite_api: Api) -> None:
+    from fastapi import APIRouter, Request
+
+    from openpss.platform.deps import CurrentUser
+
+    router = APIRouter()
+
+    @router.get("/api/v1/_whoami")
+    def whoami(request: Request, _: CurrentUser) -> dict[str, str]:
+        return {"user": request.state.principal.username}
+
+    sqlite_api.client.app.include_router(router)  # type: ignore[attr-defined]
+    answer = sqlite_api.client.get("/api/v1/_whoami", headers=sqlite_api.headers(Role.viewer))
+    assert answer.json() == {"user": "test-viewer"}

@@ -51,7 +51,6 @@ STATUS_LABELS = {
 
 
 def _page(request: Request, principal: Principal, name: str, **ctx: Any) -> HTMLResponse:
-    request.state.principal = principal
     return render(request, f"attendance/{name}", ctx, status_code=ctx.pop("status", 200))
 
 

@@ -52,7 +52,6 @@ def device_list(
     request: Request, session: SessionDep, principal: Viewer, search: str = "", page: int = 1
 ) -> HTMLResponse:
     """The device manager: list, add, import, export."""
-    request.state.principal = principal
     return _list_page(request, session, search=search, page=page)
 
 
@@ -68,7 +67,6 @@ async def device_add(
     request: Request, session: SessionDep, settings: SettingsDep, principal: Operator
 ) -> HTMLResponse:
     """Add a device from the console form."""
-    request.state.principal = principal
     values = _form_dict(await request.form(), FIELDS)
     try:
         data = DeviceCreate.model_validate(values)
@@ -105,7 +103,6 @@ async def device_import(
     file: Annotated[UploadFile, File()],
 ) -> HTMLResponse:
     """Import a device list; every row is validated before anything is written."""
-    request.state.principal = principal
     try:
         result = service.import_devices_xlsx(
             session=session, settings=settings, content=await file.read()
@@ -130,7 +127,6 @@ def device_edit_page(
     request: Request, device_id: int, session: SessionDep, principal: Viewer
 ) -> HTMLResponse:
     """The edit form of one device."""
-    request.state.principal = principal
     device = service.get_device(session=session, device_id=device_id)
     return render(request, "devices/edit.html", {"device": device, "errors": [], "message": ""})
 
@@ -144,7 +140,6 @@ async def device_edit(
     principal: Operator,
 ) -> HTMLResponse:
     """Save the edit form (a blank password keeps the stored one)."""
-    request.state.principal = principal
     device = service.get_device(session=session, device_id=device_id)
     values = _form_dict(await request.form(), FIELDS)
     try:
@@ -188,7 +183,6 @@ async def device_extract(
     principal: Operator,
 ) -> HTMLResponse:
     """Extract the device's personnel into the platform and show the results."""
-    request.state.principal = principal
     form = await request.form()
     show = str(form.get("show", "all"))
     device = service.get_device(session=session, device_id=device_id)

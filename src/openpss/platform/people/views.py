@@ -85,7 +85,6 @@ def personnel_page(
     display: str = "list",
 ) -> HTMLResponse:
     """Department tree beside the person list."""
-    request.state.principal = principal
     ctx = list_context(session, dept=dept, q=q, field=field, page=page, size=size, display=display)
     ctx.update(tree_context(session, dept))
     ctx["card_mode"] = get_card_mode(session).value
@@ -106,7 +105,6 @@ def person_list(
     display: str = "list",
 ) -> HTMLResponse:
     """The person list fragment (search, department filter, paging, list/card display)."""
-    request.state.principal = principal
     dept_id = int(dept) if dept.isdigit() else None
     ctx = list_context(
         session, dept=dept_id, q=q, field=field, page=page, size=size, display=display
@@ -133,7 +131,6 @@ def add_department(
     parent_id: Annotated[int, Form()] = 0,
 ) -> HTMLResponse:
     """Add a sub-department under the selected superior department."""
-    request.state.principal = principal
     try:
         clean = CompanyUpdate(name=name).name  # same rule: required, at most 64 characters
         dept = org.add_department(session=session, name=clean, parent_id=parent_id)
@@ -160,7 +157,6 @@ def rename_department(
     name: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     """Rename a department."""
-    request.state.principal = principal
     try:
         clean = CompanyUpdate(name=name).name
         org.rename_department(session=session, department_id=department_id, name=clean)
@@ -183,7 +179,6 @@ def delete_department(
     department_id: int, request: Request, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Delete an empty department."""
-    request.state.principal = principal
     try:
         name = org.delete_department(session=session, department_id=department_id)
     except DomainError as exc:
@@ -213,7 +208,6 @@ def company_page(
     request: Request, session: SessionDep, principal: Viewer, saved: bool = False
 ) -> HTMLResponse:
     """The company info form."""
-    request.state.principal = principal
     company = org.get_company(session=session)
     return render(
         request, "people/company.html", {"company": company, "errors": [], "saved": saved}
@@ -228,7 +222,6 @@ async def save_company(
     logo: Annotated[UploadFile | None, File()] = None,
 ) -> HTMLResponse | Response:
     """Save the company info and, when one is chosen, the logo."""
-    request.state.principal = principal
     form = await request.form()
     fields = {k: str(form.get(k, "")) for k in CompanyUpdate.model_fields}
     logo_bytes = await read_upload(logo) if logo is not None and logo.filename else b""

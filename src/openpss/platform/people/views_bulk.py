@@ -26,7 +26,6 @@ router = APIRouter()
 @router.get("/people/import", response_class=HTMLResponse)
 def import_page(request: Request, principal: Operator) -> HTMLResponse:
     """Upload form and template download."""
-    request.state.principal = principal
     return render(request, "people/import.html", {"errors": [], "message": "", "imported": None})
 
 
@@ -45,7 +44,6 @@ async def import_upload(
     file: Annotated[UploadFile, File()],
 ) -> HTMLResponse:
     """Validate the whole file; import all rows or none and show each bad row."""
-    request.state.principal = principal
     data = await read_upload(file)
     ctx: dict[str, Any] = {"errors": [], "message": "", "imported": None}
     try:
@@ -113,7 +111,6 @@ def batch_page(
     ids: Annotated[list[str], Query()] = [],  # noqa: B006
 ) -> HTMLResponse:
     """Batch add, batch issue cards and batch edit for the selected persons."""
-    request.state.principal = principal
     try:
         return _batch_page(request, session, int_list(ids))
     except DomainError as exc:
@@ -131,7 +128,6 @@ async def batch_post(
     operation: str, request: Request, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Run batch add, issue cards or edit; all or nothing."""
-    request.state.principal = principal
     form = await request.form()
     ids = int_list(form.getlist("ids"))
     try:

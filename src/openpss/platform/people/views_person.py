@@ -70,7 +70,6 @@ def new_person(
     request: Request, session: SessionDep, principal: Operator, dept: str = ""
 ) -> HTMLResponse:
     """The empty add-person dialog."""
-    request.state.principal = principal
     start, end = service.default_validity()
     values = {
         "department_id": int(dept) if dept.isdigit() else org.get_root(session=session).id,
@@ -86,7 +85,6 @@ def edit_person(
     person_id: int, request: Request, session: SessionDep, principal: Viewer
 ) -> HTMLResponse:
     """The edit dialog of a person."""
-    request.state.principal = principal
     person = service.get_person(session=session, person_id=person_id)
     return _dialog(request, session, person, _form_values(person), [])
 
@@ -94,7 +92,6 @@ def edit_person(
 @router.post("/people/persons", response_class=HTMLResponse)
 async def create_person(request: Request, session: SessionDep, principal: Operator) -> HTMLResponse:
     """Save a new person; on success the dialog switches to edit mode (cards, faces...)."""
-    request.state.principal = principal
     values = person_values(await request.form())
     try:
         person = service.create_person(session=session, data=PersonCreate.model_validate(values))
@@ -118,7 +115,6 @@ async def update_person(
     person_id: int, request: Request, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Save the edited person."""
-    request.state.principal = principal
     values = person_values(await request.form())
     try:
         data = PersonUpdate.model_validate(values)
@@ -188,7 +184,6 @@ def add_card(
     kind: Annotated[str, Form()] = "main",
 ) -> HTMLResponse:
     """Issue a card (typed in the card issuing type)."""
-    request.state.principal = principal
     try:
         card = credentials.add_card(session=session, person_id=person_id, number=number, kind=kind)
     except DomainError as exc:
@@ -222,7 +217,6 @@ def change_card(
     number: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     """Freeze, unfreeze, make main/duress, replace or delete a card."""
-    request.state.principal = principal
     try:
         if action == "delete":
             credentials.delete_card(session=session, person_id=person_id, card_id=card_id)
@@ -258,7 +252,6 @@ def set_password(
     password: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     """Set (or, when blank, remove) the 6-8 digit password."""
-    request.state.principal = principal
     try:
         if password:
             credentials.set_password(
@@ -287,7 +280,6 @@ async def add_face(
     file: Annotated[UploadFile, File()],
 ) -> HTMLResponse:
     """Upload a face image."""
-    request.state.principal = principal
     data = await read_upload(file)
     try:
         face = credentials.add_face(session=session, person_id=person_id, data=data)
@@ -308,7 +300,6 @@ def delete_face(
     person_id: int, face_id: int, request: Request, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Delete a face image."""
-    request.state.principal = principal
     try:
         credentials.delete_face(session=session, person_id=person_id, face_id=face_id)
     except DomainError as exc:

@@ -110,14 +110,12 @@ def _groups_page(request: Request, session: Session, **extra: Any) -> HTMLRespon
 @router.get("/permissions", response_class=HTMLResponse)
 def groups_page(request: Request, session: SessionDep, principal: Viewer) -> HTMLResponse:
     """Permission configuration: the list of permission groups and the add form."""
-    request.state.principal = principal
     return _groups_page(request, session)
 
 
 @router.post("/permissions", response_class=HTMLResponse)
 async def group_add(request: Request, session: SessionDep, principal: Operator) -> HTMLResponse:
     """Create a permission group from the console form."""
-    request.state.principal = principal
     form = await request.form()
     try:
         values = _group_values(session, form)
@@ -164,7 +162,6 @@ def group_edit_page(
     request: Request, group_id: int, session: SessionDep, principal: Viewer
 ) -> HTMLResponse:
     """One permission group: its settings, doors, departments and persons."""
-    request.state.principal = principal
     return _group_edit_page(request, session, group_id)
 
 
@@ -173,7 +170,6 @@ async def group_edit(
     request: Request, group_id: int, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Save a permission group; only affected authorization tasks are re-queued."""
-    request.state.principal = principal
     form = await request.form()
     try:
         data = PermissionGroupUpdate.model_validate(_group_values(session, form))
@@ -248,7 +244,6 @@ def templates_page(
     request: Request, session: SessionDep, principal: Viewer, edit: int | None = None
 ) -> HTMLResponse:
     """Time templates: the list, and the add or edit form."""
-    request.state.principal = principal
     template = service.get_template(session=session, template_id=edit) if edit else None
     return _templates_page(request, session, edit=template)
 
@@ -256,7 +251,6 @@ def templates_page(
 @router.post("/permissions/templates", response_class=HTMLResponse)
 async def template_save(request: Request, session: SessionDep, principal: Operator) -> HTMLResponse:
     """Add a time template, or save the edited one (form field template_id)."""
-    request.state.principal = principal
     form = await request.form()
     template_id = int(str(form.get("template_id") or 0))
     edit = service.get_template(session=session, template_id=template_id) if template_id else None
@@ -293,7 +287,6 @@ def template_delete(
     request: Request, template_id: int, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Delete a time template that no group uses."""
-    request.state.principal = principal
     try:
         template = service.delete_template(session=session, template_id=template_id)
     except DomainError as exc:
@@ -335,7 +328,6 @@ def progress_page(
     request: Request, session: SessionDep, principal: Viewer, search: str = "", page: int = 1
 ) -> HTMLResponse:
     """Authorization progress per device and per person, with the failed tasks and reasons."""
-    request.state.principal = principal
     return _progress_page(request, session, search=search, page=page)
 
 
@@ -344,7 +336,6 @@ async def progress_retry(
     request: Request, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Retry one failed task (task_id), a device's failed tasks (device_id), or all."""
-    request.state.principal = principal
     form = await request.form()
     task_id = str(form.get("task_id") or "")
     device_id = str(form.get("device_id") or "")
@@ -393,7 +384,6 @@ def person_groups(
     request: Request, person_id: int, session: SessionDep, principal: Viewer
 ) -> HTMLResponse:
     """HTMX fragment: the person's permission groups and authorization state (Permission tab)."""
-    request.state.principal = principal
     return _person_fragment(request, session, person_id)
 
 
@@ -402,7 +392,6 @@ async def person_groups_save(
     request: Request, person_id: int, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Save the person's directly assigned permission groups."""
-    request.state.principal = principal
     form = await request.form()
     group_ids = [int(str(g)) for g in form.getlist("group_ids")]
     try:

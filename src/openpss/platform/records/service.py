@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from openpss.platform.devices.models import Device
 from openpss.platform.errors import Invalid
+from openpss.platform.people.cards import display_card
 from openpss.platform.people.models import Person
 from openpss.platform.records.models import AccessRecord, AlarmRecord, CallRecord
 from openpss.platform.records.schemas import AccessFilter, AccessRecordRead
@@ -130,10 +131,6 @@ def _access_query(session: Session, filters: AccessFilter) -> Select[Any]:
 
 def card_display(session: Session) -> Any:
     """A function showing a stored card number in the card issuing type (cached per value)."""
-    try:
-        from openpss.platform.people.cards import display_card
-    except ImportError:  # people domain without card display: show numbers as stored
-        return lambda value: value
     cache: dict[str, str] = {}
 
     def show(value: str) -> str:

@@ -29,7 +29,6 @@ def _time(value: str) -> dt.datetime | None:
 @router.get("/records", response_class=HTMLResponse)
 def records_page(request: Request, session: SessionDep, principal: Viewer) -> HTMLResponse:
     """Records: access (with filters, paging and export), calls, alarms."""
-    request.state.principal = principal
     params = request.query_params
     kind = params.get("kind", "access")
     page = max(int(params.get("page", "1") or 1), 1)

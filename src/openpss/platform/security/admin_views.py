@@ -31,7 +31,6 @@ def _accounts_page(
     status_code: int = 200,
     **extra: Any,
 ) -> Response:
-    request.state.principal = principal
     ctx = {"accounts": service.list_accounts(session=session), "roles": list(Role), **extra}
     return render(request, "security/accounts.html", ctx, status_code=status_code)
 
@@ -148,7 +147,6 @@ def _tokens_page(
     status_code: int = 200,
     **extra: Any,
 ) -> Response:
-    request.state.principal = principal
     owner = None if principal.has(Role.administrator) else principal.account_id
     ctx = {"tokens": service.list_tokens(session=session, account_id=owner), **extra}
     return render(request, "security/tokens.html", ctx, status_code=status_code)
@@ -216,7 +214,6 @@ def audit_page(
     page: int = 1,
 ) -> Response:
     """The audit log with filters (actor, action, time range), paging and export links."""
-    request.state.principal = principal
     flt = AuditFilter(actor, action, parse_local(since), parse_local(until))
     rows, total = search_audit(session=session, flt=flt, page=max(page, 1), per_page=PER_PAGE)
     query = {"actor": actor, "action": action, "since": since, "until": until}
@@ -235,7 +232,6 @@ def _online_page(
     status_code: int = 200,
     **extra: Any,
 ) -> Response:
-    request.state.principal = principal
     ctx = {"sessions": auth.online_sessions(session=session), **extra}
     return render(request, "security/online.html", ctx, status_code=status_code)
 
@@ -267,7 +263,6 @@ def _locks_page(
     status_code: int = 200,
     **extra: Any,
 ) -> Response:
-    request.state.principal = principal
     ctx = {
         "accounts": auth.locked_accounts(session=session),
         "addresses": auth.locked_addresses(session=session),

@@ -280,7 +280,6 @@ def forgot_reset(
 @router.get("/account", response_class=HTMLResponse)
 def my_account(request: Request, principal: Viewer, session: SessionDep) -> Response:
     """Own account: change password, security questions."""
-    request.state.principal = principal
     return render(request, "security/account.html", _account_context(session, principal.account_id))
 
 
@@ -306,7 +305,6 @@ def my_password(
     confirm: OptStr = "",
 ) -> Response:
     """Change one's own password."""
-    request.state.principal = principal
     try:
         service.change_own_password(
             session=session, account_id=principal.account_id, current=current,
@@ -333,7 +331,6 @@ def my_questions(
     a2: OptStr = "",
 ) -> Response:
     """Replace one's security questions."""
-    request.state.principal = principal
     try:
         service.set_questions(
             session=session, account_id=principal.account_id,

@@ -45,7 +45,6 @@ def camera_list(
     request: Request, session: SessionDep, sessions: SessionsDep, principal: Viewer
 ) -> HTMLResponse:
     """The camera list: discovery, add by IP, connect."""
-    request.state.principal = principal
     return _list(request, session, sessions)
 
 
@@ -54,7 +53,6 @@ async def camera_add(
     request: Request, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> HTMLResponse:
     """Add a camera from the form (manual IP or a discovery answer)."""
-    request.state.principal = principal
     form = await request.form()
     values = {
         k: str(form.get(k, "")).strip()
@@ -87,7 +85,6 @@ def camera_discover(
     interface: str = Form(DEFAULT_INTERFACE),
 ) -> HTMLResponse:
     """Broadcast a discovery on the chosen interface and list the answers."""
-    request.state.principal = principal
     try:
         found = service.discover(session=session, finder=sessions.finder, interface=interface)
     except DomainError as exc:
@@ -128,7 +125,6 @@ def camera_page(
     level: str = "Beginner",
 ) -> HTMLResponse:
     """The viewer of one camera."""
-    request.state.principal = principal
     level = level if level in LEVELS else "Beginner"
     return _viewer(request, session, sessions, camera_id, level=level)
 
@@ -142,7 +138,6 @@ def camera_connect(
     principal: Operator,
 ) -> HTMLResponse:
     """Connect with control privilege."""
-    request.state.principal = principal
     try:
         service.connect(session=session, sessions=sessions, camera_id=camera_id)
     except DomainError as exc:
@@ -162,7 +157,6 @@ def camera_disconnect(
     principal: Operator,
 ) -> HTMLResponse:
     """Release the camera."""
-    request.state.principal = principal
     sessions.close(camera_id)
     record_audit(
         session=session, actor=principal.actor, action="camera.disconnect", target=str(camera_id)
@@ -196,7 +190,6 @@ def features_fragment(
     level: str = "Beginner",
 ) -> HTMLResponse:
     """The feature tree at a level (HTMX fragment)."""
-    request.state.principal = principal
     return _features(request, sessions, camera_id, level)
 
 
@@ -213,7 +206,6 @@ def feature_set(
     execute: str = Form(""),
 ) -> HTMLResponse:
     """Write one feature (or execute a command) and re-render the tree."""
-    request.state.principal = principal
     try:
         live = sessions.require(camera_id)
         if execute:
@@ -244,7 +236,6 @@ def play(
     count: int = Form(1),
 ) -> HTMLResponse:
     """Play continuous, single or multi."""
-    request.state.principal = principal
     try:
         sessions.require(camera_id).play(mode, count)
     except DomainError as exc:
@@ -268,7 +259,6 @@ def stop(
     principal: Operator,
 ) -> HTMLResponse:
     """Stop acquiring."""
-    request.state.principal = principal
     try:
         sessions.require(camera_id).stop()
     except DomainError as exc:
@@ -300,7 +290,6 @@ def live_panel(
     request: Request, camera_id: int, sessions: SessionsDep, principal: Viewer
 ) -> HTMLResponse:
     """Preview, statistics and event log (polled by the page)."""
-    request.state.principal = principal
     return _panel(request, sessions, camera_id)
 
 
@@ -335,7 +324,6 @@ def ffc_step(
     frames: int = Form(4),
 ) -> HTMLResponse:
     """One step of the FFC wizard: capture dark, capture bright, or apply."""
-    request.state.principal = principal
     error, message = "", ""
     try:
         live = sessions.require(camera_id)
