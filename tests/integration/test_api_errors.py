@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import APIRouter, Request
 from fastapi.testclient import TestClient
 
 from openpss.platform.app import create_app
+from openpss.platform.deps import CurrentUser
 from openpss.platform.errors import Conflict, Forbidden, Invalid, Locked, NotFound
 from openpss.platform.security.errors import LoginRefused, NotBound
 from openpss.platform.security.models import Role
@@ -141,10 +143,6 @@ def test_openapi_documents_errors_and_bearer_scheme(sqlite_api: Api) -> None:
 
 
 def test_principal_is_left_on_request_state_by_the_dependency(sqlite_api: Api) -> None:
-    from fastapi import APIRouter, Request
-
-    from openpss.platform.deps import CurrentUser
-
     router = APIRouter()
 
     @router.get("/api/v1/_whoami")
