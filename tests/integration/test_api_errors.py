@@ -7,40 +7,22 @@ from pathlib import Path
 
 import pytest
 from fastapi import APIRouter, Request
-from fastapi.testclient import TestClient
 
-from openpss.platform.app import create_app
 from openpss.platform.deps import CurrentUser
 from openpss.platform.errors import Conflict, Forbidden, Invalid, Locked, NotFound
 from openpss.platform.security.errors import LoginRefused, NotBound
 from openpss.platform.security.models import Role
 from openpss.platform.security.passwords import PasswordRuleError
-from openpss.platform.security.tokens import create_api_token
-from openpss.platform.settings import Settings
 from openpss.platform.web.errors import status_of
-from tests.conftest import Api, add_account
+from tests.conftest import Api
+from tests.integration.api_support import PASSWORD, sqlite_api_for
 
-PASSWORD = "Str0ng!Passw0rd"
 SHAPE = {"detail", "code", "errors", "needed_role"}
 
 
 @pytest.fixture
 def sqlite_api(sqlite_url: str, tmp_path: Path) -> Iterator[Api]:
-    """The app on SQLite only (these tests are about HTTP, not storage) with a token per role."""
-    settings = Settings(
-        environment="test", data_dir=tmp_path / "data", database_url=sqlite_url,
-        secret_key="test-secret-key-0123456789", background_services=False,
-    )  # fmt: skip
-    app = create_app(settings)
-    tokens: dict[Role, str] = {}
-    with app.state.session_factory() as s:
-        for role in Role:
-            account = add_account(s, f"test-{role.value}", role, PASSWORD)
-            tokens[role], _ = create_api_token(session=s, account=account, name="tests")
-        s.commit()
-    with TestClient(app) as client:
-        yield Api(client, tokens)
-    app.state.engine.dispose()
+    yield from sqlite_api_for(sqlite_url, tmp_path)
 
 
 def test_domain_error_kinds_map_to_one_status_each() -> None:

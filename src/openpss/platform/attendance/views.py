@@ -33,6 +33,7 @@ from openpss.platform.attendance.schemas import (
 )
 from openpss.platform.deps import Operator, Principal, SessionDep, Viewer
 from openpss.platform.errors import DomainError, Invalid, NotFound
+from openpss.platform.fields import DbId
 from openpss.platform.people.models import Department, Person
 from openpss.platform.security.audit import record_audit
 from openpss.platform.web.templating import render
@@ -140,7 +141,7 @@ def add_period(
 @router.get("/periods/{period_id}", response_class=HTMLResponse)
 def period_page(
     request: Request,
-    period_id: int,
+    period_id: DbId,
     session: SessionDep,
     principal: Viewer,
     error: str = "",
@@ -164,7 +165,7 @@ def period_page(
 
 @router.post("/periods/{period_id}", response_class=HTMLResponse)
 def edit_period(
-    request: Request, period_id: int, session: SessionDep, principal: Operator, form: FormDep
+    request: Request, period_id: DbId, session: SessionDep, principal: Operator, form: FormDep
 ) -> Response:
     """Save the period form; stored results of the days that use the period are recomputed."""
     _, error = _attempt(
@@ -215,7 +216,7 @@ def add_shift(
     return RedirectResponse(f"/attendance/shifts/{row.id}", status_code=303)
 
 
-def _shift_or_404(session: Session, shift_id: int) -> AttendanceShift:
+def _shift_or_404(session: Session, shift_id: DbId) -> AttendanceShift:
     row = session.get(AttendanceShift, shift_id)
     if row is None:
         raise NotFound(f"shift {shift_id} does not exist")
@@ -238,7 +239,7 @@ def _cycle_days(shift: AttendanceShift) -> list[dict[str, Any]]:
 
 @router.get("/shifts/{shift_id}", response_class=HTMLResponse)
 def shift_page(
-    request: Request, shift_id: int, session: SessionDep, principal: Viewer, error: str = ""
+    request: Request, shift_id: DbId, session: SessionDep, principal: Viewer, error: str = ""
 ) -> HTMLResponse:
     """The shift calendar: drag a period onto a day, right-click a day to clear it."""
     shift = _shift_or_404(session, shift_id)
@@ -259,7 +260,7 @@ def shift_page(
 @router.post("/shifts/{shift_id}", response_class=HTMLResponse)
 def edit_shift(
     request: Request,
-    shift_id: int,
+    shift_id: DbId,
     session: SessionDep,
     principal: Operator,
     name: str = Form(...),
@@ -288,7 +289,7 @@ def _set_day(
     request: Request,
     session: Session,
     principal: Principal,
-    shift_id: int,
+    shift_id: DbId,
     change: Callable[[dict[int, list[int]]], object],
 ) -> HTMLResponse:
     shift = _shift_or_404(session, shift_id)
@@ -310,11 +311,11 @@ def _set_day(
 @router.post("/shifts/{shift_id}/days/{index}", response_class=HTMLResponse)
 def drop_period(
     request: Request,
-    shift_id: int,
+    shift_id: DbId,
     index: int,
     session: SessionDep,
     principal: Operator,
-    period_id: int = Form(...),
+    period_id: DbId = Form(...),
 ) -> HTMLResponse:
     """A period dropped onto a cycle day: add it to that day's periods, ordered by start."""
 
@@ -330,7 +331,7 @@ def drop_period(
 
 @router.post("/shifts/{shift_id}/days/{index}/clear", response_class=HTMLResponse)
 def clear_day(
-    request: Request, shift_id: int, index: int, session: SessionDep, principal: Operator
+    request: Request, shift_id: DbId, index: int, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Right-click on a day: remove its periods."""
     return _set_day(
@@ -340,7 +341,7 @@ def clear_day(
 
 @router.post("/shifts/{shift_id}/clear", response_class=HTMLResponse)
 def clear_all(
-    request: Request, shift_id: int, session: SessionDep, principal: Operator
+    request: Request, shift_id: DbId, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Clear All: remove every period from the cycle."""
     return _set_day(request, session, principal, shift_id, lambda arrangement: arrangement.clear())
@@ -380,7 +381,7 @@ def add_assignment(
     request: Request,
     session: SessionDep,
     principal: Operator,
-    shift_id: int = Form(...),
+    shift_id: DbId = Form(...),
     target: str = Form(...),
     start_date: str = Form(...),
     end_date: str = Form(...),
@@ -404,7 +405,7 @@ def add_exception(
     request: Request,
     session: SessionDep,
     principal: Operator,
-    person_id: int = Form(...),
+    person_id: DbId = Form(...),
     kind: str = Form(...),
     start_date: str = Form(...),
     end_date: str = Form(...),
@@ -457,7 +458,7 @@ def person_calendar(
     request: Request,
     session: SessionDep,
     principal: Viewer,
-    person_id: int | None = None,
+    person_id: DbId | None = None,
     year: int | None = None,
     month: int | None = None,
 ) -> HTMLResponse:

@@ -18,11 +18,12 @@ from openpss.platform.devices.schemas import (
     ImportResult,
 )
 from openpss.platform.errors import Unavailable
+from openpss.platform.fields import MAX_DB_INT, DbId
 from openpss.platform.security.audit import record_audit
+from openpss.platform.web.openapi import DEVICE_ERRORS, XLSX, file_answer
 from openpss.protocols.dahua_http.client import DahuaError
 
 router = APIRouter(tags=["devices"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/devices", response_model=DevicePage)
@@ -30,7 +31,7 @@ def list_devices(
     session: SessionDep,
     _: Viewer,
     search: str = "",
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_DB_INT),
     limit: int = Query(50, ge=1, le=500),
 ) -> DevicePage:
     """List devices with type, serial, firmware and online status."""
@@ -54,7 +55,7 @@ def create_device(
     return DeviceRead.model_validate(device)
 
 
-@router.get("/devices/export")
+@router.get("/devices/export", response_class=Response, responses=file_answer(XLSX))
 def export_devices(session: SessionDep, principal: Operator) -> Response:
     """Download the device list as xlsx (no passwords)."""
     content = service.export_devices_xlsx(session=session)
@@ -81,14 +82,14 @@ async def import_devices(
 
 
 @router.get("/devices/{device_id}", response_model=DeviceRead)
-def get_device(device_id: int, session: SessionDep, _: Viewer) -> DeviceRead:
+def get_device(device_id: DbId, session: SessionDep, _: Viewer) -> DeviceRead:
     """One device."""
     return DeviceRead.model_validate(service.get_device(session=session, device_id=device_id))
 
 
 @router.patch("/devices/{device_id}", response_model=DeviceRead)
 def update_device(
-    device_id: int,
+    device_id: DbId,
     data: DeviceUpdate,
     session: SessionDep,
     settings: SettingsDep,
@@ -112,20 +113,20 @@ def update_device(
 
 
 @router.delete("/devices/{device_id}", status_code=204)
-def delete_device(device_id: int, session: SessionDep, principal: Admin) -> Response:
+def delete_device(device_id: DbId, session: SessionDep, principal: Admin) -> Response:
     """Delete a device."""
     device = service.delete_device(session=session, device_id=device_id)
     record_audit(session=session, actor=principal.actor, action="device.delete", target=device.name)
     return Response(status_code=204)
 
 
-@router.post("/devices/{device_id}/extract")
+@router.post("/devices/{device_id}/extract", responses=DEVICE_ERRORS)
 async def extract_personnel(
-    device_id: int,
+    device_id: DbId,
     session: SessionDep,
     settings: SettingsDep,
     principal: Operator,
-    department_id: int | None = None,
+    department_id: DbId | None = None,
     show: extract.Show = "all",
 ) -> dict[str, Any]:
     """Extract the device's users (with cards) into the platform; results all/success/failure."""

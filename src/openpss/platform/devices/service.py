@@ -8,11 +8,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from pydantic import ValidationError
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from openpss.platform.db import contains_text
 from openpss.platform.devices.crypto import decrypt_secret, encrypt_secret
 from openpss.platform.devices.models import DEFAULT_PORT, Device
 from openpss.platform.devices.schemas import (
@@ -22,6 +23,7 @@ from openpss.platform.devices.schemas import (
 )
 from openpss.platform.errors import Conflict, DomainError, Invalid, NotFound
 from openpss.platform.settings import Settings
+from openpss.platform.xlsx import xlsx_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -98,9 +100,8 @@ def list_devices(
     """A page of devices ordered by name, filtered by name/host/serial, with the total count."""
     query = select(Device)
     if search:
-        pattern = f"%{search.strip()}%"
         columns = (Device.name, Device.host, Device.serial)
-        query = query.where(or_(*(column.ilike(pattern) for column in columns)))
+        query = query.where(or_(*(contains_text(column, search.strip()) for column in columns)))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(Device.name).offset(offset).limit(limit)).all()
     return total, list(rows)
@@ -108,25 +109,11 @@ def list_devices(
 
 def export_devices_xlsx(*, session: Session) -> bytes:
     """The device list as xlsx, without passwords (they are re-entered on import)."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Devices")
-    sheet.append(IMPORT_COLUMNS)
-    for device in session.scalars(select(Device).order_by(Device.name)):
-        sheet.append(
-            [
-                device.name,
-                device.host,
-                device.port,
-                device.username,
-                device.kind,
-                device.door_count,
-                device.remark,
-                "",
-            ]
-        )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    rows = (
+        [d.name, d.host, d.port, d.username, d.kind, d.door_count, d.remark, ""]
+        for d in session.scalars(select(Device).order_by(Device.name))
+    )
+    return xlsx_bytes("Devices", rows, IMPORT_COLUMNS)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from openpss.platform.devices.adapter import DahuaAdapter
 from openpss.platform.devices.api import XLSX
 from openpss.platform.devices.schemas import DeviceCreate, DeviceUpdate
 from openpss.platform.errors import DomainError
+from openpss.platform.fields import DbId, PageNumber
 from openpss.platform.security.audit import record_audit
 from openpss.platform.web.templating import render
 from openpss.protocols.dahua_http.client import DahuaError
@@ -27,7 +28,7 @@ def _errors(exc: ValidationError) -> list[str]:
 
 
 def _list_page(
-    request: Request, session: SessionDep, *, search: str = "", page: int = 1, **extra: Any
+    request: Request, session: SessionDep, *, search: str = "", page: PageNumber = 1, **extra: Any
 ) -> HTMLResponse:
     page = max(page, 1)
     total, rows = service.list_devices(
@@ -49,7 +50,7 @@ def _list_page(
 
 @router.get("/devices", response_class=HTMLResponse)
 def device_list(
-    request: Request, session: SessionDep, principal: Viewer, search: str = "", page: int = 1
+    request: Request, session: SessionDep, principal: Viewer, search: str = "", page: PageNumber = 1
 ) -> HTMLResponse:
     """The device manager: list, add, import, export."""
     return _list_page(request, session, search=search, page=page)
@@ -124,7 +125,7 @@ async def device_import(
 
 @router.get("/devices/{device_id}", response_class=HTMLResponse)
 def device_edit_page(
-    request: Request, device_id: int, session: SessionDep, principal: Viewer
+    request: Request, device_id: DbId, session: SessionDep, principal: Viewer
 ) -> HTMLResponse:
     """The edit form of one device."""
     device = service.get_device(session=session, device_id=device_id)
@@ -134,7 +135,7 @@ def device_edit_page(
 @router.post("/devices/{device_id}", response_class=HTMLResponse)
 async def device_edit(
     request: Request,
-    device_id: int,
+    device_id: DbId,
     session: SessionDep,
     settings: SettingsDep,
     principal: Operator,
@@ -167,7 +168,7 @@ async def device_edit(
 
 
 @router.post("/devices/{device_id}/delete")
-def device_delete(device_id: int, session: SessionDep, principal: Admin) -> RedirectResponse:
+def device_delete(device_id: DbId, session: SessionDep, principal: Admin) -> RedirectResponse:
     """Delete a device and go back to the list."""
     device = service.delete_device(session=session, device_id=device_id)
     record_audit(session=session, actor=principal.actor, action="device.delete", target=device.name)
@@ -177,7 +178,7 @@ def device_delete(device_id: int, session: SessionDep, principal: Admin) -> Redi
 @router.post("/devices/{device_id}/extract", response_class=HTMLResponse)
 async def device_extract(
     request: Request,
-    device_id: int,
+    device_id: DbId,
     session: SessionDep,
     settings: SettingsDep,
     principal: Operator,

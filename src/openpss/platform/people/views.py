@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from openpss.platform.deps import Admin, Operator, SessionDep, Viewer
 from openpss.platform.errors import DomainError
+from openpss.platform.fields import DbId, PageNumber
 from openpss.platform.people import org, service, views_bulk, views_person
 from openpss.platform.people.cards import get_card_mode, set_card_mode
 from openpss.platform.people.forms import messages
@@ -39,7 +40,7 @@ def list_context(
     dept: int | None,
     q: str,
     field: service.SearchField,
-    page: int,
+    page: PageNumber,
     size: int,
     display: str,
 ) -> dict[str, Any]:
@@ -80,7 +81,7 @@ def personnel_page(
     dept: int | None = None,
     q: str = "",
     field: service.SearchField = "any",
-    page: int = 1,
+    page: PageNumber = 1,
     size: int = 20,
     display: str = "list",
 ) -> HTMLResponse:
@@ -100,7 +101,7 @@ def person_list(
     dept: Annotated[str, Query()] = "",
     q: str = "",
     field: service.SearchField = "any",
-    page: int = 1,
+    page: PageNumber = 1,
     size: int = 20,
     display: str = "list",
 ) -> HTMLResponse:
@@ -150,7 +151,7 @@ def add_department(
 
 @router.post("/people/departments/{department_id}/rename", response_class=HTMLResponse)
 def rename_department(
-    department_id: int,
+    department_id: DbId,
     request: Request,
     session: SessionDep,
     principal: Operator,
@@ -176,7 +177,7 @@ def rename_department(
 
 @router.post("/people/departments/{department_id}/delete", response_class=HTMLResponse)
 def delete_department(
-    department_id: int, request: Request, session: SessionDep, principal: Operator
+    department_id: DbId, request: Request, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Delete an empty department."""
     try:

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.errors import DomainError, Invalid
+from openpss.platform.fields import DbId
 from openpss.platform.people import batch, org, service, xlsx
 from openpss.platform.people.cards import get_card_mode
 from openpss.platform.people.forms import int_list, messages
@@ -86,7 +87,7 @@ def export(
 def _batch_page(
     request: Request,
     session: SessionDep,
-    ids: list[int],
+    ids: list[DbId],
     *,
     errors: list[str] | None = None,
     message: str = "",
@@ -147,7 +148,7 @@ async def batch_post(
     return _batch_page(request, session, ids, message=message)
 
 
-def _run_batch(operation: str, session: SessionDep, form: Any, ids: list[int]) -> str:
+def _run_batch(operation: str, session: SessionDep, form: Any, ids: list[DbId]) -> str:
     if operation == "add":
         values = _blank_none(
             form, ["start_user_id", "quantity", "department_id", "valid_from", "valid_to"]

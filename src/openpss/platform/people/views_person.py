@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from openpss.platform.deps import Operator, SessionDep, SettingsDep, Viewer
 from openpss.platform.errors import DomainError, NotFound
+from openpss.platform.fields import DbId
 from openpss.platform.people import credentials, org, service
 from openpss.platform.people.cards import format_card, get_card_mode, qr_allowed
 from openpss.platform.people.forms import messages, person_values
@@ -82,7 +83,7 @@ def new_person(
 
 @router.get("/people/persons/{person_id}/edit", response_class=HTMLResponse)
 def edit_person(
-    person_id: int, request: Request, session: SessionDep, principal: Viewer
+    person_id: DbId, request: Request, session: SessionDep, principal: Viewer
 ) -> HTMLResponse:
     """The edit dialog of a person."""
     person = service.get_person(session=session, person_id=person_id)
@@ -112,7 +113,7 @@ async def create_person(request: Request, session: SessionDep, principal: Operat
 
 @router.post("/people/persons/{person_id}", response_class=HTMLResponse)
 async def update_person(
-    person_id: int, request: Request, session: SessionDep, principal: Operator
+    person_id: DbId, request: Request, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Save the edited person."""
     values = person_values(await request.form())
@@ -136,7 +137,7 @@ async def update_person(
 
 
 @router.post("/people/persons/{person_id}/delete")
-def delete_person(person_id: int, session: SessionDep, principal: Operator) -> Response:
+def delete_person(person_id: DbId, session: SessionDep, principal: Operator) -> Response:
     """Delete a person; the list refreshes."""
     person = service.delete_person(session=session, person_id=person_id)
     record_audit(
@@ -151,7 +152,7 @@ def delete_person(person_id: int, session: SessionDep, principal: Operator) -> R
 # --- credentials -----------------------------------------------------------------------
 
 
-def _credential_context(session: SessionDep, person_id: int) -> dict[str, Any]:
+def _credential_context(session: SessionDep, person_id: DbId) -> dict[str, Any]:
     person = service.get_person(session=session, person_id=person_id)
     mode = get_card_mode(session)
     cards = [
@@ -166,7 +167,7 @@ def _credential_context(session: SessionDep, person_id: int) -> dict[str, Any]:
 
 
 def _credentials(
-    request: Request, session: SessionDep, person_id: int, error: str = ""
+    request: Request, session: SessionDep, person_id: DbId, error: str = ""
 ) -> HTMLResponse:
     ctx = _credential_context(session, person_id)
     ctx["cred_error"] = error
@@ -176,7 +177,7 @@ def _credentials(
 
 @router.post("/people/persons/{person_id}/cards", response_class=HTMLResponse)
 def add_card(
-    person_id: int,
+    person_id: DbId,
     request: Request,
     session: SessionDep,
     principal: Operator,
@@ -208,8 +209,8 @@ CARD_ACTIONS: dict[str, dict[str, Any]] = {
 
 @router.post("/people/persons/{person_id}/cards/{card_id}/{action}", response_class=HTMLResponse)
 def change_card(
-    person_id: int,
-    card_id: int,
+    person_id: DbId,
+    card_id: DbId,
     action: str,
     request: Request,
     session: SessionDep,
@@ -244,7 +245,7 @@ def change_card(
 
 @router.post("/people/persons/{person_id}/password", response_class=HTMLResponse)
 def set_password(
-    person_id: int,
+    person_id: DbId,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -273,7 +274,7 @@ def set_password(
 
 @router.post("/people/persons/{person_id}/faces", response_class=HTMLResponse)
 async def add_face(
-    person_id: int,
+    person_id: DbId,
     request: Request,
     session: SessionDep,
     principal: Operator,
@@ -297,7 +298,7 @@ async def add_face(
 
 @router.post("/people/persons/{person_id}/faces/{face_id}/delete", response_class=HTMLResponse)
 def delete_face(
-    person_id: int, face_id: int, request: Request, session: SessionDep, principal: Operator
+    person_id: DbId, face_id: DbId, request: Request, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Delete a face image."""
     try:

@@ -27,6 +27,7 @@ from openpss.platform.people.credentials import MAX_CARDS, new_card
 from openpss.platform.people.models import Card, Person
 from openpss.platform.people.schemas import ImportError_, PersonCreate
 from openpss.platform.people.service import build_person
+from openpss.platform.xlsx import write_xlsx
 
 logger = logging.getLogger(__name__)
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
@@ -258,15 +259,12 @@ def export_persons(*, session: Session, person_ids: Iterable[int] | None = None)
     """An xlsx file of the given persons (all when None), written in streaming mode."""
     mode = get_card_mode(session)
     paths = org.department_paths(session=session)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Persons")
-    sheet.append(HEADERS)
     query = select(Person).options(selectinload(Person.cards)).order_by(Person.user_id)
     if person_ids is not None:
         query = query.where(Person.id.in_(list(person_ids)))
-    for person in session.scalars(query.execution_options(yield_per=1000)):
-        sheet.append(_export_row(person, paths, mode))
+    persons = session.scalars(query.execution_options(yield_per=1000))
+    rows = (_export_row(person, paths, mode) for person in persons)
     output = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-    workbook.save(output)
+    write_xlsx(output, "Persons", rows, HEADERS)
     output.seek(0)
     return output

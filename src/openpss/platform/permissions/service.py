@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from openpss.platform.db import utcnow
+from openpss.platform.db import contains_text, utcnow
 from openpss.platform.devices.models import Device
 from openpss.platform.errors import Conflict, Invalid, NotFound
 from openpss.platform.people.models import Department, Person
@@ -318,7 +318,7 @@ def list_groups(*, session: Session, search: str = "") -> list[PermissionGroup]:
     """All permission groups by name, optionally filtered by name."""
     query = select(PermissionGroup).order_by(PermissionGroup.name)
     if search:
-        query = query.where(PermissionGroup.name.ilike(f"%{search.strip()}%"))
+        query = query.where(contains_text(PermissionGroup.name, search.strip()))
     return list(session.scalars(query))
 
 

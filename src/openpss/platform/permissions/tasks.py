@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from openpss.platform.db import utcnow
+from openpss.platform.db import contains_text, utcnow
 from openpss.platform.devices.models import Device
 from openpss.platform.errors import NotFound
 from openpss.platform.people.models import Department, Person
@@ -392,7 +392,7 @@ def progress_by_person(
         AuthorizationTask.user_id, func.max(AuthorizationTask.person_id).label("person_id")
     ).group_by(AuthorizationTask.user_id)
     if search:
-        base = base.where(AuthorizationTask.user_id.ilike(f"%{search.strip()}%"))
+        base = base.where(contains_text(AuthorizationTask.user_id, search.strip()))
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     query = (
         select(AuthorizationTask.user_id, func.max(Person.name).label("name"), *_status_sums())
@@ -403,7 +403,7 @@ def progress_by_person(
         .limit(limit)
     )
     if search:
-        query = query.where(AuthorizationTask.user_id.ilike(f"%{search.strip()}%"))
+        query = query.where(contains_text(AuthorizationTask.user_id, search.strip()))
     return total, [dict(row._mapping) for row in session.execute(query)]
 
 

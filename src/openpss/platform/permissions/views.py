@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.devices.models import Device
 from openpss.platform.errors import DomainError, NotFound
+from openpss.platform.fields import DbId, PageNumber
 from openpss.platform.people.models import Department, Person
 from openpss.platform.permissions import service, tasks
 from openpss.platform.permissions.models import TaskStatus
@@ -137,7 +138,7 @@ async def group_add(request: Request, session: SessionDep, principal: Operator) 
 
 
 def _group_edit_page(
-    request: Request, session: Session, group_id: int, **extra: Any
+    request: Request, session: Session, group_id: DbId, **extra: Any
 ) -> HTMLResponse:
     group = service.get_group(session=session, group_id=group_id)
     read = service.read_groups(session=session, groups=[group])[0]
@@ -159,7 +160,7 @@ def _group_edit_page(
 
 @router.get("/permissions/groups/{group_id}", response_class=HTMLResponse)
 def group_edit_page(
-    request: Request, group_id: int, session: SessionDep, principal: Viewer
+    request: Request, group_id: DbId, session: SessionDep, principal: Viewer
 ) -> HTMLResponse:
     """One permission group: its settings, doors, departments and persons."""
     return _group_edit_page(request, session, group_id)
@@ -167,7 +168,7 @@ def group_edit_page(
 
 @router.post("/permissions/groups/{group_id}", response_class=HTMLResponse)
 async def group_edit(
-    request: Request, group_id: int, session: SessionDep, principal: Operator
+    request: Request, group_id: DbId, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Save a permission group; only affected authorization tasks are re-queued."""
     form = await request.form()
@@ -190,7 +191,7 @@ async def group_edit(
 
 
 @router.post("/permissions/groups/{group_id}/delete")
-def group_delete(group_id: int, session: SessionDep, principal: Operator) -> RedirectResponse:
+def group_delete(group_id: DbId, session: SessionDep, principal: Operator) -> RedirectResponse:
     """Delete a permission group."""
     group = service.delete_group(session=session, group_id=group_id)
     record_audit(
@@ -284,7 +285,7 @@ async def template_save(request: Request, session: SessionDep, principal: Operat
 
 @router.post("/permissions/templates/{template_id}/delete", response_class=HTMLResponse)
 def template_delete(
-    request: Request, template_id: int, session: SessionDep, principal: Operator
+    request: Request, template_id: DbId, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Delete a time template that no group uses."""
     try:
@@ -301,7 +302,7 @@ def template_delete(
 
 
 def _progress_page(
-    request: Request, session: Session, *, search: str = "", page: int = 1, message: str = ""
+    request: Request, session: Session, *, search: str = "", page: PageNumber = 1, message: str = ""
 ) -> HTMLResponse:
     page = max(page, 1)
     total, persons = tasks.progress_by_person(
@@ -325,7 +326,7 @@ def _progress_page(
 
 @router.get("/permissions/progress", response_class=HTMLResponse)
 def progress_page(
-    request: Request, session: SessionDep, principal: Viewer, search: str = "", page: int = 1
+    request: Request, session: SessionDep, principal: Viewer, search: str = "", page: PageNumber = 1
 ) -> HTMLResponse:
     """Authorization progress per device and per person, with the failed tasks and reasons."""
     return _progress_page(request, session, search=search, page=page)
@@ -357,7 +358,7 @@ async def progress_retry(
 
 
 def _person_fragment(
-    request: Request, session: Session, person_id: int, message: str = "", error: str = ""
+    request: Request, session: Session, person_id: DbId, message: str = "", error: str = ""
 ) -> HTMLResponse:
     person = session.get(Person, person_id)
     if person is None:
@@ -381,7 +382,7 @@ def _person_fragment(
 
 @router.get("/permissions/person/{person_id}", response_class=HTMLResponse)
 def person_groups(
-    request: Request, person_id: int, session: SessionDep, principal: Viewer
+    request: Request, person_id: DbId, session: SessionDep, principal: Viewer
 ) -> HTMLResponse:
     """HTMX fragment: the person's permission groups and authorization state (Permission tab)."""
     return _person_fragment(request, session, person_id)
@@ -389,7 +390,7 @@ def person_groups(
 
 @router.post("/permissions/person/{person_id}", response_class=HTMLResponse)
 async def person_groups_save(
-    request: Request, person_id: int, session: SessionDep, principal: Operator
+    request: Request, person_id: DbId, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Save the person's directly assigned permission groups."""
     form = await request.form()

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
+from openpss.platform.fields import MAX_DB_INT, DbId
 from openpss.platform.records import service
 from openpss.platform.records.schemas import (
     AccessFilter,
@@ -18,10 +19,10 @@ from openpss.platform.records.schemas import (
     CallRecordRead,
 )
 from openpss.platform.security.audit import record_audit
+from openpss.platform.web.openapi import CSV, XLSX, file_answer
 
 router = APIRouter(tags=["records"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_DB_INT)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
@@ -40,7 +41,7 @@ def search_access(
     return AccessPage(total=total, items=items)
 
 
-@router.get("/records/access/export")
+@router.get("/records/access/export", response_class=Response, responses=file_answer(XLSX, CSV))
 def export_access(
     session: SessionDep,
     principal: Operator,
@@ -70,7 +71,7 @@ def search_calls(
     _: Viewer,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
-    device_id: int | None = None,
+    device_id: DbId | None = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> CallPage:
@@ -87,7 +88,7 @@ def search_alarms(
     _: Viewer,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
-    device_id: int | None = None,
+    device_id: DbId | None = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> AlarmPage:

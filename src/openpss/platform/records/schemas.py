@@ -6,6 +6,8 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from openpss.platform.fields import DbId
+
 
 class AccessFilter(BaseModel):
     """Search filters of access records; times are timezone-aware (naive means UTC)."""
@@ -15,7 +17,7 @@ class AccessFilter(BaseModel):
 
     start: dt.datetime | None = None
     end: dt.datetime | None = None
-    device_id: int | None = None
+    device_id: DbId | None = None
     user_id: str = Field("", max_length=32)
     card: str = Field("", max_length=32, description="card number in the card issuing type")
     method: str = Field("", max_length=32)
@@ -38,7 +40,7 @@ class AccessRecordRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    device_id: int | None
+    device_id: DbId | None
     device_name: str = ""
     record_no: int | None
     event_time: dt.datetime
@@ -60,7 +62,7 @@ class CallRecordRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    device_id: int | None
+    device_id: DbId | None
     start_time: dt.datetime
     end_time: dt.datetime | None
     caller: str
@@ -73,7 +75,7 @@ class AlarmRecordRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    device_id: int | None
+    device_id: DbId | None
     event_time: dt.datetime
     alarm_type: str
     channel: int

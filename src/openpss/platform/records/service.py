@@ -9,7 +9,6 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from openpyxl import Workbook
 from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -21,6 +20,7 @@ from openpss.platform.people.cards import display_card
 from openpss.platform.people.models import Person
 from openpss.platform.records.models import AccessRecord, AlarmRecord, CallRecord
 from openpss.platform.records.schemas import AccessFilter, AccessRecordRead
+from openpss.platform.xlsx import xlsx_bytes
 
 logger = logging.getLogger(__name__)
 EXPORT_LIMIT = 1_000_000
@@ -210,15 +210,7 @@ def _export_batch(session: Session, batch: Sequence[AccessRecord]) -> Iterable[l
 
 def export_access_xlsx(*, session: Session, filters: AccessFilter) -> bytes:
     """Matching access records as a streamed (write-only) xlsx workbook."""
-    rows = _export_rows(session, filters)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Access records")
-    sheet.append(EXPORT_COLUMNS)
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes("Access records", _export_rows(session, filters), EXPORT_COLUMNS)
 
 
 def export_access_csv(*, session: Session, filters: AccessFilter) -> bytes:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from openpss.platform.deps import SessionDep, Viewer
 from openpss.platform.devices.models import Device
+from openpss.platform.fields import PageNumber, parse_db_id
 from openpss.platform.records import service
 from openpss.platform.records.schemas import AccessFilter
 from openpss.platform.web.templating import render
@@ -27,19 +28,20 @@ def _time(value: str) -> dt.datetime | None:
 
 
 @router.get("/records", response_class=HTMLResponse)
-def records_page(request: Request, session: SessionDep, principal: Viewer) -> HTMLResponse:
+def records_page(
+    request: Request, session: SessionDep, principal: Viewer, page: PageNumber = 1
+) -> HTMLResponse:
     """Records: access (with filters, paging and export), calls, alarms."""
     params = request.query_params
     kind = params.get("kind", "access")
-    page = max(int(params.get("page", "1") or 1), 1)
     offset = (page - 1) * PAGE_SIZE
     context: dict[str, Any] = {"kind": kind, "page": page, "params": params, "errors": []}
     context["devices"] = list(session.execute(select(Device.id, Device.name).order_by(Device.name)))
     kept = [(k, v) for k, v in params.multi_items() if k != "page"]
     context["base_query"] = urlencode(kept)
-    device_id = int(params["device_id"]) if params.get("device_id") else None
     rows: Sequence[Any]
     try:
+        device_id = parse_db_id(params.get("device_id", ""), "device_id")
         start, end = _time(params.get("start", "")), _time(params.get("end", ""))
         if kind == "calls":
             total, rows = service.search_calls(
@@ -65,4 +67,5 @@ def records_page(request: Request, session: SessionDep, principal: Viewer) -> HT
         total, rows = 0, []
         context["errors"] = [str(exc)]
     context.update(rows=rows, total=total, pages=max(1, -(-total // PAGE_SIZE)))
-    return render(request, "records/records.html", context)
+    status = 422 if context["errors"] else 200
+    return render(request, "records/records.html", context, status_code=status)

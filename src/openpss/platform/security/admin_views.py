@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openpss.platform.deps import Admin, Principal, SessionDep, Viewer
 from openpss.platform.errors import DomainError
+from openpss.platform.fields import DbId, PageNumber
 from openpss.platform.security import auth, service
 from openpss.platform.security.audit import AuditFilter, search_audit
 from openpss.platform.security.models import Role
@@ -67,7 +68,7 @@ def accounts_create(
 
 @router.post("/accounts/{account_id}", response_class=HTMLResponse)
 def accounts_update(
-    account_id: int,
+    account_id: DbId,
     request: Request,
     principal: Admin,
     session: SessionDep,
@@ -89,7 +90,7 @@ def accounts_update(
 
 @router.post("/accounts/{account_id}/binding", response_class=HTMLResponse)
 def accounts_binding(
-    account_id: int,
+    account_id: DbId,
     request: Request,
     principal: Admin,
     session: SessionDep,
@@ -109,7 +110,7 @@ def accounts_binding(
 
 @router.post("/accounts/{account_id}/password", response_class=HTMLResponse)
 def accounts_password(
-    account_id: int,
+    account_id: DbId,
     request: Request,
     principal: Admin,
     session: SessionDep,
@@ -130,7 +131,7 @@ def accounts_password(
 
 @router.post("/accounts/{account_id}/delete", response_class=HTMLResponse)
 def accounts_delete(
-    account_id: int, request: Request, principal: Admin, session: SessionDep
+    account_id: DbId, request: Request, principal: Admin, session: SessionDep
 ) -> Response:
     """Delete an account."""
     try:
@@ -178,7 +179,7 @@ def tokens_create(
 
 @router.post("/tokens/{token_id}/revoke", response_class=HTMLResponse)
 def tokens_revoke(
-    token_id: int, request: Request, principal: Viewer, session: SessionDep
+    token_id: DbId, request: Request, principal: Viewer, session: SessionDep
 ) -> Response:
     """Revoke a token."""
     owner = None if principal.has(Role.administrator) else principal.account_id
@@ -211,7 +212,7 @@ def audit_page(
     action: str = "",
     since: str = "",
     until: str = "",
-    page: int = 1,
+    page: PageNumber = 1,
 ) -> Response:
     """The audit log with filters (actor, action, time range), paging and export links."""
     flt = AuditFilter(actor, action, parse_local(since), parse_local(until))
@@ -244,7 +245,7 @@ def online_page(request: Request, principal: Admin, session: SessionDep) -> Resp
 
 @router.post("/online/{session_id}/end", response_class=HTMLResponse)
 def online_end(
-    session_id: int, request: Request, principal: Admin, session: SessionDep
+    session_id: DbId, request: Request, principal: Admin, session: SessionDep
 ) -> Response:
     """End a console session."""
     try:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from openpss import __version__
 from openpss.platform.deps import Admin, CurrentUser, SessionDep, Viewer, client_ip
 from openpss.platform.errors import Forbidden
+from openpss.platform.fields import DbId, PageNumber
 from openpss.platform.security import auth, service
 from openpss.platform.security.audit import (
     Actor,
@@ -37,10 +38,9 @@ from openpss.platform.security.schemas import (
     TokenCreated,
     TokenRead,
 )
+from openpss.platform.web.openapi import CSV, XLSX, file_answer
 
 router = APIRouter(tags=["security"])
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/system/status")
@@ -116,14 +116,14 @@ def create_account(body: AccountCreate, principal: Admin, session: SessionDep) -
 
 
 @router.get("/accounts/{account_id}")
-def get_account(account_id: int, principal: Admin, session: SessionDep) -> AccountRead:
+def get_account(account_id: DbId, principal: Admin, session: SessionDep) -> AccountRead:
     """One account."""
     return AccountRead.model_validate(service.get_account(session=session, account_id=account_id))
 
 
 @router.patch("/accounts/{account_id}")
 def update_account(
-    account_id: int, body: AccountUpdate, principal: Admin, session: SessionDep
+    account_id: DbId, body: AccountUpdate, principal: Admin, session: SessionDep
 ) -> AccountRead:
     """Change role, enabled flag, remark or allowed addresses (the last administrator stays one)."""
     if body.allowed_networks is not None:
@@ -142,7 +142,7 @@ def update_account(
 
 @router.post("/accounts/{account_id}/password", status_code=204)
 def reset_password(
-    account_id: int, body: PasswordSet, principal: Admin, session: SessionDep
+    account_id: DbId, body: PasswordSet, principal: Admin, session: SessionDep
 ) -> None:
     """Set a new password for an account; its console sessions end."""
     service.reset_password(
@@ -155,7 +155,7 @@ def reset_password(
 
 
 @router.delete("/accounts/{account_id}", status_code=204)
-def delete_account(account_id: int, principal: Admin, session: SessionDep) -> None:
+def delete_account(account_id: DbId, principal: Admin, session: SessionDep) -> None:
     """Delete an account (not yourself, not the last administrator)."""
     service.delete_account(session=session, account_id=account_id, actor=principal.actor)
 
@@ -185,7 +185,7 @@ def create_token(body: TokenCreate, principal: Viewer, session: SessionDep) -> T
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, principal: Viewer, session: SessionDep) -> None:
+def revoke_token(token_id: DbId, principal: Viewer, session: SessionDep) -> None:
     """Revoke a token (your own; an administrator any)."""
     owner = None if principal.role.value == "administrator" else principal.account_id
     service.revoke_token(session=session, token_id=token_id, actor=principal.actor, owner_id=owner)
@@ -211,7 +211,7 @@ def audit_log(
     action: str = Query("", description="prefix, e.g. 'login' or 'account.'"),
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
-    page: int = Query(1, ge=1),
+    page: PageNumber = 1,
     per_page: int = Query(50, ge=1, le=500),
 ) -> AuditPage:
     """Search the audit log, newest first."""
@@ -221,7 +221,7 @@ def audit_log(
     return AuditPage(total=total, page=page, per_page=per_page, items=items)
 
 
-@router.get("/audit/export")
+@router.get("/audit/export", response_class=Response, responses=file_answer(XLSX, CSV))
 def audit_export(
     principal: Admin,
     session: SessionDep,
@@ -261,7 +261,7 @@ def online_users(principal: Admin, session: SessionDep) -> list[SessionRead]:
 
 
 @router.delete("/sessions/{session_id}", status_code=204)
-def end_session(session_id: int, principal: Admin, session: SessionDep) -> None:
+def end_session(session_id: DbId, principal: Admin, session: SessionDep) -> None:
     """End someone's console session."""
     auth.end_session(session=session, session_id=session_id, actor=principal.actor)
 

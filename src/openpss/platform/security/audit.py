@@ -16,7 +16,9 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from openpss.platform.db import starts_with_text
 from openpss.platform.security.models import AuditEntry
+from openpss.platform.xlsx import xlsx_bytes
 
 logger = logging.getLogger(__name__)
 # Audit events also go to this logger; the syslog forwarder attaches a handler to it.
@@ -63,7 +65,7 @@ def _filtered(query: Select[Any], flt: AuditFilter) -> Select[Any]:
     if flt.actor.strip():
         query = query.where(AuditEntry.actor == flt.actor.strip())
     if flt.action.strip():
-        query = query.where(AuditEntry.action.startswith(flt.action.strip()))
+        query = query.where(starts_with_text(AuditEntry.action, flt.action.strip()))
     if flt.since is not None:
         query = query.where(AuditEntry.at >= flt.since)
     if flt.until is not None:
@@ -107,16 +109,8 @@ def export_csv(*, session: Session, flt: AuditFilter) -> str:
 
 def export_xlsx(*, session: Session, flt: AuditFilter) -> bytes:
     """The matching entries as an xlsx workbook (streaming write-only sheet)."""
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Audit log")
-    sheet.append(EXPORT_COLUMNS)
-    for entry in iter_audit(session=session, flt=flt):
-        sheet.append(_row(entry))
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    rows = (_row(entry) for entry in iter_audit(session=session, flt=flt))
+    return xlsx_bytes("Audit log", rows, EXPORT_COLUMNS)
 
 
 def parse_syslog_address(address: str) -> tuple[str, int]:

@@ -21,6 +21,7 @@ from openpss.platform.deps import (
     client_ip,
 )
 from openpss.platform.errors import DomainError
+from openpss.platform.fields import DbId
 from openpss.platform.security import auth, service
 from openpss.platform.security.admin_views import router as admin_router
 from openpss.platform.security.audit import Actor
@@ -283,7 +284,7 @@ def my_account(request: Request, principal: Viewer, session: SessionDep) -> Resp
     return render(request, "security/account.html", _account_context(session, principal.account_id))
 
 
-def _account_context(session: SessionDep, account_id: int, **extra: object) -> dict[str, object]:
+def _account_context(session: SessionDep, account_id: DbId, **extra: object) -> dict[str, object]:
     account = service.get_account(session=session, account_id=account_id)
     current = [q.question for q in account.questions] or service.SUGGESTED_QUESTIONS[:3]
     ctx: dict[str, object] = {

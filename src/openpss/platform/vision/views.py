@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.errors import DomainError, Invalid, NotFound
+from openpss.platform.fields import DbId
 from openpss.platform.security.audit import record_audit
 from openpss.platform.vision import ffc_wizard, service
 from openpss.platform.vision.deps import SessionsDep
@@ -94,7 +95,7 @@ def camera_discover(
 
 
 def _viewer(
-    request: Request, session: SessionDep, sessions: CameraSessions, camera_id: int, **extra: Any
+    request: Request, session: SessionDep, sessions: CameraSessions, camera_id: DbId, **extra: Any
 ) -> HTMLResponse:
     camera = service.get_camera(session=session, camera_id=camera_id)
     live = sessions.get(camera_id)
@@ -118,7 +119,7 @@ def _viewer(
 @router.get("/vision/{camera_id}", response_class=HTMLResponse)
 def camera_page(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Viewer,
@@ -132,7 +133,7 @@ def camera_page(
 @router.post("/vision/{camera_id}/connect", response_class=HTMLResponse)
 def camera_connect(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Operator,
@@ -151,7 +152,7 @@ def camera_connect(
 @router.post("/vision/{camera_id}/disconnect", response_class=HTMLResponse)
 def camera_disconnect(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Operator,
@@ -165,7 +166,7 @@ def camera_disconnect(
 
 
 def _features(
-    request: Request, sessions: CameraSessions, camera_id: int, level: str, error: str = ""
+    request: Request, sessions: CameraSessions, camera_id: DbId, level: str, error: str = ""
 ) -> HTMLResponse:
     level = level if level in LEVELS else "Beginner"
     level_index(level)
@@ -184,7 +185,7 @@ def _features(
 @router.get("/vision/{camera_id}/features", response_class=HTMLResponse)
 def features_fragment(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     sessions: SessionsDep,
     principal: Viewer,
     level: str = "Beginner",
@@ -196,7 +197,7 @@ def features_fragment(
 @router.post("/vision/{camera_id}/features", response_class=HTMLResponse)
 def feature_set(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Operator,
@@ -228,7 +229,7 @@ def feature_set(
 @router.post("/vision/{camera_id}/play", response_class=HTMLResponse)
 def play(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Operator,
@@ -253,7 +254,7 @@ def play(
 @router.post("/vision/{camera_id}/stop", response_class=HTMLResponse)
 def stop(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Operator,
@@ -273,7 +274,7 @@ def stop(
 
 
 def _panel(
-    request: Request, sessions: CameraSessions, camera_id: int, error: str = ""
+    request: Request, sessions: CameraSessions, camera_id: DbId, error: str = ""
 ) -> HTMLResponse:
     live = sessions.get(camera_id)
     context = {
@@ -287,7 +288,7 @@ def _panel(
 
 @router.get("/vision/{camera_id}/live", response_class=HTMLResponse)
 def live_panel(
-    request: Request, camera_id: int, sessions: SessionsDep, principal: Viewer
+    request: Request, camera_id: DbId, sessions: SessionsDep, principal: Viewer
 ) -> HTMLResponse:
     """Preview, statistics and event log (polled by the page)."""
     return _panel(request, sessions, camera_id)
@@ -295,7 +296,7 @@ def live_panel(
 
 @router.get("/vision/{camera_id}/frame.{extension}")
 def frame_file(
-    camera_id: int, extension: str, sessions: SessionsDep, principal: Viewer, preview: bool = False
+    camera_id: DbId, extension: str, sessions: SessionsDep, principal: Viewer, preview: bool = False
 ) -> Response:
     """The latest frame: PNG (preview or full) or TIFF (samples as received)."""
     live = sessions.get(camera_id)
@@ -315,7 +316,7 @@ def frame_file(
 @router.post("/vision/{camera_id}/ffc", response_class=HTMLResponse)
 def ffc_step(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Operator,
