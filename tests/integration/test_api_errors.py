@@ -6,39 +6,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
+from fastapi import APIRouter, Request
 
-from openpss.platform.app import create_app
+from openpss.platform.deps import CurrentUser
 from openpss.platform.errors import Conflict, Forbidden, Invalid, Locked, NotFound
 from openpss.platform.security.errors import LoginRefused, NotBound
 from openpss.platform.security.models import Role
 from openpss.platform.security.passwords import PasswordRuleError
-from openpss.platform.security.tokens import create_api_token
-from openpss.platform.settings import Settings
 from openpss.platform.web.errors import status_of
-from tests.conftest import Api, add_account
+from tests.conftest import Api
+from tests.integration.api_support import PASSWORD, sqlite_api_for
 
-PASSWORD = "Str0ng!Passw0rd"
 SHAPE = {"detail", "code", "errors", "needed_role"}
 
 
 @pytest.fixture
 def sqlite_api(sqlite_url: str, tmp_path: Path) -> Iterator[Api]:
-    """The app on SQLite only (these tests are about HTTP, not storage) with a token per role."""
-    settings = Settings(
-        environment="test", data_dir=tmp_path / "data", database_url=sqlite_url,
-        secret_key="test-secret-key-0123456789", background_services=False,
-    )  # fmt: skip
-    app = create_app(settings)
-    tokens: dict[Role, str] = {}
-    with app.state.session_factory() as s:
-        for role in Role:
-            account = add_account(s, f"test-{role.value}", role, PASSWORD)
-            tokens[role], _ = create_api_token(session=s, account=account, name="tests")
-        s.commit()
-    with TestClient(app) as client:
-        yield Api(client, tokens)
-    app.state.engine.dispose()
+    yield from sqlite_api_for(sqlite_url, tmp_path)
 
 
 def test_domain_error_kinds_map_to_one_status_each() -> None:
@@ -138,3 +122,15 @@ def test_openapi_documents_errors_and_bearer_scheme(sqlite_api: Api) -> None:
                 assert documented, f"{method.upper()} {path} does not document {status}"
                 ref = documented["content"]["application/json"]["schema"]["$ref"]
                 assert ref == error_ref, f"{method.upper()} {path} {status}: {ref}"
+
+
+def test_principal_is_left_on_request_state_by_the_dependency(sqlite_api: Api) -> None:
+    router = APIRouter()
+
+    @router.get("/api/v1/_whoami")
+    def whoami(request: Request, _: CurrentUser) -> dict[str, str]:
+        return {"user": request.state.principal.username}
+
+    sqlite_api.client.app.include_router(router)  # type: ignore[attr-defined]
+    answer = sqlite_api.client.get("/api/v1/_whoami", headers=sqlite_api.headers(Role.viewer))
+    assert answer.json() == {"user": "test-viewer"}

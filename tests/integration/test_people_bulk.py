@@ -110,7 +110,7 @@ def test_import_validates_whole_file_then_writes_all(api: Api) -> None:
     files = {"file": ("p.xlsx", xlsx_file(rows), "application/octet-stream")}
     response = api.client.post(f"{P}/import", files=files, headers=h)
     assert response.status_code == 422
-    errors = {e["row"]: e["reason"] for e in response.json()["errors"]}
+    errors = {e["loc"][1]: e["msg"] for e in response.json()["errors"]}
     assert set(errors) == {3, 4, 5, 6, 7}
     assert "name" in errors[3] and "not hexadecimal" in errors[4]
     assert "also appears in row 2" in errors[5] and "already exists" in errors[6]

@@ -158,7 +158,7 @@ def test_call_and_alarm_filters(session: Session, kind: str, label: str) -> None
 
     def labels(**filters: object) -> list[str]:
         query = RecordQuery.model_validate(filters)
-        page = service.search_records(session=session, kind=kind, query=query)
+        page = service.search_records(session=session, kind=kind, query=query)  # type: ignore[arg-type]
         return [getattr(r, label) for r in page.items]
 
     prefix = label[0].upper()

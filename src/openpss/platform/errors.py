@@ -31,11 +31,20 @@ class Conflict(DomainError):
 
 
 class Invalid(DomainError):
-    """Input that breaks a rule of the manual; `loc` names the field at fault when known."""
+    """Input that breaks a rule of the manual; `loc` names the field at fault when known, and
+    `items` lists several faults at once as (loc, message) (e.g. the bad rows of an import)."""
 
-    def __init__(self, message: str, *, field: str | None = None, loc: Sequence[str | int] = ()):
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        loc: Sequence[str | int] = (),
+        items: Sequence[tuple[Sequence[str | int], str]] = (),
+    ) -> None:
         super().__init__(message)
         self.loc: tuple[str | int, ...] = tuple(loc) or ((field,) if field else ())
+        self.items = [(tuple(where), what) for where, what in items] or [(self.loc, message)]
 
 
 class Forbidden(DomainError):

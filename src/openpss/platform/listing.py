@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from openpss.platform.errors import Invalid
+from openpss.platform.fields import MAX_DB_INT
 
 T = TypeVar("T")
 Q = TypeVar("Q", bound="ListQuery")
@@ -35,9 +36,14 @@ class ListQuery(BaseModel):
     # Not extra="forbid": a route shares its query string with other parameters (format ...).
     model_config = ConfigDict(str_strip_whitespace=True)
 
-    offset: int = Field(0, ge=0, description="rows to skip (ignored when `page` is given)")
+    offset: int = Field(
+        0, ge=0, le=MAX_DB_INT, description="rows to skip (ignored when `page` is given)"
+    )
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="rows per page")
-    page: int | None = Field(None, ge=1, description="1-based page number; sets `offset`")
+    # Pages hold at most MAX_LIMIT rows, so (page - 1) * limit stays a 64-bit database offset.
+    page: int | None = Field(
+        None, ge=1, le=MAX_DB_INT // 1000, description="1-based page number; sets `offset`"
+    )
 
     @model_validator(mode="after")
     def _page_to_offset(self) -> ListQuery:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from sqlalchemy import select
 from starlette.background import BackgroundTask
 
@@ -44,6 +44,8 @@ from openpss.platform.attendance.schemas import (
 )
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.errors import Conflict, NotFound
+from openpss.platform.fields import DbId
+from openpss.platform.web.openapi import CSV, XLSX, file_answer
 
 router = APIRouter(prefix="/attendance", tags=["attendance"])
 T = TypeVar("T")
@@ -77,7 +79,7 @@ def create_period(data: PeriodCreate, session: SessionDep, p: Operator) -> Perio
 
 @router.patch("/periods/{period_id}", response_model=PeriodRead)
 def update_period(
-    period_id: int, data: PeriodUpdate, session: SessionDep, p: Operator
+    period_id: DbId, data: PeriodUpdate, session: SessionDep, p: Operator
 ) -> PeriodRead:
     """Change a period; results of shifts using it are recomputed."""
     row = shifts.update_period(session=session, actor=p.actor, period_id=period_id, data=data)
@@ -85,7 +87,7 @@ def update_period(
 
 
 @router.delete("/periods/{period_id}", status_code=204)
-def delete_period(period_id: int, session: SessionDep, p: Operator) -> None:
+def delete_period(period_id: DbId, session: SessionDep, p: Operator) -> None:
     """Delete a period no shift uses."""
     shifts.delete_period(session=session, actor=p.actor, period_id=period_id)
 
@@ -104,14 +106,14 @@ def create_shift(data: ShiftCreate, session: SessionDep, p: Operator) -> ShiftRe
 
 
 @router.patch("/shifts/{shift_id}", response_model=ShiftRead)
-def update_shift(shift_id: int, data: ShiftUpdate, session: SessionDep, p: Operator) -> ShiftRead:
+def update_shift(shift_id: DbId, data: ShiftUpdate, session: SessionDep, p: Operator) -> ShiftRead:
     """Change a shift; its results are recomputed."""
     row = shifts.update_shift(session=session, actor=p.actor, shift_id=shift_id, data=data)
     return _shift_read(row)
 
 
 @router.delete("/shifts/{shift_id}", status_code=204)
-def delete_shift(shift_id: int, session: SessionDep, p: Operator) -> None:
+def delete_shift(shift_id: DbId, session: SessionDep, p: Operator) -> None:
     """Delete a shift and its assignments."""
     shifts.delete_shift(session=session, actor=p.actor, shift_id=shift_id)
 
@@ -129,7 +131,7 @@ def create_assignment(data: AssignmentCreate, session: SessionDep, p: Operator) 
 
 
 @router.delete("/assignments/{assignment_id}", status_code=204)
-def delete_assignment(assignment_id: int, session: SessionDep, p: Operator) -> None:
+def delete_assignment(assignment_id: DbId, session: SessionDep, p: Operator) -> None:
     """Remove an assignment."""
     assignments.delete_assignment(session=session, actor=p.actor, assignment_id=assignment_id)
 
@@ -147,7 +149,7 @@ def create_exception(data: ExceptionCreate, session: SessionDep, p: Operator) ->
 
 
 @router.delete("/exceptions/{exception_id}", status_code=204)
-def delete_exception(exception_id: int, session: SessionDep, p: Operator) -> None:
+def delete_exception(exception_id: DbId, session: SessionDep, p: Operator) -> None:
     """Remove a leave or business trip."""
     assignments.delete_exception(session=session, actor=p.actor, exception_id=exception_id)
 
@@ -167,7 +169,7 @@ def create_holiday(data: HolidayCreate, session: SessionDep, p: Operator) -> Any
 
 
 @router.delete("/holidays/{holiday_id}", status_code=204)
-def delete_holiday(holiday_id: int, session: SessionDep, p: Operator) -> None:
+def delete_holiday(holiday_id: DbId, session: SessionDep, p: Operator) -> None:
     """Remove a custom holiday."""
     assignments.delete_holiday(session=session, actor=p.actor, holiday_id=holiday_id)
 
@@ -206,7 +208,7 @@ def list_results(
     _: Viewer,
     start: dt.date,
     end: dt.date,
-    person_id: int | None = None,
+    person_id: DbId | None = None,
 ) -> list[AttendanceResult]:
     """Stored person-day results in a date range."""
     query = select(AttendanceResult).where(
@@ -240,7 +242,7 @@ def export_response(
 
 
 def _rows_in_own_session(
-    request: Request, kind: str, year: int, month: int, department_id: int | None
+    request: Request, kind: str, year: int, month: int, department_id: DbId | None
 ) -> Iterator[list[Any]]:
     """Report rows read through a session that lives as long as the streamed response."""
     producer = reports.report_rows if kind == "report" else reports.record_rows
@@ -248,7 +250,7 @@ def _rows_in_own_session(
         yield from producer(session=session, year=year, month=month, department_id=department_id)
 
 
-@router.get("/reports/{kind}")
+@router.get("/reports/{kind}", response_class=Response, responses=file_answer(XLSX, CSV))
 def export_report(
     kind: Literal["report", "record"],
     request: Request,
@@ -256,7 +258,7 @@ def export_report(
     year: int = Query(..., ge=1970, le=9999),
     month: int = Query(..., ge=1, le=12),
     format: Literal["csv", "xlsx"] = "csv",
-    department_id: int | None = None,
+    department_id: DbId | None = None,
 ) -> Any:
     """Monthly attendance report (totals) or record (each day's punches), CSV or xlsx."""
     rows = _rows_in_own_session(request, kind, year, month, department_id)
@@ -269,7 +271,7 @@ def chart(
     _: Viewer,
     year: int,
     month: int = Query(..., ge=1, le=12),
-    department_id: int | None = None,
+    department_id: DbId | None = None,
 ) -> list[dict[str, Any]]:
     """Persons late and absence days per day of the month."""
     days = reports.department_chart(
@@ -320,7 +322,7 @@ def export_status(job_id: str, _: Viewer) -> JobRead:
     return _job_read(_export_job(job_id))
 
 
-@router.get("/exports/{job_id}/file")
+@router.get("/exports/{job_id}/file", response_class=Response, responses=file_answer(XLSX, CSV))
 def export_file(job_id: str, _: Viewer) -> FileResponse:
     """The file of a finished export."""
     job = _export_job(job_id)

@@ -24,7 +24,6 @@ T = TypeVar("T")
 
 
 def page(request: Request, principal: Principal, name: str, **ctx: Any) -> HTMLResponse:
-    request.state.principal = principal
     return render(request, f"attendance/{name}", ctx, status_code=ctx.pop("status", 200))
 
 

@@ -16,8 +16,10 @@ from xml.sax.saxutils import escape
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from openpss.platform import xlsx
 from openpss.platform.attendance.compute import PersonRow, Progress, load_persons
 from openpss.platform.attendance.models import AttendanceResult
+from openpss.platform.errors import Invalid
 from openpss.platform.people.models import Department
 
 BATCH = 1000
@@ -43,7 +45,7 @@ ATTENDED = ("normal", "abnormal")
 def month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
     """First and last day of a month."""
     if not 1 <= month <= 12 or not 1970 <= year <= 9999:
-        raise ValueError(f"{year}-{month:02d} is not a month")
+        raise Invalid(f"{year}-{month:02d} is not a month (1-12 of 1970-9999)")
     return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
@@ -164,13 +166,7 @@ def csv_chunks(rows: Iterator[list[Any]]) -> Iterator[str]:
 
 def write_xlsx(rows: Iterator[list[Any]], path: Path, title: str) -> None:
     """Write rows to a workbook with openpyxl's write-only (streaming) mode."""
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title[:31])
-    for row in rows:
-        sheet.append(row)
-    book.save(path)
+    xlsx.write_xlsx(path, title, rows)
 
 
 def write_csv(rows: Iterator[list[Any]], path: Path) -> None:

@@ -24,6 +24,7 @@ from openpss.platform.attendance.schemas import (
     HolidayCreate,
 )
 from openpss.platform.deps import Operator, Principal, SessionDep, Viewer
+from openpss.platform.fields import DbId
 
 router = APIRouter()  # included by views.router under /attendance
 
@@ -69,7 +70,7 @@ def add_assignment(
     request: Request,
     session: SessionDep,
     principal: Operator,
-    shift_id: int = Form(...),
+    shift_id: DbId = Form(...),
     target: str = Form(...),
     start_date: str = Form(...),
     end_date: str = Form(...),
@@ -93,7 +94,7 @@ def add_exception(
     request: Request,
     session: SessionDep,
     principal: Operator,
-    person_id: int = Form(...),
+    person_id: DbId = Form(...),
     kind: str = Form(...),
     start_date: str = Form(...),
     end_date: str = Form(...),

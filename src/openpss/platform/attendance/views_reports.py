@@ -22,6 +22,7 @@ from openpss.platform.attendance.models import (
 )
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.errors import Invalid, NotFound
+from openpss.platform.fields import DbId
 from openpss.platform.people.models import Person
 
 router = APIRouter()  # included by views.router under /attendance
@@ -49,7 +50,7 @@ def person_calendar(
     request: Request,
     session: SessionDep,
     principal: Viewer,
-    person_id: int | None = None,
+    person_id: DbId | None = None,
     year: int | None = None,
     month: int | None = None,
 ) -> HTMLResponse:

@@ -28,6 +28,7 @@ from openpss.platform.attendance.schemas import (
 )
 from openpss.platform.deps import Operator, Principal, SessionDep, Viewer
 from openpss.platform.errors import NotFound
+from openpss.platform.fields import DbId
 
 router = APIRouter()  # included by views.router under /attendance
 
@@ -75,7 +76,7 @@ def add_period(
 @router.get("/periods/{period_id}", response_class=HTMLResponse)
 def period_page(
     request: Request,
-    period_id: int,
+    period_id: DbId,
     session: SessionDep,
     principal: Viewer,
     error: str = "",
@@ -99,7 +100,7 @@ def period_page(
 
 @router.post("/periods/{period_id}", response_class=HTMLResponse)
 def edit_period(
-    request: Request, period_id: int, session: SessionDep, principal: Operator, form: pages.FormDep
+    request: Request, period_id: DbId, session: SessionDep, principal: Operator, form: pages.FormDep
 ) -> Response:
     """Save the period form; stored results of the days that use the period are recomputed."""
     _, error = pages.attempt(
@@ -150,7 +151,7 @@ def add_shift(
     return RedirectResponse(f"/attendance/shifts/{row.id}", status_code=303)
 
 
-def _shift_or_404(session: Session, shift_id: int) -> AttendanceShift:
+def _shift_or_404(session: Session, shift_id: DbId) -> AttendanceShift:
     row = session.get(AttendanceShift, shift_id)
     if row is None:
         raise NotFound(f"shift {shift_id} does not exist")
@@ -173,7 +174,7 @@ def _cycle_days(shift: AttendanceShift) -> list[dict[str, Any]]:
 
 @router.get("/shifts/{shift_id}", response_class=HTMLResponse)
 def shift_page(
-    request: Request, shift_id: int, session: SessionDep, principal: Viewer, error: str = ""
+    request: Request, shift_id: DbId, session: SessionDep, principal: Viewer, error: str = ""
 ) -> HTMLResponse:
     """The shift calendar: drag a period onto a day, right-click a day to clear it."""
     shift = _shift_or_404(session, shift_id)
@@ -194,7 +195,7 @@ def shift_page(
 @router.post("/shifts/{shift_id}", response_class=HTMLResponse)
 def edit_shift(
     request: Request,
-    shift_id: int,
+    shift_id: DbId,
     session: SessionDep,
     principal: Operator,
     name: str = Form(...),
@@ -223,7 +224,7 @@ def _set_day(
     request: Request,
     session: Session,
     principal: Principal,
-    shift_id: int,
+    shift_id: DbId,
     change: Callable[[dict[int, list[int]]], object],
 ) -> HTMLResponse:
     shift = _shift_or_404(session, shift_id)
@@ -245,11 +246,11 @@ def _set_day(
 @router.post("/shifts/{shift_id}/days/{index}", response_class=HTMLResponse)
 def drop_period(
     request: Request,
-    shift_id: int,
+    shift_id: DbId,
     index: int,
     session: SessionDep,
     principal: Operator,
-    period_id: int = Form(...),
+    period_id: DbId = Form(...),
 ) -> HTMLResponse:
     """A period dropped onto a cycle day: add it to that day's periods, ordered by start."""
 
@@ -265,7 +266,7 @@ def drop_period(
 
 @router.post("/shifts/{shift_id}/days/{index}/clear", response_class=HTMLResponse)
 def clear_day(
-    request: Request, shift_id: int, index: int, session: SessionDep, principal: Operator
+    request: Request, shift_id: DbId, index: int, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Right-click on a day: remove its periods."""
     return _set_day(
@@ -275,7 +276,7 @@ def clear_day(
 
 @router.post("/shifts/{shift_id}/clear", response_class=HTMLResponse)
 def clear_all(
-    request: Request, shift_id: int, session: SessionDep, principal: Operator
+    request: Request, shift_id: DbId, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Clear All: remove every period from the cycle."""
     return _set_day(request, session, principal, shift_id, lambda arrangement: arrangement.clear())

@@ -17,9 +17,10 @@ from openpss.platform.devices.schemas import (
     DeviceUpdate,
     ImportResult,
 )
+from openpss.platform.fields import DbId
+from openpss.platform.web.openapi import DEVICE_ERRORS, XLSX, file_answer
 
 router = APIRouter(tags=["devices"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/devices", response_model=DevicePage)
@@ -42,7 +43,7 @@ def create_device(
     return DeviceRead.model_validate(device)
 
 
-@router.get("/devices/export")
+@router.get("/devices/export", response_class=Response, responses=file_answer(XLSX))
 def export_devices(session: SessionDep, principal: Operator) -> Response:
     """Download the device list as xlsx (no passwords)."""
     content = service.export_devices_xlsx(session=session, actor=principal.actor)
@@ -65,14 +66,14 @@ async def import_devices(
 
 
 @router.get("/devices/{device_id}", response_model=DeviceRead)
-def get_device(device_id: int, session: SessionDep, _: Viewer) -> DeviceRead:
+def get_device(device_id: DbId, session: SessionDep, _: Viewer) -> DeviceRead:
     """One device."""
     return DeviceRead.model_validate(service.get_device(session=session, device_id=device_id))
 
 
 @router.patch("/devices/{device_id}", response_model=DeviceRead)
 def update_device(
-    device_id: int,
+    device_id: DbId,
     data: DeviceUpdate,
     session: SessionDep,
     settings: SettingsDep,
@@ -86,19 +87,19 @@ def update_device(
 
 
 @router.delete("/devices/{device_id}", status_code=204)
-def delete_device(device_id: int, session: SessionDep, principal: Admin) -> Response:
+def delete_device(device_id: DbId, session: SessionDep, principal: Admin) -> Response:
     """Delete a device."""
     service.delete_device(session=session, actor=principal.actor, device_id=device_id)
     return Response(status_code=204)
 
 
-@router.post("/devices/{device_id}/extract")
+@router.post("/devices/{device_id}/extract", responses=DEVICE_ERRORS)
 async def extract_personnel(
-    device_id: int,
+    device_id: DbId,
     session: SessionDep,
     settings: SettingsDep,
     principal: Operator,
-    department_id: int | None = None,
+    department_id: DbId | None = None,
     show: extract.Show = "all",
 ) -> dict[str, Any]:
     """Extract the device's users (with cards) into the platform; results all/success/failure."""

@@ -8,11 +8,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from openpss.platform.db import contains_text
 from openpss.platform.devices.crypto import decrypt_secret, encrypt_secret
 from openpss.platform.devices.models import DEFAULT_PORT, Device
 from openpss.platform.devices.schemas import (
@@ -25,6 +26,7 @@ from openpss.platform.errors import Conflict, DomainError, Invalid, NotFound
 from openpss.platform.listing import Page, paginate
 from openpss.platform.security.audit import Actor, record_audit
 from openpss.platform.settings import Settings
+from openpss.platform.xlsx import xlsx_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -120,35 +122,21 @@ def list_devices(*, session: Session, query: DeviceQuery) -> Page[Device]:
     """A page of devices filtered by name/host/serial, sorted as asked, with the total count."""
     statement = select(Device)
     if query.search:
-        pattern = f"%{query.search}%"
         columns = (Device.name, Device.host, Device.serial)
-        statement = statement.where(or_(*(column.ilike(pattern) for column in columns)))
+        statement = statement.where(or_(*(contains_text(c, query.search) for c in columns)))
     order = (*_DEVICE_SORT[query.sort], Device.id)
     return paginate(session, statement, query, order=order)
 
 
 def export_devices_xlsx(*, session: Session, actor: Actor) -> bytes:
     """The device list as xlsx (audited), without passwords (they are re-entered on import)."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Devices")
-    sheet.append(IMPORT_COLUMNS)
-    for device in session.scalars(select(Device).order_by(Device.name)):
-        sheet.append(
-            [
-                device.name,
-                device.host,
-                device.port,
-                device.username,
-                device.kind,
-                device.door_count,
-                device.remark,
-                "",
-            ]
-        )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
+    rows = (
+        [d.name, d.host, d.port, d.username, d.kind, d.door_count, d.remark, ""]
+        for d in session.scalars(select(Device).order_by(Device.name))
+    )
+    content = xlsx_bytes("Devices", rows, IMPORT_COLUMNS)
     record_audit(session=session, actor=actor, action="device.export")
-    return buffer.getvalue()
+    return content
 
 
 @dataclass

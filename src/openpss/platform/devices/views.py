@@ -12,6 +12,7 @@ from openpss.platform.deps import Admin, Operator, SessionDep, SettingsDep, View
 from openpss.platform.devices import extract, service
 from openpss.platform.devices.schemas import DeviceCreate, DeviceQuery, DeviceUpdate
 from openpss.platform.errors import DomainError, Invalid
+from openpss.platform.fields import DbId
 from openpss.platform.listing import from_params
 from openpss.platform.web.templating import render
 
@@ -46,7 +47,6 @@ def _list_page(
 @router.get("/devices", response_class=HTMLResponse)
 def device_list(request: Request, session: SessionDep, principal: Viewer) -> HTMLResponse:
     """The device manager: list, add, import, export."""
-    request.state.principal = principal
     try:
         query = from_params(DeviceQuery, request.query_params.multi_items(), limit=PAGE_SIZE)
     except Invalid as exc:
@@ -66,7 +66,6 @@ async def device_add(
     request: Request, session: SessionDep, settings: SettingsDep, principal: Operator
 ) -> HTMLResponse:
     """Add a device from the console form."""
-    request.state.principal = principal
     values = _form_dict(await request.form(), FIELDS)
     try:
         data = DeviceCreate.model_validate(values)
@@ -89,7 +88,6 @@ async def device_import(
     file: Annotated[UploadFile, File()],
 ) -> HTMLResponse:
     """Import a device list; every row is validated before anything is written."""
-    request.state.principal = principal
     try:
         result = service.import_devices_xlsx(
             session=session,
@@ -108,10 +106,9 @@ async def device_import(
 
 @router.get("/devices/{device_id}", response_class=HTMLResponse)
 def device_edit_page(
-    request: Request, device_id: int, session: SessionDep, principal: Viewer
+    request: Request, device_id: DbId, session: SessionDep, principal: Viewer
 ) -> HTMLResponse:
     """The edit form of one device."""
-    request.state.principal = principal
     device = service.get_device(session=session, device_id=device_id)
     return render(request, "devices/edit.html", {"device": device, "errors": [], "message": ""})
 
@@ -119,13 +116,12 @@ def device_edit_page(
 @router.post("/devices/{device_id}", response_class=HTMLResponse)
 async def device_edit(
     request: Request,
-    device_id: int,
+    device_id: DbId,
     session: SessionDep,
     settings: SettingsDep,
     principal: Operator,
 ) -> HTMLResponse:
     """Save the edit form (a blank password keeps the stored one)."""
-    request.state.principal = principal
     device = service.get_device(session=session, device_id=device_id)
     values = _form_dict(await request.form(), FIELDS)
     try:
@@ -151,7 +147,7 @@ async def device_edit(
 
 
 @router.post("/devices/{device_id}/delete")
-def device_delete(device_id: int, session: SessionDep, principal: Admin) -> RedirectResponse:
+def device_delete(device_id: DbId, session: SessionDep, principal: Admin) -> RedirectResponse:
     """Delete a device and go back to the list."""
     service.delete_device(session=session, actor=principal.actor, device_id=device_id)
     return RedirectResponse("/devices", status_code=303)
@@ -160,13 +156,12 @@ def device_delete(device_id: int, session: SessionDep, principal: Admin) -> Redi
 @router.post("/devices/{device_id}/extract", response_class=HTMLResponse)
 async def device_extract(
     request: Request,
-    device_id: int,
+    device_id: DbId,
     session: SessionDep,
     settings: SettingsDep,
     principal: Operator,
 ) -> HTMLResponse:
     """Extract the device's personnel into the platform and show the results."""
-    request.state.principal = principal
     form = await request.form()
     show = str(form.get("show", "all"))
     device = service.get_device(session=session, device_id=device_id)

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from openpss.platform.deps import Admin, Operator, SessionDep, Viewer
 from openpss.platform.errors import NotFound
+from openpss.platform.fields import DbId
 from openpss.platform.people import api_batch, api_credentials, org, service
 from openpss.platform.people.cards import get_card_mode, set_card_mode
 from openpss.platform.people.http import read_upload
@@ -25,6 +26,7 @@ from openpss.platform.people.schemas import (
     PersonRead,
     PersonUpdate,
 )
+from openpss.platform.web.openapi import UPLOAD_ERRORS, file_answer
 
 router = APIRouter(prefix="/people", tags=["people"])
 
@@ -52,7 +54,7 @@ def put_company(data: CompanyUpdate, session: SessionDep, principal: Operator) -
     return _company_read(session)
 
 
-@router.put("/company/logo", response_model=CompanyRead)
+@router.put("/company/logo", response_model=CompanyRead, responses=UPLOAD_ERRORS)
 async def put_logo(
     session: SessionDep, principal: Operator, file: Annotated[UploadFile, File()]
 ) -> CompanyRead:
@@ -62,7 +64,9 @@ async def put_logo(
     return _company_read(session)
 
 
-@router.get("/company/logo")
+@router.get(
+    "/company/logo", response_class=Response, responses=file_answer("image/jpeg", "image/png")
+)
 def get_logo(session: SessionDep, principal: Viewer) -> Response:
     """The company logo image."""
     company = org.get_company(session=session)
@@ -106,7 +110,7 @@ def post_department(
 
 @router.patch("/departments/{department_id}", response_model=DepartmentRead)
 def patch_department(
-    department_id: int, data: DepartmentUpdate, session: SessionDep, principal: Operator
+    department_id: DbId, data: DepartmentUpdate, session: SessionDep, principal: Operator
 ) -> DepartmentRead:
     """Rename a department."""
     dept = org.rename_department(
@@ -116,7 +120,7 @@ def patch_department(
 
 
 @router.delete("/departments/{department_id}", status_code=204)
-def delete_department(department_id: int, session: SessionDep, principal: Operator) -> Response:
+def delete_department(department_id: DbId, session: SessionDep, principal: Operator) -> Response:
     """Delete an empty department."""
     org.delete_department(session=session, department_id=department_id, actor=principal.actor)
     return Response(status_code=204)
@@ -135,7 +139,7 @@ def list_persons(
     return PersonPage(total=page.total, limit=query.limit, offset=query.offset, items=items)
 
 
-def _person_read(session: SessionDep, person_id: int) -> PersonRead:
+def _person_read(session: SessionDep, person_id: DbId) -> PersonRead:
     person = service.get_person(session=session, person_id=person_id)
     return service.read(person, get_card_mode(session))
 
@@ -148,14 +152,14 @@ def post_person(data: PersonCreate, session: SessionDep, principal: Operator) ->
 
 
 @router.get("/persons/{person_id}", response_model=PersonRead)
-def get_person(person_id: int, session: SessionDep, principal: Viewer) -> PersonRead:
+def get_person(person_id: DbId, session: SessionDep, principal: Viewer) -> PersonRead:
     """One person with every field and credential summary."""
     return _person_read(session, person_id)
 
 
 @router.patch("/persons/{person_id}", response_model=PersonRead)
 def patch_person(
-    person_id: int, data: PersonUpdate, session: SessionDep, principal: Operator
+    person_id: DbId, data: PersonUpdate, session: SessionDep, principal: Operator
 ) -> PersonRead:
     """Change the fields sent."""
     service.update_person(session=session, person_id=person_id, data=data, actor=principal.actor)
@@ -163,7 +167,7 @@ def patch_person(
 
 
 @router.delete("/persons/{person_id}", status_code=204)
-def delete_person(person_id: int, session: SessionDep, principal: Operator) -> Response:
+def delete_person(person_id: DbId, session: SessionDep, principal: Operator) -> Response:
     """Delete a person with all credentials."""
     service.delete_person(session=session, person_id=person_id, actor=principal.actor)
     return Response(status_code=204)

@@ -21,6 +21,7 @@ from openpss.platform.people.schemas import (
     ImportResult,
     PersonSummary,
 )
+from openpss.platform.web.openapi import UPLOAD_ERRORS, file_answer
 
 router = APIRouter()
 
@@ -62,7 +63,7 @@ def post_batch_delete(data: BatchDelete, session: SessionDep, principal: Operato
     return Response(status_code=204)
 
 
-@router.get("/import/template")
+@router.get("/import/template", response_class=Response, responses=file_answer(XLSX))
 def get_template(session: SessionDep, principal: Viewer) -> Response:
     """The xlsx import template."""
     data = xlsx.template_xlsx(get_card_mode(session))
@@ -70,22 +71,25 @@ def get_template(session: SessionDep, principal: Viewer) -> Response:
     return Response(data, media_type=XLSX, headers=headers)
 
 
-@router.post("/import", response_model=ImportResult)
+@router.post("/import", response_model=ImportResult, responses=UPLOAD_ERRORS)
 async def post_import(
     session: SessionDep, principal: Operator, file: Annotated[UploadFile, File()]
-) -> ImportResult | Response:
-    """Import persons from xlsx: all rows valid or nothing written (422 with the bad rows)."""
+) -> ImportResult:
+    """Import persons from xlsx: all rows valid or nothing written (422, `errors` has each bad
+    row as `{"loc": ["row", <number>], "msg": <reason>}`)."""
     data = await read_upload(file)
     imported, errors = xlsx.import_persons(
         session=session, data=data, actor=principal.actor, filename=file.filename or ""
     )
     if errors:
-        result = ImportResult(imported=0, errors=errors)
-        return Response(result.model_dump_json(), status_code=422, media_type="application/json")
+        raise Invalid(
+            f"{len(errors)} row(s) are invalid; nothing was imported",
+            items=[(("row", e.row), e.reason) for e in errors],
+        )
     return ImportResult(imported=imported, errors=[])
 
 
-@router.get("/export")
+@router.get("/export", response_class=Response, responses=file_answer(XLSX))
 def get_export(
     session: SessionDep,
     principal: Viewer,

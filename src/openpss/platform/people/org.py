@@ -65,8 +65,10 @@ def set_logo(*, session: Session, data: bytes, actor: Actor | None = None) -> Co
 
 
 def get_department(*, session: Session, department_id: int) -> Department:
-    """One department, or NotFound."""
+    """One department, or NotFound; on a fresh platform the root (the company) exists first."""
     department = session.get(Department, department_id)
+    if department is None and get_root(session=session).id == department_id:
+        department = session.get(Department, department_id)
     if department is None:
         raise NotFound(f"department {department_id} does not exist")
     return department

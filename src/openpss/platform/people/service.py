@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, and_, false, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
-from openpss.platform.db import utcnow
+from openpss.platform.db import like_escape, starts_with_text, utcnow
 from openpss.platform.errors import Conflict, Invalid, NotFound
 from openpss.platform.listing import Page, paginate
 from openpss.platform.people import org
@@ -135,12 +135,11 @@ def delete_person(*, session: Session, person_id: int, actor: Actor | None = Non
 
 def _prefix(column: Any, text: str) -> Any:
     """An index-friendly prefix match: a range on the column, exact thanks to LIKE."""
-    like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return and_(column >= text, column < text + "\U0010ffff", column.like(f"{like}%", escape="\\"))
+    return and_(column >= text, column < text + "\U0010ffff", starts_with_text(column, text))
 
 
 def _name_contains(session: Session, text: str) -> Any:
-    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    like = f"%{like_escape(text)}%"
     if session.get_bind().dialect.name == "sqlite":
         return Person.name.like(like, escape="\\")  # SQLite LIKE ignores ASCII case already
     return Person.name.ilike(like, escape="\\")

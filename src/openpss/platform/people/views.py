@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from openpss.platform.deps import Admin, Operator, SessionDep, Viewer
 from openpss.platform.errors import DomainError
+from openpss.platform.fields import DbId
 from openpss.platform.listing import from_params
 from openpss.platform.people import org, service, views_bulk, views_person
 from openpss.platform.people.cards import get_card_mode, set_card_mode
@@ -74,7 +75,6 @@ def personnel_page(
     request: Request, session: SessionDep, principal: Viewer, display: str = "list"
 ) -> HTMLResponse:
     """Department tree beside the person list."""
-    request.state.principal = principal
     query = list_query(request)
     ctx = list_context(session, query, display)
     ctx.update(tree_context(session, query.department_id))
@@ -88,7 +88,6 @@ def person_list(
     request: Request, session: SessionDep, principal: Viewer, display: str = "list"
 ) -> HTMLResponse:
     """The person list fragment (search, department filter, paging, list/card display)."""
-    request.state.principal = principal
     ctx = list_context(session, list_query(request), display)
     ctx["can_edit"] = principal.has(Role.operator)
     return render(request, "people/_list.html", ctx)
@@ -112,7 +111,6 @@ def add_department(
     parent_id: Annotated[int, Form()] = 0,
 ) -> HTMLResponse:
     """Add a sub-department under the selected superior department."""
-    request.state.principal = principal
     try:
         clean = CompanyUpdate(name=name).name  # same rule: required, at most 64 characters
         dept = org.add_department(
@@ -127,14 +125,13 @@ def add_department(
 
 @router.post("/people/departments/{department_id}/rename", response_class=HTMLResponse)
 def rename_department(
-    department_id: int,
+    department_id: DbId,
     request: Request,
     session: SessionDep,
     principal: Operator,
     name: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     """Rename a department."""
-    request.state.principal = principal
     try:
         clean = CompanyUpdate(name=name).name
         org.rename_department(
@@ -149,10 +146,9 @@ def rename_department(
 
 @router.post("/people/departments/{department_id}/delete", response_class=HTMLResponse)
 def delete_department(
-    department_id: int, request: Request, session: SessionDep, principal: Operator
+    department_id: DbId, request: Request, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Delete an empty department."""
-    request.state.principal = principal
     try:
         org.delete_department(session=session, department_id=department_id, actor=principal.actor)
     except DomainError as exc:
@@ -174,7 +170,6 @@ def company_page(
     request: Request, session: SessionDep, principal: Viewer, saved: bool = False
 ) -> HTMLResponse:
     """The company info form."""
-    request.state.principal = principal
     company = org.get_company(session=session)
     return render(
         request, "people/company.html", {"company": company, "errors": [], "saved": saved}
@@ -189,7 +184,6 @@ async def save_company(
     logo: Annotated[UploadFile | None, File()] = None,
 ) -> HTMLResponse | Response:
     """Save the company info and, when one is chosen, the logo."""
-    request.state.principal = principal
     form = await request.form()
     fields = {k: str(form.get(k, "")) for k in CompanyUpdate.model_fields}
     logo_bytes = await read_upload(logo) if logo is not None and logo.filename else b""

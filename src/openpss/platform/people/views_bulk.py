@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.errors import DomainError, Invalid
+from openpss.platform.fields import DbId
 from openpss.platform.people import batch, org, service, xlsx
 from openpss.platform.people.cards import get_card_mode
 from openpss.platform.people.forms import int_list, messages
@@ -26,7 +27,6 @@ router = APIRouter()
 @router.get("/people/import", response_class=HTMLResponse)
 def import_page(request: Request, principal: Operator) -> HTMLResponse:
     """Upload form and template download."""
-    request.state.principal = principal
     return render(request, "people/import.html", {"errors": [], "message": "", "imported": None})
 
 
@@ -45,7 +45,6 @@ async def import_upload(
     file: Annotated[UploadFile, File()],
 ) -> HTMLResponse:
     """Validate the whole file; import all rows or none and show each bad row."""
-    request.state.principal = principal
     data = await read_upload(file)
     ctx: dict[str, Any] = {"errors": [], "message": "", "imported": None}
     try:
@@ -78,7 +77,7 @@ def export(
 def _batch_page(
     request: Request,
     session: SessionDep,
-    ids: list[int],
+    ids: list[DbId],
     *,
     errors: list[str] | None = None,
     message: str = "",
@@ -103,7 +102,6 @@ def batch_page(
     ids: Annotated[list[str], Query()] = [],  # noqa: B006
 ) -> HTMLResponse:
     """Batch add, batch issue cards and batch edit for the selected persons."""
-    request.state.principal = principal
     try:
         return _batch_page(request, session, int_list(ids))
     except DomainError as exc:
@@ -121,7 +119,6 @@ async def batch_post(
     operation: str, request: Request, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Run batch add, issue cards or edit; all or nothing."""
-    request.state.principal = principal
     form = await request.form()
     ids = int_list(form.getlist("ids"))
     try:
@@ -135,7 +132,9 @@ async def batch_post(
     return _batch_page(request, session, ids, message=message)
 
 
-def _run_batch(operation: str, session: SessionDep, actor: Actor, form: Any, ids: list[int]) -> str:
+def _run_batch(
+    operation: str, session: SessionDep, actor: Actor, form: Any, ids: list[DbId]
+) -> str:
     if operation == "add":
         values = _blank_none(
             form, ["start_user_id", "quantity", "department_id", "valid_from", "valid_to"]

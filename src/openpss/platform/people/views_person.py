@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from openpss.platform.deps import Operator, SessionDep, SettingsDep, Viewer
 from openpss.platform.errors import DomainError, NotFound
+from openpss.platform.fields import DbId
 from openpss.platform.people import credentials, org, service
 from openpss.platform.people.cards import format_card, get_card_mode, qr_allowed
 from openpss.platform.people.forms import messages, person_values
@@ -69,7 +70,6 @@ def new_person(
     request: Request, session: SessionDep, principal: Operator, dept: str = ""
 ) -> HTMLResponse:
     """The empty add-person dialog."""
-    request.state.principal = principal
     start, end = service.default_validity()
     values = {
         "department_id": int(dept) if dept.isdigit() else org.get_root(session=session).id,
@@ -82,10 +82,9 @@ def new_person(
 
 @router.get("/people/persons/{person_id}/edit", response_class=HTMLResponse)
 def edit_person(
-    person_id: int, request: Request, session: SessionDep, principal: Viewer
+    person_id: DbId, request: Request, session: SessionDep, principal: Viewer
 ) -> HTMLResponse:
     """The edit dialog of a person."""
-    request.state.principal = principal
     person = service.get_person(session=session, person_id=person_id)
     return _dialog(request, session, person, _form_values(person), [])
 
@@ -93,7 +92,6 @@ def edit_person(
 @router.post("/people/persons", response_class=HTMLResponse)
 async def create_person(request: Request, session: SessionDep, principal: Operator) -> HTMLResponse:
     """Save a new person; on success the dialog switches to edit mode (cards, faces...)."""
-    request.state.principal = principal
     values = person_values(await request.form())
     try:
         data = PersonCreate.model_validate(values)
@@ -108,10 +106,9 @@ async def create_person(request: Request, session: SessionDep, principal: Operat
 
 @router.post("/people/persons/{person_id}", response_class=HTMLResponse)
 async def update_person(
-    person_id: int, request: Request, session: SessionDep, principal: Operator
+    person_id: DbId, request: Request, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Save the edited person."""
-    request.state.principal = principal
     values = person_values(await request.form())
     try:
         data = PersonUpdate.model_validate(values)
@@ -128,7 +125,7 @@ async def update_person(
 
 
 @router.post("/people/persons/{person_id}/delete")
-def delete_person(person_id: int, session: SessionDep, principal: Operator) -> Response:
+def delete_person(person_id: DbId, session: SessionDep, principal: Operator) -> Response:
     """Delete a person; the list refreshes."""
     service.delete_person(session=session, person_id=person_id, actor=principal.actor)
     return Response(status_code=200, headers=REFRESH)
@@ -137,7 +134,7 @@ def delete_person(person_id: int, session: SessionDep, principal: Operator) -> R
 # --- credentials -----------------------------------------------------------------------
 
 
-def _credential_context(session: SessionDep, person_id: int) -> dict[str, Any]:
+def _credential_context(session: SessionDep, person_id: DbId) -> dict[str, Any]:
     person = service.get_person(session=session, person_id=person_id)
     mode = get_card_mode(session)
     cards = [
@@ -152,7 +149,7 @@ def _credential_context(session: SessionDep, person_id: int) -> dict[str, Any]:
 
 
 def _credentials(
-    request: Request, session: SessionDep, person_id: int, error: str = ""
+    request: Request, session: SessionDep, person_id: DbId, error: str = ""
 ) -> HTMLResponse:
     ctx = _credential_context(session, person_id)
     ctx["cred_error"] = error
@@ -162,7 +159,7 @@ def _credentials(
 
 @router.post("/people/persons/{person_id}/cards", response_class=HTMLResponse)
 def add_card(
-    person_id: int,
+    person_id: DbId,
     request: Request,
     session: SessionDep,
     principal: Operator,
@@ -170,7 +167,6 @@ def add_card(
     kind: Annotated[str, Form()] = "main",
 ) -> HTMLResponse:
     """Issue a card (typed in the card issuing type)."""
-    request.state.principal = principal
     try:
         credentials.add_card(
             session=session, person_id=person_id, number=number, kind=kind, actor=principal.actor
@@ -190,8 +186,8 @@ CARD_ACTIONS: dict[str, dict[str, Any]] = {
 
 @router.post("/people/persons/{person_id}/cards/{card_id}/{action}", response_class=HTMLResponse)
 def change_card(
-    person_id: int,
-    card_id: int,
+    person_id: DbId,
+    card_id: DbId,
     action: str,
     request: Request,
     session: SessionDep,
@@ -199,7 +195,6 @@ def change_card(
     number: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     """Freeze, unfreeze, make main/duress, replace or delete a card."""
-    request.state.principal = principal
     try:
         where: dict[str, Any] = {"session": session, "person_id": person_id, "card_id": card_id}
         if action == "delete":
@@ -217,7 +212,7 @@ def change_card(
 
 @router.post("/people/persons/{person_id}/password", response_class=HTMLResponse)
 def set_password(
-    person_id: int,
+    person_id: DbId,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -225,7 +220,6 @@ def set_password(
     password: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     """Set (or, when blank, remove) the 6-8 digit password."""
-    request.state.principal = principal
     try:
         if password:
             credentials.set_password(
@@ -244,14 +238,13 @@ def set_password(
 
 @router.post("/people/persons/{person_id}/faces", response_class=HTMLResponse)
 async def add_face(
-    person_id: int,
+    person_id: DbId,
     request: Request,
     session: SessionDep,
     principal: Operator,
     file: Annotated[UploadFile, File()],
 ) -> HTMLResponse:
     """Upload a face image."""
-    request.state.principal = principal
     data = await read_upload(file)
     try:
         credentials.add_face(session=session, person_id=person_id, data=data, actor=principal.actor)
@@ -262,10 +255,9 @@ async def add_face(
 
 @router.post("/people/persons/{person_id}/faces/{face_id}/delete", response_class=HTMLResponse)
 def delete_face(
-    person_id: int, face_id: int, request: Request, session: SessionDep, principal: Operator
+    person_id: DbId, face_id: DbId, request: Request, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Delete a face image."""
-    request.state.principal = principal
     try:
         credentials.delete_face(
             session=session, person_id=person_id, face_id=face_id, actor=principal.actor

@@ -29,6 +29,7 @@ from openpss.platform.people.models import Card, Person
 from openpss.platform.people.schemas import ImportError_, PersonCreate
 from openpss.platform.people.service import build_person
 from openpss.platform.security.audit import Actor
+from openpss.platform.xlsx import write_xlsx
 
 logger = logging.getLogger(__name__)
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
@@ -269,15 +270,12 @@ def export_persons(
     audit_change(session, actor, "person.export", persons=count)
     mode = get_card_mode(session)
     paths = org.department_paths(session=session)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Persons")
-    sheet.append(HEADERS)
     query = select(Person).options(selectinload(Person.cards)).order_by(Person.user_id)
     if wanted is not None:
         query = query.where(Person.id.in_(wanted))
-    for person in session.scalars(query.execution_options(yield_per=1000)):
-        sheet.append(_export_row(person, paths, mode))
+    persons = session.scalars(query.execution_options(yield_per=1000))
+    rows = (_export_row(person, paths, mode) for person in persons)
     output = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-    workbook.save(output)
+    write_xlsx(output, "Persons", rows, HEADERS)
     output.seek(0)
     return output

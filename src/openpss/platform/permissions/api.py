@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from openpss.platform.deps import Operator, Principal, SessionDep, Viewer
+from openpss.platform.fields import DbId
 from openpss.platform.permissions import service, tasks
 from openpss.platform.permissions.models import PermissionGroup
 from openpss.platform.permissions.schemas import (
@@ -47,14 +48,14 @@ def create_time_template(data: TimeTemplateCreate, session: SessionDep, principa
 
 
 @router.get("/time-templates/{template_id}", response_model=TimeTemplateRead)
-def get_time_template(template_id: int, session: SessionDep, _: Viewer) -> Any:
+def get_time_template(template_id: DbId, session: SessionDep, _: Viewer) -> Any:
     """One time template."""
     return service.get_template(session=session, template_id=template_id)
 
 
 @router.patch("/time-templates/{template_id}", response_model=TimeTemplateRead)
 def update_time_template(
-    template_id: int, data: TimeTemplateUpdate, session: SessionDep, principal: Operator
+    template_id: DbId, data: TimeTemplateUpdate, session: SessionDep, principal: Operator
 ) -> Any:
     """Change a time template; groups using it are re-sent to their devices."""
     return service.update_template(
@@ -63,7 +64,7 @@ def update_time_template(
 
 
 @router.delete("/time-templates/{template_id}", status_code=204)
-def delete_time_template(template_id: int, session: SessionDep, principal: Operator) -> Response:
+def delete_time_template(template_id: DbId, session: SessionDep, principal: Operator) -> Response:
     """Delete a time template no group uses."""
     service.delete_template(session=session, template_id=template_id, actor=principal.actor)
     return Response(status_code=204)
@@ -95,14 +96,14 @@ def create_permission_group(
 
 
 @router.get("/permission-groups/{group_id}", response_model=PermissionGroupRead)
-def get_permission_group(group_id: int, session: SessionDep, _: Viewer) -> PermissionGroupRead:
+def get_permission_group(group_id: DbId, session: SessionDep, _: Viewer) -> PermissionGroupRead:
     """One permission group."""
     return _read(session, service.get_group(session=session, group_id=group_id))
 
 
 @router.patch("/permission-groups/{group_id}", response_model=PermissionGroupRead)
 def update_permission_group(
-    group_id: int, data: PermissionGroupUpdate, session: SessionDep, principal: Operator
+    group_id: DbId, data: PermissionGroupUpdate, session: SessionDep, principal: Operator
 ) -> PermissionGroupRead:
     """Change a group; only the affected tasks are re-queued."""
     group = service.update_group(
@@ -112,14 +113,14 @@ def update_permission_group(
 
 
 @router.delete("/permission-groups/{group_id}", status_code=204)
-def delete_permission_group(group_id: int, session: SessionDep, principal: Operator) -> Response:
+def delete_permission_group(group_id: DbId, session: SessionDep, principal: Operator) -> Response:
     """Delete a group; its persons are removed from devices no other group grants."""
     service.delete_group(session=session, group_id=group_id, actor=principal.actor)
     return Response(status_code=204)
 
 
 @router.get("/permission-groups/{group_id}/persons", response_model=list[int])
-def group_persons(group_id: int, session: SessionDep, _: Viewer) -> list[int]:
+def group_persons(group_id: DbId, session: SessionDep, _: Viewer) -> list[int]:
     """Ids of the persons assigned directly to the group."""
     service.get_group(session=session, group_id=group_id)
     return service.group_member_ids(session=session, group_id=group_id)
@@ -128,7 +129,7 @@ def group_persons(group_id: int, session: SessionDep, _: Viewer) -> list[int]:
 def _change_membership(
     session: Session,
     principal: Principal,
-    group_id: int,
+    group_id: DbId,
     data: MembershipChange,
     what: str,
     change: Callable[..., PermissionGroup],
@@ -142,7 +143,7 @@ def _change_membership(
 
 @router.post("/permission-groups/{group_id}/persons", response_model=PermissionGroupRead)
 def change_group_persons(
-    group_id: int, data: MembershipChange, session: SessionDep, principal: Operator
+    group_id: DbId, data: MembershipChange, session: SessionDep, principal: Operator
 ) -> PermissionGroupRead:
     """Assign persons to / withdraw persons from the group."""
     return _change_membership(session, principal, group_id, data, "persons", service.change_members)
@@ -150,7 +151,7 @@ def change_group_persons(
 
 @router.post("/permission-groups/{group_id}/departments", response_model=PermissionGroupRead)
 def change_group_departments(
-    group_id: int, data: MembershipChange, session: SessionDep, principal: Operator
+    group_id: DbId, data: MembershipChange, session: SessionDep, principal: Operator
 ) -> PermissionGroupRead:
     """Assign whole departments (with sub-departments) to / withdraw them from the group."""
     return _change_membership(
@@ -159,14 +160,14 @@ def change_group_departments(
 
 
 @router.get("/permissions/persons/{person_id}/groups", response_model=PersonGroups)
-def get_person_groups(person_id: int, session: SessionDep, _: Viewer) -> PersonGroups:
+def get_person_groups(person_id: DbId, session: SessionDep, _: Viewer) -> PersonGroups:
     """The groups a person is assigned to directly."""
     return PersonGroups(group_ids=service.person_group_ids(session=session, person_id=person_id))
 
 
 @router.put("/permissions/persons/{person_id}/groups", response_model=PersonGroups)
 def put_person_groups(
-    person_id: int, data: PersonGroups, session: SessionDep, principal: Operator
+    person_id: DbId, data: PersonGroups, session: SessionDep, principal: Operator
 ) -> PersonGroups:
     """Set exactly which groups a person belongs to directly."""
     ids = service.set_person_groups(
@@ -205,8 +206,8 @@ def list_authorization_tasks(
 class RetryRequest(BaseModel):
     """Which failed tasks to retry now: given ids, a device's, or all."""
 
-    task_ids: list[int] | None = None
-    device_id: int | None = None
+    task_ids: list[DbId] | None = None
+    device_id: DbId | None = None
 
 
 @router.post("/authorization/tasks/retry")

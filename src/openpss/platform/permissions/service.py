@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from openpss.platform.db import utcnow
+from openpss.platform.db import contains_text, utcnow
 from openpss.platform.devices.models import Device
 from openpss.platform.errors import Conflict, Invalid, NotFound
 from openpss.platform.people.models import Department, Person
@@ -375,7 +375,7 @@ def list_groups(*, session: Session, query: GroupQuery | None = None) -> list[Pe
     """All permission groups by name, optionally filtered by name."""
     statement = select(PermissionGroup).order_by(PermissionGroup.name, PermissionGroup.id)
     if query is not None and query.search:
-        statement = statement.where(PermissionGroup.name.ilike(f"%{query.search}%"))
+        statement = statement.where(contains_text(PermissionGroup.name, query.search))
     return list(session.scalars(statement))
 
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from openpss.platform.db import utcnow
+from openpss.platform.db import contains_text, utcnow
 from openpss.platform.devices.models import Device
 from openpss.platform.errors import NotFound
 from openpss.platform.listing import Page, paginate
@@ -404,7 +404,7 @@ def progress_by_person(*, session: Session, query: ProgressQuery) -> Page[dict[s
         .group_by(AuthorizationTask.user_id)
     )
     if query.search:
-        statement = statement.where(AuthorizationTask.user_id.ilike(f"%{query.search}%"))
+        statement = statement.where(contains_text(AuthorizationTask.user_id, query.search))
     page = paginate(session, statement, query, order=(AuthorizationTask.user_id,), scalars=False)
     page.items = [dict(row._mapping) for row in page.items]
     return page

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.devices.models import Device
 from openpss.platform.errors import DomainError, NotFound
+from openpss.platform.fields import DbId
 from openpss.platform.listing import from_params
 from openpss.platform.people.models import Department, Person
 from openpss.platform.permissions import service, tasks
@@ -112,14 +113,12 @@ def _groups_page(request: Request, session: Session, **extra: Any) -> HTMLRespon
 @router.get("/permissions", response_class=HTMLResponse)
 def groups_page(request: Request, session: SessionDep, principal: Viewer) -> HTMLResponse:
     """Permission configuration: the list of permission groups and the add form."""
-    request.state.principal = principal
     return _groups_page(request, session)
 
 
 @router.post("/permissions", response_class=HTMLResponse)
 async def group_add(request: Request, session: SessionDep, principal: Operator) -> HTMLResponse:
     """Create a permission group from the console form."""
-    request.state.principal = principal
     form = await request.form()
     try:
         values = _group_values(session, form)
@@ -134,7 +133,7 @@ async def group_add(request: Request, session: SessionDep, principal: Operator) 
 
 
 def _group_edit_page(
-    request: Request, session: Session, group_id: int, **extra: Any
+    request: Request, session: Session, group_id: DbId, **extra: Any
 ) -> HTMLResponse:
     group = service.get_group(session=session, group_id=group_id)
     read = service.read_groups(session=session, groups=[group])[0]
@@ -156,19 +155,17 @@ def _group_edit_page(
 
 @router.get("/permissions/groups/{group_id}", response_class=HTMLResponse)
 def group_edit_page(
-    request: Request, group_id: int, session: SessionDep, principal: Viewer
+    request: Request, group_id: DbId, session: SessionDep, principal: Viewer
 ) -> HTMLResponse:
     """One permission group: its settings, doors, departments and persons."""
-    request.state.principal = principal
     return _group_edit_page(request, session, group_id)
 
 
 @router.post("/permissions/groups/{group_id}", response_class=HTMLResponse)
 async def group_edit(
-    request: Request, group_id: int, session: SessionDep, principal: Operator
+    request: Request, group_id: DbId, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Save a permission group; only affected authorization tasks are re-queued."""
-    request.state.principal = principal
     form = await request.form()
     try:
         data = PermissionGroupUpdate.model_validate(_group_values(session, form))
@@ -182,7 +179,7 @@ async def group_edit(
 
 
 @router.post("/permissions/groups/{group_id}/delete")
-def group_delete(group_id: int, session: SessionDep, principal: Operator) -> RedirectResponse:
+def group_delete(group_id: DbId, session: SessionDep, principal: Operator) -> RedirectResponse:
     """Delete a permission group."""
     service.delete_group(session=session, group_id=group_id, actor=principal.actor)
     return RedirectResponse("/permissions", status_code=303)
@@ -233,7 +230,6 @@ def templates_page(
     request: Request, session: SessionDep, principal: Viewer, edit: int | None = None
 ) -> HTMLResponse:
     """Time templates: the list, and the add or edit form."""
-    request.state.principal = principal
     template = service.get_template(session=session, template_id=edit) if edit else None
     return _templates_page(request, session, edit=template)
 
@@ -241,7 +237,6 @@ def templates_page(
 @router.post("/permissions/templates", response_class=HTMLResponse)
 async def template_save(request: Request, session: SessionDep, principal: Operator) -> HTMLResponse:
     """Add a time template, or save the edited one (form field template_id)."""
-    request.state.principal = principal
     form = await request.form()
     template_id = int(str(form.get("template_id") or 0))
     edit = service.get_template(session=session, template_id=template_id) if template_id else None
@@ -270,10 +265,9 @@ async def template_save(request: Request, session: SessionDep, principal: Operat
 
 @router.post("/permissions/templates/{template_id}/delete", response_class=HTMLResponse)
 def template_delete(
-    request: Request, template_id: int, session: SessionDep, principal: Operator
+    request: Request, template_id: DbId, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Delete a time template that no group uses."""
-    request.state.principal = principal
     try:
         template = service.delete_template(
             session=session, template_id=template_id, actor=principal.actor
@@ -310,7 +304,6 @@ def _progress_page(
 @router.get("/permissions/progress", response_class=HTMLResponse)
 def progress_page(request: Request, session: SessionDep, principal: Viewer) -> HTMLResponse:
     """Authorization progress per device and per person, with the failed tasks and reasons."""
-    request.state.principal = principal
     query = from_params(ProgressQuery, request.query_params.multi_items(), limit=PAGE_SIZE)
     return _progress_page(request, session, query)
 
@@ -320,7 +313,6 @@ async def progress_retry(
     request: Request, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Retry one failed task (task_id), a device's failed tasks (device_id), or all."""
-    request.state.principal = principal
     form = await request.form()
     task_id = str(form.get("task_id") or "")
     device_id = str(form.get("device_id") or "")
@@ -337,7 +329,7 @@ async def progress_retry(
 
 
 def _person_fragment(
-    request: Request, session: Session, person_id: int, message: str = "", error: str = ""
+    request: Request, session: Session, person_id: DbId, message: str = "", error: str = ""
 ) -> HTMLResponse:
     person = session.get(Person, person_id)
     if person is None:
@@ -362,19 +354,17 @@ def _person_fragment(
 
 @router.get("/permissions/person/{person_id}", response_class=HTMLResponse)
 def person_groups(
-    request: Request, person_id: int, session: SessionDep, principal: Viewer
+    request: Request, person_id: DbId, session: SessionDep, principal: Viewer
 ) -> HTMLResponse:
     """HTMX fragment: the person's permission groups and authorization state (Permission tab)."""
-    request.state.principal = principal
     return _person_fragment(request, session, person_id)
 
 
 @router.post("/permissions/person/{person_id}", response_class=HTMLResponse)
 async def person_groups_save(
-    request: Request, person_id: int, session: SessionDep, principal: Operator
+    request: Request, person_id: DbId, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Save the person's directly assigned permission groups."""
-    request.state.principal = principal
     form = await request.form()
     group_ids = [int(str(g)) for g in form.getlist("group_ids")]
     try:

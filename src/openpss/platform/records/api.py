@@ -19,9 +19,9 @@ from openpss.platform.records.schemas import (
     RecordKind,
     RecordQuery,
 )
+from openpss.platform.web.openapi import CSV, XLSX, file_answer
 
 router = APIRouter(tags=["records"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/records/access", response_model=AccessPage)
@@ -37,7 +37,7 @@ def _search(session: SessionDep, kind: RecordKind, query: RecordQuery) -> Page[A
     return service.search_records(session=session, kind=kind, query=query)
 
 
-@router.get("/records/access/export")
+@router.get("/records/access/export", response_class=Response, responses=file_answer(XLSX, CSV))
 def export_access(
     session: SessionDep,
     principal: Operator,

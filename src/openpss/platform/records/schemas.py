@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from openpss.platform.fields import DbId
 from openpss.platform.listing import KeysetQuery
 
 RecordKind = Literal["access", "calls", "alarms"]
@@ -17,7 +18,7 @@ class RecordQuery(KeysetQuery):
 
     start: dt.datetime | None = Field(None, description="from this time (inclusive)")
     end: dt.datetime | None = Field(None, description="up to this time (inclusive)")
-    device_id: int | None = Field(None, description="records of this device only")
+    device_id: DbId | None = Field(None, description="records of this device only")
 
     @model_validator(mode="after")
     def _order(self) -> RecordQuery:
@@ -45,7 +46,7 @@ class AccessRecordRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    device_id: int | None
+    device_id: DbId | None
     device_name: str = ""
     record_no: int | None
     event_time: dt.datetime
@@ -68,7 +69,7 @@ class CallRecordRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    device_id: int | None
+    device_id: DbId | None
     start_time: dt.datetime
     end_time: dt.datetime | None
     caller: str
@@ -81,7 +82,7 @@ class AlarmRecordRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    device_id: int | None
+    device_id: DbId | None
     event_time: dt.datetime
     alarm_type: str
     channel: int

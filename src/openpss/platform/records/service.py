@@ -9,7 +9,6 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal
 
-from openpyxl import Workbook
 from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from openpss.platform.devices.models import Device
 from openpss.platform.errors import Invalid
 from openpss.platform.listing import Keyset, Page, count, paginate
+from openpss.platform.people.cards import display_card
 from openpss.platform.people.models import Person
 from openpss.platform.records.models import AccessRecord, AlarmRecord, CallRecord
 from openpss.platform.records.schemas import (
@@ -27,6 +27,7 @@ from openpss.platform.records.schemas import (
     RecordQuery,
 )
 from openpss.platform.security.audit import Actor, record_audit
+from openpss.platform.xlsx import xlsx_bytes
 
 logger = logging.getLogger(__name__)
 EXPORT_LIMIT = 1_000_000
@@ -166,10 +167,6 @@ def search_records(*, session: Session, kind: RecordKind, query: RecordQuery) ->
 
 def card_display(session: Session) -> Any:
     """A function showing a stored card number in the card issuing type (cached per value)."""
-    try:
-        from openpss.platform.people.cards import display_card
-    except ImportError:  # people domain without card display: show numbers as stored
-        return lambda value: value
     cache: dict[str, str] = {}
 
     def show(value: str) -> str:
@@ -256,15 +253,7 @@ def export_access(
 
 def export_access_xlsx(*, session: Session, filters: AccessQuery) -> bytes:
     """Matching access records as a streamed (write-only) xlsx workbook."""
-    rows = _export_rows(session, filters)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Access records")
-    sheet.append(EXPORT_COLUMNS)
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes("Access records", _export_rows(session, filters), EXPORT_COLUMNS)
 
 
 def export_access_csv(*, session: Session, filters: AccessQuery) -> bytes:

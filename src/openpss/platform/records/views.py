@@ -24,7 +24,6 @@ PAGE_SIZE = 50
 @router.get("/records", response_class=HTMLResponse)
 def records_page(request: Request, session: SessionDep, principal: Viewer) -> HTMLResponse:
     """Records: access (with filters, paging and export), calls, alarms."""
-    request.state.principal = principal
     params = request.query_params
     kind: RecordKind = params.get("kind", "access")  # type: ignore[assignment]
     kind = kind if kind in ("access", "calls", "alarms") else "access"
@@ -44,4 +43,5 @@ def records_page(request: Request, session: SessionDep, principal: Viewer) -> HT
         context["errors"] = [str(exc)]
     pages = max(1, -(-total // PAGE_SIZE))
     context.update(rows=rows, total=total, page=number, pages=pages)
-    return render(request, "records/records.html", context)
+    status = 422 if context["errors"] else 200
+    return render(request, "records/records.html", context, status_code=status)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from openpss import __version__
 from openpss.platform.deps import Admin, CurrentUser, SessionDep, Viewer, client_ip
 from openpss.platform.errors import Forbidden
+from openpss.platform.fields import DbId
 from openpss.platform.security import auth, service
 from openpss.platform.security.audit import (
     Actor,
@@ -36,10 +37,9 @@ from openpss.platform.security.schemas import (
     TokenCreated,
     TokenRead,
 )
+from openpss.platform.web.openapi import CSV, XLSX, file_answer
 
 router = APIRouter(tags=["security"])
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/system/status")
@@ -115,14 +115,14 @@ def create_account(body: AccountCreate, principal: Admin, session: SessionDep) -
 
 
 @router.get("/accounts/{account_id}")
-def get_account(account_id: int, principal: Admin, session: SessionDep) -> AccountRead:
+def get_account(account_id: DbId, principal: Admin, session: SessionDep) -> AccountRead:
     """One account."""
     return AccountRead.model_validate(service.get_account(session=session, account_id=account_id))
 
 
 @router.patch("/accounts/{account_id}")
 def update_account(
-    account_id: int, body: AccountUpdate, principal: Admin, session: SessionDep
+    account_id: DbId, body: AccountUpdate, principal: Admin, session: SessionDep
 ) -> AccountRead:
     """Change role, enabled flag, remark or allowed addresses (the last administrator stays one)."""
     if body.allowed_networks is not None:
@@ -141,7 +141,7 @@ def update_account(
 
 @router.post("/accounts/{account_id}/password", status_code=204)
 def reset_password(
-    account_id: int, body: PasswordSet, principal: Admin, session: SessionDep
+    account_id: DbId, body: PasswordSet, principal: Admin, session: SessionDep
 ) -> None:
     """Set a new password for an account; its console sessions end."""
     service.reset_password(
@@ -154,7 +154,7 @@ def reset_password(
 
 
 @router.delete("/accounts/{account_id}", status_code=204)
-def delete_account(account_id: int, principal: Admin, session: SessionDep) -> None:
+def delete_account(account_id: DbId, principal: Admin, session: SessionDep) -> None:
     """Delete an account (not yourself, not the last administrator)."""
     service.delete_account(session=session, account_id=account_id, actor=principal.actor)
 
@@ -184,7 +184,7 @@ def create_token(body: TokenCreate, principal: Viewer, session: SessionDep) -> T
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, principal: Viewer, session: SessionDep) -> None:
+def revoke_token(token_id: DbId, principal: Viewer, session: SessionDep) -> None:
     """Revoke a token (your own; an administrator any)."""
     owner = None if principal.role.value == "administrator" else principal.account_id
     service.revoke_token(session=session, token_id=token_id, actor=principal.actor, owner_id=owner)
@@ -203,7 +203,7 @@ def audit_log(
     )  # fmt: skip
 
 
-@router.get("/audit/export")
+@router.get("/audit/export", response_class=Response, responses=file_answer(XLSX, CSV))
 def audit_export(
     principal: Admin,
     session: SessionDep,
@@ -239,7 +239,7 @@ def online_users(principal: Admin, session: SessionDep) -> list[SessionRead]:
 
 
 @router.delete("/sessions/{session_id}", status_code=204)
-def end_session(session_id: int, principal: Admin, session: SessionDep) -> None:
+def end_session(session_id: DbId, principal: Admin, session: SessionDep) -> None:
     """End someone's console session."""
     auth.end_session(session=session, session_id=session_id, actor=principal.actor)
 

@@ -17,8 +17,10 @@ from pydantic import Field, model_validator
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from openpss.platform.db import starts_with_text
 from openpss.platform.listing import MAX_LIMIT, Keyset, KeysetQuery, Page, paginate
 from openpss.platform.security.models import AuditEntry
+from openpss.platform.xlsx import xlsx_bytes
 
 logger = logging.getLogger(__name__)
 # Audit events also go to this logger; the syslog forwarder attaches a handler to it.
@@ -83,7 +85,7 @@ def _filtered(query: Select[Any], flt: AuditQuery) -> Select[Any]:
     if flt.actor:
         query = query.where(AuditEntry.actor == flt.actor)
     if flt.action:
-        query = query.where(AuditEntry.action.startswith(flt.action))
+        query = query.where(starts_with_text(AuditEntry.action, flt.action))
     if flt.since is not None:
         query = query.where(AuditEntry.at >= flt.since)
     if flt.until is not None:
@@ -128,16 +130,8 @@ def export_csv(*, session: Session, flt: AuditQuery) -> str:
 
 def export_xlsx(*, session: Session, flt: AuditQuery) -> bytes:
     """The matching entries as an xlsx workbook (streaming write-only sheet)."""
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Audit log")
-    sheet.append(EXPORT_COLUMNS)
-    for entry in iter_audit(session=session, flt=flt):
-        sheet.append(_row(entry))
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    rows = (_row(entry) for entry in iter_audit(session=session, flt=flt))
+    return xlsx_bytes("Audit log", rows, EXPORT_COLUMNS)
 
 
 def parse_syslog_address(address: str) -> tuple[str, int]:

@@ -21,6 +21,7 @@ from openpss.platform.deps import (
     client_ip,
 )
 from openpss.platform.errors import DomainError
+from openpss.platform.fields import DbId
 from openpss.platform.security import auth, service
 from openpss.platform.security.audit import Actor
 from openpss.platform.security.errors import PasswordExpired
@@ -280,11 +281,10 @@ def forgot_reset(
 @router.get("/account", response_class=HTMLResponse)
 def my_account(request: Request, principal: Viewer, session: SessionDep) -> Response:
     """Own account: change password, security questions."""
-    request.state.principal = principal
     return render(request, "security/account.html", _account_context(session, principal.account_id))
 
 
-def _account_context(session: SessionDep, account_id: int, **extra: object) -> dict[str, object]:
+def _account_context(session: SessionDep, account_id: DbId, **extra: object) -> dict[str, object]:
     account = service.get_account(session=session, account_id=account_id)
     current = [q.question for q in account.questions] or service.SUGGESTED_QUESTIONS[:3]
     ctx: dict[str, object] = {
@@ -306,7 +306,6 @@ def my_password(
     confirm: OptStr = "",
 ) -> Response:
     """Change one's own password."""
-    request.state.principal = principal
     try:
         service.change_own_password(
             session=session, account_id=principal.account_id, current=current,
@@ -333,7 +332,6 @@ def my_questions(
     a2: OptStr = "",
 ) -> Response:
     """Replace one's security questions."""
-    request.state.principal = principal
     try:
         service.set_questions(
             session=session, account_id=principal.account_id,

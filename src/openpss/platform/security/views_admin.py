@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openpss.platform.deps import Admin, Principal, SessionDep, Viewer
 from openpss.platform.errors import DomainError, Invalid
+from openpss.platform.fields import DbId
 from openpss.platform.listing import from_params
 from openpss.platform.security import auth, service
 from openpss.platform.security.audit import AuditQuery, search_audit
@@ -30,7 +31,6 @@ def _accounts_page(
     status_code: int = 200,
     **extra: Any,
 ) -> Response:
-    request.state.principal = principal
     ctx = {"accounts": service.list_accounts(session=session), "roles": list(Role), **extra}
     return render(request, "security/accounts.html", ctx, status_code=status_code)
 
@@ -67,7 +67,7 @@ def accounts_create(
 
 @router.post("/accounts/{account_id}", response_class=HTMLResponse)
 def accounts_update(
-    account_id: int,
+    account_id: DbId,
     request: Request,
     principal: Admin,
     session: SessionDep,
@@ -89,7 +89,7 @@ def accounts_update(
 
 @router.post("/accounts/{account_id}/binding", response_class=HTMLResponse)
 def accounts_binding(
-    account_id: int,
+    account_id: DbId,
     request: Request,
     principal: Admin,
     session: SessionDep,
@@ -109,7 +109,7 @@ def accounts_binding(
 
 @router.post("/accounts/{account_id}/password", response_class=HTMLResponse)
 def accounts_password(
-    account_id: int,
+    account_id: DbId,
     request: Request,
     principal: Admin,
     session: SessionDep,
@@ -130,7 +130,7 @@ def accounts_password(
 
 @router.post("/accounts/{account_id}/delete", response_class=HTMLResponse)
 def accounts_delete(
-    account_id: int, request: Request, principal: Admin, session: SessionDep
+    account_id: DbId, request: Request, principal: Admin, session: SessionDep
 ) -> Response:
     """Delete an account."""
     try:
@@ -147,7 +147,6 @@ def _tokens_page(
     status_code: int = 200,
     **extra: Any,
 ) -> Response:
-    request.state.principal = principal
     owner = None if principal.has(Role.administrator) else principal.account_id
     ctx = {"tokens": service.list_tokens(session=session, account_id=owner), **extra}
     return render(request, "security/tokens.html", ctx, status_code=status_code)
@@ -179,7 +178,7 @@ def tokens_create(
 
 @router.post("/tokens/{token_id}/revoke", response_class=HTMLResponse)
 def tokens_revoke(
-    token_id: int, request: Request, principal: Viewer, session: SessionDep
+    token_id: DbId, request: Request, principal: Viewer, session: SessionDep
 ) -> Response:
     """Revoke a token."""
     owner = None if principal.has(Role.administrator) else principal.account_id
@@ -195,7 +194,6 @@ def tokens_revoke(
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, principal: Admin, session: SessionDep) -> Response:
     """The audit log with filters (actor, action, time range), paging and export links."""
-    request.state.principal = principal
     params = request.query_params
     filters = {name: params.get(name, "") for name in ("actor", "action", "since", "until")}
     ctx: dict[str, Any] = {"filters": filters, "query": urlencode(filters)}
@@ -216,7 +214,6 @@ def _online_page(
     status_code: int = 200,
     **extra: Any,
 ) -> Response:
-    request.state.principal = principal
     ctx = {"sessions": auth.online_sessions(session=session), **extra}
     return render(request, "security/online.html", ctx, status_code=status_code)
 
@@ -229,7 +226,7 @@ def online_page(request: Request, principal: Admin, session: SessionDep) -> Resp
 
 @router.post("/online/{session_id}/end", response_class=HTMLResponse)
 def online_end(
-    session_id: int, request: Request, principal: Admin, session: SessionDep
+    session_id: DbId, request: Request, principal: Admin, session: SessionDep
 ) -> Response:
     """End a console session."""
     try:
@@ -248,7 +245,6 @@ def _locks_page(
     status_code: int = 200,
     **extra: Any,
 ) -> Response:
-    request.state.principal = principal
     ctx = {
         "accounts": auth.locked_accounts(session=session),
         "addresses": auth.locked_addresses(session=session),

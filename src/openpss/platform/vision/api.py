@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response, status
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.errors import Invalid, NotFound
+from openpss.platform.fields import DbId
 from openpss.platform.vision import service
 from openpss.platform.vision.deps import SessionsDep
 from openpss.platform.vision.features import FeatureNode, level_index
@@ -25,8 +26,9 @@ from openpss.platform.vision.schemas import (
     FFCApply,
     FFCCapture,
 )
+from openpss.platform.web.openapi import DEVICE_ERRORS, file_answer
 
-router = APIRouter(prefix="/vision", tags=["vision"])
+router = APIRouter(prefix="/vision", tags=["vision"], responses=DEVICE_ERRORS)
 
 
 def _read(camera: Camera, sessions: CameraSessions) -> CameraRead:
@@ -58,7 +60,7 @@ def add_camera(
 
 @router.patch("/cameras/{camera_id}", response_model=CameraRead)
 def update_camera(
-    camera_id: int,
+    camera_id: DbId,
     data: CameraUpdate,
     session: SessionDep,
     sessions: SessionsDep,
@@ -73,7 +75,7 @@ def update_camera(
 
 @router.delete("/cameras/{camera_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_camera(
-    camera_id: int, session: SessionDep, sessions: SessionsDep, principal: Operator
+    camera_id: DbId, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> Response:
     """Disconnect and remove a camera."""
     service.delete_camera(
@@ -92,7 +94,7 @@ def discover(
 
 @router.post("/cameras/{camera_id}/connect", response_model=CameraRead)
 def connect(
-    camera_id: int, session: SessionDep, sessions: SessionsDep, principal: Operator
+    camera_id: DbId, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> CameraRead:
     """Connect with control privilege."""
     service.connect(session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id)
@@ -101,7 +103,7 @@ def connect(
 
 @router.post("/cameras/{camera_id}/disconnect", response_model=CameraRead)
 def disconnect(
-    camera_id: int, session: SessionDep, sessions: SessionsDep, principal: Operator
+    camera_id: DbId, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> CameraRead:
     """Stop acquiring and release control."""
     service.disconnect(
@@ -112,7 +114,7 @@ def disconnect(
 
 @router.get("/cameras/{camera_id}/features")
 def features(
-    camera_id: int, sessions: SessionsDep, _: Viewer, level: str = "Beginner"
+    camera_id: DbId, sessions: SessionsDep, _: Viewer, level: str = "Beginner"
 ) -> list[dict[str, Any]]:
     """The feature tree at a user level; `locked` features cannot be changed in the current mode."""
     try:
@@ -124,7 +126,7 @@ def features(
 
 @router.put("/cameras/{camera_id}/features/{name}")
 def set_feature(
-    camera_id: int,
+    camera_id: DbId,
     name: str,
     data: FeatureWrite,
     session: SessionDep,
@@ -141,7 +143,7 @@ def set_feature(
 
 @router.post("/cameras/{camera_id}/commands/{name}", status_code=status.HTTP_204_NO_CONTENT)
 def execute(
-    camera_id: int, name: str, session: SessionDep, sessions: SessionsDep, principal: Operator
+    camera_id: DbId, name: str, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> Response:
     """Execute a command feature (e.g. TriggerSoftware, UserSetSave)."""
     service.execute_command(
@@ -152,7 +154,7 @@ def execute(
 
 @router.post("/cameras/{camera_id}/acquisition", status_code=status.HTTP_202_ACCEPTED)
 def play(
-    camera_id: int,
+    camera_id: DbId,
     data: AcquisitionStart,
     session: SessionDep,
     sessions: SessionsDep,
@@ -168,7 +170,7 @@ def play(
 
 @router.delete("/cameras/{camera_id}/acquisition", status_code=status.HTTP_204_NO_CONTENT)
 def stop(
-    camera_id: int, session: SessionDep, sessions: SessionsDep, principal: Operator
+    camera_id: DbId, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> Response:
     """Stop acquiring."""
     service.stop_acquisition(
@@ -178,20 +180,24 @@ def stop(
 
 
 @router.get("/cameras/{camera_id}/statistics")
-def statistics(camera_id: int, sessions: SessionsDep, _: Viewer) -> dict[str, Any]:
+def statistics(camera_id: DbId, sessions: SessionsDep, _: Viewer) -> dict[str, Any]:
     """Configured and measured frame rate, bandwidth, images received, loss, resends."""
     return sessions.require(camera_id).statistics()
 
 
 @router.get("/cameras/{camera_id}/events")
-def events(camera_id: int, sessions: SessionsDep, _: Viewer) -> list[dict[str, str]]:
+def events(camera_id: DbId, sessions: SessionsDep, _: Viewer) -> list[dict[str, str]]:
     """The event log, newest first."""
     live = sessions.require(camera_id)
     return [{"at": e.at.isoformat(), "kind": e.kind, "text": e.text} for e in list(live.events)]
 
 
-@router.get("/cameras/{camera_id}/frame.{extension}")
-def frame(camera_id: int, extension: str, sessions: SessionsDep, _: Viewer) -> Response:
+@router.get(
+    "/cameras/{camera_id}/frame.{extension}",
+    response_class=Response,
+    responses=file_answer("image/png", "image/tiff"),
+)
+def frame(camera_id: DbId, extension: str, sessions: SessionsDep, _: Viewer) -> Response:
     """The latest frame as PNG (8-bit, colour) or TIFF (samples as received)."""
     snapshot = sessions.require(camera_id).latest
     if snapshot is None:
@@ -205,7 +211,7 @@ def frame(camera_id: int, extension: str, sessions: SessionsDep, _: Viewer) -> R
 
 @router.post("/cameras/{camera_id}/ffc/capture")
 def ffc_capture(
-    camera_id: int,
+    camera_id: DbId,
     data: FFCCapture,
     session: SessionDep,
     sessions: SessionsDep,
@@ -221,7 +227,7 @@ def ffc_capture(
 
 @router.post("/cameras/{camera_id}/ffc/apply")
 def ffc_apply(
-    camera_id: int, data: FFCApply, session: SessionDep, sessions: SessionsDep, principal: Operator
+    camera_id: DbId, data: FFCApply, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> dict[str, str]:
     """FFC wizard: compute (max/min brightness ratio at most 2), upload, load and enable."""
     result = service.ffc_apply(

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.errors import DomainError, Invalid, NotFound
+from openpss.platform.fields import DbId
 from openpss.platform.vision import ffc_wizard, service
 from openpss.platform.vision.deps import SessionsDep
 from openpss.platform.vision.features import LEVELS, level_index
@@ -44,7 +45,6 @@ def camera_list(
     request: Request, session: SessionDep, sessions: SessionsDep, principal: Viewer
 ) -> HTMLResponse:
     """The camera list: discovery, add by IP, connect."""
-    request.state.principal = principal
     return _list(request, session, sessions)
 
 
@@ -53,7 +53,6 @@ async def camera_add(
     request: Request, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> HTMLResponse:
     """Add a camera from the form (manual IP or a discovery answer)."""
-    request.state.principal = principal
     form = await request.form()
     values = {
         k: str(form.get(k, "")).strip()
@@ -80,7 +79,6 @@ def camera_discover(
     interface: str = Form(DEFAULT_INTERFACE),
 ) -> HTMLResponse:
     """Broadcast a discovery on the chosen interface and list the answers."""
-    request.state.principal = principal
     try:
         found = service.discover(session=session, finder=sessions.finder, interface=interface)
     except DomainError as exc:
@@ -90,7 +88,7 @@ def camera_discover(
 
 
 def _viewer(
-    request: Request, session: SessionDep, sessions: CameraSessions, camera_id: int, **extra: Any
+    request: Request, session: SessionDep, sessions: CameraSessions, camera_id: DbId, **extra: Any
 ) -> HTMLResponse:
     camera = service.get_camera(session=session, camera_id=camera_id)
     live = sessions.get(camera_id)
@@ -114,14 +112,13 @@ def _viewer(
 @router.get("/vision/{camera_id}", response_class=HTMLResponse)
 def camera_page(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Viewer,
     level: str = "Beginner",
 ) -> HTMLResponse:
     """The viewer of one camera."""
-    request.state.principal = principal
     level = level if level in LEVELS else "Beginner"
     return _viewer(request, session, sessions, camera_id, level=level)
 
@@ -129,13 +126,12 @@ def camera_page(
 @router.post("/vision/{camera_id}/connect", response_class=HTMLResponse)
 def camera_connect(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Operator,
 ) -> HTMLResponse:
     """Connect with control privilege."""
-    request.state.principal = principal
     try:
         service.connect(
             session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id
@@ -148,13 +144,12 @@ def camera_connect(
 @router.post("/vision/{camera_id}/disconnect", response_class=HTMLResponse)
 def camera_disconnect(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Operator,
 ) -> HTMLResponse:
     """Release the camera."""
-    request.state.principal = principal
     service.disconnect(
         session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id
     )
@@ -162,7 +157,7 @@ def camera_disconnect(
 
 
 def _features(
-    request: Request, sessions: CameraSessions, camera_id: int, level: str, error: str = ""
+    request: Request, sessions: CameraSessions, camera_id: DbId, level: str, error: str = ""
 ) -> HTMLResponse:
     level = level if level in LEVELS else "Beginner"
     level_index(level)
@@ -181,20 +176,19 @@ def _features(
 @router.get("/vision/{camera_id}/features", response_class=HTMLResponse)
 def features_fragment(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     sessions: SessionsDep,
     principal: Viewer,
     level: str = "Beginner",
 ) -> HTMLResponse:
     """The feature tree at a level (HTMX fragment)."""
-    request.state.principal = principal
     return _features(request, sessions, camera_id, level)
 
 
 @router.post("/vision/{camera_id}/features", response_class=HTMLResponse)
 def feature_set(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Operator,
@@ -204,7 +198,6 @@ def feature_set(
     execute: str = Form(""),
 ) -> HTMLResponse:
     """Write one feature (or execute a command) and re-render the tree."""
-    request.state.principal = principal
     where: dict[str, Any] = {"session": session, "sessions": sessions, "actor": principal.actor}
     try:
         if execute:
@@ -219,7 +212,7 @@ def feature_set(
 @router.post("/vision/{camera_id}/play", response_class=HTMLResponse)
 def play(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Operator,
@@ -227,7 +220,6 @@ def play(
     count: int = Form(1),
 ) -> HTMLResponse:
     """Play continuous, single or multi."""
-    request.state.principal = principal
     try:
         service.start_acquisition(
             session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id,
@@ -241,13 +233,12 @@ def play(
 @router.post("/vision/{camera_id}/stop", response_class=HTMLResponse)
 def stop(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Operator,
 ) -> HTMLResponse:
     """Stop acquiring."""
-    request.state.principal = principal
     try:
         service.stop_acquisition(
             session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id
@@ -258,7 +249,7 @@ def stop(
 
 
 def _panel(
-    request: Request, sessions: CameraSessions, camera_id: int, error: str = ""
+    request: Request, sessions: CameraSessions, camera_id: DbId, error: str = ""
 ) -> HTMLResponse:
     live = sessions.get(camera_id)
     context = {
@@ -272,16 +263,15 @@ def _panel(
 
 @router.get("/vision/{camera_id}/live", response_class=HTMLResponse)
 def live_panel(
-    request: Request, camera_id: int, sessions: SessionsDep, principal: Viewer
+    request: Request, camera_id: DbId, sessions: SessionsDep, principal: Viewer
 ) -> HTMLResponse:
     """Preview, statistics and event log (polled by the page)."""
-    request.state.principal = principal
     return _panel(request, sessions, camera_id)
 
 
 @router.get("/vision/{camera_id}/frame.{extension}")
 def frame_file(
-    camera_id: int, extension: str, sessions: SessionsDep, principal: Viewer, preview: bool = False
+    camera_id: DbId, extension: str, sessions: SessionsDep, principal: Viewer, preview: bool = False
 ) -> Response:
     """The latest frame: PNG (preview or full) or TIFF (samples as received)."""
     live = sessions.get(camera_id)
@@ -301,7 +291,7 @@ def frame_file(
 @router.post("/vision/{camera_id}/ffc", response_class=HTMLResponse)
 def ffc_step(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Operator,
@@ -310,7 +300,6 @@ def ffc_step(
     frames: int = Form(4),
 ) -> HTMLResponse:
     """One step of the FFC wizard: capture dark, capture bright, or apply."""
-    request.state.principal = principal
     error, message = "", ""
     where: dict[str, Any] = {"session": session, "sessions": sessions, "actor": principal.actor}
     try:

@@ -149,7 +149,7 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     status, code = status_of(exc)
     errors: list[ErrorItem] = []
     if isinstance(exc, Invalid):
-        errors = [ErrorItem(loc=list(exc.loc), msg=str(exc), type="invalid")]
+        errors = [ErrorItem(loc=list(loc), msg=msg, type="invalid") for loc, msg in exc.items]
     needed = exc.needed_role if isinstance(exc, Forbidden) else None
     return _answer(request, status, _body(str(exc), code, errors, needed))
 

@@ -1,0 +1,87 @@
+"""Field types shared by every domain's routes and schemas.
+
+SQLite INTEGER and PostgreSQL BIGINT hold signed 64-bit integers: a larger id, offset or count
+from a client would fail in the database driver (500) instead of being refused (422).
+"""
+
+from __future__ import annotations
+
+import functools
+import typing
+import zoneinfo
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from openpss.platform.errors import Invalid
+
+# Largest value a signed 64-bit database integer holds (SQLite INTEGER, PostgreSQL BIGINT).
+MAX_DB_INT = 2**63 - 1
+
+DbId = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
+"""The id of a stored row (path, query or body)."""
+
+DbCount = Annotated[int, Field(ge=0, le=MAX_DB_INT)]
+"""A non-negative integer stored or compared in the database (offsets, counters)."""
+
+# Pages hold at most 500 rows, so (page - 1) * page size stays a 64-bit database offset.
+PageNumber = Annotated[int, Field(ge=1, le=MAX_DB_INT // 1000)]
+"""A 1-based page number of a list."""
+
+
+def parse_db_id(value: str, what: str) -> int | None:
+    """An optional id typed into a query string ("" means none); Invalid when it is not one."""
+    if not value:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= MAX_DB_INT:
+        raise Invalid(f"{what} must be a positive whole number, not {value!r}", field=what)
+    return int(value)
+
+
+Keep = SkipJsonSchema[None]
+"""In a PatchModel, `X | Keep = None`: omit the field to keep the value; `null` is refused
+(and the schema does not offer it), unlike `X | None`, where null clears the value."""
+
+
+def _keeps(annotation: Any) -> bool:
+    return any(
+        type(meta).__name__ == "SkipJsonSchema"
+        for arg in typing.get_args(annotation)
+        for meta in getattr(arg, "__metadata__", ())
+    )
+
+
+class PatchModel(BaseModel):
+    """A PATCH body: omitted fields stay; explicit null only for fields that may be empty."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_null(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            fields = cls.model_fields
+            nulls = [
+                k
+                for k, v in data.items()
+                if v is None and k in fields and _keeps(fields[k].annotation)
+            ]
+            if nulls:
+                raise ValueError(
+                    f"{', '.join(nulls)} cannot be null; omit a field to keep its current value"
+                )
+        return data
+
+
+@functools.cache
+def _iana_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _iana_zone(value: str) -> str:
+    if value not in _iana_zones():
+        raise ValueError(f"{value!r} is not an IANA time zone; use a name such as Europe/Berlin")
+    return value
+
+
+IanaZone = Annotated[str, Field(max_length=64), AfterValidator(_iana_zone)]
+"""An IANA time zone name (Europe/Berlin, UTC), as the tz database spells it."""
