@@ -48,5 +48,5 @@ def find_punches(
 
 
 def user_punches(punches: Sequence[Punch], user_id: int) -> list[Punch]:
-    """A user's punches, oldest first."""
-    return [p for p in punches if p.user_id == user_id]
+    """A user's accepted punches, oldest first (refused attempts are records too)."""
+    return [p for p in punches if p.user_id == user_id and p.success]

@@ -143,13 +143,19 @@ def _apply_edit(
         raise Invalid(f"user {person.user_id}: {exc}") from None
 
 
-def batch_delete(*, session: Session, person_ids: list[int], actor: Actor | None = None) -> int:
-    """Delete the selected persons with their credentials."""
+def batch_delete(*, session: Session, person_ids: list[int], actor: Actor) -> int:
+    """Delete the selected persons with their credentials, audited once the delete succeeded.
+
+    Their device entries are queued for removal by the permission hooks in the same flush.
+    """
     persons = persons_by_ids(session=session, person_ids=person_ids)
     for person in persons:
         session.delete(person)
     session.flush()
-    audit_change(session, actor, "person.batch_delete", persons=person_ids)
+    user_ids = [p.user_id for p in persons]
+    audit_change(
+        session, actor, "person.batch_delete", persons=sorted(person_ids), user_ids=user_ids
+    )
     return len(persons)
 
 

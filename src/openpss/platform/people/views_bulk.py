@@ -129,6 +129,8 @@ async def batch_post(
     except DomainError as exc:
         session.rollback()
         return _batch_page(request, session, ids, errors=[str(exc)], status_code=422)
+    if operation == "delete":  # the persons are gone (the service audited the delete)
+        return _batch_page(request, session, [], message=message)
     return _batch_page(request, session, ids, message=message)
 
 

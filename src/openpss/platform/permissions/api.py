@@ -181,7 +181,7 @@ def put_person_groups(
 
 @router.get("/authorization/progress/devices")
 def progress_devices(session: SessionDep, _: Viewer) -> list[dict[str, Any]]:
-    """Task counts (pending / success / failed) per device."""
+    """Task counts (pending / success / failed, and revoked: removals done) per device."""
     return tasks.progress_by_device(session=session)
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from openpss.platform.fields import DbId
 from openpss.platform.listing import ListQuery
-from openpss.platform.permissions.models import TaskStatus
+from openpss.platform.permissions.models import TaskAction, TaskStatus
 from openpss.platform.permissions.timespec import MAX_SEGMENTS_PER_DAY, check_day
 
 VerificationMethod = Literal["card", "fingerprint", "password", "face"]
@@ -213,6 +213,7 @@ class ProgressCounts(BaseModel):
     pending: int = 0
     success: int = 0
     failed: int = 0
+    revoked: int = 0  # removals the device applied (counted in success too)
 
 
 class TaskQuery(ListQuery):
@@ -221,6 +222,8 @@ class TaskQuery(ListQuery):
     status: TaskStatus | None = Field(None, description="pending, success or failed")
     device_id: DbId | None = None
     person_id: DbId | None = None
+    action: TaskAction | None = Field(None, description="push or remove")
+    user_id: str | None = Field(None, max_length=32, description="also a deleted person's")
 
 
 class ProgressQuery(ListQuery):

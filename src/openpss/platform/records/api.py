@@ -13,6 +13,7 @@ from openpss.platform.records.schemas import (
     AccessPage,
     AccessQuery,
     AlarmPage,
+    AlarmQuery,
     AlarmRecordRead,
     CallPage,
     CallRecordRead,
@@ -65,9 +66,9 @@ def search_calls(
 
 @router.get("/records/alarms", response_model=AlarmPage)
 def search_alarms(
-    session: SessionDep, _: Viewer, query: Annotated[RecordQuery, Query()]
+    session: SessionDep, _: Viewer, query: Annotated[AlarmQuery, Query()]
 ) -> AlarmPage:
-    """Alarm records, newest first, filtered by time and device."""
+    """Alarm records (optionally of one type, e.g. "duress"), newest first, by time and device."""
     page = _search(session, "alarms", query)
     items = [AlarmRecordRead.model_validate(r) for r in page.items]
     return AlarmPage(total=page.total, items=items, next_cursor=page.next_cursor)

@@ -38,6 +38,13 @@ class AccessQuery(RecordQuery):
     card: str = Field("", max_length=32, description="card number in the card issuing type")
     method: str = Field("", max_length=32)
     success: bool | None = None
+    reason: str = Field("", max_length=64, description="part of a refused attempt's reason")
+
+
+class AlarmQuery(RecordQuery):
+    """Alarm-record search: the shared filters plus the alarm type (e.g. "duress")."""
+
+    alarm_type: str = Field("", max_length=64, description="alarms of this type only")
 
 
 class AccessRecordRead(BaseModel):
@@ -56,6 +63,7 @@ class AccessRecordRead(BaseModel):
     method: str
     attendance_state: str
     success: bool
+    reason: str = ""
     source: str
 
 
@@ -83,6 +91,7 @@ class AlarmRecordRead(BaseModel):
 
     id: int
     device_id: DbId | None
+    record_no: int | None = None
     event_time: dt.datetime
     alarm_type: str
     channel: int

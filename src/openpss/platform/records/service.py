@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from openpss.platform.db import contains_text
 from openpss.platform.devices.models import Device
 from openpss.platform.errors import Invalid
 from openpss.platform.listing import Keyset, Page, count, paginate
@@ -23,6 +24,7 @@ from openpss.platform.records.models import AccessRecord, AlarmRecord, CallRecor
 from openpss.platform.records.schemas import (
     AccessQuery,
     AccessRecordRead,
+    AlarmQuery,
     RecordKind,
     RecordQuery,
 )
@@ -41,7 +43,11 @@ EXPORT_COLUMNS = [
     "Method",
     "Attendance State",
     "Result",
+    "Reason",
 ]
+
+
+DURESS_ALARM = "duress"  # alarm_type of an alarm raised by a duress card
 
 
 # ---------------------------------------------------------------- intake
@@ -65,6 +71,7 @@ def insert_access_records(
     if not records:
         return []
     rows = [{"device_id": device_id, "source": "device", **r} for r in records]
+    duress = {id(row) for row in rows if row.pop("duress", False)}
     now = dt.datetime.now(dt.UTC)
     for row in rows:
         row.setdefault("received_at", now)
@@ -72,6 +79,7 @@ def insert_access_records(
             row.setdefault(key, default)
         row.setdefault("attendance_state", "")
         row.setdefault("success", True)
+        row.setdefault("reason", "")
     dialect = session.get_bind().dialect.name
     insert_fn: Any = pg_insert if dialect == "postgresql" else sqlite_insert
     table = AccessRecord.__table__
@@ -93,7 +101,35 @@ def insert_access_records(
         elif number in inserted:
             inserted.discard(number)  # the same number twice in one call is stored once
             new.append(row)
+    raise_duress_alarms(session=session, records=[r for r in new if id(r) in duress])
     return new
+
+
+def raise_duress_alarms(*, session: Session, records: Sequence[dict[str, Any]]) -> int:
+    """One "duress" alarm record per new access record made with a duress card."""
+    if not records:
+        return 0
+    rows = [
+        {
+            "device_id": r["device_id"],
+            "record_no": r["record_no"],
+            "event_time": r["event_time"],
+            "alarm_type": DURESS_ALARM,
+            "channel": 0,
+            "detail": f"duress card {r['card_no']} used by user {r['user_id'] or '?'}"[:255],
+            "acknowledged": False,
+            "received_at": r.get("received_at") or dt.datetime.now(dt.UTC),
+        }
+        for r in records
+    ]
+    dialect = session.get_bind().dialect.name
+    insert_fn: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert_fn(AlarmRecord.__table__).on_conflict_do_nothing(
+        index_elements=["device_id", "record_no"]
+    )
+    session.connection().execute(statement, rows)
+    logger.warning("duress alarm: %d record(s) made with a duress card", len(rows))
+    return len(rows)
 
 
 def max_record_no(*, session: Session, device_id: int) -> int:
@@ -148,6 +184,8 @@ def _access_query(session: Session, filters: AccessQuery) -> Select[Any]:
         query = query.where(AccessRecord.method == filters.method)
     if filters.success is not None:
         query = query.where(AccessRecord.success == filters.success)
+    if filters.reason:
+        query = query.where(contains_text(AccessRecord.reason, filters.reason))
     return query
 
 
@@ -159,6 +197,8 @@ def search_records(*, session: Session, kind: RecordKind, query: RecordQuery) ->
         statement = _access_query(session, query)
     else:
         statement = _record_query(kind, query)
+        if isinstance(query, AlarmQuery) and query.alarm_type:
+            statement = statement.where(AlarmRecord.alarm_type == query.alarm_type)
     page = paginate(session, statement, query, keyset=_KINDS[kind][1])
     if kind == "access":
         page.items = _enrich(session, page.items)
@@ -235,6 +275,7 @@ def _export_batch(session: Session, batch: Sequence[AccessRecord]) -> Iterable[l
             r.method,
             r.attendance_state,
             "success" if r.success else "failure",
+            r.reason,
         ]
 
 

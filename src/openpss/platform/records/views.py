@@ -14,7 +14,7 @@ from openpss.platform.deps import SessionDep, Viewer
 from openpss.platform.devices.models import Device
 from openpss.platform.listing import from_params
 from openpss.platform.records import service
-from openpss.platform.records.schemas import AccessQuery, RecordKind, RecordQuery
+from openpss.platform.records.schemas import AccessQuery, AlarmQuery, RecordKind, RecordQuery
 from openpss.platform.web.templating import render
 
 router = APIRouter()
@@ -27,7 +27,7 @@ def records_page(request: Request, session: SessionDep, principal: Viewer) -> HT
     params = request.query_params
     kind: RecordKind = params.get("kind", "access")  # type: ignore[assignment]
     kind = kind if kind in ("access", "calls", "alarms") else "access"
-    model = AccessQuery if kind == "access" else RecordQuery
+    model = {"access": AccessQuery, "calls": RecordQuery, "alarms": AlarmQuery}[kind]
     context: dict[str, Any] = {"kind": kind, "params": params, "errors": []}
     context["devices"] = list(session.execute(select(Device.id, Device.name).order_by(Device.name)))
     kept = [(k, v) for k, v in params.multi_items() if k != "page"]
