@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
-from openpss.platform.fields import MAX_DB_INT, DbId
+from openpss.platform.fields import MAX_DB_INT, DbId, IsoDateTime
 from openpss.platform.records import service
 from openpss.platform.records.schemas import (
     AccessFilter,
@@ -69,8 +68,8 @@ def export_access(
 def search_calls(
     session: SessionDep,
     _: Viewer,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
+    start: IsoDateTime | None = None,
+    end: IsoDateTime | None = None,
     device_id: DbId | None = None,
     offset: Offset = 0,
     limit: Limit = 50,
@@ -86,8 +85,8 @@ def search_calls(
 def search_alarms(
     session: SessionDep,
     _: Viewer,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
+    start: IsoDateTime | None = None,
+    end: IsoDateTime | None = None,
     device_id: DbId | None = None,
     offset: Offset = 0,
     limit: Limit = 50,

@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from openpss.platform.fields import DbId
+from openpss.platform.fields import DbId, IsoDateTime
 
 
 class AccessFilter(BaseModel):
@@ -15,8 +15,8 @@ class AccessFilter(BaseModel):
     # Not extra="forbid": as a query-parameter model it shares the query with offset/limit.
     model_config = ConfigDict(str_strip_whitespace=True)
 
-    start: dt.datetime | None = None
-    end: dt.datetime | None = None
+    start: IsoDateTime | None = None
+    end: IsoDateTime | None = None
     device_id: DbId | None = None
     user_id: str = Field("", max_length=32)
     card: str = Field("", max_length=32, description="card number in the card issuing type")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from openpss import __version__
 from openpss.platform.deps import Admin, CurrentUser, SessionDep, Viewer, client_ip
 from openpss.platform.errors import Forbidden
-from openpss.platform.fields import DbId, PageNumber
+from openpss.platform.fields import DbId, IsoDateTime, PageNumber
 from openpss.platform.security import auth, service
 from openpss.platform.security.audit import (
     Actor,
@@ -192,8 +192,8 @@ def revoke_token(token_id: DbId, principal: Viewer, session: SessionDep) -> None
 
 
 def audit_filter(
-    actor: str = "", action: str = "", since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
+    actor: str = "", action: str = "", since: IsoDateTime | None = None,
+    until: IsoDateTime | None = None,
 ) -> AuditFilter:  # fmt: skip
     """Filter from query parameters; naive times are taken as UTC."""
 
@@ -209,8 +209,8 @@ def audit_log(
     session: SessionDep,
     actor: str = "",
     action: str = Query("", description="prefix, e.g. 'login' or 'account.'"),
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
+    since: IsoDateTime | None = None,
+    until: IsoDateTime | None = None,
     page: PageNumber = 1,
     per_page: int = Query(50, ge=1, le=500),
 ) -> AuditPage:
@@ -228,8 +228,8 @@ def audit_export(
     format: Literal["csv", "xlsx"] = "xlsx",
     actor: str = "",
     action: str = "",
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
+    since: IsoDateTime | None = None,
+    until: IsoDateTime | None = None,
 ) -> Response:
     """Download the matching audit entries as xlsx or CSV."""
     flt = audit_filter(actor, action, since, until)
