@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -331,3 +332,90 @@ def test_deep_json_and_out_of_range_times_get_error_bodies(device: RunningDevice
         assert answer.status_code == 400 and "years 1970-2099" in answer.text, when
     now = httpx.get(f"{base}/global.cgi?action=getCurrentTime", auth=auth)
     assert now.status_code == 200  # the clock still works
+
+
+async def test_validity_and_duress_cards_over_the_cgi_api(device: RunningDevice) -> None:
+    """Issue 8: ValidFrom/ValidTo and CardType 5 are kept, shown and enforced; bad ones named."""
+    async with client(device) as c:
+        user = {"UserID": "31", "UserName": "Val", "ValidTo": "2020-01-01 00:00:00"}
+        await c.insert_users([user, {"UserID": "32", "UserName": "Dur"}])
+        await c.insert_cards(
+            [
+                {"UserID": "31", "CardNo": "C31"},
+                {"UserID": "32", "CardNo": "C32", "CardType": 5},
+                {"UserID": "32", "CardNo": "D32", "CardType": 0},
+            ]
+        )
+        assert (await c.find_users("31"))[0]["ValidTo"] == "2020-01-01 00:00:00"
+        types = {card["CardNo"]: card["CardType"] for card in await c.find_cards("32")}
+        assert types == {"C32": 5, "D32": 0}
+        with pytest.raises(DahuaRequestError, match="ValidTo must be YYYY-MM-DD HH:MM:SS"):
+            await c.insert_users([{"UserID": "33", "ValidTo": "next year"}])
+        with pytest.raises(DahuaRequestError, match="ValidFrom must not be after ValidTo"):
+            bad = {"UserID": "33", "ValidFrom": "2030-01-01 00:00:00"}
+            await c.insert_users([{**bad, "ValidTo": "2029-01-01 00:00:00"}])
+    expired = await asyncio.to_thread(device.present, card="C31")
+    assert expired["message"] == "outside the user's validity period"
+    assert (await asyncio.to_thread(device.present, card="C32"))["accepted"]
+    async with client(device) as c:
+        records = (await c.find_records()).records
+    assert [(r["Status"], r["ErrorCode"], r["CardType"]) for r in records] == [
+        ("0", "20", "0"),
+        ("1", "0", "5"),
+    ]
+
+
+@pytest.mark.parametrize("value", [123, [], {}, None, "", "2026-13-01 00:00:00", "x" * 5000])
+def test_odd_validity_and_card_types_never_fail_the_server(
+    device: RunningDevice, value: object
+) -> None:
+    """Garbage ValidFrom / ValidTo / CardType answers 200 or 400 with a message, never 500."""
+    auth = httpx.DigestAuth("admin", ADMIN_PASSWORD)
+    base = f"{device.url}/cgi-bin"
+    for cgi, body in (
+        ("AccessUser", {"UserList": [{"UserID": "41", "ValidFrom": value, "ValidTo": value}]}),
+        ("AccessCard", {"CardList": [{"UserID": "41", "CardNo": "E41", "CardType": value}]}),
+    ):
+        response = httpx.post(f"{base}/{cgi}.cgi?action=insertMulti", json=body, auth=auth)
+        assert response.status_code in (200, 400), response.text
+        if response.status_code == 400:
+            assert "Error" in response.text and len(response.text) < 500
+
+
+async def test_remove_endpoints_in_the_dahua_forms_take_access_away(
+    device: RunningDevice,
+) -> None:
+    """Issue 8: AccessCard / AccessFingerprint / AccessUser removeMulti (GET, indexed lists)."""
+    finger = bytes(range(100))
+    async with client(device) as c:
+        await c.insert_users(
+            [{"UserID": "51", "Password": "5151"}, {"UserID": "52", "Password": "5252"}]
+        )
+        await c.insert_cards([{"UserID": "51", "CardNo": "F51"}, {"UserID": "52", "CardNo": "F52"}])
+        await c.insert_fingerprints("51", [finger])
+    for body in ({"card": "F51"}, {"fingerprint": base64.b64encode(finger).decode()}):
+        assert (await asyncio.to_thread(device.present, **body))["accepted"]
+    auth = httpx.DigestAuth("admin", ADMIN_PASSWORD)
+    base = f"{device.url}/cgi-bin"
+    for path in (
+        "AccessCard.cgi?action=removeMulti&CardNoList[0]=F51",
+        "AccessFingerprint.cgi?action=removeMulti&UserIDList[0]=51",
+        "AccessUser.cgi?action=removeMulti&UserIDList[0]=52&UserIDList[1]=51",
+    ):
+        response = await asyncio.to_thread(httpx.get, f"{base}/{path}", auth=auth)
+        assert (response.status_code, response.text.strip()) == (200, "OK"), path
+    attempts: list[dict[str, object]] = [
+        {"card": "F51"},
+        {"fingerprint": base64.b64encode(finger).decode()},
+        {"card": "F52"},
+        {"user_id": 51, "password": "5151"},
+    ]
+    messages = [(await asyncio.to_thread(device.present, **a))["message"] for a in attempts]
+    assert messages == [
+        "card not registered",
+        "fingerprint not recognized",
+        "card not registered",
+        "wrong user ID or password",
+    ]
+    async with client(device) as c:
+        assert await c.find_users() == [] and await c.find_cards() == []

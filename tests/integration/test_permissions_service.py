@@ -185,13 +185,22 @@ def test_only_affected_tasks_are_requeued(session: Session) -> None:
     # Changing the verification methods re-queues every pair of the group.
     for task in _tasks(session).values():
         tasks.mark_task(session=session, task_id=task.id, success=True)
-    assert set(_tasks(session)) == {("1", d1.id), ("1", d2.id)}
+    # The removal that succeeded stays visible as a revoke.
+    assert {k: t.action for k, t in _tasks(session).items()} == {
+        ("1", d1.id): TaskAction.push,
+        ("1", d2.id): TaskAction.push,
+        ("2", d1.id): TaskAction.remove,
+    }
     service.update_group(
         session=session,
         group_id=group.id,
         data=PermissionGroupUpdate(verification_methods=["card"]),
     )
-    assert {t.status for t in _tasks(session).values()} == {TaskStatus.pending}
+    assert {k: t.status for k, t in _tasks(session).items()} == {
+        ("1", d1.id): TaskStatus.pending,
+        ("1", d2.id): TaskStatus.pending,
+        ("2", d1.id): TaskStatus.success,
+    }
     assert root.id
 
 
@@ -238,7 +247,8 @@ def test_person_groups_and_deletion(session: Session) -> None:
     task = _tasks(session)[("7", d1.id)]
     assert (task.person_id, task.action, task.status) == (None, TaskAction.remove, "pending")
     tasks.mark_task(session=session, task_id=task.id, success=True)
-    assert _tasks(session) == {}
+    task = _tasks(session)[("7", d1.id)]
+    assert (task.person_id, task.action, task.status) == (None, TaskAction.remove, "success")
     with pytest.raises(NotFound, match="person 12345"):
         service.set_person_groups(session=session, person_id=12345, group_ids=[])
 
@@ -280,7 +290,15 @@ def test_queue_backoff_and_retry(session: Session) -> None:
     assert tasks.retry_tasks(session=session, device_id=d1.id) == 1
     progress = tasks.progress_by_device(session=session)
     assert progress == [
-        {"id": d1.id, "name": "D1", "online": False, "pending": 2, "success": 1, "failed": 0}
+        {
+            "id": d1.id,
+            "name": "D1",
+            "online": False,
+            "pending": 2,
+            "success": 1,
+            "failed": 0,
+            "revoked": 0,
+        }
     ]
     total, rows = tasks.progress_by_person(session=session)
     assert total == 3
@@ -370,11 +388,14 @@ def test_personnel_changes_requeue_through_session_hooks(session: Session) -> No
     assert current[("50", d1.id)].action == TaskAction.remove
     assert current[("50", d1.id)].person_id is None
     assert current[("51", d1.id)].action == TaskAction.push
-    # Deleting the person leaves a task without person; a new person with that ID adopts it.
+    # Deleting the person queues their removal (without person); a new person with that ID
+    # adopts the task.
+    tasks.mark_task(session=session, task_id=current[("51", d1.id)].id, success=True)
     session.delete(person)
     session.commit()
     session.expire_all()
-    assert _tasks(session)[("51", d1.id)].person_id is None
+    gone = _tasks(session)[("51", d1.id)]
+    assert (gone.person_id, gone.action, gone.status) == (None, TaskAction.remove, "pending")
     newcomer = _person(session, "51", sales)
     session.commit()
     adopted = _tasks(session)[("51", d1.id)]

@@ -224,6 +224,7 @@ def test_audit_events_reach_syslog(session: Session) -> None:
         task = asyncio.create_task(forward_to_syslog(app))
         await asyncio.sleep(0.05)
         record_audit(session=session, actor=SYSTEM, action="device.create", target="door-1")
+        session.commit()  # audit lines go out when the change they describe commits
         task.cancel()
 
     asyncio.run(scenario())

@@ -87,7 +87,13 @@ async def test_run_present_and_restart_keeps_state(tmp_path: Path) -> None:
         async with DahuaClient(url, "admin", PASSWORD) as client:
             assert (await client.device_info()).serial == serial
             assert [u["UserID"] for u in await client.find_users()] == ["12"]
-            assert (await client.find_records()).total_count == 2
+            # The refused card is a record too (Status 0, with its reason), kept over a restart.
+            records = (await client.find_records()).records
+            assert [(r["Status"], r.get("Reason", ""), r["CardNo"]) for r in records] == [
+                ("1", "", "77001"),
+                ("1", "", ""),
+                ("0", "card not registered", "99999"),
+            ]
 
 
 def test_fingerprint_file_is_presented(tmp_path: Path) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from openpss.platform.devices.adapter import (
     UserPush,
     base_url,
     canonical_card,
     failure_reason,
+    parse_duress,
     parse_record,
 )
 from openpss.protocols.dahua_http.client import (
@@ -38,6 +41,8 @@ def test_parse_record_from_record_finder_fields() -> None:
         "method": "card",
         "attendance_state": "CheckIn",
         "success": True,
+        "reason": "",
+        "duress": False,
     }
 
 
@@ -45,6 +50,17 @@ def test_parse_record_from_event_data() -> None:
     record = parse_record({"RecNo": 3, "UTC": 1767258000, "Method": 6, "Status": 0})
     assert (record["record_no"], record["method"], record["success"]) == (3, "fingerprint", False)
     assert record["card_no"] == ""
+    assert record["reason"] == "refused"  # a failure without ErrorCode or Reason
+
+
+def test_parse_refused_and_duress_records() -> None:
+    """Issue 8 item 4: the reason of a refused attempt and a duress card are kept."""
+    named = parse_record({"RecNo": 4, "UTC": 1, "Status": "0", "ErrorCode": "20"})
+    assert (named["success"], named["reason"]) == (False, "outside validity period")
+    told = parse_record({"RecNo": 5, "UTC": 1, "Status": 0, "ErrorCode": 16, "Reason": "lost"})
+    assert told["reason"] == "lost"
+    duress = parse_record({"RecNo": 6, "UTC": 1, "Status": "1", "CardType": "5"})
+    assert (duress["success"], duress["reason"], duress["duress"]) == (True, "", True)
 
 
 def test_canonical_card_keeps_non_hex_numbers() -> None:
@@ -96,3 +112,33 @@ def test_failure_reason_keeps_the_device_lockout_message() -> None:
         "rejected: User locked: too many failed logins, try again in 280 s"
     )
     assert failure_reason(DahuaAuthError("")) == "rejected: wrong user name or password"
+
+
+def test_parse_duress_event() -> None:
+    """A Duress event becomes alarm columns, tied to its access record when it names one."""
+    alarm = parse_duress({"RecNo": 5, "UTC": 1767258000, "UserID": "7", "CardNo": "bad000"})
+    assert alarm == {
+        "alarm": "duress",
+        "record_no": 5,
+        "event_time": dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.UTC),
+        "user_id": "7",
+        "card_no": "00BAD000",
+    }
+    assert parse_duress({"UserID": "7"})["record_no"] is None  # a device without RecNo
+
+
+def test_validity_is_sent_in_the_wall_time_the_device_clock_is_set_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The sync sets device clocks to the platform's local time: validity follows it."""
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        start = dt.datetime(2026, 3, 2, 0, 0, tzinfo=dt.UTC)
+        entry = UserPush(user_id="1", name="A", valid_from=start, valid_to=start).user_json()
+        assert entry["ValidFrom"] == "2026-03-01 19:00:00"  # UTC-5 in March
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

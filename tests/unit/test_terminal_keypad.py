@@ -74,7 +74,10 @@ async def test_wrong_password_is_shown() -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert "Failed: wrong user ID or password" in text(app)
-    assert terminal.punches == []
+    # The refused attempt is kept as a record (Status 0) with its reason.
+    assert [(p.success, p.reason) for p in terminal.punches] == [
+        (False, "wrong user ID or password")
+    ]
 
 
 async def test_add_administrator_then_menu_needs_admin_login() -> None:
@@ -198,8 +201,9 @@ async def test_fingerprint_sensor_picks_a_stored_template(tmp_path: Path) -> Non
         await pilot.press("f3", "f", "1")  # v/F3: BREAK IN, then Ann's thumb
         await pilot.pause()
         assert "Ann: BreakIn" in text(app)
-    assert [(p.method, p.state) for p in terminal.punches] == [
-        ("fingerprint", AttendanceState.break_in)
+    assert [(p.method, p.state, p.reason) for p in terminal.punches] == [
+        ("fingerprint", None, "fingerprint not recognized"),
+        ("fingerprint", AttendanceState.break_in, ""),
     ]
 
 

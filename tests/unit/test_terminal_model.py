@@ -126,7 +126,12 @@ def test_recheck_interval_refuses_repeat(terminal: Terminal, clock: Clock) -> No
     assert not repeat.accepted and repeat.message == "repeat clock in/out"
     clock.advance(0.2)
     assert terminal.present(card="A1").accepted
-    assert [p.rec_no for p in terminal.punches] == [1, 2]
+    # The refused repeat is a record too (Status 0 with its reason).
+    assert [(p.rec_no, p.success, p.reason) for p in terminal.punches] == [
+        (1, True, ""),
+        (2, False, "repeat clock in/out"),
+        (3, True, ""),
+    ]
 
 
 def test_recheck_interval_range(terminal: Terminal) -> None:
@@ -151,8 +156,9 @@ def test_verification_method_is_honoured(terminal: Terminal) -> None:
     assert not refused.accepted
     assert refused.message == "Card is not allowed: verification method is FP/PWD"
     code, data = terminal.extra["events"][-1]
-    assert code == "AccessControl" and "RecNo" not in data
+    assert code == "AccessControl" and data["RecNo"] == 1  # stored as a record
     assert (data["Status"], data["ErrorCode"], data["Method"]) == (0, 0x13, 1)  # method error
+    assert data["Reason"] == refused.message
     assert terminal.present(fingerprint=bytes(range(64))).accepted
     terminal.update_settings(lambda s: setattr(s, "verification_method", "Card"))
     assert not terminal.present(user_id=1, password="1234").accepted

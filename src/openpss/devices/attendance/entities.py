@@ -10,8 +10,10 @@ from typing import Any, Protocol
 
 from openpss.attendance.punches import AttendanceState
 from openpss.protocols.dahua_http.records import (
-    ERROR_NONE,
+    CARD_TYPE_DURESS,
+    CARD_TYPE_GENERAL,
     METHOD_CODES,
+    STATUS_FAILURE,
     STATUS_SUCCESS,
     attendance_state_code,
     direction,
@@ -50,24 +52,43 @@ class User:
     password: str = ""
     cards: list[str] = field(default_factory=list)
     fingerprints: list[bytes] = field(default_factory=list)
+    # Cards among `cards` that are duress cards (AccessCard CardType 5): they open and alarm.
+    duress_cards: list[str] = field(default_factory=list)
+    # Validity period in device wall time (AccessUser ValidFrom / ValidTo); None: no limit.
+    valid_from: dt.datetime | None = None
+    valid_to: dt.datetime | None = None
 
     @property
     def is_admin(self) -> bool:
         """True for administrators."""
         return self.level == "admin"
 
+    def card_type(self, card: str) -> int:
+        """AccessCard CardType of one of the user's cards."""
+        return CARD_TYPE_DURESS if card in self.duress_cards else CARD_TYPE_GENERAL
+
+    def valid_at(self, local: dt.datetime) -> bool:
+        """True when device wall time `local` lies in the validity period."""
+        return (self.valid_from is None or self.valid_from <= local) and (
+            self.valid_to is None or local <= self.valid_to
+        )
+
 
 @dataclass(frozen=True)
 class Punch:
-    """One attendance record."""
+    """One attendance record: an accepted punch, or a refused attempt (success False)."""
 
     rec_no: int
     at: dt.datetime  # UTC, aware
     local: dt.datetime  # the device's wall time, naive
-    user_id: int
+    user_id: int  # 0 when the credential belongs to nobody
     method: str  # "card", "password" or "fingerprint"
     card_no: str
-    state: AttendanceState
+    state: AttendanceState | None  # None for a refused attempt without a state
+    success: bool = True
+    error_code: int = 0  # ErrorCode of a refused attempt
+    reason: str = ""  # why it was refused, for the operator
+    card_type: int = CARD_TYPE_GENERAL  # CARD_TYPE_DURESS for a duress card
 
 
 @dataclass(frozen=True)
@@ -135,28 +156,35 @@ def fingerprint_similarity(a: bytes, b: bytes) -> float:
 
 
 def punch_event_data(punch: Punch, user: User | None) -> dict[str, Any]:
-    """The ``data`` of the AccessControl event sent for a punch (Dahua value sets)."""
-    return {
-        "AttendanceState": attendance_state_code(punch.state.value),
+    """The ``data`` of the AccessControl event sent for a punch (Dahua value sets).
+
+    A refused attempt has Status 0, its ErrorCode and a ``Reason`` text.
+    """
+    state = punch.state.value if punch.state is not None else ""
+    data: dict[str, Any] = {
+        "AttendanceState": attendance_state_code(state),
         "CardName": user.name if user else "",
         "CardNo": punch.card_no,
-        "CardType": 0,
+        "CardType": punch.card_type,
         "CreateTime": int(punch.at.timestamp()),
         "Door": 0,
-        "ErrorCode": ERROR_NONE,
-        "Method": METHOD_CODES[punch.method],
+        "ErrorCode": punch.error_code,
+        "Method": METHOD_CODES.get(punch.method, -1),
         "ReaderID": "1",
         "RecNo": punch.rec_no,
-        "Status": STATUS_SUCCESS,
-        "Type": direction(punch.state.value),
+        "Status": STATUS_SUCCESS if punch.success else STATUS_FAILURE,
+        "Type": direction(state),
         "UTC": int(punch.at.timestamp()),
-        "UserID": str(punch.user_id),
+        "UserID": str(punch.user_id) if punch.user_id else "",
         "UserType": 0,
     }
+    if not punch.success:
+        data["Reason"] = punch.reason
+    return data
 
 
 def record_fields(punch: Punch, user: User | None) -> dict[str, str]:
     """One punch as ``AccessControlCardRec`` record fields, in the device's (sorted) order."""
     data = punch_event_data(punch, user)
-    keep = sorted(set(data) - {"UTC", "UserType", "CardType"})
+    keep = sorted(set(data) - {"UTC", "UserType"})
     return {key: str(data[key]) for key in keep}

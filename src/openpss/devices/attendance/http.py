@@ -235,7 +235,12 @@ class AttendanceHttp:
             return event_stream_response(self.hub, call.params)
         if call.action == "getCaps":
             return kv_response(
-                {"caps.AccessControl": True, "caps.BellRing": True, "caps.NTPAdjustTime": True}
+                {
+                    "caps.AccessControl": True,
+                    "caps.BellRing": True,
+                    "caps.Duress": True,
+                    "caps.NTPAdjustTime": True,
+                }
             )
         raise CgiError("Bad Request!")
 
@@ -266,7 +271,7 @@ class AttendanceHttp:
                 "message": result.message,
                 "rec_no": result.punch.rec_no if result.punch else None,
                 "user_id": result.user_id,
-                "state": result.punch.state.value if result.punch else None,
+                "state": result.punch.state.value if result.punch and result.punch.state else None,
             }
         )
 

@@ -3,11 +3,14 @@
 - ``AccessUser.cgi`` POST ``insertMulti`` (same user ID overwrites, credentials kept) /
   ``updateMulti`` (users must exist) with ``{"UserList": [{"UserID": "1",
   "UserName": "Ann", "Authority": 1 (admin) | 2 (user), "Password": "1234", "Department": 1,
-  "ScheduleMode": "Department" | "Personal"}]}``; ``removeMulti&UserIDList[0]=1``;
+  "ScheduleMode": "Department" | "Personal", "ValidFrom": "2026-01-01 00:00:00",
+  "ValidTo": "2036-12-31 23:59:59"}]}`` (validity in device wall time; outside it the user is
+  refused with ErrorCode 0x14); ``removeMulti&UserIDList[0]=1``;
   ``removeAll``; ``startFind[&Condition.UserID=1]`` -> ``{"Token", "Total"}``,
   ``doFind&Token=&Offset=&Count=`` -> ``{"Info": [...]}``, ``stopFind&Token=``.
 - ``AccessCard.cgi`` the same with ``{"CardList": [{"UserID", "CardNo", "CardType": 0,
-  "CardStatus": 0}]}`` and ``removeMulti&CardNoList[0]=``; updateMulti moves a card.
+  "CardStatus": 0}]}`` and ``removeMulti&CardNoList[0]=``; updateMulti moves a card. CardType 5
+  is a duress card (opens and raises the ``Duress`` event); other types are general cards.
 - ``AccessFingerprint.cgi`` the same with ``{"FingerprintList": [{"UserID", "FingerprintData":
   ["<base64 template>", ...]}]}`` (insert appends, update replaces; at most 3 per user).
 - ``AccessFace.cgi``: answered with an Error, this terminal has no face reader.
@@ -19,8 +22,10 @@
   ``condition.RecNoAfter=N`` (or ``RecNoAfter=N``) returns only records with ``RecNo > N``.
   Record fields (sorted, as devices send them): AttendanceState (1 CheckIn, 2 BreakOut,
   3 BreakIn, 4 CheckOut, 5 OvertimeIn, 6 OvertimeOut), CardName, CardNo, CreateTime (UTC
-  epoch), Door, ErrorCode (0), Method (0 password, 1 card, 6 fingerprint), ReaderID, RecNo,
-  Status (1 success), Type (Entry, or Exit for the "out" states), UserID. See
+  epoch), CardType (5 duress), Door, ErrorCode (0, or why it was refused), Method (0 password,
+  1 card, 6 fingerprint), Reason (refused only), ReaderID, RecNo, Status (1 success, 0 refused),
+  Type (Entry, or Exit for the "out" states), UserID. Refused attempts (unknown card, outside
+  validity, method not allowed, repeat) are records too. See
   ``openpss.protocols.dahua_http.records`` for the value sets.
 
 Every write is all-or-nothing; at most ``MAX_BATCH`` entries per call.
@@ -49,6 +54,7 @@ from openpss.devices.attendance.model import (
     normalize_card,
 )
 from openpss.protocols.dahua_http.codec import RecordPage, parse_indexed_params
+from openpss.protocols.dahua_http.records import CARD_TYPE_DURESS, CARD_TYPE_GENERAL
 from openpss.protocols.dahua_http.server import (
     CgiError,
     CgiHandler,
@@ -75,7 +81,7 @@ class FindSession:
 
 
 def _user_json(user: User) -> dict[str, Any]:
-    return {
+    entry = {
         "UserID": str(user.user_id),
         "UserName": user.name,
         "UserType": 0,
@@ -84,13 +90,30 @@ def _user_json(user: User) -> dict[str, Any]:
         "Department": user.department,
         "ScheduleMode": SCHEDULE_MODES[user.schedule_mode],
     }
+    for key, value in (("ValidFrom", user.valid_from), ("ValidTo", user.valid_to)):
+        if value is not None:
+            entry[key] = value.strftime(TIME_FORMAT)
+    return entry
 
 
 def _card_rows(user: User) -> list[dict[str, Any]]:
     return [
-        {"UserID": str(user.user_id), "CardNo": c, "CardType": 0, "CardStatus": 0}
+        {"UserID": str(user.user_id), "CardNo": c, "CardType": user.card_type(c), "CardStatus": 0}
         for c in user.cards
     ]
+
+
+def _validity(entry: dict[str, Any], key: str, current: dt.datetime | None) -> dt.datetime | None:
+    """ValidFrom / ValidTo as device wall time ("" clears it); absent keeps the current value."""
+    if key not in entry:
+        return current
+    text = str(entry[key] or "").strip()
+    if not text:
+        return None
+    try:
+        return dt.datetime.strptime(text, TIME_FORMAT)
+    except ValueError as exc:
+        raise TerminalError(f"{key} must be YYYY-MM-DD HH:MM:SS, not {text[:32]!r}") from exc
 
 
 def _fp_json(user: User) -> dict[str, Any]:
@@ -134,6 +157,8 @@ def _user_from_json(entry: dict[str, Any], base: User | None) -> User:
         password=str(entry.get("Password", user.password)),
         schedule_mode=mode,
         department=department,
+        valid_from=_validity(entry, "ValidFrom", user.valid_from),
+        valid_to=_validity(entry, "ValidTo", user.valid_to),
     )
 
 
@@ -316,6 +341,9 @@ class AccessHandlers:
             user = changed.setdefault(user_id, replace(t.get_user(user_id)))
             if card not in user.cards:
                 user.cards = [*user.cards, card]
+            duress = str(entry.get("CardType", CARD_TYPE_GENERAL)).strip() == str(CARD_TYPE_DURESS)
+            others = [c for c in user.duress_cards if c != card]
+            user.duress_cards = [*others, card] if duress else others
         self._replace_all(changed)
 
     def _replace_all(self, changed: dict[int, User]) -> None:

@@ -123,7 +123,7 @@ class KeypadApp(App[None]):
     def _records_screen(self, user_id: int) -> InfoScreen:
         user = self.terminal.get_user(user_id)
         rows = [
-            f"{p.local:%Y-%m-%d %H:%M:%S} {p.state.value} {p.method}"
+            f"{p.local:%Y-%m-%d %H:%M:%S} {p.state.value if p.state else ''} {p.method}"
             for p in self.terminal.user_punches(user_id)
         ]
         return InfoScreen(f"{user_id} {user.name}", rows or ["none"])

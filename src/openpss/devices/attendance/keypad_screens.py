@@ -92,7 +92,8 @@ class StandbyScreen(TextScreen):
             if self.typed
             else "Enter user ID, place a finger (f), swipe a card (c), or press the menu key",
             self.message,
-            f"Last record: No. {last.rec_no} user {last.user_id} {last.state.value}"
+            f"Last record: No. {last.rec_no} user {last.user_id} "
+            + (last.state.value if last.state else f"refused: {last.reason}")
             if (last := t.punches[-1] if t.punches else None)
             else "",
         ]

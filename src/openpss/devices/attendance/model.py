@@ -28,6 +28,7 @@ from openpss.attendance.punches import (
 )
 from openpss.attendance.terminal import RuleError, parse_hhmm
 from openpss.devices.attendance.entities import (
+    MAX_CARD_NO_LENGTH,
     MAX_CARDS,
     MAX_FINGERPRINTS,
     MAX_NAME_LENGTH,
@@ -48,7 +49,12 @@ from openpss.devices.attendance.entities import (
     punch_event_data,
 )
 from openpss.devices.attendance.settings import NULL_STATE, DeviceSettings, SettingsError
-from openpss.protocols.dahua_http.records import ERROR_METHOD, ERROR_UNAUTHORIZED, STATUS_FAILURE
+from openpss.protocols.dahua_http.records import (
+    CARD_TYPE_DURESS,
+    ERROR_METHOD,
+    ERROR_UNAUTHORIZED,
+    ERROR_VALIDITY,
+)
 
 __all__ = [
     "METHOD_CODES",
@@ -73,6 +79,7 @@ FINGERPRINT_CAPACITY = 10_000
 RECORD_CAPACITY = 200_000  # the oldest punches are overwritten beyond this
 ADMIN_LOG_CAPACITY = 10_000
 FINGERPRINT_MATCH_RATIO = 0.9
+REASON_LENGTH = 128  # refusal reasons kept with a record
 _ALLOWED_BY_SETTING = {
     "FP": {"fingerprint"},
     "PWD": {"password"},
@@ -133,7 +140,7 @@ class Terminal:
         self.clock_offset_s = float(settings.get("clock_offset_s", 0.0))
         self.extra = dict(settings.get("extra", {}))
         self.punches = sorted(punches, key=lambda p: p.rec_no)
-        self.last_accepted = {p.user_id: p.at for p in self.punches}
+        self.last_accepted = {p.user_id: p.at for p in self.punches if p.success}
         if self.punches:
             self.next_rec_no = self.punches[-1].rec_no + 1
         self.next_rec_no = max(self.next_rec_no, int(settings.get("next_rec_no", 1)))
@@ -219,12 +226,16 @@ class Terminal:
 
     def validate_user(self, user: User, *, replacing: User | None = None) -> User:
         """Check one user against the manual's limits; returns a normalized copy."""
+        cards = [normalize_card(c) for c in user.cards]
         user = replace(
             user,
-            cards=[normalize_card(c) for c in user.cards],
+            cards=cards,
+            duress_cards=[c for c in map(normalize_card, user.duress_cards) if c in cards],
             fingerprints=list(user.fingerprints),
         )
         check_user_id(user.user_id)
+        if user.valid_from and user.valid_to and user.valid_from > user.valid_to:
+            raise TerminalError(f"user {user.user_id}: ValidFrom must not be after ValidTo")
         if len(user.name) > MAX_NAME_LENGTH:
             raise TerminalError(
                 f"user {user.user_id}: name must be at most {MAX_NAME_LENGTH} characters"
@@ -426,7 +437,11 @@ class Terminal:
         )
 
     def present(self, *, state: AttendanceState | None = None, **credential: Any) -> PunchResult:
-        """Clock in with a card, fingerprint or ID + password (manual 2.14)."""
+        """Clock in with a card, fingerprint or ID + password (manual 2.14).
+
+        A refused attempt is stored as a record too (Status 0 with ErrorCode and reason); a
+        duress card is accepted and raises the Duress alarm event.
+        """
         try:
             user, method = self.identify(**credential)
         except TerminalError as exc:
@@ -441,20 +456,43 @@ class Terminal:
                 ERROR_METHOD,
             )
         now = self.now_utc()
+        local = self.to_local(now)
+        if not user.valid_at(local):
+            return self._refuse(
+                "outside the user's validity period", user.user_id, credential, ERROR_VALIDITY
+            )
         last = self.last_accepted.get(user.user_id)
         if is_repeat(last, now, self.settings.recheck_interval_min):
             return self._refuse("repeat clock in/out", user.user_id, credential)
-        local = self.to_local(now)
         try:
             chosen = punch_state(self.event_mode_config(), local.time(), state)
         except RuleError as exc:
             return self._refuse(str(exc), user.user_id, credential)
         card_no = normalize_card(credential["card"]) if method == "card" else ""
-        punch = Punch(self.next_rec_no, now, local, user.user_id, method, card_no, chosen)
+        card_type = user.card_type(card_no) if card_no else 0
+        punch = Punch(
+            self.next_rec_no, now, local, user.user_id, method, card_no, chosen,
+            card_type=card_type,
+        )  # fmt: skip
         self._record(punch)
         self.last_accepted[user.user_id] = now
+        if card_type == CARD_TYPE_DURESS:
+            self._duress(punch)
         return PunchResult(
             True, f"{user.name or user.user_id}: {chosen.value}", punch, user.user_id
+        )
+
+    def _duress(self, punch: Punch) -> None:
+        """A duress card opened: the silent alarm (Duress event) for the management centre."""
+        logger.warning("duress card used by user %s (record %s)", punch.user_id, punch.rec_no)
+        self.emit(
+            "Duress",
+            {
+                "CardNo": punch.card_no,
+                "RecNo": punch.rec_no,
+                "UTC": int(punch.at.timestamp()),
+                "UserID": str(punch.user_id),
+            },
         )
 
     def _refuse(
@@ -464,23 +502,13 @@ class Terminal:
         credential: dict[str, Any],
         error_code: int = ERROR_UNAUTHORIZED,
     ) -> PunchResult:
-        """Publish a failed AccessControl event (Status 0, ErrorCode) and say why."""
-        method = next((m for m in _CREDENTIAL_METHODS if credential.get(m) is not None), None)
-        now = int(self.now_utc().timestamp())
-        self.emit(
-            "AccessControl",
-            {
-                "CardNo": str(credential.get("card") or ""),
-                "CreateTime": now,
-                "ErrorCode": error_code,
-                "Method": METHOD_CODES[method] if method else -1,
-                "Reason": message,
-                "Status": STATUS_FAILURE,
-                "Type": "Entry",
-                "UTC": now,
-                "UserID": str(user_id or ""),
-            },
-        )
+        """Store the refused attempt as a record (Status 0, ErrorCode, reason), publish it."""
+        method = next((m for m in _CREDENTIAL_METHODS if credential.get(m) is not None), "")
+        now = self.now_utc()
+        card = str(credential.get("card") or "").strip().upper()[:MAX_CARD_NO_LENGTH]
+        local = self.to_local(now)
+        refused = Punch(self.next_rec_no, now, local, user_id or 0, method, card, None, False)
+        self._record(replace(refused, error_code=error_code, reason=message[:REASON_LENGTH]))
         return PunchResult(False, message, None, user_id)
 
     def _record(self, punch: Punch) -> None:
@@ -507,9 +535,9 @@ class Terminal:
         return len(made)
 
     def user_punches(self, user_id: int) -> list[Punch]:
-        """Query User ATT. Record (manual 2.6.1)."""
+        """Query User ATT. Record (manual 2.6.1): the user's accepted punches."""
         self.get_user(user_id)
-        return [p for p in self.punches if p.user_id == user_id]
+        return [p for p in self.punches if p.user_id == user_id and p.success]
 
     def find_punches(
         self,

@@ -182,7 +182,9 @@ def month_report(terminal: Terminal, year: int, month: int) -> list[DayResult]:
     """Export Monthly ATT. Report: the engine's day results of scheduled days in the month."""
     first, last = month_bounds(year, month)
     punches = [
-        (str(p.user_id), p.local) for p in terminal.punches if first <= p.local.date() <= last
+        (str(p.user_id), p.local)
+        for p in terminal.punches
+        if p.success and first <= p.local.date() <= last
     ]
     return [r for r in evaluate(rules(terminal), punches) if first <= r.date <= last]
 
@@ -192,7 +194,7 @@ def month_records(terminal: Terminal, year: int, month: int) -> list[dict[str, A
     first, last = month_bounds(year, month)
     rows = []
     for p in terminal.punches:
-        if first <= p.local.date() <= last:
+        if p.success and first <= p.local.date() <= last:
             user = terminal.users.get(p.user_id)
             rows.append(
                 {
@@ -201,7 +203,7 @@ def month_records(terminal: Terminal, year: int, month: int) -> list[dict[str, A
                     "name": user.name if user else "",
                     "time": p.local,
                     "method": p.method,
-                    "state": p.state.value,
+                    "state": p.state.value if p.state else "",
                 }
             )
     return rows

@@ -19,11 +19,24 @@ CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS users (user_id INTEGER PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS punches (
     rec_no INTEGER PRIMARY KEY, at TEXT NOT NULL, local TEXT NOT NULL, user_id INTEGER NOT NULL,
-    method TEXT NOT NULL, card_no TEXT NOT NULL, state TEXT NOT NULL);
+    method TEXT NOT NULL, card_no TEXT NOT NULL, state TEXT NOT NULL,
+    success INTEGER NOT NULL DEFAULT 1, error_code INTEGER NOT NULL DEFAULT 0,
+    reason TEXT NOT NULL DEFAULT '', card_type INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS admin_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, admin_id INTEGER NOT NULL,
     operation TEXT NOT NULL);
 """
+# Columns added to `punches` after the first release (refused attempts, duress cards): a file
+# written by an older terminal gets them on open.
+PUNCH_COLUMNS_ADDED = {
+    "success": "INTEGER NOT NULL DEFAULT 1",
+    "error_code": "INTEGER NOT NULL DEFAULT 0",
+    "reason": "TEXT NOT NULL DEFAULT ''",
+    "card_type": "INTEGER NOT NULL DEFAULT 0",
+}
+PUNCH_COLUMNS = "rec_no, at, local, user_id, method, card_no, state, success, error_code, reason"
+PUNCH_COLUMNS += ", card_type"
+WALL_TIME = "%Y-%m-%d %H:%M:%S"
 
 
 def user_to_json(user: User) -> str:
@@ -37,6 +50,9 @@ def user_to_json(user: User) -> str:
             "password": user.password,
             "cards": user.cards,
             "fingerprints": [base64.b64encode(fp).decode() for fp in user.fingerprints],
+            "duress_cards": user.duress_cards,
+            "valid_from": user.valid_from.strftime(WALL_TIME) if user.valid_from else None,
+            "valid_to": user.valid_to.strftime(WALL_TIME) if user.valid_to else None,
         }
     )
 
@@ -45,7 +61,28 @@ def user_from_json(user_id: int, text: str) -> User:
     """Inverse of `user_to_json`."""
     data = json.loads(text)
     data["fingerprints"] = [base64.b64decode(fp) for fp in data["fingerprints"]]
+    for key in ("valid_from", "valid_to"):
+        if data.get(key):
+            data[key] = dt.datetime.strptime(data[key], WALL_TIME)
     return User(user_id=user_id, **data)
+
+
+def punch_from_row(row: tuple[Any, ...]) -> Punch:
+    """A punch from a `PUNCH_COLUMNS` row."""
+    rec, at, local, uid, method, card, state, success, error_code, reason, card_type = row
+    return Punch(
+        rec,
+        dt.datetime.fromisoformat(at),
+        dt.datetime.fromisoformat(local),
+        uid,
+        method,
+        card,
+        AttendanceState(state) if state else None,
+        bool(success),
+        error_code,
+        reason,
+        card_type,
+    )
 
 
 class SqliteStore:
@@ -58,6 +95,10 @@ class SqliteStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(punches)")}
+        for column, declaration in PUNCH_COLUMNS_ADDED.items():
+            if column not in have:
+                self.db.execute(f"ALTER TABLE punches ADD COLUMN {column} {declaration}")
 
     def close(self) -> None:
         """Close the file."""
@@ -97,13 +138,19 @@ class SqliteStore:
                 p.user_id,
                 p.method,
                 p.card_no,
-                p.state.value,
+                p.state.value if p.state is not None else "",
+                int(p.success),
+                p.error_code,
+                p.reason,
+                p.card_type,
             )
             for p in punches
         ]
         with self.db:
             self.db.execute("BEGIN")
-            self.db.executemany("INSERT INTO punches VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            self.db.executemany(
+                f"INSERT INTO punches ({PUNCH_COLUMNS}) VALUES ({', '.join('?' * 11)})", rows
+            )
 
     def drop_punches_before(self, rec_no: int) -> None:
         """Forget the oldest punches (the record store is full)."""
@@ -122,20 +169,8 @@ class SqliteStore:
         settings = {
             key: json.loads(value) for key, value in self.db.execute("SELECT * FROM settings")
         }
-        punches = [
-            Punch(
-                rec,
-                dt.datetime.fromisoformat(at),
-                dt.datetime.fromisoformat(local),
-                uid,
-                method,
-                card,
-                AttendanceState(state),
-            )
-            for rec, at, local, uid, method, card, state in self.db.execute(
-                "SELECT * FROM punches ORDER BY rec_no"
-            )
-        ]
+        rows = self.db.execute(f"SELECT {PUNCH_COLUMNS} FROM punches ORDER BY rec_no")
+        punches = [punch_from_row(row) for row in rows]
         log = [
             AdminLogEntry(dt.datetime.fromisoformat(at), admin_id, op)
             for _, at, admin_id, op in self.db.execute("SELECT * FROM admin_log ORDER BY id")

@@ -29,7 +29,12 @@ from openpss.protocols.dahua_http.client import (
     DeviceInfo,
 )
 from openpss.protocols.dahua_http.events import EventPart
-from openpss.protocols.dahua_http.records import attendance_state_name
+from openpss.protocols.dahua_http.records import (
+    CARD_TYPE_DURESS,
+    CARD_TYPE_GENERAL,
+    attendance_state_name,
+    error_reason,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +51,8 @@ class UserPush:
     name: str
     password: str = ""
     cards: list[str] = field(default_factory=list)
+    # Cards among `cards` sent as duress cards (AccessCard CardType 5).
+    duress_cards: list[str] = field(default_factory=list)
     fingerprints: list[bytes] = field(default_factory=list)
     administrator: bool = False
     doors: list[int] = field(default_factory=lambda: [1])
@@ -67,10 +74,25 @@ class UserPush:
         if self.password:
             entry["Password"] = self.password
         if self.valid_from is not None:
-            entry["ValidFrom"] = self.valid_from.strftime("%Y-%m-%d %H:%M:%S")
+            entry["ValidFrom"] = device_wall_time(self.valid_from)
         if self.valid_to is not None:
-            entry["ValidTo"] = self.valid_to.strftime("%Y-%m-%d %H:%M:%S")
+            entry["ValidTo"] = device_wall_time(self.valid_to)
         return entry
+
+
+def device_wall_time(value: dt.datetime) -> str:
+    """An instant as the device's wall time (ValidFrom / ValidTo are wall times).
+
+    The sync sets each device's clock to the platform's local time (`sync_time`), so the
+    platform's local zone is the device's; a naive value is taken as that wall time already.
+    """
+    local = value.astimezone() if value.tzinfo is not None else value
+    return local.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def card_type(user: UserPush, card: str) -> int:
+    """AccessCard CardType of one of the user's cards: duress or general."""
+    return CARD_TYPE_DURESS if card in user.duress_cards else CARD_TYPE_GENERAL
 
 
 def failure_reason(exc: DahuaError) -> str:
@@ -98,17 +120,43 @@ def base_url(host: str, port: int) -> str:
 
 
 def parse_record(fields: dict[str, Any]) -> dict[str, Any]:
-    """A recordFinder record or AccessControl event `data` as AccessRecord columns."""
+    """A recordFinder record or AccessControl event `data` as AccessRecord columns.
+
+    A refused attempt (Status 0) carries its reason; "duress" (not a column) marks a duress
+    card, which the records service turns into an alarm record.
+    """
     created = int(str(fields.get("CreateTime") or fields.get("UTC") or 0))
     card = str(fields.get("CardNo", "") or "").strip().upper()
+    success = str(fields.get("Status", "1")) == "1"
+    reason = "" if success else error_reason(fields.get("ErrorCode"), fields.get("Reason"))
     return {
         "record_no": int(str(fields["RecNo"])),
         "event_time": dt.datetime.fromtimestamp(created, dt.UTC),
-        "user_id": str(fields.get("UserID", "") or ""),
-        "card_no": canonical_card(card),
+        "user_id": str(fields.get("UserID", "") or "")[:32],
+        "card_no": canonical_card(card)[:32],
         "method": METHODS.get(str(fields.get("Method", "")), str(fields.get("Method", ""))),
         "attendance_state": attendance_state_name(fields.get("AttendanceState")),
-        "success": str(fields.get("Status", "1")) == "1",
+        "success": success,
+        "reason": (reason or "refused")[:255] if not success else "",
+        "duress": str(fields.get("CardType", "")).strip() == str(CARD_TYPE_DURESS),
+    }
+
+
+def parse_duress(fields: dict[str, Any]) -> dict[str, Any]:
+    """A ``Duress`` event's data as the columns of a duress alarm ("alarm": "duress").
+
+    Its ``RecNo`` (when the device gives one) is that of the access record it belongs to, so
+    the alarm is made once whether it comes from this event or from the record.
+    """
+    rec_no = str(fields.get("RecNo", "") or "").strip()
+    created = str(fields.get("UTC") or fields.get("CreateTime") or "").strip()
+    when = dt.datetime.fromtimestamp(int(created), dt.UTC) if created.isdigit() else None
+    return {
+        "alarm": "duress",
+        "record_no": int(rec_no) if rec_no.isdigit() else None,
+        "event_time": when or dt.datetime.now(dt.UTC),
+        "user_id": str(fields.get("UserID", "") or "")[:32],
+        "card_no": canonical_card(str(fields.get("CardNo", "") or "").strip().upper())[:32],
     }
 
 
@@ -197,7 +245,11 @@ class DahuaAdapter:
         if stale:
             await self.remove_users(stale)  # a user already gone counts as removed
         await self.client.insert_users([u.user_json() for u in users], batch=BATCH)
-        cards = [{"UserID": u.user_id, "CardNo": c} for u in users for c in u.cards]
+        cards = [
+            {"UserID": u.user_id, "CardNo": c, "CardType": card_type(u, c)}
+            for u in users
+            for c in u.cards
+        ]
         if cards:
             # updateMulti also moves a card that a previous owner still holds on the device.
             await self.client.update_cards(cards, batch=BATCH)
@@ -257,10 +309,15 @@ class DahuaAdapter:
             rec_no = parsed[-1]["record_no"]
 
     async def access_events(self, heartbeat: int = 5) -> AsyncIterator[dict[str, Any] | None]:
-        """Live punches as AccessRecord columns; None for each heartbeat (liveness)."""
+        """Live punches as AccessRecord columns; None for each heartbeat (liveness).
+
+        A ``Duress`` event (duress card or password) comes as parse_duress columns.
+        """
         part: EventPart
-        async for part in self.client.events(("AccessControl",), heartbeat=heartbeat):
+        async for part in self.client.events(("AccessControl", "Duress"), heartbeat=heartbeat):
             if part.is_heartbeat:
                 yield None
             elif part.code == "AccessControl" and part.data and "RecNo" in part.data:
                 yield parse_record(part.data)
+            elif part.code == "Duress" and isinstance(part.data, dict):
+                yield parse_duress(part.data)

@@ -5,7 +5,9 @@ password is checked; when online its due authorization tasks are pushed in batch
 records newer than the pulled watermark (`Device.last_record_no`) are pulled page by page, and
 an event-stream listener stores live punches. Records are unique per (device, record number), so
 the pull and the stream may overlap without duplicates; the watermark only moves with the pull
-(in the same transaction as the records), so a restart or an outage loses nothing.
+(in the same transaction as the records), so a restart or an outage loses nothing. Each cycle
+first queues the removal of access nobody may hold any more (validity ended, person gone:
+`tasks.revoke_lapsed`).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from openpss.platform.permissions.models import (
     TaskAction,
 )
 from openpss.platform.records.models import AccessRecord
-from openpss.platform.records.service import insert_access_records
+from openpss.platform.records.service import insert_access_records, raise_duress_alarms
 from openpss.platform.settings import Settings
 from openpss.protocols.dahua_http.client import DahuaError
 
@@ -71,6 +73,7 @@ def _push_for(person: Person, methods: set[str], doors: set[int], settings: Sett
         name=person.name,
         password=password,
         cards=[c.number for c in person.cards if not c.frozen] if "card" in methods else [],
+        duress_cards=[c.number for c in person.cards if c.kind == "duress" and not c.frozen],
         fingerprints=[f.template for f in person.fingerprints] if "fingerprint" in methods else [],
         administrator=person.administrator,
         doors=sorted(doors) or [1],
@@ -175,10 +178,17 @@ class DeviceSync:
         if not self.was_online:
             with contextlib.suppress(DahuaError):
                 await adapter.sync_time(dt.datetime.now())
+            # Back online: what failed only because it was offline (revocations included) goes
+            # out now rather than after its backoff (up to an hour).
+            await self._db(self._retry_offline)
         self.was_online = True
         await self.push_tasks(adapter)
         await self.pull_records(adapter)
         self._ensure_events(adapter)
+
+    def _retry_offline(self, session: Session) -> None:
+        reason = tasks.REASON_OFFLINE
+        tasks.retry_tasks(session=session, device_id=self.device_id, reason=reason)
 
     def _set_online(self, session: Session, info: Any) -> None:
         device = session.get(Device, self.device_id)
@@ -304,6 +314,10 @@ def _mark(session: Session, results: list[tuple[int, str | None]]) -> None:
 
 
 def _store_event(session: Session, device_id: int, record: dict[str, Any]) -> list[dict[str, Any]]:
+    if record.get("alarm") == "duress":  # a Duress event: the alarm, not a punch
+        alarm = {k: v for k, v in record.items() if k != "alarm"}
+        raise_duress_alarms(session=session, records=[{"device_id": device_id, **alarm}])
+        return []
     return insert_access_records(session=session, device_id=device_id, records=[record])
 
 
@@ -357,7 +371,8 @@ class SyncService:
         return await asyncio.to_thread(work)
 
     async def run_once(self) -> None:
-        """One cycle over all devices (concurrently)."""
+        """One cycle over all devices (concurrently), after queueing lapsed access for removal."""
+        await self.db(tasks.revoke_lapsed)
         ids = await self.db(
             lambda s: list(s.scalars(select(Device.id).where(Device.kind.in_(SYNC_KINDS))))
         )

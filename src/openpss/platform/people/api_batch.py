@@ -77,13 +77,7 @@ def post_batch_edit(data: BatchEdit, session: SessionDep, principal: Operator) -
 @router.post("/batch/delete", status_code=204)
 def post_batch_delete(data: BatchDelete, session: SessionDep, principal: Operator) -> Response:
     """Delete the selected persons."""
-    batch.batch_delete(session=session, person_ids=data.person_ids)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.batch_delete",
-        detail={"persons": data.person_ids},
-    )
+    batch.batch_delete(session=session, person_ids=data.person_ids, actor=principal.actor)
     return Response(status_code=204)
 
 

@@ -15,6 +15,7 @@ from openpss.platform.people.credentials import MAX_CARDS, new_card
 from openpss.platform.people.models import Card, Person
 from openpss.platform.people.schemas import BatchAdd, BatchEdit, PersonCreate
 from openpss.platform.people.service import build_person, check_rules, persons_by_ids
+from openpss.platform.security.audit import Actor, record_audit
 
 logger = logging.getLogger(__name__)
 
@@ -132,12 +133,21 @@ def _apply_edit(
         raise Invalid(f"user {person.user_id}: {exc}") from None
 
 
-def batch_delete(*, session: Session, person_ids: list[int]) -> int:
-    """Delete the selected persons with their credentials."""
+def batch_delete(*, session: Session, person_ids: list[int], actor: Actor) -> int:
+    """Delete the selected persons with their credentials, audited once the delete succeeded.
+
+    Their device entries are queued for removal by the permission hooks in the same flush.
+    """
     persons = persons_by_ids(session=session, person_ids=person_ids)
     for person in persons:
         session.delete(person)
     session.flush()
+    record_audit(
+        session=session,
+        actor=actor,
+        action="person.batch_delete",
+        detail={"persons": sorted(p.id for p in persons), "user_ids": [p.user_id for p in persons]},
+    )
     return len(persons)
 
 

@@ -17,7 +17,7 @@ from openpss.platform.people.cards import get_card_mode
 from openpss.platform.people.forms import int_list, messages
 from openpss.platform.people.http import XLSX, read_upload
 from openpss.platform.people.schemas import BatchAdd, BatchEdit
-from openpss.platform.security.audit import record_audit
+from openpss.platform.security.audit import Actor, record_audit
 from openpss.platform.web.templating import render
 
 logger = logging.getLogger(__name__)
@@ -132,13 +132,15 @@ async def batch_post(
     form = await request.form()
     ids = int_list(form.getlist("ids"))
     try:
-        message = _run_batch(operation, session, form, ids)
+        message = _run_batch(operation, session, form, ids, principal.actor)
     except ValidationError as exc:
         session.rollback()
         return _batch_page(request, session, ids, errors=messages(exc), status_code=422)
     except DomainError as exc:
         session.rollback()
         return _batch_page(request, session, ids, errors=[str(exc)], status_code=422)
+    if operation == "delete":  # the persons are gone (and the service audited the delete)
+        return _batch_page(request, session, [], message=message)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -148,7 +150,9 @@ async def batch_post(
     return _batch_page(request, session, ids, message=message)
 
 
-def _run_batch(operation: str, session: SessionDep, form: Any, ids: list[DbId]) -> str:
+def _run_batch(
+    operation: str, session: SessionDep, form: Any, ids: list[DbId], actor: Actor
+) -> str:
     if operation == "add":
         values = _blank_none(
             form, ["start_user_id", "quantity", "department_id", "valid_from", "valid_to"]
@@ -164,5 +168,6 @@ def _run_batch(operation: str, session: SessionDep, form: Any, ids: list[DbId]) 
         data = BatchEdit.model_validate(values | {"person_ids": ids})
         return f"changed {len(batch.batch_edit(session=session, data=data))} person(s)"
     if operation == "delete":
-        return f"deleted {batch.batch_delete(session=session, person_ids=ids)} person(s)"
+        deleted = batch.batch_delete(session=session, person_ids=ids, actor=actor)
+        return f"deleted {deleted} person(s)"
     raise Invalid(f"unknown batch operation {operation!r}")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from openpss.platform.deps import Operator, Principal, SessionDep, Viewer
 from openpss.platform.fields import MAX_DB_INT, DbId
 from openpss.platform.permissions import service, tasks
-from openpss.platform.permissions.models import PermissionGroup, TaskStatus
+from openpss.platform.permissions.models import PermissionGroup, TaskAction, TaskStatus
 from openpss.platform.permissions.schemas import (
     MembershipChange,
     PermissionGroupCreate,
@@ -221,7 +221,7 @@ def put_person_groups(
 
 @router.get("/authorization/progress/devices")
 def progress_devices(session: SessionDep, _: Viewer) -> list[dict[str, Any]]:
-    """Task counts (pending / success / failed) per device."""
+    """Task counts (pending / success / failed, and revoked: removals done) per device."""
     return tasks.progress_by_device(session=session)
 
 
@@ -247,15 +247,22 @@ def list_authorization_tasks(
     task_status: TaskStatus | None = Query(None, alias="status"),
     device_id: DbId | None = None,
     person_id: DbId | None = None,
+    action: TaskAction | None = None,
+    user_id: str | None = Query(None, max_length=32),
     offset: int = Query(0, ge=0, le=MAX_DB_INT),
     limit: int = Query(50, ge=1, le=500),
 ) -> TaskPage:
-    """Authorization tasks filtered by status, device or person; failed ones carry the reason."""
+    """Authorization tasks by status, device, person, action (push / remove) or user ID.
+
+    Failed ones carry the reason; a removal that succeeded is a revoke the device applied.
+    """
     total, rows = tasks.list_tasks(
         session=session,
         status=task_status,
         device_id=device_id,
         person_id=person_id,
+        action=action,
+        user_id=user_id,
         offset=offset,
         limit=limit,
     )

@@ -3,8 +3,9 @@
 Any flushed change to a person (department, validity, PIN, ...) or to their cards, fingerprints
 or face images marks that person; when the transaction commits, their tasks are re-queued
 (`tasks.requeue_person`): pushed again, added for devices they gained, queued for removal from
-devices they lost. A deleted person's tasks lose their person (ON DELETE SET NULL) and the device
-sync removes them from the devices.
+devices they lost. A person deleted through the ORM has their tasks queued for removal in the
+same flush (`tasks.persons_deleted`); anything deleted behind the ORM's back is caught by the
+device sync's periodic `tasks.revoke_lapsed` (tasks whose person is gone).
 """
 
 from __future__ import annotations
@@ -33,6 +34,16 @@ def _person_id(obj: Any) -> int | None:
             person_id = (history.deleted or history.unchanged or [None])[0]
         return person_id
     return None
+
+
+@event.listens_for(Session, "before_flush")
+def _revoke_deleted(session: Session, _flush: UOWTransaction, _instances: Any) -> None:
+    deleted = [obj.id for obj in session.deleted if isinstance(obj, Person) and obj.id is not None]
+    if deleted:
+        count = tasks.persons_deleted(session=session, person_ids=deleted)
+        logger.debug(
+            "%d person(s) deleted: %d device entries queued for removal", len(deleted), count
+        )
 
 
 @event.listens_for(Session, "after_flush")

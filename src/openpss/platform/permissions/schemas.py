@@ -211,6 +211,7 @@ class ProgressCounts(BaseModel):
     pending: int = 0
     success: int = 0
     failed: int = 0
+    revoked: int = 0  # removals the device applied (counted in success too)
 
 
 class TaskPage(BaseModel):

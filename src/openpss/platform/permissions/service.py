@@ -254,6 +254,7 @@ def update_group(
     """Change a group; only tasks of pairs it gains, loses or changes the rules for re-queue."""
     group = get_group(session=session, group_id=group_id)
     before = _snapshot(session, group.id)
+    doors_before = _door_set(session, group.id)
     rules_changed = False
     if data.name is not None and data.name != group.name:
         _group_name_free(session, data.name, group.id)
@@ -276,8 +277,17 @@ def update_group(
     session.flush()
     after = _snapshot(session, group.id)
     push = after if rules_changed else (after - before) | tasks.missing_pairs(session, after)
+    # A device that lost (or gained) one of its doors keeps the person: re-send their doors.
+    redoored = {device for device, _ in doors_before ^ _door_set(session, group.id)}
+    push |= {pair for pair in after if pair[1] in redoored}
     tasks.requeue(session, push=push, check=before - after)
     return group
+
+
+def _door_set(session: Session, group_id: int) -> set[tuple[int, int]]:
+    link = PermissionGroupDoor
+    query = select(link.device_id, link.door).where(link.group_id == group_id)
+    return {(device, door) for device, door in session.execute(query)}
 
 
 def change_members(

@@ -2,6 +2,12 @@
 
 Group and person changes call `requeue` with the pairs they may have affected; only those tasks
 change. The device sync service takes work with `pending_tasks` and reports with `mark_task`.
+
+Revocation is tracked like a push: a pair that is no longer granted (person deleted, removed
+from a group, group taken off a door, validity ended, ...) becomes a `remove` task that goes
+pending -> success / failed (with reason and retry). A succeeded removal stays visible as
+"remove / success" until the pair is granted again. Only a push the device never received is
+dropped instead (there is nothing to take back).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from openpss.platform.db import contains_text, utcnow
@@ -128,9 +134,28 @@ def groups_of_persons(session: Session, person_ids: Iterable[int]) -> dict[int, 
     return result
 
 
-def desired_pairs(session: Session, person_ids: Iterable[int]) -> set[Pair]:
-    """The (person, device) pairs the persons should have according to all groups."""
+def expired_persons(
+    session: Session, person_ids: Iterable[int], now: dt.datetime | None = None
+) -> set[int]:
+    """The persons among `person_ids` whose validity period has ended."""
+    now = now or utcnow()
+    found: set[int] = set()
+    for batch in chunks(set(person_ids)):
+        query = select(Person.id).where(Person.id.in_(batch), Person.valid_to <= now)
+        found.update(session.scalars(query))
+    return found
+
+
+def desired_pairs(
+    session: Session, person_ids: Iterable[int], now: dt.datetime | None = None
+) -> set[Pair]:
+    """The (person, device) pairs the persons should have according to all groups.
+
+    A person whose validity has ended has none: devices must not hold them any more.
+    """
     by_person = groups_of_persons(session, person_ids)
+    for person_id in expired_persons(session, by_person, now):
+        del by_person[person_id]
     devices_of: dict[int, set[int]] = defaultdict(set)
     for group_id, device_id in session.execute(
         select(PermissionGroupDoor.group_id, PermissionGroupDoor.device_id)
@@ -162,20 +187,26 @@ def _existing_tasks(session: Session, person_ids: Iterable[int]) -> dict[Pair, A
     return found
 
 
-def requeue(session: Session, *, push: Iterable[Pair] = (), check: Iterable[Pair] = ()) -> int:
+def requeue(
+    session: Session,
+    *,
+    push: Iterable[Pair] = (),
+    check: Iterable[Pair] = (),
+    now: dt.datetime | None = None,
+) -> int:
     """Queue `push` pairs for (re)sending; `check` pairs no longer granted are queued for removal.
 
     Returns the number of tasks created or changed.
     """
     push_set, check_set = set(push), set(check)
     if check_set:
-        still = desired_pairs(session, {p for p, _ in check_set})
+        still = desired_pairs(session, {p for p, _ in check_set}, now)
         push_set |= check_set & still
         check_set -= still
     persons = {p for p, _ in push_set | check_set}
     existing = _existing_tasks(session, persons)
     user_ids = _user_ids(session, persons)
-    now = utcnow()
+    now = now or utcnow()
     _detach_renamed(session, existing, user_ids, now)
     queued = {"action": TaskAction.push, "status": TaskStatus.pending, "failure_reason": ""}
     reset = {**queued, "attempts": 0, "next_attempt_at": None, "updated_at": now}
@@ -236,8 +267,15 @@ def _adopt_orphans(
 
 
 def _queue_removal(session: Session, task: AuthorizationTask, now: dt.datetime) -> int:
-    """A granted pair was withdrawn: remove from the device, or just forget a never-sent push."""
-    if task.action == TaskAction.push and task.status == TaskStatus.pending and task.attempts == 0:
+    """A granted pair was withdrawn: remove from the device, or just forget a never-sent push.
+
+    A re-push queued for a person the device already holds (`delivered`) is not "never sent":
+    dropping it would leave the person on the device, so it becomes a removal too.
+    """
+    if task.action == TaskAction.remove and task.status == TaskStatus.success:
+        return 0  # already taken off the device
+    never_sent = task.status == TaskStatus.pending and task.attempts == 0
+    if task.action == TaskAction.push and never_sent and not task.delivered:
         session.delete(task)
         return 1
     task.action = TaskAction.remove
@@ -270,14 +308,57 @@ def requeue_persons(*, session: Session, person_ids: Iterable[int]) -> int:
 
 
 def person_deleted(*, session: Session, person_id: int) -> int:
-    """Call before deleting a person: their device entries are queued for removal."""
+    """Call before deleting a person: their device entries are queued for removal.
+
+    The permission hooks call it for every person deleted through the ORM (no flush here: it
+    also runs inside the session's flush).
+    """
+    return persons_deleted(session=session, person_ids=[person_id])
+
+
+def persons_deleted(*, session: Session, person_ids: Iterable[int]) -> int:
+    """person_deleted for many persons (batch delete)."""
     count = 0
     now = utcnow()
-    for task in _existing_tasks(session, [person_id]).values():
-        count += _queue_removal(session, task, now)
-        task.person_id = None
-    session.flush()
+    with session.no_autoflush:
+        for task in _existing_tasks(session, person_ids).values():
+            count += _queue_removal(session, task, now)
+            task.person_id = None
     return count
+
+
+def revoke_lapsed(session: Session, now: dt.datetime | None = None) -> int:
+    """Queue removal of device entries nobody may hold any more; returns how many changed.
+
+    Run periodically by the device sync service: persons whose validity ended since they were
+    pushed, and entries whose person is gone (deleted by any path, e.g. before this check).
+    """
+    now = now or utcnow()
+    orphans = session.execute(
+        update(AuthorizationTask)
+        .where(AuthorizationTask.person_id.is_(None), AuthorizationTask.action == TaskAction.push)
+        .values(
+            action=TaskAction.remove,
+            status=TaskStatus.pending,
+            failure_reason="",
+            attempts=0,
+            next_attempt_at=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    expired = session.execute(
+        select(AuthorizationTask.person_id, AuthorizationTask.device_id)
+        .join(Person, Person.id == AuthorizationTask.person_id)
+        .where(AuthorizationTask.action == TaskAction.push, Person.valid_to <= now)
+    ).all()
+    changed = int(getattr(orphans, "rowcount", 0) or 0)
+    if expired:
+        pairs = {(p, d) for p, d in expired if p is not None}
+        changed += requeue(session, check=pairs, now=now)
+        logger.info("validity ended: %d device entries queued for removal", len(expired))
+    session.flush()
+    return changed
 
 
 def due_condition(now: dt.datetime) -> Any:
@@ -320,7 +401,7 @@ def mark_task(
 ) -> AuthorizationTask | None:
     """Record a push/remove result; failures retry with backoff unless `retry` is False.
 
-    A successful removal deletes the task (the device no longer holds the person); returns None.
+    A successful removal stays as "remove / success" (the device no longer holds the person).
     """
     task = session.get(AuthorizationTask, task_id)
     if task is None:
@@ -328,13 +409,9 @@ def mark_task(
     now = now or utcnow()
     task.attempts += 1
     task.updated_at = now
-    if success and task.action == TaskAction.remove:
-        session.delete(task)
-        session.flush()
-        return None
     if success:
         task.status, task.failure_reason, task.next_attempt_at = TaskStatus.success, "", None
-        task.delivered = True
+        task.delivered = task.action == TaskAction.push
     else:
         task.status = TaskStatus.failed
         task.failure_reason = (reason or REASON_REJECTED)[:255]
@@ -352,14 +429,23 @@ def mark_tasks(
 
 
 def retry_tasks(
-    *, session: Session, task_ids: Sequence[int] | None = None, device_id: int | None = None
+    *,
+    session: Session,
+    task_ids: Sequence[int] | None = None,
+    device_id: int | None = None,
+    reason: str | None = None,
 ) -> int:
-    """Put failed tasks back to pending now (the retry button); returns how many."""
+    """Put failed tasks back to pending now (the retry button); returns how many.
+
+    `reason` limits it to tasks that failed for that reason (e.g. offline).
+    """
     query = update(AuthorizationTask).where(AuthorizationTask.status == TaskStatus.failed)
     if task_ids is not None:
         query = query.where(AuthorizationTask.id.in_(list(task_ids)))
     if device_id is not None:
         query = query.where(AuthorizationTask.device_id == device_id)
+    if reason is not None:
+        query = query.where(AuthorizationTask.failure_reason == reason)
     values = {"status": TaskStatus.pending, "next_attempt_at": None, "updated_at": utcnow()}
     result = session.execute(query.values(**values).execution_options(synchronize_session=False))
     session.flush()
@@ -367,14 +453,22 @@ def retry_tasks(
 
 
 def _status_sums() -> list[Any]:
+    """Counts per status, plus "revoked": removals that succeeded (part of "success")."""
+    revoked = and_(
+        AuthorizationTask.action == TaskAction.remove,
+        AuthorizationTask.status == TaskStatus.success,
+    )
     return [
-        func.sum(case((AuthorizationTask.status == s, 1), else_=0)).label(s.value)
-        for s in TaskStatus
+        *(
+            func.sum(case((AuthorizationTask.status == s, 1), else_=0)).label(s.value)
+            for s in TaskStatus
+        ),
+        func.sum(case((revoked, 1), else_=0)).label("revoked"),
     ]
 
 
 def progress_by_device(*, session: Session) -> list[dict[str, Any]]:
-    """Per device: name, online and the number of pending / success / failed tasks."""
+    """Per device: name, online and the number of pending / success / failed / revoked tasks."""
     query = (
         select(Device.id, Device.name, Device.online, *_status_sums())
         .join(AuthorizationTask, AuthorizationTask.device_id == Device.id)
@@ -413,13 +507,22 @@ def list_tasks(
     status: TaskStatus | None = None,
     device_id: int | None = None,
     person_id: int | None = None,
+    action: TaskAction | None = None,
+    user_id: str | None = None,
     offset: int = 0,
     limit: int = 50,
 ) -> tuple[int, list[AuthorizationTask]]:
-    """Tasks filtered by status / device / person, newest change first, with the total."""
+    """Tasks filtered by status / device / person / action / user ID, newest change first.
+
+    `user_id` also finds the removals of deleted persons (they have no person any more).
+    """
     query = select(AuthorizationTask)
     if status is not None:
         query = query.where(AuthorizationTask.status == status)
+    if action is not None:
+        query = query.where(AuthorizationTask.action == action)
+    if user_id is not None:
+        query = query.where(AuthorizationTask.user_id == user_id)
     if device_id is not None:
         query = query.where(AuthorizationTask.device_id == device_id)
     if person_id is not None:
@@ -454,8 +557,16 @@ def mark_results(
             .execution_options(synchronize_session=False)
         )
         session.execute(
-            delete(task)
+            update(task)
             .where(task.id.in_(batch), task.action == TaskAction.remove)
+            .values(
+                status=TaskStatus.success,
+                delivered=False,
+                failure_reason="",
+                next_attempt_at=None,
+                attempts=task.attempts + 1,
+                updated_at=now,
+            )
             .execution_options(synchronize_session=False)
         )
     for task_id, reason in results:

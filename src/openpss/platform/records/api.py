@@ -88,11 +88,18 @@ def search_alarms(
     start: IsoDateTime | None = None,
     end: IsoDateTime | None = None,
     device_id: DbId | None = None,
+    alarm_type: Annotated[str, Query(max_length=64)] = "",
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> AlarmPage:
-    """Alarm records, newest first."""
+    """Alarm records (optionally of one type, e.g. "duress"), newest first."""
     total, rows = service.search_alarms(
-        session=session, start=start, end=end, device_id=device_id, offset=offset, limit=limit
+        session=session,
+        start=start,
+        end=end,
+        device_id=device_id,
+        alarm_type=alarm_type,
+        offset=offset,
+        limit=limit,
     )
     return AlarmPage(total=total, items=[AlarmRecordRead.model_validate(r) for r in rows])

@@ -27,6 +27,8 @@ class AccessRecord(Base):
     method: Mapped[str] = mapped_column(String(32), default="")
     attendance_state: Mapped[str] = mapped_column(String(32), default="")
     success: Mapped[bool] = mapped_column(default=True)
+    # Why a refused attempt failed (unknown card, outside validity, method not allowed, ...).
+    reason: Mapped[str] = mapped_column(String(255), default="")
     source: Mapped[str] = mapped_column(String(16), default="device")  # device / manual
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -50,14 +52,20 @@ class CallRecord(Base):
 
 
 class AlarmRecord(Base):
-    """One alarm event from a device (tamper, door held open, alarm input, ...)."""
+    """One alarm event from a device (tamper, door held open, alarm input, duress card, ...).
+
+    An alarm raised by an access record (a duress card) carries that record's number, so the
+    record pull and the event stream delivering the same punch make one alarm.
+    """
 
     __tablename__ = "alarm_record"
+    __table_args__ = (UniqueConstraint("device_id", "record_no"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     device_id: Mapped[int | None] = mapped_column(
         ForeignKey("device.id", ondelete="SET NULL"), nullable=True, index=True
     )
+    record_no: Mapped[int | None] = mapped_column(Integer, nullable=True)
     event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     alarm_type: Mapped[str] = mapped_column(String(64), default="")
     channel: Mapped[int] = mapped_column(Integer, default=0)

@@ -22,6 +22,7 @@ class AccessFilter(BaseModel):
     card: str = Field("", max_length=32, description="card number in the card issuing type")
     method: str = Field("", max_length=32)
     success: bool | None = None
+    reason: str = Field("", max_length=64, description="part of a refused attempt's reason")
 
     @model_validator(mode="after")
     def _order(self) -> AccessFilter:
@@ -50,6 +51,7 @@ class AccessRecordRead(BaseModel):
     method: str
     attendance_state: str
     success: bool
+    reason: str = ""
     source: str
 
 
@@ -76,6 +78,7 @@ class AlarmRecordRead(BaseModel):
 
     id: int
     device_id: DbId | None
+    record_no: int | None = None
     event_time: dt.datetime
     alarm_type: str
     channel: int

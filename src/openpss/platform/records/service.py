@@ -34,7 +34,11 @@ EXPORT_COLUMNS = [
     "Method",
     "Attendance State",
     "Result",
+    "Reason",
 ]
+
+
+DURESS_ALARM = "duress"  # alarm_type of an alarm raised by a duress card
 
 
 # ---------------------------------------------------------------- intake
@@ -58,6 +62,7 @@ def insert_access_records(
     if not records:
         return []
     rows = [{"device_id": device_id, "source": "device", **r} for r in records]
+    duress = {id(row) for row in rows if row.pop("duress", False)}
     now = dt.datetime.now(dt.UTC)
     for row in rows:
         row.setdefault("received_at", now)
@@ -65,6 +70,7 @@ def insert_access_records(
             row.setdefault(key, default)
         row.setdefault("attendance_state", "")
         row.setdefault("success", True)
+        row.setdefault("reason", "")
     dialect = session.get_bind().dialect.name
     insert_fn: Any = pg_insert if dialect == "postgresql" else sqlite_insert
     table = AccessRecord.__table__
@@ -86,7 +92,35 @@ def insert_access_records(
         elif number in inserted:
             inserted.discard(number)  # the same number twice in one call is stored once
             new.append(row)
+    raise_duress_alarms(session=session, records=[r for r in new if id(r) in duress])
     return new
+
+
+def raise_duress_alarms(*, session: Session, records: Sequence[dict[str, Any]]) -> int:
+    """One "duress" alarm record per new access record made with a duress card."""
+    if not records:
+        return 0
+    rows = [
+        {
+            "device_id": r["device_id"],
+            "record_no": r["record_no"],
+            "event_time": r["event_time"],
+            "alarm_type": DURESS_ALARM,
+            "channel": 0,
+            "detail": f"duress card {r['card_no']} used by user {r['user_id'] or '?'}"[:255],
+            "acknowledged": False,
+            "received_at": r.get("received_at") or dt.datetime.now(dt.UTC),
+        }
+        for r in records
+    ]
+    dialect = session.get_bind().dialect.name
+    insert_fn: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert_fn(AlarmRecord.__table__).on_conflict_do_nothing(
+        index_elements=["device_id", "record_no"]
+    )
+    session.connection().execute(statement, rows)
+    logger.warning("duress alarm: %d record(s) made with a duress card", len(rows))
+    return len(rows)
 
 
 def max_record_no(*, session: Session, device_id: int) -> int:
@@ -126,6 +160,9 @@ def _access_query(session: Session, filters: AccessFilter) -> Select[Any]:
         query = query.where(AccessRecord.method == filters.method)
     if filters.success is not None:
         query = query.where(AccessRecord.success == filters.success)
+    if filters.reason:
+        like = filters.reason.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(AccessRecord.reason.ilike(f"%{like}%", escape="\\"))
     return query
 
 
@@ -205,6 +242,7 @@ def _export_batch(session: Session, batch: Sequence[AccessRecord]) -> Iterable[l
             r.method,
             r.attendance_state,
             "success" if r.success else "failure",
+            r.reason,
         ]
 
 
@@ -252,11 +290,14 @@ def search_alarms(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
     device_id: int | None = None,
+    alarm_type: str = "",
     offset: int = 0,
     limit: int = 50,
 ) -> tuple[int, list[AlarmRecord]]:
-    """A page of alarm records, newest first."""
+    """A page of alarm records (optionally of one type, e.g. "duress"), newest first."""
     query = select(AlarmRecord)
+    if alarm_type:
+        query = query.where(AlarmRecord.alarm_type == alarm_type)
     if start is not None:
         query = query.where(AlarmRecord.event_time >= start)
     if end is not None:

@@ -60,6 +60,7 @@ def records_page(
                 user_id=params.get("user_id", ""),
                 card=params.get("card", ""),
                 success=success,
+                reason=params.get("reason", ""),
             )
             total, rows = service.search_access(session=session, filters=filters, offset=offset)
             context["export_query"] = filters.model_dump(mode="json", exclude_defaults=True)

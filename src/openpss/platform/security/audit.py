@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from logging.handlers import SysLogHandler
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, event, func, select
 from sqlalchemy.orm import Session
 
 from openpss.platform.db import starts_with_text
@@ -23,6 +23,8 @@ from openpss.platform.xlsx import xlsx_bytes
 logger = logging.getLogger(__name__)
 # Audit events also go to this logger; the syslog forwarder attaches a handler to it.
 audit_logger = logging.getLogger("openpss.audit")
+# Audit lines waiting for their transaction to commit (a rolled-back change is not announced).
+_PENDING = "openpss.audit.pending"
 
 
 @dataclass(frozen=True)
@@ -39,16 +41,29 @@ SYSTEM = Actor("system")
 def record_audit(
     *, session: Session, actor: Actor, action: str, target: str = "", detail: Any = ""
 ) -> AuditEntry:
-    """Add an audit entry to the session (committed with the change it describes)."""
+    """Add an audit entry to the session (committed with the change it describes).
+
+    Call it after the change succeeded. The entry reaches the audit log (and syslog) only when
+    the transaction commits: a change rolled back afterwards leaves no trace there.
+    """
     text = detail if isinstance(detail, str) else json.dumps(detail, default=str, sort_keys=True)
     entry = AuditEntry(
         actor=actor.name, source_ip=actor.source_ip, action=action, target=target, detail=text
     )
     session.add(entry)
-    audit_logger.info(
-        "actor=%s ip=%s action=%s target=%s", actor.name, actor.source_ip, action, target
-    )
+    session.info.setdefault(_PENDING, []).append((actor.name, actor.source_ip, action, target))
     return entry
+
+
+@event.listens_for(Session, "after_commit")
+def _announce_committed(session: Session) -> None:
+    for name, source_ip, action, target in session.info.pop(_PENDING, []):
+        audit_logger.info("actor=%s ip=%s action=%s target=%s", name, source_ip, action, target)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,10 @@ NetSDK enumerations; captured answers look like ``records[0].AttendanceState=0``
 - ``AttendanceState``: 0 none/unknown, 1 check in, 2 break out ("go out"), 3 break in ("go out
   and return"), 4 check out, 5 overtime in, 6 overtime out.
 - ``Status``: 1 success, 0 failure; ``ErrorCode`` says why a failure happened (0 none,
-  0x10 unauthorized / not registered, 0x13 verification method not allowed).
+  0x10 unauthorized / not registered, 0x13 verification method not allowed, 0x14 outside the
+  user's validity period). openpss terminals add a ``Reason`` text to failed records.
+- ``CardType`` (AccessCard): 0 general, 1 VIP, 2 guest, 3 patrol, 4 blacklist, 5 duress. A
+  duress card opens as usual and raises a ``Duress`` event (the silent alarm).
 - ``Type``: ``Entry`` or ``Exit``.
 
 ``attendance_state_name`` and ``method_name`` read either form (numbers from devices, or the
@@ -45,6 +48,13 @@ STATUS_SUCCESS, STATUS_FAILURE = 1, 0
 ERROR_NONE = 0x00
 ERROR_UNAUTHORIZED = 0x10
 ERROR_METHOD = 0x13
+ERROR_VALIDITY = 0x14
+ERROR_NAMES = {
+    ERROR_UNAUTHORIZED: "unauthorized",
+    ERROR_METHOD: "verification method not allowed",
+    ERROR_VALIDITY: "outside validity period",
+}
+CARD_TYPE_GENERAL, CARD_TYPE_DURESS = 0, 5
 
 _STATE_NAMES = {code: name for name, code in ATTENDANCE_STATE_CODES.items()}
 _METHOD_NAMES = {code: name for name, code in METHOD_CODES.items()}
@@ -69,6 +79,19 @@ def method_name(value: object) -> str:
     if text.isdigit():
         return _METHOD_NAMES.get(int(text), text)
     return text
+
+
+def error_reason(code: object, text: object = "") -> str:
+    """Why a record failed: the device's own ``Reason`` text, else the ``ErrorCode`` name."""
+    reason = str(text or "").strip()
+    if reason:
+        return reason
+    raw = str(code if code is not None else "").strip()
+    try:
+        number = int(raw, 0)
+    except ValueError:
+        return raw
+    return ERROR_NAMES.get(number, f"error {raw}") if number else ""
 
 
 def direction(state_name: str) -> str:
