@@ -153,3 +153,14 @@ def test_search_wildcards_match_only_themselves(sqlite_api: Api, wildcard: str) 
     assert [g["name"] for g in groups.json()] == [f"G{wildcard}1"]
     audit = c.get(f"{V1}/audit", params={"action": f"device{wildcard}"}, headers=h).json()
     assert audit["total"] == 0  # "device.create" starts with "device." not "device%"/"device_"
+
+
+def test_date_time_filters_take_iso_8601_not_timestamps(sqlite_api: Api) -> None:
+    c, h = sqlite_api.client, sqlite_api.headers()
+    for value in ("358", "3.4e-282", "1700000000"):
+        answer = c.get(f"{V1}/audit", params={"since": value}, headers=h)
+        assert answer.status_code == 422 and "ISO 8601" in answer.json()["detail"], value
+        records = c.get(f"{V1}/records/access", params={"start": value}, headers=h)
+        assert records.status_code == 422, value
+    iso = c.get(f"{V1}/audit", params={"since": "2024-03-04T09:00:00"}, headers=h)
+    assert iso.status_code == 200

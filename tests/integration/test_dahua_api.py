@@ -314,6 +314,26 @@ def test_garbage_parameters_and_auth_headers_never_crash_the_server(device: Runn
         assert response.status_code == 401, header
 
 
+def test_deep_json_and_out_of_range_times_get_error_bodies(device: RunningDevice) -> None:
+    auth = httpx.DigestAuth("admin", ADMIN_PASSWORD)
+    base = f"{device.url}/cgi-bin"
+    deep = b'{"UserList": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    nested = httpx.post(f"{base}/AccessUser.cgi?action=insertMulti", content=deep, auth=auth)
+    assert nested.status_code == 400
+    assert nested.text.startswith("Error\r\nBody is not valid JSON: nested too deeply")
+    finder = f"{base}/recordFinder.cgi?action=find&name=AccessControlCardRec"
+    for start in ("99999999999999999999", "-99999999999999", "0001-01-01 00:00:00"):
+        answer = httpx.get(f"{finder}&StartTime={start}", auth=auth)
+        assert answer.status_code == 400, start
+        assert "out of range" in answer.text, start
+    clock = f"{base}/global.cgi?action=setCurrentTime&time="
+    for when in ("0001-01-01 00:00:00", "9999-12-31 23:59:59"):
+        answer = httpx.get(clock + when.replace(" ", "%20"), auth=auth)
+        assert answer.status_code == 400 and "years 1970-2099" in answer.text, when
+    now = httpx.get(f"{base}/global.cgi?action=getCurrentTime", auth=auth)
+    assert now.status_code == 200  # the clock still works
+
+
 async def test_validity_and_duress_cards_over_the_cgi_api(device: RunningDevice) -> None:
     """Issue 8: ValidFrom/ValidTo and CardType 5 are kept, shown and enforced; bad ones named."""
     async with client(device) as c:

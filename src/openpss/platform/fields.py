@@ -6,12 +6,13 @@ from a client would fail in the database driver (500) instead of being refused (
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import typing
 import zoneinfo
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from openpss.platform.errors import Invalid
@@ -35,7 +36,7 @@ def parse_db_id(value: str, what: str) -> int | None:
     if not value:
         return None
     if not value.isdigit() or not 1 <= int(value) <= MAX_DB_INT:
-        raise Invalid(f"{what} must be a positive whole number, not {value!r}", field=what)
+        raise Invalid(f"{what} must hold positive whole numbers, not {value!r}", field=what)
     return int(value)
 
 
@@ -85,3 +86,24 @@ def _iana_zone(value: str) -> str:
 
 IanaZone = Annotated[str, Field(max_length=64), AfterValidator(_iana_zone)]
 """An IANA time zone name (Europe/Berlin, UTC), as the tz database spells it."""
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, int | float):
+        return True
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _iso_only(value: Any) -> Any:
+    # pydantic's lax mode reads a number as a Unix timestamp; the schema says ISO 8601.
+    if _is_number(value):
+        raise ValueError(f"{value!r} is not an ISO 8601 date-time such as 2024-03-04T09:00:00")
+    return value
+
+
+IsoDateTime = Annotated[dt.datetime, BeforeValidator(_iso_only)]
+"""A date-time written as ISO 8601 (a bare number is refused, not read as a timestamp)."""

@@ -9,6 +9,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.errors import Invalid
+from openpss.platform.fields import parse_db_id
 from openpss.platform.people import batch, service, xlsx
 from openpss.platform.people.cards import get_card_mode
 from openpss.platform.people.http import XLSX, read_upload
@@ -105,7 +106,5 @@ def get_export(
 def _parse_ids(text: str) -> list[int] | None:
     if not text.strip():
         return None
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise Invalid("ids must be comma-separated person ids, e.g. ids=1,2,3") from None
+    ids = [parse_db_id(part.strip(), "ids") for part in text.split(",") if part.strip()]
+    return [i for i in ids if i is not None]

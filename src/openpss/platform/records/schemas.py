@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from openpss.platform.fields import DbId
+from openpss.platform.fields import DbId, IsoDateTime
 from openpss.platform.listing import KeysetQuery
 
 RecordKind = Literal["access", "calls", "alarms"]
@@ -16,8 +16,8 @@ RecordKind = Literal["access", "calls", "alarms"]
 class RecordQuery(KeysetQuery):
     """Filters every record kind shares: time range and device; times naive means UTC."""
 
-    start: dt.datetime | None = Field(None, description="from this time (inclusive)")
-    end: dt.datetime | None = Field(None, description="up to this time (inclusive)")
+    start: IsoDateTime | None = Field(None, description="from this time (inclusive)")
+    end: IsoDateTime | None = Field(None, description="up to this time (inclusive)")
     device_id: DbId | None = Field(None, description="records of this device only")
 
     @model_validator(mode="after")

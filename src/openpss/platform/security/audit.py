@@ -18,6 +18,7 @@ from sqlalchemy import Select, event, select
 from sqlalchemy.orm import Session
 
 from openpss.platform.db import starts_with_text
+from openpss.platform.fields import IsoDateTime
 from openpss.platform.listing import MAX_LIMIT, Keyset, KeysetQuery, Page, paginate
 from openpss.platform.security.models import AuditEntry
 from openpss.platform.xlsx import xlsx_bytes
@@ -73,8 +74,8 @@ class AuditQuery(KeysetQuery):
 
     actor: str = Field("", max_length=64, description="account name, exactly")
     action: str = Field("", max_length=64, description="prefix, e.g. 'login' or 'account.'")
-    since: dt.datetime | None = Field(None, description="from this time (inclusive)")
-    until: dt.datetime | None = Field(None, description="before this time (exclusive)")
+    since: IsoDateTime | None = Field(None, description="from this time (inclusive)")
+    until: IsoDateTime | None = Field(None, description="before this time (exclusive)")
     per_page: int | None = Field(None, ge=1, le=MAX_LIMIT, description="same as `limit`")
 
     @model_validator(mode="before")

@@ -77,6 +77,7 @@ def _doc(description: str) -> dict[str, Any]:
 
 # Documented on every API route (`responses=` of each included router).
 API_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _doc("The body cannot be read: not JSON, or not multipart form data"),
     401: _doc("Not authenticated: send `Authorization: Bearer <token>`"),
     403: _doc("Not allowed: the role in `needed_role`, or the account's address binding"),
     404: _doc("The addressed object does not exist"),

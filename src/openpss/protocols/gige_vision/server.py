@@ -9,8 +9,10 @@ from typing import Protocol
 
 from openpss.protocols.gige_vision import gvcp
 from openpss.protocols.gige_vision.gvcp import Command, Status
+from openpss.protocols.guards import RateLimitedLog
 
 logger = logging.getLogger(__name__)
+_failures = RateLimitedLog(logger)
 
 Peer = tuple[str, int]
 
@@ -64,8 +66,9 @@ class GvcpServer(asyncio.DatagramProtocol):
         """Answer one command datagram."""
         try:
             reply = self.handle(data, addr)
-        except Exception:  # a device bug must not take the server down
-            logger.exception("GVCP command from %s failed", addr)
+        except Exception as exc:  # a device bug must not take the server down
+            # One line per peer and interval: a flood of bad datagrams must not flood the log.
+            _failures.log(logging.WARNING, addr[0], "GVCP command from %s failed: %r", addr, exc)
             return
         if reply is not None:
             self._send(reply, addr)
