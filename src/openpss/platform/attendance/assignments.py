@@ -31,12 +31,16 @@ from openpss.platform.security.audit import Actor, record_audit
 logger = logging.getLogger(__name__)
 
 
+def _end_before_start(start: dt.date, end: dt.date) -> str:
+    return f"the end date {end} is before the start date {start}: choose an end on or after it"
+
+
 def create_assignment(*, session: Session, actor: Actor, data: AssignmentCreate) -> ShiftAssignment:
     """Apply a shift to a person or a department for a date range, and compute those days."""
     if (data.person_id is None) == (data.department_id is None):
         raise Invalid("give exactly one of person_id and department_id")
     if data.end_date < data.start_date:
-        raise Invalid("end_date is before start_date")
+        raise Invalid(_end_before_start(data.start_date, data.end_date))
     recompute.get_row(session, AttendanceShift, data.shift_id, "shift")
     if data.person_id is not None:
         recompute.get_row(session, Person, data.person_id, "person")
@@ -76,7 +80,7 @@ def create_exception(
 ) -> AttendanceException:
     """Record a leave or business trip; it overrides the scheduled days it covers."""
     if data.end_date < data.start_date:
-        raise Invalid("end_date is before start_date")
+        raise Invalid(_end_before_start(data.start_date, data.end_date))
     recompute.get_row(session, Person, data.person_id, "person")
     row = AttendanceException(**data.model_dump())
     session.add(row)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,19 +25,24 @@ from openpss.platform.attendance.schemas import (
 )
 from openpss.platform.deps import Operator, Principal, SessionDep, Viewer
 from openpss.platform.fields import DbId
+from openpss.platform.web import flash
 
 router = APIRouter()  # included by views.router under /attendance
 
 
 def _save_then_assignments(
-    request: Request, session: Session, principal: Principal, call: Callable[[], object]
+    request: Request,
+    session: Session,
+    principal: Principal,
+    call: Callable[[], object],
+    saved: str = "Saved.",
 ) -> Response:
     """Run a change from the assignments page: back to it, or shown again with the error."""
     _, error = pages.attempt(call)
     if error:
         session.rollback()
         return assignments_page(request, session, principal, error)
-    return RedirectResponse("/attendance/assignments", status_code=303)
+    return flash.redirect("/attendance/assignments", saved)
 
 
 @router.get("/assignments", response_class=HTMLResponse)
@@ -86,6 +91,7 @@ def add_assignment(
         lambda: assignments.create_assignment(
             session=session, actor=principal.actor, data=AssignmentCreate.model_validate(data)
         ),
+        f"Shift assigned from {start_date} to {end_date}.",
     )
 
 
@@ -110,6 +116,8 @@ def add_exception(
         lambda: assignments.create_exception(
             session=session, actor=principal.actor, data=ExceptionCreate.model_validate(data)
         ),
+        f"{'Business trip' if kind == 'business_trip' else 'Leave'} saved: "
+        f"{start_date} to {end_date}.",
     )
 
 
@@ -131,4 +139,5 @@ def add_holiday(
             actor=principal.actor,
             data=HolidayCreate.model_validate({"day": day, "name": name}),
         ),
+        f"Holiday '{name}' on {day} added.",
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
+from typing import Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse
@@ -107,7 +109,25 @@ def reports_page(
         departments=pages.names(session)["departments"],
         chart_svg=reports.chart_svg(chart),
         totals={"late": sum(d.late for d in chart), "absence": sum(d.absence for d in chart)},
+        report=_report_preview(session, year, month, department),
     )
+
+
+REPORT_PREVIEW_ROWS = 100  # the page shows this many persons; the exports hold everyone
+
+
+def _report_preview(
+    session: Session, year: int, month: int, department_id: int | None
+) -> dict[str, Any]:
+    """The month's report as the page shows it: the manual's headings and the first rows."""
+    rows = reports.report_rows(session=session, year=year, month=month, department_id=department_id)
+    header = next(rows)
+    body = list(itertools.islice(rows, REPORT_PREVIEW_ROWS + 1))
+    return {
+        "headings": reports.headings(header),
+        "rows": body[:REPORT_PREVIEW_ROWS],
+        "more": len(body) > REPORT_PREVIEW_ROWS,
+    }
 
 
 @router.post("/reports/compute", response_class=HTMLResponse)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,7 @@ from openpss.platform.attendance.schemas import (
 from openpss.platform.deps import Operator, Principal, SessionDep, Viewer
 from openpss.platform.errors import NotFound
 from openpss.platform.fields import DbId
+from openpss.platform.web import flash
 
 router = APIRouter()  # included by views.router under /attendance
 
@@ -70,7 +71,7 @@ def add_period(
     if error:
         session.rollback()
         return periods_page(request, session, principal, error, forms.submitted(form))
-    return RedirectResponse("/attendance/periods", status_code=303)
+    return flash.redirect("/attendance/periods", f"Period '{form.get('name', '')}' added.")
 
 
 @router.get("/periods/{period_id}", response_class=HTMLResponse)
@@ -114,7 +115,7 @@ def edit_period(
     if error:
         session.rollback()
         return period_page(request, period_id, session, principal, error, forms.submitted(form))
-    return RedirectResponse("/attendance/periods", status_code=303)
+    return flash.redirect("/attendance/periods", f"Period '{form.get('name', '')}' saved.")
 
 
 @router.get("/shifts", response_class=HTMLResponse)
@@ -148,7 +149,7 @@ def add_shift(
     if row is None:
         session.rollback()
         return shifts_page(request, session, principal, error)
-    return RedirectResponse(f"/attendance/shifts/{row.id}", status_code=303)
+    return flash.redirect(f"/attendance/shifts/{row.id}", f"Shift '{row.name}' added.")
 
 
 def _shift_or_404(session: Session, shift_id: DbId) -> AttendanceShift:
@@ -217,7 +218,7 @@ def edit_shift(
     if error:
         session.rollback()
         return shift_page(request, shift_id, session, principal, error)
-    return RedirectResponse(f"/attendance/shifts/{shift_id}", status_code=303)
+    return flash.redirect(f"/attendance/shifts/{shift_id}", f"Shift '{name}' saved.")
 
 
 def _set_day(
@@ -240,7 +241,10 @@ def _set_day(
     )
     if error:
         session.rollback()
-    return shift_page(request, shift_id, session, principal, error)
+    response = shift_page(request, shift_id, session, principal, error)
+    if not error:
+        response.headers.update(flash.hx_trigger(f"Shift '{shift.name}' arrangement saved."))
+    return response
 
 
 @router.post("/shifts/{shift_id}/days/{index}", response_class=HTMLResponse)

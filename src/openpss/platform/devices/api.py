@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, UploadFile
 
 from openpss.platform.deps import Admin, Operator, SessionDep, SettingsDep, Viewer
-from openpss.platform.devices import extract, service
+from openpss.platform.devices import collect, extract, service
 from openpss.platform.devices.schemas import (
     DeviceCreate,
     DevicePage,
@@ -17,7 +18,10 @@ from openpss.platform.devices.schemas import (
     DeviceUpdate,
     ImportResult,
 )
+from openpss.platform.errors import Unavailable
 from openpss.platform.fields import DbId
+from openpss.platform.people.cards import display_card
+from openpss.platform.uploads import run_import, upload_errors
 from openpss.platform.web.openapi import DEVICE_ERRORS, XLSX, file_answer
 
 router = APIRouter(tags=["devices"])
@@ -56,13 +60,14 @@ async def import_devices(
     file: UploadFile, session: SessionDep, settings: SettingsDep, principal: Operator
 ) -> ImportResult:
     """Import a device list (xlsx); nothing is written unless every row is valid."""
-    return service.import_devices_xlsx(
-        session=session,
-        settings=settings,
-        actor=principal.actor,
-        content=await file.read(),
-        filename=file.filename or "",
-    )
+    with upload_errors():
+        return await run_import(
+            file,
+            lambda data: service.import_devices_xlsx(
+                session=session, settings=settings, actor=principal.actor, content=data,
+                filename=file.filename or "",
+            ),
+        )  # fmt: skip
 
 
 @router.get("/devices/{device_id}", response_model=DeviceRead)
@@ -93,6 +98,31 @@ def delete_device(device_id: DbId, session: SessionDep, principal: Admin) -> Res
     return Response(status_code=204)
 
 
+@router.get("/devices/{device_id}/extract", responses=DEVICE_ERRORS)
+async def extract_preview(
+    device_id: DbId, session: SessionDep, settings: SettingsDep, operator: Operator
+) -> list[dict[str, Any]]:
+    """The device's users before import, those already in the platform marked `present`."""
+    _, users = await extract.read_device_users(
+        session=session, settings=settings, device_id=device_id
+    )
+    return [asdict(row) for row in extract.preview(session=session, users=users)]
+
+
+@router.get("/devices/{device_id}/extract/export", responses=DEVICE_ERRORS)
+async def extract_export(
+    device_id: DbId, session: SessionDep, settings: SettingsDep, operator: Operator
+) -> Response:
+    """The device's users as an xlsx list (User ID, Name, Card No., in the platform or new)."""
+    device, users = await extract.read_device_users(
+        session=session, settings=settings, device_id=device_id
+    )
+    body = extract.preview_xlsx(extract.preview(session=session, users=users))
+    name = f"extracted-users-device-{device.id}.xlsx"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(body, media_type=XLSX, headers=headers)
+
+
 @router.post("/devices/{device_id}/extract", responses=DEVICE_ERRORS)
 async def extract_personnel(
     device_id: DbId,
@@ -101,9 +131,12 @@ async def extract_personnel(
     principal: Operator,
     department_id: DbId | None = None,
     show: extract.Show = "all",
+    user_ids: Annotated[list[str] | None, Query(description="import only these users")] = None,
 ) -> dict[str, Any]:
-    """Extract the device's users (with cards) into the platform; results all/success/failure."""
+    """Extract the device's users (with cards) into the platform, all or the picked `user_ids`;
+    results all / success / present (already in the platform) / failure."""
     _, results = await extract.extract_personnel(
+        user_ids=user_ids,
         session=session,
         settings=settings,
         actor=principal.actor,
@@ -111,9 +144,52 @@ async def extract_personnel(
         department_id=department_id,
     )
     done = sum(r.success for r in results)
+    present = sum(r.present for r in results)
     return {
         "total": len(results),
         "success": done,
-        "failure": len(results) - done,
-        "items": [asdict(r) for r in extract.shown(results, show)],
+        "present": present,
+        "failure": len(results) - done - present,
+        "items": [asdict(r) | {"status": r.status} for r in extract.shown(results, show)],
     }
+
+
+WaitQuery = Annotated[
+    int, Query(ge=1, le=collect.MAX_WAIT, description="seconds to wait for the person")
+]
+
+
+@router.post("/devices/{device_id}/read-card", responses=DEVICE_ERRORS)
+async def read_card(
+    device_id: DbId,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: Operator,
+    wait: WaitQuery = collect.DEFAULT_WAIT,
+) -> dict[str, str]:
+    """The number of the next card presented at the device (card reader "Device")."""
+    try:
+        number = await collect.read_card(
+            session=session, settings=settings, device_id=device_id, wait=wait
+        )
+    except collect.CollectError as exc:
+        raise Unavailable(str(exc)) from exc
+    return {"number": number, "shown": display_card(session, number)}
+
+
+@router.post("/devices/{device_id}/capture-fingerprint", responses=DEVICE_ERRORS)
+async def capture_fingerprint(
+    device_id: DbId,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: Operator,
+    wait: WaitQuery = collect.DEFAULT_WAIT,
+) -> dict[str, str]:
+    """A fingerprint template (base64) from a finger presented three times at the device."""
+    try:
+        template = await collect.capture_fingerprint(
+            session=session, settings=settings, device_id=device_id, wait=wait
+        )
+    except collect.CollectError as exc:
+        raise Unavailable(str(exc)) from exc
+    return {"template": base64.b64encode(template).decode()}

@@ -5,16 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from openpss.platform.deps import Admin, Operator, SessionDep, SettingsDep, Viewer
 from openpss.platform.devices import extract, service
+from openpss.platform.devices.api import XLSX
 from openpss.platform.devices.schemas import DeviceCreate, DeviceQuery, DeviceUpdate
 from openpss.platform.errors import DomainError, Invalid
 from openpss.platform.fields import DbId
 from openpss.platform.listing import from_params
+from openpss.platform.uploads import run_import
+from openpss.platform.web import flash
 from openpss.platform.web.templating import render
+from openpss.spreadsheets import SpreadsheetError
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -89,14 +93,14 @@ async def device_import(
 ) -> HTMLResponse:
     """Import a device list; every row is validated before anything is written."""
     try:
-        result = service.import_devices_xlsx(
-            session=session,
-            settings=settings,
-            actor=principal.actor,
-            content=await file.read(),
-            filename=file.filename or "",
-        )
-    except DomainError as exc:
+        result = await run_import(
+            file,
+            lambda data: service.import_devices_xlsx(
+                session=session, settings=settings, actor=principal.actor, content=data,
+                filename=file.filename or "",
+            ),
+        )  # fmt: skip
+    except (DomainError, SpreadsheetError) as exc:
         return _list_page(request, session, errors=[str(exc)])
     message = f"Imported: {result.created} added, {result.updated} updated."
     if result.without_password:
@@ -149,8 +153,58 @@ async def device_edit(
 @router.post("/devices/{device_id}/delete")
 def device_delete(device_id: DbId, session: SessionDep, principal: Admin) -> RedirectResponse:
     """Delete a device and go back to the list."""
-    service.delete_device(session=session, actor=principal.actor, device_id=device_id)
-    return RedirectResponse("/devices", status_code=303)
+    device = service.delete_device(session=session, actor=principal.actor, device_id=device_id)
+    return flash.redirect("/devices", f"Device '{device.name}' deleted.")
+
+
+async def _read_users(
+    session: SessionDep, settings: SettingsDep, device: Any
+) -> tuple[list[dict[str, Any]] | None, str]:
+    """The device's users with cards, or None and the reason it could not be read."""
+    try:
+        _, users = await extract.read_device_users(
+            session=session, settings=settings, device_id=device.id
+        )
+    except DomainError as exc:
+        return None, f"extraction failed: {exc}"
+    return users, ""
+
+
+@router.post("/devices/{device_id}/extract/preview", response_class=HTMLResponse)
+async def device_extract_preview(
+    request: Request,
+    device_id: DbId,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Operator,
+) -> HTMLResponse:
+    """Read the device's users and list them to pick from (already present ones marked)."""
+    device = service.get_device(session=session, device_id=device_id)
+    users, error = await _read_users(session, settings, device)
+    if users is None:
+        return render(request, "devices/edit.html", {"device": device, "errors": [error]})
+    rows = extract.preview(session=session, users=users)
+    ctx = {"device": device, "errors": [], "message": "", "extracted": rows}
+    return render(request, "devices/edit.html", ctx)
+
+
+@router.post("/devices/{device_id}/extract/export", response_model=None)
+async def device_extract_export(
+    request: Request,
+    device_id: DbId,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Operator,
+) -> Response:
+    """The device's users as an xlsx list."""
+    device = service.get_device(session=session, device_id=device_id)
+    users, error = await _read_users(session, settings, device)
+    if users is None:
+        return render(request, "devices/edit.html", {"device": device, "errors": [error]})
+    body = extract.preview_xlsx(extract.preview(session=session, users=users))
+    name = f"extracted-users-device-{device.id}.xlsx"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(body, media_type=XLSX, headers=headers)
 
 
 @router.post("/devices/{device_id}/extract", response_class=HTMLResponse)
@@ -161,28 +215,32 @@ async def device_extract(
     settings: SettingsDep,
     principal: Operator,
 ) -> HTMLResponse:
-    """Extract the device's personnel into the platform and show the results."""
+    """Extract the device's personnel (all, or the users picked from the list) into the
+    platform and show the results."""
     form = await request.form()
     show = str(form.get("show", "all"))
+    picked = [str(v) for v in form.getlist("user_ids")] if form.get("picking") else None
     device = service.get_device(session=session, device_id=device_id)
+    if picked == []:
+        ctx = {"device": device, "errors": ["pick at least one user to import"], "message": ""}
+        return render(request, "devices/edit.html", ctx, status_code=422)
     try:
         _, results = await extract.extract_personnel(
-            session=session, settings=settings, actor=principal.actor, device_id=device_id
-        )
+            session=session, settings=settings, actor=principal.actor, device_id=device_id,
+            user_ids=picked,
+        )  # fmt: skip
     except DomainError as exc:
         ctx = {"device": device, "errors": [f"extraction failed: {exc}"], "message": ""}
         return render(request, "devices/edit.html", ctx)
     done = sum(r.success for r in results)
-    which: extract.Show = (
-        "success" if show == "success" else "failure" if show == "failure" else "all"
-    )
-    shown = extract.shown(results, which)
+    present = sum(r.present for r in results)
+    which = show if show in ("success", "present", "failure") else "all"
     ctx = {
         "device": device,
         "errors": [],
-        "message": f"Extracted {len(results)} user(s): {done} imported, "
-        f"{len(results) - done} failed.",
-        "results": shown,
+        "message": f"Extracted {len(results)} user(s): {done} imported, {present} already "
+        f"present, {len(results) - done - present} failed.",
+        "results": extract.shown(results, which),  # type: ignore[arg-type]
         "show": show,
     }
     return render(request, "devices/edit.html", ctx)

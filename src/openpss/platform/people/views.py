@@ -7,19 +7,20 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from openpss.platform.deps import Admin, Operator, SessionDep, Viewer
 from openpss.platform.errors import DomainError
 from openpss.platform.fields import DbId
 from openpss.platform.listing import from_params
-from openpss.platform.people import org, service, views_bulk, views_person
+from openpss.platform.people import org, service, views_bulk, views_collect, views_person
 from openpss.platform.people.cards import get_card_mode, set_card_mode
 from openpss.platform.people.forms import messages
 from openpss.platform.people.http import read_upload
 from openpss.platform.people.schemas import CompanyUpdate, PersonQuery
 from openpss.platform.security.models import Role
+from openpss.platform.web import flash
 from openpss.platform.web.templating import render
 
 logger = logging.getLogger(__name__)
@@ -94,11 +95,11 @@ def person_list(
 
 
 def _tree_response(
-    request: Request, session: SessionDep, selected: int | None, error: str = ""
+    request: Request, session: SessionDep, selected: int | None, error: str = "", saved: str = ""
 ) -> HTMLResponse:
     ctx = tree_context(session, selected)
     ctx["error"] = error
-    headers = {} if error else {"HX-Trigger": "departments-changed"}
+    headers = {} if error else flash.hx_trigger(saved or "Saved.", "departments-changed")
     return render(request, "people/_tree.html", ctx, headers=headers)
 
 
@@ -120,7 +121,7 @@ def add_department(
         return _tree_response(request, session, parent_id, "; ".join(messages(exc)))
     except DomainError as exc:
         return _tree_response(request, session, parent_id, str(exc))
-    return _tree_response(request, session, dept.id)
+    return _tree_response(request, session, dept.id, saved=f"Department '{dept.name}' added.")
 
 
 @router.post("/people/departments/{department_id}/rename", response_class=HTMLResponse)
@@ -141,7 +142,9 @@ def rename_department(
         return _tree_response(request, session, department_id, "; ".join(messages(exc)))
     except DomainError as exc:
         return _tree_response(request, session, department_id, str(exc))
-    return _tree_response(request, session, department_id)
+    return _tree_response(
+        request, session, department_id, saved=f"Department renamed to '{clean}'."
+    )
 
 
 @router.post("/people/departments/{department_id}/delete", response_class=HTMLResponse)
@@ -150,10 +153,12 @@ def delete_department(
 ) -> HTMLResponse:
     """Delete an empty department."""
     try:
-        org.delete_department(session=session, department_id=department_id, actor=principal.actor)
+        name = org.delete_department(
+            session=session, department_id=department_id, actor=principal.actor
+        )
     except DomainError as exc:
         return _tree_response(request, session, department_id, str(exc))
-    return _tree_response(request, session, None)
+    return _tree_response(request, session, None, saved=f"Department '{name}' deleted.")
 
 
 @router.post("/people/card-mode")
@@ -161,8 +166,8 @@ def switch_card_mode(
     session: SessionDep, principal: Admin, mode: Annotated[str, Form()] = "hex"
 ) -> Response:
     """Switch the card issuing type (hex / decimal)."""
-    set_card_mode(session, mode, actor=principal.actor)
-    return RedirectResponse("/people", status_code=303)
+    chosen = set_card_mode(session, mode, actor=principal.actor)
+    return flash.redirect("/people", f"Card issuing type set to {chosen}.")
 
 
 @router.get("/people/company", response_class=HTMLResponse)
@@ -202,8 +207,9 @@ async def save_company(
         company = org.get_company(session=session)
         ctx = {"company": fields | {"id": company.id}, "errors": errors, "saved": False}
         return render(request, "people/company.html", ctx, status_code=422)
-    return RedirectResponse("/people/company?saved=true", status_code=303)
+    return flash.redirect("/people/company?saved=true", "Company information saved.")
 
 
 router.include_router(views_person.router)
+router.include_router(views_collect.router)
 router.include_router(views_bulk.router)

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from openpss.platform.deps import Operator, SessionDep, SettingsDep, Viewer
+from openpss.platform.devices import collect
 from openpss.platform.errors import DomainError, NotFound
 from openpss.platform.fields import DbId
 from openpss.platform.people import credentials, org, service
@@ -25,11 +26,12 @@ from openpss.platform.people.schemas import (
     PersonCreate,
     PersonUpdate,
 )
+from openpss.platform.web import flash
 from openpss.platform.web.templating import render
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
-REFRESH = {"HX-Trigger": "people-changed"}
+REFRESH_EVENT = "people-changed"  # the person list reloads itself on this event
 
 
 def _choices(session: SessionDep) -> dict[str, Any]:
@@ -52,6 +54,7 @@ def _dialog(
 ) -> HTMLResponse:
     """The dialog; errors come back with status 200 so that HTMX swaps them in."""
     ctx = _choices(session) | {"person": person, "v": values, "errors": errors}
+    ctx["collectors"] = collect.collectors(session)
     if person is not None:
         ctx |= _credential_context(session, person.id)
     return render(request, "people/_dialog.html", ctx, headers=headers)
@@ -92,16 +95,23 @@ def edit_person(
 @router.post("/people/persons", response_class=HTMLResponse)
 async def create_person(request: Request, session: SessionDep, principal: Operator) -> HTMLResponse:
     """Save a new person; on success the dialog switches to edit mode (cards, faces...)."""
-    values = person_values(await request.form())
+    form = await request.form()
+    values = person_values(form)
+    card_number = str(form.get("card_number", "")).strip()  # optional first card (manual 1.4.1)
     try:
         data = PersonCreate.model_validate(values)
         person = service.create_person(session=session, data=data, actor=principal.actor)
-    except ValidationError as exc:
-        return _dialog(request, session, None, values, messages(exc))
-    except DomainError as exc:
-        return _dialog(request, session, None, values, [str(exc)])
+        if card_number:
+            credentials.add_card(
+                session=session, person_id=person.id, number=card_number, actor=principal.actor
+            )
+    except (ValidationError, DomainError) as exc:
+        session.rollback()
+        errors = messages(exc) if isinstance(exc, ValidationError) else [str(exc)]
+        return _dialog(request, session, None, values | {"card_number": card_number}, errors)
     person = service.get_person(session=session, person_id=person.id)
-    return _dialog(request, session, person, _form_values(person), [], headers=REFRESH)
+    saved = flash.hx_trigger(f"Person {person.user_id} ({person.name}) added.", REFRESH_EVENT)
+    return _dialog(request, session, person, _form_values(person), [], headers=saved)
 
 
 @router.post("/people/persons/{person_id}", response_class=HTMLResponse)
@@ -121,14 +131,16 @@ async def update_person(
         person = service.get_person(session=session, person_id=person_id)
         return _dialog(request, session, person, values, errors)
     person = service.get_person(session=session, person_id=person_id)
-    return _dialog(request, session, person, _form_values(person), [], headers=REFRESH)
+    saved = flash.hx_trigger(f"Person {person.user_id} ({person.name}) saved.", REFRESH_EVENT)
+    return _dialog(request, session, person, _form_values(person), [], headers=saved)
 
 
 @router.post("/people/persons/{person_id}/delete")
 def delete_person(person_id: DbId, session: SessionDep, principal: Operator) -> Response:
     """Delete a person; the list refreshes."""
-    service.delete_person(session=session, person_id=person_id, actor=principal.actor)
-    return Response(status_code=200, headers=REFRESH)
+    person = service.delete_person(session=session, person_id=person_id, actor=principal.actor)
+    deleted = f"Person {person.user_id} ({person.name}) deleted."
+    return Response(status_code=200, headers=flash.hx_trigger(deleted, REFRESH_EVENT))
 
 
 # --- credentials -----------------------------------------------------------------------
@@ -145,15 +157,21 @@ def _credential_context(session: SessionDep, person_id: DbId) -> dict[str, Any]:
         }
         for card in person.cards
     ]
-    return {"person": person, "cards": cards, "card_mode": mode.value, "cred_error": ""}
+    return {
+        "person": person,
+        "cards": cards,
+        "card_mode": mode.value,
+        "cred_error": "",
+        "collectors": collect.collectors(session),  # devices that can read cards / fingers
+    }
 
 
 def _credentials(
-    request: Request, session: SessionDep, person_id: DbId, error: str = ""
+    request: Request, session: SessionDep, person_id: DbId, error: str = "", saved: str = ""
 ) -> HTMLResponse:
     ctx = _credential_context(session, person_id)
     ctx["cred_error"] = error
-    headers = {} if error else REFRESH
+    headers = {} if error else flash.hx_trigger(saved or "Saved.", REFRESH_EVENT)
     return render(request, "people/_credentials.html", ctx, headers=headers)
 
 
@@ -173,7 +191,7 @@ def add_card(
         )
     except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
-    return _credentials(request, session, person_id)
+    return _credentials(request, session, person_id, saved="Card added.")
 
 
 CARD_ACTIONS: dict[str, dict[str, Any]] = {
@@ -207,7 +225,7 @@ def change_card(
             raise NotFound(f"unknown card action {action!r}")
     except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
-    return _credentials(request, session, person_id)
+    return _credentials(request, session, person_id, saved="Card saved.")
 
 
 @router.post("/people/persons/{person_id}/password", response_class=HTMLResponse)
@@ -233,7 +251,7 @@ def set_password(
             credentials.clear_password(session=session, person_id=person_id, actor=principal.actor)
     except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
-    return _credentials(request, session, person_id)
+    return _credentials(request, session, person_id, saved="Password saved.")
 
 
 @router.post("/people/persons/{person_id}/faces", response_class=HTMLResponse)
@@ -250,7 +268,7 @@ async def add_face(
         credentials.add_face(session=session, person_id=person_id, data=data, actor=principal.actor)
     except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
-    return _credentials(request, session, person_id)
+    return _credentials(request, session, person_id, saved="Face image added.")
 
 
 @router.post("/people/persons/{person_id}/faces/{face_id}/delete", response_class=HTMLResponse)
@@ -264,4 +282,4 @@ def delete_face(
         )
     except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
-    return _credentials(request, session, person_id)
+    return _credentials(request, session, person_id, saved="Face image deleted.")

@@ -30,6 +30,7 @@ from openpss.platform.permissions.schemas import (
     TimeTemplateUpdate,
 )
 from openpss.platform.permissions.timespec import parse_segments_text
+from openpss.platform.web import flash
 from openpss.platform.web.templating import render
 
 router = APIRouter()
@@ -181,8 +182,8 @@ async def group_edit(
 @router.post("/permissions/groups/{group_id}/delete")
 def group_delete(group_id: DbId, session: SessionDep, principal: Operator) -> RedirectResponse:
     """Delete a permission group."""
-    service.delete_group(session=session, group_id=group_id, actor=principal.actor)
-    return RedirectResponse("/permissions", status_code=303)
+    group = service.delete_group(session=session, group_id=group_id, actor=principal.actor)
+    return flash.redirect("/permissions", f"Permission group '{group.name}' deleted.")
 
 
 # ---------------------------------------------------------------- time templates
