@@ -212,7 +212,7 @@ def test_export_keeps_duress_and_frozen_cards_through_an_import(api: Api) -> Non
     refused = api.client.post(
         f"{P}/import", files={"file": ("p.xlsx", xlsx_file(bad), "application/x")}, headers=h
     )
-    assert "card state 'stolen' is unknown" in refused.json()["errors"][0]["reason"]
+    assert "card state 'stolen' is unknown" in refused.json()["errors"][0]["msg"]
 
 
 def test_import_can_update_existing_persons_by_user_id_all_or_nothing(api: Api) -> None:
@@ -228,7 +228,7 @@ def test_import_can_update_existing_persons_by_user_id_all_or_nothing(api: Api) 
     rows.append(["1003", "Cy New", *([None] * (len(header) - 2))])
     files = {"file": ("p.xlsx", xlsx_file(rows), "application/x")}
     plain = api.client.post(f"{P}/import", files=files, headers=h)
-    assert plain.status_code == 422 and "already exists" in plain.json()["errors"][0]["reason"]
+    assert plain.status_code == 422 and "already exists" in plain.json()["errors"][0]["msg"]
     updated = api.client.post(
         f"{P}/import", files=files, params={"update_existing": "true"}, headers=h
     )
@@ -245,8 +245,9 @@ def test_import_can_update_existing_persons_by_user_id_all_or_nothing(api: Api) 
         f"{P}/import", files=files, params={"update_existing": "true"}, headers=h
     )
     assert refused.status_code == 422
-    assert refused.json()["errors"] == [
-        {"row": 3, "reason": "card 0A000009 is already issued to user 1001"}
+    # The one error shape (ErrorBody): each bad row as loc ["row", n] with its reason.
+    assert [(e["loc"], e["msg"]) for e in refused.json()["errors"]] == [
+        (["row", 3], "card 0A000009 is already issued to user 1001")
     ]
     with api.client.app.state.session_factory() as s:  # type: ignore[attr-defined]
         assert s.scalar(select(Person.name).where(Person.user_id == "1001")) == "Ann Lee-Smith"
