@@ -114,11 +114,9 @@ async def extract_export(
     device_id: DbId, session: SessionDep, settings: SettingsDep, operator: Operator
 ) -> Response:
     """The device's users as an xlsx list (User ID, Name, Card No., in the platform or new)."""
-    device, users = await extract.read_device_users(
+    name, body = await extract.preview_export(
         session=session, settings=settings, device_id=device_id
     )
-    body = extract.preview_xlsx(extract.preview(session=session, users=users))
-    name = f"extracted-users-device-{device.id}.xlsx"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(body, media_type=XLSX, headers=headers)
 

@@ -155,6 +155,15 @@ async def read_device_users(
         raise Unavailable(f"device '{device.name}': {exc}") from exc
 
 
+async def preview_export(
+    *, session: Session, settings: Settings, device_id: int
+) -> tuple[str, bytes]:
+    """(file name, xlsx) of the device's users, those already in the platform marked."""
+    device, users = await read_device_users(session=session, settings=settings, device_id=device_id)
+    body = preview_xlsx(preview(session=session, users=users))
+    return f"extracted-users-device-{device.id}.xlsx", body
+
+
 async def extract_personnel(
     *,
     session: Session,

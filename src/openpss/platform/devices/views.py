@@ -198,11 +198,13 @@ async def device_extract_export(
 ) -> Response:
     """The device's users as an xlsx list."""
     device = service.get_device(session=session, device_id=device_id)
-    users, error = await _read_users(session, settings, device)
-    if users is None:
-        return render(request, "devices/edit.html", {"device": device, "errors": [error]})
-    body = extract.preview_xlsx(extract.preview(session=session, users=users))
-    name = f"extracted-users-device-{device.id}.xlsx"
+    try:
+        name, body = await extract.preview_export(
+            session=session, settings=settings, device_id=device_id
+        )
+    except DomainError as exc:
+        errors = [f"extraction failed: {exc}"]
+        return render(request, "devices/edit.html", {"device": device, "errors": errors})
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(body, media_type=XLSX, headers=headers)
 
