@@ -1,7 +1,9 @@
-"""Field types shared by every domain's routes and schemas.
+"""Field types shared by every domain's routes and schemas, so that bad input is a 422.
 
-SQLite INTEGER and PostgreSQL BIGINT hold signed 64-bit integers: a larger id, offset or count
-from a client would fail in the database driver (500) instead of being refused (422).
+- DbId / PageNumber / MAX_DB_INT: SQLite INTEGER and PostgreSQL BIGINT hold signed 64-bit
+  integers; a larger id or offset would fail in the database driver (500).
+- PatchModel / Keep: PATCH bodies where `null` is refused for fields that must have a value.
+- IanaZone: a time zone the tz database knows. IsoDateTime: ISO 8601, never a bare number.
 """
 
 from __future__ import annotations
@@ -22,9 +24,6 @@ MAX_DB_INT = 2**63 - 1
 
 DbId = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
 """The id of a stored row (path, query or body)."""
-
-DbCount = Annotated[int, Field(ge=0, le=MAX_DB_INT)]
-"""A non-negative integer stored or compared in the database (offsets, counters)."""
 
 # Pages hold at most 500 rows, so (page - 1) * page size stays a 64-bit database offset.
 PageNumber = Annotated[int, Field(ge=1, le=MAX_DB_INT // 1000)]
