@@ -8,9 +8,9 @@ import asyncio
 import pytest
 
 from openpss.protocols.sip.b2bua import COMPLETED_ELSEWHERE
-from openpss.protocols.sip.message import SipRequest, make_cancel, parse_message
+from openpss.protocols.sip.message import SipRequest, make_cancel, make_response, parse_message
 from openpss.protocols.sip.server import SipServer
-from openpss.protocols.sip.transaction import ServerTransaction
+from openpss.protocols.sip.transaction import ServerTransaction, Timers
 from openpss.protocols.sip.transport import Peer
 from openpss.protocols.sip.ua import (
     ANSWERED_ELSEWHERE,
@@ -18,6 +18,7 @@ from openpss.protocols.sip.ua import (
     CallFailed,
     OutgoingCall,
     UaCallState,
+    UserAgent,
     cancel_reason,
 )
 from openpss.protocols.sip.uri import SipUri
@@ -25,6 +26,7 @@ from tests.unit import test_sip_server as base
 
 SDP, _ua, _wait_for = base.SDP, base._ua, base._wait_for
 server = base.server  # the same loopback SipServer fixture
+SLOW = Timers(t1=5.0, t2=8.0, t4=5.0)  # no INVITE retransmission while we answer by hand
 
 INVITE = (
     b"INVITE sip:9901@VDP SIP/2.0\r\n"
@@ -116,21 +118,58 @@ async def test_call_reports_ringing_through_its_hook(server: SipServer) -> None:
     await master.close()
 
 
-async def test_outgoing_call_cancel_waits_for_a_provisional(server: SipServer) -> None:
-    """RFC 3261 §9.1: a cancel asked before any provisional is sent once one arrives."""
-    vto, master = await _ua(server, "8001"), await _ua(server, "9901#0")
-    for ua in (vto, master):
-        await ua.register()
-    outgoing = OutgoingCall(vto)
+class _Proxy(asyncio.DatagramProtocol):
+    """A bare UDP socket standing in for the server: we answer the INVITE by hand."""
+
+    def __init__(self) -> None:
+        self.received: asyncio.Queue[tuple[SipRequest, tuple[str, int]]] = asyncio.Queue()
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        message = parse_message(data)
+        if isinstance(message, SipRequest):
+            self.received.put_nowait((message, addr))
+
+    async def next(self, method: str) -> tuple[SipRequest, tuple[str, int]]:
+        while True:
+            request, addr = await asyncio.wait_for(self.received.get(), 10)
+            if request.method == method:
+                return request, addr
+
+    def reply(self, request: SipRequest, status: int, addr: tuple[str, int]) -> None:
+        assert self.transport is not None
+        self.transport.sendto(bytes(make_response(request, status, to_tag="callee")), addr)
+
+
+async def test_outgoing_call_cancel_waits_for_a_provisional() -> None:
+    """RFC 3261 §9.1: a cancel asked before any provisional is sent once the 180 arrives."""
+    loop = asyncio.get_running_loop()
+    transport, proxy = await loop.create_datagram_endpoint(_Proxy, local_addr=("127.0.0.1", 0))
+    port = transport.get_extra_info("sockname")[1]
+    ua = UserAgent(
+        username="8001", password="x", server=Peer("UDP", "127.0.0.1", port), timers=SLOW
+    )
+    await ua.start()
+    rang: list[bool] = []
+    outgoing = OutgoingCall(ua, on_ringing=lambda: rang.append(True))
     task = asyncio.create_task(outgoing.dial("9901", SDP))
-    await _wait_for(lambda: outgoing.txn is not None)
-    outgoing.cancel()  # before the INVITE got any answer
-    assert outgoing.cancel_wanted and (outgoing.cancel_sent == outgoing.provisional)
+    invite, addr = await proxy.next("INVITE")
+    outgoing.cancel()  # before the INVITE got any answer: nothing may be sent yet
+    assert outgoing.cancel_wanted and not outgoing.cancel_sent and not task.done()
+    proxy.reply(invite, 180, addr)
+    cancel, _ = await proxy.next("CANCEL")
+    assert rang == [True] and cancel.call_id == invite.call_id
+    assert cancel.cseq.number == invite.cseq.number
+    proxy.reply(cancel, 200, addr)
+    proxy.reply(invite, 487, addr)
     with pytest.raises(CallFailed) as failed:
         await asyncio.wait_for(task, 10)
-    assert failed.value.status == 487 and outgoing.cancel_sent
-    await vto.close()
-    await master.close()
+    assert failed.value.status == 487
+    await ua.close()
+    transport.close()
 
 
 async def test_register_obeys_423_min_expires(server: SipServer) -> None:

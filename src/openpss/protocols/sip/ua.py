@@ -267,7 +267,7 @@ class UserAgent:
         while True:
             try:
                 response = await self.register(expires)
-                delay = max(0.5, self._granted(response, expires) / 2)
+                delay = max(0.5, self._granted(response, self.asked_expires) / 2)
             except (RegistrationError, SipParseError, OSError) as exc:
                 logger.warning("%s: registration failed, retrying: %s", self.username, exc)
                 delay = retry_seconds
