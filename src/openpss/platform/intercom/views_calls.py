@@ -27,6 +27,7 @@ from openpss.platform.intercom.calls import (
     media_of,
 )
 from openpss.platform.records import service as records
+from openpss.platform.records.schemas import RecordQuery
 from openpss.platform.security.models import Role
 from openpss.platform.security.tokens import find_login_session
 from openpss.platform.web.templating import render
@@ -35,6 +36,7 @@ from openpss.protocols.guards import ConnectionLimit
 logger = logging.getLogger(__name__)
 router = APIRouter()
 
+LATEST_CALLS = 100  # the Calls page lists the latest 100 calls (platform-video-intercom 3)
 MAX_MESSAGE = 64 * 1024  # an SDP offer is a few kB
 # open call sockets: a console tab holds one (our caps: consoles on one platform, tabs per user)
 SOCKETS = ConnectionLimit(500, per_peer=20)
@@ -51,9 +53,11 @@ def calls_page(request: Request, session: SessionDep, principal: Operator) -> HT
     """Dial pad, switches and the latest call records."""
     request.state.principal = principal
     console = _console(request)
-    _, rows = records.search_calls(session=session, start=None, end=None, device_id=None)
+    page = records.search_records(
+        session=session, kind="calls", query=RecordQuery(limit=LATEST_CALLS)
+    )
     data_dir = request.app.state.settings.data_dir
-    recent = [(row, media_of(data_dir, row.id)) for row in rows[:100]]
+    recent = [(row, media_of(data_dir, row.id)) for row in page.items]
     context = {
         "ready": console is not None,
         "switches": console.switches(principal.username) if console else None,
