@@ -16,12 +16,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 
 $(VENDOR)/.copied: node_modules/.package-lock.json
 	mkdir -p $(VENDOR)
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
 	cp node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/
+	mkdir -p $(VENDOR)/swagger-ui
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+	    node_modules/swagger-ui-dist/favicon-32x32.png $(VENDOR)/swagger-ui/
 	touch $@
 
 install: $(VENV)/.installed $(VENDOR)/.copied

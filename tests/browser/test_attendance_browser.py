@@ -80,7 +80,7 @@ def test_periods_shift_drag_and_month_calendar(page: Any, live_server: Any) -> N
     assert download.suggested_filename == "attendance-report-2024-03.xlsx"
     book = load_workbook(io.BytesIO(Path(download.path()).read_bytes()), read_only=True)
     rows = list(book.active.iter_rows(values_only=True))
-    assert rows[0][:4] == ("user_id", "name", "department", "days_due")
+    assert rows[0][:4] == ("User ID", "Name", "Department", "Required Attendance (days)")
     assert rows[1][:3] == ("u1", "Person u1", "Ops") and rows[1][4] == 1  # attended the 4th
     page.goto(f"{live_server.url}/attendance/assignments")
     page.on("dialog", lambda dialog: dialog.accept())

@@ -39,6 +39,7 @@ def test_add_department_and_person_with_card_then_search(page: Any, live_server:
     page.fill("#person-form input[name=email]", "grace@example.com")
     page.click("#person-save")
     page.wait_for_selector("#person-dialog strong:has-text('Edit person 2001')")
+    page.wait_for_selector("#flash:has-text('Person 2001 (Grace Hopper) added.')")  # issue 8.14
     page.click("label:has-text('Basic Info')")
     page.fill("#add-card input[name=number]", "c0ffee01")
     page.click("#add-card button[type=submit]")

@@ -103,7 +103,7 @@ def test_console_flow(console: tuple[TestClient, dict[str, str]]) -> None:
             "end_date": "2024-03-01",
         },
     )
-    assert "end_date is before start_date" in bad.text
+    assert "is before the start date" in bad.text
     calendar = client.get("/attendance/calendar", params={"year": 2024, "month": 3})
     assert 'data-date="2024-03-04" data-status="abnormal"' in calendar.text
     assert 'data-date="2024-03-05" data-status="absent"' in calendar.text
@@ -230,11 +230,40 @@ def test_exports_run_as_jobs_with_progress_and_a_download(
 
     book = load_workbook(io.BytesIO(client.get(link).content), read_only=True)
     rows = list(book.active.iter_rows(values_only=True))
-    assert rows[0][:3] == ("user_id", "name", "2024-03-01")
+    assert rows[0][:3] == ("User ID", "Name", "2024-03-01")  # the manual's column names
     assert rows[1][0] == "u1" and rows[1][5] == "09:12:00 18:00:00"  # 2024-03-04
     bad = client.post("/attendance/reports/export", data=form | {"month": "13"}, headers=hx)
     assert bad.status_code == 422 and "is not a month" in bad.text
     assert client.get("/attendance/jobs/nope/download").status_code == 404
+
+
+def test_reports_page_speaks_the_manuals_column_names_and_the_chart_has_axes_and_values(
+    console: tuple[TestClient, dict[str, str]],
+) -> None:
+    """Issue 8.14: the report showed field names (user_id, days_due, absence_days) and the
+    department chart had neither axes nor values."""
+    client, csrf = console
+    api = "/api/v1/attendance"
+    period = client.post(f"{api}/periods", json={"name": "Day"}, headers=csrf).json()
+    shift = {"name": "W", "start_date": "2024-03-04", "arrangement": {"0": [period["id"]]}}
+    shift_id = client.post(f"{api}/shifts", json=shift, headers=csrf).json()["id"]
+    with client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+        person_id = s.scalars(select(Person.id)).one()
+    assignment = {"shift_id": shift_id, "person_id": person_id}
+    assignment |= {"start_date": "2024-03-01", "end_date": "2024-03-31"}
+    assert client.post(f"{api}/assignments", json=assignment, headers=csrf).status_code == 201
+    client.post("/attendance/reports/compute", data={"year": "2024", "month": "3"}, headers=csrf)
+    page = client.get("/attendance/reports", params={"year": 2024, "month": 3}).text
+    table = page[page.index('id="report-table"') :]
+    for heading in ("User ID", "Required Attendance (days)", "Absence (days)", "Late (times)"):
+        assert f"<th>{heading}</th>" in table
+    for field in ("user_id", "days_due", "absence_days"):
+        assert f"<th>{field}</th>" not in page
+    assert "<td>u1</td>" in table
+    chart = page[page.index('<div id="chart">') : page.index("</svg>")]
+    assert "Day of month" in chart and "Persons late / absence days" in chart
+    assert chart.count("<line ") == 2 and chart.count('class="y-tick"') == 3
+    assert 'class="bar-value">1</text>' in chart  # a Monday absent: one absence day labelled
 
 
 def test_export_files_older_than_a_day_are_removed(tmp_path: Path) -> None:
@@ -286,7 +315,7 @@ def test_leave_and_holiday_forms_save_or_show_the_error(
         headers=csrf,
         data={**leave, "reason": "backwards", "start_date": "2024-03-20", "end_date": "2024-03-19"},
     )
-    assert "end_date is before start_date" in refused.text
+    assert "is before the start date" in refused.text
     assert "backwards" not in client.get("/attendance/assignments").text
     this_year = dt.date.today().year  # the page lists the current year's holidays
     holiday = client.post(

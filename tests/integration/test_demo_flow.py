@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -17,8 +18,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-
-DEMO_TERMINAL_PASSWORD = "Demo#Terminal1"
 
 
 def _free_port() -> int:
@@ -54,6 +53,14 @@ def _openpss(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+def _banner_line(env: dict[str, str], label: str) -> str:
+    """The command after `label` in the demo's start banner (its stdout)."""
+    for line in Path(env["DEMO_BANNER_FILE"]).read_text().splitlines():
+        if line.strip().startswith(label):
+            return line.strip().removeprefix(label).strip()
+    return ""
+
+
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     """A running `openpss demo` (no camera) on free loopback ports."""
@@ -65,13 +72,16 @@ def demo(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
         "OPENPSS_HTTP_PORT": str(console),
         "OPENPSS_DEVICE_POLL_SECONDS": "1",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "openpss.cli", "demo", "--terminal-port", str(terminal),
-         "--no-camera"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    banner = tmp_path / "banner.txt"
+    env["DEMO_BANNER_FILE"] = str(banner)
+    with banner.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "openpss.cli", "demo", "--terminal-port", str(terminal),
+             "--no-camera", "--no-vto"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
     console_url, terminal_url = f"http://127.0.0.1:{console}", f"http://127.0.0.1:{terminal}"
     try:
         _until("the console", lambda: httpx.get(console_url + "/api/v1/system/status").is_success)
@@ -100,11 +110,16 @@ def test_card_presented_on_the_terminal_reaches_attendance_results(
     card = person["cards"][0]["number"]
     _until("the terminal online", lambda: api.get("/api/v1/devices").json()["items"][0]["online"])
 
+    # The banner's command, run as printed (issue 8.12: it lacked the HTTP password -> 401).
+    printed = _until("the banner", lambda: _banner_line(env, "present a card:"))
+    words = shlex.split(printed)
+    assert words[:4] == ["openpss", "device", "attendance", "present"]
+    assert words[words.index("--card") + 1] == card  # the first demo person's card
+    assert words[words.index("--device") + 1] == terminal_url
+    quiet_env = {k: v for k, v in env.items() if k != "OPENPSS_DEVICE_ADMIN_PASSWORD"}
+
     def present() -> dict[str, Any] | None:
-        out = _openpss(
-            {**env, "OPENPSS_DEVICE_ADMIN_PASSWORD": DEMO_TERMINAL_PASSWORD},
-            "device", "attendance", "present", "--device", terminal_url, "--card", card,
-        )  # fmt: skip
+        out = _openpss(quiet_env, *words[1:])
         answer: dict[str, Any] = httpx.Response(200, content=out.strip().splitlines()[-1]).json()
         return answer if answer.get("accepted") else None  # refused until the sync pushed her
 

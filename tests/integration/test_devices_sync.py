@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 import os
 import signal
 import socket
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -270,12 +272,63 @@ async def test_extract_personnel_from_device(
             assert seven is not None
             assert [c.number for c in seven.cards] == ["00C0FFEE"]
         assert [(r.user_id, r.success) for r in first] == [("7", True), ("8", True)]
-        assert [r.reason for r in shown(again, "failure")] == [
-            "a person with this user ID already exists"
-        ] * 2
-        assert shown(again, "success") == []
+        # issue 8.15: persons already in the platform are "already present", not failures
+        assert [r.status for r in again] == ["present", "present"]
+        assert shown(again, "failure") == [] and shown(again, "success") == []
+        assert [r.user_id for r in shown(again, "present")] == ["7", "8"]
     finally:
         engine.dispose()
+
+
+async def test_extract_lists_users_to_pick_exports_them_and_imports_only_the_picked(
+    api: Api, terminal: Terminal
+) -> None:
+    """Issue 8.15 (manual 1.4): read the device's users, export the list, pick which to import."""
+    with api.client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+        s.add(Department(name="Company"))
+        s.commit()
+    async with DahuaClient(terminal.url, "admin", ADMIN_PASSWORD) as client:
+        users = [{"UserID": u, "UserName": f"User {u}"} for u in ("21", "22", "23")]
+        await client.insert_users(users)
+        await client.insert_cards([{"UserID": "21", "CardNo": "00AB0021"}])
+    op = api.headers(Role.operator)
+    body = {"name": "T", "host": "127.0.0.1", "port": terminal.port, "username": "admin"}
+    device_id = api.client.post(
+        "/api/v1/devices", json=body | {"password": ADMIN_PASSWORD}, headers=op
+    ).json()["id"]
+    url = f"/api/v1/devices/{device_id}/extract"
+    picked = await asyncio.to_thread(api.client.post, url, params={"user_ids": ["22"]}, headers=op)
+    assert picked.status_code == 200, picked.text
+    assert (picked.json()["total"], picked.json()["success"]) == (1, 1)
+    listed = (await asyncio.to_thread(api.client.get, url, headers=op)).json()
+    assert [(u["user_id"], u["present"], u["cards"]) for u in listed] == [
+        ("21", False, ["00AB0021"]), ("22", True, []), ("23", False, []),
+    ]  # fmt: skip
+    sheet = await asyncio.to_thread(api.client.get, f"{url}/export", headers=op)
+    rows = list(load_workbook(io.BytesIO(sheet.content)).active.values)
+    assert rows[0] == ("User ID", "Name", "Card No.", "In the platform")
+    assert rows[1:] == [
+        ("21", "User 21", "00AB0021", "new"), ("22", "User 22", None, "already present"),
+        ("23", "User 23", None, "new"),
+    ]  # fmt: skip
+    preview = await asyncio.to_thread(
+        api.client.post, f"/devices/{device_id}/extract/preview", headers=op
+    )
+    assert 'value="22" aria-label="import 22" disabled' in preview.text
+    assert 'value="21" aria-label="import 21" checked' in preview.text
+    none = await asyncio.to_thread(
+        api.client.post, f"/devices/{device_id}/extract", data={"picking": "1"}, headers=op
+    )
+    assert none.status_code == 422 and "pick at least one user to import" in none.text
+    console = await asyncio.to_thread(
+        api.client.post,
+        f"/devices/{device_id}/extract",
+        data={"picking": "1", "user_ids": ["23"]},
+        headers=op,
+    )
+    assert "Extracted 1 user(s): 1 imported, 0 already present, 0 failed." in console.text
+    with api.client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+        assert sorted(s.scalars(select(Person.user_id))) == ["22", "23"]  # 21 was not picked
 
 
 async def test_extract_over_api_and_console(api: Api, terminal: Terminal) -> None:
@@ -297,10 +350,10 @@ async def test_extract_over_api_and_console(api: Api, terminal: Terminal) -> Non
     assert result.json()["success"] == 1
     assert [i["user_id"] for i in result.json()["items"]] == ["9"]
     page = await asyncio.to_thread(
-        api.client.post, f"/devices/{device_id}/extract", data={"show": "failure"}, headers=op
+        api.client.post, f"/devices/{device_id}/extract", data={"show": "present"}, headers=op
     )
-    assert "Extracted 1 user(s): 0 imported, 1 failed." in page.text
-    assert "a person with this user ID already exists" in page.text
+    assert "Extracted 1 user(s): 0 imported, 1 already present, 0 failed." in page.text
+    assert "already present: a person with this user ID exists" in page.text
     wrong = api.client.patch(f"/api/v1/devices/{device_id}", json={"password": "nope"}, headers=op)
     assert wrong.status_code == 200
     refused = await asyncio.to_thread(

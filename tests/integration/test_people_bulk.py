@@ -203,3 +203,71 @@ def test_person_list_query_count_does_not_grow_with_page(api: Api) -> None:
     # count, page, cards of the page (departments of the page come in one more query)
     assert counts[2] == counts[20] == 3
     assert totals[2] == totals[20]
+
+
+def test_export_keeps_duress_and_frozen_cards_through_an_import(api: Api) -> None:
+    """Issue 8.15: the export dropped a card's duress/frozen state."""
+    h = api.headers(Role.operator)
+    person = add_person(api, "1001", "Ann Lee")
+    url = f"{P}/persons/{person['id']}/cards"
+    main = api.client.post(url, json={"number": "0A000001"}, headers=h).json()
+    duress = api.client.post(url, json={"number": "0A000002"}, headers=h).json()
+    api.client.patch(f"{url}/{main['id']}", json={"frozen": True}, headers=h)
+    api.client.patch(f"{url}/{duress['id']}", json={"kind": "duress", "frozen": True}, headers=h)
+    rows = sheet_rows(api.client.get(f"{P}/export", headers=h).content)
+    assert rows[1][7] == "0A000001 (frozen);0A000002 (duress, frozen)"
+    rows[1] = ("1002", "Bo Chen", *rows[1][2:7], "0B000001 (duress);0B000002", *rows[1][8:])
+    files = {"file": ("p.xlsx", xlsx_file([list(r) for r in rows[:2]]), "application/x")}
+    assert api.client.post(f"{P}/import", files=files, headers=h).status_code == 200
+    with api.client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+        cards = s.execute(select(Card.number, Card.kind, Card.frozen).order_by(Card.number)).all()
+    assert [tuple(c) for c in cards[2:]] == [
+        ("0B000001", "duress", False),
+        ("0B000002", "main", False),
+    ]
+    bad = [list(rows[0]), ["1003", "Cy", None, None, None, None, None, "0C000001 (stolen)"]]
+    refused = api.client.post(
+        f"{P}/import", files={"file": ("p.xlsx", xlsx_file(bad), "application/x")}, headers=h
+    )
+    assert "card state 'stolen' is unknown" in refused.json()["errors"][0]["msg"]
+
+
+def test_import_can_update_existing_persons_by_user_id_all_or_nothing(api: Api) -> None:
+    """Issue 8.15: an edited export could not be imported again (every user ID "exists")."""
+    h = api.headers(Role.operator)
+    ann = add_person(api, "1001", "Ann Lee")
+    add_person(api, "1002", "Bo Chen")
+    api.client.post(f"{P}/persons/{ann['id']}/cards", json={"number": "0A000001"}, headers=h)
+    rows = [list(r) for r in sheet_rows(api.client.get(f"{P}/export", headers=h).content)]
+    header = rows[0]
+    rows[1][1], rows[1][7] = "Ann Lee-Smith", "0A000001 (duress);0A000009"
+    rows[2][1] = "Bo Chen"
+    rows.append(["1003", "Cy New", *([None] * (len(header) - 2))])
+    files = {"file": ("p.xlsx", xlsx_file(rows), "application/x")}
+    plain = api.client.post(f"{P}/import", files=files, headers=h)
+    assert plain.status_code == 422 and "already exists" in plain.json()["errors"][0]["msg"]
+    updated = api.client.post(
+        f"{P}/import", files=files, params={"update_existing": "true"}, headers=h
+    )
+    assert updated.status_code == 200 and updated.json()["imported"] == 3
+    with api.client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+        names = dict(s.execute(select(Person.user_id, Person.name)).all())
+        cards = s.execute(select(Card.number, Card.kind).order_by(Card.number)).all()
+    assert names == {"1001": "Ann Lee-Smith", "1002": "Bo Chen", "1003": "Cy New"}
+    assert [tuple(c) for c in cards] == [("0A000001", "duress"), ("0A000009", "main")]
+    # all or nothing: one bad row (a card that another person holds) changes no one
+    rows[1][1], rows[1][7], rows[2][7] = "Ann Changed Again", "0A000001 (duress)", "0A000009"
+    files = {"file": ("p.xlsx", xlsx_file(rows), "application/x")}
+    refused = api.client.post(
+        f"{P}/import", files=files, params={"update_existing": "true"}, headers=h
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == [
+        {
+            "loc": ["row", 3],
+            "msg": "card 0A000009 is already issued to user 1001",
+            "type": "invalid",
+        }
+    ]
+    with api.client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+        assert s.scalar(select(Person.name).where(Person.user_id == "1001")) == "Ann Lee-Smith"

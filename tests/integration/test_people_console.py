@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +53,10 @@ def test_personnel_page_tree_list_and_department_forms(console: Console) -> None
     assert page.status_code == 200 and 'id="department-tree"' in page.text
     root = console.client.get("/api/v1/people/departments").json()["id"]
     added = console.post("/people/departments", {"name": "Engineering", "parent_id": root})
-    assert "Engineering" in added.text and added.headers["HX-Trigger"] == "departments-changed"
+    assert "Engineering" in added.text and json.loads(added.headers["HX-Trigger"]) == {
+        "departments-changed": "",
+        "openpss-flash": "Department 'Engineering' added.",
+    }
     dup = console.post("/people/departments", {"name": "Engineering", "parent_id": root})
     assert "already has a sub-department" in dup.text
     no_csrf = console.client.post("/people/departments", data={"name": "X", "parent_id": root})

@@ -154,7 +154,7 @@ def test_single_and_multi_frame_then_save(vision: tuple[Api, int]) -> None:
     assert answer.status_code == 202
     stats = _wait_for(api, cam, lambda s: s["frames_seen"] >= 3)
     assert stats["images_received"] == 3 and stats["error_images"] == 0, stats
-    assert stats["acquiring"] is False and stats["configured_frame_rate"] > 0
+    assert stats["acquiring"] is False and stats["resulting_frame_rate"] > 0
     png = api.client.get(f"{cam}/frame.png", headers=op)
     image = Image.open(io.BytesIO(png.content))
     assert png.headers["content-type"] == "image/png" and image.size == (WIDTH, HEIGHT)
@@ -167,6 +167,23 @@ def test_single_and_multi_frame_then_save(vision: tuple[Api, int]) -> None:
     assert bad.status_code == 422
     texts = [e["text"] for e in api.client.get(f"{cam}/events", headers=op).json()]
     assert "finished: 3 frame(s) received" in texts and "started MultiFrame (3 frames)" in texts
+
+
+def test_configured_frame_rate_is_shown_only_when_it_limits_the_camera(
+    vision: tuple[Api, int],
+) -> None:
+    """Issue 8.12: the statistics said 10 fps (AcquisitionFrameRate, not enabled) while the
+    camera ran free at its resulting rate."""
+    api, camera_id = vision
+    op = api.headers(Role.operator)
+    cam = f"{BASE}/cameras/{camera_id}"
+    free = api.client.get(f"{cam}/statistics", headers=op).json()
+    assert free["configured_frame_rate"] is None and free["resulting_frame_rate"] > 0
+    url = f"{cam}/features"
+    assert api.client.put(f"{url}/AcquisitionFrameRateEnable", json={"value": "1"}, headers=op)
+    assert api.client.put(f"{url}/AcquisitionFrameRate", json={"value": "5"}, headers=op)
+    limited = api.client.get(f"{cam}/statistics", headers=op).json()
+    assert limited["configured_frame_rate"] == pytest.approx(5.0)
 
 
 def test_device_events_reach_the_event_log(vision: tuple[Api, int]) -> None:

@@ -136,3 +136,14 @@ def test_week_and_day_cycles() -> None:
     ]
     with pytest.raises(RuleError, match="outside the cycle"):
         CycleShift("X", DAY, "day", 2, {2: (OFFICE,)})
+
+
+def test_too_wide_windows_say_which_time_to_change() -> None:
+    """Issue 8.14: "windows are too wide" did not say what to fix."""
+    with pytest.raises(RuleError) as wide:
+        FixedPeriod("Day", m("09:00"), m("18:00"), m("09:30"), m("17:00"))
+    assert str(wide.value) == (
+        "period 'Day': the valid check-in/out time spans more than 48 hours; set valid check-in "
+        "from (now 09:30) at or before work start 09:00 and valid check-out until (now 17:00) "
+        "at or after work end 18:00"
+    )

@@ -13,6 +13,7 @@ from openpss.attendance.punches import AttendanceState
 from openpss.devices.attendance import schedule, usb
 from openpss.devices.attendance.model import Terminal, TerminalError, User
 from openpss.devices.attendance.settings import Bell
+from tests.support.hostile_xlsx import far_row, million_blank_rows
 
 MONDAY = dt.date(2026, 3, 2)
 
@@ -190,3 +191,23 @@ def test_month_report_uses_the_engine(terminal: Terminal, tmp_path: Path) -> Non
     assert report.name == "ATTReport_202603.xlsx"
     rows = list(load_workbook(records)["Record"].iter_rows(values_only=True))
     assert len(rows) == 4 and rows[1][1] == 1
+
+
+@pytest.mark.parametrize("builder", [million_blank_rows, far_row], ids=["blank-rows", "far-row"])
+def test_usb_user_import_refuses_hostile_row_counts(
+    terminal: Terminal, tmp_path: Path, builder: Any
+) -> None:
+    row = [2, "Bob", "", "", 1, "User", "Department"]
+    (tmp_path / usb.USER_FILE).write_bytes(builder(usb.USER_HEADER, row, title="UserInfo"))
+    with pytest.raises(TerminalError, match=r"more than 100000 rows \(blank rows count\)"):
+        usb.import_users(terminal, tmp_path)
+    assert sorted(terminal.users) == [1]
+
+
+def test_usb_files_have_a_size_cap(terminal: Terminal, tmp_path: Path) -> None:
+    (tmp_path / usb.USER_FILE).write_bytes(b"PK" + b"\0" * usb.MAX_FILE_BYTES)
+    with pytest.raises(TerminalError, match=r"UserInfo\.xlsx is larger than 20 MB"):
+        usb.import_users(terminal, tmp_path)
+    (tmp_path / usb.FP_FILE).write_bytes(b" " * (usb.MAX_FILE_BYTES + 1))
+    with pytest.raises(TerminalError, match=r"UserFP\.json is larger than 20 MB"):
+        usb.import_fingerprints(terminal, tmp_path)

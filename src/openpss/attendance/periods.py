@@ -77,7 +77,18 @@ class FixedPeriod:
         if len(self.rests) > MAX_REST_BREAKS:
             raise RuleError(f"period {self.name!r}: at most {MAX_REST_BREAKS} rest periods")
         if self.before_minutes + self.span_minutes + self.after_minutes > 2 * MINUTES_PER_DAY:
-            raise RuleError(f"period {self.name!r}: valid check-in/out windows are too wide")
+            raise RuleError(
+                f"period {self.name!r}: the valid check-in/out time spans more than 48 hours; "
+                f"{self._window_fix()}"
+            )
+
+    def _window_fix(self) -> str:
+        """What to change when the valid check-in/out time spans more than 48 hours."""
+        return (
+            f"set valid check-in from (now {format_hhmm(self.checkin_start)}) at or before work "
+            f"start {format_hhmm(self.work_start)} and valid check-out until (now "
+            f"{format_hhmm(self.checkout_end)}) at or after work end {format_hhmm(self.work_end)}"
+        )
 
     @cached_property  # frozen: computed once per period, not per person-day
     def span_minutes(self) -> int:

@@ -18,6 +18,8 @@ import httpx
 import typer
 from sqlalchemy.orm import Session
 
+from openpss.platform.people.cards import canonical
+from openpss.platform.people.demo import FIRST_CARD
 from openpss.platform.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -25,6 +27,9 @@ logger = logging.getLogger(__name__)
 DEMO_DEVICE_PASSWORD = "Demo#Terminal1"  # the virtual terminal's HTTP admin password in the demo
 TERMINAL_NAME = "Demo attendance terminal"
 CAMERA_NAME = "Demo area-scan camera"
+# The virtual camera's control channel, so the FFC wizard can cover the lens and show a flat target.
+CAMERA_CONTROL_PORT = 37790
+DEMO_CARD = canonical(FIRST_CARD)  # the first demo person's card
 
 
 def register(app: typer.Typer) -> None:
@@ -36,6 +41,14 @@ def demo(
     port: int | None = typer.Option(None, help="console port (default OPENPSS_HTTP_PORT, 8080)"),
     terminal_port: int = typer.Option(37780, help="HTTP port of the virtual attendance terminal"),
     camera: bool = typer.Option(True, help="also start a virtual GigE Vision camera"),
+    camera_control_port: int = typer.Option(
+        CAMERA_CONTROL_PORT, help="loopback UDP port of the virtual camera's scene/IO control"
+    ),
+    vto: bool = typer.Option(True, help="also start a virtual door station (its own SIP server)"),
+    vto_port: int = typer.Option(37800, help="HTTP port of the virtual door station"),
+    vto_dhip_port: int = typer.Option(5000, help="DHIP port of the virtual door station"),
+    vto_rtsp_port: int = typer.Option(8554, help="RTSP port of the virtual door station"),
+    vto_sip_port: int = typer.Option(5060, help="SIP port of the virtual door station"),
 ) -> None:
     """Migrate, seed demo data, start the virtual devices and serve the platform on SQLite."""
     import uvicorn
@@ -54,22 +67,54 @@ def demo(
         stack.enter_context(_child(_terminal_command(devices_dir, terminal_port), "terminal"))
         _wait_http(terminal_url)
         if camera:
-            stack.enter_context(_child(_camera_command(devices_dir), "camera"))
-        console_port = port or settings.http_port
+            command = _camera_command(devices_dir, control_port=camera_control_port)
+            stack.enter_context(_child(command, "camera"))
+        vto_ports = (vto_port, vto_dhip_port, vto_rtsp_port, vto_sip_port)
+        if vto:
+            stack.enter_context(_child(_vto_command(devices_dir, *vto_ports), "door station"))
+            _wait_http(f"http://127.0.0.1:{vto_port}")
+            seed_vto(f"http://127.0.0.1:{vto_port}")
+        console_url = f"http://{settings.http_host}:{port or settings.http_port}/"
+        control = camera_control_port if camera else None
         typer.echo(
-            f"\nopenpss demo is running.\n"
-            f"  console:             http://{settings.http_host}:{console_port}/\n"
-            f"  attendance terminal: {terminal_url} (user admin, password {DEMO_DEVICE_PASSWORD})\n"
-            f"  present a card:      openpss device attendance present --device {terminal_url} "
-            f"--card <number>\n"
-            + (
-                "  camera:              GigE Vision on 127.0.0.1 (openpss camera info 127.0.0.1)\n"
-                if camera
-                else ""
+            banner(
+                console_url,
+                terminal_url,
+                camera_control_port=control,
+                vto_ports=vto_ports if vto else None,
             )
-            + "Stop with Ctrl+C.\n"
         )
-        uvicorn.run(app, host=settings.http_host, port=console_port, log_level="warning")
+        uvicorn.run(
+            app, host=settings.http_host, port=port or settings.http_port, log_level="warning"
+        )
+
+
+def banner(
+    console_url: str,
+    terminal_url: str,
+    *,
+    camera_control_port: int | None,
+    vto_ports: tuple[int, int, int, int] | None = None,
+) -> str:
+    """What the demo prints on start: URLs and commands that work as printed."""
+    lines = [
+        "",
+        "openpss demo is running.",
+        f"  console:             {console_url}",
+        f"  attendance terminal: {terminal_url} (user admin, password {DEMO_DEVICE_PASSWORD})",
+        f"  present a card:      openpss device attendance present --device {terminal_url} "
+        f"--card {DEMO_CARD} --http-password '{DEMO_DEVICE_PASSWORD}'",
+    ]
+    if camera_control_port is not None:
+        scene = f"openpss device camera-io scene dark|flat|scene --port {camera_control_port}"
+        lines += [
+            "  camera:              GigE Vision on 127.0.0.1 (openpss camera info 127.0.0.1)",
+            f"  camera lens (FFC):   {scene}",
+        ]
+    if vto_ports is not None:
+        lines += _vto_lines(*vto_ports)
+    lines.append("Stop with Ctrl+C.")
+    return "\n".join(lines) + "\n"
 
 
 def seed(app: object, terminal_port: int, *, camera: bool = True) -> None:
@@ -132,12 +177,57 @@ def _terminal_command(devices_dir: Path, port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def _camera_command(devices_dir: Path) -> list[str]:
-    return [
+def _camera_command(devices_dir: Path, *, control_port: int, gvcp_port: int = 0) -> list[str]:
+    command = [
         sys.executable, "-m", "openpss.cli", "device", "camera",
         "--interface", "127.0.0.1",
         "--data-dir", str(devices_dir / "camera"),
+        "--control-port", str(control_port),
     ]  # fmt: skip
+    return command + (["--gvcp-port", str(gvcp_port)] if gvcp_port else [])
+
+
+def _vto_command(devices_dir: Path, http: int, dhip: int, rtsp: int, sip: int) -> list[str]:
+    return [
+        sys.executable, "-m", "openpss.cli", "device", "vto",
+        "--data-dir", str(devices_dir / "vto"),
+        "--admin-password", DEMO_DEVICE_PASSWORD,
+        "--listen", "127.0.0.1",
+        "--http-port", str(http), "--dhip-port", str(dhip),
+        "--rtsp-port", str(rtsp), "--sip-port", str(sip),
+    ]  # fmt: skip
+
+
+DEMO_VTO_FACADE = [
+    {"type": "camera", "keys": ["101"]},
+    {"type": "button2", "keys": ["102", "888888"]},
+    {"type": "keyboard"},
+    {"type": "card"},
+    {"type": "indicator"},
+]  # key 1 calls room 101, key 2 room 102, key 3 the management centre
+
+
+def seed_vto(url: str) -> None:
+    """Rooms 101-102 and 201-202 and a facade whose call keys call them (idempotent)."""
+    auth = httpx.DigestAuth("admin", DEMO_DEVICE_PASSWORD)
+    control = f"{url}/openpss/control"
+    listing = httpx.get(f"{control}/rooms", auth=auth, timeout=10).json()
+    if not listing["rooms"]:
+        layout = {"layers": 2, "rooms_per_layer": 2, "first_floor": 101, "second_floor": 201}
+        httpx.post(f"{control}/rooms", json={"batch": layout}, auth=auth, timeout=10)
+    httpx.post(f"{control}/facade", json={"modules": DEMO_VTO_FACADE}, auth=auth, timeout=10)
+
+
+def _vto_lines(http: int, dhip: int, rtsp: int, sip: int) -> list[str]:
+    url = f"http://127.0.0.1:{http}"
+    return [
+        f"  door station (VTO):  {url} (user admin, password {DEMO_DEVICE_PASSWORD}), "
+        f"DHIP {dhip}, SIP server {sip} (realm VDP)",
+        f"  monitor:             rtsp://admin:<password>@127.0.0.1:{rtsp}"
+        "/cam/realmonitor?channel=1&subtype=0",
+        f"  press a call key:    openpss device vto press 1 --device {url} "
+        f"--http-password '{DEMO_DEVICE_PASSWORD}'",
+    ]
 
 
 class _child:

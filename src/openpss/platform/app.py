@@ -18,6 +18,7 @@ from openpss.platform.db import make_engine, make_session_factory
 from openpss.platform.devices import api as devices_api
 from openpss.platform.devices import views as devices_views
 from openpss.platform.devices.sync import run as run_sync
+from openpss.platform.intercom.sip import run as run_sip
 from openpss.platform.people import api as people_api
 from openpss.platform.people import views as people_views
 from openpss.platform.permissions import api as permissions_api
@@ -28,10 +29,11 @@ from openpss.platform.security import api as security_api
 from openpss.platform.security import views as security_views
 from openpss.platform.security.audit import forward_to_syslog
 from openpss.platform.settings import Settings, get_settings
+from openpss.platform.uploads import MAX_REQUEST, RequestSizeLimit
 from openpss.platform.vision import api as vision_api
 from openpss.platform.vision import views as vision_views
 from openpss.platform.vision.deps import close_cameras_on_shutdown
-from openpss.platform.web import errors
+from openpss.platform.web import api_docs, errors
 from openpss.platform.web import views as web_views
 from openpss.platform.web.templating import STATIC_DIR
 
@@ -65,6 +67,7 @@ BACKGROUND_SERVICES: list[BackgroundService] = [
     forward_to_syslog,
     run_sync,
     close_cameras_on_shutdown,
+    run_sip,
 ]
 
 
@@ -93,8 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="openpss",
         version=__version__,
-        docs_url="/api/docs",
-        openapi_url="/api/openapi.json",
+        docs_url=None,  # served by web.api_docs with local assets instead of a CDN
+        openapi_url=api_docs.OPENAPI_URL,
         redoc_url=None,
         lifespan=_lifespan,
     )
@@ -102,9 +105,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.resolved_database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(api_docs.router)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api/v1", responses=errors.API_ERROR_RESPONSES)
     for router in CONSOLE_ROUTERS:
         app.include_router(router, include_in_schema=False)
     errors.install(app)
+    app.add_middleware(RequestSizeLimit, max_bytes=MAX_REQUEST)
     return app

@@ -14,6 +14,8 @@ API for demos and tests:
 - ``POST /openpss/control/usb``: JSON ``{"operation": "import_users" | "export_users" |
   "import_fingerprints" | ... | "export_records" | "export_report", "year": Y, "month": M}``
   runs a USB menu item against the device's USB directory (see ``usb.py``).
+- ``accessControl.cgi?action=captureCard|captureFingerprint``: enrolment with the device as the
+  collector (see ``collect.py``); meanwhile ``present`` feeds the capture, not the punches.
 
 The model is only touched from the server's event loop, so no locking is needed.
 """
@@ -37,6 +39,7 @@ from starlette.routing import Route
 
 from openpss.attendance.punches import AttendanceState
 from openpss.devices.attendance import http_access, usb
+from openpss.devices.attendance.collect import Collector, access_control
 from openpss.devices.attendance.config import apply_set_config, read_table
 from openpss.devices.attendance.model import Terminal, TerminalError
 from openpss.devices.attendance.services import DeviceServices
@@ -105,9 +108,12 @@ class AttendanceHttp:
         terminal.on_event = self._publish
         self.services = DeviceServices(terminal)
         self.access = http_access.AccessHandlers(terminal)
+        self.collector = Collector()
         self.reboots = 0
         self._ha1: str | None = store.get_setting("http_admin_ha1") if store else None
         self.guard = DigestGuard(terminal.serial, self._ha1_for, self._not_ready)
+        self._usb_lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- accounts ------------------------------------------------------------------------
 
@@ -132,7 +138,14 @@ class AttendanceHttp:
         return None
 
     def _publish(self, code: str, data: dict[str, Any]) -> None:
-        self.hub.publish(EventPart(code=code, action="Pulse", index=0, data=data))
+        part = EventPart(code=code, action="Pulse", index=0, data=data)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a USB operation in its worker thread: hand over to the loop
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self.hub.publish, part)
+            return
+        self.hub.publish(part)
 
     # --- application ---------------------------------------------------------------------
 
@@ -144,6 +157,7 @@ class AttendanceHttp:
             "configManager": self.config_manager,
             "eventManager": self.event_manager,
             **self.access.handlers(),
+            "accessControl": self.access_control,
         }
         routes = [
             Route("/openpss/control/present", self.control_present, methods=["POST"]),
@@ -244,6 +258,10 @@ class AttendanceHttp:
             )
         raise CgiError("Bad Request!")
 
+    async def access_control(self, call: CgiRequest) -> Response:
+        """Enrolment captures: the next card, or a finger presented three times."""
+        return await access_control(self.collector, call)
+
     # --- control -------------------------------------------------------------------------
 
     def _control_denied(self, request: Request) -> Response | None:
@@ -262,8 +280,16 @@ class AttendanceHttp:
         try:
             body = await request.json()
             credential, state = parse_presentation(body)
+            taken = self.collector.offer(
+                card=credential.get("card"), fingerprint=credential.get("fingerprint")
+            )
         except (ValueError, TerminalError) as exc:
             return JSONResponse({"detail": str(exc)}, 422)
+        if taken is not None:  # enrolment mode: the presentation is captured, not a punch
+            return JSONResponse(
+                {"accepted": False, "message": taken, "rec_no": None, "user_id": None,
+                 "state": None, "captured": True}
+            )  # fmt: skip
         result = self.terminal.present(state=state, **credential)
         return JSONResponse(
             {
@@ -284,7 +310,11 @@ class AttendanceHttp:
             body = await request.json()
             if self.usb_dir is None:
                 raise TerminalError("no USB drive: start the device with --usb-dir")
-            result = run_usb_operation(self.terminal, self.usb_dir, body)
+            self._loop = asyncio.get_running_loop()
+            async with self._usb_lock:  # one USB operation at a time, off the event loop
+                result = await asyncio.to_thread(
+                    run_usb_operation, self.terminal, self.usb_dir, body
+                )
         except (ValueError, TerminalError) as exc:
             return JSONResponse({"detail": str(exc)}, 422)
         return JSONResponse({"operation": body["operation"], "result": result})

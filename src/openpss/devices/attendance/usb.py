@@ -23,17 +23,16 @@ import binascii
 import datetime as dt
 import json
 import re
-import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl import Workbook
 
 from openpss.devices.attendance import schedule
 from openpss.devices.attendance.model import Terminal, TerminalError, User, check_user_id
 from openpss.devices.attendance.settings import Bell, DeviceSettings, StateSwitchRow
+from openpss.spreadsheets import SpreadsheetError, check_size, read_rows
 
 USER_FILE = "UserInfo.xlsx"
 FP_FILE = "UserFP.json"
@@ -52,6 +51,9 @@ BELL_HEADER = ("No.", "Time", "Cycle", "Duration(s)")
 SWITCH_HEADER = ("No.", "Time", "State")
 SHIFT_HEADER = ("No.", "Period1", "Period2", "Overtime")
 SCHEDULE_HEADER = ("ID", "Date", "Schedule")
+# Every file on the drive is read within these caps (a hostile file cannot stall the device).
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_FILE_ROWS = 100_000  # rows of one sheet, header and blank rows included
 LEVELS = {"User": "user", "Administrator": "admin"}
 MODES = {"Department": "department", "Personal": "personal"}
 
@@ -85,22 +87,20 @@ def _read(path: Path, sheet: str, header: Sequence[str]) -> list[tuple[int, list
     if not path.is_file():
         raise TerminalError(f"{path.name} is not on the USB drive")
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise TerminalError(f"{path.name} is not a readable xlsx file") from exc
-    try:
-        if sheet not in book.sheetnames:
-            raise TerminalError(f"{path.name} has no sheet {sheet!r}")
-        rows = list(book[sheet].iter_rows(values_only=True))
-    finally:
-        book.close()
-    if not rows or tuple(str(c or "") for c in rows[0][: len(header)]) != tuple(header):
+        rows = read_rows(
+            path,
+            sheet=sheet,
+            max_rows=MAX_FILE_ROWS,
+            max_columns=len(header),
+            max_bytes=MAX_FILE_BYTES,
+            name=path.name,
+        )
+    except SpreadsheetError as exc:
+        raise TerminalError(str(exc)) from exc
+    first = rows[0][1] if rows and rows[0][0] == 1 else ()
+    if tuple(str(c or "") for c in first) != tuple(header):
         raise TerminalError(f"{path.name} sheet {sheet}: first row must be {', '.join(header)}")
-    return [
-        (number, ["" if c is None else c for c in row[: len(header)]])
-        for number, row in enumerate(rows[1:], start=2)
-        if any(c not in (None, "") for c in row)
-    ]
+    return [(number, ["" if c is None else c for c in row]) for number, row in rows[1:]]
 
 
 def _text(value: Any) -> str:
@@ -180,6 +180,7 @@ def import_fingerprints(terminal: Terminal, usb_dir: Path, *, actor: int = 0) ->
     if not path.is_file():
         raise TerminalError(f"{FP_FILE} is not on the USB drive")
     try:
+        check_size(path.stat().st_size, max_bytes=MAX_FILE_BYTES, name=FP_FILE)
         data = json.loads(path.read_text())["fingerprints"]
         changed = [
             User(
@@ -190,6 +191,8 @@ def import_fingerprints(terminal: Terminal, usb_dir: Path, *, actor: int = 0) ->
             )
             for uid, templates in data.items()
         ]
+    except SpreadsheetError as exc:
+        raise TerminalError(str(exc)) from exc
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
         raise TerminalError(f"{FP_FILE} is not a fingerprint file of this device") from exc
     terminal.put_users(changed, actor=actor, update_only=True)

@@ -1,4 +1,5 @@
-"""Demo attendance for `openpss demo`: an office period and shift, last month's punches, results."""
+"""Demo attendance for `openpss demo`: an office period and shift, punches and results for last
+month and the current month up to now (the console opens on the current month)."""
 
 from __future__ import annotations
 
@@ -26,13 +27,14 @@ def _previous_month(today: dt.date) -> tuple[dt.date, dt.date]:
 
 
 def _demo_punches(
-    user_ids: list[str], start: dt.date, end: dt.date, zone: dt.tzinfo
+    user_ids: list[str], start: dt.date, until: dt.datetime, zone: dt.tzinfo
 ) -> list[dict[str, object]]:
-    """Four punches per working day with some lateness, early leave and missing punches."""
+    """Four punches per working day up to `until`, with some lateness, early leave and missing
+    punches."""
     rng = random.Random(7)
     rows: list[dict[str, object]] = []
     day = start
-    while day <= end:
+    while day <= until.date():
         if day.weekday() < 5:
             for user_id in user_ids:
                 for hour, minute, spread in ((8, 50, 25), (12, 2, 5), (12, 58, 5), (18, 5, 20)):
@@ -42,17 +44,22 @@ def _demo_punches(
                     at += dt.timedelta(
                         minutes=rng.randint(-spread, spread), seconds=rng.randint(0, 59)
                     )
-                    rows.append({"user_id": user_id, "event_time": at, "source": "demo"})
+                    if at <= until:
+                        rows.append({"user_id": user_id, "event_time": at, "source": "demo"})
         day += dt.timedelta(days=1)
     return rows
 
 
 def seed_demo_attendance(*, session: Session, today: dt.date | None = None) -> int:
-    """Create the office period and shift, last month's punches and results (idempotent)."""
+    """Create the office period and shift, punches and results from the first of last month up
+    to now (idempotent)."""
     if session.scalar(select(AttendancePeriod.id).where(AttendancePeriod.name == OFFICE)):
         return 0
     ctx = compute.load_context(session)
-    start, end = _previous_month(today or compute.today(ctx))
+    end = today or compute.today(ctx)
+    start, _ = _previous_month(end)
+    now = dt.datetime.now(ctx.zone)
+    punches_until = min(now, dt.datetime.combine(end, dt.time.max, tzinfo=ctx.zone))
     lunch = RestBreakSchema(name="Lunch", start="12:00", end="13:00", minutes=60)
     period = service.create_period(
         session=session,
@@ -91,7 +98,7 @@ def seed_demo_attendance(*, session: Session, today: dt.date | None = None) -> i
             )
         )
     user_ids = list(session.scalars(select(Person.user_id).order_by(Person.user_id)))
-    rows = _demo_punches(user_ids, start, end, ctx.zone)
+    rows = _demo_punches(user_ids, start, punches_until, ctx.zone)
     if rows:
         session.execute(insert(AccessRecord), rows)
     stored = compute.compute_range(session=session, start=start, end=end)

@@ -40,6 +40,31 @@ REPORT_COLUMNS = [
     "overtime_hours",
 ]
 ATTENDED = ("normal", "abnormal")
+# Column headings people read (console and xlsx), in the manuals' words: SmartPSS Lite "User ID",
+# "Name", "Department"; attendance rules 2.15 (late, early leave, 0.5 day absence per period);
+# working hours 2.16 ("Actual Working Hours", "Overtime Working Hours"); schedule codes 25 business
+# trip / 26 leave. CSV keeps the field names above (a machine format for scripts).
+HEADINGS = {
+    "user_id": "User ID",
+    "name": "Name",
+    "department": "Department",
+    "days_due": "Required Attendance (days)",
+    "days_attended": "Actual Attendance (days)",
+    "late_count": "Late (times)",
+    "late_minutes": "Late (min)",
+    "early_count": "Early Leave (times)",
+    "early_minutes": "Early Leave (min)",
+    "absence_days": "Absence (days)",
+    "leave_days": "Leave (days)",
+    "trip_days": "Business Trip (days)",
+    "work_hours": "Actual Working Hours",
+    "overtime_hours": "Overtime Working Hours",
+}
+
+
+def headings(header: list[Any]) -> list[Any]:
+    """The header row in the manual's column names (dates and unknown names unchanged)."""
+    return [HEADINGS.get(name, name) if isinstance(name, str) else name for name in header]
 
 
 def month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
@@ -165,8 +190,9 @@ def csv_chunks(rows: Iterator[list[Any]]) -> Iterator[str]:
 
 
 def write_xlsx(rows: Iterator[list[Any]], path: Path, title: str) -> None:
-    """Write rows to a workbook with openpyxl's write-only (streaming) mode."""
-    xlsx.write_xlsx(path, title, rows)
+    """Write rows to a workbook with openpyxl's write-only (streaming) mode; the header row in
+    the manual's column names."""
+    xlsx.write_xlsx(path, title, (headings(row) if i == 0 else row for i, row in enumerate(rows)))
 
 
 def write_csv(rows: Iterator[list[Any]], path: Path) -> None:
@@ -207,30 +233,68 @@ def department_chart(
     return [ChartDay(d, late[d], round(absence[d], 3)) for d in days]
 
 
+CHART_MARGIN = (40, 12, 36, 10)  # left (y axis and its title), top, bottom (x axis), right
+
+
 def chart_svg(days: list[ChartDay], width: int = 720, height: int = 200) -> str:
-    """An inline SVG bar chart: lateness (amber) and absence (red) per day."""
+    """An inline SVG bar chart with axes: persons late (amber) and absence days (red) per day,
+    each non-zero bar labelled with its value."""
+    left, top_margin, bottom, right = CHART_MARGIN
+    plot_w, plot_h = width - left - right, height
     top = max([d.late for d in days] + [d.absence for d in days] + [1.0])
-    slot = width / max(len(days), 1)
+    slot = plot_w / max(len(days), 1)
     bar = max(slot / 2 - 1, 1)
+    base = top_margin + plot_h
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + 20}" '
-        f'role="img" aria-label="lateness and absence per day" class="attendance-chart">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {base + bottom}" '
+        f'role="img" aria-label="persons late and absence days per day" '
+        f'class="attendance-chart" font-size="9">',
+        *_chart_axes(left, top_margin, plot_w, plot_h, top),
     ]
     for i, d in enumerate(days):
-        x = i * slot
+        x = left + i * slot
         for offset, value, colour, label in (
-            (0, d.late, "#e69f00", "late"),
-            (bar, d.absence, "#d55e00", "absence"),
+            (0, d.late, "#e69f00", "persons late"),
+            (bar, d.absence, "#d55e00", "absence days"),
         ):
-            h = height * value / top
+            h = plot_h * value / top
             parts.append(
-                f'<rect x="{x + offset:.1f}" y="{height - h:.1f}" width="{bar:.1f}" '
+                f'<rect x="{x + offset:.1f}" y="{base - h:.1f}" width="{bar:.1f}" '
                 f'height="{h:.1f}" fill="{colour}"><title>{escape(d.day.isoformat())} '
-                f"{label}: {value}</title></rect>"
+                f"{label}: {value:g}</title></rect>"
             )
+            if value:
+                parts.append(
+                    f'<text x="{x + offset + bar / 2:.1f}" y="{base - h - 2:.1f}" font-size="7" '
+                    f'text-anchor="middle" class="bar-value">{value:g}</text>'
+                )
         parts.append(
-            f'<text x="{x + slot / 2:.1f}" y="{height + 14}" font-size="9" '
-            f'text-anchor="middle">{d.day.day}</text>'
+            f'<text x="{x + slot / 2:.1f}" y="{base + 12}" text-anchor="middle">{d.day.day}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _chart_axes(left: int, top: int, plot_w: float, plot_h: int, maximum: float) -> list[str]:
+    """Axis lines, y ticks at 0, half and the maximum, and both axis titles."""
+    base = top + plot_h
+    parts = [
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" stroke="currentColor"/>',
+        f'<line x1="{left}" y1="{base}" x2="{left + plot_w:.1f}" y2="{base}" '
+        f'stroke="currentColor"/>',
+    ]
+    for fraction in (0.0, 0.5, 1.0):
+        y = base - plot_h * fraction
+        parts.append(
+            f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end" class="y-tick">'
+            f"{maximum * fraction:g}</text>"
+        )
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{base + 28}" text-anchor="middle" '
+        f'class="x-title">Day of month</text>'
+    )
+    parts.append(
+        f'<text x="10" y="{top + plot_h / 2:.1f}" text-anchor="middle" class="y-title" '
+        f'transform="rotate(-90 10 {top + plot_h / 2:.1f})">Persons late / absence days</text>'
+    )
+    return parts

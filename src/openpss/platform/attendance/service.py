@@ -261,12 +261,16 @@ def _assignment_targets(session: Session, shift_ids: list[int]) -> Targets:
     ]
 
 
+def _end_before_start(start: dt.date, end: dt.date) -> str:
+    return f"the end date {end} is before the start date {start}: choose an end on or after it"
+
+
 def create_assignment(*, session: Session, actor: Actor, data: AssignmentCreate) -> ShiftAssignment:
     """Apply a shift to a person or a department for a date range, and compute those days."""
     if (data.person_id is None) == (data.department_id is None):
         raise Invalid("give exactly one of person_id and department_id")
     if data.end_date < data.start_date:
-        raise Invalid("end_date is before start_date")
+        raise Invalid(_end_before_start(data.start_date, data.end_date))
     _get(session, AttendanceShift, data.shift_id, "shift")
     if data.person_id is not None:
         _get(session, Person, data.person_id, "person")
@@ -326,7 +330,7 @@ def create_exception(
 ) -> AttendanceException:
     """Record a leave or business trip; it overrides the scheduled days it covers."""
     if data.end_date < data.start_date:
-        raise Invalid("end_date is before start_date")
+        raise Invalid(_end_before_start(data.start_date, data.end_date))
     _get(session, Person, data.person_id, "person")
     row = AttendanceException(**data.model_dump())
     session.add(row)

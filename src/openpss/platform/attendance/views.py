@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,6 +37,7 @@ from openpss.platform.errors import DomainError, Invalid, NotFound
 from openpss.platform.fields import DbId
 from openpss.platform.people.models import Department, Person
 from openpss.platform.security.audit import record_audit
+from openpss.platform.web import flash
 from openpss.platform.web.templating import render
 
 router = APIRouter(prefix="/attendance")
@@ -66,14 +68,18 @@ def _attempt(call: Callable[[], T]) -> tuple[T | None, str]:
 
 
 def _save_then_assignments(
-    request: Request, session: Session, principal: Principal, call: Callable[[], object]
+    request: Request,
+    session: Session,
+    principal: Principal,
+    call: Callable[[], object],
+    saved: str = "Saved.",
 ) -> Response:
     """Run a change from the assignments page: back to it, or shown again with the error."""
     _, error = _attempt(call)
     if error:
         session.rollback()
         return assignments_page(request, session, principal, error)
-    return RedirectResponse("/attendance/assignments", status_code=303)
+    return flash.redirect("/attendance/assignments", saved)
 
 
 def _names(session: Session) -> dict[str, Any]:
@@ -135,7 +141,7 @@ def add_period(
     if error:
         session.rollback()
         return periods_page(request, session, principal, error, forms.submitted(form))
-    return RedirectResponse("/attendance/periods", status_code=303)
+    return flash.redirect("/attendance/periods", f"Period '{form.get('name', '')}' added.")
 
 
 @router.get("/periods/{period_id}", response_class=HTMLResponse)
@@ -179,7 +185,7 @@ def edit_period(
     if error:
         session.rollback()
         return period_page(request, period_id, session, principal, error, forms.submitted(form))
-    return RedirectResponse("/attendance/periods", status_code=303)
+    return flash.redirect("/attendance/periods", f"Period '{form.get('name', '')}' saved.")
 
 
 @router.get("/shifts", response_class=HTMLResponse)
@@ -213,7 +219,7 @@ def add_shift(
     if row is None:
         session.rollback()
         return shifts_page(request, session, principal, error)
-    return RedirectResponse(f"/attendance/shifts/{row.id}", status_code=303)
+    return flash.redirect(f"/attendance/shifts/{row.id}", f"Shift '{row.name}' added.")
 
 
 def _shift_or_404(session: Session, shift_id: DbId) -> AttendanceShift:
@@ -282,7 +288,7 @@ def edit_shift(
     if error:
         session.rollback()
         return shift_page(request, shift_id, session, principal, error)
-    return RedirectResponse(f"/attendance/shifts/{shift_id}", status_code=303)
+    return flash.redirect(f"/attendance/shifts/{shift_id}", f"Shift '{name}' saved.")
 
 
 def _set_day(
@@ -305,7 +311,10 @@ def _set_day(
     )
     if error:
         session.rollback()
-    return shift_page(request, shift_id, session, principal, error)
+    response = shift_page(request, shift_id, session, principal, error)
+    if not error:
+        response.headers.update(flash.hx_trigger(f"Shift '{shift.name}' arrangement saved."))
+    return response
 
 
 @router.post("/shifts/{shift_id}/days/{index}", response_class=HTMLResponse)
@@ -397,6 +406,7 @@ def add_assignment(
         lambda: service.create_assignment(
             session=session, actor=principal.actor, data=AssignmentCreate.model_validate(data)
         ),
+        f"Shift assigned from {start_date} to {end_date}.",
     )
 
 
@@ -421,6 +431,8 @@ def add_exception(
         lambda: service.create_exception(
             session=session, actor=principal.actor, data=ExceptionCreate.model_validate(data)
         ),
+        f"{'Business trip' if kind == 'business_trip' else 'Leave'} saved: "
+        f"{start_date} to {end_date}.",
     )
 
 
@@ -442,6 +454,7 @@ def add_holiday(
             actor=principal.actor,
             data=HolidayCreate.model_validate({"day": day, "name": name}),
         ),
+        f"Holiday '{name}' on {day} added.",
     )
 
 
@@ -515,7 +528,25 @@ def reports_page(
         departments=_names(session)["departments"],
         chart_svg=reports.chart_svg(chart),
         totals={"late": sum(d.late for d in chart), "absence": sum(d.absence for d in chart)},
+        report=_report_preview(session, year, month, department),
     )
+
+
+REPORT_PREVIEW_ROWS = 100  # the page shows this many persons; the exports hold everyone
+
+
+def _report_preview(
+    session: Session, year: int, month: int, department_id: int | None
+) -> dict[str, Any]:
+    """The month's report as the page shows it: the manual's headings and the first rows."""
+    rows = reports.report_rows(session=session, year=year, month=month, department_id=department_id)
+    header = next(rows)
+    body = list(itertools.islice(rows, REPORT_PREVIEW_ROWS + 1))
+    return {
+        "headings": reports.headings(header),
+        "rows": body[:REPORT_PREVIEW_ROWS],
+        "more": len(body) > REPORT_PREVIEW_ROWS,
+    }
 
 
 @router.post("/reports/compute", response_class=HTMLResponse)

@@ -1,14 +1,18 @@
 """Extract personnel from a device into the platform (persons with their cards).
 
 Each device user becomes a person (in the chosen department, the root by default) unless a person
-with that user ID exists; cards are added when free. Every user gets a result (success, or failure
-with the reason), and nothing half-done is kept for a failed user (one savepoint per user).
+with that user ID exists ("already present", not a failure); cards are added when free. The
+operator may first read the list (`preview`), export it to xlsx and pick the users to import
+(manual 1.4: extract, then select). Every imported user gets a result (success, already present,
+or failure with the reason), and nothing half-done is kept for a failed user (one savepoint each).
 """
 
 from __future__ import annotations
 
+import io
 import logging
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -20,7 +24,8 @@ from openpss.platform.people.models import Person
 from openpss.platform.people.schemas import PersonCreate
 
 logger = logging.getLogger(__name__)
-Show = Literal["all", "success", "failure"]
+Show = Literal["all", "success", "present", "failure"]
+ALREADY_PRESENT = "already present: a person with this user ID exists"
 
 
 @dataclass(frozen=True)
@@ -31,16 +36,72 @@ class ExtractResult:
     name: str
     success: bool
     reason: str = ""
+    present: bool = False  # the person already exists: nothing to import, not a failure
+
+    @property
+    def status(self) -> str:
+        """success, present or failure (the columns of the extract dialog)."""
+        return "success" if self.success else "present" if self.present else "failure"
+
+
+@dataclass(frozen=True)
+class DeviceUser:
+    """One user read from a device, before import."""
+
+    user_id: str
+    name: str
+    cards: list[str] = field(default_factory=list)
+    present: bool = False
+
+
+def _ident(entry: dict[str, Any]) -> tuple[str, str]:
+    user_id = str(entry.get("UserID", "")).strip()
+    return user_id, str(entry.get("UserName", "")).strip() or user_id
+
+
+def preview(*, session: Session, users: list[dict[str, Any]]) -> list[DeviceUser]:
+    """The device's users with the ones already present in the platform marked."""
+    ids = [_ident(u)[0] for u in users]
+    present = set(session.scalars(select(Person.user_id).where(Person.user_id.in_(ids))))
+    rows = []
+    for entry in users:
+        user_id, name = _ident(entry)
+        cards = [str(c) for c in entry.get("Cards", [])]
+        rows.append(DeviceUser(user_id, name, cards, user_id in present))
+    return rows
+
+
+def preview_xlsx(rows: list[DeviceUser]) -> bytes:
+    """The extracted users as an xlsx sheet: User ID, Name, Card No., In the platform."""
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def clean_cell(value: str) -> str:  # a device name may hold control characters
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Extracted users")
+    sheet.append(["User ID", "Name", "Card No.", "In the platform"])
+    for row in rows:
+        cells = [
+            row.user_id,
+            row.name,
+            " ".join(row.cards),
+            "already present" if row.present else "new",
+        ]
+        sheet.append([clean_cell(c) for c in cells])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def _import_user(
     session: Session, entry: dict[str, Any], department_id: int | None
 ) -> ExtractResult:
-    user_id = str(entry.get("UserID", "")).strip()
-    name = str(entry.get("UserName", "")).strip() or user_id
+    user_id, name = _ident(entry)
     existing = session.scalar(select(Person.id).where(Person.user_id == user_id))
     if existing is not None:
-        return ExtractResult(user_id, name, False, "a person with this user ID already exists")
+        return ExtractResult(user_id, name, False, ALREADY_PRESENT, present=True)
     try:
         with session.begin_nested():
             data = PersonCreate.model_validate(
@@ -59,13 +120,20 @@ def import_personnel(
     session: Session,
     users: list[dict[str, Any]],
     department_id: int | None = None,
+    user_ids: Collection[str] | None = None,
 ) -> list[ExtractResult]:
-    """Create platform persons from device users (read with DahuaAdapter.read_personnel)."""
-    return [_import_user(session, entry, department_id) for entry in users]
+    """Create platform persons from device users (read with DahuaAdapter.read_personnel); only
+    the picked `user_ids` when given."""
+    picked = None if user_ids is None else {str(u).strip() for u in user_ids}
+    return [
+        _import_user(session, entry, department_id)
+        for entry in users
+        if picked is None or _ident(entry)[0] in picked
+    ]
 
 
 def shown(results: list[ExtractResult], show: Show) -> list[ExtractResult]:
-    """Filter results: all, success or failure (the three views of the extract dialog)."""
+    """Filter results: all, success, already present or failure (views of the extract dialog)."""
     if show == "all":
         return results
-    return [r for r in results if r.success == (show == "success")]
+    return [r for r in results if r.status == show]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl import load_workbook
 from pydantic import ValidationError
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -24,6 +22,7 @@ from openpss.platform.devices.schemas import (
 from openpss.platform.errors import Conflict, DomainError, Invalid, NotFound
 from openpss.platform.settings import Settings
 from openpss.platform.xlsx import xlsx_bytes
+from openpss.spreadsheets import read_rows
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +30,7 @@ logger = logging.getLogger(__name__)
 EXPORT_COLUMNS = ["Device Name", "IP/Domain", "Port", "User Name", "Type", "Doors", "Remark"]
 IMPORT_COLUMNS = [*EXPORT_COLUMNS, "Password"]
 MAX_IMPORT_ROWS = 5000
+MAX_IMPORT_COLUMNS = 32  # the template has 8
 
 
 def get_device(*, session: Session, device_id: int) -> Device:
@@ -124,14 +124,10 @@ class _Row:
 
 
 def _read_rows(content: bytes) -> list[tuple[int, list[Any]]]:
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a non-xlsx file
-        raise Invalid(f"the file is not a readable xlsx workbook ({exc})") from exc
-    sheet = workbook.worksheets[0]
-    rows = [(i, list(r)) for i, r in enumerate(sheet.iter_rows(values_only=True), start=1)]
-    workbook.close()
-    return rows
+    """Numbered non-blank rows (header first); ``SpreadsheetError`` for a refused file."""
+    # MAX_IMPORT_ROWS devices plus the header; blank rows count against it.
+    rows = read_rows(content, max_rows=MAX_IMPORT_ROWS + 1, max_columns=MAX_IMPORT_COLUMNS)
+    return [(number, list(cells)) for number, cells in rows]
 
 
 def _text(value: Any) -> str:
@@ -180,7 +176,7 @@ def _parse_row(number: int, cells: list[Any], columns: dict[str, int]) -> _Row:
 def _validate_rows(raw: list[tuple[int, list[Any]]]) -> list[_Row]:
     if not raw:
         raise Invalid("the file is empty; it needs a header row and device rows")
-    columns = _parse_header(raw[0][1])
+    columns = _parse_header(raw[0][1] if raw[0][0] == 1 else [])
     body = [(n, cells) for n, cells in raw[1:] if any(_text(c) for c in cells)]
     if len(body) > MAX_IMPORT_ROWS:
         raise Invalid(f"the file has {len(body)} devices; import at most {MAX_IMPORT_ROWS}")

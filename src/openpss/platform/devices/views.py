@@ -11,13 +11,16 @@ from pydantic import ValidationError
 from openpss.platform.deps import Admin, Operator, SessionDep, SettingsDep, Viewer
 from openpss.platform.devices import extract, service
 from openpss.platform.devices.adapter import DahuaAdapter
-from openpss.platform.devices.api import XLSX
 from openpss.platform.devices.schemas import DeviceCreate, DeviceUpdate
 from openpss.platform.errors import DomainError
 from openpss.platform.fields import DbId, PageNumber
 from openpss.platform.security.audit import record_audit
+from openpss.platform.uploads import run_import
+from openpss.platform.web import flash
+from openpss.platform.web.openapi import XLSX
 from openpss.platform.web.templating import render
 from openpss.protocols.dahua_http.client import DahuaError
+from openpss.spreadsheets import SpreadsheetError
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -105,10 +108,13 @@ async def device_import(
 ) -> HTMLResponse:
     """Import a device list; every row is validated before anything is written."""
     try:
-        result = service.import_devices_xlsx(
-            session=session, settings=settings, content=await file.read()
+        result = await run_import(
+            file,
+            lambda data: service.import_devices_xlsx(
+                session=session, settings=settings, content=data
+            ),
         )
-    except DomainError as exc:
+    except (DomainError, SpreadsheetError) as exc:
         return _list_page(request, session, errors=[str(exc)])
     record_audit(
         session=session,
@@ -172,7 +178,56 @@ def device_delete(device_id: DbId, session: SessionDep, principal: Admin) -> Red
     """Delete a device and go back to the list."""
     device = service.delete_device(session=session, device_id=device_id)
     record_audit(session=session, actor=principal.actor, action="device.delete", target=device.name)
-    return RedirectResponse("/devices", status_code=303)
+    return flash.redirect("/devices", f"Device '{device.name}' deleted.")
+
+
+async def _read_users(
+    session: SessionDep, settings: SettingsDep, device: Any
+) -> tuple[list[dict[str, Any]] | None, str]:
+    """The device's users with cards, or None and the reason it could not be read."""
+    try:
+        password = service.device_password(settings=settings, device=device)
+        async with DahuaAdapter.for_device(device, password) as adapter:
+            return await adapter.read_personnel(), ""
+    except (DomainError, DahuaError) as exc:
+        return None, f"extraction failed: {exc}"
+
+
+@router.post("/devices/{device_id}/extract/preview", response_class=HTMLResponse)
+async def device_extract_preview(
+    request: Request,
+    device_id: DbId,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Operator,
+) -> HTMLResponse:
+    """Read the device's users and list them to pick from (already present ones marked)."""
+    device = service.get_device(session=session, device_id=device_id)
+    users, error = await _read_users(session, settings, device)
+    if users is None:
+        return render(request, "devices/edit.html", {"device": device, "errors": [error]})
+    rows = extract.preview(session=session, users=users)
+    ctx = {"device": device, "errors": [], "message": "", "extracted": rows}
+    return render(request, "devices/edit.html", ctx)
+
+
+@router.post("/devices/{device_id}/extract/export", response_model=None)
+async def device_extract_export(
+    request: Request,
+    device_id: DbId,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Operator,
+) -> Response:
+    """The device's users as an xlsx list."""
+    device = service.get_device(session=session, device_id=device_id)
+    users, error = await _read_users(session, settings, device)
+    if users is None:
+        return render(request, "devices/edit.html", {"device": device, "errors": [error]})
+    body = extract.preview_xlsx(extract.preview(session=session, users=users))
+    name = f"extracted-users-device-{device.id}.xlsx"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(body, media_type=XLSX, headers=headers)
 
 
 @router.post("/devices/{device_id}/extract", response_class=HTMLResponse)
@@ -183,19 +238,21 @@ async def device_extract(
     settings: SettingsDep,
     principal: Operator,
 ) -> HTMLResponse:
-    """Extract the device's personnel into the platform and show the results."""
+    """Extract the device's personnel (all, or the users picked from the list) into the
+    platform and show the results."""
     form = await request.form()
     show = str(form.get("show", "all"))
+    picked = [str(v) for v in form.getlist("user_ids")] if form.get("picking") else None
     device = service.get_device(session=session, device_id=device_id)
-    try:
-        password = service.device_password(settings=settings, device=device)
-        async with DahuaAdapter.for_device(device, password) as adapter:
-            users = await adapter.read_personnel()
-    except (DomainError, DahuaError) as exc:
-        ctx = {"device": device, "errors": [f"extraction failed: {exc}"], "message": ""}
-        return render(request, "devices/edit.html", ctx)
-    results = extract.import_personnel(session=session, users=users)
+    if picked == []:
+        ctx = {"device": device, "errors": ["pick at least one user to import"], "message": ""}
+        return render(request, "devices/edit.html", ctx, status_code=422)
+    users, error = await _read_users(session, settings, device)
+    if users is None:
+        return render(request, "devices/edit.html", {"device": device, "errors": [error]})
+    results = extract.import_personnel(session=session, users=users, user_ids=picked)
     done = sum(r.success for r in results)
+    present = sum(r.present for r in results)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -203,16 +260,13 @@ async def device_extract(
         target=device.name,
         detail={"users": len(results), "imported": done},
     )
-    which: extract.Show = (
-        "success" if show == "success" else "failure" if show == "failure" else "all"
-    )
-    shown = extract.shown(results, which)
+    which = show if show in ("success", "present", "failure") else "all"
     ctx = {
         "device": device,
         "errors": [],
-        "message": f"Extracted {len(results)} user(s): {done} imported, "
-        f"{len(results) - done} failed.",
-        "results": shown,
+        "message": f"Extracted {len(results)} user(s): {done} imported, {present} already "
+        f"present, {len(results) - done - present} failed.",
+        "results": extract.shown(results, which),  # type: ignore[arg-type]
         "show": show,
     }
     return render(request, "devices/edit.html", ctx)

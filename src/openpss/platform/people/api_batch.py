@@ -12,7 +12,7 @@ from openpss.platform.errors import Invalid
 from openpss.platform.fields import parse_db_id
 from openpss.platform.people import batch, service, xlsx
 from openpss.platform.people.cards import get_card_mode
-from openpss.platform.people.http import XLSX, read_upload
+from openpss.platform.people.http import XLSX
 from openpss.platform.people.schemas import (
     BatchAdd,
     BatchDelete,
@@ -23,6 +23,7 @@ from openpss.platform.people.schemas import (
     PersonSummary,
 )
 from openpss.platform.security.audit import record_audit
+from openpss.platform.uploads import run_import, upload_errors
 from openpss.platform.web.openapi import UPLOAD_ERRORS, file_answer
 
 router = APIRouter()
@@ -91,12 +92,22 @@ def get_template(session: SessionDep, principal: Viewer) -> Response:
 
 @router.post("/import", response_model=ImportResult, responses=UPLOAD_ERRORS)
 async def post_import(
-    session: SessionDep, principal: Operator, file: Annotated[UploadFile, File()]
+    session: SessionDep,
+    principal: Operator,
+    file: Annotated[UploadFile, File()],
+    update_existing: Annotated[
+        bool, Query(description="a row whose user ID exists updates that person")
+    ] = False,
 ) -> ImportResult:
     """Import persons from xlsx: all rows valid or nothing written (422, `errors` has each bad
     row as `{"loc": ["row", <number>], "msg": <reason>}`)."""
-    data = await read_upload(file)
-    imported, errors = xlsx.import_persons(session=session, data=data)
+    with upload_errors():
+        imported, errors = await run_import(
+            file,
+            lambda data: xlsx.import_persons(
+                session=session, data=data, update_existing=update_existing
+            ),
+        )
     if errors:
         raise Invalid(
             f"{len(errors)} row(s) are invalid; nothing was imported",

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from fastapi import UploadFile
 
-from openpss.platform.errors import TooLarge
+from openpss.platform import uploads
+from openpss.platform.uploads import upload_errors
 
-MAX_UPLOAD = 20 * 1024 * 1024
+MAX_UPLOAD = uploads.MAX_UPLOAD
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 async def read_upload(upload: UploadFile, limit: int = MAX_UPLOAD) -> bytes:
-    """The bytes of an upload, refusing more than `limit`."""
-    data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise TooLarge(f"the upload is larger than {limit // (1024 * 1024)} MB")
-    return data
+    """The bytes of an upload (the platform's shared reader), 413 past `limit`."""
+    with upload_errors():
+        return await uploads.read_upload(upload, max_bytes=limit)

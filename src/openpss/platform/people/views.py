@@ -7,19 +7,20 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from openpss.platform.deps import Admin, Operator, SessionDep, Viewer
 from openpss.platform.errors import DomainError
 from openpss.platform.fields import DbId, PageNumber
-from openpss.platform.people import org, service, views_bulk, views_person
+from openpss.platform.people import org, service, views_bulk, views_collect, views_person
 from openpss.platform.people.cards import get_card_mode, set_card_mode
 from openpss.platform.people.forms import messages
 from openpss.platform.people.http import read_upload
 from openpss.platform.people.schemas import CompanyUpdate
 from openpss.platform.security.audit import record_audit
 from openpss.platform.security.models import Role
+from openpss.platform.web import flash
 from openpss.platform.web.templating import render
 
 logger = logging.getLogger(__name__)
@@ -115,11 +116,11 @@ def person_list(
 
 
 def _tree_response(
-    request: Request, session: SessionDep, selected: int | None, error: str = ""
+    request: Request, session: SessionDep, selected: int | None, error: str = "", saved: str = ""
 ) -> HTMLResponse:
     ctx = tree_context(session, selected)
     ctx["error"] = error
-    headers = {} if error else {"HX-Trigger": "departments-changed"}
+    headers = {} if error else flash.hx_trigger(saved or "Saved.", "departments-changed")
     return render(request, "people/_tree.html", ctx, headers=headers)
 
 
@@ -146,7 +147,7 @@ def add_department(
         target=f"department:{dept.id}",
         detail={"name": dept.name, "parent_id": parent_id},
     )
-    return _tree_response(request, session, dept.id)
+    return _tree_response(request, session, dept.id, saved=f"Department '{dept.name}' added.")
 
 
 @router.post("/people/departments/{department_id}/rename", response_class=HTMLResponse)
@@ -172,7 +173,9 @@ def rename_department(
         target=f"department:{department_id}",
         detail={"name": clean},
     )
-    return _tree_response(request, session, department_id)
+    return _tree_response(
+        request, session, department_id, saved=f"Department renamed to '{clean}'."
+    )
 
 
 @router.post("/people/departments/{department_id}/delete", response_class=HTMLResponse)
@@ -191,7 +194,7 @@ def delete_department(
         target=f"department:{department_id}",
         detail={"name": name},
     )
-    return _tree_response(request, session, None)
+    return _tree_response(request, session, None, saved=f"Department '{name}' deleted.")
 
 
 @router.post("/people/card-mode")
@@ -201,7 +204,7 @@ def switch_card_mode(
     """Switch the card issuing type (hex / decimal)."""
     chosen = set_card_mode(session, mode)
     record_audit(session=session, actor=principal.actor, action="card_mode.set", target=chosen)
-    return RedirectResponse("/people", status_code=303)
+    return flash.redirect("/people", f"Card issuing type set to {chosen}.")
 
 
 @router.get("/people/company", response_class=HTMLResponse)
@@ -242,8 +245,9 @@ async def save_company(
         ctx = {"company": fields | {"id": company.id}, "errors": errors, "saved": False}
         return render(request, "people/company.html", ctx, status_code=422)
     record_audit(session=session, actor=principal.actor, action="company.update", detail=fields)
-    return RedirectResponse("/people/company?saved=true", status_code=303)
+    return flash.redirect("/people/company?saved=true", "Company information saved.")
 
 
 router.include_router(views_person.router)
+router.include_router(views_collect.router)
 router.include_router(views_bulk.router)

@@ -5,20 +5,23 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
+from openpss.platform.devices import collect
 from openpss.platform.errors import DomainError, Invalid
 from openpss.platform.fields import DbId
 from openpss.platform.people import batch, org, service, xlsx
 from openpss.platform.people.cards import get_card_mode
 from openpss.platform.people.forms import int_list, messages
-from openpss.platform.people.http import XLSX, read_upload
+from openpss.platform.people.http import XLSX
 from openpss.platform.people.schemas import BatchAdd, BatchEdit
 from openpss.platform.security.audit import Actor, record_audit
+from openpss.platform.uploads import run_import
 from openpss.platform.web.templating import render
+from openpss.spreadsheets import SpreadsheetError
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -43,15 +46,22 @@ async def import_upload(
     session: SessionDep,
     principal: Operator,
     file: Annotated[UploadFile, File()],
+    update_existing: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
-    """Validate the whole file; import all rows or none and show each bad row."""
-    data = await read_upload(file)
+    """Validate the whole file; import all rows or none and show each bad row (optionally
+    updating the persons whose user ID exists)."""
     ctx: dict[str, Any] = {"errors": [], "message": "", "imported": None}
     try:
-        imported, errors = xlsx.import_persons(session=session, data=data)
-    except DomainError as exc:
+        imported, errors = await run_import(
+            file,
+            lambda data: xlsx.import_persons(
+                session=session, data=data, update_existing=update_existing
+            ),
+        )
+    except (DomainError, SpreadsheetError) as exc:
         ctx["message"] = str(exc)
-        return render(request, "people/import.html", ctx, status_code=422)
+        status = exc.status if isinstance(exc, SpreadsheetError) else 422
+        return render(request, "people/import.html", ctx, status_code=status)
     if errors:
         ctx["errors"] = errors
         return render(request, "people/import.html", ctx, status_code=422)
@@ -100,6 +110,7 @@ def _batch_page(
         "errors": errors or [],
         "message": message,
         "card_mode": get_card_mode(session).value,
+        "collectors": collect.collectors(session),
     }
     return render(request, "people/batch.html", ctx, status_code=status_code)
 
@@ -158,7 +169,15 @@ def _run_batch(
             form, ["start_user_id", "quantity", "department_id", "valid_from", "valid_to"]
         )
         persons = batch.batch_add(session=session, data=BatchAdd.model_validate(values))
-        return f"added {len(persons)} person(s): {persons[0].user_id} to {persons[-1].user_id}"
+        added = f"added {len(persons)} person(s): {persons[0].user_id} to {persons[-1].user_id}"
+        numbers = str(form.get("card_numbers", "")).split()
+        if not numbers:
+            return added
+        person_ids = [p.id for p in persons]  # cards in user ID order, all or nothing
+        cards = batch.batch_issue_cards(
+            session=session, person_ids=person_ids, card_numbers=numbers
+        )
+        return f"{added}, with {len(cards)} card(s)"
     if operation == "cards":
         numbers = str(form.get("card_numbers", "")).split()
         cards = batch.batch_issue_cards(session=session, person_ids=ids, card_numbers=numbers)

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from openpss.platform.deps import Operator, SessionDep, SettingsDep, Viewer
+from openpss.platform.devices import collect
 from openpss.platform.errors import DomainError, NotFound
 from openpss.platform.fields import DbId
 from openpss.platform.people import credentials, org, service
@@ -26,11 +27,12 @@ from openpss.platform.people.schemas import (
     PersonUpdate,
 )
 from openpss.platform.security.audit import record_audit
+from openpss.platform.web import flash
 from openpss.platform.web.templating import render
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
-REFRESH = {"HX-Trigger": "people-changed"}
+REFRESH_EVENT = "people-changed"  # the person list reloads itself on this event
 
 
 def _choices(session: SessionDep) -> dict[str, Any]:
@@ -53,6 +55,7 @@ def _dialog(
 ) -> HTMLResponse:
     """The dialog; errors come back with status 200 so that HTMX swaps them in."""
     ctx = _choices(session) | {"person": person, "v": values, "errors": errors}
+    ctx["collectors"] = collect.collectors(session)
     if person is not None:
         ctx |= _credential_context(session, person.id)
     return render(request, "people/_dialog.html", ctx, headers=headers)
@@ -93,13 +96,17 @@ def edit_person(
 @router.post("/people/persons", response_class=HTMLResponse)
 async def create_person(request: Request, session: SessionDep, principal: Operator) -> HTMLResponse:
     """Save a new person; on success the dialog switches to edit mode (cards, faces...)."""
-    values = person_values(await request.form())
+    form = await request.form()
+    values = person_values(form)
+    card_number = str(form.get("card_number", "")).strip()  # optional first card (manual 1.4.1)
     try:
         person = service.create_person(session=session, data=PersonCreate.model_validate(values))
-    except ValidationError as exc:
-        return _dialog(request, session, None, values, messages(exc))
-    except DomainError as exc:
-        return _dialog(request, session, None, values, [str(exc)])
+        if card_number:
+            credentials.add_card(session=session, person_id=person.id, number=card_number)
+    except (ValidationError, DomainError) as exc:
+        session.rollback()
+        errors = messages(exc) if isinstance(exc, ValidationError) else [str(exc)]
+        return _dialog(request, session, None, values | {"card_number": card_number}, errors)
     record_audit(
         session=session,
         actor=principal.actor,
@@ -108,7 +115,8 @@ async def create_person(request: Request, session: SessionDep, principal: Operat
         detail={"name": person.name},
     )
     person = service.get_person(session=session, person_id=person.id)
-    return _dialog(request, session, person, _form_values(person), [], headers=REFRESH)
+    saved = flash.hx_trigger(f"Person {person.user_id} ({person.name}) added.", REFRESH_EVENT)
+    return _dialog(request, session, person, _form_values(person), [], headers=saved)
 
 
 @router.post("/people/persons/{person_id}", response_class=HTMLResponse)
@@ -133,7 +141,8 @@ async def update_person(
         target=f"person:{person.user_id}",
         detail=sorted(values),
     )
-    return _dialog(request, session, person, _form_values(person), [], headers=REFRESH)
+    saved = flash.hx_trigger(f"Person {person.user_id} ({person.name}) saved.", REFRESH_EVENT)
+    return _dialog(request, session, person, _form_values(person), [], headers=saved)
 
 
 @router.post("/people/persons/{person_id}/delete")
@@ -146,7 +155,8 @@ def delete_person(person_id: DbId, session: SessionDep, principal: Operator) -> 
         action="person.delete",
         target=f"person:{person.user_id}",
     )
-    return Response(status_code=200, headers=REFRESH)
+    deleted = f"Person {person.user_id} ({person.name}) deleted."
+    return Response(status_code=200, headers=flash.hx_trigger(deleted, REFRESH_EVENT))
 
 
 # --- credentials -----------------------------------------------------------------------
@@ -163,15 +173,21 @@ def _credential_context(session: SessionDep, person_id: DbId) -> dict[str, Any]:
         }
         for card in person.cards
     ]
-    return {"person": person, "cards": cards, "card_mode": mode.value, "cred_error": ""}
+    return {
+        "person": person,
+        "cards": cards,
+        "card_mode": mode.value,
+        "cred_error": "",
+        "collectors": collect.collectors(session),  # devices that can read cards / fingers
+    }
 
 
 def _credentials(
-    request: Request, session: SessionDep, person_id: DbId, error: str = ""
+    request: Request, session: SessionDep, person_id: DbId, error: str = "", saved: str = ""
 ) -> HTMLResponse:
     ctx = _credential_context(session, person_id)
     ctx["cred_error"] = error
-    headers = {} if error else REFRESH
+    headers = {} if error else flash.hx_trigger(saved or "Saved.", REFRESH_EVENT)
     return render(request, "people/_credentials.html", ctx, headers=headers)
 
 
@@ -196,7 +212,7 @@ def add_card(
         target=f"person:{person_id}",
         detail={"card": card.number, "kind": card.kind},
     )
-    return _credentials(request, session, person_id)
+    return _credentials(request, session, person_id, saved="Card added.")
 
 
 CARD_ACTIONS: dict[str, dict[str, Any]] = {
@@ -240,7 +256,7 @@ def change_card(
         target=f"person:{person_id}",
         detail={"card_id": card_id},
     )
-    return _credentials(request, session, person_id)
+    return _credentials(request, session, person_id, saved="Card saved.")
 
 
 @router.post("/people/persons/{person_id}/password", response_class=HTMLResponse)
@@ -269,7 +285,7 @@ def set_password(
     record_audit(
         session=session, actor=principal.actor, action=action, target=f"person:{person_id}"
     )
-    return _credentials(request, session, person_id)
+    return _credentials(request, session, person_id, saved="Password saved.")
 
 
 @router.post("/people/persons/{person_id}/faces", response_class=HTMLResponse)
@@ -293,7 +309,7 @@ async def add_face(
         target=f"person:{person_id}",
         detail={"face_id": face.id},
     )
-    return _credentials(request, session, person_id)
+    return _credentials(request, session, person_id, saved="Face image added.")
 
 
 @router.post("/people/persons/{person_id}/faces/{face_id}/delete", response_class=HTMLResponse)
@@ -312,4 +328,4 @@ def delete_face(
         target=f"person:{person_id}",
         detail={"face_id": face_id},
     )
-    return _credentials(request, session, person_id)
+    return _credentials(request, session, person_id, saved="Face image deleted.")

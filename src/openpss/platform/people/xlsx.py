@@ -12,10 +12,8 @@ import logging
 import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
-from zipfile import BadZipFile
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl import Workbook
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -26,13 +24,20 @@ from openpss.platform.people.cards import CardMode, format_card, get_card_mode, 
 from openpss.platform.people.credentials import MAX_CARDS, new_card
 from openpss.platform.people.models import Card, Person
 from openpss.platform.people.schemas import ImportError_, PersonCreate
-from openpss.platform.people.service import build_person
+from openpss.platform.people.service import build_person, check_rules
+from openpss.platform.uploads import MAX_UPLOAD
 from openpss.platform.xlsx import write_xlsx
+from openpss.spreadsheets import read_rows
 
 logger = logging.getLogger(__name__)
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
+MAX_IMPORT_BYTES = MAX_UPLOAD
 MAX_IMPORT_ROWS = 100_000
+MAX_COLUMNS = 64  # the template has 22; extra columns beyond 64 are never read
 CARD_SEPARATOR = ";"
+# A card's state follows its number in the Card No. cell: "0A1B2C3D (duress, frozen)", so that
+# an export imported again keeps duress and frozen cards as they were.
+CARD_STATES = ("duress", "frozen")
+CardSpec = tuple[str, str, bool]  # canonical number, kind (main/duress), frozen
 
 # (header, PersonCreate field or special key); "*" marks a required column.
 COLUMNS: list[tuple[str, str]] = [
@@ -74,7 +79,12 @@ def template_xlsx(mode: CardMode) -> bytes:
     sheet.append(["1001", "Jane Doe", "", "general", None, None, None, example])
     sheet.append([])
     sheet.append(["# Department: a path like 'Company/Sales/North', empty for the company."])
-    sheet.append([f"# Card No.: {mode.value} numbers separated by ';'. Dates: YYYY-MM-DD."])
+    sheet.append(
+        [
+            f"# Card No.: {mode.value} numbers separated by ';', each optionally followed by "
+            "(duress), (frozen) or (duress, frozen). Dates: YYYY-MM-DD."
+        ]
+    )
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -120,13 +130,14 @@ def _pydantic_reason(exc: ValidationError) -> str:
 class _Importer:
     """Validates rows one by one, remembering what earlier rows of the file claim."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, update_existing: bool = False) -> None:
         self.session = session
+        self.update_existing = update_existing
         self.mode = get_card_mode(session)
         self.departments = dict(self._paths())
         self.user_ids: dict[str, int] = {}
         self.cards: dict[str, int] = {}
-        self.persons: list[tuple[Person, list[str]]] = []
+        self.persons: list[tuple[Person, list[CardSpec], set[str]]] = []
 
     def _paths(self) -> Iterator[tuple[str, int]]:
         """Full paths ('company/sales') and paths below the company ('sales')."""
@@ -138,6 +149,7 @@ class _Importer:
 
     def check(self, row_number: int, values: dict[str, Any]) -> str | None:
         """Validate one row; the reason when it is bad."""
+        fields = set(values)
         try:
             department = values.pop("department", None)
             cards = str(values.pop("cards", "") or "")
@@ -151,7 +163,7 @@ class _Importer:
             return _pydantic_reason(exc)
         except DomainError as exc:
             return str(exc)
-        self.persons.append((person, numbers))
+        self.persons.append((person, numbers, fields))
         return None
 
     def _department(self, path: str) -> int:
@@ -165,28 +177,54 @@ class _Importer:
             raise Invalid(f"user ID {user_id!r} also appears in row {self.user_ids[user_id]}")
         self.user_ids[user_id] = row_number
 
-    def _cards(self, row_number: int, text: str) -> list[str]:
-        numbers = [parse_card(t, self.mode) for t in text.split(CARD_SEPARATOR) if t.strip()]
-        if len(numbers) > MAX_CARDS:
+    def _cards(self, row_number: int, text: str) -> list[CardSpec]:
+        specs = [self._card(t) for t in text.split(CARD_SEPARATOR) if t.strip()]
+        if len(specs) > MAX_CARDS:
             raise Invalid(f"at most {MAX_CARDS} cards per person")
-        for number in numbers:
+        for number, _, _ in specs:
             shown = format_card(number, self.mode)
             if number in self.cards:
                 raise Invalid(f"card {shown} also appears in row {self.cards[number]}")
             self.cards[number] = row_number
-        return numbers
+        return specs
+
+    def _card(self, token: str) -> CardSpec:
+        """One card of the Card No. cell: a number, optionally followed by (duress, frozen)."""
+        number, _, rest = token.partition("(")
+        states = {s.strip().lower() for s in rest.rstrip().rstrip(")").split(",") if s.strip()}
+        unknown = sorted(states - set(CARD_STATES))
+        if unknown:
+            raise Invalid(
+                f"card state {', '.join(unknown)!r} is unknown; write the number, then "
+                "(duress), (frozen) or (duress, frozen)"
+            )
+        kind = "duress" if "duress" in states else "main"
+        return parse_card(number, self.mode), kind, "frozen" in states
 
     def clashes_with_database(self) -> list[ImportError_]:
-        """Rows whose user ID or card is already taken in the database."""
+        """Rows whose user ID or card is already taken in the database (with update_existing,
+        a row's own user ID and the cards that person already holds are no clash)."""
         errors = []
-        taken_ids = self._existing(Person.user_id, list(self.user_ids))
-        for user_id in taken_ids:
-            reason = f"user ID {user_id!r} already exists"
-            errors.append(ImportError_(row=self.user_ids[user_id], reason=reason))
-        for number in self._existing(Card.number, list(self.cards)):
-            reason = f"card {format_card(number, self.mode)} is already issued"
-            errors.append(ImportError_(row=self.cards[number], reason=reason))
+        row_user = {row: user_id for user_id, row in self.user_ids.items()}
+        if not self.update_existing:
+            for user_id in self._existing(Person.user_id, list(self.user_ids)):
+                reason = f"user ID {user_id!r} already exists"
+                errors.append(ImportError_(row=self.user_ids[user_id], reason=reason))
+        for number, holder in self._card_holders(list(self.cards)).items():
+            row = self.cards[number]
+            if self.update_existing and holder == row_user.get(row):
+                continue
+            reason = f"card {format_card(number, self.mode)} is already issued to user {holder}"
+            errors.append(ImportError_(row=row, reason=reason))
         return errors
+
+    def _card_holders(self, numbers: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for start in range(0, len(numbers), 500):
+            query = select(Card.number, Person.user_id).join(Person, Card.person_id == Person.id)
+            query = query.where(Card.number.in_(numbers[start : start + 500]))
+            found.update({number: user_id for number, user_id in self.session.execute(query)})
+        return found
 
     def _existing(self, column: Any, values: list[str]) -> set[str]:
         found: set[str] = set()
@@ -196,16 +234,16 @@ class _Importer:
         return found
 
 
-def _open_rows(data: bytes) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
-    if len(data) > MAX_IMPORT_BYTES:
-        raise Invalid(f"the file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise Invalid(f"the file is not a readable xlsx workbook ({exc})") from None
-    sheet = workbook.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    first = next(rows, None)
+def _open_rows(data: bytes) -> tuple[list[str], Iterator[tuple[int, tuple[Any, ...]]]]:
+    """Header names and the numbered non-blank rows after it (``SpreadsheetError`` if refused)."""
+    # MAX_IMPORT_ROWS person rows plus the header; blank rows count against it.
+    numbered = read_rows(
+        data, max_rows=MAX_IMPORT_ROWS + 1, max_columns=MAX_COLUMNS, max_bytes=MAX_IMPORT_BYTES
+    )
+    rows = iter(numbered)
+    first = numbered[0][1] if numbered and numbered[0][0] == 1 else None
+    if first is not None:
+        next(rows)
     header = [str(c).strip().rstrip("*").lower() if c is not None else "" for c in first or ()]
     missing = [h for h in ("user id", "name") if h not in header]
     if missing:
@@ -215,17 +253,21 @@ def _open_rows(data: bytes) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
     return header, rows
 
 
-def import_persons(*, session: Session, data: bytes) -> tuple[int, list[ImportError_]]:
-    """Import persons from xlsx; (imported, errors) and nothing written if any row is bad."""
+def import_persons(
+    *, session: Session, data: bytes, update_existing: bool = False
+) -> tuple[int, list[ImportError_]]:
+    """Import persons from xlsx; (imported, errors) and nothing written if any row is bad.
+
+    With `update_existing`, a row whose user ID exists updates that person (the columns the
+    file has; Card No. replaces the cards) instead of being refused (manual 1.6: import an
+    export to change persons)."""
     header, rows = _open_rows(data)
-    importer = _Importer(session)
+    importer = _Importer(session, update_existing)
     errors: list[ImportError_] = []
-    for row_number, row in enumerate(rows, start=2):
+    for row_number, row in rows:
         values = _row_values(header, row)
         if not values or str(values.get("user_id", "")).startswith("#"):
             continue  # blank or comment row
-        if row_number - 1 > MAX_IMPORT_ROWS:
-            raise Invalid(f"the file has more than {MAX_IMPORT_ROWS} rows")
         reason = importer.check(row_number, values)
         if reason:
             errors.append(ImportError_(row=row_number, reason=reason))
@@ -234,15 +276,60 @@ def import_persons(*, session: Session, data: bytes) -> tuple[int, list[ImportEr
         return 0, sorted(errors, key=lambda e: e.row)
     if not importer.persons:
         raise Invalid("the file holds no person rows")
-    for person, numbers in importer.persons:
-        person.cards = [new_card(n) for n in numbers]
-        session.add(person)
+    present = _existing_persons(session, [p.user_id for p, _, _ in importer.persons])
+    for person, specs, fields in importer.persons:
+        target = present.get(person.user_id)
+        if target is None:
+            person.cards = [_new_card(spec) for spec in specs]
+            session.add(person)
+        else:
+            _update_person(target, person, fields, specs)
     session.flush()
     return len(importer.persons), []
 
 
+def _new_card(spec: CardSpec) -> Card:
+    number, kind, frozen = spec
+    card = new_card(number, kind)
+    card.frozen = frozen
+    return card
+
+
+def _existing_persons(session: Session, user_ids: list[str]) -> dict[str, Person]:
+    found: dict[str, Person] = {}
+    for start in range(0, len(user_ids), 500):
+        query = select(Person).options(selectinload(Person.cards))
+        query = query.where(Person.user_id.in_(user_ids[start : start + 500]))
+        found.update({p.user_id: p for p in session.scalars(query)})
+    return found
+
+
+def _update_person(target: Person, row: Person, fields: set[str], specs: list[CardSpec]) -> None:
+    """Copy the columns the file has from the validated row onto the existing person."""
+    for name in fields - {"user_id", "cards"}:
+        attribute = "department_id" if name == "department" else name
+        setattr(target, attribute, getattr(row, attribute))
+    check_rules(target)
+    if "cards" in fields:
+        kept = {card.number: card for card in target.cards}
+        cards = []
+        for spec in specs:
+            card = kept.get(spec[0]) or _new_card(spec)
+            card.kind, card.frozen = spec[1], spec[2]
+            cards.append(card)
+        target.cards = cards
+
+
+def _card_cell(card: Card, mode: CardMode) -> str:
+    states = [
+        s for s, on in zip(CARD_STATES, (card.kind == "duress", card.frozen), strict=True) if on
+    ]
+    shown = format_card(card.number, mode)
+    return f"{shown} ({', '.join(states)})" if states else shown
+
+
 def _export_row(person: Person, paths: dict[int, str], mode: CardMode) -> list[Any]:
-    cards = CARD_SEPARATOR.join(format_card(c.number, mode) for c in person.cards)
+    cards = CARD_SEPARATOR.join(_card_cell(c, mode) for c in person.cards)
     values: dict[str, Any] = {
         field: getattr(person, field, None) for _, field in COLUMNS if hasattr(Person, field)
     }

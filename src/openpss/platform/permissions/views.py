@@ -28,6 +28,7 @@ from openpss.platform.permissions.schemas import (
 )
 from openpss.platform.permissions.timespec import parse_segments_text
 from openpss.platform.security.audit import record_audit
+from openpss.platform.web import flash
 from openpss.platform.web.templating import render
 
 router = APIRouter()
@@ -197,7 +198,7 @@ def group_delete(group_id: DbId, session: SessionDep, principal: Operator) -> Re
     record_audit(
         session=session, actor=principal.actor, action="permission_group.delete", target=group.name
     )
-    return RedirectResponse("/permissions", status_code=303)
+    return flash.redirect("/permissions", f"Permission group '{group.name}' deleted.")
 
 
 # ---------------------------------------------------------------- time templates

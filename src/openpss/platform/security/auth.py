@@ -7,8 +7,9 @@ import functools
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, contains_eager
@@ -62,14 +63,68 @@ def _insert_ip_row(session: Session, source_ip: str) -> None:
     session.execute(stmt.on_conflict_do_nothing(index_elements=["source_ip"]))
 
 
-def _ip_row(session: Session, source_ip: str) -> IpLock:
-    """The address's row, created if needed, locked for update and freshly read."""
+def _claim_row(
+    session: Session,
+    model: type[Account] | type[IpLock],
+    where: Any,
+    now: dt.datetime,
+    policy: LockPolicy,
+) -> int | None:
+    """One conditional UPDATE: count an attempt unless the row is locked; the new count.
+
+    The WHERE clause and the increment run as one statement under the row's write lock (a
+    row lock on PostgreSQL, the database write lock on SQLite), so parallel attempts are
+    counted one after the other and none passes once the limit is reached. An elapsed lock
+    starts a new count. Reaching the limit locks at once; a right password then unlocks.
+    """
+    count = case((model.locked_until.is_not(None), 1), else_=model.failed_logins + 1)
+    stmt = (
+        update(model)
+        .where(where, or_(model.locked_until.is_(None), model.locked_until <= now))
+        .values(
+            failed_logins=count,
+            locked_until=case((count >= policy.attempts, now + policy.duration), else_=None),
+        )
+        .returning(model.failed_logins)
+        .execution_options(synchronize_session=False)
+    )
+    return session.scalar(stmt)
+
+
+def _lock_of(session: Session, model: type[Account] | type[IpLock], where: Any) -> Any:
+    return session.scalar(select(model.locked_until).where(where))
+
+
+def claim_attempt(
+    *, session: Session, account: Account | None, source_ip: str, policy: LockPolicy
+) -> Locked | None:
+    """Count one attempt against the address and the account BEFORE any secret is checked.
+
+    Commits at once so that parallel attempts see the count. Raises Locked (nothing counted
+    for the locked row) when the address or the account is locked now; returns the lock this
+    attempt set when it reached the limit (it stands unless the secret proves right).
+    """
+    now = utcnow()
     _insert_ip_row(session, source_ip)
-    query = select(IpLock).where(IpLock.source_ip == source_ip).with_for_update()
-    row = session.scalar(query.execution_options(populate_existing=True))
-    if row is None:  # cannot happen: the row was just inserted or already existed
-        raise RuntimeError(f"ip_lock row for {source_ip} vanished")
-    return row
+    where_ip = IpLock.source_ip == source_ip
+    what_ip = f"source address {source_ip}"
+    ip_count = _claim_row(session, IpLock, where_ip, now, policy)
+    if ip_count is None:
+        session.commit()
+        raise Locked(what_ip, _lock_of(session, IpLock, where_ip) or now + policy.duration)
+    lock = Locked(what_ip, now + policy.duration) if ip_count >= policy.attempts else None
+    if account is not None:
+        where_account = Account.id == account.id
+        what_account = f"account {account.username}"
+        account_count = _claim_row(session, Account, where_account, now, policy)
+        if account_count is None:
+            until = _lock_of(session, Account, where_account)
+            session.commit()
+            raise Locked(what_account, until or now + policy.duration)
+        if account_count >= policy.attempts:
+            lock = Locked(what_account, now + policy.duration)
+    session.commit()
+    return lock
 
 
 def _expire(row: Account | IpLock, now: dt.datetime) -> None:
@@ -93,27 +148,10 @@ def check_not_locked(*, session: Session, account: Account | None, source_ip: st
             raise Locked(f"account {account.username}", account.locked_until)
 
 
-def register_failure(
-    *, session: Session, account: Account | None, source_ip: str, policy: LockPolicy, reason: str
+def record_failure(
+    *, session: Session, account: Account | None, source_ip: str, lock: Locked | None, reason: str
 ) -> Locked | None:
-    """Count a failed attempt against the account and the address; returns the lock it caused."""
-    now = utcnow()
-    lock: Locked | None = None
-    ip_row = _ip_row(session, source_ip)
-    _expire(ip_row, now)
-    ip_row.failed_logins = (ip_row.failed_logins or 0) + 1
-    if ip_row.failed_logins >= policy.attempts:
-        ip_row.locked_until = now + policy.duration
-        lock = Locked(f"source address {source_ip}", ip_row.locked_until)
-    if account is not None:
-        # Re-read under a row lock so that simultaneous failures all count.
-        session.refresh(account, attribute_names=["failed_logins", "locked_until"],
-                        with_for_update=True)  # fmt: skip
-        _expire(account, now)
-        account.failed_logins += 1
-        if account.failed_logins >= policy.attempts:
-            account.locked_until = now + policy.duration
-            lock = Locked(f"account {account.username}", account.locked_until)
+    """Audit a failed attempt already counted by ``claim_attempt``; returns its lock."""
     name = account.username if account is not None else "-"
     detail = {"reason": reason, "locked": lock is not None}
     record_audit(
@@ -124,14 +162,23 @@ def register_failure(
     return lock
 
 
+def register_failure(
+    *, session: Session, account: Account | None, source_ip: str, policy: LockPolicy, reason: str
+) -> Locked | None:
+    """Count and audit a failed attempt (no secret checked); returns the lock it caused."""
+    lock = claim_attempt(session=session, account=account, source_ip=source_ip, policy=policy)
+    return record_failure(
+        session=session, account=account, source_ip=source_ip, lock=lock, reason=reason
+    )
+
+
 def reset_failures(*, session: Session, account: Account, source_ip: str) -> None:
     """A successful login clears the failure counters of the account and the address."""
-    account.failed_logins = 0
-    account.locked_until = None
-    ip_row = session.scalar(select(IpLock).where(IpLock.source_ip == source_ip))
-    if ip_row is not None:
-        ip_row.failed_logins = 0
-        ip_row.locked_until = None
+    # Statements, not attribute sets: the counts in the database moved under the ORM's feet
+    # (claim_attempt), so an attribute set to the value the ORM last saw would be skipped.
+    cleared = {"failed_logins": 0, "locked_until": None}
+    session.execute(update(Account).where(Account.id == account.id).values(**cleared))
+    session.execute(update(IpLock).where(IpLock.source_ip == source_ip).values(**cleared))
 
 
 def authenticate(
@@ -139,32 +186,29 @@ def authenticate(
 ) -> Account:
     """Check the credentials; raises Locked or LoginRefused after recording the failure.
 
-    The caller must commit even when this raises, so that the failure counts.
+    The attempt is counted (and committed) before the password is verified, so parallel
+    attempts cannot exceed the limit. The caller must commit even when this raises, so that
+    the audit entry is kept.
     """
     account = find_account(session=session, username=username)
-    try:
-        check_not_locked(session=session, account=account, source_ip=source_ip)
-    except Locked as exc:
-        name = account.username if account is not None else "-"
-        record_audit(
-            session=session, actor=Actor(name, source_ip), action="login.failure",
-            detail={"reason": f"{exc.what} locked"},
-        )  # fmt: skip
-        raise
     if account is not None and not address_allowed(account.allowed_networks, source_ip):
         record_audit(
             session=session, actor=Actor(account.username, source_ip), action="login.failure",
             detail={"reason": "source address not allowed by the account binding"},
         )  # fmt: skip
         check_binding(account, source_ip)
+    lock = claim_locked_audited(
+        session=session, account=account, source_ip=source_ip, policy=policy
+    )
     # Unknown names cost one argon2 verification too, so timing does not reveal which names exist.
     stored = account.password_hash if account is not None else _dummy_hash()
     if not verify_password(stored, password) or account is None:
-        lock = register_failure(
-            session=session, account=account, source_ip=source_ip, policy=policy,
+        record_failure(
+            session=session, account=account, source_ip=source_ip, lock=lock,
             reason="unknown account" if account is None else "wrong password",
         )  # fmt: skip
         raise lock or LoginRefused(WRONG_CREDENTIALS)
+    reset_failures(session=session, account=account, source_ip=source_ip)
     if not account.enabled:
         record_audit(
             session=session, actor=Actor(account.username, source_ip), action="login.failure",
@@ -172,6 +216,21 @@ def authenticate(
         )  # fmt: skip
         raise LoginRefused(f"account {account.username} is disabled; ask an administrator")
     return account
+
+
+def claim_locked_audited(
+    *, session: Session, account: Account | None, source_ip: str, policy: LockPolicy
+) -> Locked | None:
+    """``claim_attempt``, auditing a refusal because the address or account is locked."""
+    try:
+        return claim_attempt(session=session, account=account, source_ip=source_ip, policy=policy)
+    except Locked as exc:
+        name = account.username if account is not None else "-"
+        record_audit(
+            session=session, actor=Actor(name, source_ip), action="login.failure",
+            detail={"reason": f"{exc.what} locked"},
+        )  # fmt: skip
+        raise
 
 
 def password_expired(account: Account, max_age_days: int, now: dt.datetime | None = None) -> bool:
@@ -215,7 +274,6 @@ def login(
     account = authenticate(
         session=session, username=username, password=password, source_ip=source_ip, policy=policy
     )
-    reset_failures(session=session, account=account, source_ip=source_ip)
     check_password_age(session=session, account=account, source_ip=source_ip, days=max_age_days)
     purge_expired_sessions(session=session)
     account.last_login_at = utcnow()

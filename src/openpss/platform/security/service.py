@@ -21,9 +21,9 @@ from openpss.platform.security.audit import Actor, record_audit
 from openpss.platform.security.auth import (
     LockPolicy,
     authenticate,
-    check_not_locked,
+    claim_locked_audited,
     find_account,
-    register_failure,
+    record_failure,
     reset_failures,
 )
 from openpss.platform.security.binding import set_binding
@@ -285,10 +285,10 @@ def questions_for(*, session: Session, username: str, secret: str) -> list[str]:
 
 def _refuse_unknown(session: Session, source_ip: str, policy: LockPolicy) -> NoReturn:
     """Forgot password for a name without questions: fail exactly like wrong answers."""
-    check_not_locked(session=session, account=None, source_ip=source_ip)
+    lock = claim_locked_audited(session=session, account=None, source_ip=source_ip, policy=policy)
     verify_password(_dummy_answer_hash(), "x")
-    lock = register_failure(session=session, account=None, source_ip=source_ip, policy=policy,
-                            reason="forgot password: no such account or no questions")  # fmt: skip
+    record_failure(session=session, account=None, source_ip=source_ip, lock=lock,
+                   reason="forgot password: no such account or no questions")  # fmt: skip
     raise lock or LoginRefused(WRONG_ANSWERS)
 
 
@@ -314,19 +314,20 @@ def reset_with_answers(
     account = find_account(session=session, username=username)
     if account is None or not account.questions:
         _refuse_unknown(session, source_ip, policy)
-    check_not_locked(session=session, account=account, source_ip=source_ip)
+    lock = claim_locked_audited(session=session, account=account, source_ip=source_ip,
+                                policy=policy)  # fmt: skip
     given = [normalize_answer(a) for a in answers]
     right = len(given) == len(account.questions) and all(
         verify_password(q.answer_hash, a) for q, a in zip(account.questions, given, strict=True)
     )
     if not right:
-        lock = register_failure(session=session, account=account, source_ip=source_ip,
-                                policy=policy, reason="wrong security answer")  # fmt: skip
+        record_failure(session=session, account=account, source_ip=source_ip, lock=lock,
+                       reason="wrong security answer")  # fmt: skip
         raise lock or LoginRefused(WRONG_ANSWERS)
+    reset_failures(session=session, account=account, source_ip=source_ip)
     check_new_password(password, confirm, account.username)
     set_password(session=session, account=account, password=password)
     _end_sessions(session, account)
-    reset_failures(session=session, account=account, source_ip=source_ip)
     record_audit(session=session, actor=Actor(account.username, source_ip),
                  action="account.forgot_password", target=account.username)  # fmt: skip
     return account

@@ -234,15 +234,20 @@ class LiveCamera:
             self.receiver.stats.as_dict() if self.receiver else self._final_stats
         )
         with self.lock:
-            for key, name in (
-                ("configured_frame_rate", "AcquisitionFrameRate"),
-                ("resulting_frame_rate", "ResultingFrameRateAbs"),
-            ):
-                with contextlib.suppress(Exception):
-                    stats[key] = round(float(self.camera.node(name).value), 3)
+            with contextlib.suppress(Exception):
+                stats["resulting_frame_rate"] = self._float("ResultingFrameRateAbs")
+            # AcquisitionFrameRate limits the camera only while AcquisitionFrameRateEnable is on;
+            # otherwise the camera runs free at the resulting rate (None: "not limited").
+            stats["configured_frame_rate"] = None
+            with contextlib.suppress(Exception):
+                if bool(self.camera.node("AcquisitionFrameRateEnable").value):
+                    stats["configured_frame_rate"] = self._float("AcquisitionFrameRate")
         stats["acquiring"] = self.acquiring
         stats["frames_seen"] = self.frames_seen
         return stats
+
+    def _float(self, name: str) -> float:
+        return round(float(self.camera.node(name).value), 3)
 
     # ----------------------------------------------------------------- events and shutdown
 

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
 
+from openpss.platform.web import flash
 from openpss.platform.web.htmx import wants_fragment
 
 PLATFORM_DIR = Path(__file__).resolve().parent.parent
@@ -66,7 +67,12 @@ def render(
         "nav": NAV,
     }
     ctx.update(context or {})
+    full_page = ctx["layout"] == "base.html"
+    ctx["flash"] = flash.pending(request) if full_page else ""
     all_headers = {**PAGE_HEADERS, **(headers or {})}
-    return templates.TemplateResponse(
+    response = templates.TemplateResponse(
         request, name, ctx, status_code=status_code, headers=all_headers
     )
+    if ctx["flash"]:
+        flash.clear(response)
+    return response

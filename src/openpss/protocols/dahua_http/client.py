@@ -17,6 +17,7 @@ Record times (``CreateTime``) are UTC epoch seconds; ``set/get_current_time`` us
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -123,15 +124,22 @@ class DahuaClient:
         params: Mapping[str, ConfigValue] | None = None,
         *,
         json_body: object = None,
+        timeout: float | None = None,
     ) -> str:
-        """Call ``/cgi-bin/<cgi>.cgi?action=...``; the body text, or a DahuaError."""
+        """Call ``/cgi-bin/<cgi>.cgi?action=...``; the body text, or a DahuaError. `timeout`
+        overrides the client's for calls that wait on purpose (enrolment captures)."""
         query = {"action": action, **{k: encode_value(v) for k, v in (params or {}).items()}}
         method = "POST" if json_body is not None else "GET"
         content = json.dumps(json_body).encode() if json_body is not None else None
         headers = {"Content-Type": "application/json"} if content is not None else None
         try:
             response = await self._http.request(
-                method, f"/cgi-bin/{cgi}.cgi", params=query, content=content, headers=headers
+                method,
+                f"/cgi-bin/{cgi}.cgi",
+                params=query,
+                content=content,
+                headers=headers,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             )
         except httpx.HTTPError as exc:
             raise DahuaConnectionError(f"{self.base_url}: {exc}") from exc
@@ -265,7 +273,6 @@ class DahuaClient:
         await self._fingerprints("updateMulti", user_id, templates)
 
     async def _fingerprints(self, action: str, user_id: str, templates: list[bytes]) -> None:
-        import base64
 
         entry = {
             "UserID": user_id,
@@ -314,6 +321,22 @@ class DahuaClient:
     async def find_fingerprints(self, user_id: str | None = None) -> list[dict[str, Any]]:
         """Fingerprint entries (``FingerprintData``: base64 templates)."""
         return await self.find("AccessFingerprint", {"UserID": user_id} if user_id else None)
+
+    async def capture_card(self, wait: int = 30) -> str:
+        """Enrolment: the number of the next card presented at the device (waits `wait` s)."""
+        text = await self.request(
+            "accessControl", "captureCard", {"timeout": wait}, timeout=wait + 10
+        )
+        return str(parse_kv(text)["CardNo"])
+
+    async def capture_fingerprint(self, wait: int = 30) -> bytes:
+        """Enrolment: a template from a finger presented three times at the device."""
+        answer = json.loads(
+            await self.request(
+                "accessControl", "captureFingerprint", {"timeout": wait}, timeout=wait + 10
+            )
+        )
+        return base64.b64decode(answer["FingerprintData"])
 
     async def insert_card_legacy(
         self, *, card_no: str, user_id: str, name: str = "", password: str = ""
