@@ -36,6 +36,7 @@ from openpss.platform.vision.deps import close_cameras_on_shutdown
 from openpss.platform.web import api_docs, errors
 from openpss.platform.web import views as web_views
 from openpss.platform.web.templating import STATIC_DIR
+from openpss.protocols.http_guard import HttpLimits
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,12 @@ CONSOLE_ROUTERS: list[APIRouter] = [
     vision_views.router,
     web_views.router,
 ]
+
+# The console and API: browsers open ~6 connections each and offices share an address (NAT);
+# a 20 MB upload over a slow link needs its two minutes.
+PLATFORM_LIMITS = HttpLimits(
+    header_timeout=10.0, body_timeout=120.0, max_connections=1000, max_per_peer=128
+)
 
 BackgroundService = Callable[[FastAPI], Coroutine[Any, Any, None]]
 
