@@ -18,6 +18,7 @@ from openpss.protocols.dahua_http.client import (
 )
 from openpss.protocols.dahua_http.events import EventPart
 from tests.support.dahua_device import ADMIN_PASSWORD, RunningDevice, running_device
+from tests.support.polling import eventually_async
 
 
 @pytest.fixture
@@ -196,8 +197,7 @@ async def test_event_stream_delivers_punches_and_heartbeats(device: RunningDevic
                     return
 
         task = asyncio.create_task(listen())
-        while device.front.hub.subscribers == 0:
-            await asyncio.sleep(0.02)
+        await eventually_async(lambda: device.front.hub.subscribers > 0, what="a subscriber")
         await asyncio.to_thread(device.present, user_id=1, password="1234")
         await asyncio.wait_for(task, 10)
     event = received[-1]

@@ -17,6 +17,7 @@ from openpss.platform.permissions.schemas import (
     DoorRef,
     PermissionGroupCreate,
     PermissionGroupUpdate,
+    ProgressQuery,
     TimeTemplateCreate,
     TimeTemplateUpdate,
 )
@@ -148,6 +149,7 @@ def test_group_validation_messages(session: Session) -> None:
 def test_only_affected_tasks_are_requeued(session: Session) -> None:
     root, sales, _ = _tree(session)
     p1, p2 = _person(session, "1", sales), _person(session, "2", sales)
+    outsider = _person(session, "9", root)  # in no group: no change may queue work for them
     d1, d2 = _device(session, "D1"), _device(session, "D2")
     group = service.create_group(
         session=session,
@@ -196,12 +198,13 @@ def test_only_affected_tasks_are_requeued(session: Session) -> None:
         group_id=group.id,
         data=PermissionGroupUpdate(verification_methods=["card"]),
     )
-    assert {k: t.status for k, t in _tasks(session).items()} == {
+    after = _tasks(session)
+    assert {k: t.status for k, t in after.items()} == {  # nothing for the outsider in the root
         ("1", d1.id): TaskStatus.pending,
         ("1", d2.id): TaskStatus.pending,
         ("2", d1.id): TaskStatus.success,
     }
-    assert root.id
+    assert outsider.department_id == root.id
 
 
 def test_person_kept_by_another_group_is_not_removed(session: Session) -> None:
@@ -300,9 +303,12 @@ def test_queue_backoff_and_retry(session: Session) -> None:
             "revoked": 0,
         }
     ]
-    total, rows = tasks.progress_by_person(session=session)
-    assert total == 3
-    assert rows[0]["user_id"] == "1"
+    page = tasks.progress_by_person(session=session, query=ProgressQuery())
+    assert page.total == 3
+    assert page.items[0]["user_id"] == "1"
+    second = tasks.progress_by_person(session=session, query=ProgressQuery(limit=2, page=2))
+    assert (second.total, [r["user_id"] for r in second.items]) == (3, ["3"])
+    assert tasks.progress_by_person(session=session, query=ProgressQuery(search="2")).total == 1
 
 
 def test_template_time_change_requeues_its_groups(session: Session) -> None:

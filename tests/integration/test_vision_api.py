@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import time
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,13 +13,15 @@ import numpy as np
 import pytest
 import tifffile
 from PIL import Image
+from sqlalchemy import select
 
-from openpss.platform.security.models import Role
+from openpss.platform.security.models import AuditEntry, Role
 from openpss.platform.vision.live import CameraSessions
 from openpss.protocols.gige_vision.client import DiscoveredDevice
 from openpss.protocols.gige_vision.gvcp import DeviceInfo
 from tests.conftest import Api
 from tests.integration.vision_support import HEIGHT, WIDTH, VirtualCamera, virtual_camera
+from tests.support.polling import eventually
 
 BASE = "/api/v1/vision"
 
@@ -193,14 +195,13 @@ def test_device_events_reach_the_event_log(vision: tuple[Api, int]) -> None:
     api.client.put(f"{cam}/features/EventSelector", json={"value": "ExposureEnd"}, headers=op)
     api.client.put(f"{cam}/features/EventNotification", json={"value": "On"}, headers=op)
     api.client.post(f"{cam}/acquisition", json={"mode": "SingleFrame"}, headers=op)
-    deadline = time.monotonic() + 10
-    texts: list[str] = []
-    while time.monotonic() < deadline:
+
+    def exposure_end() -> list[str]:
         texts = [e["text"] for e in api.client.get(f"{cam}/events", headers=op).json()]
-        if any(t.startswith("ExposureEnd 0x0002") for t in texts):
-            break
-        time.sleep(0.05)
-    assert any(t.startswith("ExposureEnd 0x0002 at ") for t in texts), texts
+        return [t for t in texts if t.startswith("ExposureEnd 0x0002")]
+
+    texts = eventually(exposure_end, what="an ExposureEnd event in the event log")
+    assert all(t.startswith("ExposureEnd 0x0002 at ") for t in texts), texts
 
 
 def test_continuous_locks_width_until_stopped(vision: tuple[Api, int]) -> None:
@@ -290,12 +291,38 @@ def test_delete_disconnects(vision: tuple[Api, int]) -> None:
     assert api.client.delete(f"{BASE}/cameras/{camera_id}", headers=op).status_code == 404
 
 
-def _wait_for(api: Api, cam: str, done: Any, timeout: float = 15.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
+def _wait_for(api: Api, cam: str, done: Any) -> dict[str, Any]:
+    """The camera's statistics once `done(stats)` holds (the test fails if it never does)."""
+
+    def check() -> dict[str, Any] | None:
         stats: dict[str, Any] = api.client.get(
             f"{cam}/statistics", headers=api.headers(Role.viewer)
         ).json()
-        if done(stats) or time.monotonic() > deadline:
-            return stats
-        time.sleep(0.05)
+        return stats if done(stats) else None
+
+    result: dict[str, Any] = eventually(check, what="camera statistics")
+    return result
+
+
+def _audit(api: Api, action: str) -> list[tuple[str, dict[str, Any]]]:
+    with api.client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+        query = select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        return [(e.target, json.loads(e.detail)) for e in s.scalars(query)]
+
+
+def test_api_and_console_audit_camera_actions_alike(vision: tuple[Api, int]) -> None:
+    """Regression: camera.connect logged the name from the API and the id from the console."""
+    api, camera_id = vision
+    op = api.headers(Role.operator)
+    assert api.client.post(f"/vision/{camera_id}/disconnect", headers=op).status_code == 200
+    assert api.client.post(f"/vision/{camera_id}/connect", headers=op).status_code == 200
+    assert _audit(api, "camera.connect") == [("line 1", {"camera_id": camera_id})] * 2
+    assert _audit(api, "camera.disconnect") == [("line 1", {"camera_id": camera_id})]
+    url = f"{BASE}/cameras/{camera_id}/features/GammaEnable"
+    assert api.client.put(url, json={"value": "1"}, headers=op).status_code == 200
+    form = {"name": "GammaEnable", "value": "0"}
+    assert api.client.post(f"/vision/{camera_id}/features", data=form, headers=op).is_success
+    assert _audit(api, "camera.feature") == [
+        ("line 1", {"camera_id": camera_id, "feature": "GammaEnable", "value": "1"}),
+        ("line 1", {"camera_id": camera_id, "feature": "GammaEnable", "value": "0"}),
+    ]

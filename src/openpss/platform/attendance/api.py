@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from sqlalchemy import select
 from starlette.background import BackgroundTask
 
-from openpss.platform.attendance import compute, jobs, reports, service
+from openpss.platform.attendance import assignments, compute, jobs, reports, service, shifts
 from openpss.platform.attendance.models import (
     AttendanceException,
     AttendancePeriod,
@@ -45,7 +45,6 @@ from openpss.platform.attendance.schemas import (
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.errors import Conflict, NotFound
 from openpss.platform.fields import DbId
-from openpss.platform.security.audit import record_audit
 from openpss.platform.web.openapi import CSV, XLSX, file_answer
 
 router = APIRouter(prefix="/attendance", tags=["attendance"])
@@ -68,14 +67,14 @@ def _shift_read(row: AttendanceShift) -> ShiftRead:
 def list_periods(session: SessionDep, _: Viewer) -> list[PeriodRead]:
     """All attendance periods."""
     rows = session.scalars(select(AttendancePeriod).order_by(AttendancePeriod.name))
-    return [service.period_to_read(p) for p in rows]
+    return [shifts.period_to_read(p) for p in rows]
 
 
 @router.post("/periods", response_model=PeriodRead, status_code=201)
 def create_period(data: PeriodCreate, session: SessionDep, p: Operator) -> PeriodRead:
     """Add an attendance period."""
-    row = service.create_period(session=session, actor=p.actor, data=data)
-    return service.period_to_read(row)
+    row = shifts.create_period(session=session, actor=p.actor, data=data)
+    return shifts.period_to_read(row)
 
 
 @router.patch("/periods/{period_id}", response_model=PeriodRead)
@@ -83,14 +82,14 @@ def update_period(
     period_id: DbId, data: PeriodUpdate, session: SessionDep, p: Operator
 ) -> PeriodRead:
     """Change a period; results of shifts using it are recomputed."""
-    row = service.update_period(session=session, actor=p.actor, period_id=period_id, data=data)
-    return service.period_to_read(row)
+    row = shifts.update_period(session=session, actor=p.actor, period_id=period_id, data=data)
+    return shifts.period_to_read(row)
 
 
 @router.delete("/periods/{period_id}", status_code=204)
 def delete_period(period_id: DbId, session: SessionDep, p: Operator) -> None:
     """Delete a period no shift uses."""
-    service.delete_period(session=session, actor=p.actor, period_id=period_id)
+    shifts.delete_period(session=session, actor=p.actor, period_id=period_id)
 
 
 @router.get("/shifts", response_model=list[ShiftRead])
@@ -102,21 +101,21 @@ def list_shifts(session: SessionDep, _: Viewer) -> list[ShiftRead]:
 @router.post("/shifts", response_model=ShiftRead, status_code=201)
 def create_shift(data: ShiftCreate, session: SessionDep, p: Operator) -> ShiftRead:
     """Add a shift."""
-    row = service.create_shift(session=session, actor=p.actor, data=data)
+    row = shifts.create_shift(session=session, actor=p.actor, data=data)
     return _shift_read(row)
 
 
 @router.patch("/shifts/{shift_id}", response_model=ShiftRead)
 def update_shift(shift_id: DbId, data: ShiftUpdate, session: SessionDep, p: Operator) -> ShiftRead:
     """Change a shift; its results are recomputed."""
-    row = service.update_shift(session=session, actor=p.actor, shift_id=shift_id, data=data)
+    row = shifts.update_shift(session=session, actor=p.actor, shift_id=shift_id, data=data)
     return _shift_read(row)
 
 
 @router.delete("/shifts/{shift_id}", status_code=204)
 def delete_shift(shift_id: DbId, session: SessionDep, p: Operator) -> None:
     """Delete a shift and its assignments."""
-    service.delete_shift(session=session, actor=p.actor, shift_id=shift_id)
+    shifts.delete_shift(session=session, actor=p.actor, shift_id=shift_id)
 
 
 @router.get("/assignments", response_model=list[AssignmentRead])
@@ -128,13 +127,13 @@ def list_assignments(session: SessionDep, _: Viewer) -> list[ShiftAssignment]:
 @router.post("/assignments", response_model=AssignmentRead, status_code=201)
 def create_assignment(data: AssignmentCreate, session: SessionDep, p: Operator) -> Any:
     """Assign a shift to a person or department for a date range."""
-    return service.create_assignment(session=session, actor=p.actor, data=data)
+    return assignments.create_assignment(session=session, actor=p.actor, data=data)
 
 
 @router.delete("/assignments/{assignment_id}", status_code=204)
 def delete_assignment(assignment_id: DbId, session: SessionDep, p: Operator) -> None:
     """Remove an assignment."""
-    service.delete_assignment(session=session, actor=p.actor, assignment_id=assignment_id)
+    assignments.delete_assignment(session=session, actor=p.actor, assignment_id=assignment_id)
 
 
 @router.get("/exceptions", response_model=list[ExceptionRead])
@@ -146,13 +145,13 @@ def list_exceptions(session: SessionDep, _: Viewer) -> list[AttendanceException]
 @router.post("/exceptions", response_model=ExceptionRead, status_code=201)
 def create_exception(data: ExceptionCreate, session: SessionDep, p: Operator) -> Any:
     """Record a leave or business trip."""
-    return service.create_exception(session=session, actor=p.actor, data=data)
+    return assignments.create_exception(session=session, actor=p.actor, data=data)
 
 
 @router.delete("/exceptions/{exception_id}", status_code=204)
 def delete_exception(exception_id: DbId, session: SessionDep, p: Operator) -> None:
     """Remove a leave or business trip."""
-    service.delete_exception(session=session, actor=p.actor, exception_id=exception_id)
+    assignments.delete_exception(session=session, actor=p.actor, exception_id=exception_id)
 
 
 @router.get("/holidays", response_model=list[HolidayRead])
@@ -160,19 +159,19 @@ def list_holidays(
     session: SessionDep, _: Viewer, year: int = Query(..., ge=1970, le=9999)
 ) -> list[dict[str, Any]]:
     """Public (by country) and custom holidays of a year."""
-    return service.list_holidays(session=session, year=year)
+    return assignments.list_holidays(session=session, year=year)
 
 
 @router.post("/holidays", response_model=HolidayRead, status_code=201)
 def create_holiday(data: HolidayCreate, session: SessionDep, p: Operator) -> Any:
     """Add a custom holiday."""
-    return service.create_holiday(session=session, actor=p.actor, data=data)
+    return assignments.create_holiday(session=session, actor=p.actor, data=data)
 
 
 @router.delete("/holidays/{holiday_id}", status_code=204)
 def delete_holiday(holiday_id: DbId, session: SessionDep, p: Operator) -> None:
     """Remove a custom holiday."""
-    service.delete_holiday(session=session, actor=p.actor, holiday_id=holiday_id)
+    assignments.delete_holiday(session=session, actor=p.actor, holiday_id=holiday_id)
 
 
 @router.get("/settings", response_model=SettingsRead)
@@ -197,14 +196,8 @@ def add_punch(data: ManualPunchCreate, session: SessionDep, p: Operator) -> dict
 @router.post("/compute")
 def compute_results(data: ComputeRequest, session: SessionDep, p: Operator) -> dict[str, int]:
     """Compute and store results for a date range."""
-    record_audit(
-        session=session,
-        actor=p.actor,
-        action="attendance.results.compute",
-        detail=data.model_dump(mode="json"),
-    )
-    stored = compute.compute_range(
-        session=session, start=data.start, end=data.end, person_ids=data.person_ids
+    stored = service.compute_results(
+        session=session, actor=p.actor, start=data.start, end=data.end, person_ids=data.person_ids
     )
     return {"results": stored}
 

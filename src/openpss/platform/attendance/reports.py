@@ -196,7 +196,8 @@ def csv_chunks(rows: Iterator[list[Any]]) -> Iterator[str]:
 def write_xlsx(rows: Iterator[list[Any]], path: Path, title: str) -> None:
     """Write rows to a workbook with openpyxl's write-only (streaming) mode; the header row in
     the manual's column names."""
-    xlsx.write_xlsx(path, title, (headings(row) if i == 0 else row for i, row in enumerate(rows)))
+    header = next(rows, None)
+    xlsx.write_xlsx(path, title, rows, headings(header) if header is not None else ())
 
 
 def write_csv(rows: Iterator[list[Any]], path: Path) -> None:

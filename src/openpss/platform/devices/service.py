@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from openpss.platform.db import contains_text
@@ -16,10 +16,13 @@ from openpss.platform.devices.crypto import decrypt_secret, encrypt_secret
 from openpss.platform.devices.models import DEFAULT_PORT, Device
 from openpss.platform.devices.schemas import (
     DeviceCreate,
+    DeviceQuery,
     DeviceUpdate,
     ImportResult,
 )
 from openpss.platform.errors import Conflict, DomainError, Invalid, NotFound
+from openpss.platform.listing import Page, paginate
+from openpss.platform.security.audit import Actor, record_audit
 from openpss.platform.settings import Settings
 from openpss.platform.xlsx import xlsx_bytes
 from openpss.spreadsheets import read_rows
@@ -48,21 +51,28 @@ def _check_name_free(session: Session, name: str, own_id: int | None = None) -> 
         raise Conflict(f"a device named '{name}' already exists; choose another name")
 
 
-def create_device(*, session: Session, settings: Settings, data: DeviceCreate) -> Device:
-    """Add a device; its password is stored encrypted."""
+def create_device(
+    *, session: Session, settings: Settings, actor: Actor, data: DeviceCreate
+) -> Device:
+    """Add a device (audited); its password is stored encrypted."""
     _check_name_free(session, data.name)
     fields = data.model_dump(exclude={"password"})
     device = Device(**fields, password_encrypted=encrypt_secret(settings, data.password))
     session.add(device)
     session.flush()
     logger.info("device %s added (%s:%s)", device.name, device.host, device.port)
+    detail = {"host": device.host, "port": device.port, "username": device.username}
+    record_audit(
+        session=session, actor=actor, action="device.create", target=device.name, detail=detail
+    )
     return device
 
 
 def update_device(
-    *, session: Session, settings: Settings, device_id: int, data: DeviceUpdate
+    *, session: Session, settings: Settings, actor: Actor, device_id: int, data: DeviceUpdate
 ) -> Device:
-    """Change a device; a new host, port or credential marks it unchecked until the next poll."""
+    """Change a device (audited, the password as "changed" only); a new host, port or
+    credential marks it unchecked until the next poll."""
     device = get_device(session=session, device_id=device_id)
     changes = data.model_dump(exclude_unset=True, exclude={"password"})
     if changes.get("name") is not None:
@@ -76,14 +86,20 @@ def update_device(
         device.online = False
         device.last_error = ""
     session.flush()
+    detail = changes | ({"password": "changed"} if data.password is not None else {})
+    record_audit(
+        session=session, actor=actor, action="device.update", target=device.name, detail=detail
+    )
     return device
 
 
-def delete_device(*, session: Session, device_id: int) -> Device:
-    """Delete a device (its permission-group doors and tasks go with it; records keep no link)."""
+def delete_device(*, session: Session, actor: Actor, device_id: int) -> Device:
+    """Delete a device, audited (its permission-group doors and tasks go with it; records keep
+    no link)."""
     device = get_device(session=session, device_id=device_id)
     session.delete(device)
     session.flush()
+    record_audit(session=session, actor=actor, action="device.delete", target=device.name)
     return device
 
 
@@ -94,26 +110,33 @@ def device_password(*, settings: Settings, device: Device) -> str:
     return decrypt_secret(settings, device.password_encrypted)
 
 
-def list_devices(
-    *, session: Session, search: str = "", offset: int = 0, limit: int = 50
-) -> tuple[int, list[Device]]:
-    """A page of devices ordered by name, filtered by name/host/serial, with the total count."""
-    query = select(Device)
-    if search:
+_DEVICE_SORT = {
+    "name": (Device.name,),
+    "host": (Device.host, Device.name),
+    "kind": (Device.kind, Device.name),
+    "online": (Device.online.desc(), Device.name),
+}
+
+
+def list_devices(*, session: Session, query: DeviceQuery) -> Page[Device]:
+    """A page of devices filtered by name/host/serial, sorted as asked, with the total count."""
+    statement = select(Device)
+    if query.search:
         columns = (Device.name, Device.host, Device.serial)
-        query = query.where(or_(*(contains_text(column, search.strip()) for column in columns)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Device.name).offset(offset).limit(limit)).all()
-    return total, list(rows)
+        statement = statement.where(or_(*(contains_text(c, query.search) for c in columns)))
+    order = (*_DEVICE_SORT[query.sort], Device.id)
+    return paginate(session, statement, query, order=order)
 
 
-def export_devices_xlsx(*, session: Session) -> bytes:
-    """The device list as xlsx, without passwords (they are re-entered on import)."""
+def export_devices_xlsx(*, session: Session, actor: Actor) -> bytes:
+    """The device list as xlsx (audited), without passwords (they are re-entered on import)."""
     rows = (
         [d.name, d.host, d.port, d.username, d.kind, d.door_count, d.remark, ""]
         for d in session.scalars(select(Device).order_by(Device.name))
     )
-    return xlsx_bytes("Devices", rows, IMPORT_COLUMNS)
+    content = xlsx_bytes("Devices", rows, IMPORT_COLUMNS)
+    record_audit(session=session, actor=actor, action="device.export")
+    return content
 
 
 @dataclass
@@ -198,7 +221,9 @@ def _validate_rows(raw: list[tuple[int, list[Any]]]) -> list[_Row]:
     return rows
 
 
-def import_devices_xlsx(*, session: Session, settings: Settings, content: bytes) -> ImportResult:
+def import_devices_xlsx(
+    *, session: Session, settings: Settings, actor: Actor, content: bytes, filename: str = ""
+) -> ImportResult:
     """Import a device list: all rows are validated first, then written together.
 
     A row whose name exists updates that device; a new name creates one. The Password column is
@@ -223,6 +248,13 @@ def import_devices_xlsx(*, session: Session, settings: Settings, content: bytes)
         if not device.password_encrypted:
             result.without_password.append(device.name)
     session.flush()
+    record_audit(
+        session=session,
+        actor=actor,
+        action="device.import",
+        target=filename,
+        detail=result.model_dump(),
+    )
     return result
 
 

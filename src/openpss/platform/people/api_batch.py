@@ -22,7 +22,6 @@ from openpss.platform.people.schemas import (
     ImportResult,
     PersonSummary,
 )
-from openpss.platform.security.audit import record_audit
 from openpss.platform.uploads import run_import, upload_errors
 from openpss.platform.web.openapi import UPLOAD_ERRORS, file_answer
 
@@ -32,14 +31,8 @@ router = APIRouter()
 @router.post("/batch/add", response_model=list[PersonSummary], status_code=201)
 def post_batch_add(data: BatchAdd, session: SessionDep, principal: Operator) -> list[PersonSummary]:
     """Add persons with consecutive user IDs from a start ID."""
-    persons = batch.batch_add(session=session, data=data)
+    persons = batch.batch_add(session=session, data=data, actor=principal.actor)
     page = service.persons_by_ids(session=session, person_ids=[p.id for p in persons])
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.batch_add",
-        detail={"start_user_id": data.start_user_id, "quantity": data.quantity},
-    )
     return service.summaries(session, sorted(page, key=lambda p: p.user_id))
 
 
@@ -49,29 +42,19 @@ def post_batch_cards(
 ) -> list[CardRead]:
     """Issue one card to each selected person; all or nothing."""
     cards = batch.batch_issue_cards(
-        session=session, person_ids=data.person_ids, card_numbers=data.card_numbers
+        session=session,
+        person_ids=data.person_ids,
+        card_numbers=data.card_numbers,
+        actor=principal.actor,
     )
     mode = get_card_mode(session)
-    read = [service.card_read(c, mode) for c in cards]
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="card.batch_issue",
-        detail={"persons": data.person_ids, "cards": [c.number for c in read]},
-    )
-    return read
+    return [service.card_read(c, mode) for c in cards]
 
 
 @router.post("/batch/edit", status_code=204)
 def post_batch_edit(data: BatchEdit, session: SessionDep, principal: Operator) -> Response:
     """Change department and/or validity of the selected persons; all or nothing."""
-    batch.batch_edit(session=session, data=data)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.batch_edit",
-        detail=data.model_dump(mode="json"),
-    )
+    batch.batch_edit(session=session, data=data, actor=principal.actor)
     return Response(status_code=204)
 
 
@@ -105,20 +88,15 @@ async def post_import(
         imported, errors = await run_import(
             file,
             lambda data: xlsx.import_persons(
-                session=session, data=data, update_existing=update_existing
+                session=session, data=data, update_existing=update_existing,
+                actor=principal.actor, filename=file.filename or "",
             ),
-        )
+        )  # fmt: skip
     if errors:
         raise Invalid(
             f"{len(errors)} row(s) are invalid; nothing was imported",
             items=[(("row", e.row), e.reason) for e in errors],
         )
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.import",
-        detail={"file": file.filename, "imported": imported},
-    )
     return ImportResult(imported=imported, errors=[])
 
 
@@ -130,13 +108,7 @@ def get_export(
 ) -> StreamingResponse:
     """Export the selected (or all) persons as xlsx."""
     person_ids = _parse_ids(ids)
-    output = xlsx.export_persons(session=session, person_ids=person_ids)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.export",
-        detail={"persons": "all" if person_ids is None else len(person_ids)},
-    )
+    output = xlsx.export_persons(session=session, person_ids=person_ids, actor=principal.actor)
     headers = {"Content-Disposition": 'attachment; filename="persons.xlsx"'}
     return StreamingResponse(output, media_type=XLSX, headers=headers)
 

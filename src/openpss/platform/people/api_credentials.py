@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from openpss.platform.deps import Operator, SessionDep, SettingsDep, Viewer
 from openpss.platform.fields import DbId
 from openpss.platform.people import credentials, service
-from openpss.platform.people.cards import format_card, get_card_mode
+from openpss.platform.people.cards import get_card_mode
 from openpss.platform.people.http import read_upload
 from openpss.platform.people.models import Card
 from openpss.platform.people.schemas import (
@@ -23,7 +23,6 @@ from openpss.platform.people.schemas import (
     FingerprintRead,
     PasswordSet,
 )
-from openpss.platform.security.audit import record_audit
 from openpss.platform.web.openapi import UPLOAD_ERRORS, file_answer
 
 router = APIRouter()
@@ -34,26 +33,18 @@ def _card_read(session: SessionDep, card: Card) -> CardRead:
     return service.card_read(card, get_card_mode(session))
 
 
-def _audit_card(session: SessionDep, principal: Operator, action: str, card: Card) -> None:
-    shown = format_card(card.number, get_card_mode(session))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action=action,
-        target=f"person:{card.person_id}",
-        detail={"card": shown, "kind": card.kind, "frozen": card.frozen},
-    )
-
-
 @router.post(PERSON + "/cards", response_model=CardRead, status_code=201)
 def post_card(
     person_id: DbId, data: CardCreate, session: SessionDep, principal: Operator
 ) -> CardRead:
     """Issue a card (number in the card issuing type) as main or duress card."""
     card = credentials.add_card(
-        session=session, person_id=person_id, number=data.number, kind=data.kind
+        session=session,
+        person_id=person_id,
+        number=data.number,
+        kind=data.kind,
+        actor=principal.actor,
     )
-    _audit_card(session, principal, "card.create", card)
     return _card_read(session, card)
 
 
@@ -69,8 +60,8 @@ def patch_card(
         kind=data.kind,
         frozen=data.frozen,
         number=data.number,
+        actor=principal.actor,
     )
-    _audit_card(session, principal, "card.update", card)
     return _card_read(session, card)
 
 
@@ -79,8 +70,9 @@ def delete_card(
     person_id: DbId, card_id: DbId, session: SessionDep, principal: Operator
 ) -> Response:
     """Delete a card."""
-    card = credentials.delete_card(session=session, person_id=person_id, card_id=card_id)
-    _audit_card(session, principal, "card.delete", card)
+    credentials.delete_card(
+        session=session, person_id=person_id, card_id=card_id, actor=principal.actor
+    )
     return Response(status_code=204)
 
 
@@ -102,13 +94,8 @@ async def post_face(
 ) -> FaceRead:
     """Add a face image (at most three per person)."""
     data = await read_upload(file)
-    face = credentials.add_face(session=session, person_id=person_id, data=data)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="face.create",
-        target=f"person:{person_id}",
-        detail={"face_id": face.id, "bytes": len(data)},
+    face = credentials.add_face(
+        session=session, person_id=person_id, data=data, actor=principal.actor
     )
     return FaceRead.model_validate(face)
 
@@ -129,13 +116,8 @@ def delete_face(
     person_id: DbId, face_id: DbId, session: SessionDep, principal: Operator
 ) -> Response:
     """Delete a face image."""
-    credentials.delete_face(session=session, person_id=person_id, face_id=face_id)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="face.delete",
-        target=f"person:{person_id}",
-        detail={"face_id": face_id},
+    credentials.delete_face(
+        session=session, person_id=person_id, face_id=face_id, actor=principal.actor
     )
     return Response(status_code=204)
 
@@ -147,14 +129,11 @@ def post_fingerprint(
     """Add a named fingerprint template (base64 of the scanner's bytes)."""
     template = credentials.decode_template(data.template)
     fingerprint = credentials.add_fingerprint(
-        session=session, person_id=person_id, name=data.name, template=template
-    )
-    record_audit(
         session=session,
+        person_id=person_id,
+        name=data.name,
+        template=template,
         actor=principal.actor,
-        action="fingerprint.create",
-        target=f"person:{person_id}",
-        detail={"name": data.name},
     )
     return FingerprintRead.model_validate(fingerprint)
 
@@ -177,14 +156,7 @@ def delete_fingerprint(
 ) -> Response:
     """Delete a fingerprint."""
     credentials.delete_fingerprint(
-        session=session, person_id=person_id, fingerprint_id=fingerprint_id
-    )
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="fingerprint.delete",
-        target=f"person:{person_id}",
-        detail={"fingerprint_id": fingerprint_id},
+        session=session, person_id=person_id, fingerprint_id=fingerprint_id, actor=principal.actor
     )
     return Response(status_code=204)
 
@@ -203,9 +175,7 @@ def put_password(
         person_id=person_id,
         password=data.password,
         secret_key=settings.secret_key,
-    )
-    record_audit(
-        session=session, actor=principal.actor, action="password.set", target=f"person:{person_id}"
+        actor=principal.actor,
     )
     return Response(status_code=204)
 
@@ -213,11 +183,5 @@ def put_password(
 @router.delete(PERSON + "/password", status_code=204)
 def delete_password(person_id: DbId, session: SessionDep, principal: Operator) -> Response:
     """Remove the person's password."""
-    credentials.clear_password(session=session, person_id=person_id)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="password.delete",
-        target=f"person:{person_id}",
-    )
+    credentials.clear_password(session=session, person_id=person_id, actor=principal.actor)
     return Response(status_code=204)

@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from openpss.platform.errors import Conflict, DomainError, Invalid
 from openpss.platform.people import org
+from openpss.platform.people.audit import audit_change
 from openpss.platform.people.cards import format_card, get_card_mode, parse_card
 from openpss.platform.people.credentials import MAX_CARDS, new_card
 from openpss.platform.people.models import Card, Person
 from openpss.platform.people.schemas import BatchAdd, BatchEdit, PersonCreate
 from openpss.platform.people.service import build_person, check_rules, persons_by_ids
-from openpss.platform.security.audit import Actor, record_audit
+from openpss.platform.security.audit import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def batch_user_ids(start: str, quantity: int) -> list[str]:
     return ids
 
 
-def batch_add(*, session: Session, data: BatchAdd) -> list[Person]:
+def batch_add(*, session: Session, data: BatchAdd, actor: Actor | None = None) -> list[Person]:
     """Add `quantity` persons with consecutive user IDs; the name starts as the user ID."""
     user_ids = batch_user_ids(data.start_user_id, data.quantity)
     taken = list(session.scalars(select(Person.user_id).where(Person.user_id.in_(user_ids))))
@@ -51,11 +52,17 @@ def batch_add(*, session: Session, data: BatchAdd) -> list[Person]:
     ]
     session.add_all(persons)
     session.flush()
+    start, quantity = data.start_user_id, data.quantity
+    audit_change(session, actor, "person.batch_add", start_user_id=start, quantity=quantity)
     return persons
 
 
 def batch_issue_cards(
-    *, session: Session, person_ids: list[int], card_numbers: list[str]
+    *,
+    session: Session,
+    person_ids: list[int],
+    card_numbers: list[str],
+    actor: Actor | None = None,
 ) -> list[Card]:
     """Issue card_numbers[i] to person_ids[i]; nothing is issued unless every card is valid."""
     if len(person_ids) != len(card_numbers):
@@ -83,6 +90,8 @@ def batch_issue_cards(
         persons[person_id].cards.append(card)
         cards.append(card)
     session.flush()
+    shown = [format_card(c.number, mode) for c in cards]
+    audit_change(session, actor, "card.batch_issue", persons=person_ids, cards=shown)
     return cards
 
 
@@ -104,7 +113,7 @@ def _check_batch_cards(session: Session, numbers: list[str], persons: list[Perso
         raise Conflict("; ".join(errors))
 
 
-def batch_edit(*, session: Session, data: BatchEdit) -> list[Person]:
+def batch_edit(*, session: Session, data: BatchEdit, actor: Actor | None = None) -> list[Person]:
     """Change department and/or validity of the selected persons."""
     if data.department_id is None and data.valid_from is None and data.valid_to is None:
         raise Invalid("choose a department or a validity time to change")
@@ -114,6 +123,7 @@ def batch_edit(*, session: Session, data: BatchEdit) -> list[Person]:
     for person in persons:
         _apply_edit(person, data.department_id, data.valid_from, data.valid_to)
     session.flush()
+    audit_change(session, actor, "person.batch_edit", **data.model_dump(mode="json"))
     return persons
 
 
@@ -142,11 +152,9 @@ def batch_delete(*, session: Session, person_ids: list[int], actor: Actor) -> in
     for person in persons:
         session.delete(person)
     session.flush()
-    record_audit(
-        session=session,
-        actor=actor,
-        action="person.batch_delete",
-        detail={"persons": sorted(p.id for p in persons), "user_ids": [p.user_id for p in persons]},
+    user_ids = [p.user_id for p in persons]
+    audit_change(
+        session, actor, "person.batch_delete", persons=sorted(person_ids), user_ids=user_ids
     )
     return len(persons)
 

@@ -14,7 +14,9 @@ import re
 from sqlalchemy.orm import Session
 
 from openpss.platform.errors import DomainError, Invalid
+from openpss.platform.people.audit import audit_change
 from openpss.platform.people.models import PeopleSetting
+from openpss.platform.security.audit import Actor
 
 CARD_MODE_KEY = "card_issuing_type"
 MAX_CARD_VALUE = 2**64 - 1
@@ -87,7 +89,9 @@ def get_card_mode(session: Session) -> CardMode:
     return CardMode(row.value) if row else CardMode.hex
 
 
-def set_card_mode(session: Session, mode: CardMode | str) -> CardMode:
+def set_card_mode(
+    session: Session, mode: CardMode | str, *, actor: Actor | None = None
+) -> CardMode:
     """Store the card issuing type; every screen, export and record follows it."""
     try:
         chosen = CardMode(mode)
@@ -99,6 +103,7 @@ def set_card_mode(session: Session, mode: CardMode | str) -> CardMode:
     else:
         row.value = chosen.value
     session.flush()
+    audit_change(session, actor, "card_mode.set", target=chosen.value)
     return chosen
 
 

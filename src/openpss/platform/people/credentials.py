@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openpss.platform.errors import Conflict, Invalid, NotFound
+from openpss.platform.people.audit import audit_change
 from openpss.platform.people.cards import (
     format_card,
     get_card_mode,
@@ -23,6 +24,7 @@ from openpss.platform.people.cards import (
 from openpss.platform.people.images import MAX_FACE_BYTES, check_image
 from openpss.platform.people.models import Card, FaceImage, Fingerprint, Person
 from openpss.platform.people.secrets import decrypt_pin, encrypt_pin
+from openpss.platform.security.audit import Actor
 
 logger = logging.getLogger(__name__)
 MAX_CARDS = 5  # cards per person on Dahua access controllers
@@ -73,8 +75,18 @@ def _check_card_room(session: Session, person_id: int, adding: int = 1) -> None:
         raise Invalid(f"a person can hold at most {MAX_CARDS} cards")
 
 
-def add_card(*, session: Session, person_id: int, number: str, kind: str = "main") -> Card:
-    """Issue a card typed in the system's card issuing type."""
+def _audit_card(session: Session, actor: Actor | None, action: str, card: Card) -> None:
+    shown = format_card(card.number, get_card_mode(session))
+    person = _person(session, card.person_id)
+    audit_change(
+        session, actor, action, person=person, card=shown, kind=card.kind, frozen=card.frozen
+    )
+
+
+def add_card(
+    *, session: Session, person_id: int, number: str, kind: str = "main", actor: Actor | None = None
+) -> Card:
+    """Issue a card typed in the system's card issuing type (audited when `actor` is given)."""
     _person(session, person_id)
     canonical = parse_card(number, get_card_mode(session))
     ensure_card_free(session, canonical)
@@ -83,6 +95,7 @@ def add_card(*, session: Session, person_id: int, number: str, kind: str = "main
     card.person_id = person_id
     session.add(card)
     session.flush()
+    _audit_card(session, actor, "card.create", card)
     return card
 
 
@@ -94,6 +107,7 @@ def update_card(
     kind: str | None = None,
     frozen: bool | None = None,
     number: str | None = None,
+    actor: Actor | None = None,
 ) -> Card:
     """Make a card main or duress, freeze/unfreeze it, or replace it with a new number."""
     card = get_card(session=session, person_id=person_id, card_id=card_id)
@@ -108,12 +122,16 @@ def update_card(
         ensure_card_free(session, canonical, card.id)
         card.number, card.number_dec = canonical, to_decimal(canonical)
     session.flush()
+    _audit_card(session, actor, "card.update", card)
     return card
 
 
-def delete_card(*, session: Session, person_id: int, card_id: int) -> Card:
+def delete_card(
+    *, session: Session, person_id: int, card_id: int, actor: Actor | None = None
+) -> Card:
     """Delete a card of a person."""
     card = get_card(session=session, person_id=person_id, card_id=card_id)
+    _audit_card(session, actor, "card.delete", card)
     session.delete(card)
     session.flush()
     return card
@@ -133,9 +151,11 @@ def card_qr_png(*, session: Session, person_id: int, card_id: int) -> bytes:
     return buffer.getvalue()
 
 
-def add_face(*, session: Session, person_id: int, data: bytes) -> FaceImage:
+def add_face(
+    *, session: Session, person_id: int, data: bytes, actor: Actor | None = None
+) -> FaceImage:
     """Add a face image (JPEG/PNG, at most 100 KB, at most three per person)."""
-    _person(session, person_id)
+    person = _person(session, person_id)
     image = check_image(data, what="face image", max_bytes=MAX_FACE_BYTES)
     count = session.scalar(
         select(func.count()).select_from(FaceImage).where(FaceImage.person_id == person_id)
@@ -151,6 +171,7 @@ def add_face(*, session: Session, person_id: int, data: bytes) -> FaceImage:
     )
     session.add(face)
     session.flush()
+    audit_change(session, actor, "face.create", person=person, face_id=face.id, bytes=len(data))
     return face
 
 
@@ -162,10 +183,13 @@ def get_face(*, session: Session, person_id: int, face_id: int) -> FaceImage:
     return face
 
 
-def delete_face(*, session: Session, person_id: int, face_id: int) -> None:
+def delete_face(
+    *, session: Session, person_id: int, face_id: int, actor: Actor | None = None
+) -> None:
     """Delete a face image."""
     session.delete(get_face(session=session, person_id=person_id, face_id=face_id))
     session.flush()
+    audit_change(session, actor, "face.delete", person=_person(session, person_id), face_id=face_id)
 
 
 def decode_template(text: str) -> bytes:
@@ -181,7 +205,9 @@ def decode_template(text: str) -> bytes:
     return data
 
 
-def add_fingerprint(*, session: Session, person_id: int, name: str, template: bytes) -> Fingerprint:
+def add_fingerprint(
+    *, session: Session, person_id: int, name: str, template: bytes, actor: Actor | None = None
+) -> Fingerprint:
     """Add a named fingerprint template (opaque bytes)."""
     person = _person(session, person_id)
     names = set(session.scalars(select(Fingerprint.name).where(Fingerprint.person_id == person.id)))
@@ -192,6 +218,7 @@ def add_fingerprint(*, session: Session, person_id: int, name: str, template: by
     fingerprint = Fingerprint(person_id=person_id, name=name, template=template)
     session.add(fingerprint)
     session.flush()
+    audit_change(session, actor, "fingerprint.create", person=person, name=name)
     return fingerprint
 
 
@@ -203,28 +230,42 @@ def get_fingerprint(*, session: Session, person_id: int, fingerprint_id: int) ->
     return fingerprint
 
 
-def delete_fingerprint(*, session: Session, person_id: int, fingerprint_id: int) -> None:
+def delete_fingerprint(
+    *, session: Session, person_id: int, fingerprint_id: int, actor: Actor | None = None
+) -> None:
     """Delete a fingerprint."""
     fingerprint = get_fingerprint(
         session=session, person_id=person_id, fingerprint_id=fingerprint_id
     )
     session.delete(fingerprint)
     session.flush()
+    person = _person(session, person_id)
+    audit_change(session, actor, "fingerprint.delete", person=person, fingerprint_id=fingerprint_id)
 
 
-def set_password(*, session: Session, person_id: int, password: str, secret_key: str) -> None:
-    """Set the person's password: 6-8 digits, stored encrypted."""
+def set_password(
+    *,
+    session: Session,
+    person_id: int,
+    password: str,
+    secret_key: str,
+    actor: Actor | None = None,
+) -> None:
+    """Set the person's password: 6-8 digits, stored encrypted (audited without it)."""
     person = _person(session, person_id)
     if not _PIN.fullmatch(password):
         raise Invalid("password must consist of 6-8 digits")
     person.password_encrypted = encrypt_pin(password, secret_key=secret_key)
     session.flush()
+    audit_change(session, actor, "password.set", person=person)
 
 
-def clear_password(*, session: Session, person_id: int) -> None:
+def clear_password(*, session: Session, person_id: int, actor: Actor | None = None) -> None:
     """Remove the person's password."""
-    _person(session, person_id).password_encrypted = None
+    person = _person(session, person_id)
+    person.password_encrypted = None
     session.flush()
+    audit_change(session, actor, "password.delete", person=person)
 
 
 def get_password(*, session: Session, person_id: int, secret_key: str) -> str | None:

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from openpss.platform.fields import DbId, Keep, PatchModel
+from openpss.platform.listing import MAX_LIMIT, ListQuery
 
 USER_TYPES = ("general", "blocklist", "guest", "patrol", "vip", "disabled")
 GENDERS = ("", "male", "female")
@@ -251,6 +252,18 @@ class PersonRead(PersonSummary):
     has_password: bool
     faces: list[FaceRead]
     fingerprints: list[FingerprintRead]
+
+
+SearchField = Literal["any", "id", "name", "card"]
+
+
+class PersonQuery(ListQuery):
+    """The person list: search text in one field or any, department subtree, paging."""
+
+    q: str = Field("", max_length=64, description="user ID prefix, name part or card prefix")
+    field: SearchField = Field("any", description="which field the text is searched in")
+    department_id: DbId | None = Field(None, description="this department and its subtree")
+    limit: int = Field(20, ge=1, le=MAX_LIMIT, description="rows per page")
 
 
 class PersonPage(BaseModel):

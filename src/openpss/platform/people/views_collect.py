@@ -19,7 +19,6 @@ from openpss.platform.fields import DbId
 from openpss.platform.people import credentials
 from openpss.platform.people.cards import format_card, get_card_mode
 from openpss.platform.people.views_person import _credentials
-from openpss.platform.security.audit import record_audit
 
 router = APIRouter()
 DeviceField = Annotated[int, Form()]
@@ -39,17 +38,12 @@ async def card_from_device(
     try:
         number = await collect.read_card(session=session, settings=settings, device_id=device_id)
         shown = format_card(number, get_card_mode(session))
-        card = credentials.add_card(session=session, person_id=person_id, number=shown, kind=kind)
-    except DomainError as exc:
+        credentials.add_card(
+            session=session, person_id=person_id, number=shown, kind=kind, actor=principal.actor
+        )
+    except (collect.CollectError, DomainError) as exc:
         session.rollback()
         return _credentials(request, session, person_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="card.create",
-        target=f"person:{person_id}",
-        detail={"card": card.number, "kind": card.kind, "read_on_device": device_id},
-    )
     return _credentials(request, session, person_id, saved=f"Card {shown} read and added.")
 
 
@@ -70,18 +64,12 @@ async def fingerprint_from_device(
             session=session, settings=settings, device_id=device_id
         )
         credentials.add_fingerprint(
-            session=session, person_id=person_id, name=label, template=template
-        )
-    except DomainError as exc:
+            session=session, person_id=person_id, name=label, template=template,
+            actor=principal.actor,
+        )  # fmt: skip
+    except (collect.CollectError, DomainError) as exc:
         session.rollback()
         return _credentials(request, session, person_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="fingerprint.create",
-        target=f"person:{person_id}",
-        detail={"name": label, "collected_on_device": device_id},
-    )
     return _credentials(request, session, person_id, saved=f"Fingerprint '{label}' enrolled.")
 
 
@@ -92,6 +80,6 @@ async def read_card(
     """The next card presented at the device, as text in the card issuing type (batch issue)."""
     try:
         number = await collect.read_card(session=session, settings=settings, device_id=device_id)
-    except DomainError as exc:
+    except (collect.CollectError, DomainError) as exc:
         return PlainTextResponse(str(exc), status_code=502)
     return PlainTextResponse(format_card(number, get_card_mode(session)))

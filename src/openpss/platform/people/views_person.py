@@ -26,7 +26,6 @@ from openpss.platform.people.schemas import (
     PersonCreate,
     PersonUpdate,
 )
-from openpss.platform.security.audit import record_audit
 from openpss.platform.web import flash
 from openpss.platform.web.templating import render
 
@@ -100,20 +99,16 @@ async def create_person(request: Request, session: SessionDep, principal: Operat
     values = person_values(form)
     card_number = str(form.get("card_number", "")).strip()  # optional first card (manual 1.4.1)
     try:
-        person = service.create_person(session=session, data=PersonCreate.model_validate(values))
+        data = PersonCreate.model_validate(values)
+        person = service.create_person(session=session, data=data, actor=principal.actor)
         if card_number:
-            credentials.add_card(session=session, person_id=person.id, number=card_number)
+            credentials.add_card(
+                session=session, person_id=person.id, number=card_number, actor=principal.actor
+            )
     except (ValidationError, DomainError) as exc:
         session.rollback()
         errors = messages(exc) if isinstance(exc, ValidationError) else [str(exc)]
         return _dialog(request, session, None, values | {"card_number": card_number}, errors)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.create",
-        target=f"person:{person.user_id}",
-        detail={"name": person.name},
-    )
     person = service.get_person(session=session, person_id=person.id)
     saved = flash.hx_trigger(f"Person {person.user_id} ({person.name}) added.", REFRESH_EVENT)
     return _dialog(request, session, person, _form_values(person), [], headers=saved)
@@ -127,20 +122,15 @@ async def update_person(
     values = person_values(await request.form())
     try:
         data = PersonUpdate.model_validate(values)
-        service.update_person(session=session, person_id=person_id, data=data)
+        service.update_person(
+            session=session, person_id=person_id, data=data, actor=principal.actor
+        )
     except (ValidationError, DomainError) as exc:
         session.rollback()
         errors = messages(exc) if isinstance(exc, ValidationError) else [str(exc)]
         person = service.get_person(session=session, person_id=person_id)
         return _dialog(request, session, person, values, errors)
     person = service.get_person(session=session, person_id=person_id)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.update",
-        target=f"person:{person.user_id}",
-        detail=sorted(values),
-    )
     saved = flash.hx_trigger(f"Person {person.user_id} ({person.name}) saved.", REFRESH_EVENT)
     return _dialog(request, session, person, _form_values(person), [], headers=saved)
 
@@ -148,13 +138,7 @@ async def update_person(
 @router.post("/people/persons/{person_id}/delete")
 def delete_person(person_id: DbId, session: SessionDep, principal: Operator) -> Response:
     """Delete a person; the list refreshes."""
-    person = service.delete_person(session=session, person_id=person_id)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.delete",
-        target=f"person:{person.user_id}",
-    )
+    person = service.delete_person(session=session, person_id=person_id, actor=principal.actor)
     deleted = f"Person {person.user_id} ({person.name}) deleted."
     return Response(status_code=200, headers=flash.hx_trigger(deleted, REFRESH_EVENT))
 
@@ -202,16 +186,11 @@ def add_card(
 ) -> HTMLResponse:
     """Issue a card (typed in the card issuing type)."""
     try:
-        card = credentials.add_card(session=session, person_id=person_id, number=number, kind=kind)
+        credentials.add_card(
+            session=session, person_id=person_id, number=number, kind=kind, actor=principal.actor
+        )
     except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="card.create",
-        target=f"person:{person_id}",
-        detail={"card": card.number, "kind": card.kind},
-    )
     return _credentials(request, session, person_id, saved="Card added.")
 
 
@@ -235,27 +214,17 @@ def change_card(
 ) -> HTMLResponse:
     """Freeze, unfreeze, make main/duress, replace or delete a card."""
     try:
+        where: dict[str, Any] = {"session": session, "person_id": person_id, "card_id": card_id}
         if action == "delete":
-            credentials.delete_card(session=session, person_id=person_id, card_id=card_id)
+            credentials.delete_card(**where, actor=principal.actor)
         elif action == "replace":
-            credentials.update_card(
-                session=session, person_id=person_id, card_id=card_id, number=number
-            )
+            credentials.update_card(**where, number=number, actor=principal.actor)
         elif action in CARD_ACTIONS:
-            credentials.update_card(
-                session=session, person_id=person_id, card_id=card_id, **CARD_ACTIONS[action]
-            )
+            credentials.update_card(**where, **CARD_ACTIONS[action], actor=principal.actor)
         else:
             raise NotFound(f"unknown card action {action!r}")
     except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action=f"card.{action}",
-        target=f"person:{person_id}",
-        detail={"card_id": card_id},
-    )
     return _credentials(request, session, person_id, saved="Card saved.")
 
 
@@ -276,15 +245,12 @@ def set_password(
                 person_id=person_id,
                 password=password,
                 secret_key=settings.secret_key,
+                actor=principal.actor,
             )
         else:
-            credentials.clear_password(session=session, person_id=person_id)
+            credentials.clear_password(session=session, person_id=person_id, actor=principal.actor)
     except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
-    action = "password.set" if password else "password.delete"
-    record_audit(
-        session=session, actor=principal.actor, action=action, target=f"person:{person_id}"
-    )
     return _credentials(request, session, person_id, saved="Password saved.")
 
 
@@ -299,16 +265,9 @@ async def add_face(
     """Upload a face image."""
     data = await read_upload(file)
     try:
-        face = credentials.add_face(session=session, person_id=person_id, data=data)
+        credentials.add_face(session=session, person_id=person_id, data=data, actor=principal.actor)
     except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="face.create",
-        target=f"person:{person_id}",
-        detail={"face_id": face.id},
-    )
     return _credentials(request, session, person_id, saved="Face image added.")
 
 
@@ -318,14 +277,9 @@ def delete_face(
 ) -> HTMLResponse:
     """Delete a face image."""
     try:
-        credentials.delete_face(session=session, person_id=person_id, face_id=face_id)
+        credentials.delete_face(
+            session=session, person_id=person_id, face_id=face_id, actor=principal.actor
+        )
     except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="face.delete",
-        target=f"person:{person_id}",
-        detail={"face_id": face_id},
-    )
     return _credentials(request, session, person_id, saved="Face image deleted.")

@@ -20,11 +20,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from openpss.platform.errors import DomainError, Invalid
 from openpss.platform.people import org
+from openpss.platform.people.audit import audit_change
 from openpss.platform.people.cards import CardMode, format_card, get_card_mode, parse_card
 from openpss.platform.people.credentials import MAX_CARDS, new_card
 from openpss.platform.people.models import Card, Person
 from openpss.platform.people.schemas import ImportError_, PersonCreate
 from openpss.platform.people.service import build_person, check_rules
+from openpss.platform.security.audit import Actor
 from openpss.platform.uploads import MAX_UPLOAD
 from openpss.platform.xlsx import write_xlsx
 from openpss.spreadsheets import read_rows
@@ -254,13 +256,18 @@ def _open_rows(data: bytes) -> tuple[list[str], Iterator[tuple[int, tuple[Any, .
 
 
 def import_persons(
-    *, session: Session, data: bytes, update_existing: bool = False
+    *,
+    session: Session,
+    data: bytes,
+    update_existing: bool = False,
+    actor: Actor | None = None,
+    filename: str = "",
 ) -> tuple[int, list[ImportError_]]:
     """Import persons from xlsx; (imported, errors) and nothing written if any row is bad.
 
     With `update_existing`, a row whose user ID exists updates that person (the columns the
     file has; Card No. replaces the cards) instead of being refused (manual 1.6: import an
-    export to change persons)."""
+    export to change persons). Audited (file name and count) when `actor` is given."""
     header, rows = _open_rows(data)
     importer = _Importer(session, update_existing)
     errors: list[ImportError_] = []
@@ -285,7 +292,9 @@ def import_persons(
         else:
             _update_person(target, person, fields, specs)
     session.flush()
-    return len(importer.persons), []
+    imported = len(importer.persons)
+    audit_change(session, actor, "person.import", file=filename, imported=imported)
+    return imported, []
 
 
 def _new_card(spec: CardSpec) -> Card:
@@ -342,13 +351,18 @@ def _export_row(person: Person, paths: dict[int, str], mode: CardMode) -> list[A
     return [values.get(field) for _, field in COLUMNS]
 
 
-def export_persons(*, session: Session, person_ids: Iterable[int] | None = None) -> IO[bytes]:
+def export_persons(
+    *, session: Session, person_ids: Iterable[int] | None = None, actor: Actor | None = None
+) -> IO[bytes]:
     """An xlsx file of the given persons (all when None), written in streaming mode."""
+    wanted = None if person_ids is None else list(person_ids)
+    count = "all" if wanted is None else len(wanted)
+    audit_change(session, actor, "person.export", persons=count)
     mode = get_card_mode(session)
     paths = org.department_paths(session=session)
     query = select(Person).options(selectinload(Person.cards)).order_by(Person.user_id)
-    if person_ids is not None:
-        query = query.where(Person.id.in_(list(person_ids)))
+    if wanted is not None:
+        query = query.where(Person.id.in_(wanted))
     persons = session.scalars(query.execution_options(yield_per=1000))
     rows = (_export_row(person, paths, mode) for person in persons)
     output = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115

@@ -3,29 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from openpss.platform.deps import Operator, Principal, SessionDep, Viewer
-from openpss.platform.fields import MAX_DB_INT, DbId
+from openpss.platform.fields import DbId
 from openpss.platform.permissions import service, tasks
-from openpss.platform.permissions.models import PermissionGroup, TaskAction, TaskStatus
+from openpss.platform.permissions.models import PermissionGroup
 from openpss.platform.permissions.schemas import (
+    GroupQuery,
     MembershipChange,
     PermissionGroupCreate,
     PermissionGroupRead,
     PermissionGroupUpdate,
     PersonGroups,
+    ProgressQuery,
     TaskPage,
+    TaskQuery,
     TaskRead,
     TimeTemplateCreate,
     TimeTemplateRead,
     TimeTemplateUpdate,
 )
-from openpss.platform.security.audit import record_audit
 
 router = APIRouter(tags=["permissions"])
 
@@ -42,15 +44,7 @@ def list_time_templates(session: SessionDep, _: Viewer) -> list[Any]:
 @router.post("/time-templates", response_model=TimeTemplateRead, status_code=201)
 def create_time_template(data: TimeTemplateCreate, session: SessionDep, principal: Operator) -> Any:
     """Add a time template (7 days, up to 4 segments a day, holiday exceptions)."""
-    template = service.create_template(session=session, data=data)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="time_template.create",
-        target=template.name,
-        detail=data.model_dump(mode="json"),
-    )
-    return template
+    return service.create_template(session=session, data=data, actor=principal.actor)
 
 
 @router.get("/time-templates/{template_id}", response_model=TimeTemplateRead)
@@ -64,24 +58,15 @@ def update_time_template(
     template_id: DbId, data: TimeTemplateUpdate, session: SessionDep, principal: Operator
 ) -> Any:
     """Change a time template; groups using it are re-sent to their devices."""
-    template = service.update_template(session=session, template_id=template_id, data=data)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="time_template.update",
-        target=template.name,
-        detail=data.model_dump(mode="json", exclude_unset=True),
+    return service.update_template(
+        session=session, template_id=template_id, data=data, actor=principal.actor
     )
-    return template
 
 
 @router.delete("/time-templates/{template_id}", status_code=204)
 def delete_time_template(template_id: DbId, session: SessionDep, principal: Operator) -> Response:
     """Delete a time template no group uses."""
-    template = service.delete_template(session=session, template_id=template_id)
-    record_audit(
-        session=session, actor=principal.actor, action="time_template.delete", target=template.name
-    )
+    service.delete_template(session=session, template_id=template_id, actor=principal.actor)
     return Response(status_code=204)
 
 
@@ -94,10 +79,10 @@ def _read(session: SessionDep, group: Any) -> PermissionGroupRead:
 
 @router.get("/permission-groups", response_model=list[PermissionGroupRead])
 def list_permission_groups(
-    session: SessionDep, _: Viewer, search: str = ""
+    session: SessionDep, _: Viewer, query: Annotated[GroupQuery, Query()]
 ) -> list[PermissionGroupRead]:
     """All permission groups with doors, departments and member counts."""
-    groups = service.list_groups(session=session, search=search)
+    groups = service.list_groups(session=session, query=query)
     return service.read_groups(session=session, groups=groups)
 
 
@@ -106,14 +91,7 @@ def create_permission_group(
     data: PermissionGroupCreate, session: SessionDep, principal: Operator
 ) -> PermissionGroupRead:
     """Add a permission group; its (person, device) tasks are queued."""
-    group = service.create_group(session=session, data=data)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="permission_group.create",
-        target=group.name,
-        detail=data.model_dump(mode="json"),
-    )
+    group = service.create_group(session=session, data=data, actor=principal.actor)
     return _read(session, group)
 
 
@@ -128,13 +106,8 @@ def update_permission_group(
     group_id: DbId, data: PermissionGroupUpdate, session: SessionDep, principal: Operator
 ) -> PermissionGroupRead:
     """Change a group; only the affected tasks are re-queued."""
-    group = service.update_group(session=session, group_id=group_id, data=data)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="permission_group.update",
-        target=group.name,
-        detail=data.model_dump(mode="json", exclude_unset=True),
+    group = service.update_group(
+        session=session, group_id=group_id, data=data, actor=principal.actor
     )
     return _read(session, group)
 
@@ -142,10 +115,7 @@ def update_permission_group(
 @router.delete("/permission-groups/{group_id}", status_code=204)
 def delete_permission_group(group_id: DbId, session: SessionDep, principal: Operator) -> Response:
     """Delete a group; its persons are removed from devices no other group grants."""
-    group = service.delete_group(session=session, group_id=group_id)
-    record_audit(
-        session=session, actor=principal.actor, action="permission_group.delete", target=group.name
-    )
+    service.delete_group(session=session, group_id=group_id, actor=principal.actor)
     return Response(status_code=204)
 
 
@@ -164,14 +134,9 @@ def _change_membership(
     what: str,
     change: Callable[..., PermissionGroup],
 ) -> PermissionGroupRead:
-    """Apply one membership change (persons or departments) and audit it."""
-    group = change(session=session, group_id=group_id, add=data.add, remove=data.remove)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action=f"permission_group.{what}",
-        target=group.name,
-        detail=data.model_dump(),
+    """Apply one membership change (persons or departments); the service audits it."""
+    group = change(
+        session=session, group_id=group_id, add=data.add, remove=data.remove, actor=principal.actor
     )
     return _read(session, group)
 
@@ -205,13 +170,8 @@ def put_person_groups(
     person_id: DbId, data: PersonGroups, session: SessionDep, principal: Operator
 ) -> PersonGroups:
     """Set exactly which groups a person belongs to directly."""
-    ids = service.set_person_groups(session=session, person_id=person_id, group_ids=data.group_ids)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.permission_groups",
-        target=str(person_id),
-        detail={"group_ids": ids},
+    ids = service.set_person_groups(
+        session=session, person_id=person_id, group_ids=data.group_ids, actor=principal.actor
     )
     return PersonGroups(group_ids=ids)
 
@@ -227,46 +187,20 @@ def progress_devices(session: SessionDep, _: Viewer) -> list[dict[str, Any]]:
 
 @router.get("/authorization/progress/persons")
 def progress_persons(
-    session: SessionDep,
-    _: Viewer,
-    search: str = "",
-    offset: int = Query(0, ge=0, le=MAX_DB_INT),
-    limit: int = Query(50, ge=1, le=500),
+    session: SessionDep, _: Viewer, query: Annotated[ProgressQuery, Query()]
 ) -> dict[str, Any]:
     """Task counts per person (paged)."""
-    total, rows = tasks.progress_by_person(
-        session=session, search=search, offset=offset, limit=limit
-    )
-    return {"total": total, "items": rows}
+    page = tasks.progress_by_person(session=session, query=query)
+    return {"total": page.total, "items": page.items}
 
 
 @router.get("/authorization/tasks", response_model=TaskPage)
 def list_authorization_tasks(
-    session: SessionDep,
-    _: Viewer,
-    task_status: TaskStatus | None = Query(None, alias="status"),
-    device_id: DbId | None = None,
-    person_id: DbId | None = None,
-    action: TaskAction | None = None,
-    user_id: str | None = Query(None, max_length=32),
-    offset: int = Query(0, ge=0, le=MAX_DB_INT),
-    limit: int = Query(50, ge=1, le=500),
+    session: SessionDep, _: Viewer, query: Annotated[TaskQuery, Query()]
 ) -> TaskPage:
-    """Authorization tasks by status, device, person, action (push / remove) or user ID.
-
-    Failed ones carry the reason; a removal that succeeded is a revoke the device applied.
-    """
-    total, rows = tasks.list_tasks(
-        session=session,
-        status=task_status,
-        device_id=device_id,
-        person_id=person_id,
-        action=action,
-        user_id=user_id,
-        offset=offset,
-        limit=limit,
-    )
-    return TaskPage(total=total, items=[TaskRead.model_validate(t) for t in rows])
+    """Authorization tasks filtered by status, device or person; failed ones carry the reason."""
+    page = tasks.list_tasks(session=session, query=query)
+    return TaskPage(total=page.total, items=[TaskRead.model_validate(t) for t in page.items])
 
 
 class RetryRequest(BaseModel):
@@ -281,11 +215,7 @@ def retry_authorization_tasks(
     data: RetryRequest, session: SessionDep, principal: Operator
 ) -> dict[str, int]:
     """Put failed tasks back in the queue now."""
-    count = tasks.retry_tasks(session=session, task_ids=data.task_ids, device_id=data.device_id)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="authorization.retry",
-        detail=data.model_dump() | {"count": count},
+    count = tasks.retry_tasks(
+        session=session, task_ids=data.task_ids, device_id=data.device_id, actor=principal.actor
     )
     return {"retried": count}

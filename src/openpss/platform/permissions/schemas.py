@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from openpss.platform.fields import DbId
+from openpss.platform.listing import ListQuery
+from openpss.platform.permissions.models import TaskAction, TaskStatus
 from openpss.platform.permissions.timespec import MAX_SEGMENTS_PER_DAY, check_day
 
 VerificationMethod = Literal["card", "fingerprint", "password", "face"]
@@ -212,6 +214,30 @@ class ProgressCounts(BaseModel):
     success: int = 0
     failed: int = 0
     revoked: int = 0  # removals the device applied (counted in success too)
+
+
+class TaskQuery(ListQuery):
+    """The authorization task list: by status, device or person; newest change first."""
+
+    status: TaskStatus | None = Field(None, description="pending, success or failed")
+    device_id: DbId | None = None
+    person_id: DbId | None = None
+    action: TaskAction | None = Field(None, description="push or remove")
+    user_id: str | None = Field(None, max_length=32, description="also a deleted person's")
+
+
+class ProgressQuery(ListQuery):
+    """Task counts per person: user ID search and paging, by user ID."""
+
+    search: str = Field("", max_length=32, description="part of the user ID")
+
+
+class GroupQuery(BaseModel):
+    """The permission-group list (not paged: a site has a handful of groups), by name."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    search: str = Field("", max_length=64, description="part of the group name")
 
 
 class TaskPage(BaseModel):

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.devices.models import Device
 from openpss.platform.errors import DomainError, NotFound
-from openpss.platform.fields import DbId, PageNumber
+from openpss.platform.fields import DbId
+from openpss.platform.listing import from_params
 from openpss.platform.people.models import Department, Person
 from openpss.platform.permissions import service, tasks
 from openpss.platform.permissions.models import TaskStatus
@@ -23,11 +24,12 @@ from openpss.platform.permissions.schemas import (
     VERIFICATION_METHODS,
     PermissionGroupCreate,
     PermissionGroupUpdate,
+    ProgressQuery,
+    TaskQuery,
     TimeTemplateCreate,
     TimeTemplateUpdate,
 )
 from openpss.platform.permissions.timespec import parse_segments_text
-from openpss.platform.security.audit import record_audit
 from openpss.platform.web import flash
 from openpss.platform.web.templating import render
 
@@ -122,19 +124,12 @@ async def group_add(request: Request, session: SessionDep, principal: Operator) 
     try:
         values = _group_values(session, form)
         data = PermissionGroupCreate.model_validate(values)
-        group = service.create_group(session=session, data=data)
+        group = service.create_group(session=session, data=data, actor=principal.actor)
     except ValidationError as exc:
         return _groups_page(request, session, form=form, errors=_errors(exc))
     except ValueError as exc:
         session.rollback()
         return _groups_page(request, session, form=form, errors=[str(exc)])
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="permission_group.create",
-        target=group.name,
-        detail=data.model_dump(mode="json"),
-    )
     return _groups_page(request, session, message=f"Permission group '{group.name}' added.")
 
 
@@ -175,29 +170,19 @@ async def group_edit(
     form = await request.form()
     try:
         data = PermissionGroupUpdate.model_validate(_group_values(session, form))
-        group = service.update_group(session=session, group_id=group_id, data=data)
+        service.update_group(session=session, group_id=group_id, data=data, actor=principal.actor)
     except ValidationError as exc:
         return _group_edit_page(request, session, group_id, errors=_errors(exc))
     except ValueError as exc:
         session.rollback()
         return _group_edit_page(request, session, group_id, errors=[str(exc)])
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="permission_group.update",
-        target=group.name,
-        detail=data.model_dump(mode="json", exclude_unset=True),
-    )
     return _group_edit_page(request, session, group_id, message="Saved.")
 
 
 @router.post("/permissions/groups/{group_id}/delete")
 def group_delete(group_id: DbId, session: SessionDep, principal: Operator) -> RedirectResponse:
     """Delete a permission group."""
-    group = service.delete_group(session=session, group_id=group_id)
-    record_audit(
-        session=session, actor=principal.actor, action="permission_group.delete", target=group.name
-    )
+    group = service.delete_group(session=session, group_id=group_id, actor=principal.actor)
     return flash.redirect("/permissions", f"Permission group '{group.name}' deleted.")
 
 
@@ -260,27 +245,22 @@ async def template_save(request: Request, session: SessionDep, principal: Operat
         values = _template_values(form)
         if edit is None:
             template = service.create_template(
-                session=session, data=TimeTemplateCreate.model_validate(values)
+                session=session,
+                data=TimeTemplateCreate.model_validate(values),
+                actor=principal.actor,
             )
         else:
             template = service.update_template(
                 session=session,
                 template_id=edit.id,
                 data=TimeTemplateUpdate.model_validate(values),
+                actor=principal.actor,
             )
     except ValidationError as exc:
         return _templates_page(request, session, form=form, errors=_errors(exc), edit=edit)
     except ValueError as exc:
         session.rollback()
         return _templates_page(request, session, form=form, errors=[str(exc)], edit=edit)
-    action = "time_template.create" if edit is None else "time_template.update"
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action=action,
-        target=template.name,
-        detail={"weekly": template.weekly},
-    )
     return _templates_page(request, session, message=f"Time template '{template.name}' saved.")
 
 
@@ -290,12 +270,11 @@ def template_delete(
 ) -> HTMLResponse:
     """Delete a time template that no group uses."""
     try:
-        template = service.delete_template(session=session, template_id=template_id)
+        template = service.delete_template(
+            session=session, template_id=template_id, actor=principal.actor
+        )
     except DomainError as exc:
         return _templates_page(request, session, errors=[str(exc)])
-    record_audit(
-        session=session, actor=principal.actor, action="time_template.delete", target=template.name
-    )
     return _templates_page(request, session, message=f"Time template '{template.name}' deleted.")
 
 
@@ -303,22 +282,20 @@ def template_delete(
 
 
 def _progress_page(
-    request: Request, session: Session, *, search: str = "", page: PageNumber = 1, message: str = ""
+    request: Request, session: Session, query: ProgressQuery | None = None, message: str = ""
 ) -> HTMLResponse:
-    page = max(page, 1)
-    total, persons = tasks.progress_by_person(
-        session=session, search=search, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-    )
-    failed_total, failed = tasks.list_tasks(session=session, status=TaskStatus.failed, limit=200)
+    query = query or ProgressQuery(limit=PAGE_SIZE)
+    persons = tasks.progress_by_person(session=session, query=query)
+    failed = tasks.list_tasks(session=session, query=TaskQuery(status=TaskStatus.failed, limit=200))
     context = {
         "devices": tasks.progress_by_device(session=session),
-        "persons": persons,
-        "persons_total": total,
-        "page": page,
-        "pages": max(1, -(-total // PAGE_SIZE)),
-        "search": search,
-        "failed": failed,
-        "failed_total": failed_total,
+        "persons": persons.items,
+        "persons_total": persons.total,
+        "page": query.page_number,
+        "pages": persons.pages,
+        "search": query.search,
+        "failed": failed.items,
+        "failed_total": failed.total,
         "device_names": dict(session.execute(select(Device.id, Device.name)).all()),
         "message": message,
     }
@@ -326,11 +303,10 @@ def _progress_page(
 
 
 @router.get("/permissions/progress", response_class=HTMLResponse)
-def progress_page(
-    request: Request, session: SessionDep, principal: Viewer, search: str = "", page: PageNumber = 1
-) -> HTMLResponse:
+def progress_page(request: Request, session: SessionDep, principal: Viewer) -> HTMLResponse:
     """Authorization progress per device and per person, with the failed tasks and reasons."""
-    return _progress_page(request, session, search=search, page=page)
+    query = from_params(ProgressQuery, request.query_params.multi_items(), limit=PAGE_SIZE)
+    return _progress_page(request, session, query)
 
 
 @router.post("/permissions/progress/retry", response_class=HTMLResponse)
@@ -345,12 +321,7 @@ async def progress_retry(
         session=session,
         task_ids=[int(task_id)] if task_id else None,
         device_id=int(device_id) if device_id else None,
-    )
-    record_audit(
-        session=session,
         actor=principal.actor,
-        action="authorization.retry",
-        detail={"task_id": task_id, "device_id": device_id, "count": count},
     )
     return _progress_page(request, session, message=f"{count} failed task(s) queued again.")
 
@@ -367,7 +338,8 @@ def _person_fragment(
     groups = service.list_groups(session=session)
     covering = service.groups_covering_person(session=session, person_id=person_id)
     direct = set(service.person_group_ids(session=session, person_id=person_id))
-    _, person_tasks = tasks.list_tasks(session=session, person_id=person_id, limit=100)
+    query = TaskQuery(person_id=person_id, limit=100)
+    person_tasks = tasks.list_tasks(session=session, query=query).items
     context = {
         "person": person,
         "groups": groups,
@@ -397,14 +369,9 @@ async def person_groups_save(
     form = await request.form()
     group_ids = [int(str(g)) for g in form.getlist("group_ids")]
     try:
-        ids = service.set_person_groups(session=session, person_id=person_id, group_ids=group_ids)
+        service.set_person_groups(
+            session=session, person_id=person_id, group_ids=group_ids, actor=principal.actor
+        )
     except DomainError as exc:
         return _person_fragment(request, session, person_id, error=str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.permission_groups",
-        target=str(person_id),
-        detail={"group_ids": ids},
-    )
     return _person_fragment(request, session, person_id, message="Permissions saved.")

@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from openpss.platform.fields import DbId, IsoDateTime
+from openpss.platform.listing import KeysetQuery
+
+RecordKind = Literal["access", "calls", "alarms"]
 
 
-class AccessFilter(BaseModel):
-    """Search filters of access records; times are timezone-aware (naive means UTC)."""
+class RecordQuery(KeysetQuery):
+    """Filters every record kind shares: time range and device; times naive means UTC."""
 
-    # Not extra="forbid": as a query-parameter model it shares the query with offset/limit.
-    model_config = ConfigDict(str_strip_whitespace=True)
-
-    start: IsoDateTime | None = None
-    end: IsoDateTime | None = None
-    device_id: DbId | None = None
-    user_id: str = Field("", max_length=32)
-    card: str = Field("", max_length=32, description="card number in the card issuing type")
-    method: str = Field("", max_length=32)
-    success: bool | None = None
-    reason: str = Field("", max_length=64, description="part of a refused attempt's reason")
+    start: IsoDateTime | None = Field(None, description="from this time (inclusive)")
+    end: IsoDateTime | None = Field(None, description="up to this time (inclusive)")
+    device_id: DbId | None = Field(None, description="records of this device only")
 
     @model_validator(mode="after")
-    def _order(self) -> AccessFilter:
+    def _order(self) -> RecordQuery:
         if self.start is not None and self.start.tzinfo is None:
             self.start = self.start.replace(tzinfo=dt.UTC)
         if self.end is not None and self.end.tzinfo is None:
@@ -33,6 +29,22 @@ class AccessFilter(BaseModel):
         if self.start and self.end and self.start > self.end:
             raise ValueError("the start time must not be after the end time")
         return self
+
+
+class AccessQuery(RecordQuery):
+    """Access-record search: the shared filters plus user, card, method and result."""
+
+    user_id: str = Field("", max_length=32)
+    card: str = Field("", max_length=32, description="card number in the card issuing type")
+    method: str = Field("", max_length=32)
+    success: bool | None = None
+    reason: str = Field("", max_length=64, description="part of a refused attempt's reason")
+
+
+class AlarmQuery(RecordQuery):
+    """Alarm-record search: the shared filters plus the alarm type (e.g. "duress")."""
+
+    alarm_type: str = Field("", max_length=64, description="alarms of this type only")
 
 
 class AccessRecordRead(BaseModel):
@@ -58,6 +70,7 @@ class AccessRecordRead(BaseModel):
 class AccessPage(BaseModel):
     total: int
     items: list[AccessRecordRead]
+    next_cursor: str = Field("", description="pass as `after` for the next page")
 
 
 class CallRecordRead(BaseModel):
@@ -89,8 +102,10 @@ class AlarmRecordRead(BaseModel):
 class CallPage(BaseModel):
     total: int
     items: list[CallRecordRead]
+    next_cursor: str = Field("", description="pass as `after` for the next page")
 
 
 class AlarmPage(BaseModel):
     total: int
     items: list[AlarmRecordRead]
+    next_cursor: str = Field("", description="pass as `after` for the next page")

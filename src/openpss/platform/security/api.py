@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
 from openpss import __version__
 from openpss.platform.deps import Admin, CurrentUser, SessionDep, Viewer, client_ip
 from openpss.platform.errors import Forbidden
-from openpss.platform.fields import DbId, IsoDateTime, PageNumber
+from openpss.platform.fields import DbId
 from openpss.platform.security import auth, service
 from openpss.platform.security.audit import (
     Actor,
-    AuditFilter,
+    AuditQuery,
     export_csv,
     export_xlsx,
     search_audit,
@@ -191,52 +190,31 @@ def revoke_token(token_id: DbId, principal: Viewer, session: SessionDep) -> None
     service.revoke_token(session=session, token_id=token_id, actor=principal.actor, owner_id=owner)
 
 
-def audit_filter(
-    actor: str = "", action: str = "", since: IsoDateTime | None = None,
-    until: IsoDateTime | None = None,
-) -> AuditFilter:  # fmt: skip
-    """Filter from query parameters; naive times are taken as UTC."""
-
-    def aware(value: dt.datetime | None) -> dt.datetime | None:
-        return value.replace(tzinfo=dt.UTC) if value and value.tzinfo is None else value
-
-    return AuditFilter(actor=actor, action=action, since=aware(since), until=aware(until))
-
-
 @router.get("/audit")
 def audit_log(
-    principal: Admin,
-    session: SessionDep,
-    actor: str = "",
-    action: str = Query("", description="prefix, e.g. 'login' or 'account.'"),
-    since: IsoDateTime | None = None,
-    until: IsoDateTime | None = None,
-    page: PageNumber = 1,
-    per_page: int = Query(50, ge=1, le=500),
+    principal: Admin, session: SessionDep, query: Annotated[AuditQuery, Query()]
 ) -> AuditPage:
-    """Search the audit log, newest first."""
-    flt = audit_filter(actor, action, since, until)
-    rows, total = search_audit(session=session, flt=flt, page=page, per_page=per_page)
-    items = [AuditRead.model_validate(r) for r in rows]
-    return AuditPage(total=total, page=page, per_page=per_page, items=items)
+    """Search the audit log, newest first (`page` and `per_page`, or `after` a cursor)."""
+    page = search_audit(session=session, query=query)
+    items = [AuditRead.model_validate(r) for r in page.items]
+    return AuditPage(
+        total=page.total, page=query.page_number, per_page=query.limit, items=items,
+        next_cursor=page.next_cursor,
+    )  # fmt: skip
 
 
 @router.get("/audit/export", response_class=Response, responses=file_answer(XLSX, CSV))
 def audit_export(
     principal: Admin,
     session: SessionDep,
+    query: Annotated[AuditQuery, Query()],
     format: Literal["csv", "xlsx"] = "xlsx",
-    actor: str = "",
-    action: str = "",
-    since: IsoDateTime | None = None,
-    until: IsoDateTime | None = None,
 ) -> Response:
     """Download the matching audit entries as xlsx or CSV."""
-    flt = audit_filter(actor, action, since, until)
-    return export_response(session=session, flt=flt, fmt=format)
+    return export_response(session=session, flt=query, fmt=format)
 
 
-def export_response(*, session: SessionDep, flt: AuditFilter, fmt: str) -> Response:
+def export_response(*, session: SessionDep, flt: AuditQuery, fmt: str) -> Response:
     """The export file as a download response."""
     headers = {"Content-Disposition": f'attachment; filename="audit-log.{fmt}"'}
     if fmt == "csv":

@@ -143,6 +143,7 @@ class AuditPage(BaseModel):
     page: int
     per_page: int
     items: list[AuditRead]
+    next_cursor: str = Field("", description="pass as `after` for the next page")
 
 
 class SessionRead(BaseModel):

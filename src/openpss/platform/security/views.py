@@ -1,6 +1,6 @@
 """Console pages of the security domain: initialization, login, forgot password, own account.
 
-The administrator pages (accounts, tokens, audit log, online users, locks) are in admin_views.py.
+The administrator pages (accounts, tokens, audit log, online users, locks) are in views_admin.py.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from openpss.platform.deps import (
 from openpss.platform.errors import DomainError
 from openpss.platform.fields import DbId
 from openpss.platform.security import auth, service
-from openpss.platform.security.admin_views import router as admin_router
 from openpss.platform.security.audit import Actor
 from openpss.platform.security.errors import PasswordExpired
 from openpss.platform.security.passwords import PasswordRuleError, check_password_rule, strength
+from openpss.platform.security.views_admin import router as admin_router
 from openpss.platform.settings import Settings
 from openpss.platform.web.errors import http_status
 from openpss.platform.web.templating import render

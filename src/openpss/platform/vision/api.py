@@ -10,8 +10,7 @@ from fastapi import APIRouter, Response, status
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.errors import Invalid, NotFound
 from openpss.platform.fields import DbId
-from openpss.platform.security.audit import record_audit
-from openpss.platform.vision import ffc_wizard, service
+from openpss.platform.vision import service
 from openpss.platform.vision.deps import SessionsDep
 from openpss.platform.vision.features import FeatureNode, level_index
 from openpss.platform.vision.images import png_bytes, tiff_bytes
@@ -55,11 +54,7 @@ def add_camera(
     data: CameraCreate, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> CameraRead:
     """Add a camera by IP address."""
-    camera = service.add_camera(session=session, data=data)
-    record_audit(
-        session=session, actor=principal.actor, action="camera.create", target=camera.name,
-        detail={"address": camera.address, "port": camera.port},
-    )  # fmt: skip
+    camera = service.add_camera(session=session, actor=principal.actor, data=data)
     return _read(camera, sessions)
 
 
@@ -72,11 +67,9 @@ def update_camera(
     principal: Operator,
 ) -> CameraRead:
     """Rename or readdress a camera."""
-    camera = service.update_camera(session=session, camera_id=camera_id, data=data)
-    record_audit(
-        session=session, actor=principal.actor, action="camera.update", target=camera.name,
-        detail=data.model_dump(exclude_unset=True),
-    )  # fmt: skip
+    camera = service.update_camera(
+        session=session, actor=principal.actor, camera_id=camera_id, data=data
+    )
     return _read(camera, sessions)
 
 
@@ -85,8 +78,9 @@ def delete_camera(
     camera_id: DbId, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> Response:
     """Disconnect and remove a camera."""
-    camera = service.delete_camera(session=session, sessions=sessions, camera_id=camera_id)
-    record_audit(session=session, actor=principal.actor, action="camera.delete", target=camera.name)
+    service.delete_camera(
+        session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -103,12 +97,8 @@ def connect(
     camera_id: DbId, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> CameraRead:
     """Connect with control privilege."""
-    service.connect(session=session, sessions=sessions, camera_id=camera_id)
-    camera = service.get_camera(session=session, camera_id=camera_id)
-    record_audit(
-        session=session, actor=principal.actor, action="camera.connect", target=camera.name
-    )
-    return _read(camera, sessions)
+    service.connect(session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id)
+    return _read(service.get_camera(session=session, camera_id=camera_id), sessions)
 
 
 @router.post("/cameras/{camera_id}/disconnect", response_model=CameraRead)
@@ -116,12 +106,10 @@ def disconnect(
     camera_id: DbId, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> CameraRead:
     """Stop acquiring and release control."""
-    camera = service.get_camera(session=session, camera_id=camera_id)
-    sessions.close(camera_id)
-    record_audit(
-        session=session, actor=principal.actor, action="camera.disconnect", target=camera.name
+    service.disconnect(
+        session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id
     )
-    return _read(camera, sessions)
+    return _read(service.get_camera(session=session, camera_id=camera_id), sessions)
 
 
 @router.get("/cameras/{camera_id}/features")
@@ -146,12 +134,9 @@ def set_feature(
     principal: Operator,
 ) -> dict[str, str]:
     """Write a feature; the answer holds the value the camera reports afterwards."""
-    live = sessions.require(camera_id)
-    live.set(name, data.value)
-    value = live.get(name)
-    record_audit(
-        session=session, actor=principal.actor, action="camera.feature", target=name,
-        detail={"camera": camera_id, "value": data.value},
+    value = service.set_feature(
+        session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id,
+        name=name, value=data.value,
     )  # fmt: skip
     return {"name": name, "value": value}
 
@@ -161,13 +146,8 @@ def execute(
     camera_id: DbId, name: str, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> Response:
     """Execute a command feature (e.g. TriggerSoftware, UserSetSave)."""
-    sessions.require(camera_id).execute(name)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="camera.command",
-        target=name,
-        detail={"camera": camera_id},
+    service.execute_command(
+        session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id, name=name
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -181,10 +161,9 @@ def play(
     principal: Operator,
 ) -> dict[str, Any]:
     """Play: Continuous, SingleFrame or MultiFrame (count 1-255)."""
-    sessions.require(camera_id).play(data.mode, data.count)
-    record_audit(
-        session=session, actor=principal.actor, action="camera.acquisition.start",
-        target=str(camera_id), detail=data.model_dump(),
+    service.start_acquisition(
+        session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id,
+        mode=data.mode, count=data.count,
     )  # fmt: skip
     return {"mode": data.mode, "count": data.count}
 
@@ -194,12 +173,8 @@ def stop(
     camera_id: DbId, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> Response:
     """Stop acquiring."""
-    sessions.require(camera_id).stop()
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="camera.acquisition.stop",
-        target=str(camera_id),
+    service.stop_acquisition(
+        session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -243,14 +218,10 @@ def ffc_capture(
     principal: Operator,
 ) -> dict[str, Any]:
     """FFC wizard: capture the dark field (lens covered) or the bright field (even light)."""
-    count = ffc_wizard.capture(sessions.require(camera_id), data.field, data.frames)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="camera.ffc.capture",
-        target=str(camera_id),
-        detail=data.model_dump(),
-    )
+    count = service.ffc_capture(
+        session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id,
+        field=data.field, frames=data.frames,
+    )  # fmt: skip
     return {"field": data.field, "frames": count}
 
 
@@ -259,12 +230,8 @@ def ffc_apply(
     camera_id: DbId, data: FFCApply, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> dict[str, str]:
     """FFC wizard: compute (max/min brightness ratio at most 2), upload, load and enable."""
-    result = ffc_wizard.apply(sessions.require(camera_id), data.mode)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="camera.ffc.apply",
-        target=str(camera_id),
-        detail=data.model_dump(),
-    )
+    result = service.ffc_apply(
+        session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id,
+        mode=data.mode,
+    )  # fmt: skip
     return {"result": result}

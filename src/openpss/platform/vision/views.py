@@ -11,7 +11,6 @@ from pydantic import ValidationError
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.errors import DomainError, Invalid, NotFound
 from openpss.platform.fields import DbId
-from openpss.platform.security.audit import record_audit
 from openpss.platform.vision import ffc_wizard, service
 from openpss.platform.vision.deps import SessionsDep
 from openpss.platform.vision.features import LEVELS, level_index
@@ -61,19 +60,13 @@ async def camera_add(
     }
     values = {k: v for k, v in values.items() if v}
     try:
-        camera = service.add_camera(session=session, data=CameraCreate.model_validate(values))
+        data = CameraCreate.model_validate(values)
+        camera = service.add_camera(session=session, actor=principal.actor, data=data)
     except ValidationError as exc:
         errors = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
         return _list(request, session, sessions, errors=errors, form=values)
     except DomainError as exc:
         return _list(request, session, sessions, errors=[str(exc)], form=values)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="camera.create",
-        target=camera.name,
-        detail={"address": camera.address, "port": camera.port},
-    )
     return _list(request, session, sessions, message=f"Camera {camera.name} added.")
 
 
@@ -140,12 +133,11 @@ def camera_connect(
 ) -> HTMLResponse:
     """Connect with control privilege."""
     try:
-        service.connect(session=session, sessions=sessions, camera_id=camera_id)
+        service.connect(
+            session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id
+        )
     except DomainError as exc:
         return _viewer(request, session, sessions, camera_id, errors=[str(exc)])
-    record_audit(
-        session=session, actor=principal.actor, action="camera.connect", target=str(camera_id)
-    )
     return _viewer(request, session, sessions, camera_id, message="Connected.")
 
 
@@ -158,9 +150,8 @@ def camera_disconnect(
     principal: Operator,
 ) -> HTMLResponse:
     """Release the camera."""
-    sessions.close(camera_id)
-    record_audit(
-        session=session, actor=principal.actor, action="camera.disconnect", target=str(camera_id)
+    service.disconnect(
+        session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id
     )
     return _viewer(request, session, sessions, camera_id, message="Disconnected.")
 
@@ -207,22 +198,14 @@ def feature_set(
     execute: str = Form(""),
 ) -> HTMLResponse:
     """Write one feature (or execute a command) and re-render the tree."""
+    where: dict[str, Any] = {"session": session, "sessions": sessions, "actor": principal.actor}
     try:
-        live = sessions.require(camera_id)
         if execute:
-            live.execute(name)
+            service.execute_command(**where, camera_id=camera_id, name=name)
         else:
-            live.set(name, value)
+            service.set_feature(**where, camera_id=camera_id, name=name, value=value)
     except DomainError as exc:
         return _features(request, sessions, camera_id, level, str(exc))
-    action = "camera.command" if execute else "camera.feature"
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action=action,
-        target=name,
-        detail={"camera": camera_id, "value": value},
-    )
     return _features(request, sessions, camera_id, level)
 
 
@@ -238,16 +221,12 @@ def play(
 ) -> HTMLResponse:
     """Play continuous, single or multi."""
     try:
-        sessions.require(camera_id).play(mode, count)
+        service.start_acquisition(
+            session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id,
+            mode=mode, count=count,
+        )  # fmt: skip
     except DomainError as exc:
         return _panel(request, sessions, camera_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="camera.acquisition.start",
-        target=str(camera_id),
-        detail={"mode": mode, "count": count},
-    )
     return _panel(request, sessions, camera_id)
 
 
@@ -261,15 +240,11 @@ def stop(
 ) -> HTMLResponse:
     """Stop acquiring."""
     try:
-        sessions.require(camera_id).stop()
+        service.stop_acquisition(
+            session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id
+        )
     except DomainError as exc:
         return _panel(request, sessions, camera_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="camera.acquisition.stop",
-        target=str(camera_id),
-    )
     return _panel(request, sessions, camera_id)
 
 
@@ -326,25 +301,18 @@ def ffc_step(
 ) -> HTMLResponse:
     """One step of the FFC wizard: capture dark, capture bright, or apply."""
     error, message = "", ""
+    where: dict[str, Any] = {"session": session, "sessions": sessions, "actor": principal.actor}
     try:
-        live = sessions.require(camera_id)
         if step in ("dark", "bright"):
-            count = ffc_wizard.capture(live, step, max(1, min(frames, 16)))  # type: ignore[arg-type]
+            frames = max(1, min(frames, 16))
+            count = service.ffc_capture(**where, camera_id=camera_id, field=step, frames=frames)  # type: ignore[arg-type]
             message = f"Captured {count} {step}-field frame(s)."
         elif step == "apply":
-            message = ffc_wizard.apply(live, mode)
+            message = service.ffc_apply(**where, camera_id=camera_id, mode=mode)
         else:
             raise Invalid(f"unknown FFC step {step!r}")
     except DomainError as exc:
         error = str(exc)
-    else:
-        record_audit(
-            session=session,
-            actor=principal.actor,
-            action=f"camera.ffc.{step}",
-            target=str(camera_id),
-            detail={"mode": mode},
-        )
     live_now = sessions.get(camera_id)
     context = {
         "camera_id": camera_id,

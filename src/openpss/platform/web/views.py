@@ -17,7 +17,7 @@ from openpss.platform.devices.models import Device
 from openpss.platform.people.models import Card, Department, Person
 from openpss.platform.permissions.models import PermissionGroup
 from openpss.platform.records.models import AccessRecord
-from openpss.platform.security.audit import AuditFilter, search_audit
+from openpss.platform.security.audit import recent_audit
 from openpss.platform.security.auth import count_online
 from openpss.platform.security.models import Role
 from openpss.platform.web.templating import render
@@ -63,5 +63,5 @@ def dashboard(request: Request, principal: Viewer, session: SessionDep) -> Respo
     ctx: dict[str, Any] = {"counts": counts}
     if principal.has(Role.administrator):
         ctx["online"] = count_online(session=session)
-        ctx["recent"], _ = search_audit(session=session, flt=AuditFilter(), per_page=10)
+        ctx["recent"] = recent_audit(session=session)
     return render(request, "web/dashboard.html", ctx)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -11,10 +9,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openpss.platform.deps import Admin, Principal, SessionDep, Viewer
-from openpss.platform.errors import DomainError
-from openpss.platform.fields import DbId, PageNumber
+from openpss.platform.errors import DomainError, Invalid
+from openpss.platform.fields import DbId
+from openpss.platform.listing import from_params
 from openpss.platform.security import auth, service
-from openpss.platform.security.audit import AuditFilter, search_audit
+from openpss.platform.security.audit import AuditQuery, search_audit
 from openpss.platform.security.models import Role
 from openpss.platform.web.errors import http_status
 from openpss.platform.web.templating import render
@@ -192,37 +191,19 @@ def tokens_revoke(
     return _tokens_page(request, session, principal, message="Token revoked.")
 
 
-def parse_local(value: str) -> dt.datetime | None:
-    """A datetime-local form value (taken as UTC), or None when empty or malformed."""
-    try:
-        parsed = dt.datetime.fromisoformat(value.strip()) if value.strip() else None
-    except ValueError:
-        return None
-    if parsed is not None and parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed
-
-
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(
-    request: Request,
-    principal: Admin,
-    session: SessionDep,
-    actor: str = "",
-    action: str = "",
-    since: str = "",
-    until: str = "",
-    page: PageNumber = 1,
-) -> Response:
+def audit_page(request: Request, principal: Admin, session: SessionDep) -> Response:
     """The audit log with filters (actor, action, time range), paging and export links."""
-    flt = AuditFilter(actor, action, parse_local(since), parse_local(until))
-    rows, total = search_audit(session=session, flt=flt, page=max(page, 1), per_page=PER_PAGE)
-    query = {"actor": actor, "action": action, "since": since, "until": until}
-    ctx = {
-        "entries": rows, "total": total, "page": max(page, 1),
-        "pages": max(1, math.ceil(total / PER_PAGE)), "filters": query,
-        "query": urlencode(query),
-    }  # fmt: skip
+    params = request.query_params
+    filters = {name: params.get(name, "") for name in ("actor", "action", "since", "until")}
+    ctx: dict[str, Any] = {"filters": filters, "query": urlencode(filters)}
+    try:
+        query = from_params(AuditQuery, params.multi_items(), limit=PER_PAGE)
+        found = search_audit(session=session, query=query)
+        ctx.update(entries=found.items, total=found.total, page=query.page_number)
+        ctx["pages"] = found.pages
+    except Invalid as exc:
+        ctx.update(entries=[], total=0, page=1, pages=1, error=str(exc))
     return render(request, "security/audit.html", ctx)
 
 
