@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from openpss.platform.devices import service
 from openpss.platform.devices.adapter import DahuaAdapter
 from openpss.platform.devices.models import Device
-from openpss.platform.errors import Invalid
+from openpss.platform.errors import Invalid, Unavailable
 from openpss.platform.people.cards import CardMode, parse_card
 from openpss.platform.settings import Settings
 from openpss.protocols.dahua_http.client import DahuaError

@@ -10,7 +10,6 @@ from pydantic import ValidationError
 
 from openpss.platform.deps import Admin, Operator, SessionDep, SettingsDep, Viewer
 from openpss.platform.devices import extract, service
-from openpss.platform.devices.api import XLSX
 from openpss.platform.devices.schemas import DeviceCreate, DeviceQuery, DeviceUpdate
 from openpss.platform.errors import DomainError, Invalid
 from openpss.platform.fields import DbId
