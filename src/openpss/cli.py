@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from openpss.commands import account, attendance, camera, demo, device, platform
+from openpss.commands import account, attendance, camera, demo, device, platform, sip
 
 app = typer.Typer(
     help="openpss: open, self-hosted security platform and virtual devices.",
@@ -19,6 +19,7 @@ demo.register(app)
 app.add_typer(attendance.app, name="attendance")
 app.add_typer(device.app, name="device")
 app.add_typer(camera.app, name="camera")
+app.add_typer(sip.app, name="sip")
 
 
 def main() -> None:

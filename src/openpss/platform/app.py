@@ -32,6 +32,7 @@ BACKGROUND_SERVICES: list[str] = [
     "openpss.platform.security.audit:forward_to_syslog",
     "openpss.platform.devices.sync:run",
     "openpss.platform.vision.deps:close_cameras_on_shutdown",
+    "openpss.platform.intercom.sip:run",
 ]
 
 BackgroundService = Callable[[FastAPI], Coroutine[Any, Any, None]]

@@ -55,6 +55,26 @@ class Settings(BaseSettings):
     device_poll_seconds: float = Field(
         30.0, gt=0, description="interval of device online checks and record pulls"
     )
+    sip_enabled: bool = Field(
+        True, description="run the platform's SIP server (registrar + B2BUA) with the server"
+    )
+    sip_host: str | None = Field(
+        None, description="address the SIP server listens on (UDP+TCP); default: http_host"
+    )
+    sip_port: int = Field(
+        5080,
+        ge=0,
+        le=65535,
+        description="SIP port; 5080 is what door stations expect of a platform (0: any free port)",
+    )
+    sip_realm: str = Field(
+        "VDP", min_length=1, max_length=64, description="digest realm of the SIP server"
+    )
+    sip_accounts_file: Path | None = Field(
+        None,
+        description="CSV (username,password) of SIP accounts until the intercom domain provides "
+        "them; without it nobody can register",
+    )
     background_services: bool = Field(
         True, description="start device polling and other background services with the server"
     )

@@ -1,0 +1,348 @@
+"""SipServer with our UserAgent on loopback: registrar, routing, parallel/group ringing, CDRs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from openpss.protocols.sip.accounts import CallRecord, EndState, ServerEvents, StaticAccounts
+from openpss.protocols.sip.b2bua import CallGroup, GroupMember
+from openpss.protocols.sip.sdp import build_offer
+from openpss.protocols.sip.server import SipServer
+from openpss.protocols.sip.transaction import Timers
+from openpss.protocols.sip.transport import Peer
+from openpss.protocols.sip.ua import (
+    CallFailed,
+    RegistrationError,
+    UaCall,
+    UaCallState,
+    UserAgent,
+)
+
+FAST = Timers(t1=0.05, t2=0.2, t4=0.2)
+ACCOUNTS = {
+    "8001": "vto",
+    "9901#0": "m0",
+    "9901#1": "m1",
+    "9901#2": "m2",
+    "9902#0": "x",
+    "900001": "c1",
+    "900002": "c2",
+}
+
+
+class Recorder(ServerEvents):
+    def __init__(self) -> None:
+        self.changes: list[tuple[str, bool]] = []
+        self.records: list[CallRecord] = []
+
+    def registration_changed(self, username: str, online: bool) -> None:
+        self.changes.append((username, online))
+
+    def call_ended(self, record: CallRecord) -> None:
+        self.records.append(record)
+
+
+def _events(server: SipServer) -> Recorder:
+    assert isinstance(server.events, Recorder)
+    return server.events
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[SipServer]:
+    server = SipServer(
+        realm="VDP",
+        accounts=StaticAccounts(ACCOUNTS),
+        events=Recorder(),
+        timers=FAST,
+        ring_seconds=5,
+        groups={
+            "888888": CallGroup("888888", [GroupMember("900001", 0.5), GroupMember("900002", 5)])
+        },
+    )
+    await server.start("127.0.0.1", 0)
+    yield server
+    await server.close()
+
+
+async def _ua(server: SipServer, username: str, **kwargs: object) -> UserAgent:
+    ua = UserAgent(
+        username=username,
+        password=ACCOUNTS[username],
+        server=Peer("UDP", "127.0.0.1", server.port),
+        domain="VDP",
+        timers=FAST,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    await ua.start()
+    return ua
+
+
+async def _wait_for(predicate: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
+        await asyncio.sleep(0.02)
+
+
+SDP = bytes(build_offer(address="127.0.0.1", audio_port=40000))
+
+
+async def test_register_with_digest_lists_contacts_and_fires_online(server: SipServer) -> None:
+    ua = await _ua(server, "9901#0")
+    response = await ua.register(expires=30)
+    assert response.status == 200
+    contact = response.contacts[0]
+    assert contact.params["expires"] == "60"  # raised to the 60 s minimum
+    assert server.location.is_online("9901#0")
+    assert ("9901#0", True) in _events(server).changes
+    await ua.unregister()
+    assert not server.location.is_online("9901#0")
+    assert ("9901#0", False) in _events(server).changes
+    await ua.close()
+
+
+async def test_register_wrong_password_is_403(server: SipServer) -> None:
+    ua = UserAgent(
+        username="8001", password="wrong", server=Peer("UDP", "127.0.0.1", server.port), timers=FAST
+    )
+    await ua.start()
+    with pytest.raises(RegistrationError) as info:
+        await ua.register()
+    assert info.value.status == 403
+    assert not server.location.is_online("8001")
+    await ua.close()
+
+
+async def test_register_over_tcp(server: SipServer) -> None:
+    ua = UserAgent(
+        username="8001", password="vto", server=Peer("TCP", "127.0.0.1", server.port), timers=FAST
+    )
+    await ua.start()
+    await ua.register()
+    binding = server.location.lookup("8001")[0]
+    assert binding.peer.transport == "TCP" and "transport=tcp" in binding.contact
+    await ua.close()
+
+
+async def test_expiry_sweep_takes_binding_offline(server: SipServer) -> None:
+    ua = await _ua(server, "8001")
+    await ua.register()
+    server.location.clock = lambda: 10**9  # far in the future
+    await _wait_for(lambda: ("8001", False) in _events(server).changes)
+    await ua.close()
+
+
+async def test_room_number_rings_master_and_extensions_first_answer_wins(server: SipServer) -> None:
+    vto = await _ua(server, "8001")
+    master = await _ua(server, "9901#0")
+    ext1 = await _ua(server, "9901#1")
+    for ua in (vto, master, ext1):
+        await ua.register()
+    call_task = asyncio.create_task(vto.call("9901", SDP))
+    ring_master = await asyncio.wait_for(master.incoming.get(), 10)
+    ring_ext = await asyncio.wait_for(ext1.incoming.get(), 10)
+    assert ring_master.caller == ring_ext.caller == "8001"
+    await ring_ext.answer()
+    call = await asyncio.wait_for(call_task, 10)
+    assert call.state is UaCallState.answered and b"m=audio" in call.remote_sdp
+    await asyncio.wait_for(ring_master.ended.wait(), 10)
+    assert ring_master.end_reason == "cancelled"
+    # in-dialog relay: DTMF INFO and MESSAGE reach the answering extension
+    assert (await call.send_dtmf("5")).status == 200
+    info = await asyncio.wait_for(ring_ext.received.get(), 5)
+    assert info.method == "INFO" and b"Signal=5" in info.body
+    assert (await call.send_message("hello")).status == 200
+    assert (await asyncio.wait_for(ring_ext.received.get(), 5)).body == b"hello"
+    assert (await call.reinvite(SDP)).status == 200
+    await call.hangup()
+    await asyncio.wait_for(ring_ext.ended.wait(), 10)
+    await _wait_for(lambda: _events(server).records)
+    record = _events(server).records[0]
+    assert record.end_state is EndState.answered and record.answered_by == "9901#1"
+    assert record.caller == "8001" and record.callee == "9901" and record.duration >= 0
+    for ua in (vto, master, ext1):
+        await ua.close()
+
+
+async def test_callee_hangs_up_ends_both_legs(server: SipServer) -> None:
+    vto = await _ua(server, "8001")
+    master = await _ua(server, "9902#0", auto_answer=True)
+    await vto.register()
+    await master.register()
+    call = await asyncio.wait_for(vto.call("9902", SDP), 10)
+    callee = next(iter(master.dialogs.values()))
+    await callee.hangup()
+    await asyncio.wait_for(call.ended.wait(), 10)
+    assert call.end_reason == "remote hangup"
+    await vto.close()
+    await master.close()
+
+
+async def test_unknown_404_unregistered_480_busy_486(server: SipServer) -> None:
+    vto = await _ua(server, "8001")
+    await vto.register()
+    with pytest.raises(CallFailed) as info:
+        await vto.call("7777", SDP)
+    assert info.value.status == 404
+    with pytest.raises(CallFailed) as info:
+        await vto.call("9901", SDP)
+    assert info.value.status == 480
+    master = await _ua(server, "9901#0")
+    await master.register()
+    master.on_call = lambda call: call.reject(486)
+    with pytest.raises(CallFailed) as info:
+        await vto.call("9901", SDP)
+    assert info.value.status == 486
+    await _wait_for(lambda: len(_events(server).records) == 3)
+    states = [r.end_state for r in _events(server).records]
+    assert states == [EndState.failed, EndState.failed, EndState.busy]
+    await vto.close()
+    await master.close()
+
+
+async def test_caller_cancel_before_answer_gives_487_and_cancels_callee(server: SipServer) -> None:
+    vto = await _ua(server, "8001")
+    master = await _ua(server, "9901#0")
+    await vto.register()
+    await master.register()
+    task = asyncio.create_task(vto.call("9901", SDP))
+    ringing = await asyncio.wait_for(master.incoming.get(), 10)
+    task.cancel()  # the UA sends CANCEL for its INVITE
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.wait_for(ringing.ended.wait(), 10)
+    assert ringing.end_reason == "cancelled"
+    await _wait_for(lambda: _events(server).records)
+    assert _events(server).records[-1].status == 487
+    assert _events(server).records[-1].end_state is EndState.missed
+    await vto.close()
+    await master.close()
+
+
+async def test_call_group_rings_members_in_priority_order(server: SipServer) -> None:
+    vto = await _ua(server, "8001")
+    first = await _ua(server, "900001")
+    second = await _ua(server, "900002", auto_answer=True)
+    for ua in (vto, first, second):
+        await ua.register()
+    call = await asyncio.wait_for(vto.call("888888", SDP), 10)
+    ring_first = first.incoming.get_nowait()  # rang first, for 0.5 s, then cancelled
+    await asyncio.wait_for(ring_first.ended.wait(), 10)
+    assert ring_first.end_reason == "cancelled"
+    await call.hangup()
+    await _wait_for(lambda: _events(server).records)
+    assert _events(server).records[0].answered_by == "900002"
+    for ua in (vto, first, second):
+        await ua.close()
+
+
+async def test_invite_needs_credentials(server: SipServer) -> None:
+    vto = UserAgent(
+        username="8001", password="bad", server=Peer("UDP", "127.0.0.1", server.port), timers=FAST
+    )
+    await vto.start()
+    with pytest.raises(CallFailed) as info:
+        await vto.call("9901", SDP)
+    assert info.value.status == 403
+    await vto.close()
+
+
+async def test_call_to_a_callee_registered_over_tcp(server: SipServer) -> None:
+    vto = await _ua(server, "8001")
+    master = UserAgent(
+        username="9902#0",
+        password="x",
+        server=Peer("TCP", "127.0.0.1", server.port),
+        timers=FAST,
+        auto_answer=True,
+    )
+    rung: list[UaCall] = []
+    master.on_call = rung.append
+    await master.start()
+    await vto.register()
+    await master.register()
+    call = await asyncio.wait_for(vto.call("9902", SDP), 10)
+    assert call.state is UaCallState.answered
+    await call.hangup()
+    await asyncio.wait_for(rung[0].ended.wait(), 10)  # the BYE reached it over TCP
+    assert rung[0].end_reason == "remote hangup"
+    await _wait_for(lambda: _events(server).records)
+    assert _events(server).records[0].answered_by == "9902#0"
+    await vto.close()
+    await master.close()
+
+
+async def test_decline_is_rejected_and_ring_timeout_is_missed() -> None:
+    events = Recorder()
+    server = SipServer(
+        realm="VDP",
+        accounts=StaticAccounts(ACCOUNTS),
+        events=events,
+        timers=FAST,
+        ring_seconds=0.5,
+    )
+    await server.start("127.0.0.1", 0)
+    vto = await _ua(server, "8001")
+    master = await _ua(server, "9901#0")
+    try:
+        await vto.register()
+        await master.register()
+        master.on_call = lambda call: call.reject(603)
+        with pytest.raises(CallFailed) as info:
+            await vto.call("9901", SDP)
+        assert info.value.status == 603
+        master.on_call = None  # now it just rings until the room's ring time is over
+        with pytest.raises(CallFailed) as info:
+            await vto.call("9901", SDP)
+        assert info.value.status == 480
+        await _wait_for(lambda: len(events.records) == 2)
+        assert [r.end_state for r in events.records] == [EndState.rejected, EndState.missed]
+        assert events.records[1].legs == [("9901#0", 487)]
+    finally:
+        await vto.close()
+        await master.close()
+        await server.close()
+
+
+async def test_keep_registered_refreshes_before_expiry() -> None:
+    server = SipServer(realm="VDP", accounts=StaticAccounts(ACCOUNTS), timers=FAST, min_expires=1)
+    await server.start("127.0.0.1", 0)
+    ua = await _ua(server, "8001")
+    task = asyncio.create_task(ua.keep_registered(2))
+    try:
+        await _wait_for(lambda: server.location.lookup("8001"))
+        first = server.location.lookup("8001")[0].cseq
+        await _wait_for(lambda: server.location.lookup("8001")[0].cseq > first)  # ~1 s later
+    finally:
+        task.cancel()
+        await ua.close()
+        await server.close()
+
+
+async def test_answered_call_is_hung_up_after_the_maximum_duration() -> None:
+    events = Recorder()
+    server = SipServer(
+        realm="VDP",
+        accounts=StaticAccounts(ACCOUNTS),
+        events=events,
+        timers=FAST,
+        max_call_seconds=0.3,
+    )
+    await server.start("127.0.0.1", 0)
+    vto = await _ua(server, "8001")
+    master = await _ua(server, "9901#0", auto_answer=True)
+    try:
+        await vto.register()
+        await master.register()
+        call = await asyncio.wait_for(vto.call("9901", SDP), 10)
+        await asyncio.wait_for(call.ended.wait(), 10)  # BYE from the server
+        await _wait_for(lambda: events.records)
+        assert events.records[0].end_state is EndState.answered
+        assert not server.calls
+    finally:
+        await vto.close()
+        await master.close()
+        await server.close()

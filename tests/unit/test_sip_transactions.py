@@ -1,0 +1,165 @@
+"""SIP transport and transactions on loopback with scaled timers (T1 = 20 ms)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from openpss.protocols.sip.message import SipRequest, SipResponse, parse_message
+from openpss.protocols.sip.transaction import (
+    RequestHandler,
+    ServerTransaction,
+    Timers,
+    TransactionLayer,
+)
+from openpss.protocols.sip.transport import Peer
+
+FAST = Timers(t1=0.02, t2=0.08, t4=0.1)
+
+
+def _request(method: str, branch: str, *, port: int = 9, cseq: int = 1) -> bytes:
+    return (
+        f"{method} sip:8001@127.0.0.1 SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{branch};rport\r\n"
+        "From: <sip:a@127.0.0.1>;tag=f1\r\nTo: <sip:8001@127.0.0.1>\r\n"
+        f"Call-ID: {branch}@test\r\nCSeq: {cseq} {method}\r\nMax-Forwards: 70\r\n"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
+
+
+class RawUdp:
+    """A bare UDP socket standing in for a remote SIP element."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.setblocking(False)
+        self.port = self.sock.getsockname()[1]
+
+    async def recv(self, timeout: float = 2.0) -> bytes | None:
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(loop.sock_recv(self.sock, 65536), timeout)
+        except TimeoutError:
+            return None
+
+    def send(self, data: bytes, port: int) -> None:
+        self.sock.sendto(data, ("127.0.0.1", port))
+
+
+async def _layer(handler: RequestHandler | None = None) -> TransactionLayer:
+    layer = TransactionLayer(handler or (lambda r, t, p: None), timers=FAST)
+    await layer.start("127.0.0.1", 0)
+    return layer
+
+
+async def test_non_invite_client_retransmits_then_times_out_with_408() -> None:
+    raw = RawUdp()
+    layer = await _layer()
+    try:
+        request = parse_message(_request("OPTIONS", "retx"))
+        assert isinstance(request, SipRequest)
+        client = layer.send_request(request, Peer("UDP", "127.0.0.1", raw.port))
+        seen = 0
+        while await raw.recv(0.3) is not None:
+            seen += 1
+        final = await asyncio.wait_for(client.final, 5)
+        assert final.status == 408
+        assert seen >= 4  # timer E doubled up to T2 within timer F = 64*T1
+    finally:
+        await layer.close()
+
+
+async def test_invite_server_retransmits_non_2xx_until_ack_and_stamps_rport() -> None:
+    raw = RawUdp()
+
+    def handler(request: SipRequest, txn: ServerTransaction | None, peer: Peer) -> None:
+        if txn is not None:
+            txn.reply(486)
+
+    layer = await _layer(handler)
+    try:
+        raw.send(_request("INVITE", "inv1", port=raw.port), layer.transport.port)
+        first = await raw.recv()
+        assert first is not None
+        response = parse_message(first)
+        assert isinstance(response, SipResponse) and response.status == 486
+        assert response.top_via.params["rport"] == str(raw.port)
+        assert response.top_via.params["received"] == "127.0.0.1"
+        again = await raw.recv(0.5)
+        assert again is not None and parse_message(again).status == 486  # type: ignore[union-attr]
+        to = response.headers.get("To") or ""
+        ack = _request("ACK", "inv1", port=raw.port).replace(
+            b"To: <sip:8001@127.0.0.1>", b"To: " + to.encode()
+        )
+        raw.send(ack, layer.transport.port)
+        await asyncio.sleep(0.05)
+        while await raw.recv(0.05) is not None:
+            pass  # drain what was in flight
+        assert await raw.recv(0.3) is None  # confirmed: no more retransmissions
+    finally:
+        await layer.close()
+
+
+async def test_retransmitted_request_gets_the_cached_response_once_handled() -> None:
+    raw = RawUdp()
+    calls = []
+
+    def handler(request: SipRequest, txn: ServerTransaction | None, peer: Peer) -> None:
+        calls.append(request.method)
+        if txn is not None:
+            txn.reply(200)
+
+    layer = await _layer(handler)
+    try:
+        for _ in range(3):
+            raw.send(_request("OPTIONS", "dup", port=raw.port), layer.transport.port)
+            assert await raw.recv() is not None
+        assert calls == ["OPTIONS"]
+    finally:
+        await layer.close()
+
+
+async def test_client_and_server_layers_talk_over_tcp() -> None:
+    def handler(request: SipRequest, txn: ServerTransaction | None, peer: Peer) -> None:
+        if txn is not None:
+            txn.reply(200)
+
+    server = await _layer(handler)
+    client = await _layer()
+    try:
+        request = parse_message(_request("OPTIONS", "tcp1"))
+        assert isinstance(request, SipRequest)
+        request.headers.set("Via", str(client.transport.via_for("TCP", "z9hG4bKtcp1")))
+        txn = client.send_request(request, Peer("TCP", "127.0.0.1", server.transport.port))
+        final = await asyncio.wait_for(txn.final, 5)
+        assert final.status == 200
+    finally:
+        await client.close()
+        await server.close()
+
+
+async def test_tcp_framing_of_split_and_pipelined_messages() -> None:
+    got: list[str] = []
+
+    def handler(request: SipRequest, txn: ServerTransaction | None, peer: Peer) -> None:
+        got.append(request.call_id)
+        if txn is not None:
+            txn.reply(200)
+
+    layer = await _layer(handler)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", layer.transport.port)
+        one, two = _request("OPTIONS", "p1"), _request("OPTIONS", "p2")
+        writer.write(b"\r\n\r\n" + one[:30])
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(one[30:] + two)
+        await writer.drain()
+        for _ in range(2):
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            assert head.startswith(b"SIP/2.0 200")
+        assert got == ["p1@test", "p2@test"]
+        writer.close()
+    finally:
+        await layer.close()
