@@ -77,7 +77,7 @@ def demo(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     with banner.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "openpss.cli", "demo", "--terminal-port", str(terminal),
-             "--no-camera"],
+             "--no-camera", "--no-vto"],
             env=env,
             stdout=out,
             stderr=subprocess.DEVNULL,

@@ -44,6 +44,11 @@ def demo(
     camera_control_port: int = typer.Option(
         CAMERA_CONTROL_PORT, help="loopback UDP port of the virtual camera's scene/IO control"
     ),
+    vto: bool = typer.Option(True, help="also start a virtual door station (its own SIP server)"),
+    vto_port: int = typer.Option(37800, help="HTTP port of the virtual door station"),
+    vto_dhip_port: int = typer.Option(5000, help="DHIP port of the virtual door station"),
+    vto_rtsp_port: int = typer.Option(8554, help="RTSP port of the virtual door station"),
+    vto_sip_port: int = typer.Option(5060, help="SIP port of the virtual door station"),
 ) -> None:
     """Migrate, seed demo data, start the virtual devices and serve the platform on SQLite."""
     import uvicorn
@@ -64,9 +69,18 @@ def demo(
         if camera:
             command = _camera_command(devices_dir, control_port=camera_control_port)
             stack.enter_context(_child(command, "camera"))
+        vto_ports = (vto_port, vto_dhip_port, vto_rtsp_port, vto_sip_port)
+        if vto:
+            stack.enter_context(_child(_vto_command(devices_dir, *vto_ports), "door station"))
+            _wait_http(f"http://127.0.0.1:{vto_port}")
         console_url = f"http://{settings.http_host}:{port or settings.http_port}/"
         control = camera_control_port if camera else None
-        typer.echo(banner(console_url, terminal_url, camera_control_port=control))
+        text = banner(console_url, terminal_url, camera_control_port=control)
+        typer.echo(
+            text.replace("Stop with Ctrl+C.", _vto_help(*vto_ports) + "Stop with Ctrl+C.")
+            if vto
+            else text
+        )
         uvicorn.run(
             app, host=settings.http_host, port=port or settings.http_port, log_level="warning"
         )
@@ -160,6 +174,29 @@ def _camera_command(devices_dir: Path, *, control_port: int, gvcp_port: int = 0)
         "--control-port", str(control_port),
     ]  # fmt: skip
     return command + (["--gvcp-port", str(gvcp_port)] if gvcp_port else [])
+
+
+def _vto_command(devices_dir: Path, http: int, dhip: int, rtsp: int, sip: int) -> list[str]:
+    return [
+        sys.executable, "-m", "openpss.cli", "device", "vto",
+        "--data-dir", str(devices_dir / "vto"),
+        "--admin-password", DEMO_DEVICE_PASSWORD,
+        "--listen", "127.0.0.1",
+        "--http-port", str(http), "--dhip-port", str(dhip),
+        "--rtsp-port", str(rtsp), "--sip-port", str(sip),
+    ]  # fmt: skip
+
+
+def _vto_help(http: int, dhip: int, rtsp: int, sip: int) -> str:
+    url = f"http://127.0.0.1:{http}"
+    return (
+        f"  door station (VTO):  {url} (user admin, password {DEMO_DEVICE_PASSWORD}), DHIP {dhip}, "
+        f"SIP server {sip} (realm VDP)\n"
+        f"  monitor:             rtsp://admin:<password>@127.0.0.1:{rtsp}"
+        f"/cam/realmonitor?channel=1&subtype=0\n"
+        f"  press a call key:    openpss device vto press 1 --device {url} "
+        f"--http-password '{DEMO_DEVICE_PASSWORD}'\n"
+    )
 
 
 class _child:

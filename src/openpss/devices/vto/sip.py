@@ -1,0 +1,513 @@
+"""SIP for the door station: the model's ``CallLink`` on our SIP stack, and the media of a call.
+
+Two ways to run (manual 4.2.4):
+
+- **as SIP server** (``SipServer`` on ``--sip-port``, realm ``VDP``): the room list and the VTO
+  list are the accounts (register password of each entry); the unit's own user agent
+  registers to it as its VTO number and calls through it, so dialling ``101`` rings every
+  VTH of room 101 in parallel (group call);
+- **as user agent** of another server (platform on 5080, another VTO on 5060 with domain
+  ``VDP``, or Kamailio): register every 45 s, report the result to the model.
+
+A call's media: we offer PCMU (+ telephone-event) audio and H.264 video; what we send is the
+sub stream's packets (the same encoder the RTSP viewers share), what the far end sends is
+received and counted (``status.rtp``). A SIP INFO during the call carrying DTMF ``#`` (or
+the word ``unlock``) opens the door, as a VTH's unlock key does. Calls *to* the unit (a VTH's
+Monitor > Door, manual 4.3.2) are answered with the same media, at most six at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from openpss.devices.vto.entities import MAX_MONITOR_STREAMS, SIP_REALM, CallState
+from openpss.devices.vto.model import DoorStation
+from openpss.protocols.rtp.codec import is_rtcp
+from openpss.protocols.sip.accounts import ServerEvents
+from openpss.protocols.sip.dialog import Dialog, new_call_id, peer_of_uri
+from openpss.protocols.sip.digest import DigestClient
+from openpss.protocols.sip.errors import SipParseError
+from openpss.protocols.sip.message import SipResponse, make_cancel
+from openpss.protocols.sip.sdp import SessionDescription, build_answer
+from openpss.protocols.sip.server import SipServer
+from openpss.protocols.sip.transaction import ClientTransaction
+from openpss.protocols.sip.transport import Peer
+from openpss.protocols.sip.ua import (
+    CallFailed,
+    RegistrationError,
+    UaCall,
+    UaCallState,
+    UserAgent,
+)
+from openpss.protocols.sip.uri import SipUri
+
+if TYPE_CHECKING:
+    from openpss.devices.vto.media import LiveStream
+    from openpss.devices.vto.runtime import VtoRuntime
+
+logger = logging.getLogger(__name__)
+
+REGISTER_EXPIRES_S = 60
+REREGISTER_S = 45.0
+RETRY_S = 5.0
+STATUS_CANCELLED = 487  # RFC 3261 §21.4.25
+DECLINED = (486, 600, 603)  # busy here, busy everywhere, decline
+SUPPORTED = ("PCMU", "telephone-event", "H264")  # what the unit sends and receives
+
+
+class VtoAccounts:
+    """The SIP accounts of a unit acting as SIP server: room list + VTO list."""
+
+    def __init__(self, station: DoorStation) -> None:
+        self.station = station
+
+    def password_of(self, username: str) -> str | None:
+        """The register password of a room entry or a VTO entry."""
+        directory = self.station.directory
+        room = directory.rooms.get(username)
+        if room is not None:
+            return room.register_password
+        vto = directory.vtos.get(username)
+        return vto.register_password if vto is not None else None
+
+    def usernames(self) -> Iterable[str]:
+        """Every room entry and VTO number."""
+        directory = self.station.directory
+        return [*directory.rooms, *directory.vtos]
+
+
+class VtoServerEvents(ServerEvents):
+    """Registration status for Room No. Management's Refresh."""
+
+    def __init__(self, station: DoorStation) -> None:
+        self.station = station
+
+    def registration_changed(self, username: str, online: bool) -> None:
+        """Remember who is registered."""
+        if online:
+            self.station.online.add(username)
+        else:
+            self.station.online.discard(username)
+
+
+class _Receiver(asyncio.DatagramProtocol):
+    def __init__(self, media: CallMedia, kind: str) -> None:
+        self.media, self.kind = media, kind
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        if not is_rtcp(data):
+            self.media.received(self.kind)
+
+
+class CallMedia:
+    """RTP of one call: our sub stream out, the far end's audio and video in (counted)."""
+
+    def __init__(self, station: DoorStation, stream: LiveStream, host: str) -> None:
+        self.station, self.stream, self.host = station, stream, host
+        self.receivers: dict[str, _Receiver] = {}
+        self.remote: dict[int, tuple[str, int]] = {}  # track -> (address, RTP port)
+        self.payload_types: dict[int, int] = {}  # track -> payload type the far end expects
+        self.video_in = 0
+        self.started = False
+
+    async def open(self) -> None:
+        """Bind the local RTP ports."""
+        loop = asyncio.get_running_loop()
+        for kind in ("audio", "video"):
+            _, receiver = await loop.create_datagram_endpoint(
+                lambda kind=kind: _Receiver(self, kind),  # type: ignore[misc]
+                local_addr=(self.host, 0),
+            )
+            self.receivers[kind] = receiver
+
+    def port(self, kind: str) -> int:
+        """Our RTP port for ``kind``."""
+        transport = self.receivers[kind].transport
+        assert transport is not None
+        return int(transport.get_extra_info("sockname")[1])
+
+    def offer(self) -> bytes:
+        """SDP offer: PCMU + telephone-event audio, H.264 video, send and receive."""
+        fmtp = self.stream.tracks[0].fmtp
+        lines = [
+            "v=0",
+            f"o=openpss-vto 1 1 IN IP4 {self.host}",
+            "s=VTO call",
+            f"c=IN IP4 {self.host}",
+            "t=0 0",
+            f"m=audio {self.port('audio')} RTP/AVP 0 101",
+            "a=rtpmap:0 PCMU/8000",
+            "a=rtpmap:101 telephone-event/8000",
+            "a=fmtp:101 0-15",
+            "a=sendrecv",
+            f"m=video {self.port('video')} RTP/AVP 96",
+            "a=rtpmap:96 H264/90000",
+            f"a=fmtp:96 {fmtp}",
+            "a=sendrecv",
+        ]
+        return ("\r\n".join(lines) + "\r\n").encode()
+
+    def start(self, answer: bytes) -> None:
+        """Send to where the answer says, from the shared sub stream."""
+        try:
+            sdp = SessionDescription.parse(answer)
+        except SipParseError as exc:
+            logger.warning("call answer has an unreadable SDP: %s", exc)
+            return
+        for track, kind, codec in ((0, "video", "H264"), (1, "audio", "PCMU")):
+            media = sdp.first(kind)
+            address = sdp.media_address(media) if media is not None else None
+            chosen = [c for c in media.codecs if c.name.upper() == codec] if media else []
+            if media is not None and media.port and address and chosen:
+                self.remote[track] = (address, media.port)
+                self.payload_types[track] = chosen[0].payload_type
+        self.started = True
+        self.stream.add_sink(self.sink)
+
+    def sink(self, track: int, data: bytes, rtcp: bool) -> None:
+        """Forward one of the stream's packets to the far end."""
+        remote = self.remote.get(track)
+        kind = "video" if track == 0 else "audio"
+        transport = self.receivers[kind].transport
+        if remote is None or transport is None:
+            return
+        address, port = remote
+        if not rtcp and (data[1] & 0x7F) != self.payload_types[track]:
+            data = data[:1] + bytes([(data[1] & 0x80) | self.payload_types[track]]) + data[2:]
+        transport.sendto(data, (address, port + 1 if rtcp else port))
+        if not rtcp:
+            self.station.rtp["video_out" if track == 0 else "audio_out"] += 1
+
+    def received(self, kind: str) -> None:
+        """Count an RTP packet from the far end."""
+        if kind == "audio":
+            self.station.rtp["audio_in"] += 1
+        else:
+            self.video_in += 1
+
+    def close(self) -> None:
+        """Stop sending, close the ports."""
+        if self.started:
+            self.stream.remove_sink(self.sink)
+        for receiver in self.receivers.values():
+            if receiver.transport is not None:
+                receiver.transport.close()
+
+
+class OutgoingCall:
+    """An INVITE of the user agent that reports 180 Ringing (BackKeyLight State 2) and can be
+    CANCELled once it rings (RFC 3261 §9.1); ``UserAgent.call`` has no provisional hook."""
+
+    def __init__(self, ua: UserAgent, on_ringing: Callable[[], None] | None = None) -> None:
+        self.ua = ua
+        self.on_ringing = on_ringing
+        self.txn: ClientTransaction | None = None
+        self.provisional = False
+        self.cancel_wanted = False
+        self.cancel_sent = False
+
+    async def dial(self, number: str, sdp: bytes) -> UaCall:
+        """INVITE ``number``; the answered call, or CallFailed."""
+        ua = self.ua
+        uri = str(SipUri.for_number(number, ua.domain))
+        request = ua._request("INVITE", uri, uri, call_id=new_call_id(ua.endpoint.host), cseq=1)
+        request.set_body(sdp, "application/sdp")
+        response = await ua.endpoint.request(
+            request,
+            ua.server,
+            credentials=ua.credentials,
+            on_provisional=self._on_provisional,
+            on_transaction=self._on_transaction,
+        )
+        if response.status >= 300:
+            raise CallFailed(response.status, response.reason)
+        return self._answered(response)
+
+    def _answered(self, response: SipResponse) -> UaCall:
+        ua = self.ua
+        assert self.txn is not None
+        final = self.txn.request
+        call = UaCall(ua, remote_sdp=response.body, caller=ua.username)
+        call.local_sdp = final.body
+        dialog = Dialog.as_uac(final, response, peer=ua.server, local_contact=ua.contact)
+        if not dialog.route_set:
+            dialog.peer = peer_of_uri(dialog.remote_target, ua.server.transport)
+        call.dialog = dialog
+        ua.dialogs[dialog.key] = call
+        ua.endpoint.send_ack(dialog, final.cseq.number)
+        call._set_state(UaCallState.answered)
+        if self.cancel_wanted:  # answered as we gave up: end it at once
+            asyncio.get_running_loop().create_task(call.hangup())
+        return call
+
+    def _on_transaction(self, txn: ClientTransaction) -> None:
+        self.txn, self.provisional = txn, False
+
+    def _on_provisional(self, response: SipResponse) -> None:
+        self.provisional = True
+        if response.status in (180, 183) and self.on_ringing is not None:
+            self.on_ringing()
+        if self.cancel_wanted and not self.cancel_sent:
+            self._send_cancel()
+
+    def cancel(self) -> None:
+        """Stop ringing (CANCEL once a provisional response arrived)."""
+        self.cancel_wanted = True
+        if self.provisional and not self.cancel_sent:
+            self._send_cancel()
+
+    def _send_cancel(self) -> None:
+        assert self.txn is not None
+        self.cancel_sent = True
+        self.ua.endpoint.layer.send_request(make_cancel(self.txn.request), self.txn.peer)
+
+
+class SipLink:
+    """The model's ``CallLink``: calls go out through the user agent."""
+
+    def __init__(self, station: DoorStation, ua: UserAgent, stream: LiveStream) -> None:
+        self.station, self.ua, self.stream = station, ua, stream
+        self.pending: dict[str, OutgoingCall] = {}
+        self.calls: dict[str, UaCall] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.register_failures = 0
+        self.registered_at = ""
+        self.monitors: set[UaCall] = set()
+        self.last_register_error = ""
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def invite(self, call_id: str, targets: list[str]) -> None:
+        """Dial the number the unit calls (the server rings every VTH of a room)."""
+        self._spawn(self._outgoing(call_id, self.station.call_peer))
+
+    def cancel(self, call_id: str) -> None:
+        """Stop ringing."""
+        pending = self.pending.get(call_id)
+        if pending is not None:
+            pending.cancel()
+
+    def bye(self, call_id: str) -> None:
+        """Hang up an answered call."""
+        call = self.calls.pop(call_id, None)
+        if call is not None:
+            self._spawn(call.hangup())
+
+    async def _outgoing(self, call_id: str, number: str) -> None:
+        station = self.station
+        self.station.rtp.update(audio_in=0, audio_out=0, video_out=0)
+        media = CallMedia(station, self.stream, self.ua.endpoint.host)
+        outgoing = OutgoingCall(self.ua, lambda: station.far_end_ringing(call_id))
+        self.pending[call_id] = outgoing
+        try:
+            await media.open()
+            call = await outgoing.dial(number, media.offer())
+        except CallFailed as exc:
+            if station.call_id == call_id and station.call_state is CallState.ringing:
+                if exc.status in DECLINED:
+                    station.call_rejected()
+                elif exc.status != STATUS_CANCELLED:
+                    station.call_failed(f"{exc.status}")
+            media.close()
+            return
+        except (OSError, TimeoutError, SipParseError) as exc:
+            logger.warning("call to %s failed: %s", number, exc)
+            if station.call_id == call_id:
+                station.call_failed(str(exc))
+            media.close()
+            return
+        finally:
+            self.pending.pop(call_id, None)
+        await self._talk(call_id, call, media)
+
+    async def _talk(self, call_id: str, call: UaCall, media: CallMedia) -> None:
+        station = self.station
+        if outgoing_gave_up(station, call_id):
+            media.close()
+            return
+        self.calls[call_id] = call
+        media.start(call.remote_sdp)
+        station.call_answered(station.call_peer)
+        watcher = asyncio.get_running_loop().create_task(self._watch_info(call))
+        try:
+            await call.ended.wait()
+        finally:
+            watcher.cancel()
+            media.close()
+            self.calls.pop(call_id, None)
+        if call.end_reason == "remote hangup" and station.call_id == call_id:
+            station.remote_hangup()
+
+    async def _watch_info(self, call: UaCall) -> None:
+        while True:
+            request = await call.received.get()
+            body = request.body.decode("utf-8", errors="replace").lower()
+            if "signal=#" in body.replace(" ", "") or "unlock" in body:
+                self.station.remote_unlock(call.ua.username)
+
+    async def serve_incoming(self) -> None:
+        """Calls to the unit (a VTH's Monitor > Door, the centre): answered with the door's
+        picture and sound while fewer than six streams run (manual 1.2), else busy."""
+        while True:
+            call = await self.ua.incoming.get()
+            if len(self.monitors) >= MAX_MONITOR_STREAMS:
+                call.reject(486)
+                continue
+            self._spawn(self._monitor(call))
+
+    async def _monitor(self, call: UaCall) -> None:
+        media = CallMedia(self.station, self.stream, self.ua.endpoint.host)
+        self.monitors.add(call)
+        try:
+            await media.open()
+            offer = SessionDescription.parse(call.remote_sdp)
+            ports = {"audio": media.port("audio"), "video": media.port("video")}
+            answer = build_answer(offer, address=media.host, ports=ports, supported=SUPPORTED)
+            await call.answer(bytes(answer))
+            media.start(call.remote_sdp)
+            watcher = asyncio.get_running_loop().create_task(self._watch_info(call))
+            try:
+                await call.ended.wait()
+            finally:
+                watcher.cancel()
+        except SipParseError as exc:
+            logger.warning("monitor call from %s refused: %s", call.caller, exc)
+            call.reject(488)
+        finally:
+            media.close()
+            self.monitors.discard(call)
+
+    async def close(self) -> None:
+        """Cancel what is running."""
+        for task in list(self.tasks):
+            task.cancel()
+        for task in list(self.tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+def outgoing_gave_up(station: DoorStation, call_id: str) -> bool:
+    """True when the unit ended this call while the INVITE was out."""
+    return station.call_id != call_id or station.call_state is CallState.idle
+
+
+async def attach_sip(runtime: VtoRuntime) -> None:
+    """Run SIP for the unit until cancelled: server (if it is one), user agent, registration."""
+    station, ports = runtime.station, runtime.ports
+    server: SipServer | None = None
+    if station.is_sip_server:
+        server = SipServer(
+            realm=SIP_REALM,
+            accounts=VtoAccounts(station),
+            events=VtoServerEvents(station),
+            ring_seconds=float(station.settings.access.ring_timeout_s),
+        )
+        await server.start(ports.host, ports.sip)
+        station.ensure_self_listed()
+        own = station.directory.vtos[station.settings.vto_number]
+        ua = UserAgent(
+            username=station.settings.vto_number,
+            password=own.register_password,
+            server=Peer("UDP", ports.host, server.port),
+            domain=SIP_REALM,
+        )
+        await ua.start(ports.host, 0)
+    else:
+        main = registrars(station)[0]
+        ua = UserAgent(
+            username=main.user,
+            password=main.password,
+            server=main.peer,
+            domain=main.domain,
+            timers=runtime.sip_timers,
+        )
+        await ua.start(ports.host, ports.sip)
+    runtime.sip_server = server
+    link = SipLink(station, ua, runtime.monitor.streams[1])
+    station.link = link
+    runtime.sip_link = link
+    incoming = asyncio.get_running_loop().create_task(link.serve_incoming())
+    try:
+        await _keep_registered(link, own_server=server is not None)
+    finally:
+        incoming.cancel()
+        await link.close()
+        await ua.close()
+        if server is not None:
+            await server.close()
+
+
+@dataclass(frozen=True)
+class Registrar:
+    """Where and as whom the unit registers (main or alternate server, manual Table 4-1)."""
+
+    peer: Peer
+    domain: str
+    user: str
+    password: str
+
+
+def registrars(station: DoorStation) -> list[Registrar]:
+    """The main SIP server, then the alternate one when it is enabled."""
+    sip, number = station.settings.sip, station.settings.vto_number
+    user = sip.login_user or number
+    found = [
+        Registrar(
+            Peer("UDP", sip.address, sip.port), sip.domain or sip.address, user, sip.login_password
+        )
+    ]
+    if sip.alternate_enabled and sip.alternate_address:
+        host, _, port = sip.alternate_address.partition(":")
+        domain = sip.domain if sip.domain and sip.domain != sip.address else host
+        found.append(
+            Registrar(
+                Peer("UDP", host, int(port) if port.isdigit() else sip.port),
+                domain,
+                sip.alternate_user or user,
+                sip.alternate_password,
+            )
+        )
+    return found
+
+
+def use_registrar(ua: UserAgent, registrar: Registrar) -> None:
+    """Point the user agent at another server."""
+    ua.server, ua.domain, ua.username = registrar.peer, registrar.domain, registrar.user
+    ua.credentials = DigestClient(registrar.user, registrar.password)
+
+
+async def _keep_registered(link: SipLink, *, own_server: bool) -> None:
+    station, ua = link.station, link.ua
+    choices = [] if own_server else registrars(station)
+    current = 0
+    while True:
+        try:
+            await ua.register(expires=REGISTER_EXPIRES_S)
+        except (RegistrationError, OSError, TimeoutError, SipParseError) as exc:
+            logger.warning("SIP registration of %s at %s failed: %s", ua.username, ua.server, exc)
+            link.register_failures += 1
+            link.last_register_error = str(exc)
+            if not own_server:
+                station.set_registered(False)
+            if len(choices) > 1:  # try the other server next (alternate server, Table 4-1)
+                current = (current + 1) % len(choices)
+                use_registrar(ua, choices[current])
+                logger.info("SIP: trying %s next", ua.server)
+                continue
+            await asyncio.sleep(RETRY_S)
+            continue
+        link.registered_at = str(ua.server)
+        station.set_registered(True)
+        await asyncio.sleep(REREGISTER_S)
