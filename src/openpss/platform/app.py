@@ -25,7 +25,17 @@ from openpss.platform.web.templating import STATIC_DIR
 logger = logging.getLogger(__name__)
 
 # Domains with an `api.router` (mounted under /api/v1) and a `views.router` (console pages).
-DOMAINS = ["security", "people", "permissions", "devices", "attendance", "records", "vision", "web"]
+DOMAINS = [
+    "security",
+    "people",
+    "permissions",
+    "devices",
+    "attendance",
+    "records",
+    "vision",
+    "intercom",
+    "web",
+]
 
 # "module:function" of long-running coroutines started with the server; each takes the app.
 BACKGROUND_SERVICES: list[str] = [

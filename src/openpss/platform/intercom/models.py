@@ -1,0 +1,61 @@
+"""Intercom configuration: the organization (community > building > unit > room)."""
+
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from openpss.platform.db import Base
+
+
+class Level(enum.StrEnum):
+    """Organization levels (platform-video-intercom 2.1); rooms hang under the lowest one."""
+
+    community = "community"
+    building = "building"
+    unit = "unit"
+
+
+class OrganizationLevels(Base):
+    """The level setting: whether buildings and units exist (SmartPSS Lite basic settings).
+
+    One row. A unit level needs the building level, as on the door station ("Support Building"
+    before "Support Unit", door-station manual 5.x).
+    """
+
+    __tablename__ = "intercom_levels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    use_building: Mapped[bool] = mapped_column(Boolean, default=True)
+    use_unit: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class OrgNode(Base):
+    """The community (the root), a building under it, or a unit under a building."""
+
+    __tablename__ = "intercom_node"
+    __table_args__ = (UniqueConstraint("parent_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("intercom_node.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    level: Mapped[Level] = mapped_column(Enum(Level, native_enum=False, length=16))
+    number: Mapped[str] = mapped_column(String(8), default="")
+    name: Mapped[str] = mapped_column(String(64))
+
+
+class Room(Base):
+    """A room (number + name) under the lowest organization level."""
+
+    __tablename__ = "intercom_room"
+    __table_args__ = (UniqueConstraint("node_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node_id: Mapped[int] = mapped_column(
+        ForeignKey("intercom_node.id", ondelete="RESTRICT"), index=True
+    )
+    number: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(64), default="")

@@ -1,0 +1,113 @@
+"""Intercom configuration over the REST API and the console (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import select
+
+from openpss.platform.security.models import AuditEntry, Role
+from tests.conftest import Api
+from tests.integration.test_people_console import Console, console  # noqa: F401  (fixture)
+
+BASE = "/api/v1/intercom"
+
+
+def _post(console: Console, url: str, data: dict[str, object]) -> httpx.Response:  # noqa: F811
+    """A plain console form post (no HTMX), redirects not followed."""
+    headers = {"X-CSRF-Token": console.csrf}
+    return console.client.post(url, data=data, headers=headers, follow_redirects=False)
+
+
+def _unit(api: Api, building: str = "02", unit: str = "01") -> int:
+    h = api.headers(Role.operator)
+    tree = api.client.get(f"{BASE}/organization", headers=h).json()
+    b = api.client.post(
+        f"{BASE}/organization", json={"parent_id": tree["id"], "number": building}, headers=h
+    )
+    assert b.status_code == 201, b.text
+    u = api.client.post(
+        f"{BASE}/organization", json={"parent_id": b.json()["id"], "number": unit}, headers=h
+    )
+    assert u.status_code == 201, u.text
+    return int(u.json()["id"])
+
+
+def test_building_manager_api_round_trip(api: Api) -> None:
+    h = api.headers(Role.operator)
+    unit_id = _unit(api)
+    room = api.client.post(
+        f"{BASE}/rooms", json={"node_id": unit_id, "number": "302", "name": "Smith"}, headers=h
+    )
+    assert room.status_code == 201, room.text
+    assert room.json()["organization"] == "02#01#302"
+    page = api.client.get(f"{BASE}/rooms", params={"q": "smith"}, headers=h).json()
+    assert page["total"] == 1 and page["items"][0]["number"] == "302"
+    dup = api.client.post(f"{BASE}/rooms", json={"node_id": unit_id, "number": "302"}, headers=h)
+    assert dup.status_code == 409 and dup.json()["detail"] == "Unit 01 already has room 302"
+    busy = api.client.delete(f"{BASE}/organization/{unit_id}", headers=h)
+    assert busy.status_code == 409 and "still has 1 room" in busy.json()["detail"]
+    renamed = api.client.patch(
+        f"{BASE}/organization/{unit_id}", json={"name": "East wing"}, headers=h
+    )
+    assert renamed.json()["name"] == "East wing"
+    assert api.client.delete(f"{BASE}/rooms/{room.json()['id']}", headers=h).status_code == 204
+    assert api.client.delete(f"{BASE}/organization/{unit_id}", headers=h).status_code == 204
+    missing = api.client.delete(f"{BASE}/rooms/999", headers=h)
+    assert missing.status_code == 404 and missing.json()["detail"] == "room 999 does not exist"
+
+
+def test_building_manager_api_validation_and_roles(api: Api) -> None:
+    bad = api.client.post(
+        f"{BASE}/rooms", json={"node_id": 1, "number": "12345678"}, headers=api.headers()
+    )
+    assert bad.status_code == 422
+    viewer = api.client.post(
+        f"{BASE}/organization",
+        json={"parent_id": 1, "number": "1"},
+        headers=api.headers(Role.viewer),
+    )
+    assert viewer.status_code == 403
+    levels = api.client.put(
+        f"{BASE}/levels", json={"use_building": False, "use_unit": True}, headers=api.headers()
+    )
+    assert levels.status_code == 422
+    assert "unit level needs the building level" in levels.json()["detail"]
+    assert api.client.get(f"{BASE}/levels", headers=api.headers(Role.viewer)).json() == {
+        "use_building": True,
+        "use_unit": True,
+    }
+
+
+def test_building_manager_console(api: Api, console: Console) -> None:  # noqa: F811
+    page = api.client.get("/intercom/buildings")
+    assert page.status_code == 200 and "Building manager" in page.text
+    community = api.client.get(f"{BASE}/organization", headers=api.headers()).json()["id"]
+    added = _post(
+        console,
+        "/intercom/buildings/nodes",
+        {"parent_id": community, "number": "2", "back_node": community},
+    )
+    assert added.status_code == 303
+    assert "Building 02 added." in api.client.get(added.headers["location"]).text
+    building = api.client.get(f"{BASE}/organization", headers=api.headers()).json()["children"][0]
+    _post(console, "/intercom/buildings/nodes", {"parent_id": building["id"], "number": "1"})
+    unit = api.client.get(f"{BASE}/organization", headers=api.headers()).json()
+    unit_id = unit["children"][0]["children"][0]["id"]
+    room = _post(
+        console,
+        "/intercom/buildings/rooms",
+        {"node_id": unit_id, "number": "302", "back_node": unit_id},
+    )
+    assert room.status_code == 303
+    shown = api.client.get(f"/intercom/buildings?node={unit_id}").text
+    assert "02#01#302" in shown
+    refused = _post(console, f"/intercom/buildings/nodes/{unit_id}/delete", {"back_node": unit_id})
+    assert refused.status_code == 409
+    assert "Unit 01 still has 1 room(s): delete them first" in refused.text
+    with api.client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+        actions = s.scalars(select(AuditEntry.action).where(AuditEntry.action.like("intercom.%")))
+        assert sorted(actions) == [
+            "intercom.building.create",
+            "intercom.room.create",
+            "intercom.unit.create",
+        ]
