@@ -210,6 +210,20 @@ class DahuaAdapter:
             return False
         return True
 
+    async def configure_sip(
+        self, *, user_id: str, server: str, port: int, domain: str, password: str
+    ) -> None:
+        """Make a VTO/VTH register to a SIP server (configManager ``SIP`` table)."""
+        await self.client.set_config(
+            {
+                "SIP.UserID": user_id,
+                "SIP.SIPServer": server,
+                "SIP.SIPServerPort": port,
+                "SIP.SIPDomain": domain,
+                "SIP.SIPServerPassword": password,
+            }
+        )
+
     async def sync_time(self, local_now: dt.datetime) -> None:
         """Set the device's wall time (naive, in the device's zone)."""
         await self.client.set_current_time(local_now.replace(tzinfo=None, microsecond=0))

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from openpss.platform.deps import Operator, SessionDep, Viewer
-from openpss.platform.intercom import buildings, rooms
+from openpss.platform.deps import Operator, SessionDep, SettingsDep, Viewer
+from openpss.platform.intercom import buildings, configure, registrations, rooms
 from openpss.platform.intercom.http import domain_errors
+from openpss.platform.intercom.models import EndpointKind
 from openpss.platform.intercom.schemas import (
     LevelsRead,
     LevelsUpdate,
     NodeCreate,
     NodeRead,
     NodeUpdate,
+    RegistrationCreate,
+    RegistrationPage,
+    RegistrationRead,
     RoomCreate,
     RoomPage,
     RoomRead,
@@ -123,4 +127,83 @@ def delete_room(room_id: int, session: SessionDep, principal: Operator) -> Respo
     """Delete a room (refused while registrations or passwords depend on it)."""
     with domain_errors():
         rooms.delete_room(session=session, actor=principal.actor, room_id=room_id)
+    return Response(status_code=204)
+
+
+# --- dial management ---------------------------------------------------------------------
+
+
+def _online(request: Request) -> set[str]:
+    """Registration numbers registered with the platform's SIP server right now."""
+    events = getattr(request.app.state, "sip_events", None)
+    return set(events.online) if events is not None else set()
+
+
+def _accounts_changed(request: Request) -> None:
+    server = getattr(request.app.state, "sip_server", None)
+    invalidate = getattr(getattr(server, "accounts", None), "invalidate", None)
+    if invalidate is not None:
+        invalidate()
+
+
+@router.get("/registrations", response_model=RegistrationPage)
+def get_registrations(
+    request: Request,
+    session: SessionDep,
+    principal: Viewer,
+    kind: Annotated[EndpointKind | None, Query(description="vth, vto or vts")] = None,
+    offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> RegistrationPage:
+    """Registration numbers with device names and SIP online state."""
+    total, items = registrations.list_registrations(
+        session=session, kind=kind, online=_online(request), offset=offset, limit=limit
+    )
+    return RegistrationPage(total=total, items=items)
+
+
+@router.post("/registrations", response_model=RegistrationRead, status_code=201)
+def post_registration(
+    request: Request,
+    data: RegistrationCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Operator,
+) -> RegistrationRead:
+    """Give a VTH, VTO or VTS its registration number (an account of the SIP server)."""
+    with domain_errors():
+        row = registrations.add_registration(
+            session=session, actor=principal.actor, secret_key=settings.secret_key, data=data
+        )
+    session.commit()
+    _accounts_changed(request)
+    return registrations.registration_read(session, row, _online(request))
+
+
+@router.delete("/registrations/{registration_id}", status_code=204)
+def delete_registration(
+    request: Request, registration_id: int, session: SessionDep, principal: Operator
+) -> Response:
+    """Remove a registration number and its SIP account."""
+    with domain_errors():
+        registrations.delete_registration(
+            session=session, actor=principal.actor, registration_id=registration_id
+        )
+    session.commit()
+    _accounts_changed(request)
+    return Response(status_code=204)
+
+
+@router.post("/registrations/{registration_id}/configure", status_code=204)
+async def post_configure(
+    registration_id: int, session: SessionDep, settings: SettingsDep, principal: Operator
+) -> Response:
+    """Make the VTO/VTH register with the platform's SIP server under its number."""
+    with domain_errors():
+        await configure.configure_device(
+            session=session,
+            settings=settings,
+            actor=principal.actor,
+            registration_id=registration_id,
+        )
     return Response(status_code=204)

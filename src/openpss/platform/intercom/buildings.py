@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openpss.platform.intercom.errors import Conflict, IntercomError, NotFound
-from openpss.platform.intercom.models import Level, OrganizationLevels, OrgNode, Room
+from openpss.platform.intercom.models import Level, OrganizationLevels, OrgNode, Registration, Room
 from openpss.platform.intercom.schemas import (
     LevelsUpdate,
     NodeCreate,
@@ -30,9 +30,25 @@ LEVEL_LABEL = {Level.community: "community", Level.building: "Building", Level.u
 # Checks that say why a room cannot be deleted or renumbered (registrations, passwords ...);
 # each returns a reason or "". Other intercom modules append theirs.
 RoomDependent = Callable[[Session, Room], str]
-ROOM_DEPENDENTS: list[RoomDependent] = []
 NodeDependent = Callable[[Session, OrgNode], str]
-NODE_DEPENDENTS: list[NodeDependent] = []
+
+
+def _room_registrations(session: Session, room: Room) -> str:
+    found = list(
+        session.scalars(select(Registration.number).where(Registration.room_id == room.id))
+    )
+    return f"registration number(s) {', '.join(found)} use it" if found else ""
+
+
+def _node_registrations(session: Session, node: OrgNode) -> str:
+    found = list(
+        session.scalars(select(Registration.number).where(Registration.node_id == node.id))
+    )
+    return f"registration number(s) {', '.join(found)} use it" if found else ""
+
+
+ROOM_DEPENDENTS: list[RoomDependent] = [_room_registrations]
+NODE_DEPENDENTS: list[NodeDependent] = [_node_registrations]
 
 
 # --- level setting ----------------------------------------------------------------------

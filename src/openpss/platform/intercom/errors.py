@@ -13,3 +13,7 @@ class NotFound(IntercomError):
 
 class Conflict(IntercomError):
     """The change clashes with existing data or something depends on it (HTTP 409)."""
+
+
+class Unavailable(IntercomError):
+    """A device did not answer or refused the change (HTTP 502)."""

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from fastapi import HTTPException, status
 
-from openpss.platform.intercom.errors import Conflict, IntercomError, NotFound
+from openpss.platform.intercom.errors import Conflict, IntercomError, NotFound, Unavailable
 
 
 @contextmanager
@@ -19,5 +19,7 @@ def domain_errors() -> Iterator[None]:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except Conflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except Unavailable as exc:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from None
     except IntercomError as exc:
         raise HTTPException(422, str(exc)) from None

@@ -59,3 +59,39 @@ class Room(Base):
     )
     number: Mapped[str] = mapped_column(String(8))
     name: Mapped[str] = mapped_column(String(64), default="")
+
+
+class EndpointKind(enum.StrEnum):
+    """What a registration number is for (platform-video-intercom 2.2)."""
+
+    vth = "vth"
+    vto = "vto"
+    vts = "vts"
+
+
+class Registration(Base):
+    """A registration number of a VTH, VTO or VTS: its SIP account on the platform's server.
+
+    The SIP password is stored encrypted (platform/crypto.py): the platform gives it to the
+    device when configuring it, so it cannot be a hash.
+    """
+
+    __tablename__ = "intercom_registration"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[EndpointKind] = mapped_column(Enum(EndpointKind, native_enum=False, length=8))
+    # The device in the registry (VTO/VTH); None for a VTS, which the registry does not hold.
+    device_id: Mapped[int | None] = mapped_column(
+        ForeignKey("device.id", ondelete="CASCADE"), nullable=True, unique=True
+    )
+    node_id: Mapped[int | None] = mapped_column(
+        ForeignKey("intercom_node.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    room_id: Mapped[int | None] = mapped_column(
+        ForeignKey("intercom_room.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    extension: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    device_number: Mapped[str] = mapped_column(String(16), default="")  # VTO/VTS number
+    name: Mapped[str] = mapped_column(String(64), default="")
+    number: Mapped[str] = mapped_column(String(32), unique=True)  # 11#01#11#5, 11#01#8055
+    sip_password_encrypted: Mapped[str] = mapped_column(String(255))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from openpss.platform.intercom.models import Level
+from openpss.platform.intercom.models import EndpointKind, Level
 
 # Building and unit numbers have two digits ("02#01#302", platform-video-intercom 2.1).
 NODE_NUMBER_PATTERN = r"^[0-9]{1,2}$"
@@ -89,3 +89,52 @@ class RoomPage(BaseModel):
 
     total: int
     items: list[RoomRead]
+
+
+# Extensions: "room number#1" ... "room number#99" (door-station manual 4.2.6, Room No.).
+MAX_EXTENSION = 99
+SUFFIX_PATTERN = r"^[0-9]{2}$"  # "Enter a 2-digit number" (platform-video-intercom 2.2)
+DEVICE_NUMBER_PATTERN = r"^[0-9]{2,6}$"
+
+
+class RegistrationCreate(_Strict):
+    """A registration number for a VTH (room + extension), a VTO or a VTS (2-digit suffix)."""
+
+    kind: EndpointKind = Field(description="vth, vto or vts")
+    device_id: int | None = Field(None, ge=1, description="the VTH or VTO in the device list")
+    node_id: int | None = Field(None, ge=1, description="the unit of a VTO")
+    room_id: int | None = Field(None, ge=1, description="the room of a VTH")
+    extension: int | None = Field(
+        None, ge=0, le=MAX_EXTENSION, description="VTH extension when a room has several"
+    )
+    suffix: str | None = Field(
+        None, pattern=SUFFIX_PATTERN, description="VTO/VTS: last two digits of its number"
+    )
+    device_number: str | None = Field(
+        None,
+        pattern=DEVICE_NUMBER_PATTERN,
+        description="VTO/VTS number (8055, 101); read from a VTO when not given",
+    )
+    name: str = Field("", max_length=NAME_MAX, description="name of a VTS")
+
+
+class RegistrationRead(BaseModel):
+    """A registration number and what it belongs to."""
+
+    id: int
+    kind: EndpointKind
+    number: str
+    device_id: int | None
+    device_name: str
+    room_id: int | None
+    node_id: int | None
+    extension: int | None
+    device_number: str
+    online: bool = False
+
+
+class RegistrationPage(BaseModel):
+    """One page of registrations."""
+
+    total: int
+    items: list[RegistrationRead]

@@ -3,15 +3,13 @@
 It listens on OPENPSS_SIP_HOST (default: the HTTP host) : OPENPSS_SIP_PORT (5080, the port door
 stations expect of a platform, door-station manual table 4-1) over UDP and TCP.
 
-Accounts: until the intercom domain provides registration numbers (platform-video-intercom 2.2),
-the accounts come from OPENPSS_SIP_ACCOUNTS_FILE (CSV ``username,password``, the same format as
-``openpss sip server --accounts``); without that file the provider is empty and every REGISTER is
-refused. The device registry is not used: its usernames and passwords are the devices' web logins,
-not SIP registration numbers.
+Accounts: the intercom registration numbers (platform-video-intercom 2.2, ``accounts.py``), plus
+those of OPENPSS_SIP_ACCOUNTS_FILE when set (CSV ``username,password``, the same format as
+``openpss sip server --accounts``). The device registry's logins are not SIP accounts: they
+are the devices' web logins.
 
 Events: ``PlatformSipEvents`` keeps which usernames are online and the latest call records in
-memory (``app.state.sip_events``); the intercom domain will persist them as device status and
-call records.
+memory (``app.state.sip_events``); the dial management list shows the online state from it.
 """
 
 from __future__ import annotations
@@ -21,10 +19,13 @@ import logging
 from collections import deque
 
 from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
 
+from openpss.platform.intercom.accounts import IntercomAccounts
 from openpss.platform.settings import Settings
 from openpss.protocols.sip.accounts import (
     AccountsError,
+    AccountsProvider,
     CallRecord,
     ServerEvents,
     StaticAccounts,
@@ -65,14 +66,20 @@ class PlatformSipEvents(ServerEvents):
 def load_accounts(settings: Settings) -> StaticAccounts:
     """The accounts file's accounts, or none."""
     if settings.sip_accounts_file is None:
-        logger.warning("no OPENPSS_SIP_ACCOUNTS_FILE: the SIP server accepts no registrations")
         return StaticAccounts()
     return StaticAccounts.from_csv(settings.sip_accounts_file)
 
 
-def build_server(settings: Settings, events: ServerEvents) -> SipServer:
-    """The SIP server the platform runs."""
-    return SipServer(realm=settings.sip_realm, accounts=load_accounts(settings), events=events)
+def build_server(
+    settings: Settings,
+    events: ServerEvents,
+    session_factory: sessionmaker[Session] | None = None,
+) -> SipServer:
+    """The SIP server the platform runs (registration numbers as accounts given a database)."""
+    accounts: AccountsProvider = load_accounts(settings)
+    if session_factory is not None:
+        accounts = IntercomAccounts(session_factory, settings.secret_key, fallback=accounts)
+    return SipServer(realm=settings.sip_realm, accounts=accounts, events=events)
 
 
 async def run(app: FastAPI) -> None:
@@ -82,7 +89,7 @@ async def run(app: FastAPI) -> None:
         return
     events = PlatformSipEvents()
     try:
-        server = build_server(settings, events)
+        server = build_server(settings, events, app.state.session_factory)
     except AccountsError as exc:
         logger.error("SIP server not started: %s", exc)
         return
