@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 from sqlalchemy import select
 
@@ -111,3 +113,54 @@ def test_building_manager_console(api: Api, console: Console) -> None:  # noqa: 
             "intercom.room.create",
             "intercom.unit.create",
         ]
+
+
+def test_dial_management_api(api: Api) -> None:
+    h = api.headers(Role.operator)
+    unit_id = _unit(api, "11", "01")
+    room = api.client.post(f"{BASE}/rooms", json={"node_id": unit_id, "number": "11"}, headers=h)
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    device = api.client.post(
+        "/api/v1/devices",
+        json={
+            "name": "hall",
+            "host": "127.0.0.1",
+            "username": "admin",
+            "password": "Secret123",
+            "port": closed_port,
+            "kind": "vth",
+        },
+        headers=api.headers(),
+    )
+    assert device.status_code == 201, device.text
+    body = {
+        "kind": "vth",
+        "device_id": device.json()["id"],
+        "room_id": room.json()["id"],
+        "extension": 5,
+    }
+    created = api.client.post(f"{BASE}/registrations", json=body, headers=h)
+    assert created.status_code == 201, created.text
+    assert created.json()["number"] == "11#01#11#5"
+    assert created.json()["device_name"] == "hall" and created.json()["online"] is False
+    again = api.client.post(f"{BASE}/registrations", json=body, headers=h)
+    assert again.status_code == 409
+    vts = api.client.post(
+        f"{BASE}/registrations",
+        json={"kind": "vts", "suffix": "02", "device_number": "101"},
+        headers=h,
+    )
+    assert vts.status_code == 422
+    assert vts.json()["detail"].endswith("number 101: 01, not 02")
+    listed = api.client.get(f"{BASE}/registrations", params={"kind": "vth"}, headers=h).json()
+    assert [r["number"] for r in listed["items"]] == ["11#01#11#5"]
+    # The device does not answer (nothing listens on its port): 502 with the reason.
+    configured = api.client.post(
+        f"{BASE}/registrations/{created.json()['id']}/configure", headers=h
+    )
+    assert configured.status_code == 502
+    assert "device 'hall' did not take the SIP settings" in configured.json()["detail"]
+    gone = api.client.delete(f"{BASE}/registrations/{created.json()['id']}", headers=h)
+    assert gone.status_code == 204
