@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from openpss.platform.devices.models import Device
-from openpss.platform.intercom import buildings, registrations, rooms
+from openpss.platform.intercom import buildings, dial_xlsx, registrations, rooms
 from openpss.platform.intercom.accounts import IntercomAccounts
 from openpss.platform.intercom.errors import Conflict, IntercomError
 from openpss.platform.intercom.models import Registration
@@ -111,3 +115,71 @@ def test_accounts_provider_reads_registrations_and_falls_back(session: Session) 
     assert provider.password_of("9901#0") == "file-pw"
     assert provider.password_of("nobody") is None
     assert list(provider.usernames()) == ["11#01#11#1", "9901#0"]
+
+
+def _configtool(rows: list[list[object]]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(dial_xlsx.CONFIGTOOL_COLUMNS)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_export_then_import_smartpss_lite(session: Session) -> None:
+    unit, room = _unit_and_room(session)
+    vth = _device(session, "hall", "vth")
+    vto = _device(session, "gate", "vto")
+    _add(session, kind="vth", device_id=vth.id, room_id=room, extension=5)
+    _add(session, kind="vto", device_id=vto.id, node_id=unit, suffix="55", device_number="8055")
+    _add(session, kind="vts", suffix="01", device_number="101", name="Guard")
+    exported = dial_xlsx.export_xlsx(session=session)
+    rows = [list(r) for r in load_workbook(io.BytesIO(exported)).active.iter_rows(values_only=True)]  # type: ignore[union-attr]
+    assert rows[0] == dial_xlsx.EXPORT_COLUMNS
+    assert sorted(r[2] for r in rows[1:]) == ["101", "11#01#11#5", "11#01#8055"]
+    for row in session.scalars(select(Registration)).all():
+        registrations.delete_registration(session=session, actor=ACTOR, registration_id=row.id)
+    count = dial_xlsx.import_xlsx(
+        session=session, actor=ACTOR, secret_key=KEY, content=exported, configtool=False
+    )
+    assert count == 3
+    numbers = sorted(session.scalars(select(Registration.number)))
+    assert numbers == ["101", "11#01#11#5", "11#01#8055"]
+
+
+def test_configtool_import_is_all_or_nothing_with_row_errors(session: Session) -> None:
+    _unit_and_room(session)
+    _device(session, "hall", "vth")
+    _device(session, "gate", "vto")
+    template = dial_xlsx.configtool_template()
+    header = next(load_workbook(io.BytesIO(template)).active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    assert list(header) == dial_xlsx.CONFIGTOOL_COLUMNS
+    bad = _configtool(
+        [
+            ["VTH", "hall", 11, 1, 11, 5, None],
+            ["VTO", "gate", 11, 1, None, None, 8056],
+            ["VTH", "nobody", 11, 1, 11, 6, None],
+            ["VTO", "gate", 11, 2, None, None, 8057],
+        ]
+    )
+    with pytest.raises(IntercomError) as caught:
+        dial_xlsx.import_xlsx(
+            session=session, actor=ACTOR, secret_key=KEY, content=bad, configtool=True
+        )
+    message = str(caught.value)
+    assert message.startswith("nothing was imported: row 4: device 'nobody' is not in the device")
+    assert "row 5: unit 11#02 does not exist: add it in the building manager" in message
+    assert session.scalars(select(Registration)).all() == []
+    good = _configtool(
+        [["VTH", "hall", 11, 1, 11, 5, None], ["VTO", "gate", 11, 1, None, None, 8056]]
+    )
+    assert (
+        dial_xlsx.import_xlsx(
+            session=session, actor=ACTOR, secret_key=KEY, content=good, configtool=True
+        )
+        == 2
+    )
+    assert sorted(session.scalars(select(Registration.number))) == ["11#01#11#5", "11#01#8056"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from openpss.platform.deps import Operator, SessionDep, SettingsDep, Viewer
-from openpss.platform.intercom import buildings, configure, registrations, rooms
+from openpss.platform.intercom import buildings, configure, dial_xlsx, registrations, rooms
 from openpss.platform.intercom.http import domain_errors
 from openpss.platform.intercom.models import EndpointKind
 from openpss.platform.intercom.schemas import (
@@ -24,8 +26,10 @@ from openpss.platform.intercom.schemas import (
     RoomRead,
     RoomUpdate,
 )
+from openpss.platform.uploads import read_upload, upload_errors
 
 router = APIRouter(prefix="/intercom", tags=["intercom"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_PAGE = 500
 
 
@@ -160,6 +164,48 @@ def get_registrations(
         session=session, kind=kind, online=_online(request), offset=offset, limit=limit
     )
     return RegistrationPage(total=total, items=items)
+
+
+def _xlsx(content: bytes, filename: str) -> Response:
+    disposition = f'attachment; filename="{filename}"'
+    return Response(content, media_type=XLSX, headers={"Content-Disposition": disposition})
+
+
+@router.get("/registrations/export")
+def export_registrations(session: SessionDep, principal: Operator) -> Response:
+    """Every registration number as xlsx (for "Import SmartPSS Lite" on another platform)."""
+    return _xlsx(dial_xlsx.export_xlsx(session=session), "registrations.xlsx")
+
+
+@router.get("/registrations/configtool-template")
+def configtool_template(principal: Viewer) -> Response:
+    """The "Create ConfigTool Template" xlsx."""
+    return _xlsx(dial_xlsx.configtool_template(), "configtool-template.xlsx")
+
+
+@router.post("/registrations/import")
+async def import_registrations(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Operator,
+    file: Annotated[UploadFile, File()],
+    configtool: Annotated[bool, Query(description="a ConfigTool template, not an export")] = False,
+) -> dict[str, int]:
+    """Import registrations, all or nothing (the error names every bad row)."""
+    with upload_errors():
+        content = await read_upload(file)
+    with upload_errors(), domain_errors():
+        count = await run_in_threadpool(  # parsing a large file must not block the loop
+            partial(dial_xlsx.import_xlsx, session=session),
+            actor=principal.actor,
+            secret_key=settings.secret_key,
+            content=content,
+            configtool=configtool,
+        )
+    session.commit()
+    _accounts_changed(request)
+    return {"imported": count}
 
 
 @router.post("/registrations", response_model=RegistrationRead, status_code=201)
