@@ -137,7 +137,7 @@ def test_export_then_import_smartpss_lite(session: Session) -> None:
     _add(session, kind="vto", device_id=vto.id, node_id=unit, suffix="55", device_number="8055")
     _add(session, kind="vts", suffix="01", device_number="101", name="Guard")
     exported = dial_xlsx.export_xlsx(session=session)
-    rows = [list(r) for r in load_workbook(io.BytesIO(exported)).active.iter_rows(values_only=True)]  # type: ignore[union-attr]
+    rows = [list(r) for r in load_workbook(io.BytesIO(exported)).active.iter_rows(values_only=True)]
     assert rows[0] == dial_xlsx.EXPORT_COLUMNS
     assert sorted(r[2] for r in rows[1:]) == ["101", "11#01#11#5", "11#01#8055"]
     for row in session.scalars(select(Registration)).all():
@@ -155,7 +155,7 @@ def test_configtool_import_is_all_or_nothing_with_row_errors(session: Session) -
     _device(session, "hall", "vth")
     _device(session, "gate", "vto")
     template = dial_xlsx.configtool_template()
-    header = next(load_workbook(io.BytesIO(template)).active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    header = next(load_workbook(io.BytesIO(template)).active.iter_rows(values_only=True))
     assert list(header) == dial_xlsx.CONFIGTOOL_COLUMNS
     bad = _configtool(
         [
