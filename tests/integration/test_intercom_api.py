@@ -164,3 +164,39 @@ def test_dial_management_api(api: Api) -> None:
     assert "device 'hall' did not take the SIP settings" in configured.json()["detail"]
     gone = api.client.delete(f"{BASE}/registrations/{created.json()['id']}", headers=h)
     assert gone.status_code == 204
+
+
+def test_dial_management_console(api: Api, console: Console) -> None:  # noqa: F811
+    h = api.headers(Role.operator)
+    unit_id = _unit(api, "11", "01")
+    device = api.client.post(
+        "/api/v1/devices",
+        json={
+            "name": "gate",
+            "host": "127.0.0.1",
+            "username": "admin",
+            "password": "x1",
+            "kind": "vto",
+        },
+        headers=api.headers(),
+    )
+    assert device.status_code == 201, device.text
+    form = {"kind": "vto", "device_id": device.json()["id"], "node_id": unit_id}
+    wrong = _post(console, "/intercom/dial", {**form, "suffix": "56", "device_number": "8055"})
+    assert wrong.status_code == 409
+    assert "last two digits of the VTO number 8055: 55, not 56" in wrong.text
+    added = _post(console, "/intercom/dial", {**form, "suffix": "55", "device_number": "8055"})
+    assert added.status_code == 303
+    page = api.client.get(added.headers["location"]).text
+    assert "Registration number 11#01#8055 added." in page and "offline" in page
+    template = api.client.get(f"{BASE}/registrations/configtool-template", headers=h)
+    assert template.status_code == 200 and template.content[:2] == b"PK"
+    bad = api.client.post(
+        "/intercom/dial/import",
+        data={"format": "configtool"},
+        files={"file": ("t.xlsx", template.content)},
+        headers={"X-CSRF-Token": console.csrf},
+        follow_redirects=False,
+    )
+    assert bad.status_code == 422
+    assert "nothing was imported: row 2: device &#39;Hall VTH&#39; is not in the device" in bad.text

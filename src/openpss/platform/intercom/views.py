@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
-from openpss.platform.intercom import buildings, rooms
+from openpss.platform.intercom import buildings, rooms, views_dial
 from openpss.platform.intercom.errors import Conflict, IntercomError, NotFound
 from openpss.platform.intercom.schemas import (
     LevelsUpdate,
@@ -26,6 +26,7 @@ from openpss.platform.web.templating import render
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
+router.include_router(views_dial.router)
 PAGE_SIZES = (20, 50, 100)
 BUILDINGS = "/intercom/buildings"
 
