@@ -43,6 +43,7 @@ BACKGROUND_SERVICES: list[str] = [
     "openpss.platform.devices.sync:run",
     "openpss.platform.vision.deps:close_cameras_on_shutdown",
     "openpss.platform.intercom.sip:run",
+    "openpss.platform.intercom.delivery:run",
 ]
 
 BackgroundService = Callable[[FastAPI], Coroutine[Any, Any, None]]

@@ -224,6 +224,12 @@ class DahuaAdapter:
             }
         )
 
+    async def send_unlock_password(self, *, room: str, password: str) -> None:
+        """Give a VTH its room's unlock password (messageManager addUnlockPassword)."""
+        await self.client.request(
+            "messageManager", "addUnlockPassword", {"Room": room, "Password": password}
+        )
+
     async def sync_time(self, local_now: dt.datetime) -> None:
         """Set the device's wall time (naive, in the device's zone)."""
         await self.client.set_current_time(local_now.replace(tzinfo=None, microsecond=0))

@@ -13,7 +13,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openpss.platform.intercom.errors import Conflict, IntercomError, NotFound
-from openpss.platform.intercom.models import Level, OrganizationLevels, OrgNode, Registration, Room
+from openpss.platform.intercom.models import (
+    Level,
+    OrganizationLevels,
+    OrgNode,
+    Registration,
+    Room,
+    UnlockPassword,
+)
 from openpss.platform.intercom.schemas import (
     LevelsUpdate,
     NodeCreate,
@@ -47,7 +54,12 @@ def _node_registrations(session: Session, node: OrgNode) -> str:
     return f"registration number(s) {', '.join(found)} use it" if found else ""
 
 
-ROOM_DEPENDENTS: list[RoomDependent] = [_room_registrations]
+def _room_password(session: Session, room: Room) -> str:
+    query = select(UnlockPassword.id).where(UnlockPassword.room_id == room.id)
+    return "it has an unlock password: delete it first" if session.scalar(query) else ""
+
+
+ROOM_DEPENDENTS: list[RoomDependent] = [_room_registrations, _room_password]
 NODE_DEPENDENTS: list[NodeDependent] = [_node_registrations]
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 
 from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from openpss.platform.db import Base
+from openpss.platform.db import Base, UTCDateTime, utcnow
 
 
 class Level(enum.StrEnum):
@@ -95,3 +96,44 @@ class Registration(Base):
     name: Mapped[str] = mapped_column(String(64), default="")
     number: Mapped[str] = mapped_column(String(32), unique=True)  # 11#01#11#5, 11#01#8055
     sip_password_encrypted: Mapped[str] = mapped_column(String(255))
+
+
+class SendStatus(enum.StrEnum):
+    """Sending status of a room's unlock password to one device (platform-video-intercom 2.1)."""
+
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"
+
+
+class UnlockPassword(Base):
+    """A room's unlock password (2.3), encrypted: the platform sends it to the devices in clear."""
+
+    __tablename__ = "intercom_unlock_password"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[int] = mapped_column(
+        ForeignKey("intercom_room.id", ondelete="RESTRICT"), unique=True
+    )
+    password_encrypted: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UnlockPasswordSend(Base):
+    """Delivery of a room's unlock password to one VTO or VTH, retried with backoff."""
+
+    __tablename__ = "intercom_unlock_send"
+    __table_args__ = (UniqueConstraint("room_id", "device_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[int] = mapped_column(
+        ForeignKey("intercom_room.id", ondelete="CASCADE"), index=True
+    )
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"))
+    status: Mapped[SendStatus] = mapped_column(
+        Enum(SendStatus, native_enum=False, length=16), default=SendStatus.pending, index=True
+    )
+    reason: Mapped[str] = mapped_column(String(255), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
