@@ -200,3 +200,33 @@ def test_dial_management_console(api: Api, console: Console) -> None:  # noqa: F
     )
     assert bad.status_code == 422
     assert "nothing was imported: row 2: device &#39;Hall VTH&#39; is not in the device" in bad.text
+
+
+def test_unlock_password_api_and_console(api: Api, console: Console) -> None:  # noqa: F811
+    h = api.headers(Role.operator)
+    unit_id = _unit(api, "11", "01")
+    room = api.client.post(f"{BASE}/rooms", json={"node_id": unit_id, "number": "11"}, headers=h)
+    room_id = room.json()["id"]
+    url = f"{BASE}/rooms/{room_id}/unlock-password"
+    differ = api.client.put(url, json={"password": "888888", "confirm": "888889"}, headers=h)
+    assert differ.status_code == 422 and "confirmation differ" in differ.json()["detail"]
+    assert api.client.post(f"{url}/send", headers=h).status_code == 404
+    saved = api.client.put(url, json={"password": "888888", "confirm": "888888"}, headers=h)
+    assert saved.status_code == 200 and saved.json() == []  # no VTO/VTH in the room yet
+    page = api.client.get(f"/intercom/buildings?node={unit_id}").text
+    assert "no device" in page and "Change password" in page
+    sent = _post(
+        console, f"/intercom/buildings/rooms/{room_id}/password/send", {"back_node": unit_id}
+    )
+    assert sent.status_code == 303
+    busy = api.client.delete(f"{BASE}/rooms/{room_id}", headers=h)
+    assert busy.status_code == 409
+    assert (
+        busy.json()["detail"]
+        == "room 11 cannot be deleted: it has an unlock password: delete it first"
+    )
+    gone = _post(
+        console, f"/intercom/buildings/rooms/{room_id}/password/delete", {"back_node": unit_id}
+    )
+    assert gone.status_code == 303
+    assert api.client.delete(f"{BASE}/rooms/{room_id}", headers=h).status_code == 204

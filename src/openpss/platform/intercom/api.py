@@ -9,7 +9,14 @@ from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from openpss.platform.deps import Operator, SessionDep, SettingsDep, Viewer
-from openpss.platform.intercom import buildings, configure, dial_xlsx, registrations, rooms
+from openpss.platform.intercom import (
+    buildings,
+    configure,
+    dial_xlsx,
+    passwords,
+    registrations,
+    rooms,
+)
 from openpss.platform.intercom.http import domain_errors
 from openpss.platform.intercom.models import EndpointKind
 from openpss.platform.intercom.schemas import (
@@ -25,6 +32,8 @@ from openpss.platform.intercom.schemas import (
     RoomPage,
     RoomRead,
     RoomUpdate,
+    SendingStatus,
+    UnlockPasswordSet,
 )
 from openpss.platform.uploads import read_upload, upload_errors
 
@@ -252,4 +261,61 @@ async def post_configure(
             actor=principal.actor,
             registration_id=registration_id,
         )
+    return Response(status_code=204)
+
+
+# --- unlock passwords per room ----------------------------------------------------------
+
+
+def _status(session: SessionDep, room_id: int) -> list[SendingStatus]:
+    items = passwords.sending_status(session=session, room_id=room_id)
+    return [SendingStatus.model_validate(item) for item in items]
+
+
+@router.get("/rooms/{room_id}/unlock-password", response_model=list[SendingStatus])
+def get_unlock_password_status(
+    room_id: int, session: SessionDep, principal: Viewer
+) -> list[SendingStatus]:
+    """The sending status of the room's unlock password, per device."""
+    with domain_errors():
+        rooms.get_room(session=session, room_id=room_id)
+    return _status(session, room_id)
+
+
+@router.put("/rooms/{room_id}/unlock-password", response_model=list[SendingStatus])
+def put_unlock_password(
+    room_id: int,
+    data: UnlockPasswordSet,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Operator,
+) -> list[SendingStatus]:
+    """Add or change the room's unlock password; it is sent to the room's VTO(s) and VTH(s)."""
+    with domain_errors():
+        passwords.set_password(
+            session=session,
+            actor=principal.actor,
+            secret_key=settings.secret_key,
+            room_id=room_id,
+            password=data.password,
+            confirm=data.confirm,
+        )
+    return _status(session, room_id)
+
+
+@router.post("/rooms/{room_id}/unlock-password/send", response_model=list[SendingStatus])
+def send_unlock_password(
+    room_id: int, session: SessionDep, principal: Operator
+) -> list[SendingStatus]:
+    """Send the room's unlock password to its devices again."""
+    with domain_errors():
+        passwords.send_again(session=session, actor=principal.actor, room_id=room_id)
+    return _status(session, room_id)
+
+
+@router.delete("/rooms/{room_id}/unlock-password", status_code=204)
+def delete_unlock_password(room_id: int, session: SessionDep, principal: Operator) -> Response:
+    """Delete the room's unlock password."""
+    with domain_errors():
+        passwords.delete_password(session=session, actor=principal.actor, room_id=room_id)
     return Response(status_code=204)

@@ -162,3 +162,24 @@ def room_password(*, session: Session, secret_key: str, room_id: int) -> str:
     """The room's password in clear (for delivery only)."""
     row = session.scalars(select(UnlockPassword).where(UnlockPassword.room_id == room_id)).one()
     return crypto.decrypt_secret(secret_key, row.password_encrypted, purpose=PURPOSE)
+
+
+def rooms_status(*, session: Session, room_ids: list[int]) -> dict[int, list[dict[str, str]]]:
+    """For the building manager's room list: each room with a password and its sends."""
+    if not room_ids:
+        return {}
+    with_password = session.scalars(
+        select(UnlockPassword.room_id).where(UnlockPassword.room_id.in_(room_ids))
+    )
+    status: dict[int, list[dict[str, str]]] = {room_id: [] for room_id in with_password}
+    query = (
+        select(UnlockPasswordSend, Device.name)
+        .join(Device, Device.id == UnlockPasswordSend.device_id)
+        .where(UnlockPasswordSend.room_id.in_(room_ids))
+        .order_by(Device.name)
+    )
+    for send, name in session.execute(query):
+        status.setdefault(send.room_id, []).append(
+            {"device": name, "status": send.status.value, "reason": send.reason}
+        )
+    return status

@@ -138,3 +138,20 @@ class RegistrationPage(BaseModel):
 
     total: int
     items: list[RegistrationRead]
+
+
+class UnlockPasswordSet(_Strict):
+    """Add or change a room's unlock password (entered twice)."""
+
+    password: str = Field(min_length=1, max_length=16, description="4-8 digits")
+    confirm: str = Field(min_length=1, max_length=16, description="the same again")
+
+
+class SendingStatus(BaseModel):
+    """Delivery of a room's unlock password to one device."""
+
+    device_id: int
+    device_name: str
+    status: str = Field(description="pending, sent or failed")
+    reason: str = Field(description="why the last attempt failed")
+    attempts: int

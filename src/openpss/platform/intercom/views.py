@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from openpss.platform.deps import Operator, SessionDep, Viewer
-from openpss.platform.intercom import buildings, rooms, views_dial
+from openpss.platform.deps import Operator, SessionDep, SettingsDep, Viewer
+from openpss.platform.intercom import buildings, passwords, rooms, views_dial
 from openpss.platform.intercom.errors import Conflict, IntercomError, NotFound
 from openpss.platform.intercom.schemas import (
     LevelsUpdate,
@@ -58,6 +58,7 @@ def page_context(
         "tree": tree,
         "selected": selected,
         "rooms": items,
+        "passwords": passwords.rooms_status(session=session, room_ids=[r.id for r in items]),
         "total": total,
         "q": q,
         "page": page,
@@ -208,5 +209,58 @@ async def delete_room(
     def action(form: dict[str, str]) -> str:
         rooms.delete_room(session=session, actor=principal.actor, room_id=room_id)
         return "Room deleted."
+
+    return await _act(request, session, action)
+
+
+@router.post("/intercom/buildings/rooms/{room_id}/password", response_model=None)
+async def set_password(
+    room_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Operator,
+) -> Response:
+    """Add or change a room's unlock password (sent to its devices automatically)."""
+    request.state.principal = principal
+
+    def action(form: dict[str, str]) -> str:
+        passwords.set_password(
+            session=session,
+            actor=principal.actor,
+            secret_key=settings.secret_key,
+            room_id=room_id,
+            password=form.get("password", ""),
+            confirm=form.get("confirm", ""),
+        )
+        return "Unlock password saved; sending it to the room's devices."
+
+    return await _act(request, session, action)
+
+
+@router.post("/intercom/buildings/rooms/{room_id}/password/send", response_model=None)
+async def send_password(
+    room_id: int, request: Request, session: SessionDep, principal: Operator
+) -> Response:
+    """Send the room's unlock password again."""
+    request.state.principal = principal
+
+    def action(form: dict[str, str]) -> str:
+        count = passwords.send_again(session=session, actor=principal.actor, room_id=room_id)
+        return f"Sending the unlock password to {count} device(s) again."
+
+    return await _act(request, session, action)
+
+
+@router.post("/intercom/buildings/rooms/{room_id}/password/delete", response_model=None)
+async def delete_password(
+    room_id: int, request: Request, session: SessionDep, principal: Operator
+) -> Response:
+    """Delete the room's unlock password."""
+    request.state.principal = principal
+
+    def action(form: dict[str, str]) -> str:
+        passwords.delete_password(session=session, actor=principal.actor, room_id=room_id)
+        return "Unlock password deleted."
 
     return await _act(request, session, action)
