@@ -137,3 +137,42 @@ class UnlockPasswordSend(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class MemberKind(enum.StrEnum):
+    """Who a call group rings (platform-video-intercom 2.4)."""
+
+    client = "client"  # a manager client: a console account answering in the browser
+    vts = "vts"
+
+
+class CallGroup(Base):
+    """A call group of a building: calls from its devices to the centre ring its members."""
+
+    __tablename__ = "intercom_call_group"
+    __table_args__ = (UniqueConstraint("name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    building_id: Mapped[int] = mapped_column(
+        ForeignKey("intercom_node.id", ondelete="RESTRICT"), index=True
+    )
+
+
+class CallGroupMember(Base):
+    """A manager client or VTS in a call group; lower priority numbers ring first."""
+
+    __tablename__ = "intercom_call_group_member"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("intercom_call_group.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[MemberKind] = mapped_column(Enum(MemberKind, native_enum=False, length=8))
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), nullable=True
+    )
+    registration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("intercom_registration.id", ondelete="CASCADE"), nullable=True
+    )
+    priority: Mapped[int] = mapped_column(Integer)

@@ -17,11 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from openpss.platform.intercom.accounts import IntercomAccounts
+from openpss.platform.intercom.callgroups import CENTRE_NUMBER, CallGroupRouting
 from openpss.platform.settings import Settings
 from openpss.protocols.sip.accounts import (
     AccountsError,
@@ -30,6 +32,7 @@ from openpss.protocols.sip.accounts import (
     ServerEvents,
     StaticAccounts,
 )
+from openpss.protocols.sip.b2bua import Call, Stage
 from openpss.protocols.sip.server import SipServer
 
 logger = logging.getLogger(__name__)
@@ -63,6 +66,35 @@ class PlatformSipEvents(ServerEvents):
         )
 
 
+class PlatformSipServer(SipServer):
+    """The SIP server with the intercom call groups (2.4): a centre call (888888) from a
+    device of a building with groups rings the groups' members in priority order."""
+
+    def __init__(self, *, routing: CallGroupRouting | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.routing = routing
+        self._caller: str | None = None
+
+    async def _route_and_ring(self, call: Call) -> None:
+        # SipServer._route_and_ring calls self.route() first, before any await: the caller
+        # stored here is the one of this call.
+        self._caller = call.caller
+        await super()._route_and_ring(call)
+
+    def route(self, number: str) -> tuple[list[Stage], int]:
+        """Call-group members for a centre call of a building with groups, else the server's."""
+        caller, self._caller = self._caller, None
+        if number == CENTRE_NUMBER and caller and self.routing is not None:
+            members = self.routing.members_for(caller)
+            if members:
+                stages = [
+                    Stage([(m, b) for b in self.location.lookup(m)], self.ring_seconds)
+                    for m in members
+                ]
+                return [s for s in stages if s.targets], 480
+        return super().route(number)
+
+
 def load_accounts(settings: Settings) -> StaticAccounts:
     """The accounts file's accounts, or none."""
     if settings.sip_accounts_file is None:
@@ -77,9 +109,13 @@ def build_server(
 ) -> SipServer:
     """The SIP server the platform runs (registration numbers as accounts given a database)."""
     accounts: AccountsProvider = load_accounts(settings)
+    routing = None
     if session_factory is not None:
         accounts = IntercomAccounts(session_factory, settings.secret_key, fallback=accounts)
-    return SipServer(realm=settings.sip_realm, accounts=accounts, events=events)
+        routing = CallGroupRouting(session_factory)
+    return PlatformSipServer(
+        realm=settings.sip_realm, accounts=accounts, events=events, routing=routing
+    )
 
 
 async def run(app: FastAPI) -> None:
