@@ -230,3 +230,42 @@ def test_unlock_password_api_and_console(api: Api, console: Console) -> None:  #
     )
     assert gone.status_code == 303
     assert api.client.delete(f"{BASE}/rooms/{room_id}", headers=h).status_code == 204
+
+
+def test_call_groups_api(api: Api) -> None:
+    h = api.headers(Role.operator)
+    unit_id = _unit(api, "11", "01")
+    building_id = api.client.get(f"{BASE}/organization", headers=h).json()["children"][0]["id"]
+    for suffix, number in (("01", "101"), ("02", "102")):
+        vts = api.client.post(
+            f"{BASE}/registrations",
+            json={"kind": "vts", "suffix": suffix, "device_number": number},
+            headers=h,
+        )
+        assert vts.status_code == 201, vts.text
+    ids = {
+        r["number"]: r["id"]
+        for r in api.client.get(f"{BASE}/registrations", headers=h).json()["items"]
+    }
+    wrong = api.client.post(
+        f"{BASE}/call-groups", json={"name": "G", "building_id": unit_id}, headers=h
+    )
+    assert wrong.status_code == 422 and "Unit 01 is not one" in wrong.json()["detail"]
+    group = api.client.post(
+        f"{BASE}/call-groups", json={"name": "Lobby", "building_id": building_id}, headers=h
+    )
+    assert group.status_code == 201, group.text
+    gid = group.json()["id"]
+    for number in ("101", "102"):
+        added = api.client.post(
+            f"{BASE}/call-groups/{gid}/members", json={"registration_id": ids[number]}, headers=h
+        )
+        assert added.status_code == 201, added.text
+    assert added.json()["members"] == ["101", "102"]
+    second = added.json()["member_ids"][1]
+    assert api.client.post(f"{BASE}/call-groups/members/{second}/up", headers=h).status_code == 204
+    listed = api.client.get(f"{BASE}/call-groups", headers=h).json()
+    assert listed[0]["members"] == ["102", "101"]
+    assert api.client.delete(f"{BASE}/call-groups/members/{second}", headers=h).status_code == 204
+    assert api.client.get(f"{BASE}/call-groups", headers=h).json()[0]["members"] == ["101"]
+    assert api.client.delete(f"{BASE}/call-groups/{gid}", headers=h).status_code == 204

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from openpss.platform.deps import Operator, SessionDep, SettingsDep, Viewer
 from openpss.platform.intercom import (
     buildings,
+    callgroups,
     configure,
     dial_xlsx,
     passwords,
@@ -20,6 +21,9 @@ from openpss.platform.intercom import (
 from openpss.platform.intercom.http import domain_errors
 from openpss.platform.intercom.models import EndpointKind
 from openpss.platform.intercom.schemas import (
+    CallGroupCreate,
+    CallGroupMemberCreate,
+    CallGroupRead,
     LevelsRead,
     LevelsUpdate,
     NodeCreate,
@@ -318,4 +322,99 @@ def delete_unlock_password(room_id: int, session: SessionDep, principal: Operato
     """Delete the room's unlock password."""
     with domain_errors():
         passwords.delete_password(session=session, actor=principal.actor, room_id=room_id)
+    return Response(status_code=204)
+
+
+# --- call groups -------------------------------------------------------------------------
+
+
+def _routing_changed(request: Request) -> None:
+    server = getattr(request.app.state, "sip_server", None)
+    routing = getattr(server, "routing", None)
+    if routing is not None:
+        routing.invalidate()
+
+
+@router.get("/call-groups", response_model=list[CallGroupRead])
+def get_call_groups(session: SessionDep, principal: Viewer) -> list[CallGroupRead]:
+    """Every call group with its members in priority order."""
+    return callgroups.list_groups(session=session)
+
+
+@router.post("/call-groups", response_model=CallGroupRead, status_code=201)
+def post_call_group(
+    request: Request, data: CallGroupCreate, session: SessionDep, principal: Operator
+) -> CallGroupRead:
+    """Add a call group to a building."""
+    with domain_errors():
+        group = callgroups.create_group(
+            session=session, actor=principal.actor, name=data.name, building_id=data.building_id
+        )
+    session.commit()  # before the SIP server re-reads the groups
+    _routing_changed(request)
+    return callgroups.group_read(session, group)
+
+
+@router.delete("/call-groups/{group_id}", status_code=204)
+def delete_call_group(
+    request: Request, group_id: int, session: SessionDep, principal: Operator
+) -> Response:
+    """Delete a call group."""
+    with domain_errors():
+        callgroups.delete_group(session=session, actor=principal.actor, group_id=group_id)
+    session.commit()  # before the SIP server re-reads the groups
+    _routing_changed(request)
+    return Response(status_code=204)
+
+
+@router.post("/call-groups/{group_id}/members", response_model=CallGroupRead, status_code=201)
+def post_call_group_member(
+    request: Request,
+    group_id: int,
+    data: CallGroupMemberCreate,
+    session: SessionDep,
+    principal: Operator,
+) -> CallGroupRead:
+    """Add a manager client or VTS at the lowest priority."""
+    with domain_errors():
+        callgroups.add_member(
+            session=session,
+            actor=principal.actor,
+            group_id=group_id,
+            account_id=data.account_id,
+            registration_id=data.registration_id,
+        )
+        group = callgroups.get_group(session=session, group_id=group_id)
+    session.commit()  # before the SIP server re-reads the groups
+    _routing_changed(request)
+    return callgroups.group_read(session, group)
+
+
+@router.post("/call-groups/members/{member_id}/{direction}", status_code=204)
+def move_call_group_member(
+    request: Request,
+    member_id: int,
+    direction: Literal["up", "down"],
+    session: SessionDep,
+    principal: Operator,
+) -> Response:
+    """Move a member up or down one place in priority."""
+    with domain_errors():
+        callgroups.move_member(
+            session=session, actor=principal.actor, member_id=member_id, direction=direction
+        )
+    session.commit()  # before the SIP server re-reads the groups
+    _routing_changed(request)
+    return Response(status_code=204)
+
+
+@router.delete("/call-groups/members/{member_id}", status_code=204)
+def delete_call_group_member(
+    request: Request, member_id: int, session: SessionDep, principal: Operator
+) -> Response:
+    """Remove a member from its group."""
+    with domain_errors():
+        callgroups.remove_member(session=session, actor=principal.actor, member_id=member_id)
+    session.commit()  # before the SIP server re-reads the groups
+    _routing_changed(request)
     return Response(status_code=204)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +28,7 @@ from openpss.platform.intercom.models import (
     Registration,
     Room,
 )
+from openpss.platform.intercom.schemas import CallGroupRead
 from openpss.platform.security.audit import Actor, record_audit
 from openpss.platform.security.models import Account
 
@@ -170,23 +171,21 @@ def _audit_members(session: Session, actor: Actor, group: CallGroup) -> None:
     )
 
 
-def list_groups(*, session: Session) -> list[dict[str, object]]:
-    """Every group with its building and members in priority order."""
-    counts = dict(
-        session.execute(
-            select(CallGroupMember.group_id, func.count()).group_by(CallGroupMember.group_id)
-        ).all()
+def group_read(session: Session, group: CallGroup) -> CallGroupRead:
+    """One group with its members in priority order."""
+    return CallGroupRead(
+        id=group.id,
+        name=group.name,
+        building_id=group.building_id,
+        members=member_usernames(session, group.id),
+        member_ids=[m.id for m in _members(session, group.id)],
     )
-    return [
-        {
-            "id": g.id,
-            "name": g.name,
-            "building_id": g.building_id,
-            "members": member_usernames(session, g.id),
-            "member_count": counts.get(g.id, 0),
-        }
-        for g in session.scalars(select(CallGroup).order_by(CallGroup.id))
-    ]
+
+
+def list_groups(*, session: Session) -> list[CallGroupRead]:
+    """Every group with its building and members in priority order."""
+    groups = session.scalars(select(CallGroup).order_by(CallGroup.id))
+    return [group_read(session, g) for g in groups]
 
 
 def _building_of(nodes: dict[int, tuple[int | None, Level]], node_id: int | None) -> int | None:

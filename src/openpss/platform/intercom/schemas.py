@@ -155,3 +155,27 @@ class SendingStatus(BaseModel):
     status: str = Field(description="pending, sent or failed")
     reason: str = Field(description="why the last attempt failed")
     attempts: int
+
+
+class CallGroupCreate(_Strict):
+    """A call group of a building."""
+
+    name: str = Field(min_length=1, max_length=NAME_MAX, description="group name")
+    building_id: int = Field(ge=1, description="the building whose calls the group answers")
+
+
+class CallGroupMemberCreate(_Strict):
+    """A manager client (console account) or a VTS (its registration)."""
+
+    account_id: int | None = Field(None, ge=1, description="a console account")
+    registration_id: int | None = Field(None, ge=1, description="a VTS registration")
+
+
+class CallGroupRead(BaseModel):
+    """A call group with its members' SIP usernames in priority order."""
+
+    id: int
+    name: str
+    building_id: int
+    members: list[str]
+    member_ids: list[int]
