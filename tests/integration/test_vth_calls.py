@@ -81,6 +81,13 @@ def test_room_call_rings_both_one_answers_media_and_unlock(
         return rtp["video_frames"] >= 5 and rtp["audio_in"] >= 20 and rtp["audio_out"] >= 20
 
     until(media_flows, "video frames and audio at the answering VTH")
+    assert extension.control("mute", on=True).status_code == 200
+    time.sleep(0.3)  # packets already sent may still be counted
+    muted_at = extension.status()["rtp"]["audio_out"]
+    time.sleep(0.5)
+    assert extension.status()["rtp"]["audio_out"] == muted_at  # muted: nothing sent
+    extension.control("mute", on=False)
+    until(lambda: extension.status()["rtp"]["audio_out"] > muted_at + 5, "audio after unmute")
     until(lambda: vto.station.rtp["audio_in"] >= 20, "the VTH's audio at the VTO")
     snapshot = extension.control("snapshot", path=str(tmp_path / "snap.jpg"))
     assert snapshot.status_code == 200 and (tmp_path / "snap.jpg").read_bytes()[:2] == b"\xff\xd8"
@@ -118,19 +125,29 @@ def test_reject_dnd_and_call_from_the_vth(
     until(lambda: master.status()["call"]["state"] == "idle", "hang-up")
     outgoing = master.unit.find_records("call")[-1].data
     assert outgoing["Type"] == "Outgoing" and outgoing["EndState"] == "Received"
+    # room to room: the master calls its extension through the VTO's server
+    assert master.control("call", number="101#1").status_code == 200
+    until(lambda: extension.status()["call"]["state"] == "ringing", "the extension ringing")
+    assert extension.status()["call"]["peer"] == "101#0"
+    extension.control("answer")
+    until(lambda: master.status()["call"]["state"] == "talking", "the master talking")
+    until(lambda: master.status()["rtp"]["audio_in"] > 20, "the extension's audio")
+    until(lambda: extension.status()["rtp"]["audio_in"] > 20, "the master's audio")
+    extension.control("hangup")
+    until(lambda: master.status()["call"]["state"] == "idle", "the far end's hang-up")
 
 
 def test_platform_message_over_sip_and_http(pair: tuple[RunningVth, RunningVth]) -> None:
     master, _ = pair
 
-    async def send() -> int:
+    async def send(source: str = "127.0.0.1") -> int:
         platform = UserAgent(
             username="9901",
             password="x",
             server=Peer("UDP", "127.0.0.1", master.thread.runtime.sip_port),
             domain="VDP",
         )
-        await platform.start("127.0.0.1", 0)
+        await platform.start(source, 0)
         try:
             from openpss.protocols.sip.message import Headers, SipRequest
             from openpss.protocols.sip.uri import SipUri
@@ -145,6 +162,8 @@ def test_platform_message_over_sip_and_http(pair: tuple[RunningVth, RunningVth])
         finally:
             await platform.close()
 
+    assert asyncio.run(send("127.0.0.2")) == 403  # not from the SIP server's address
+    assert not master.unit.messages
     assert asyncio.run(send()) == 200
     until(lambda: master.unit.unlock_passwords.get("101") == "888888", "the stored password")
     response = httpx.get(
@@ -182,3 +201,19 @@ def test_monitor_a_door_over_rtsp_and_unlock_over_http(tmp_path: Path, vto: Runn
         until(lambda: vto.station.find_records("unlock"), "the unlock record at the VTO")
         assert vth.control("hangup").status_code == 200
         assert vth.status()["call"]["state"] == "idle"
+
+
+def test_monitor_with_a_wrong_password_ends_with_the_reason(
+    tmp_path: Path, vto: RunningVto
+) -> None:
+    def add_door(unit: IndoorMonitor) -> None:
+        door = door_of(vto)
+        door.password = "Wrong-pass1"
+        unit.put_door(door)
+
+    with running_vth(tmp_path / "w", room="101#0", sip_server=None, configure=add_door) as vth:
+        assert vth.control("monitor").status_code == 200
+        until(lambda: vth.status()["call"]["state"] == "idle", "the monitor to give up")
+        error = vth.status()["monitor_error"]
+        assert "401" in error or "Unauthorized" in error
+        assert "Wrong-pass1" not in error

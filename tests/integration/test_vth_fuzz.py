@@ -148,3 +148,15 @@ def test_http_survives_random_cgi_and_control_requests(vth: RunningVth) -> None:
             "type=VTH5421H"
         )
     assert vth.status()["room"] == "101#0"
+
+
+def test_http_serves_a_valid_request_during_slowloris(vth: RunningVth) -> None:
+    from openpss.protocols.dahua_http.server import DEVICE_LIMITS
+    from tests.integration.test_http_slowloris import HALF_HEAD, half_sent, wait_closed
+
+    port = int(vth.url.rsplit(":", 1)[1])
+    with half_sent(port, 100, "127.0.0.3", HALF_HEAD) as held:
+        ok = httpx.get(f"{vth.url}/cgi-bin/magicBox.cgi?action=getDeviceClass", auth=vth.auth())
+        assert ok.status_code == 200 and ok.text == "type=VTH\r\n"
+        refused = len(held) - DEVICE_LIMITS.max_per_peer
+        assert wait_closed(held, expected=refused, deadline_s=10) >= refused

@@ -51,18 +51,19 @@ def process(name: str, args: list[str], http: int) -> Iterator[str]:
         child.wait(timeout=20)
 
 
-def vto_process(data_dir: Path, sip: int) -> Any:
-    http = free_port()
+def vto_process(data_dir: Path, sip: int, http: int, rtsp: int) -> Any:
     args = ["--data-dir", str(data_dir), "--http-port", str(http), "--dhip-port"]
-    args += [str(free_port()), "--rtsp-port", str(free_port()), "--sip-port", str(sip)]
+    args += [str(free_port()), "--rtsp-port", str(rtsp), "--sip-port", str(sip)]
     return process("vto", [*args, "--fps", "10"], http)
 
 
-def vth_process(data_dir: Path, room: str, sip_server: int) -> Any:
+def vth_process(data_dir: Path, room: str, sip_server: int, door: str = "") -> Any:
     http = free_port()
     args = ["--data-dir", str(data_dir), "--listen", "127.0.0.1", "--http-port", str(http)]
     args += ["--sip-port", str(free_port()), "--room", room]
     args += ["--sip-server", f"127.0.0.1:{sip_server}", "--realm", "VDP"]
+    if door:
+        args += ["--door", door, "--door-password", PASSWORD]
     return process("vth", args, http)
 
 
@@ -93,12 +94,13 @@ def rtp_of(url: str) -> dict[str, int]:
 
 
 def test_vto_rings_two_vth_processes_one_answers_media_unlock(tmp_path: Path) -> None:
-    sip = free_port()
+    sip, vto_http, vto_rtsp = free_port(), free_port(), free_port()
+    door = f"gate=127.0.0.1:{vto_http}:{vto_rtsp}"
     with ExitStack() as stack:
-        vto = stack.enter_context(vto_process(tmp_path / "vto", sip))
+        vto = stack.enter_context(vto_process(tmp_path / "vto", sip, vto_http, vto_rtsp))
         cli(vto_app, "rooms", "--add", "101#0", "--add", "101#1", "--device", vto)
         cli(vto_app, "facade", "camera:101", "--device", vto)
-        master = stack.enter_context(vth_process(tmp_path / "a", "101#0", sip))
+        master = stack.enter_context(vth_process(tmp_path / "a", "101#0", sip, door))
         extension = stack.enter_context(vth_process(tmp_path / "b", "101#1", sip))
         until(lambda: status(master)["registered"] and status(extension)["registered"], "both")
         cli(vto_app, "press", "1", "--device", vto)
@@ -127,17 +129,41 @@ def test_vto_rings_two_vth_processes_one_answers_media_unlock(tmp_path: Path) ->
             return "Method=4" in found
 
         until(unlocked, "the unlock record at the VTO")
+        cli(vth_app, "snapshot", str(tmp_path / "call.jpg"), "--device", master)
+        assert (tmp_path / "call.jpg").read_bytes()[:2] == b"\xff\xd8"
         cli(vth_app, "hangup", "--device", master)
         until(lambda: call_of(master)["state"] == "idle", "hang-up")
-        assert json.loads(cli(vto_app, "status", "--json", "--device", vto))["call"]["state"] in (
-            "idle",
-        )
+        # do-not-disturb on the extension: only the master rings; it rejects (busy)
+        cli(vth_app, "dnd", "--device", extension)
+        cli(vto_app, "press", "1", "--device", vto)
+        until(lambda: call_of(master)["state"] == "ringing", "the master ringing again")
+        assert call_of(extension)["state"] == "idle"
+        cli(vth_app, "reject", "--device", master)
+
+        def vto_state() -> str:
+            return str(
+                json.loads(cli(vto_app, "status", "--json", "--device", vto))["call"]["state"]
+            )
+
+        until(lambda: vto_state() == "idle", "the VTO to give up")
+        # Monitor > Door over RTSP, then a call to the door by its VTO number
+        cli(vth_app, "monitor", "gate", "--device", master)
+        until(lambda: rtp_of(master)["video_frames"] >= 5, "decoded frames of the door")
+        cli(vth_app, "hangup", "--device", master)
+        cli(vth_app, "call", "8001", "--device", master)
+        until(lambda: call_of(master)["state"] == "talking", "the door answering")
+        cli(vth_app, "hangup", "--device", master)
     # the VTH's flash keeps room and records across a restart
-    with vth_process(tmp_path / "a", "101#0", sip) as again:
+    with vth_process(tmp_path / "a", "101#0", sip) as again:  # no VTO: offline, records kept
         assert status(again)["room"] == "101#0"
         records = httpx.get(
             f"{again}/openpss/control/records",
             params={"kind": "call"},
             auth=httpx.DigestAuth("admin", PASSWORD),
         ).json()
-        assert records[-1]["EndState"] == "Received" and records[-1]["PeerNumber"] == "8001"
+        ends = [(r["Type"], r["EndState"]) for r in records]
+        assert ends == [
+            ("Incoming", "Received"),
+            ("Incoming", "Rejected"),
+            ("Outgoing", "Received"),
+        ]

@@ -174,3 +174,25 @@ def test_port_in_use_is_explained(tmp_path: Path) -> None:
         result = runner.invoke(vto_app, ["--data-dir", str(tmp_path), *ports, "--sip-port", "0"])
     assert result.exit_code == 1
     assert "the door station cannot listen" in result.output and "in use" in result.output
+
+
+def test_demo_banner_press_command_works_as_printed(tmp_path: Path) -> None:
+    import shlex
+
+    from openpss.commands.demo import DEMO_DEVICE_PASSWORD, banner, seed_vto
+
+    with vto_process(tmp_path, "--admin-password", DEMO_DEVICE_PASSWORD) as url:
+        seed_vto(url)
+        seed_vto(url)  # idempotent, as the demo restarts with its data
+        port = int(url.rsplit(":", 1)[1])
+        text = banner("http://x/", "http://y", camera_control_port=None, vto_ports=(port, 1, 2, 3))
+        line = next(x for x in text.splitlines() if "press a call key:" in x)
+        words = shlex.split(line.split("press a call key:")[1])
+        assert words[:3] == ["openpss", "device", "vto"]
+        result = runner.invoke(vto_app, words[3:], env={"OPENPSS_DEVICE_ADMIN_PASSWORD": ""})
+        assert result.exit_code == 0, result.output
+        auth = httpx.DigestAuth("admin", DEMO_DEVICE_PASSWORD)
+        status = httpx.get(f"{url}/openpss/control/status", auth=auth).json()
+        assert status["call"]["peer"] == "101"  # key 1 called room 101 (no VTH yet: it fails)
+        rooms = httpx.get(f"{url}/openpss/control/rooms", auth=auth).json()["rooms"]
+        assert [r["number"] for r in rooms] == ["101", "102", "201", "202"]

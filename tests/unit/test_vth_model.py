@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from openpss.devices.vth.entities import CallState, RoomNumber, VthError
+from openpss.devices.vth.entities import CallState, RoomNumber, VthError, parse_start_time
 from openpss.devices.vth.model import IndoorMonitor, NoLink
 from openpss.devices.vth.settings import Door
 from openpss.devices.vth.store import open_monitor
@@ -210,3 +210,50 @@ def test_admin_password_rule() -> None:
         unit.set_admin_password("short")
     unit.set_admin_password("Secret123")
     assert unit.initialized
+
+
+def test_information_release_shown_from_its_start_time(vth: IndoorMonitor, clock: Clock) -> None:
+    later = clock.now + dt.timedelta(hours=2)
+    vth.receive_information("Water", "No water 9-12", "platform", later)
+    vth.receive_information("Lift", "Lift B is out", "platform")
+    assert [m.subject for m in vth.shown_messages()] == ["Lift"]
+    clock.now = later
+    assert [m.subject for m in vth.shown_messages()] == ["Water", "Lift"]
+    with pytest.raises(VthError, match="needs a time zone"):
+        vth.receive_information("x", "y", "", dt.datetime(2026, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", None),
+        ("2026-01-05 08:00:00", dt.datetime(2026, 1, 5, 8, tzinfo=dt.UTC)),
+        ("2026-01-05T09:00:00+01:00", dt.datetime(2026, 1, 5, 8, tzinfo=dt.UTC)),
+    ],
+)
+def test_start_time_forms(text: str, expected: dt.datetime | None) -> None:
+    assert parse_start_time(text) == expected
+
+
+def test_bad_start_time_says_the_format() -> None:
+    with pytest.raises(VthError, match="must be YYYY-MM-DD HH:MM:SS"):
+        parse_start_time("tomorrow")
+
+
+def test_incoming_call_interrupts_monitoring(vth: IndoorMonitor) -> None:
+    vth.put_door(Door("gate", "127.0.0.1", 8080, 8554))
+    vth.monitor("gate")
+    assert vth.incoming_call("c1", "8001") == "ringing"
+    assert ("stop-monitor",) in sent(vth) and vth.monitor_door == ""
+    assert vth.call_peer == "8001"
+
+
+def test_unlock_without_call_or_door_says_how_to_add_one(vth: IndoorMonitor) -> None:
+    with pytest.raises(VthError, match="add one with --door"):
+        vth.unlock()
+    vth.put_door(Door("gate", "127.0.0.1"))
+    vth.put_door(Door("garage", "127.0.0.2"))
+    with pytest.raises(VthError, match="name the door station"):
+        vth.monitor()
+    with pytest.raises(VthError, match="HTTP port must be 1-65535"):
+        vth.put_door(Door("bad", "127.0.0.1", 0))

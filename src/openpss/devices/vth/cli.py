@@ -248,6 +248,28 @@ def dnd(
 
 
 @vth_app.command()
+def mute(
+    off: bool = typer.Option(False, "--off", help="Unmute."),
+    device: str = DEVICE,
+    username: str = USERNAME,
+    http_password: str | None = PASSWORD,
+) -> None:
+    """Mute our microphone during a call."""
+    _post(device, "mute", {"on": not off}, username, http_password)
+
+
+@vth_app.command()
+def snapshot(
+    path: Path = typer.Argument(..., help="JPEG file to write (on the device's host)."),
+    device: str = DEVICE,
+    username: str = USERNAME,
+    http_password: str | None = PASSWORD,
+) -> None:
+    """Save the last picture of the call or monitor."""
+    _post(device, "snapshot", {"path": str(path.resolve())}, username, http_password)
+
+
+@vth_app.command()
 def status(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     device: str = DEVICE,

@@ -120,6 +120,19 @@ def check_unlock_password(password: str) -> str:
     return password
 
 
+def parse_start_time(text: str) -> dt.datetime | None:
+    """ISO 8601 with a zone, or ``YYYY-MM-DD HH:MM:SS`` taken as UTC; empty = now."""
+    if not text.strip():
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise VthError(
+            f"start time {text!r} must be YYYY-MM-DD HH:MM:SS (UTC) or ISO 8601 with a zone"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
 @dataclass(frozen=True)
 class Record:
     """One call, unlock or message record."""

@@ -11,7 +11,8 @@ CGI (digest auth, user ``admin``, realm ``Login to <serial>``, lockout and nonce
 - ``eventManager.cgi``: attach (multipart stream) and getCaps;
 - ``messageManager.cgi`` (how the platform delivers, GET or POST):
   ``action=addUnlockPassword&Room=101&Password=888888`` (platform manual 2.3),
-  ``action=releaseInformation&Subject=...&Content=...`` (platform manual 2.5),
+  ``action=releaseInformation&Subject=...&Content=...[&StartTime=2026-01-05 08:00:00]``
+  (platform manual 2.5; shown from the start time on, UTC unless a zone is given),
   ``action=getMessages``;
 - ``recordFinder.cgi?action=find&name=VideoTalkLog|UnlockLog|Message``;
 - ``snapshot.cgi``: the last decoded picture of the call or monitor (JPEG).
@@ -34,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from openpss.devices.vth.entities import DEVICE_TYPE, VthError
+from openpss.devices.vth.entities import DEVICE_TYPE, VthError, parse_start_time
 from openpss.devices.vth.model import ADMIN_USER, IndoorMonitor
 from openpss.devices.vth.settings import Door
 from openpss.protocols.dahua_http.codec import flatten_config
@@ -221,7 +222,8 @@ class VthHttp:
                 return ok_response()
             if call.action == "releaseInformation":
                 subject, content = params.get("Subject", ""), params.get("Content", "")
-                self.unit.receive_information(subject, content, source)
+                start = parse_start_time(params.get("StartTime", ""))
+                self.unit.receive_information(subject, content, source, start)
                 return ok_response()
         except VthError as exc:
             raise CgiError(str(exc)) from exc

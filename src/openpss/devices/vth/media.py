@@ -68,6 +68,7 @@ def _load_audio(path: Path) -> np.ndarray:
     with av.open(str(path)) as container:
         for frame in container.decode(audio=0):
             chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(frame)]
+    chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]  # the tail
     if not chunks:
         raise ValueError(f"{path} holds no audio")
     return np.concatenate(chunks).astype(np.int16)
@@ -241,6 +242,13 @@ def monitor_url(door: Door, *, with_credentials: bool = True) -> str:
     return f"rtsp://{auth}{door.host}:{door.rtsp_port}/cam/realmonitor?channel=1&subtype=0"
 
 
+def redact(text: str, door: Door) -> str:
+    """``text`` without the door station's password (plain or URL-quoted)."""
+    for secret in {door.password, quote(door.password, safe="")} - {""}:
+        text = text.replace(secret, "***")
+    return text
+
+
 class RtspMonitor:
     """Watches a door station's RTSP stream with PyAV in a background thread."""
 
@@ -272,8 +280,12 @@ class RtspMonitor:
             with av.open(monitor_url(self.door), options=options) as container:
                 self._read(container)
         except (av.FFmpegError, OSError) as exc:
-            self.error = str(exc)
-            logger.warning("monitor of %s failed: %s", self.door.name, exc)
+            self.error = redact(str(exc), self.door)  # FFmpeg errors quote the URL
+            logger.warning("monitor of %s failed: %s", self.door.name, self.error)
+        if not self.stopping.is_set():
+            self.loop.call_soon_threadsafe(
+                self.unit.monitor_ended, self.door.name, self.error or "the stream ended"
+            )
 
     def _read(self, container: Any) -> None:
         for packet in container.demux():

@@ -115,6 +115,7 @@ class Message:
     subject: str
     text: str
     source: str
+    start: dt.datetime | None = None  # platform manual 2.5: shown from its Start Time on
 
     def to_json(self) -> dict[str, Any]:
         """JSON form."""
@@ -124,7 +125,25 @@ class Message:
             "subject": self.subject,
             "text": self.text,
             "source": self.source,
+            "start": self.start.isoformat() if self.start else None,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Message:
+        """Read the stored form."""
+        start = data.get("start")
+        return cls(
+            data["kind"],
+            dt.datetime.fromisoformat(data["at"]),
+            data["subject"],
+            data["text"],
+            data["source"],
+            dt.datetime.fromisoformat(start) if start else None,
+        )
+
+    def shown_at(self, now: dt.datetime) -> bool:
+        """True once its start time has come."""
+        return self.start is None or self.start <= now
 
 
 class IndoorMonitor:
@@ -153,6 +172,7 @@ class IndoorMonitor:
         self.call_started: dt.datetime | None = None
         self.answered_at: dt.datetime | None = None
         self.monitor_door = ""
+        self.monitor_error = ""
         self.muted = False
         self.rtp = {"audio_in": 0, "audio_out": 0, "video_in": 0, "video_frames": 0}
         self.records: dict[str, list[Record]] = {kind: [] for kind in RECORD_KINDS}
@@ -169,12 +189,7 @@ class IndoorMonitor:
             self.settings = VthSettings.from_json(blocks["settings"])
         self.admin_ha1 = blocks.get("admin_ha1")
         self.unlock_passwords = dict(blocks.get("unlock_passwords", {}))
-        self.messages = [
-            Message(
-                m["kind"], dt.datetime.fromisoformat(m["at"]), m["subject"], m["text"], m["source"]
-            )
-            for m in blocks.get("messages", [])
-        ]
+        self.messages = [Message.from_json(m) for m in blocks.get("messages", [])]
         for record in sorted(records, key=lambda r: r.rec_no):
             self.records[record.kind].append(record)
             self.next_rec_no[record.kind] = record.rec_no + 1
@@ -248,8 +263,10 @@ class IndoorMonitor:
         doors = self.settings.doors
         if not name and len(doors) == 1:
             return next(iter(doors.values()))
+        known = ", ".join(doors) or "none configured: add one with --door NAME=HOST:HTTP:RTSP"
+        if not name:
+            raise VthError(f"name the door station (doors: {known})")
         if name not in doors:
-            known = ", ".join(doors) or "none configured"
             raise VthError(f"no door station named {name!r} (doors: {known})")
         return doors[name]
 
@@ -276,7 +293,12 @@ class IndoorMonitor:
         self._set_call(state, f"{'from' if incoming else 'to'} {peer}")
 
     def incoming_call(self, call_id: str, caller: str) -> str:
-        """An INVITE arrived: "ringing", "answered" (auto-answer), "busy" or "dnd"."""
+        """An INVITE arrived: "ringing", "answered" (auto-answer), "busy" or "dnd".
+
+        A call interrupts monitoring (the resident sees who calls); during a call or while
+        another call rings the new one is refused busy."""
+        if self.call_state is CallState.monitoring and not self.settings.dnd:
+            self.hang_up()
         if self.call_state is not CallState.idle:
             self._record_call(caller, "Busy", incoming=True)
             self.link.reject(call_id, BUSY)
@@ -402,11 +424,17 @@ class IndoorMonitor:
         if self.call_state is not CallState.idle:
             raise VthError(f"hang up first (call is {self.call_state})")
         door = self.door(door_name)
-        self.monitor_door = door.name
+        self.monitor_door, self.monitor_error = door.name, ""
         self.rtp.update(audio_in=0, audio_out=0, video_in=0, video_frames=0)
         self._set_call(CallState.monitoring, door.name)
         self.link.monitor(door)
         return door
+
+    def monitor_ended(self, door_name: str, reason: str) -> None:
+        """The stream of the watched door station ended or could not be opened."""
+        if self.call_state is CallState.monitoring and self.monitor_door == door_name:
+            self.monitor_door, self.monitor_error = "", reason
+            self._set_call(CallState.idle, f"monitor of {door_name} ended: {reason}")
 
     # --- messages from the platform ------------------------------------------------------
 
@@ -420,16 +448,22 @@ class IndoorMonitor:
         self._save("unlock_passwords", self.unlock_passwords)
         return self._message("unlock_password", "Unlock password", password, source)
 
-    def receive_information(self, subject: str, text: str, source: str = "") -> Message:
-        """An information release from the platform (platform manual 2.5)."""
+    def receive_information(
+        self, subject: str, text: str, source: str = "", start: dt.datetime | None = None
+    ) -> Message:
+        """An information release from the platform, shown from ``start`` on (manual 2.5)."""
         if not subject.strip() and not text.strip():
             raise VthError("an information release needs a subject or a text")
         if len(subject) + len(text) > MAX_MESSAGE_LENGTH:
             raise VthError(f"an information release holds at most {MAX_MESSAGE_LENGTH} characters")
-        return self._message("information", subject.strip(), text, source)
+        if start is not None and start.tzinfo is None:
+            raise VthError("the start time of an information release needs a time zone")
+        return self._message("information", subject.strip(), text, source, start)
 
-    def _message(self, kind: str, subject: str, text: str, source: str) -> Message:
-        message = Message(kind, self.clock(), subject, text, source)
+    def _message(
+        self, kind: str, subject: str, text: str, source: str, start: dt.datetime | None = None
+    ) -> Message:
+        message = Message(kind, self.clock(), subject, text, source, start)
         self.messages.append(message)
         del self.messages[:-MAX_MESSAGES]
         self._save("messages", [m.to_json() for m in self.messages])
@@ -439,6 +473,11 @@ class IndoorMonitor:
         return message
 
     # --- records and events --------------------------------------------------------------
+
+    def shown_messages(self) -> list[Message]:
+        """The messages whose start time has come, oldest first."""
+        now = self.clock()
+        return [m for m in self.messages if m.shown_at(now)]
 
     def add_record(self, kind: str, data: dict[str, Any]) -> Record:
         """Append a record (numbered per kind); the oldest are dropped past the cap."""
@@ -482,6 +521,7 @@ class IndoorMonitor:
                 "muted": self.muted,
             },
             "monitor": self.monitor_door,
+            "monitor_error": self.monitor_error,
             "rtp": dict(self.rtp),
             "dnd": s.dnd,
             "auto_answer": s.auto_answer,

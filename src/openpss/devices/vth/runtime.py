@@ -20,6 +20,8 @@ import uvicorn
 
 from openpss.devices.vth.http import VthHttp
 from openpss.devices.vth.model import IndoorMonitor
+from openpss.protocols.dahua_http.server import DEVICE_LIMITS
+from openpss.protocols.http_guard import uvicorn_options
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +86,12 @@ class VthRuntime:
         """Serve until cancelled."""
         p = self.ports
         config = uvicorn.Config(
-            self.http.app(), host=p.host, port=p.http, log_level="warning", lifespan="off"
+            self.http.app(),
+            host=p.host,
+            port=p.http,
+            log_level="warning",
+            lifespan="off",
+            **uvicorn_options(DEVICE_LIMITS),  # connection caps, head and body deadlines
         )
         self.uvicorn = uvicorn.Server(config)
         tasks = [asyncio.create_task(self.uvicorn.serve()), asyncio.create_task(self._tick())]
@@ -134,12 +141,17 @@ class VthThread:
         self.loop = asyncio.new_event_loop()
         self._task: asyncio.Task[None] | None = None
         self._thread = threading.Thread(target=self._main, daemon=True)
+        self.error: BaseException | None = None
 
     def _main(self) -> None:
         asyncio.set_event_loop(self.loop)
         self._task = self.loop.create_task(self.runtime.run())
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             self.loop.run_until_complete(self._task)
+        except asyncio.CancelledError:
+            pass
+        except Exception as exc:  # reported by start()
+            self.error = exc
 
     def start(self, timeout: float = 15.0) -> VthThread:
         """Start and wait until every server listens."""
@@ -151,7 +163,7 @@ class VthThread:
             if not self._thread.is_alive():
                 break
             waiter.wait(0.02)
-        raise RuntimeError("the VTH did not start")
+        raise RuntimeError(f"the VTH did not start: {self.error!r}")
 
     def call(self, function: Callable[[], Any]) -> Any:
         """Run ``function`` on the unit's loop and return its result."""

@@ -77,7 +77,7 @@ class VthScreen(App[None]):
         panel = self.query_one("#call-panel")
         panel.set_class(u.call_state is CallState.ringing, "ringing")
         panel.set_class(u.call_state is CallState.talking, "talking")
-        lines = [f"{m.at:%m-%d %H:%M} {m.subject}: {m.text}" for m in u.messages]
+        lines = [f"{m.at:%m-%d %H:%M} {m.subject}: {m.text}" for m in u.shown_messages()]
         self.query_one("#messages", Static).update(
             "Messages\n" + ("\n".join(reversed(lines[-MAX_LISTED:])) or "(none)")
         )

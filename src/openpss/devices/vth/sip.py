@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import re
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from openpss.devices.vth.entities import VthError
+from openpss.devices.vth.entities import VthError, parse_start_time
 from openpss.devices.vth.media import AudioSource, CallMedia, RtspMonitor
 from openpss.devices.vth.model import IndoorMonitor
 from openpss.devices.vth.settings import Door
@@ -52,15 +53,24 @@ INTERVAL_TOO_BRIEF = 423  # RFC 3261 §21.4.17: retry with Min-Expires
 SUPPORTED = ("PCMU", "telephone-event", "H264")
 DECLINED = (486, 600, 603)
 MAX_MESSAGE_BYTES = 8192  # ours: a platform message body larger than this is refused (413)
+BIND_ATTEMPTS = 5  # ours: free-port binds of UDP+TCP on one number
 _EXPIRES = re.compile(r";\s*expires\s*=\s*(\d+)", re.IGNORECASE)
 
 
 class VthUserAgent(UserAgent):
-    """The user agent plus out-of-dialog MESSAGE (platform -> VTH) and the granted expiry."""
+    """The user agent plus out-of-dialog MESSAGE (platform -> VTH), the granted expiry, and
+    requests outside a dialog taken only from the SIP server's address (others: 403)."""
 
     on_message: Callable[[SipRequest], int] | None = None
+    trusted_host: Callable[[], str] | None = None  # the SIP server's address, read per request
 
     def _on_request(self, request: SipRequest, txn: ServerTransaction | None, peer: Peer) -> None:
+        if txn is not None and not request.to.tag and request.method in ("INVITE", "MESSAGE"):
+            server = self.trusted_host() if self.trusted_host is not None else ""
+            if not _from_server(peer.host, server):
+                logger.info("%s from %s refused: not the SIP server", request.method, peer.host)
+                txn.reply(403)
+                return
         if (
             request.method == "MESSAGE"
             and txn is not None
@@ -104,6 +114,18 @@ class VthUserAgent(UserAgent):
         raise RegistrationError(INTERVAL_TOO_BRIEF, "Interval Too Brief")
 
 
+def _from_server(host: str, server: str) -> bool:
+    """True when ``host`` is the server's address (a server named by DNS name is trusted)."""
+    try:
+        expected = ipaddress.ip_address(server)
+    except ValueError:
+        return True
+    try:
+        return ipaddress.ip_address(host) == expected
+    except ValueError:
+        return False
+
+
 def granted_expiry(response: SipResponse, asked: int) -> int:
     """The expiry in the 200 answer: Contact ;expires=, else Expires, else what we asked."""
     for contact in response.headers.get_all("Contact"):
@@ -139,7 +161,8 @@ def deliver(unit: IndoorMonitor, message: dict[str, str], source: str) -> None:
     if message["type"] == "unlock_password":
         unit.receive_unlock_password(message.get("room", ""), message.get("password", ""), source)
     else:
-        unit.receive_information(message.get("subject", ""), message.get("text", ""), source)
+        start = parse_start_time(message.get("start_time", ""))
+        unit.receive_information(message.get("subject", ""), message.get("text", ""), source, start)
 
 
 class VthSip:
@@ -363,6 +386,18 @@ async def _wait_change(unit: IndoorMonitor, identity: tuple[str, Peer, str, str]
         await asyncio.sleep(min(WATCH_S, max(0.0, deadline - loop.time())))
 
 
+async def _bind(ua: UserAgent, host: str, port: int) -> None:
+    """Bind UDP and TCP; with port 0 the UDP port's number may be taken for TCP: try again."""
+    for attempt in range(BIND_ATTEMPTS):
+        try:
+            await ua.start(host, port)
+            return
+        except OSError:
+            await ua.close()
+            if port or attempt == BIND_ATTEMPTS - 1:
+                raise
+
+
 async def attach_sip(runtime: VthRuntime) -> None:
     """Run SIP for the unit until cancelled."""
     unit = runtime.unit
@@ -375,7 +410,8 @@ async def attach_sip(runtime: VthRuntime) -> None:
         user_agent="openpss-vth",
         timers=runtime.sip_timers,
     )
-    await ua.start(runtime.ports.host, runtime.ports.sip)
+    await _bind(ua, runtime.ports.host, runtime.ports.sip)
+    ua.trusted_host = lambda: unit.settings.sip_host
     link = VthSip(unit, ua, AudioSource(runtime.audio_file))
     unit.link = link
     runtime.sip = link
