@@ -230,6 +230,17 @@ class DahuaAdapter:
             "messageManager", "addUnlockPassword", {"Room": room, "Password": password}
         )
 
+    async def release_information(
+        self, *, subject: str, content: str, start_time: dt.datetime
+    ) -> None:
+        """An information release (messageManager releaseInformation; StartTime in UTC)."""
+        start = start_time.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        await self.client.request(
+            "messageManager",
+            "releaseInformation",
+            {"Subject": subject, "Content": content, "StartTime": start},
+        )
+
     async def sync_time(self, local_now: dt.datetime) -> None:
         """Set the device's wall time (naive, in the device's zone)."""
         await self.client.set_current_time(local_now.replace(tzinfo=None, microsecond=0))

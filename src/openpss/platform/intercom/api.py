@@ -14,6 +14,7 @@ from openpss.platform.intercom import (
     callgroups,
     configure,
     dial_xlsx,
+    information,
     passwords,
     registrations,
     rooms,
@@ -24,6 +25,8 @@ from openpss.platform.intercom.schemas import (
     CallGroupCreate,
     CallGroupMemberCreate,
     CallGroupRead,
+    InformationCreate,
+    InformationRead,
     LevelsRead,
     LevelsUpdate,
     NodeCreate,
@@ -417,4 +420,66 @@ def delete_call_group_member(
         callgroups.remove_member(session=session, actor=principal.actor, member_id=member_id)
     session.commit()  # before the SIP server re-reads the groups
     _routing_changed(request)
+    return Response(status_code=204)
+
+
+# --- information release -----------------------------------------------------------------
+
+
+@router.get("/information", response_model=list[InformationRead])
+def get_information(session: SessionDep, principal: Viewer) -> list[InformationRead]:
+    """Every information release with its delivery status per device."""
+    return information.list_information(session=session)
+
+
+@router.post("/information", response_model=InformationRead, status_code=201)
+def post_information(
+    data: InformationCreate, session: SessionDep, principal: Operator
+) -> InformationRead:
+    """Add a topic; it is sent to its devices at the start time."""
+    with domain_errors():
+        row = information.save_information(session=session, actor=principal.actor, data=data)
+    return information.information_read(session, row)
+
+
+@router.put("/information/{information_id}", response_model=InformationRead)
+def put_information(
+    information_id: int, data: InformationCreate, session: SessionDep, principal: Operator
+) -> InformationRead:
+    """Edit a topic (its deliveries start over)."""
+    with domain_errors():
+        row = information.save_information(
+            session=session, actor=principal.actor, data=data, information_id=information_id
+        )
+    return information.information_read(session, row)
+
+
+@router.get("/information/{information_id}", response_model=InformationRead)
+def get_information_details(
+    information_id: int, session: SessionDep, principal: Viewer
+) -> InformationRead:
+    """Details: the topic and its delivery status per device."""
+    with domain_errors():
+        row = information.get_information(session=session, information_id=information_id)
+    return information.information_read(session, row)
+
+
+@router.post("/information/{information_id}/send", response_model=InformationRead)
+def send_information(
+    information_id: int, session: SessionDep, principal: Operator
+) -> InformationRead:
+    """Send the topic to its devices now."""
+    with domain_errors():
+        information.send_now(session=session, actor=principal.actor, information_id=information_id)
+        row = information.get_information(session=session, information_id=information_id)
+    return information.information_read(session, row)
+
+
+@router.delete("/information/{information_id}", status_code=204)
+def delete_information(information_id: int, session: SessionDep, principal: Operator) -> Response:
+    """Delete a topic."""
+    with domain_errors():
+        information.delete_information(
+            session=session, actor=principal.actor, information_id=information_id
+        )
     return Response(status_code=204)

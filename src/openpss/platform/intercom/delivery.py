@@ -1,4 +1,5 @@
-"""Sends rooms' unlock passwords to their VTOs and VTHs (platform-video-intercom 2.1, 2.3).
+"""Sends rooms' unlock passwords (platform-video-intercom 2.1, 2.3) and information releases
+(2.5, messageManager releaseInformation at the start time) to VTOs and VTHs.
 
 A VTO holds the room as an access user (user ID = the room number without leading zeros, as
 its keypad reads ``000011`` + password) with the password; a VTH gets it through
@@ -21,7 +22,13 @@ from openpss.platform.db import utcnow
 from openpss.platform.devices.adapter import DahuaAdapter, UserPush, failure_reason
 from openpss.platform.devices.models import Device
 from openpss.platform.devices.service import DeviceError, device_password
-from openpss.platform.intercom.models import Room, SendStatus, UnlockPasswordSend
+from openpss.platform.intercom.models import (
+    InformationDelivery,
+    InformationRelease,
+    Room,
+    SendStatus,
+    UnlockPasswordSend,
+)
 from openpss.platform.intercom.passwords import room_password
 from openpss.platform.permissions.tasks import backoff
 from openpss.platform.settings import Settings
@@ -93,7 +100,51 @@ async def deliver_due(
     return len(sends)
 
 
-def _mark(send: UnlockPasswordSend, reason: str | None, now: dt.datetime) -> None:
+async def deliver_information_due(
+    *, session: Session, settings: Settings, now: dt.datetime | None = None
+) -> int:
+    """Send every due information release delivery once; returns how many were tried."""
+    now = now or utcnow()
+    query = (
+        select(InformationDelivery)
+        .where(
+            InformationDelivery.status.in_((SendStatus.pending, SendStatus.failed)),
+            InformationDelivery.next_attempt_at <= now,
+        )
+        .order_by(InformationDelivery.id)
+        .limit(BATCH)
+    )
+    deliveries = list(session.scalars(query))
+    for delivery in deliveries:
+        device = session.get(Device, delivery.device_id)
+        info = session.get(InformationRelease, delivery.information_id)
+        assert device is not None and info is not None  # both cascade-delete the row
+        reason: str | None
+        try:
+            login = device_password(settings=settings, device=device)
+        except (DeviceError, SecretDecryptError) as exc:
+            reason = str(exc)
+        else:
+            reason = await _release(device, login, info)
+        _mark(delivery, reason, now)
+        session.commit()
+    return len(deliveries)
+
+
+async def _release(device: Device, login: str, info: InformationRelease) -> str | None:
+    try:
+        async with DahuaAdapter.for_device(device, login) as adapter:
+            await adapter.release_information(
+                subject=info.subject, content=info.content, start_time=info.start_time
+            )
+    except DahuaError as exc:
+        return failure_reason(exc)
+    return None
+
+
+def _mark(
+    send: UnlockPasswordSend | InformationDelivery, reason: str | None, now: dt.datetime
+) -> None:
     send.attempts += 1
     if reason is None:
         send.status, send.reason, send.sent_at, send.next_attempt_at = (
@@ -105,17 +156,18 @@ def _mark(send: UnlockPasswordSend, reason: str | None, now: dt.datetime) -> Non
         return
     send.status, send.reason = SendStatus.failed, reason[:255]
     send.next_attempt_at = now + backoff(send.attempts)
-    logger.info("unlock password to device %s failed: %s", send.device_id, reason)
+    logger.info("delivery to device %s failed: %s", send.device_id, reason)
 
 
 async def run(app: FastAPI) -> None:
-    """Background service: deliver due unlock passwords every few seconds."""
+    """Background service: deliver due unlock passwords and releases every few seconds."""
     factory: sessionmaker[Session] = app.state.session_factory
     settings: Settings = app.state.settings
     while True:
         try:
             with factory() as session:
                 await deliver_due(session=session, settings=settings)
+                await deliver_information_due(session=session, settings=settings)
         except Exception:  # a database hiccup must not stop deliveries for good
-            logger.exception("unlock password delivery round failed")
+            logger.exception("delivery round failed")
         await asyncio.sleep(POLL_SECONDS)

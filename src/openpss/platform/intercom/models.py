@@ -176,3 +176,35 @@ class CallGroupMember(Base):
         ForeignKey("intercom_registration.id", ondelete="CASCADE"), nullable=True
     )
     priority: Mapped[int] = mapped_column(Integer)
+
+
+class InformationRelease(Base):
+    """A topic released to VTOs/VTHs (platform-video-intercom 2.5), sent at its start time."""
+
+    __tablename__ = "intercom_information"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject: Mapped[str] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(String(2000), default="")
+    start_time: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InformationDelivery(Base):
+    """Delivery of a release to one device, retried with backoff like unlock passwords."""
+
+    __tablename__ = "intercom_information_delivery"
+    __table_args__ = (UniqueConstraint("information_id", "device_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    information_id: Mapped[int] = mapped_column(
+        ForeignKey("intercom_information.id", ondelete="CASCADE"), index=True
+    )
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"))
+    status: Mapped[SendStatus] = mapped_column(
+        Enum(SendStatus, native_enum=False, length=16), default=SendStatus.pending, index=True
+    )
+    reason: Mapped[str] = mapped_column(String(255), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from openpss.platform.intercom.models import EndpointKind, Level
@@ -179,3 +181,26 @@ class CallGroupRead(BaseModel):
     building_id: int
     members: list[str]
     member_ids: list[int]
+
+
+# The VTH shows at most 2000 characters per release (devices/vth MAX_MESSAGE_LENGTH).
+MAX_INFORMATION_LENGTH = 2000
+
+
+class InformationCreate(_Strict):
+    """Topic text, start time and target devices (platform-video-intercom 2.5)."""
+
+    subject: str = Field(min_length=1, max_length=NAME_MAX, description="the topic")
+    content: str = Field("", max_length=MAX_INFORMATION_LENGTH, description="the text")
+    start_time: dt.datetime = Field(description="when it is sent and shown (with a zone)")
+    device_ids: list[int] = Field(min_length=1, max_length=500, description="VTOs/VTHs")
+
+
+class InformationRead(BaseModel):
+    """A release with its delivery status per device (the details)."""
+
+    id: int
+    subject: str
+    content: str
+    start_time: dt.datetime
+    deliveries: list[SendingStatus]
