@@ -15,6 +15,7 @@ from openpss.platform.intercom import buildings, callgroups, registrations, room
 from openpss.platform.intercom.errors import IntercomError
 from openpss.platform.intercom.models import CallGroupMember
 from openpss.platform.intercom.schemas import NodeCreate, RegistrationCreate, RoomCreate
+from openpss.platform.records.models import CallRecord
 from openpss.platform.security.audit import Actor
 from openpss.platform.security.models import Role
 from openpss.platform.settings import Settings
@@ -95,6 +96,7 @@ async def test_centre_call_rings_the_group_in_priority_order(settings: Settings)
                 session=s, actor=ACTOR, group_id=group.id, registration_id=_vts(s, number)
             )
         accounts = registrations.sip_accounts(session=s, secret_key=settings.secret_key)
+        gate_id = s.scalars(select(Device.id).where(Device.name == "gate")).one()
         s.commit()
     task = asyncio.create_task(sip.run(app))
     agents: list[UserAgent] = []
@@ -120,6 +122,17 @@ async def test_centre_call_rings_the_group_in_priority_order(settings: Settings)
         await second.answer()
         call = await asyncio.wait_for(placing, 20)
         await call.hangup()
+        # The call detail record becomes a call record (platform-video-intercom 4.1).
+        deadline = asyncio.get_running_loop().time() + 20
+        while True:
+            with app.state.session_factory() as s:
+                rows = s.scalars(select(CallRecord)).all()
+                stored = [(r.caller, r.callee, r.status, r.device_id) for r in rows]
+            if stored:
+                break
+            assert asyncio.get_running_loop().time() < deadline, "no call record stored"
+            await asyncio.sleep(0.05)
+        assert stored == [("11#01#8055", "101", "answered", gate_id)]
     finally:
         for ua in agents:
             await ua.close()

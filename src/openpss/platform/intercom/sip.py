@@ -9,7 +9,8 @@ those of OPENPSS_SIP_ACCOUNTS_FILE when set (CSV ``username,password``, the same
 are the devices' web logins.
 
 Events: ``PlatformSipEvents`` keeps which usernames are online and the latest call records in
-memory (``app.state.sip_events``); the dial management list shows the online state from it.
+memory (``app.state.sip_events``); the dial management list shows the online state from it, and
+each ended call is stored as a call record (``cdr.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from openpss.platform.intercom.accounts import IntercomAccounts
 from openpss.platform.intercom.callgroups import CENTRE_NUMBER, CallGroupRouting
+from openpss.platform.intercom.cdr import save_call
 from openpss.platform.settings import Settings
 from openpss.protocols.sip.accounts import (
     AccountsError,
@@ -43,9 +45,10 @@ KEPT_CALL_RECORDS = 1000  # in memory until the intercom domain stores them
 class PlatformSipEvents(ServerEvents):
     """Online usernames and recent call records, for the console and the intercom domain."""
 
-    def __init__(self) -> None:
+    def __init__(self, session_factory: sessionmaker[Session] | None = None) -> None:
         self.online: set[str] = set()
         self.calls: deque[CallRecord] = deque(maxlen=KEPT_CALL_RECORDS)
+        self.session_factory = session_factory
 
     def registration_changed(self, username: str, online: bool) -> None:
         """Track online/offline."""
@@ -55,8 +58,10 @@ class PlatformSipEvents(ServerEvents):
             self.online.discard(username)
 
     def call_ended(self, record: CallRecord) -> None:
-        """Keep the record."""
+        """Keep the record, and store it as a call record (records domain) given a database."""
         self.calls.append(record)
+        if self.session_factory is not None:
+            save_call(self.session_factory, record)
         logger.info(
             "SIP call %s -> %s %s (%.0f s)",
             record.caller,
@@ -123,7 +128,7 @@ async def run(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     if not settings.sip_enabled:
         return
-    events = PlatformSipEvents()
+    events = PlatformSipEvents(app.state.session_factory)
     try:
         server = build_server(settings, events, app.state.session_factory)
     except AccountsError as exc:
