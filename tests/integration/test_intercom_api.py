@@ -269,3 +269,37 @@ def test_call_groups_api(api: Api) -> None:
     assert api.client.delete(f"{BASE}/call-groups/members/{second}", headers=h).status_code == 204
     assert api.client.get(f"{BASE}/call-groups", headers=h).json()[0]["members"] == ["101"]
     assert api.client.delete(f"{BASE}/call-groups/{gid}", headers=h).status_code == 204
+
+
+def test_call_groups_and_information_console(api: Api, console: Console) -> None:  # noqa: F811
+    h = api.headers(Role.operator)
+    _unit(api, "11", "01")
+    building = api.client.get(f"{BASE}/organization", headers=h).json()["children"][0]["id"]
+    vts = api.client.post(
+        f"{BASE}/registrations",
+        json={"kind": "vts", "suffix": "01", "device_number": "101"},
+        headers=h,
+    ).json()
+    created = _post(
+        console, "/intercom/groups", {"op": "create", "name": "Lobby", "building_id": building}
+    )
+    assert created.status_code == 303
+    group = api.client.get(f"{BASE}/call-groups", headers=h).json()[0]
+    added = _post(
+        console, "/intercom/groups", {"op": "add", "id": group["id"], "member": f"vts:{vts['id']}"}
+    )
+    assert added.status_code == 303
+    page = api.client.get("/intercom/groups").text
+    assert "Lobby" in page and "<li>101" in page
+    empty = _post(
+        console, "/intercom/groups", {"op": "create", "name": "", "building_id": building}
+    )
+    assert empty.status_code == 422 and "enter the group name" in empty.text
+    info = api.client.get("/intercom/information")
+    assert info.status_code == 200 and "No VTO or VTH is bound to the platform" in info.text
+    refused = _post(
+        console,
+        "/intercom/information",
+        {"subject": "Water", "start_time": "2026-12-24T08:00", "tz_offset": "-60"},
+    )
+    assert refused.status_code == 422 and "device_ids" in refused.text
