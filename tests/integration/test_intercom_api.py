@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import httpx
 from sqlalchemy import select
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from openpss.platform.security.models import AuditEntry, Role
 from tests.conftest import Api
 from tests.integration.test_people_console import Console, console  # noqa: F401  (fixture)
+from tests.support.vto_device import VTO_PASSWORD, running_vto
 
 BASE = "/api/v1/intercom"
 
@@ -303,3 +305,29 @@ def test_call_groups_and_information_console(api: Api, console: Console) -> None
         {"subject": "Water", "start_time": "2026-12-24T08:00", "tz_offset": "-60"},
     )
     assert refused.status_code == 422 and "device_ids" in refused.text
+
+
+def test_vto_number_read_from_the_virtual_vto(api: Api, tmp_path: Path) -> None:
+    h = api.headers(Role.operator)
+    unit_id = _unit(api, "11", "01")
+    with running_vto(tmp_path / "vto") as vto:
+        device = api.client.post(
+            "/api/v1/devices",
+            json={
+                "name": "gate",
+                "host": "127.0.0.1",
+                "port": int(vto.url.rsplit(":", 1)[1]),
+                "username": "admin",
+                "password": VTO_PASSWORD,
+                "kind": "vto",
+            },
+            headers=api.headers(),
+        )
+        assert device.status_code == 201, device.text
+        body = {"kind": "vto", "device_id": device.json()["id"], "node_id": unit_id}
+        wrong = api.client.post(f"{BASE}/registrations", json={**body, "suffix": "55"}, headers=h)
+        assert wrong.status_code == 422
+        assert wrong.json()["detail"].endswith("VTO number 8001: 01, not 55")
+        right = api.client.post(f"{BASE}/registrations", json={**body, "suffix": "01"}, headers=h)
+        assert right.status_code == 201, right.text
+        assert right.json()["number"] == "11#01#8001"

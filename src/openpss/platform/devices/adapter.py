@@ -224,6 +224,11 @@ class DahuaAdapter:
             }
         )
 
+    async def vto_number(self) -> str:
+        """The door station's VTO number (configManager ``VideoTalk.VTONumber``)."""
+        config = await self.client.get_config("VideoTalk")
+        return config.get("table.VideoTalk.VTONumber", "")
+
     async def send_unlock_password(self, *, room: str, password: str) -> None:
         """Give a VTH its room's unlock password (messageManager addUnlockPassword)."""
         await self.client.request(

@@ -225,15 +225,21 @@ async def import_registrations(
 
 
 @router.post("/registrations", response_model=RegistrationRead, status_code=201)
-def post_registration(
+async def post_registration(
     request: Request,
     data: RegistrationCreate,
     session: SessionDep,
     settings: SettingsDep,
     principal: Operator,
 ) -> RegistrationRead:
-    """Give a VTH, VTO or VTS its registration number (an account of the SIP server)."""
+    """Give a VTH, VTO or VTS its registration number (an account of the SIP server); a VTO's
+    number is read from the device when not given."""
     with domain_errors():
+        if data.kind is EndpointKind.vto and not data.device_number and data.device_id:
+            number = await configure.read_vto_number(
+                session=session, settings=settings, device_id=data.device_id
+            )
+            data = data.model_copy(update={"device_number": number})
         row = registrations.add_registration(
             session=session, actor=principal.actor, secret_key=settings.secret_key, data=data
         )

@@ -14,7 +14,7 @@ from openpss.platform.crypto import SecretDecryptError
 from openpss.platform.devices.adapter import DahuaAdapter, failure_reason
 from openpss.platform.devices.models import Device
 from openpss.platform.devices.service import DeviceError, device_password
-from openpss.platform.intercom.errors import IntercomError, Unavailable
+from openpss.platform.intercom.errors import IntercomError, NotFound, Unavailable
 from openpss.platform.intercom.registrations import get_registration, sip_password
 from openpss.platform.security.audit import Actor, record_audit
 from openpss.platform.settings import Settings
@@ -68,3 +68,25 @@ async def configure_device(
         target=f"intercom_registration:{registration.id}",
         detail={"number": registration.number, "device_id": device.id, "server": f"{host}:{port}"},
     )
+
+
+async def read_vto_number(*, session: Session, settings: Settings, device_id: int) -> str:
+    """Ask a VTO in the device list for its VTO number (dial management reads it, 2.2)."""
+    device = session.get(Device, device_id)
+    if device is None:
+        raise NotFound(f"device {device_id} does not exist")
+    try:
+        login = device_password(settings=settings, device=device)
+    except (DeviceError, SecretDecryptError) as exc:
+        raise IntercomError(str(exc)) from exc
+    try:
+        async with DahuaAdapter.for_device(device, login) as adapter:
+            number = await adapter.vto_number()
+    except DahuaError as exc:
+        raise Unavailable(
+            f"device {device.name!r} did not tell its VTO number: {failure_reason(exc)}; "
+            "enter it (device_number)"
+        ) from exc
+    if not number.isdigit():
+        raise Unavailable(f"device {device.name!r} has no VTO number; enter it (device_number)")
+    return number

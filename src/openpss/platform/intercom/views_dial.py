@@ -15,7 +15,7 @@ from openpss.platform.deps import Operator, SessionDep, SettingsDep, Viewer
 from openpss.platform.devices.models import Device
 from openpss.platform.intercom import configure, dial_xlsx, registrations, rooms
 from openpss.platform.intercom.errors import IntercomError
-from openpss.platform.intercom.models import Level, OrgNode
+from openpss.platform.intercom.models import EndpointKind, Level, OrgNode
 from openpss.platform.intercom.schemas import RegistrationCreate
 from openpss.platform.uploads import read_upload
 from openpss.platform.web import flash
@@ -79,6 +79,11 @@ async def add_registration(
     form = {k: str(v) for k, v in (await request.form()).items() if k != "csrf_token" and v}
     try:
         data = RegistrationCreate.model_validate(form)
+        if data.kind is EndpointKind.vto and not data.device_number and data.device_id:
+            number = await configure.read_vto_number(
+                session=session, settings=settings, device_id=data.device_id
+            )
+            data = data.model_copy(update={"device_number": number})
         row = registrations.add_registration(
             session=session, actor=principal.actor, secret_key=settings.secret_key, data=data
         )
