@@ -125,6 +125,15 @@ async def test_unlock_password_reaches_vto_and_vth_and_opens_the_door(
         assert _keypad(vto, "000011246810#")
         with pytest.raises(Conflict, match="room 11 cannot be deleted"):
             rooms.delete_room(session=session, actor=ACTOR, room_id=room)
+        # A deleted password stops opening the door: the VTO forgets the room's access user.
+        passwords.delete_password(session=session, actor=ACTOR, room_id=room)
+        session.commit()
+        assert _statuses(session, room) == {"gate": ("pending", "")}  # nothing to send a VTH
+        with pytest.raises(Conflict, match="still being removed from the VTO"):
+            rooms.delete_room(session=session, actor=ACTOR, room_id=room)
+        assert await delivery.deliver_due(session=session, settings=settings) == 1
+        assert _statuses(session, room) == {"gate": ("sent", "")}
+        assert not _keypad(vto, "000011246810#")
 
 
 async def test_offline_device_fails_with_reason_retries_with_backoff_and_send_again(

@@ -19,7 +19,9 @@ from openpss.platform.intercom.models import (
     OrgNode,
     Registration,
     Room,
+    SendStatus,
     UnlockPassword,
+    UnlockPasswordSend,
 )
 from openpss.platform.intercom.schemas import (
     LevelsUpdate,
@@ -56,10 +58,19 @@ def _node_registrations(session: Session, node: OrgNode) -> str:
 
 def _room_password(session: Session, room: Room) -> str:
     query = select(UnlockPassword.id).where(UnlockPassword.room_id == room.id)
-    return "it has an unlock password: delete it first" if session.scalar(query) else ""
+    if session.scalar(query):
+        return "it has an unlock password: delete it first"
+    removing = select(UnlockPasswordSend.id).where(
+        UnlockPasswordSend.room_id == room.id,
+        UnlockPasswordSend.remove.is_(True),
+        UnlockPasswordSend.status != SendStatus.sent,
+    )
+    if session.scalars(removing).first() is not None:
+        return "its deleted unlock password is still being removed from the VTO(s)"
+    return ""
 
 
-ROOM_DEPENDENTS: list[RoomDependent] = [_room_registrations, _room_password]
+ROOM_DEPENDENTS: list[RoomDependent] = [_room_password, _room_registrations]
 NODE_DEPENDENTS: list[NodeDependent] = [_node_registrations]
 
 

@@ -49,6 +49,9 @@ async def _send(device: Device, login: str, room: str, password: str) -> str | N
     """None when the device took the password, else the reason."""
     try:
         async with DahuaAdapter.for_device(device, login) as adapter:
+            if device.kind == "vto" and not password:
+                user_id = vto_user_id(room)
+                return (await adapter.remove_users([user_id]))[user_id]
             if device.kind == "vto":
                 user = UserPush(
                     user_id=vto_user_id(room), name=f"Room {room}", password=password, replace=True
@@ -87,9 +90,10 @@ async def deliver_due(
         room = session.get(Room, send.room_id)
         assert device is not None and room is not None  # both cascade-delete the row
         try:
-            password = room_password(
-                session=session, secret_key=settings.secret_key, room_id=room.id
-            )
+            password = ""  # a deleted password: the VTO removes the room's access user
+            if not send.remove:
+                key = settings.secret_key
+                password = room_password(session=session, secret_key=key, room_id=room.id)
             login = device_password(settings=settings, device=device)
         except (DeviceError, SecretDecryptError) as exc:
             reason: str | None = str(exc)

@@ -130,6 +130,8 @@ class UnlockPasswordSend(Base):
         ForeignKey("intercom_room.id", ondelete="CASCADE"), index=True
     )
     device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"))
+    # True once the password was deleted: the VTO must forget it (the room's access user).
+    remove: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[SendStatus] = mapped_column(
         Enum(SendStatus, native_enum=False, length=16), default=SendStatus.pending, index=True
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openpss.platform import crypto
@@ -70,6 +70,7 @@ def queue_sends(session: Session, room: Room) -> int:
             room_id=room.id, device_id=device_id
         )
         send.status, send.reason, send.attempts = SendStatus.pending, "", 0
+        send.remove = False
         send.next_attempt_at, send.sent_at = now, None
         session.add(send)
     for stale in existing.values():  # the device left the room
@@ -128,14 +129,44 @@ def delete_password(*, session: Session, actor: Actor, room_id: int) -> None:
     if row is None:
         raise NotFound(f"room {room.number} has no unlock password")
     session.delete(row)
-    session.execute(delete(UnlockPasswordSend).where(UnlockPasswordSend.room_id == room.id))
-    session.flush()
+    _queue_removal(session, room)
     record_audit(
         session=session,
         actor=actor,
         action="intercom.unlock_password.delete",
         target=f"intercom_room:{room.id}",
     )
+
+
+def _queue_removal(session: Session, room: Room) -> None:
+    """The VTOs that got the password must forget it; a VTH has no removal to send."""
+    vtos = set(
+        session.scalars(
+            select(Device.id).where(
+                Device.id.in_(room_devices(session, room)), Device.kind == "vto"
+            )
+        )
+    )
+    now = utcnow()
+    for send in session.scalars(
+        select(UnlockPasswordSend).where(UnlockPasswordSend.room_id == room.id)
+    ).all():
+        if send.device_id not in vtos:
+            session.delete(send)
+            continue
+        send.remove, send.status, send.reason, send.attempts = True, SendStatus.pending, "", 0
+        send.next_attempt_at, send.sent_at = now, None
+    session.flush()
+
+
+def pending_removals(session: Session, room: Room) -> int:
+    """How many VTOs still have to forget the room's deleted password."""
+    query = select(UnlockPasswordSend.id).where(
+        UnlockPasswordSend.room_id == room.id,
+        UnlockPasswordSend.remove.is_(True),
+        UnlockPasswordSend.status != SendStatus.sent,
+    )
+    return len(session.scalars(query).all())
 
 
 def sending_status(*, session: Session, room_id: int) -> list[dict[str, object]]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0012
 Revises: 0008
-Create Date: 2026-12-02 12:44:20.568828
+Create Date: 2026-12-02 12:51:54.264463
 """
 
 from collections.abc import Sequence
@@ -210,6 +210,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("room_id", sa.Integer(), nullable=False),
         sa.Column("device_id", sa.Integer(), nullable=False),
+        sa.Column("remove", sa.Boolean(), nullable=False),
         sa.Column(
             "status",
             sa.Enum("pending", "sent", "failed", name="sendstatus", native_enum=False, length=16),
