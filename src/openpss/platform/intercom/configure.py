@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from openpss.platform.crypto import SecretDecryptError
 from openpss.platform.devices.adapter import DahuaAdapter, failure_reason
 from openpss.platform.devices.models import Device
-from openpss.platform.devices.service import DeviceError, device_password
+from openpss.platform.devices.service import device_password
+from openpss.platform.errors import DomainError as DeviceError
 from openpss.platform.intercom.errors import IntercomError, NotFound, Unavailable
 from openpss.platform.intercom.registrations import get_registration, sip_password
 from openpss.platform.security.audit import Actor, record_audit

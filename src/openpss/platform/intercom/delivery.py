@@ -21,7 +21,8 @@ from openpss.platform.crypto import SecretDecryptError
 from openpss.platform.db import utcnow
 from openpss.platform.devices.adapter import DahuaAdapter, UserPush, failure_reason
 from openpss.platform.devices.models import Device
-from openpss.platform.devices.service import DeviceError, device_password
+from openpss.platform.devices.service import device_password
+from openpss.platform.errors import DomainError as DeviceError
 from openpss.platform.intercom.models import (
     InformationDelivery,
     InformationRelease,
