@@ -18,7 +18,10 @@ from openpss.platform.db import make_engine, make_session_factory
 from openpss.platform.devices import api as devices_api
 from openpss.platform.devices import views as devices_views
 from openpss.platform.devices.sync import run as run_sync
+from openpss.platform.intercom import api as intercom_api
+from openpss.platform.intercom import views as intercom_views
 from openpss.platform.intercom import views_calls as intercom_calls_views
+from openpss.platform.intercom.delivery import run as run_delivery
 from openpss.platform.intercom.sip import run as run_sip
 from openpss.platform.people import api as people_api
 from openpss.platform.people import views as people_views
@@ -50,6 +53,7 @@ API_ROUTERS: list[APIRouter] = [
     attendance_api.router,
     records_api.router,
     vision_api.router,
+    intercom_api.router,
 ]
 CONSOLE_ROUTERS: list[APIRouter] = [
     security_views.router,
@@ -60,6 +64,7 @@ CONSOLE_ROUTERS: list[APIRouter] = [
     records_views.router,
     vision_views.router,
     intercom_calls_views.router,  # calls in the browser (platform-video-intercom chapter 3)
+    intercom_views.router,
     web_views.router,
 ]
 
@@ -77,6 +82,7 @@ BACKGROUND_SERVICES: list[BackgroundService] = [
     run_sync,
     close_cameras_on_shutdown,
     run_sip,
+    run_delivery,
 ]
 
 

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from openpss.platform.intercom import webrtc
+from openpss.platform.intercom.callgroups import CENTRE_NUMBER
 from openpss.platform.intercom.webrtc import BrowserLeg, DeviceMedia, Recorder
 from openpss.platform.records.models import CallRecord
 from openpss.protocols.sip.errors import SipParseError
@@ -38,7 +39,6 @@ from openpss.protocols.sip.ua import CallFailed, UaCall, UaCallState, UserAgent
 
 logger = logging.getLogger(__name__)
 
-CENTRE_NUMBER = "888888"  # the management centre a VTO calls (door-station manual 4.3.1)
 REJECT_STATUS = 603  # Decline (RFC 3261 §21.6.2): the console user refused the call
 MAX_DIAL_LENGTH = 32
 SNAPSHOT_NAME, RECORDING_NAME = "snapshot.jpg", "recording.mp4"

@@ -31,6 +31,7 @@ NAV = [
     ("Devices", "/devices", "viewer"),
     ("Attendance", "/attendance", "viewer"),
     ("Records", "/records", "viewer"),
+    ("Intercom", "/intercom/buildings", "viewer"),
     ("Cameras", "/vision", "viewer"),
     ("Calls", "/intercom/calls", "operator"),
     ("Accounts", "/accounts", "administrator"),
