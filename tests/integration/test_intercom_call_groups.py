@@ -87,7 +87,7 @@ def test_members_in_priority_order_up_down_remove(session: Session, settings: Se
 
 
 async def test_centre_call_rings_the_group_in_priority_order(settings: Settings) -> None:
-    app = create_app(settings.model_copy(update={"sip_port": 0, "sip_realm": "openpss"}))
+    app = create_app(settings.model_copy(update={"sip_port": 0}))
     with app.state.session_factory() as s:
         building, _ = _setup(s, settings.secret_key)
         group = callgroups.create_group(session=s, actor=ACTOR, name="Lobby", building_id=building)

@@ -26,7 +26,7 @@ async def test_platform_sip_server_registers_accounts_from_the_csv(
             assert asyncio.get_running_loop().time() < deadline, "SIP server did not start"
             await asyncio.sleep(0.02)
         server = app.state.sip_server
-        assert server.realm == "VDP"
+        assert server.realm == "openpss"  # the default; VDP would mean "a door station"
         ua = UserAgent(
             username="9901#0", password="room-pw", server=Peer("UDP", "127.0.0.1", server.port)
         )

@@ -68,7 +68,11 @@ class Settings(BaseSettings):
         description="SIP port; 5080 is what door stations expect of a platform (0: any free port)",
     )
     sip_realm: str = Field(
-        "VDP", min_length=1, max_length=64, description="digest realm of the SIP server"
+        "openpss",
+        min_length=1,
+        max_length=64,
+        description="digest realm of the SIP server; not VDP, which devices take for a door "
+        "station acting as SIP server (door-station manual 4.2.4)",
     )
     sip_accounts_file: Path | None = Field(
         None,

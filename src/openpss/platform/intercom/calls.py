@@ -446,6 +446,12 @@ class _WithAccount:
         """The inner usernames and ours."""
         return [*self.inner.usernames(), self.username]
 
+    def invalidate(self) -> None:
+        """Forget the inner provider's cache (new registration numbers register at once)."""
+        invalidate = getattr(self.inner, "invalidate", None)
+        if invalidate is not None:
+            invalidate()
+
 
 def add_account(server: SipServer, username: str, password: str) -> None:
     """Give the platform's own user agent an account on its server."""
