@@ -3,7 +3,9 @@
 ``T2UServer``, ``Network``, ``FacadeLayout``, ``VTOInfo``.
 
 ``apply_set_config`` takes the CGI ``setConfig`` form (``AccessControl[0].UnlockHoldInterval=
-3000``) for the writable tables (AccessControl, VideoTalk, Network.eth0) all or nothing.
+3000``) for the writable tables (AccessControl, VideoTalk, SIP, Network.eth0) all or nothing;
+``SIP.SIPServer=...`` (the platform's "configure device to register") makes the unit a user agent
+of that server, registered at once as ``SIP.UserID``.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def _sip_table(vto: DoorStation) -> dict[str, Any]:
         "SIPServer": sip.address,
         "SIPServerPort": sip.port,
         "SIPDomain": sip.domain,
-        "UserID": vto.settings.vto_number,
+        "UserID": sip.login_user or vto.settings.vto_number,
         "AuthID": sip.login_user,
         "AlternateEnable": sip.alternate_enabled,
         "AlternateServer": sip.alternate_address,
@@ -125,6 +127,30 @@ _VIDEO_TALK_FIELDS: dict[str, tuple[str, Callable[[object], Any]]] = {
 }
 
 
+_SIP_FIELDS: dict[str, tuple[str, Callable[[object], Any]]] = {
+    "SIPServerEnable": ("server_enabled", _bool),
+    "ServerType": ("server_type", str),
+    "SIPServer": ("address", str),
+    "SIPServerPort": ("port", _int),
+    "SIPDomain": ("domain", str),
+    "UserID": ("login_user", str),
+    "AuthID": ("login_user", str),
+    "SIPServerPassword": ("login_password", str),
+}
+
+
+def _apply_sip(settings: VtoSettings, values: dict[Any, Any]) -> None:
+    """``SIP.*`` as the platform writes it (2.2): naming a server makes this unit its UA."""
+    _apply(settings.sip, values, _SIP_FIELDS)
+    if "SIPServer" in values and "SIPServerEnable" not in values:
+        settings.sip.server_enabled = False
+    if not settings.sip.server_enabled and "ServerType" not in values:
+        settings.sip.server_type = "Express/DSS"
+    if settings.sip.server_enabled:
+        settings.sip.server_type = "VTO"
+        settings.building_no = settings.unit_no = ""
+
+
 _NETWORK_FIELDS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "IPAddress": ("ip_address", str),
     "SubnetMask": ("netmask", str),
@@ -133,8 +159,9 @@ _NETWORK_FIELDS: dict[str, tuple[str, Callable[[object], Any]]] = {
 
 
 def apply_set_config(vto: DoorStation, items: Mapping[str, str]) -> None:
-    """``setConfig`` paths for AccessControl, VideoTalk and Network; all or nothing."""
+    """``setConfig`` paths for AccessControl, VideoTalk, SIP and Network; all or nothing."""
     tree = unflatten_config(items)
+    writable = "AccessControl, VideoTalk, SIP or Network"
 
     def change(settings: VtoSettings) -> None:
         for name, value in tree.items():
@@ -151,15 +178,17 @@ def apply_set_config(vto: DoorStation, items: Mapping[str, str]) -> None:
                 and isinstance(value.get("eth0"), dict)
             ):
                 _apply(settings, value["eth0"], _NETWORK_FIELDS)
+            elif name == "SIP" and isinstance(value, dict):
+                _apply_sip(settings, value)
             else:
-                raise VtoError(
-                    f"config {name!r} cannot be written; AccessControl, VideoTalk or Network"
-                )
+                raise VtoError(f"config {name!r} cannot be written; {writable}")
 
     try:
         vto.update_settings(change)
     except ValueError as exc:
         raise VtoError(str(exc)) from exc
+    if "SIP" in tree:
+        vto.sip_settings_changed()
 
 
 def _apply(

@@ -108,6 +108,7 @@ class DoorStation(CallMixin, AccessMixin):
         self.next_rec_no = dict.fromkeys(RECORD_KINDS, 1)
         self.admin_ha1: str | None = None
         self.registered_to_server = False
+        self.sip_listeners: list[Callable[[], None]] = []  # the SIP runtime restarts on change
         self.call_state = CallState.idle
         self.call_peer = ""
         self.call_id = ""
@@ -252,10 +253,16 @@ class DoorStation(CallMixin, AccessMixin):
                 s.building_no = s.unit_no = ""
 
         self.update_settings(change)
+        self.sip_settings_changed()
+
+    def sip_settings_changed(self) -> None:
+        """The SIP server settings changed: drop the registration, restart SIP at once."""
         self.registered_to_server = False
-        if enabled:
+        if self.is_sip_server:
             self.ensure_self_listed()
         self.emit("SIPRegisterResult", {"Success": self.registered})
+        for listener in list(self.sip_listeners):
+            listener()
 
     def ensure_self_listed(self) -> None:
         """The SIP server itself is part of VTO No. Management (manual 4.2.5 step 3)."""

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from openpss.devices.vto.calls import NoCallLink
 from openpss.devices.vto.entities import MAX_MONITOR_STREAMS, SIP_REALM, CallState
 from openpss.devices.vto.model import DoorStation
 from openpss.protocols.rtp.codec import is_rtcp
@@ -332,7 +333,32 @@ def outgoing_gave_up(station: DoorStation, call_id: str) -> bool:
 
 
 async def attach_sip(runtime: VtoRuntime) -> None:
-    """Run SIP for the unit until cancelled: server (if it is one), user agent, registration."""
+    """Run SIP for the unit until cancelled; restart it whenever the SIP settings change."""
+    station = runtime.station
+    changed = asyncio.Event()
+    station.sip_listeners.append(changed.set)
+    try:
+        while True:
+            changed.clear()
+            running = asyncio.get_running_loop().create_task(_run_sip(runtime))
+            waiting = asyncio.get_running_loop().create_task(changed.wait())
+            try:
+                done, _ = await asyncio.wait(
+                    {running, waiting}, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                for task in (running, waiting):
+                    task.cancel()
+                await asyncio.gather(running, waiting, return_exceptions=True)
+            if running in done:
+                running.result()  # SIP ended on its own: raise its error
+            logger.info("SIP settings changed: restarting SIP (server: %s)", station.is_sip_server)
+    finally:
+        station.sip_listeners.remove(changed.set)
+
+
+async def _run_sip(runtime: VtoRuntime) -> None:
+    """Server (if the unit is one), user agent and registration, until cancelled."""
     station, ports = runtime.station, runtime.ports
     server: SipServer | None = None
     if station.is_sip_server:
@@ -375,6 +401,8 @@ async def attach_sip(runtime: VtoRuntime) -> None:
         await ua.close()
         if server is not None:
             await server.close()
+        station.link = NoCallLink()
+        runtime.sip_server = runtime.sip_link = None
 
 
 @dataclass(frozen=True)
