@@ -1,5 +1,7 @@
-"""`openpss demo` starts two indoor monitors of room 101 (101#0, 101#1) next to the door
-station: both register to it, and its call key rings both."""
+"""`openpss demo` seeds building 01 / unit 01 / room 101 with registration numbers and starts
+the door station and two indoor monitors of room 101 (01#01#101#0, 01#01#101#1): all three
+register with the platform's SIP server, and the door station's call key rings both monitors
+through the platform (issue 13's done-when)."""
 
 from __future__ import annotations
 
@@ -42,15 +44,30 @@ def printed(banner: Path, label: str) -> None:
     assert result.exit_code == 0, result.output
 
 
-def test_demo_starts_two_vths_of_room_101_that_ring_together(tmp_path: Path) -> None:
-    console, vto, vth = free_port(), free_port(), free_port()
-    while vth + 1 in (console, vto):  # the second monitor listens on vth + 1
+def _openpss(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "openpss.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_demo_registers_vto_and_vths_with_the_platform_and_a_room_call_rings_both(
+    tmp_path: Path,
+) -> None:
+    console, vto, vth, platform_sip = free_port(), free_port(), free_port(), free_port()
+    while vth + 1 in (console, vto, platform_sip):  # the second monitor listens on vth + 1
         vth = free_port()
     env = {
         **os.environ,
         "OPENPSS_ENVIRONMENT": "development",
         "OPENPSS_DATA_DIR": str(tmp_path / "var"),
         "OPENPSS_HTTP_PORT": str(console),
+        "OPENPSS_SIP_PORT": str(platform_sip),  # the platform's SIP server, free port
     }
     sip = free_port()
     command = [
@@ -68,11 +85,32 @@ def test_demo_starts_two_vths_of_room_101_that_ring_together(tmp_path: Path) -> 
         url = f"http://127.0.0.1:{vth + index}/openpss/control/status"
         return httpx.get(url, auth=auth, timeout=5).json()
 
+    def vto_status() -> Any:
+        url = f"http://127.0.0.1:{vto}/openpss/control/status"
+        return httpx.get(url, auth=auth, timeout=5).json()
+
     try:
         until("both indoor monitors registered", lambda: all(
             vth_status(i)["registered"] for i in (0, 1)
         ))  # fmt: skip
-        assert [vth_status(i)["room"] for i in (0, 1)] == ["101#0", "101#1"]
+        until("the door station registered", lambda: vto_status()["registered"])
+        assert not vto_status()["sip_server"]  # a user agent of the platform, not a server
+        assert [vth_status(i)["room"] for i in (0, 1)] == ["01#01#101#0", "01#01#101#1"]
+        assert {vth_status(i)["sip_server"] for i in (0, 1)} == {f"127.0.0.1:{platform_sip}"}
+        # the platform sees all three online under their registration numbers
+        _openpss(env, "account", "create-admin", "--password", "Adm1n!Secure")
+        token = _openpss(env, "account", "token", "admin", "--name", "t").strip().splitlines()[-1]
+        api = httpx.Client(
+            base_url=f"http://127.0.0.1:{console}", headers={"Authorization": f"Bearer {token}"}
+        )
+
+        def online() -> set[str]:
+            page = api.get("/api/v1/intercom/registrations").json()
+            return {r["number"] for r in page["items"] if r["online"]}
+
+        until("all three online on the platform", lambda: online() >= {
+            "01#01#8001", "01#01#101#0", "01#01#101#1"
+        })  # fmt: skip
         press = httpx.post(
             f"http://127.0.0.1:{vto}/openpss/control/press", json={"button": 1}, auth=auth
         )

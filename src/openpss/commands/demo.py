@@ -13,6 +13,7 @@ import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import typer
@@ -21,6 +22,9 @@ from sqlalchemy.orm import Session
 from openpss.platform.people.cards import canonical
 from openpss.platform.people.demo import FIRST_CARD
 from openpss.platform.settings import Settings
+
+if TYPE_CHECKING:
+    from openpss.platform.intercom.demo import Endpoint
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +48,9 @@ def demo(
     camera_control_port: int = typer.Option(
         CAMERA_CONTROL_PORT, help="loopback UDP port of the virtual camera's scene/IO control"
     ),
-    vto: bool = typer.Option(True, help="also start a virtual door station (its own SIP server)"),
+    vto: bool = typer.Option(
+        True, help="also start a virtual door station (registered to the platform's SIP server)"
+    ),
     vto_port: int = typer.Option(37800, help="HTTP port of the virtual door station"),
     vto_dhip_port: int = typer.Option(5000, help="DHIP port of the virtual door station"),
     vto_rtsp_port: int = typer.Option(8554, help="RTSP port of the virtual door station"),
@@ -65,6 +71,8 @@ def demo(
     migrate(settings.resolved_database_url)
     app = create_app(settings)
     seed(app, terminal_port, camera=camera)
+    sip = platform_sip(settings) if vto else None
+    endpoints = seed_intercom(app, vto_port, vth_port) if vto else []
     devices_dir = settings.data_dir.resolve() / "devices"
     with ExitStack() as stack:
         terminal_url = f"http://127.0.0.1:{terminal_port}"
@@ -75,17 +83,19 @@ def demo(
             stack.enter_context(_child(command, "camera"))
         vto_ports = (vto_port, vto_dhip_port, vto_rtsp_port, vto_sip_port)
         if vto:
-            stack.enter_context(_child(_vto_command(devices_dir, *vto_ports), "door station"))
+            assert sip is not None
+            command = _vto_command(devices_dir, *vto_ports) + _sip_options(sip, endpoints[0])
+            stack.enter_context(_child(command, "door station"))
             _wait_http(f"http://127.0.0.1:{vto_port}")
             seed_vto(f"http://127.0.0.1:{vto_port}")
         vths = vto and vth
         if vths:
-            _prepare_room(f"http://127.0.0.1:{vto_port}")
-            for index, room in enumerate(VTH_ROOMS):
+            assert sip is not None
+            for index, endpoint in enumerate(endpoints[1:]):
                 command = _vth_command(
-                    devices_dir, room, vth_port + index, vth_sip_port + index, vto_ports
+                    devices_dir, endpoint, vth_port + index, vth_sip_port + index, vto_ports, sip
                 )
-                stack.enter_context(_child(command, f"indoor monitor {room}"))
+                stack.enter_context(_child(command, f"indoor monitor {endpoint.number}"))
                 _wait_http(f"http://127.0.0.1:{vth_port + index}")
         console_url = f"http://{settings.http_host}:{port or settings.http_port}/"
         control = camera_control_port if camera else None
@@ -96,6 +106,8 @@ def demo(
                 camera_control_port=control,
                 vto_ports=vto_ports if vto else None,
                 vth_port=vth_port if vths else None,
+                sip=sip,
+                numbers=[e.number for e in endpoints],
             )
         )
         uvicorn.run(
@@ -114,6 +126,8 @@ def banner(
     camera_control_port: int | None,
     vto_ports: tuple[int, int, int, int] | None = None,
     vth_port: int | None = None,
+    sip: tuple[str, int] | None = None,
+    numbers: list[str] | None = None,
 ) -> str:
     """What the demo prints on start: URLs and commands that work as printed."""
     lines = [
@@ -131,9 +145,9 @@ def banner(
             f"  camera lens (FFC):   {scene}",
         ]
     if vto_ports is not None:
-        lines += _vto_lines(*vto_ports)
+        lines += _vto_lines(*vto_ports, sip=sip, numbers=numbers or [])
     if vth_port is not None:
-        lines += _vth_lines(vth_port)
+        lines += _vth_lines(vth_port, numbers=(numbers or [])[1:])
     lines.append("Stop with Ctrl+C.")
     return "\n".join(lines) + "\n"
 
@@ -154,6 +168,42 @@ def seed(app: object, terminal_port: int, *, camera: bool = True) -> None:
         seed_demo_attendance(session=session)
         if camera:
             register_camera(session)
+
+
+def platform_sip(settings: Settings) -> tuple[str, int]:
+    """Where the demo devices reach the platform's SIP server (OPENPSS_SIP_HOST/PORT)."""
+    from openpss.platform.intercom.configure import sip_address
+
+    host, port = sip_address(settings)
+    if not port:
+        typer.echo("set OPENPSS_SIP_PORT to a port: the demo devices register there", err=True)
+        raise typer.Exit(1)
+    return ("127.0.0.1" if host in ("0.0.0.0", "", "::") else host), port
+
+
+def seed_intercom(app: object, vto_port: int, vth_port: int) -> list[Endpoint]:
+    """Building 01 / unit 01 / rooms, registration numbers of the VTO and both VTHs, a call
+    group (idempotent); returns the devices' SIP accounts."""
+    from openpss.platform.db import session_scope
+    from openpss.platform.intercom.demo import seed_demo_intercom
+
+    state = app.state  # type: ignore[attr-defined]
+    with session_scope(state.session_factory) as session:
+        return seed_demo_intercom(
+            session=session,
+            settings=state.settings,
+            vto_port=vto_port,
+            vth_port=vth_port,
+            password=DEMO_DEVICE_PASSWORD,
+        )
+
+
+def _sip_options(sip: tuple[str, int], endpoint: Endpoint) -> list[str]:
+    """A device registers to the platform's SIP server under its registration number."""
+    return [
+        "--sip-server", f"{sip[0]}:{sip[1]}",
+        "--sip-user", endpoint.number, "--sip-password", endpoint.password,
+    ]  # fmt: skip
 
 
 def register_terminal(session: Session, settings: Settings, terminal_port: int) -> None:
@@ -242,56 +292,64 @@ def seed_vto(url: str) -> None:
     httpx.post(f"{control}/facade", json={"modules": DEMO_VTO_FACADE}, auth=auth, timeout=10)
 
 
-def _vto_lines(http: int, dhip: int, rtsp: int, sip: int) -> list[str]:
+def _vto_lines(
+    http: int,
+    dhip: int,
+    rtsp: int,
+    sip_port: int,
+    *,
+    sip: tuple[str, int] | None = None,
+    numbers: list[str] | None = None,
+) -> list[str]:
     url = f"http://127.0.0.1:{http}"
+    login = f"--http-password '{DEMO_DEVICE_PASSWORD}'"
+    registered = (
+        f"registered as {numbers[0]} to the platform's SIP server {sip[0]}:{sip[1]} "
+        f"(local SIP port {sip_port})"
+        if sip and numbers
+        else f"SIP port {sip_port}"
+    )
     return [
         f"  door station (VTO):  {url} (user admin, password {DEMO_DEVICE_PASSWORD}), "
-        f"DHIP {dhip}, SIP server {sip} (realm VDP)",
+        f"DHIP {dhip}, {registered}",
         f"  monitor:             rtsp://admin:<password>@127.0.0.1:{rtsp}"
         "/cam/realmonitor?channel=1&subtype=0",
-        f"  press a call key:    openpss device vto press 1 --device {url} "
-        f"--http-password '{DEMO_DEVICE_PASSWORD}'",
+        f"  press a call key:    openpss device vto press 1 --device {url} {login}",
+        "                       (key 1 rings room 101's two VTHs through the platform)",
+        f"  call the centre:     openpss device vto press 3 --device {url} {login}",
+        "                       (key 3 dials 888888: answer in the console, Video Intercom)",
     ]
 
 
-VTH_ROOMS = ("101#0", "101#1")  # master and extension of room 101 (VTO manual 4.2.6)
-
-
-def _prepare_room(vto_url: str) -> None:
-    """Room 101 becomes a master and an extension VTH on the door station (idempotent): a plain
-    101 and 101#N cannot both exist (manual 4.2.6), so the room list is rebuilt once."""
-    auth = httpx.DigestAuth("admin", DEMO_DEVICE_PASSWORD)
-    control = f"{vto_url}/openpss/control"
-    rooms = httpx.get(f"{control}/rooms", auth=auth, timeout=10).json()["rooms"]
-    numbers = [entry["number"] for entry in rooms]
-    if all(room in numbers for room in VTH_ROOMS):
-        return
-    keep = [n for n in numbers if n.split("#")[0] != "101"]
-    httpx.post(f"{control}/rooms", json={"clear": True}, auth=auth, timeout=10)
-    body = {"add": [{"number": n} for n in [*VTH_ROOMS, *keep]]}
-    httpx.post(f"{control}/rooms", json=body, auth=auth, timeout=10).raise_for_status()
-
-
 def _vth_command(
-    devices_dir: Path, room: str, http: int, sip: int, vto_ports: tuple[int, int, int, int]
+    devices_dir: Path,
+    endpoint: Endpoint,
+    http: int,
+    sip_port: int,
+    vto_ports: tuple[int, int, int, int],
+    sip: tuple[str, int],
 ) -> list[str]:
-    vto_http, _, vto_rtsp, vto_sip = vto_ports
+    """An indoor monitor of room 101, registered to the platform under its number."""
+    vto_http, _, vto_rtsp, _ = vto_ports
     return [
         sys.executable, "-m", "openpss.cli", "device", "vth",
-        "--data-dir", str(devices_dir / f"vth-{room.replace('#', '-')}"),
+        "--data-dir", str(devices_dir / f"vth-{endpoint.number.replace('#', '-')}"),
         "--admin-password", DEMO_DEVICE_PASSWORD,
-        "--listen", "127.0.0.1", "--http-port", str(http), "--sip-port", str(sip),
-        "--room", room, "--sip-server", f"127.0.0.1:{vto_sip}", "--realm", "VDP",
+        "--listen", "127.0.0.1", "--http-port", str(http), "--sip-port", str(sip_port),
+        "--room", endpoint.number, "--sip-server", f"{sip[0]}:{sip[1]}",
+        "--sip-password", endpoint.password,
         "--door", f"gate=127.0.0.1:{vto_http}:{vto_rtsp}",
         "--door-password", DEMO_DEVICE_PASSWORD,
     ]  # fmt: skip
 
 
-def _vth_lines(http: int) -> list[str]:
+def _vth_lines(http: int, *, numbers: list[str] | None = None) -> list[str]:
     first, second = f"http://127.0.0.1:{http}", f"http://127.0.0.1:{http + 1}"
     login = f"--http-password '{DEMO_DEVICE_PASSWORD}'"
+    names = numbers if numbers and len(numbers) == 2 else ["101#0", "101#1"]
     return [
-        f"  indoor monitors:     101#0 {first}, 101#1 {second} (user admin, same password)",
+        f"  indoor monitors:     {names[0]} {first}, {names[1]} {second} "
+        "(user admin, same password)",
         f"  answer a call:       openpss device vth answer --device {first} {login}",
         f"  monitor the door:    openpss device vth monitor gate --device {first} {login}",
     ]

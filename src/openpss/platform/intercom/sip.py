@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from openpss.platform.intercom.accounts import IntercomAccounts
+from openpss.platform.intercom.buildings import CODE_SEPARATOR
 from openpss.platform.intercom.callgroups import CENTRE_NUMBER, CallGroupRouting
 from openpss.platform.intercom.calls import ConsoleCalls, server_address
 from openpss.platform.intercom.cdr import save_call
@@ -81,6 +82,8 @@ def console_took_part(record: CallRecord) -> bool:
     """
     return record.caller == CENTRE_NUMBER or any(user == CENTRE_NUMBER for user, _ in record.legs)
 
+VTO_CODE_PARTS = 3  # building#unit#VTO number (platform-video-intercom 2.2)
+
 
 class PlatformSipServer(SipServer):
     """The SIP server with the intercom call groups (2.4): a centre call (888888) from a
@@ -108,7 +111,18 @@ class PlatformSipServer(SipServer):
                     for m in members
                 ]
                 return [s for s in stages if s.targets], 480
-        return super().route(number)
+        stages, status = super().route(number)
+        unit = _unit_of(caller)
+        if not stages and status == 404 and unit and number.isdigit():
+            # a VTO's call key dials the room number of its own unit (101 -> 01#01#101)
+            return super().route(f"{unit}{CODE_SEPARATOR}{number}")
+        return stages, status
+
+
+def _unit_of(caller: str | None) -> str | None:
+    """The building#unit of a VTO's registration number (``01#01#8001`` -> ``01#01``)."""
+    parts = (caller or "").split(CODE_SEPARATOR)
+    return CODE_SEPARATOR.join(parts[:2]) if len(parts) == VTO_CODE_PARTS else None
 
 
 def load_accounts(settings: Settings) -> StaticAccounts:
