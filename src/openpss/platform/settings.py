@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -75,6 +76,31 @@ class Settings(BaseSettings):
         description="CSV (username,password) of SIP accounts until the intercom domain provides "
         "them; without it nobody can register",
     )
+    mqtt_url: str | None = Field(
+        None,
+        description="MQTT broker, mqtt://user:pass@host:1883 or mqtts://...; unset: no MQTT bridge",
+    )
+    mqtt_topic_prefix: str = Field(
+        "openpss",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^#+/][^#+]*[^#+/]$|^[^#+/]$",
+        description="first level of every topic the bridge publishes and listens on",
+    )
+    mqtt_discovery_prefix: str = Field(
+        "homeassistant",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^#+]+$",
+        description="Home Assistant MQTT discovery prefix",
+    )
+    mqtt_client_id: str = Field(
+        "openpss", min_length=1, max_length=64, description="MQTT client identifier"
+    )
+    mqtt_commands: list[Literal["unlock", "door_mode", "hangup"]] = Field(
+        default_factory=lambda: ["door_mode", "hangup"],
+        description="commands accepted over MQTT (JSON list); unlock (OPEN) is off by default",
+    )
     background_services: bool = Field(
         True, description="start device polling and other background services with the server"
     )
@@ -87,6 +113,13 @@ class Settings(BaseSettings):
                 "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`) "
                 "or set OPENPSS_ENVIRONMENT=development"
             )
+        if self.mqtt_url:
+            url = urlsplit(self.mqtt_url)
+            if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
+                raise ValueError(
+                    "OPENPSS_MQTT_URL must look like mqtt://user:pass@host:1883 or "
+                    "mqtts://host:8883 (scheme mqtt or mqtts, with a host)"
+                )
         return self
 
     @property
