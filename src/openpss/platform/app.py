@@ -15,6 +15,9 @@ from fastapi.staticfiles import StaticFiles
 
 from openpss import __version__
 from openpss.platform.db import make_engine, make_session_factory
+from openpss.platform.events import EventBus
+from openpss.platform.integrations import metrics
+from openpss.platform.integrations.mqtt import MqttBridge
 from openpss.platform.settings import Settings, get_settings
 from openpss.platform.uploads import MAX_REQUEST, RequestSizeLimit
 from openpss.platform.web import api_docs
@@ -26,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 # Domains with an `api.router` (mounted under /api/v1) and a `views.router` (console pages).
 DOMAINS = ["security", "people", "permissions", "devices", "attendance", "records", "vision", "web"]
+DOMAINS += ["integrations"]
 
 # "module:function" of long-running coroutines started with the server; each takes the app.
 BACKGROUND_SERVICES: list[str] = [
@@ -33,6 +37,7 @@ BACKGROUND_SERVICES: list[str] = [
     "openpss.platform.devices.sync:run",
     "openpss.platform.vision.deps:close_cameras_on_shutdown",
     "openpss.platform.intercom.sip:run",
+    "openpss.platform.integrations.mqtt:run",
 ]
 
 BackgroundService = Callable[[FastAPI], Coroutine[Any, Any, None]]
@@ -76,6 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.resolved_database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
+    app.state.event_bus = EventBus()
+    app.state.mqtt_bridge = MqttBridge(settings, app.state.session_factory, app.state.event_bus)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_docs.router)
     for domain in DOMAINS:
@@ -85,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(views.router, include_in_schema=False)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_middleware(RequestSizeLimit, max_bytes=MAX_REQUEST)
+    metrics.install(app)
     return app
 
 

@@ -11,6 +11,13 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "openpss-development-secret-change-me"
+# Commands the MQTT bridge may accept: a momentary unlock (HA lock OPEN), and the door mode
+# (always open / always closed / restore: HA lock LOCK and UNLOCK).
+MqttCommand = Literal["unlock", "door_mode"]
+
+
+def _default_mqtt_commands() -> list[MqttCommand]:
+    return ["door_mode"]  # unlock over MQTT is opt-in
 
 
 class Settings(BaseSettings):
@@ -97,8 +104,8 @@ class Settings(BaseSettings):
     mqtt_client_id: str = Field(
         "openpss", min_length=1, max_length=64, description="MQTT client identifier"
     )
-    mqtt_commands: list[Literal["unlock", "door_mode", "hangup"]] = Field(
-        default_factory=lambda: ["door_mode", "hangup"],
+    mqtt_commands: list[MqttCommand] = Field(
+        default_factory=_default_mqtt_commands,
         description="commands accepted over MQTT (JSON list); unlock (OPEN) is off by default",
     )
     background_services: bool = Field(

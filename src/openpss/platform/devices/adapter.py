@@ -40,7 +40,14 @@ logger = logging.getLogger(__name__)
 
 BATCH = 100  # entries per insertMulti call (the API's limit)
 # Dahua AccessControl "Method" codes.
-METHODS = {"0": "password", "1": "card", "6": "fingerprint", "15": "face"}
+METHODS = {
+    "0": "password",
+    "1": "card",
+    "4": "remote",
+    "5": "button",
+    "6": "fingerprint",
+    "15": "face",
+}
 # Dahua AccessControl "State" values (door mode).
 DOOR_MODES = ("Normal", "OpenAlways", "CloseAlways")
 # Event codes a door station (magicBox deviceType "VTO...") sends besides access records.

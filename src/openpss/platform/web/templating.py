@@ -32,6 +32,7 @@ NAV = [
     ("Attendance", "/attendance", "viewer"),
     ("Records", "/records", "viewer"),
     ("Cameras", "/vision", "viewer"),
+    ("Integrations", "/integrations", "viewer"),
     ("Accounts", "/accounts", "administrator"),
     ("Audit log", "/audit", "administrator"),
     ("My account", "/account", "viewer"),

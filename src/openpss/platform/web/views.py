@@ -67,7 +67,9 @@ def dashboard(request: Request, principal: Viewer, session: SessionDep) -> Respo
     """Counts of the main objects; administrators also see online users and recent audit."""
     request.state.principal = principal
     counts = [(tile, count_tile(session, tile)) for tile in TILES]
-    ctx: dict[str, Any] = {"counts": counts}
+    bridge = getattr(request.app.state, "mqtt_bridge", None)
+    mqtt_state = bridge.state.value if bridge and bridge.settings.mqtt_url else ""
+    ctx: dict[str, Any] = {"counts": counts, "mqtt_state": mqtt_state}
     if principal.has(Role.administrator):
         ctx["online"] = count_online(session=session)
         ctx["recent"], _ = search_audit(session=session, flt=AuditFilter(), per_page=10)
