@@ -100,7 +100,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     """JSON errors for the API; the console sends unauthenticated users to the login page
     and shows an HTML "not allowed" page for a missing role."""
     assert isinstance(exc, HTTPException)
-    if exc.status_code == 401 and not request.url.path.startswith("/api/"):
+    machine = request.url.path.startswith("/api/") or request.url.path == "/metrics"
+    if exc.status_code == 401 and not machine:
         target = "/login?next=" + request.url.path
         if is_htmx(request):
             return Response(status_code=204, headers={"HX-Redirect": target})

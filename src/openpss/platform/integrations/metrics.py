@@ -103,6 +103,25 @@ def _counter(name: str, documentation: str, owner: Any, attribute: str) -> Metri
     return CounterMetricFamily(name, documentation, value=value)
 
 
+def _route_template(scope: dict[str, Any]) -> str:
+    """The matched route's path template (bounded label values), or "unmatched".
+
+    A route of an included router knows its path without the router's prefix (FastAPI keeps
+    included routers apart), so the prefix is what the request path has before the route's part.
+    """
+    template = getattr(scope.get("route"), "path_format", None)
+    if not isinstance(template, str) or not template:
+        return "unmatched"
+    try:
+        concrete = template.format(**scope.get("path_params", {}))
+    except (KeyError, IndexError, ValueError):
+        return template
+    path = str(scope.get("path", ""))
+    if path.endswith(concrete):
+        return path[: len(path) - len(concrete)] + template
+    return template
+
+
 def install(app: FastAPI) -> None:
     """Give the app its registry, the request counter and the /metrics route."""
     registry = CollectorRegistry()
@@ -120,8 +139,7 @@ def install(app: FastAPI) -> None:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         response = await call_next(request)
-        route = request.scope.get("route")
-        template = getattr(route, "path", None) or "unmatched"
+        template = _route_template(request.scope)
         requests.labels(template, request.method, str(response.status_code)).inc()
         return response
 

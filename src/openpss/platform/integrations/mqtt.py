@@ -164,7 +164,7 @@ class MqttBridge:
             backoff = min(backoff * 2, BACKOFF_MAX)
 
     async def _on_connect(self, client: aiomqtt.Client) -> None:
-        await client.publish(self.availability, b"online", qos=1, retain=True)
+        await self._send(client, self.availability, b"online", retain=True)
         await client.subscribe(f"{self.prefix}/+/door/+/set", qos=1)
         await client.subscribe(f"{self.prefix}/+/door/+/mode/set", qos=1)
         self.discovered.clear()
