@@ -98,7 +98,7 @@ def test_integrations_page_test_button_and_dashboard(
 
 
 def test_metrics_need_a_token_and_parse(served: tuple[TestClient, str]) -> None:
-    client, token = served
+    client, _ = served
     _until(lambda: _state(client) == "connected", "the bridge to connect")
     anonymous = TestClient(client.app)
     assert anonymous.get("/metrics").status_code == 401

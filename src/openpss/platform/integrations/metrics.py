@@ -9,7 +9,7 @@ failures, records ingested and events published (event bus), SIP registrations a
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
@@ -103,7 +103,7 @@ def _counter(name: str, documentation: str, owner: Any, attribute: str) -> Metri
     return CounterMetricFamily(name, documentation, value=value)
 
 
-def _route_template(scope: dict[str, Any]) -> str:
+def _route_template(scope: Mapping[str, Any]) -> str:
     """The matched route's path template (bounded label values), or "unmatched".
 
     A route of an included router knows its path without the router's prefix (FastAPI keeps
