@@ -212,6 +212,8 @@ async def test_discovery_events_and_open_command(
             assert ring["event_type"] == "ring" and ring["room"] == "101"
             await heard.wait_for(f"openpss/{vto_id}/snapshot", lambda p: p[:2] == b"\xff\xd8")
             vto.control("press", button=2)  # pressing again ends the call
+            call = f"openpss/{vto_id}/call"
+            await heard.wait_for(call, lambda p: json.loads(p)["state"] == "ended")
 
             # OPEN opens the door: remote unlock on the unit, audited as coming from MQTT
             before = len(vto.station.records["unlock"])

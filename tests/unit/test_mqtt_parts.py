@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import random
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from openpss.platform.devices.live import station_events
+from openpss.platform.devices.live import CallTracker, station_events
 from openpss.platform.events import Event, EventBus, EventKind
 from openpss.platform.integrations.commands import CommandError, DoorCommand, parse_command
 from openpss.platform.integrations.discovery import DeviceInfo, configs
@@ -19,7 +20,7 @@ from openpss.platform.settings import Settings
 from openpss.protocols.dahua_http.events import EventPart
 
 
-def _settings(**values: object) -> Settings:
+def _settings(**values: Any) -> Settings:
     return Settings(environment="test", secret_key="test-secret-key-0123456789", **values)
 
 
@@ -122,6 +123,16 @@ def test_door_station_codes_become_ring_call_door_and_alarm_events() -> None:
     [answered] = station_events(5, EventPart("BackKeyLight", data={"State": 5}))
     assert answered.data == {"state": "answered"}
     assert station_events(5, EventPart("BackKeyLight", data={"State": "x"})) == []
+
+
+def test_idle_light_ends_a_call_but_not_an_unlock() -> None:
+    tracker = CallTracker()
+    idle = EventPart("BackKeyLight", data={"State": 0})
+    assert tracker.events(5, idle) == []  # after an unlock: no call to end
+    tracker.events(5, EventPart("Invite", data={"UserID": "101"}))
+    [ended] = tracker.events(5, idle)
+    assert ended.data == {"state": "ended"}
+    assert tracker.events(5, idle) == []
 
 
 def test_event_bus_keeps_the_newest_when_a_listener_falls_behind() -> None:

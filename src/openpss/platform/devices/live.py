@@ -25,7 +25,28 @@ ALARM_NAMES = {
     "Duress": "duress",
 }
 # BackKeyLight State of the door station (devices/vto/entities.py LIGHT_*): call states.
+# The light also goes idle after an unlock, so idle means "ended" only during a call (CallTracker).
 CALL_STATES = {5: "answered", 6: "missed"}
+LIGHT_IDLE = 0
+
+
+class CallTracker:
+    """Whether a door station is in a call, to tell a call's end from any return to idle."""
+
+    def __init__(self) -> None:
+        self.in_call = False
+
+    def events(self, device_id: int, part: EventPart) -> list[Event]:
+        """station_events plus "ended" when the light goes idle during a call."""
+        events = station_events(device_id, part)
+        data = part.data if isinstance(part.data, dict) else {}
+        idle = part.code == "BackKeyLight" and _int(data.get("State")) == LIGHT_IDLE
+        if idle and self.in_call:
+            events.append(Event(EventKind.call, device_id, {"state": "ended"}))
+        for event in events:
+            if event.kind is EventKind.call:
+                self.in_call = event.data["state"] in ("ringing", "answered")
+        return events
 
 
 def record_events(
@@ -72,9 +93,7 @@ def station_events(device_id: int, part: EventPart) -> list[Event]:
         return [Event(EventKind.doorbell, device_id, ring), Event(EventKind.call, device_id, call)]
     if part.code == "BackKeyLight":
         state = CALL_STATES.get(_int(data.get("State")))
-        if state in ("answered", "missed"):
-            return [Event(EventKind.call, device_id, {"state": state})]
-        return []
+        return [Event(EventKind.call, device_id, {"state": state})] if state else []
     if part.code in ("PassiveHungup", "IgnoreInvite"):
         return [Event(EventKind.call, device_id, {"state": "ended"})]
     if part.code == "CallNoAnswered":

@@ -140,6 +140,7 @@ class DeviceSync:
         self.was_online = False
         self.kind = ""
         self.is_station = False  # magicBox deviceType "VTO...": a door station
+        self.calls = live.CallTracker()
 
     async def _db(self, fn: Callable[[Session], T]) -> T:
         return await self.service.db(fn)
@@ -326,7 +327,7 @@ class DeviceSync:
 
     async def _station_event(self, adapter: DahuaAdapter, part: EventPart) -> None:
         """Publish a door station's event; a ring also publishes its snapshot."""
-        events = live.station_events(self.device_id, part)
+        events = self.calls.events(self.device_id, part)
         for event in events:
             self.service.publish(event)
         if any(e.kind is EventKind.doorbell for e in events) and self.service.bus is not None:
