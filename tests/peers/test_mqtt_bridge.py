@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -296,3 +297,32 @@ async def test_broker_restart_loses_no_qos1_event(sqlite_url: str, tmp_path: Pat
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+async def test_camera_events_reach_their_topic(
+    sqlite_url: str, tmp_path: Path, broker: Broker
+) -> None:
+    """A camera's event-log lines (its own thread) are published on <prefix>/camera_<id>/event."""
+    from openpss.platform.vision.deps import _camera_event
+    from openpss.platform.vision.live import CameraSessions
+    from tests.integration.vision_support import virtual_camera
+
+    settings = _settings(sqlite_url, tmp_path, broker)
+    factory = make_session_factory(make_engine(sqlite_url))
+    bus = EventBus()
+    bridge = MqttBridge(settings, factory, bus)
+    task = asyncio.create_task(bridge.run())
+    sessions = CameraSessions(on_event=functools.partial(_camera_event, bus))
+    try:
+        await _until(lambda: bridge.state is MqttState.connected, "the bridge to connect")
+        async with listening(broker, "openpss/camera_4/event") as heard:
+            with virtual_camera(tmp_path / "camera") as camera:
+                await asyncio.to_thread(sessions.open, 4, "127.0.0.1", camera.port)
+                payload = await heard.wait_for("openpss/camera_4/event")
+                await asyncio.to_thread(sessions.close_all)
+        event = json.loads(payload)
+        assert event["event"] == "connect" and "127.0.0.1" in event["text"]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -87,6 +87,17 @@ class EventBus:
     def __init__(self) -> None:
         self.subscriptions: list[Subscription] = []
         self.published: Counter[str] = Counter()
+        self.loop: asyncio.AbstractEventLoop | None = None  # set by bind() on the server loop
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The loop publish_threadsafe hands events to (the server's)."""
+        self.loop = loop
+
+    def publish_threadsafe(self, event: Event) -> None:
+        """Publish from another thread (camera threads); dropped while no loop is bound."""
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.publish, event)
 
     def subscribe(self, maxsize: int = DEFAULT_QUEUE) -> Subscription:
         """A new listener that receives every event published from now on."""

@@ -145,6 +145,8 @@ class MqttBridge:
         """Connect, publish and listen until cancelled; reconnect with backoff."""
         if not self.settings.mqtt_url:
             return
+        if self.bus is not None:
+            self.bus.bind(asyncio.get_running_loop())
         backoff = 1.0
         while True:
             self._set_state(MqttState.connecting)
@@ -181,10 +183,16 @@ class MqttBridge:
             await self._publish_event(client, self.in_flight)
             self.in_flight = None
 
+    def topic_of(self, event: Event) -> str:
+        """``<prefix>/<device id>/<kind>``; a camera (own ids): ``<prefix>/camera_<id>/event``."""
+        if event.kind is EventKind.camera:
+            return f"{self.prefix}/camera_{event.device_id}/event"
+        return f"{self.prefix}/{event.device_id}/{event.kind.value}"
+
     async def _publish_event(self, client: aiomqtt.Client, event: Event) -> None:
         if event.kind is EventKind.status:  # model and firmware are known once it answered
             await self._publish_discovery(client)
-        topic = f"{self.prefix}/{event.device_id}/{event.kind.value}"
+        topic = self.topic_of(event)
         retain = event.kind in RETAINED
         if event.kind is EventKind.snapshot:
             await self._send(client, topic, event.data.get("jpeg", b""), retain=True)
