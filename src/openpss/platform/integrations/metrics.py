@@ -94,6 +94,10 @@ class PlatformCollector(Collector):
             "openpss_mqtt_messages_received", "MQTT messages received", bridge, "messages_received"
         )
         yield _counter("openpss_mqtt_reconnects", "MQTT reconnects", bridge, "reconnects")
+        subscription = bridge.subscription if bridge is not None else None
+        yield _counter(
+            "openpss_mqtt_dropped", "events lost while the broker was down", subscription, "dropped"
+        )
         queued = bridge.queued if bridge is not None else 0
         yield GaugeMetricFamily("openpss_mqtt_queued", "events waiting for the broker", queued)
 

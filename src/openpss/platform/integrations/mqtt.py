@@ -159,6 +159,9 @@ class MqttBridge:
                     await _first_to_end(self._pump(client), self._listen(client), self._refresh())
             except aiomqtt.MqttError as exc:
                 self._set_state(MqttState.down, str(exc)[:200])
+            except Exception as exc:  # a bug or the database: log it, keep the bridge alive
+                logger.exception("MQTT bridge failed; reconnecting")
+                self._set_state(MqttState.down, f"internal error: {exc}"[:200])
             finally:
                 self.client = None
             self.reconnects += 1
@@ -229,6 +232,9 @@ class MqttBridge:
             )
         except commands.CommandError as exc:
             self.log.log(logging.WARNING, topic[:80], "MQTT command on %s ignored: %s", topic, exc)
+            return False
+        except Exception:  # e.g. the database is briefly unavailable: this command is lost
+            logger.exception("MQTT command on %s failed", topic[:80])
             return False
         logger.info("MQTT command on %s: %s", topic, command.action)
         if self.bus is not None:
