@@ -121,16 +121,17 @@ def _check_elements(data: bytes, part: str, *, max_rows: int, name: str) -> None
 def _open(source: bytes | Path, *, max_bytes: int, max_rows: int, name: str) -> Any:
     size = len(source) if isinstance(source, bytes) else source.stat().st_size
     check_size(size, max_bytes=max_bytes, name=name)
-    stream = io.BytesIO(source) if isinstance(source, bytes) else source.open("rb")
     try:
-        with zipfile.ZipFile(stream) as archive:
+        with (
+            io.BytesIO(source) if isinstance(source, bytes) else source.open("rb") as stream,
+            zipfile.ZipFile(stream) as archive,
+        ):
             _check_unpacked(archive, max_bytes=max_bytes, max_rows=max_rows, name=name)
-        stream.seek(0)
-        return load_workbook(stream, read_only=True, data_only=True)
+        opened = io.BytesIO(source) if isinstance(source, bytes) else str(source)
+        return load_workbook(opened, read_only=True, data_only=True)  # closed by book.close()
+    except SpreadsheetError:
+        raise
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        stream.close()
-        if isinstance(exc, SpreadsheetError):
-            raise
         raise UnreadableFile(f"{name} is not a readable xlsx workbook ({exc})") from None
 
 

@@ -145,14 +145,14 @@ def test_ffc_refuses_uneven_bright_field(cam: Running) -> None:
 
 
 def test_ffc_coefficients_upload_and_enable(cam: Running) -> None:
-    from openpss.commands.camera import _upload
+    from openpss.protocols.gige_vision.ffc import upload
 
     rng = np.random.default_rng(1)
     dark = [rng.normal(64, 1, (240, 320)).clip(0, 4095).astype(np.uint16) for _ in range(2)]
     bright = [rng.normal(2000, 5, (240, 320)).clip(0, 4095).astype(np.uint16) for _ in range(2)]
     coefficients = compute_ffc(dark, bright, "plane16", bit_depth=12, color=True)
     with GigECamera("127.0.0.1", port=cam.front.gvcp_port) as camera:
-        _upload(camera, "Plane16x16", coefficients.to_bytes())
+        upload(camera, "plane16", coefficients.to_bytes())
         assert camera.get("FFCStatus") == "Loaded"
         assert camera.get("FFCEnable") is True
 

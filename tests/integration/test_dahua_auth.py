@@ -9,7 +9,13 @@ import httpx
 import pytest
 
 from openpss.protocols.dahua_http.client import DahuaAuthError, DahuaClient
-from openpss.protocols.dahua_http.digest import NONCE_LIFETIME_S, NonceBook
+from openpss.protocols.dahua_http.digest import (
+    NONCE_LIFETIME_S,
+    NonceBook,
+    digest_response,
+    ha1_of,
+    parse_auth_params,
+)
 from openpss.protocols.dahua_http.lockout import LoginLockout
 from tests.support.dahua_device import ADMIN_PASSWORD, RunningDevice, running_device
 
@@ -123,3 +129,40 @@ def test_malformed_authorization_does_not_count_as_a_wrong_password(
         answer = httpx.get(device.url + SERIAL_PATH, headers={"Authorization": header})
         assert answer.status_code == 401 and "only algorithm=MD5" in answer.text
     assert _get(device, ADMIN_PASSWORD).status_code == 200
+
+
+GET_GENERAL = "/cgi-bin/configManager.cgi?action=getConfig&name=General"
+SET_NAME = "/cgi-bin/configManager.cgi?action=setConfig&General.MachineName=Pwned"
+
+
+def _signed_header(device: RunningDevice, uri: str, nc: str) -> str:
+    """An Authorization header signed for ``uri`` on a fresh nonce the server issued."""
+    challenge = httpx.get(device.url + GET_GENERAL)
+    params = parse_auth_params(challenge.headers["www-authenticate"])
+    ha1 = ha1_of("admin", params["realm"], ADMIN_PASSWORD)
+    response = digest_response(
+        ha1=ha1, method="GET", uri=uri, nonce=params["nonce"], nc=nc, cnonce="0a4f113b"
+    )
+    return (
+        f'Digest username="admin", realm="{params["realm"]}", nonce="{params["nonce"]}", '
+        f'uri="{uri}", qop=auth, nc={nc}, cnonce="0a4f113b", response="{response}", '
+        f'opaque="{params["opaque"]}"'
+    )
+
+
+def test_digest_signed_for_one_query_does_not_authorize_another(device: RunningDevice) -> None:
+    """A hash for ?action=getConfig replayed (unseen nonce count) on ?action=setConfig."""
+    before = device.terminal.settings.machine_name
+    header = _signed_header(device, GET_GENERAL, "00000001")
+    moved = httpx.get(device.url + SET_NAME, headers={"Authorization": header})
+    assert moved.status_code == 401
+    assert device.terminal.settings.machine_name == before != "Pwned"
+    honest = _signed_header(device, GET_GENERAL, "00000001")
+    answered = httpx.get(device.url + GET_GENERAL, headers={"Authorization": honest})
+    assert answered.status_code == 200 and "table.General.MachineName=" in answered.text
+
+
+def test_digest_uri_must_name_the_same_path(device: RunningDevice) -> None:
+    header = _signed_header(device, "/cgi-bin/magicBox.cgi?action=getSerialNo", "00000001")
+    other = httpx.get(device.url + GET_GENERAL, headers={"Authorization": header})
+    assert other.status_code == 401

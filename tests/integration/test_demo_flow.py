@@ -71,6 +71,7 @@ def demo(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
         "OPENPSS_DATA_DIR": str(tmp_path / "var"),
         "OPENPSS_HTTP_PORT": str(console),
         "OPENPSS_DEVICE_POLL_SECONDS": "1",
+        "OPENPSS_SIP_PORT": "0",  # the platform's SIP server on a free port, not 5080
     }
     banner = tmp_path / "banner.txt"
     env["DEMO_BANNER_FILE"] = str(banner)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
+from openpss.devices.attendance import usb
 from openpss.platform.app import create_app
 from openpss.platform.devices.models import Device
 from openpss.platform.people import xlsx
@@ -19,6 +21,7 @@ from openpss.platform.security.tokens import create_api_token
 from openpss.platform.settings import Settings
 from tests.conftest import Api, add_account
 from tests.integration.test_people_bulk import person_count, sheet_rows
+from tests.support.dahua_device import ADMIN_PASSWORD, running_device
 from tests.support.hostile_xlsx import far_row, huge_dimension, million_blank_rows
 
 P = "/api/v1/people"
@@ -131,3 +134,19 @@ async def test_import_parses_off_the_event_loop(
         release.set()
         await upload
     assert timed_out == [False]  # released by the test after the GET was answered
+
+
+def test_terminal_usb_import_over_http_refuses_a_blank_row_flood(tmp_path: Path) -> None:
+    usb_dir = tmp_path / "usb"
+    usb_dir.mkdir()
+    row = [2, "Bob", "", "", 1, "User", "Department"]
+    (usb_dir / usb.USER_FILE).write_bytes(
+        million_blank_rows(usb.USER_HEADER, row, title="UserInfo")
+    )
+    with running_device(tmp_path / "dev", usb_dir=usb_dir) as device:
+        auth = httpx.DigestAuth("admin", ADMIN_PASSWORD)
+        url = f"{device.url}/openpss/control/usb"
+        refused = httpx.post(url, json={"operation": "import_users"}, auth=auth)
+        assert refused.status_code == 422
+        assert "more than 100000 rows (blank rows count)" in refused.json()["detail"]
+        assert sorted(device.terminal.users) == []

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from openpss.attendance import Period, Rules, Shift, evaluate
-from openpss.attendance.bulk import ScheduleMatrix, drop_repeats, evaluate_bulk, punch_arrays
+from openpss.attendance.bulk import (
+    ScheduleMatrix,
+    drop_repeats,
+    evaluate_bulk,
+    evaluate_rules,
+    punch_arrays,
+)
 
 FIRST = dt.date(2026, 11, 1)
 DAYS = 10
@@ -92,3 +98,17 @@ def test_punches_outside_the_matrix_are_ignored() -> None:
     bulk = evaluate_bulk(rules, matrix, users, seconds)
     assert bulk.work_tenths.tolist() == [80]
     assert bulk.absence_halves.tolist() == [0]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_evaluate_rules_is_evaluate_on_the_bulk_engine(seed: int) -> None:
+    """Guards the terminal's and `openpss attendance evaluate`'s path (bulk.evaluate_rules)."""
+    rng = random.Random(100 + seed)
+    rules = random_rules(rng, users=20, recheck=[0, 5][seed % 2])
+    punches = random_punches(rng, users=20)
+    assert evaluate_rules(rules, punches) == evaluate(rules, punches)
+    first, last = FIRST + dt.timedelta(days=2), FIRST + dt.timedelta(days=6)
+    month = [(u, at) for u, at in punches if first <= at.date() <= last]
+    expected = [r for r in evaluate(rules, month) if first <= r.date <= last]
+    assert evaluate_rules(rules, month, first, last) == expected
+    assert evaluate_rules(Rules(shifts={}), punches) == []

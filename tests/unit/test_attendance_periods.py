@@ -138,6 +138,35 @@ def test_week_and_day_cycles() -> None:
         CycleShift("X", DAY, "day", 2, {2: (OFFICE,)})
 
 
+def test_open_window_with_a_check_in_is_in_progress_not_absent() -> None:
+    """Issue 8.3: a valid check-in today must not read 'absent' while the window is open."""
+    checked_in = [at("08:31")]
+    during = evaluate_person_day(DAY, [OFFICE], checked_in, now=at("11:00"))
+    assert during.status == "in_progress" and during.absence_days == 0.0
+    (p,) = during.periods
+    assert (p.status, p.check_in, p.late_minutes, p.due_minutes) == (
+        "in_progress",
+        at("08:31"),
+        0,
+        540,
+    )
+    closed = evaluate_person_day(DAY, [OFFICE], checked_in, now=at("19:31"))
+    assert closed.status == "absent"  # the valid check-out window (to 19:30:59) has closed
+    on_edge = evaluate_person_day(DAY, [OFFICE], checked_in, now=at("19:30:59"))
+    assert on_edge.status == "in_progress"
+
+
+def test_in_progress_day_keeps_finished_periods() -> None:
+    morning = FixedPeriod("AM", m("08:00"), m("12:00"), m("07:00"), m("12:30"))
+    evening = FixedPeriod("PM", m("13:00"), m("17:00"), m("12:31"), m("18:00"))
+    outcome = evaluate_person_day(
+        DAY, [morning, evening], [at("08:10"), at("12:00"), at("13:00")], now=at("14:00")
+    )
+    assert outcome.status == "in_progress"
+    assert [p.status for p in outcome.periods] == ["late", "in_progress"]
+    assert outcome.total("late_minutes") == 10 and outcome.absence_days == 0.0
+
+
 def test_too_wide_windows_say_which_time_to_change() -> None:
     """Issue 8.14: "windows are too wide" did not say what to fix."""
     with pytest.raises(RuleError) as wide:

@@ -368,3 +368,27 @@ def test_a_frame_the_pipeline_refuses_is_lost_not_fatal(
     camera.set("AcquisitionStart", None)
     assert run(camera, 50 * MS) == []
     assert camera.engine.failed_frames == 1
+
+
+def test_acquisition_state_transitions_are_logged(
+    camera: CameraModel, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The state is an Enum changed by one function that logs each transition."""
+    from openpss.devices.camera.acquisition import AcquisitionState
+
+    caplog.set_level("DEBUG", logger="openpss.devices.camera.acquisition")
+    camera.set("TriggerSelector", "AcquisitionStart")
+    hardware_trigger(camera)
+    camera.set("AcquisitionStart", None)
+    assert camera.engine.state is AcquisitionState.armed
+    pulse(camera, "Line1", 10 * MS, 1 * MS)
+    run(camera, 20 * MS)
+    assert camera.engine.state is AcquisitionState.active
+    camera.set("AcquisitionStop", None)
+    assert camera.engine.state is AcquisitionState.idle
+    transitions = [r.getMessage() for r in caplog.records if "acquisition " in r.getMessage()]
+    assert [t.split(" (")[0] for t in transitions] == [
+        "acquisition idle -> armed",
+        "acquisition armed -> active",
+        "acquisition active -> idle",
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from openpss.protocols.dahua_http.codec import DahuaProtocolError
@@ -18,6 +20,7 @@ from openpss.protocols.dahua_http.lockout import (
     DEFAULT_MAX_FAILURES,
     LoginLockout,
 )
+from openpss.protocols.dahua_http.server import uri_matches_target
 
 
 class Clock:
@@ -109,3 +112,31 @@ def test_other_digest_algorithms_are_refused_not_counted_as_wrong_passwords() ->
     with pytest.raises(DahuaProtocolError, match="only algorithm=MD5 is supported"):
         DigestCredentials.parse(header)
     assert DigestCredentials.parse(header.replace("SHA-256", "MD5")).nc == "00000001"
+
+
+def test_digest_uri_comparison_covers_the_query() -> None:
+    target = "/cgi-bin/eventManager.cgi?action=attach&codes=%5BAll%5D"
+    assert uri_matches_target("/cgi-bin/eventManager.cgi?action=attach&codes=[All]", target)
+    assert uri_matches_target(
+        "http://10.0.0.5/cgi-bin/eventManager.cgi?action=attach&codes=[All]", target
+    )
+    get = "/cgi-bin/configManager.cgi?action=getConfig&name=General"
+    assert not uri_matches_target(get, "/cgi-bin/configManager.cgi?action=setConfig&name=General")
+    assert not uri_matches_target(get, "/cgi-bin/configManager.cgi")
+    assert not uri_matches_target("/a?name=x%26action%3DsetConfig", "/a?name=x&action=setConfig")
+
+
+def test_random_key_failure_flood_keeps_a_real_lock() -> None:
+    now = [0.0]
+    lockout = LoginLockout(clock=lambda: now[0])
+    for _ in range(5):
+        lockout.failed("admin", "192.0.2.7")
+    assert lockout.locked_for("admin", "192.0.2.7") == 300
+    rng = random.Random(8)
+    for n in range(3500):  # 7,000 new keys against a table of 4,096
+        now[0] += 0.01
+        lockout.failed(f"user{rng.getrandbits(48):x}", f"10.{n >> 8 & 255}.{n & 255}.{n % 7}")
+    assert lockout.locked_for("admin", "203.0.113.1") > 0  # the account lock survived
+    assert lockout.locked_for("nobody", "192.0.2.7") > 0  # and the address lock
+    now[0] += 300
+    assert lockout.locked_for("admin", "192.0.2.7") == 0  # locks still expire

@@ -206,3 +206,15 @@ def test_random_bytes_parse_or_raise_value_error_only() -> None:
         for parse in parsers:
             with contextlib.suppress(ValueError):
                 parse(bytes(data))
+
+
+def test_codec_errors_are_gige_vision_protocol_errors() -> None:
+    """GVCP and GVSP parse errors have their own type (still a ValueError for old callers)."""
+    from openpss.protocols.gige_vision import gvsp
+    from openpss.protocols.gige_vision.errors import GigEVisionProtocolError
+
+    with pytest.raises(GigEVisionProtocolError, match="GVCP command is truncated: 3 bytes"):
+        gvcp.split_command(b"\x42\x01\x00")
+    with pytest.raises(GigEVisionProtocolError, match="GVSP packet is truncated: 2 bytes"):
+        gvsp.GvspHeader.parse(b"\x00\x00")
+    assert issubclass(GigEVisionProtocolError, ValueError)

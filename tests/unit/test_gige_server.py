@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import random
+
+import pytest
 
 from openpss.protocols.gige_vision import gvcp
 from openpss.protocols.gige_vision.gvcp import Command, Status
@@ -117,3 +120,22 @@ def test_server_survives_random_datagrams() -> None:
         server.datagram_received(body, PEER)
     reply = server.handle(bytes(gvcp.ReadRegCmd(2, (0x10,))), ("127.0.0.1", 6000))
     assert reply is not None and gvcp.ReadRegAck.parse(reply).values == (7,)
+
+
+class CrashingDevice(Device):
+    def command_received(self, peer: Peer) -> None:
+        raise RuntimeError("device bug " + "x" * 1500)
+
+
+def test_flood_of_failing_and_refused_datagrams_logs_a_few_lines(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = GvcpServer(CrashingDevice())
+    with caplog.at_level(logging.INFO, logger="openpss.protocols.gige_vision.server"):
+        for n in range(2000):
+            server.datagram_received(bytes(gvcp.ReadRegCmd(n % 60000 + 1, (0x10,))), PEER)
+            refused = gvcp.WriteRegCmd(n % 60000 + 1, ((0x14, 1),))
+            server.datagram_received(bytes(refused), ("127.0.0.1", 5001 + n))
+    lines = [r for r in caplog.records if r.name == "openpss.protocols.gige_vision.server"]
+    assert 2 <= len(lines) <= 4  # one per kind and interval, not 4,000
+    assert all(r.exc_info is None for r in lines)  # no tracebacks at INFO and above

@@ -11,6 +11,7 @@ from openpss.protocols.guards import (
     BoundedTable,
     ConnectionLimit,
     RateLimitedLog,
+    RateLimitFilter,
     ReadLimitError,
     read_exactly,
     read_until,
@@ -87,3 +88,19 @@ async def test_read_exactly_times_out_on_a_slow_body() -> None:
     reader.feed_data(b"abc")
     with pytest.raises(ReadLimitError, match=r"10 bytes not received within 0\.05 s"):
         await read_exactly(reader, 10, timeout=0.05)
+
+
+def test_rate_limit_filter_passes_one_warning_per_message_and_interval() -> None:
+    now = [0.0]
+    limit = RateLimitFilter(interval=10, clock=lambda: now[0])
+
+    def record(msg: str, level: int = logging.WARNING) -> logging.LogRecord:
+        return logging.LogRecord("uvicorn.error", level, __file__, 1, msg, None, None)
+
+    assert limit.filter(record("Invalid HTTP request received."))
+    assert not any(limit.filter(record("Invalid HTTP request received.")) for _ in range(999))
+    assert limit.filter(record("Exceeded concurrency limit."))
+    assert limit.filter(record("debug lines pass", logging.INFO))
+    now[0] = 10.5
+    again = record("Invalid HTTP request received.")
+    assert limit.filter(again) and "(999 similar lines suppressed)" in again.getMessage()

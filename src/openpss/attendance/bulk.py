@@ -2,6 +2,8 @@
 
 Gives exactly the results of `terminal.evaluate` (tested on random data) for a dense schedule
 matrix and punch arrays: one sort of a packed (user, day, second) key, then array arithmetic.
+`evaluate_rules` is the entry point of the terminal and of `openpss attendance evaluate`; the
+scalar `terminal.evaluate` stays as the reference the tests compare against.
 """
 
 from __future__ import annotations
@@ -260,3 +262,22 @@ def punch_arrays(
         count=len(punches),
     )
     return users, seconds
+
+
+def evaluate_rules(
+    rules: Rules,
+    punches: Sequence[tuple[str, dt.datetime]],
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+) -> list[DayResult]:
+    """`terminal.evaluate` on the bulk engine, optionally only for the days first..last."""
+    days = [day for user in rules.scheduled_users() for day in rules.calendar(user)]
+    if not days:
+        return []
+    first = max(min(days), first) if first else min(days)
+    last = min(max(days), last) if last else max(days)
+    if last < first:
+        return []
+    matrix = ScheduleMatrix.from_rules(rules, first, last)
+    users, seconds = punch_arrays(matrix, punches)
+    return evaluate_bulk(rules, matrix, users, seconds).to_day_results(rules, matrix)

@@ -20,6 +20,7 @@ MAX_FIXED_PERIODS_PER_DAY = 8  # manual 3.8: "you can add up to 8 attendance per
 MAX_REST_BREAKS = 7  # manual 3.8: "you can add up to 7 rest periods"
 MAX_SPAN_MINUTES = MINUTES_PER_DAY  # manual 3.8: "The time span must not exceed 24 hours."
 CYCLE_MODES = ("day", "week")
+IN_PROGRESS = "in_progress"  # a period (and its day) whose valid check-in/out window is still open
 
 
 def _span(start: int, end: int) -> int:
@@ -233,7 +234,7 @@ class PeriodOutcome:
     name: str
     check_in: dt.datetime | None
     check_out: dt.datetime | None
-    status: str  # normal, late, early, late_early, absent, rest
+    status: str  # normal, late, early, late_early, absent, in_progress
     late_minutes: int = 0
     early_minutes: int = 0
     work_minutes: int = 0
@@ -383,20 +384,45 @@ def evaluate_flexible(
     return _flexible(period, _Punches(day, punches))
 
 
+def _in_progress(outcome: PeriodOutcome) -> PeriodOutcome:
+    """A period whose valid window is still open: nothing is counted against it yet."""
+    return PeriodOutcome(
+        outcome.name,
+        outcome.check_in,
+        outcome.check_out,
+        IN_PROGRESS,
+        due_minutes=outcome.due_minutes,
+    )
+
+
 def evaluate_person_day(
-    day: dt.date, periods: Sequence[AnyPeriod], punches: Sequence[dt.datetime]
+    day: dt.date,
+    periods: Sequence[AnyPeriod],
+    punches: Sequence[dt.datetime],
+    now: dt.datetime | None = None,
 ) -> DayOutcome:
-    """Evaluate a day's periods (punches are local times, any order); none or rest: a rest day."""
+    """Evaluate a day's periods (punches are local times, any order); none or rest: a rest day.
+
+    With `now` (local wall time, whole seconds), a period whose valid window has not closed by
+    then is "in_progress" (not absent, not late), and so is its day.
+    """
     prepared = _Punches(day, punches)
     outcomes = []
     for period in periods:
         if isinstance(period, FixedPeriod):
-            outcomes.append(_fixed(period, prepared))
+            outcome = _fixed(period, prepared)
         elif isinstance(period, FlexiblePeriod):
-            outcomes.append(_flexible(period, prepared))
+            outcome = _flexible(period, prepared)
+        else:
+            continue
+        if now is not None and now <= period.window(day)[1]:
+            outcome = _in_progress(outcome)
+        outcomes.append(outcome)
     if not outcomes:
         return DayOutcome("rest")
     statuses = {o.status for o in outcomes}
+    if IN_PROGRESS in statuses:
+        return DayOutcome(IN_PROGRESS, tuple(outcomes))
     if statuses == {"absent"}:
         return DayOutcome("absent", tuple(outcomes))
     if statuses == {"normal"}:

@@ -11,6 +11,7 @@ from typing import IO
 
 import typer
 
+from openpss.attendance.bulk import evaluate_rules
 from openpss.attendance.files import (
     TABLE_COLUMNS,
     InputError,
@@ -19,7 +20,7 @@ from openpss.attendance.files import (
     result_to_dict,
     result_to_row,
 )
-from openpss.attendance.terminal import DayResult, evaluate
+from openpss.attendance.terminal import DayResult
 
 app = typer.Typer(help="attendance commands", no_args_is_help=True)
 
@@ -81,7 +82,7 @@ def evaluate_command(
         for problem in exc.problems:
             typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(2) from None
-    results = evaluate(rules, punches)
+    results = evaluate_rules(rules, punches)
     if output_format is OutputFormat.xlsx:
         if output is None:
             typer.echo("error: --format xlsx needs --output FILE", err=True)

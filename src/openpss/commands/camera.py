@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 
+from openpss.protocols.gige_vision import bootstrap
 from openpss.protocols.gige_vision.gvcp import GVCP_PORT
 
 app = typer.Typer(
@@ -77,7 +78,7 @@ def info(address: str = ADDRESS, port: int = PORT) -> None:
         with GvcpClient(address, port=port) as client:
             data = DeviceInfo.parse(client.read_memory(0, 0xF8))
             url = client.genicam_url()
-            heartbeat = client.read_register(0x0938)
+            heartbeat = client.read_register(bootstrap.HEARTBEAT_TIMEOUT)
     except (GvcpError, OSError) as exc:
         raise _fail(str(exc)) from None
     rows = {
@@ -322,67 +323,6 @@ def load(address: str = ADDRESS, file: Path = typer.Argument(...), port: int = P
         raise typer.Exit(1)
 
 
-CALIBRATION = (
-    ("FFCEnable", "0"),
-    ("GammaEnable", "0"),
-    ("LUTEnable", "0"),
-    ("GainAuto", "Off"),
-    ("GainRaw", "1"),
-    ("DigitalShift", "0"),
-    ("BlackLevelAuto", "Off"),
-    ("BalanceWhiteAuto", "Off"),
-    ("BinningHorizontal", "1"),
-    ("BinningVertical", "1"),
-    ("ReverseX", "0"),
-    ("ReverseY", "0"),
-    ("OffsetX", "0"),
-    ("OffsetY", "0"),
-)
-
-
-def _prepare_calibration(cam: Any) -> bool:
-    """Linear full-sensor 12-bit capture settings; returns True for a colour (Bayer) sensor."""
-    from genicam.genapi import EAccessMode
-
-    for name, value in CALIBRATION:
-        if cam.node(name).node.get_access_mode() == EAccessMode.RW:
-            cam.set(name, value)
-    for channel in ("Red", "Green", "Blue"):
-        cam.set("BalanceRatioSelector", channel)
-        cam.set("BalanceRatio", "1")
-    cam.set("Width", str(cam.get("WidthMax")))
-    cam.set("Height", str(cam.get("HeightMax")))
-    color = str(cam.get("PixelFormat")).startswith("Bayer")
-    cam.set("PixelFormat", "BayerRG12" if color else "Mono12")
-    return color
-
-
-def _device_time(cam: Any) -> int:
-    """Latch and read the device timestamp (GevTimestampControlLatch, GevTimestampValue)."""
-    cam.client.write_register(0x0944, 0x2)
-    high, low = cam.client.read_registers([0x0948, 0x094C])
-    return int((high << 32) | low)
-
-
-def _capture(cam: Any, count: int, packet_size: int) -> list[Any]:
-    """`count` complete frames taken after the current settings were applied."""
-    from openpss.imaging import unpack
-
-    since = _device_time(cam)  # frames stamped earlier may predate the last feature change
-    images = []
-    frames = _grab(cam, mode="continuous", count=count * 4, packet_size=packet_size, timeout=5)
-    for frame, _ in frames:
-        if frame.complete and frame.timestamp > since:
-            images.append(unpack(frame.data, frame.pixel_format, frame.width, frame.height).copy())
-            if len(images) == count:
-                break
-    frames.close()
-    cam.stop_stream()
-    if len(images) < count:
-        raise _fail(f"only {len(images)} of {count} calibration frames arrived complete")
-    return images
-
-
 @app.command()
 def ffc(
     address: str = ADDRESS,
@@ -399,34 +339,31 @@ def ffc(
     ),
 ) -> None:
     """Guided flat-field calibration: dark field, bright field, compute, upload, enable."""
-    from openpss.imaging import FFCError, compute_ffc
-    from openpss.protocols.gige_vision.nodemap import load_features, save_features
+    from openpss.protocols.gige_vision import ffc as procedure
 
-    modes = {"point": "PointToPoint", "plane16": "Plane16x16"}
-    if mode not in modes:
+    if mode not in procedure.MODES:
         raise typer.BadParameter("--mode must be point or plane16")
     with _camera(address, port) as cam:
-        before = save_features(cam.node_map)
         try:
-            color = _prepare_calibration(cam)
-            exposure = str(cam.get("ExposureTime"))
-            _view(scene_port, "dark")
-            _step(yes, "Step 1/2: cover the lens (dark field), then press Enter")
-            if dark_exposure is not None:
-                cam.set("ExposureTime", str(dark_exposure))
-            dark = _capture(cam, frames, packet_size)
-            cam.set("ExposureTime", exposure)
-            _view(scene_port, "flat")
-            _step(yes, "Step 2/2: point at an evenly lit white target (bright field), press Enter")
-            bright = _capture(cam, frames, packet_size)
-            coefficients = compute_ffc(dark, bright, mode, bit_depth=12, color=color)  # type: ignore[arg-type]
-        except FFCError as exc:
-            raise _fail(f"calibration refused: {exc}") from None
-        finally:
-            load_features(cam.node_map, before)
-        _upload(cam, modes[mode], coefficients.to_bytes())
+            with procedure.linear_capture(cam) as color:
+                exposure = str(cam.get("ExposureTime"))
+                _view(scene_port, "dark")
+                _step(yes, "Step 1/2: cover the lens (dark field), then press Enter")
+                if dark_exposure is not None:
+                    cam.set("ExposureTime", str(dark_exposure))
+                dark = procedure.capture(cam, frames, packet_size=packet_size, timeout=5)
+                cam.set("ExposureTime", exposure)
+                _view(scene_port, "flat")
+                _step(
+                    yes,
+                    "Step 2/2: point at an evenly lit white target (bright field), press Enter",
+                )
+                bright = procedure.capture(cam, frames, packet_size=packet_size, timeout=5)
+            procedure.upload(cam, mode, procedure.coefficients(dark, bright, mode, color=color))
+        except procedure.CalibrationError as exc:
+            raise _fail(str(exc)) from None
     _view(scene_port, "scene")
-    typer.echo(f"FFC {modes[mode]} coefficients loaded and enabled")
+    typer.echo(f"FFC {procedure.MODES[mode]} coefficients loaded and enabled")
 
 
 def _view(control_port: int, view: str) -> None:
@@ -450,21 +387,6 @@ def _step(yes: bool, message: str) -> None:
         input()
 
 
-def _upload(cam: Any, mode: str, data: bytes) -> None:
-    cam.set("FFCMode", mode)
-    size = int(cam.get("FFCDataSize"))
-    if len(data) != size:
-        raise _fail(f"coefficients are {len(data)} bytes but the camera expects {size}")
-    cam.client.write_memory(int(cam.get("FFCDataAddress")), data)
-    try:
-        cam.execute("FFCDataLoad")
-    except Exception as exc:
-        raise _fail(
-            f"the camera refused the coefficients ({cam.get('FFCStatus')}): {exc}"
-        ) from None
-    cam.set("FFCEnable", "1")
-
-
 @app.command()
 def events(
     address: str = ADDRESS,
@@ -476,20 +398,16 @@ def events(
     """Enable device events, acquire for a while and print what the message channel brings."""
     from openpss.protocols.gige_vision.messages import MessageChannelReceiver
 
-    listener = MessageChannelReceiver()
-    try:
-        with _camera(address, port) as cam:
-            for name in event:
-                try:
-                    cam.set("EventSelector", name)
-                    cam.set("EventNotification", "On")
-                except Exception as exc:
-                    raise _fail(f"cannot enable event {name}: {exc}") from None
-            host = cam.client.local_address[0]
-            cam.client.write_register(
-                0x0B10, int.from_bytes(bytes(map(int, host.split("."))), "big")
-            )
-            cam.client.write_register(0x0B00, listener.port)  # MCDA, then MCP
+    with _camera(address, port) as cam:
+        for name in event:
+            try:
+                cam.set("EventSelector", name)
+                cam.set("EventNotification", "On")
+            except Exception as exc:
+                raise _fail(f"cannot enable event {name}: {exc}") from None
+        listener = MessageChannelReceiver(cam.client.local_address[0])
+        try:
+            listener.attach(cam.client)
             receiver = cam.start_stream(packet_size=packet_size)
             cam.execute("AcquisitionStart")
             end = time.monotonic() + duration
@@ -503,8 +421,8 @@ def events(
                 with contextlib.suppress(queue.Empty):
                     receiver.release(receiver.get(timeout=0))
             cam.execute("AcquisitionStop")
-    finally:
-        listener.close()
+        finally:
+            listener.close()
 
 
 CTI = typer.Option(None, "--cti", help="GenTL producer file(s); default GENICAM_GENTL64_PATH")

@@ -49,13 +49,17 @@ def demo(
     vto_dhip_port: int = typer.Option(5000, help="DHIP port of the virtual door station"),
     vto_rtsp_port: int = typer.Option(8554, help="RTSP port of the virtual door station"),
     vto_sip_port: int = typer.Option(5060, help="SIP port of the virtual door station"),
+    vth: bool = typer.Option(True, help="also start two indoor monitors of room 101 (needs --vto)"),
+    vth_port: int = typer.Option(37801, help="HTTP port of the first indoor monitor (+1: second)"),
+    vth_sip_port: int = typer.Option(5071, help="SIP port of the first indoor monitor (+1)"),
 ) -> None:
     """Migrate, seed demo data, start the virtual devices and serve the platform on SQLite."""
     import uvicorn
 
-    from openpss.platform.app import create_app
+    from openpss.platform.app import PLATFORM_LIMITS, create_app
     from openpss.platform.db import migrate
     from openpss.platform.settings import get_settings
+    from openpss.protocols.http_guard import uvicorn_options
 
     settings = get_settings()
     migrate(settings.resolved_database_url)
@@ -74,6 +78,15 @@ def demo(
             stack.enter_context(_child(_vto_command(devices_dir, *vto_ports), "door station"))
             _wait_http(f"http://127.0.0.1:{vto_port}")
             seed_vto(f"http://127.0.0.1:{vto_port}")
+        vths = vto and vth
+        if vths:
+            _prepare_room(f"http://127.0.0.1:{vto_port}")
+            for index, room in enumerate(VTH_ROOMS):
+                command = _vth_command(
+                    devices_dir, room, vth_port + index, vth_sip_port + index, vto_ports
+                )
+                stack.enter_context(_child(command, f"indoor monitor {room}"))
+                _wait_http(f"http://127.0.0.1:{vth_port + index}")
         console_url = f"http://{settings.http_host}:{port or settings.http_port}/"
         control = camera_control_port if camera else None
         typer.echo(
@@ -82,10 +95,15 @@ def demo(
                 terminal_url,
                 camera_control_port=control,
                 vto_ports=vto_ports if vto else None,
+                vth_port=vth_port if vths else None,
             )
         )
         uvicorn.run(
-            app, host=settings.http_host, port=port or settings.http_port, log_level="warning"
+            app,
+            host=settings.http_host,
+            port=port or settings.http_port,
+            log_level="warning",
+            **uvicorn_options(PLATFORM_LIMITS),
         )
 
 
@@ -95,6 +113,7 @@ def banner(
     *,
     camera_control_port: int | None,
     vto_ports: tuple[int, int, int, int] | None = None,
+    vth_port: int | None = None,
 ) -> str:
     """What the demo prints on start: URLs and commands that work as printed."""
     lines = [
@@ -113,6 +132,8 @@ def banner(
         ]
     if vto_ports is not None:
         lines += _vto_lines(*vto_ports)
+    if vth_port is not None:
+        lines += _vth_lines(vth_port)
     lines.append("Stop with Ctrl+C.")
     return "\n".join(lines) + "\n"
 
@@ -227,6 +248,49 @@ def _vto_lines(http: int, dhip: int, rtsp: int, sip: int) -> list[str]:
         "/cam/realmonitor?channel=1&subtype=0",
         f"  press a call key:    openpss device vto press 1 --device {url} "
         f"--http-password '{DEMO_DEVICE_PASSWORD}'",
+    ]
+
+
+VTH_ROOMS = ("101#0", "101#1")  # master and extension of room 101 (VTO manual 4.2.6)
+
+
+def _prepare_room(vto_url: str) -> None:
+    """Room 101 becomes a master and an extension VTH on the door station (idempotent): a plain
+    101 and 101#N cannot both exist (manual 4.2.6), so the room list is rebuilt once."""
+    auth = httpx.DigestAuth("admin", DEMO_DEVICE_PASSWORD)
+    control = f"{vto_url}/openpss/control"
+    rooms = httpx.get(f"{control}/rooms", auth=auth, timeout=10).json()["rooms"]
+    numbers = [entry["number"] for entry in rooms]
+    if all(room in numbers for room in VTH_ROOMS):
+        return
+    keep = [n for n in numbers if n.split("#")[0] != "101"]
+    httpx.post(f"{control}/rooms", json={"clear": True}, auth=auth, timeout=10)
+    body = {"add": [{"number": n} for n in [*VTH_ROOMS, *keep]]}
+    httpx.post(f"{control}/rooms", json=body, auth=auth, timeout=10).raise_for_status()
+
+
+def _vth_command(
+    devices_dir: Path, room: str, http: int, sip: int, vto_ports: tuple[int, int, int, int]
+) -> list[str]:
+    vto_http, _, vto_rtsp, vto_sip = vto_ports
+    return [
+        sys.executable, "-m", "openpss.cli", "device", "vth",
+        "--data-dir", str(devices_dir / f"vth-{room.replace('#', '-')}"),
+        "--admin-password", DEMO_DEVICE_PASSWORD,
+        "--listen", "127.0.0.1", "--http-port", str(http), "--sip-port", str(sip),
+        "--room", room, "--sip-server", f"127.0.0.1:{vto_sip}", "--realm", "VDP",
+        "--door", f"gate=127.0.0.1:{vto_http}:{vto_rtsp}",
+        "--door-password", DEMO_DEVICE_PASSWORD,
+    ]  # fmt: skip
+
+
+def _vth_lines(http: int) -> list[str]:
+    first, second = f"http://127.0.0.1:{http}", f"http://127.0.0.1:{http + 1}"
+    login = f"--http-password '{DEMO_DEVICE_PASSWORD}'"
+    return [
+        f"  indoor monitors:     101#0 {first}, 101#1 {second} (user admin, same password)",
+        f"  answer a call:       openpss device vth answer --device {first} {login}",
+        f"  monitor the door:    openpss device vth monitor gate --device {first} {login}",
     ]
 
 

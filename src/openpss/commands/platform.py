@@ -28,11 +28,17 @@ def serve(
     """Migrate the database, then run the web console, REST API and background services."""
     import uvicorn
 
-    from openpss.platform.app import create_app
+    from openpss.platform.app import PLATFORM_LIMITS, create_app
     from openpss.platform.db import migrate as run_migrations
     from openpss.platform.settings import get_settings
+    from openpss.protocols.http_guard import uvicorn_options
 
     settings = get_settings()
     run_migrations(settings.resolved_database_url)
     app = create_app(settings)
-    uvicorn.run(app, host=host or settings.http_host, port=port or settings.http_port)
+    uvicorn.run(
+        app,
+        host=host or settings.http_host,
+        port=port or settings.http_port,
+        **uvicorn_options(PLATFORM_LIMITS),
+    )

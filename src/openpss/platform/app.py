@@ -24,6 +24,7 @@ from openpss.platform.web import api_docs
 from openpss.platform.web.errors import forbidden_page
 from openpss.platform.web.htmx import is_htmx
 from openpss.platform.web.templating import STATIC_DIR
+from openpss.protocols.http_guard import HttpLimits
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,12 @@ BACKGROUND_SERVICES: list[str] = [
     "openpss.platform.intercom.sip:run",
     "openpss.platform.integrations.mqtt:run",
 ]
+
+# The console and API: browsers open ~6 connections each and offices share an address (NAT);
+# a 20 MB upload over a slow link needs its two minutes.
+PLATFORM_LIMITS = HttpLimits(
+    header_timeout=10.0, body_timeout=120.0, max_connections=1000, max_per_peer=128
+)
 
 BackgroundService = Callable[[FastAPI], Coroutine[Any, Any, None]]
 

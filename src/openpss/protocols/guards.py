@@ -5,6 +5,7 @@ DHIP) must survive garbage, floods and slow clients. The pieces here are the com
 
 - ``RateLimitedLog``: one log line per key and interval, with the count of lines suppressed,
   so a flood of bad packets cannot fill the disk with tracebacks.
+- ``RateLimitFilter``: the same for loggers we do not own (uvicorn, asyncio).
 - ``ConnectionLimit``: at most N connections in all and M per peer address.
 - ``BoundedTable``: a dict with a size cap that evicts the oldest *unprotected* entry first,
   so a flood of new keys cannot push out the entries that matter (locked logins, registered
@@ -64,6 +65,42 @@ class RateLimitedLog:
     def info(self, key: str, msg: str, *args: object) -> bool:
         """``log`` at INFO."""
         return self.log(logging.INFO, key, msg, *args)
+
+
+class RateLimitFilter(logging.Filter):
+    """A logging filter: records at WARNING and above pass once per message per interval.
+
+    For loggers we do not own (uvicorn, asyncio): the key is the message template, so a
+    flood of "Invalid HTTP request received." from many peers becomes one line per interval
+    with the count of the lines dropped.
+    """
+
+    def __init__(
+        self,
+        *,
+        interval: float = 10.0,
+        max_keys: int = 256,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self._interval = interval
+        self._clock = clock
+        self._last: BoundedTable[str, list[float]] = BoundedTable(max_keys)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """True to emit ``record``; repeated warnings within the interval are dropped."""
+        if record.levelno < logging.WARNING:
+            return True
+        key = f"{record.name}:{record.levelno}:{record.msg}"
+        now = self._clock()
+        entry = self._last.get(key)
+        if entry is not None and now - entry[0] < self._interval:
+            entry[1] += 1
+            return False
+        self._last[key] = [now, 0]
+        if entry is not None and entry[1]:
+            record.msg = f"{record.msg} ({int(entry[1])} similar lines suppressed)"
+        return True
 
 
 class ConnectionLimit:

@@ -82,6 +82,8 @@ async def serve_device(
     from openpss.devices.attendance.http import AttendanceHttp
     from openpss.devices.attendance.model import TerminalError
     from openpss.devices.attendance.store import open_terminal
+    from openpss.protocols.dahua_http.server import DEVICE_LIMITS
+    from openpss.protocols.http_guard import uvicorn_options
 
     terminal, store = open_terminal(data_dir)
     if usb_dir is not None:
@@ -99,7 +101,9 @@ async def serve_device(
         port,
         "initialized" if front.initialized else "uninitialized",
     )
-    config = uvicorn.Config(front.app(), host=host, port=port, log_level="warning")
+    config = uvicorn.Config(
+        front.app(), host=host, port=port, log_level="warning", **uvicorn_options(DEVICE_LIMITS)
+    )
     server = uvicorn.Server(config)
     try:
         if keypad:

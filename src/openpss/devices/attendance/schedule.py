@@ -12,6 +12,7 @@ import calendar
 import datetime as dt
 from typing import Any
 
+from openpss.attendance.bulk import evaluate_rules
 from openpss.attendance.terminal import (
     MAX_SHIFTS,
     DayResult,
@@ -20,7 +21,6 @@ from openpss.attendance.terminal import (
     Rules,
     Shift,
     UserSchedule,
-    evaluate,
     validate_schedule_code,
 )
 from openpss.devices.attendance.model import Terminal, TerminalError
@@ -186,7 +186,7 @@ def month_report(terminal: Terminal, year: int, month: int) -> list[DayResult]:
         for p in terminal.punches
         if p.success and first <= p.local.date() <= last
     ]
-    return [r for r in evaluate(rules(terminal), punches) if first <= r.date <= last]
+    return evaluate_rules(rules(terminal), punches, first, last)
 
 
 def month_records(terminal: Terminal, year: int, month: int) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ monotonic clock, or a test's pulse train), so timing behaviour is exact and unit
 
 from __future__ import annotations
 
+import enum
 import heapq
 import logging
 from collections import deque
@@ -24,6 +25,14 @@ LINE_TIME_NS = 7_500  # sensor row readout time: 2048 rows in 15.4 ms (about 60 
 FRAME_OVERHEAD_NS = 100_000  # per-frame sensor overhead
 GVSP_OVERHEAD = 1.03  # packet headers (IP/UDP/GVSP) on top of the image bytes
 MAX_BACKLOG = 3  # free-running frames the poller may fall behind before frames are skipped
+
+
+class AcquisitionState(enum.StrEnum):
+    """Where the acquisition is (GenICam SFNC acquisition control)."""
+
+    idle = "idle"
+    armed = "armed"  # waits for the AcquisitionStart trigger
+    active = "active"
 
 
 class Host(Protocol):
@@ -73,7 +82,7 @@ class Acquisition:
         self.host = host
         self.line_time_ns = line_time_ns  # sensor row readout time
         self.timeline = Timeline()
-        self.state = "idle"  # idle | armed (waits for the AcquisitionStart trigger) | active
+        self.state = AcquisitionState.idle  # changed only by _set_state
         self.generation = 0
         self.frames_left: int | None = None
         self.exposing = 0
@@ -124,7 +133,7 @@ class Acquisition:
     # -- acquisition control ----------------------------------------------------------------
     def start(self) -> None:
         """AcquisitionStart: arm or begin according to the mode and the triggers."""
-        if self.state != "idle":
+        if self.state is not AcquisitionState.idle:
             return
         self.generation += 1
         mode = self.host.get("AcquisitionMode")
@@ -132,27 +141,33 @@ class Acquisition:
         self.frames_left = counts.get(mode, self.host.get("AcquisitionFrameCount"))
         self.exposing = 0
         if self.trigger_on("AcquisitionStart"):
-            self.state = "armed"
+            self._set_state(AcquisitionState.armed, "AcquisitionStart trigger awaited")
             self.update_outputs(self.now)
             return
         self._activate(self.now)
 
     def stop(self) -> None:
         """AcquisitionStop: end the acquisition; frames still exposing are dropped."""
-        self.state = "idle"
+        self._set_state(AcquisitionState.idle, "AcquisitionStop")
         self.generation += 1
         self.exposing = 0
         self.free_run_scheduled = False
         self.update_outputs(self.now)
 
+    def _set_state(self, state: AcquisitionState, reason: str) -> None:
+        """The one place the acquisition state changes; every transition is logged."""
+        if state is not self.state:
+            logger.debug("acquisition %s -> %s (%s)", self.state.value, state.value, reason)
+            self.state = state
+
     def _activate(self, time_ns: int) -> None:
-        self.state = "active"
+        self._set_state(AcquisitionState.active, "started")
         self.reconfigure(time_ns)
         self.update_outputs(time_ns)
 
     def reconfigure(self, time_ns: int | None = None) -> None:
         """Start free-running if the acquisition is active and FrameStart is not triggered."""
-        if self.state == "active" and not self.trigger_on("FrameStart"):
+        if self.state is AcquisitionState.active and not self.trigger_on("FrameStart"):
             self._schedule_free_run(self.now if time_ns is None else time_ns)
         self.update_outputs(self.now)
 
@@ -167,7 +182,7 @@ class Acquisition:
         if generation != self.generation:
             return
         self.free_run_scheduled = False
-        if self.state != "active" or self.trigger_on("FrameStart"):
+        if self.state is not AcquisitionState.active or self.trigger_on("FrameStart"):
             return
         period = self.frame_period_ns()
         behind = (self.timeline.target - time_ns) // period
@@ -209,16 +224,16 @@ class Acquisition:
         self.frame_counter += 1
         self.host.deliver(start_ns, time_ns, settings, self.frame_counter)
         if self.frames_left == 0 and self.exposing == 0:
-            self.state = "idle"  # SingleFrame / MultiFrame complete
+            self._set_state(AcquisitionState.idle, "SingleFrame / MultiFrame complete")
         self.update_outputs(time_ns)
 
     # -- triggers ---------------------------------------------------------------------------
     def trigger(self, selector: str, time_ns: int) -> None:
         """A trigger signal for TriggerSelector `selector` arrived at time_ns."""
-        if self.state == "idle":
+        if self.state is AcquisitionState.idle:
             logger.debug("%s trigger ignored: acquisition not started", selector)
             return
-        if selector == "FrameStart" and self.state == "active":
+        if selector == "FrameStart" and self.state is AcquisitionState.active:
             self.host.emit("FrameTrigger", time_ns, self.frame_counter + 1)
         delay_ns = round(self.host.get("TriggerDelay", TriggerSelector=selector) * 1000)
         generation = self.generation
@@ -228,9 +243,9 @@ class Acquisition:
         if generation != self.generation:
             return
         if selector == "AcquisitionStart":
-            if self.state == "armed":
+            if self.state is AcquisitionState.armed:
                 self._activate(time_ns)
-        elif self.state == "active" and self.trigger_on("FrameStart"):
+        elif self.state is AcquisitionState.active and self.trigger_on("FrameStart"):
             self._start_exposure(time_ns, generation)
 
     def _fire_source(self, source: str, rising: bool | None, time_ns: int) -> None:
@@ -310,7 +325,11 @@ class Acquisition:
         if source == "ExposureActive":
             return self.exposing > 0
         if source == "FrameTriggerWait":
-            return self.state == "active" and self.trigger_on("FrameStart") and not self.exposing
+            return (
+                self.state is AcquisitionState.active
+                and self.trigger_on("FrameStart")
+                and not self.exposing
+            )
         if source.startswith("UserOutput"):
             return bool(self.host.get("UserOutputValue", UserOutputSelector=source))
         return False

@@ -1,6 +1,7 @@
-"""GigE Vision bootstrap and transport-layer registers (addresses below 0x10000).
+"""GigE Vision bootstrap and transport-layer registers of the camera (addresses below 0x10000).
 
-Addresses and bit meanings: GigE Vision 2.0 chapter 28 ("Bootstrap Registers").
+The addresses and bits are the one map in `openpss.protocols.gige_vision.bootstrap`
+(GigE Vision 2.0 chapter 28), shared with the client.
 """
 
 from __future__ import annotations
@@ -14,69 +15,86 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from openpss.devices.camera.errors import BadAddress, InvalidParameter, WriteProtect
+
+# The device answers at the addresses of the one register map (re-exported for its users).
+from openpss.protocols.gige_vision.bootstrap import (  # noqa: F401
+    BOOTSTRAP_END,
+    CCP,
+    CCP_CONTROL,
+    CCP_EXCLUSIVE,
+    CCP_SWITCHOVER_ENABLE,
+    DEVICE_MODE,
+    DISCOVERY_ACK_DELAY,
+    FIRST_URL,
+    GVCP_CAP_CONCATENATION,
+    GVCP_CAP_EVENT,
+    GVCP_CAP_EVENTDATA,
+    GVCP_CAP_HEARTBEAT_DISABLE,
+    GVCP_CAP_PACKETRESEND,
+    GVCP_CAP_SERIAL_NUMBER,
+    GVCP_CAP_USER_NAME,
+    GVCP_CAP_WRITEMEM,
+    GVCP_CAPABILITY,
+    GVCP_CONFIG_HEARTBEAT_DISABLE,
+    GVCP_CONFIGURATION,
+    GVSP_CONFIG_64BIT_BLOCK_ID,
+    GVSP_CONFIGURATION,
+    HEARTBEAT_TIMEOUT,
+    LINK_SPEED,
+    MCDA,
+    MCP,
+    MCRC,
+    MCSP,
+    MCTT,
+    NUMBER_OF_ACTION_SIGNALS,
+    NUMBER_OF_INTERFACES,
+    NUMBER_OF_MESSAGE_CHANNELS,
+    NUMBER_OF_STREAM_CHANNELS,
+    PENDING_TIMEOUT,
+    PERSISTENT_GATEWAY,
+    PERSISTENT_IP,
+    PERSISTENT_SUBNET,
+    PRIMARY_APPLICATION_IP,
+    PRIMARY_APPLICATION_PORT,
+    SCC0,
+    SCCFG0,
+    SCDA0,
+    SCP0,
+    SCPD0,
+    SCPS0,
+    SCPS_DO_NOT_FRAGMENT,
+    SCPS_FIRE_TEST_PACKET,
+    SCPS_SIZE_MASK,
+    SCSP0,
+    SECOND_URL,
+    TIMESTAMP_CONTROL,
+    TIMESTAMP_TICK_FREQUENCY_HIGH,
+    TIMESTAMP_TICK_FREQUENCY_LOW,
+    TIMESTAMP_VALUE_HIGH,
+    TIMESTAMP_VALUE_LOW,
+    URL_SIZE,
+    USER_NAME,
+    USER_NAME_SIZE,
+    VERSION,
+)
 from openpss.protocols.gige_vision.gvcp import DeviceInfo
 
 logger = logging.getLogger(__name__)
 
-BOOTSTRAP_END = 0x10000
 # Where the GenICam XML lives in device memory (far above the feature registers).
 XML_ADDRESS = 0xC0000000
-
-# GigE Vision 2.0 bootstrap register addresses.
-VERSION = 0x0000
-DEVICE_MODE = 0x0004
-USER_NAME = 0x00E8  # 16 bytes, writable
-USER_NAME_SIZE = 16
-FIRST_URL = 0x0200  # 512 bytes
-SECOND_URL = 0x0400  # 512 bytes
-URL_SIZE = 0x200
-NUMBER_OF_INTERFACES = 0x0600
-PERSISTENT_IP = 0x064C
-PERSISTENT_SUBNET = 0x065C
-PERSISTENT_GATEWAY = 0x066C
-LINK_SPEED = 0x0670
-NUMBER_OF_MESSAGE_CHANNELS = 0x0900
-NUMBER_OF_STREAM_CHANNELS = 0x0904
-NUMBER_OF_ACTION_SIGNALS = 0x0908
-GVCP_CAPABILITY = 0x0934
-HEARTBEAT_TIMEOUT = 0x0938
-TIMESTAMP_TICK_FREQUENCY_HIGH = 0x093C
-TIMESTAMP_TICK_FREQUENCY_LOW = 0x0940
-TIMESTAMP_CONTROL = 0x0944
-TIMESTAMP_VALUE_HIGH = 0x0948
-TIMESTAMP_VALUE_LOW = 0x094C
-DISCOVERY_ACK_DELAY = 0x0950
-GVCP_CONFIGURATION = 0x0954
-PENDING_TIMEOUT = 0x0958
-GVSP_CONFIGURATION = 0x0960
-CCP = 0x0A00  # control channel privilege
-PRIMARY_APPLICATION_PORT = 0x0A04
-PRIMARY_APPLICATION_IP = 0x0A08
-MCP = 0x0B00  # message channel port
-MCDA = 0x0B10  # message channel destination address
-MCTT = 0x0B14  # message channel transmission timeout (ms)
-MCRC = 0x0B18  # message channel retry count
-MCSP = 0x0B1C  # message channel source port
-SCP0 = 0x0D00  # stream channel 0 port
-SCPS0 = 0x0D04  # stream channel 0 packet size
-SCPD0 = 0x0D08  # stream channel 0 packet delay (timestamp ticks)
-SCDA0 = 0x0D18  # stream channel 0 destination address
-SCSP0 = 0x0D1C  # stream channel 0 source port
-SCC0 = 0x0D20  # stream channel 0 capability
-SCCFG0 = 0x0D24  # stream channel 0 configuration
-
-# CCP bits (GigE Vision 2.0 §28.1, bit 31 is the least significant).
-CCP_EXCLUSIVE = 0x00000001
-CCP_CONTROL = 0x00000002
-CCP_SWITCHOVER_ENABLE = 0x00000004
 # GVCP capability bits implemented here: user-defined name, serial number, heartbeat disable,
 # EVENTDATA, EVENT, PACKETRESEND, WRITEMEM, concatenated READREG/WRITEREG.
-GVCP_CAPABILITIES = 0x80000000 | 0x40000000 | 0x20000000 | 0x10 | 0x08 | 0x04 | 0x02 | 0x01
-GVCP_CONFIG_HEARTBEAT_DISABLE = 0x00000001
-GVSP_CONFIG_64BIT_BLOCK_ID = 0x40000000
-SCPS_FIRE_TEST_PACKET = 0x80000000
-SCPS_DO_NOT_FRAGMENT = 0x40000000
-SCPS_SIZE_MASK = 0xFFFF
+GVCP_CAPABILITIES = (
+    GVCP_CAP_USER_NAME
+    | GVCP_CAP_SERIAL_NUMBER
+    | GVCP_CAP_HEARTBEAT_DISABLE
+    | GVCP_CAP_EVENTDATA
+    | GVCP_CAP_EVENT
+    | GVCP_CAP_PACKETRESEND
+    | GVCP_CAP_WRITEMEM
+    | GVCP_CAP_CONCATENATION
+)
 TICK_FREQUENCY = 1_000_000_000
 MIN_PACKET_SIZE = 576
 MAX_PACKET_SIZE = 65500

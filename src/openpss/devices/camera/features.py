@@ -16,6 +16,7 @@ from openpss.protocols.genicam import (
     Kind,
     Visibility,
 )
+from openpss.protocols.gige_vision import bootstrap as bs
 
 E = Visibility.EXPERT
 G = Visibility.GURU
@@ -81,13 +82,15 @@ def _device() -> list[Feature]:
     c = "DeviceControl"
     return [
         # GigE Vision 2.0 bootstrap string registers (answered by the front-end).
-        Feature("DeviceVendorName", STR, c, "Name of the manufacturer", 0x0048, 32, RO),
-        Feature("DeviceModelName", STR, c, "Model of the device", 0x0068, 32, RO),
-        Feature("DeviceVersion", STR, c, "Version of the device", 0x0088, 32, RO),
-        Feature("DeviceManufacturerInfo", STR, c, "Manufacturer information", 0x00A8, 48, RO),
-        Feature("DeviceSerialNumber", STR, c, "Serial number", 0x00D8, 16, RO),
+        Feature("DeviceVendorName", STR, c, "Name of the manufacturer", bs.MANUFACTURER_NAME, 32,
+                RO),
+        Feature("DeviceModelName", STR, c, "Model of the device", bs.MODEL_NAME, 32, RO),
+        Feature("DeviceVersion", STR, c, "Version of the device", bs.DEVICE_VERSION, 32, RO),
+        Feature("DeviceManufacturerInfo", STR, c, "Manufacturer information",
+                bs.MANUFACTURER_INFO, 48, RO),
+        Feature("DeviceSerialNumber", STR, c, "Serial number", bs.SERIAL_NUMBER, 16, RO),
         Feature("DeviceUserID", STR, c, "User-programmable name of the device (kept across "
-                "restarts)", 0x00E8, 16, persistent=False),
+                "restarts)", bs.USER_NAME, 16, persistent=False),
         Feature("DeviceFirmwareVersion", STR, c, "Firmware version", None, 32, RO, E,
                 persistent=False),
         Feature("DeviceScanType", ENUM, c, "Scan type of the sensor", access=RO, visibility=E,
@@ -342,27 +345,31 @@ def _transport() -> list[Feature]:
                 "format may not change", visibility=Visibility.INVISIBLE, minimum=0, maximum=1,
                 persistent=False),
         # GigE Vision 2.0 bootstrap registers, answered by the network front-end.
-        Feature("GevCurrentIPAddress", INT, c, "Current IP address", 0x0024, access=RO,
+        Feature("GevCurrentIPAddress", INT, c, "Current IP address", bs.CURRENT_IP, access=RO,
                 visibility=G, representation="IPV4Address", persistent=False),
-        Feature("GevHeartbeatTimeout", INT, c, "Control channel heartbeat timeout", 0x0938,
+        Feature("GevHeartbeatTimeout", INT, c, "Control channel heartbeat timeout",
+                bs.HEARTBEAT_TIMEOUT,
                 visibility=G, unit="ms", minimum=500, maximum=0xFFFFFFFF, persistent=False),
-        Feature("GevTimestampTickFrequency", INT, c, "Timestamp ticks per second", 0x093C, 8,
+        Feature("GevTimestampTickFrequency", INT, c, "Timestamp ticks per second",
+                bs.TIMESTAMP_TICK_FREQUENCY_HIGH, 8,
                 RO, G, unit="Hz", persistent=False),
         Feature("GevTimestampControlLatch", CMD, c, "Latch the timestamp into "
-                "GevTimestampValue", 0x0944, access=WO, visibility=G, command_value=2,
+                "GevTimestampValue", bs.TIMESTAMP_CONTROL, access=WO, visibility=G,
+                command_value=bs.TIMESTAMP_LATCH,
                 persistent=False),
-        Feature("GevTimestampControlReset", CMD, c, "Reset the timestamp to 0", 0x0944,
-                access=WO, visibility=G, command_value=1, persistent=False),
-        Feature("GevTimestampValue", INT, c, "Latched timestamp", 0x0948, 8, RO, G,
+        Feature("GevTimestampControlReset", CMD, c, "Reset the timestamp to 0",
+                bs.TIMESTAMP_CONTROL, access=WO, visibility=G, command_value=bs.TIMESTAMP_RESET,
                 persistent=False),
-        Feature("GevSCPHostPort", INT, c, "Stream channel 0 destination port", 0x0D00,
+        Feature("GevTimestampValue", INT, c, "Latched timestamp", bs.TIMESTAMP_VALUE_HIGH, 8, RO, G,
+                persistent=False),
+        Feature("GevSCPHostPort", INT, c, "Stream channel 0 destination port", bs.SCP0,
                 visibility=G, bits=(16, 31), persistent=False),
-        Feature("GevSCPSPacketSize", INT, c, "Stream channel 0 packet size", 0x0D04,
+        Feature("GevSCPSPacketSize", INT, c, "Stream channel 0 packet size", bs.SCPS0,
                 visibility=E, unit="B", minimum=576, maximum=9000, bits=(16, 31),
                 persistent=False),
-        Feature("GevSCPD", INT, c, "Stream channel 0 delay between packets", 0x0D08,
+        Feature("GevSCPD", INT, c, "Stream channel 0 delay between packets", bs.SCPD0,
                 visibility=G, persistent=False),
-        Feature("GevSCDA", INT, c, "Stream channel 0 destination address", 0x0D18,
+        Feature("GevSCDA", INT, c, "Stream channel 0 destination address", bs.SCDA0,
                 visibility=G, representation="IPV4Address", persistent=False),
     ]
 # fmt: on

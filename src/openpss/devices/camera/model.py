@@ -17,7 +17,12 @@ from typing import Any
 import numpy as np
 
 from openpss import __version__ as openpss_version
-from openpss.devices.camera.acquisition import INPUT_LINES, LINE_TIME_NS, Acquisition
+from openpss.devices.camera.acquisition import (
+    INPUT_LINES,
+    LINE_TIME_NS,
+    Acquisition,
+    AcquisitionState,
+)
 from openpss.devices.camera.errors import (
     AccessDenied,
     BadAddress,
@@ -98,7 +103,7 @@ class CameraModel(FeatureRules):
     @property
     def acquiring(self) -> bool:
         """True from AcquisitionStart until AcquisitionStop or the last frame of the mode."""
-        return self.engine.state != "idle"
+        return self.engine.state is not AcquisitionState.idle
 
     def tl_params_locked(self, locked: bool) -> None:
         """The front-end locks transport parameters while its stream channel is open."""

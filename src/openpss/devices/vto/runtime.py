@@ -24,7 +24,9 @@ from openpss.devices.vto.http import VtoHttp
 from openpss.devices.vto.media import MonitorStreams
 from openpss.devices.vto.model import ADMIN_USER, DoorStation
 from openpss.protocols.dahua_http.digest import realm_for
+from openpss.protocols.dahua_http.server import DEVICE_LIMITS
 from openpss.protocols.dhip.server import DhipServer
+from openpss.protocols.http_guard import uvicorn_options
 from openpss.protocols.rtsp.server import RtspServer
 
 logger = logging.getLogger(__name__)
@@ -94,7 +96,12 @@ class VtoRuntime:
         await self.dhip.start(p.host, p.dhip)
         await self.rtsp.start(p.host, p.rtsp)
         config = uvicorn.Config(
-            self.http.app(), host=p.host, port=p.http, log_level="warning", lifespan="off"
+            self.http.app(),
+            host=p.host,
+            port=p.http,
+            log_level="warning",
+            lifespan="off",
+            **uvicorn_options(DEVICE_LIMITS),
         )
         self.uvicorn = uvicorn.Server(config)
         tasks = [asyncio.create_task(self.uvicorn.serve()), asyncio.create_task(self._tick())]

@@ -238,7 +238,8 @@ def list_results(
     end: dt.date,
     person_id: int | None = None,
 ) -> list[AttendanceResult]:
-    """Stored person-day results in a date range."""
+    """Stored person-day results in a date range (stale or missing days recomputed first)."""
+    compute.refresh(session, start, end, None if person_id is None else [person_id])
     query = select(AttendanceResult).where(
         AttendanceResult.day >= start, AttendanceResult.day <= end
     )

@@ -1,7 +1,10 @@
 """Schedules and results: which periods a person has on a day, and their stored outcome.
 
 Precedence on a day: leave or business trip, then holiday, then the person's own shift
-assignment, then the nearest department (up the tree) with an assignment.
+assignment, then the nearest department (up the tree) with an assignment. Days outside the
+person's validity and employment are not due. `Context.plan` is the scalar rule; months are
+planned and evaluated on the vectorised engine (`engine.py`, `openpss.attendance.bulk_periods`)
+and written in bulk (`store.py`); tests hold the two to the same results.
 """
 
 from __future__ import annotations
@@ -9,28 +12,27 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import holidays as holiday_calendars
-from sqlalchemy import DateTime, Table, delete, select, type_coerce
+import numpy as np
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openpss.attendance.periods import (
+    IN_PROGRESS,
     AnyPeriod,
     CycleShift,
-    DayOutcome,
     FixedPeriod,
     FlexiblePeriod,
-    PeriodOutcome,
     RestBreak,
     RestPeriodType,
     day_window,
-    evaluate_person_day,
 )
 from openpss.attendance.terminal import parse_hhmm
+from openpss.platform.attendance import engine, store
 from openpss.platform.attendance.models import (
     AttendanceException,
     AttendancePeriod,
@@ -46,7 +48,8 @@ from openpss.platform.records.models import AccessRecord
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
-BATCH = 2000
+REFRESH_DAYS = 366  # reads bring at most the last year up to date
+BATCH = 20_000  # persons evaluated at once (about 2 MB of arrays per 1,000)
 
 
 def core_period(row: AttendancePeriod) -> AnyPeriod:
@@ -145,7 +148,10 @@ class Context:
         for start, end, shift_id in self.person_assignments.get(person.id, ()):
             if start <= day <= end:
                 return shift_id
-        department: int | None = person.department_id
+        return self.department_shift_id(person.department_id, day)
+
+    def department_shift_id(self, department: int | None, day: dt.date) -> int | None:
+        """The shift of the nearest department (up the tree) with an assignment on `day`."""
         seen: set[int] = set()
         while department is not None and department not in seen:
             seen.add(department)
@@ -154,6 +160,18 @@ class Context:
                     return shift_id
             department = self.parents.get(department)
         return None
+
+    def employment(self, person: PersonRow) -> tuple[dt.datetime | None, dt.date | None]:
+        """First instant (local wall time) and last day the person is due to attend.
+
+        From the later of validity start and employment date, to the earlier of validity end
+        and termination date; days outside are not due (issue 8.3).
+        """
+        starts = [t for t in (person.valid_from, person.employment_date) if t is not None]
+        ends = [t for t in (person.valid_to, person.termination_date) if t is not None]
+        start = max(starts).astimezone(self.zone).replace(tzinfo=None) if starts else None
+        end = min(ends).astimezone(self.zone).date() if ends else None
+        return start, end
 
     def shift_of(self, person: PersonRow, day: dt.date) -> CycleShift | None:
         """The shift that schedules the person's day (see shift_id_of)."""
@@ -170,7 +188,23 @@ class Context:
         return shift_id
 
     def plan(self, person: PersonRow, day: dt.date) -> tuple[str, tuple[AnyPeriod, ...]]:
-        """("shift", periods), or ("leave"|"business_trip"|"holiday"|"unscheduled", ())."""
+        """("shift", periods), or ("leave"|"business_trip"|"holiday"|"unscheduled", ()).
+
+        Outside employment a day is unscheduled; on its first day only the periods whose valid
+        window is still open when it starts are due.
+        """
+        start, end = self.employment(person)
+        if (start is not None and day < start.date()) or (end is not None and day > end):
+            return "unscheduled", ()
+        kind, periods = self._plan(person, day)
+        if start is None or day != start.date():
+            return kind, periods
+        due = tuple(
+            p for p in periods if not isinstance(p, RestPeriodType) and p.window(day)[1] >= start
+        )
+        return ("shift", due) if kind == "shift" and due else ("unscheduled", ())
+
+    def _plan(self, person: PersonRow, day: dt.date) -> tuple[str, tuple[AnyPeriod, ...]]:
         for start, end, kind in self.exceptions.get(person.id, ()):
             if start <= day <= end:
                 return kind, ()
@@ -190,6 +224,10 @@ class PersonRow:
     user_id: str
     name: str
     department_id: int | None
+    valid_from: dt.datetime | None = None
+    valid_to: dt.datetime | None = None
+    employment_date: dt.datetime | None = None
+    termination_date: dt.datetime | None = None
 
 
 def load_context(session: Session) -> Context:
@@ -221,9 +259,21 @@ def load_context(session: Session) -> Context:
     )
 
 
+PERSON_COLUMNS = (
+    Person.id,
+    Person.user_id,
+    Person.name,
+    Person.department_id,
+    Person.valid_from,
+    Person.valid_to,
+    Person.employment_date,
+    Person.termination_date,
+)
+
+
 def load_persons(session: Session, person_ids: Iterable[int] | None = None) -> list[PersonRow]:
     """Persons ordered by user id, optionally only some."""
-    query = select(Person.id, Person.user_id, Person.name, Person.department_id)
+    query = select(*PERSON_COLUMNS)
     wanted = None if person_ids is None else set(person_ids)
     if wanted is not None and len(wanted) <= 5000:  # larger sets: filter here, not in SQL
         query = query.where(Person.id.in_(sorted(wanted)))
@@ -236,115 +286,6 @@ def local_bounds(ctx: Context, start: dt.date, end: dt.date) -> tuple[dt.datetim
     low = dt.datetime.combine(start - dt.timedelta(days=1), dt.time(), ctx.zone)
     high = dt.datetime.combine(end + dt.timedelta(days=2), dt.time(), ctx.zone)
     return low.astimezone(dt.UTC), high.astimezone(dt.UTC)
-
-
-def load_punches(
-    session: Session, ctx: Context, persons: Sequence[PersonRow], start: dt.date, end: dt.date
-) -> dict[str, list[dt.datetime]]:
-    """Successful punches per user id as sorted local wall-clock datetimes."""
-    low, high = local_bounds(ctx, start, end)
-    # The raw column (no UTCDateTime decorator per row): SQLite gives naive UTC, PostgreSQL aware.
-    raw_time = type_coerce(AccessRecord.event_time, DateTime(timezone=True))
-    query = select(AccessRecord.user_id, raw_time).where(
-        AccessRecord.event_time >= low, AccessRecord.event_time < high, AccessRecord.success
-    )
-    if len(persons) <= 500:
-        query = query.where(AccessRecord.user_id.in_([p.user_id for p in persons]))
-    punches: dict[str, list[dt.datetime]] = defaultdict(list)
-    utc_wall = str(ctx.zone) in ("UTC", "Etc/UTC")
-    for user_id, at in session.execute(query):
-        punches[user_id].append(_local_wall(at, ctx.zone, utc_wall))
-    for times in punches.values():
-        times.sort()
-    return punches
-
-
-def _local_wall(at: dt.datetime, zone: ZoneInfo, utc_wall: bool) -> dt.datetime:
-    """A stored instant as naive local wall-clock time."""
-    if at.tzinfo is None:
-        if utc_wall:
-            return at
-        at = at.replace(tzinfo=dt.UTC)
-    return at.astimezone(zone).replace(tzinfo=None)
-
-
-def _clock(at: dt.datetime | None) -> str | None:
-    return at.time().isoformat("seconds") if at else None
-
-
-def _period_detail(p: PeriodOutcome) -> dict[str, Any]:
-    return {
-        "name": p.name,
-        "status": p.status,
-        "check_in": _clock(p.check_in),
-        "check_out": _clock(p.check_out),
-        "late_minutes": p.late_minutes,
-        "early_minutes": p.early_minutes,
-        "work_minutes": p.work_minutes,
-    }
-
-
-def _outcome_columns(outcome: DayOutcome) -> dict[str, Any]:
-    """The summed columns of a day's outcome, in one pass over its periods."""
-    due = work = overtime = late = late_count = early = early_count = absent = 0
-    for p in outcome.periods:
-        due += p.due_minutes
-        work += p.work_minutes
-        overtime += p.overtime_minutes
-        late += p.late_minutes
-        early += p.early_minutes
-        late_count += 1 if p.late_minutes else 0
-        early_count += 1 if p.early_minutes else 0
-        absent += p.due_minutes if p.status == "absent" else 0
-    return {
-        "status": outcome.status,
-        "due_minutes": due,
-        "work_minutes": work,
-        "overtime_minutes": overtime,
-        "late_count": late_count,
-        "late_minutes": late,
-        "early_count": early_count,
-        "early_minutes": early,
-        "absence_days": round(absent / due, 3) if due else 0.0,
-        "detail": [_period_detail(p) for p in outcome.periods],
-    }
-
-
-def result_row(
-    ctx: Context,
-    person: PersonRow,
-    day: dt.date,
-    punches: Sequence[dt.datetime],
-    computed_at: dt.datetime | None = None,
-    own_day: Sequence[dt.datetime] | None = None,
-) -> dict[str, Any] | None:
-    """The stored columns of one person-day; None when the day is unscheduled.
-
-    `punches` are the local punches of day-1 .. day+1 (windows may cross midnight);
-    `own_day`, when the caller has it, those of `day` alone.
-    """
-    kind, periods = ctx.plan(person, day)
-    if kind == "unscheduled":
-        return None
-    if kind != "shift":
-        outcome = DayOutcome(kind)
-    elif not periods:  # nothing scheduled that day: a rest day, whatever the punches
-        outcome = DayOutcome("rest")
-    else:
-        outcome = evaluate_person_day(day, periods, punches)
-    row = _outcome_columns(outcome)
-    row["person_id"], row["day"] = person.id, day
-    own = punches if own_day is None else own_day
-    row["punches"] = [p.time().isoformat("seconds") for p in own if own_day or p.date() == day]
-    row["computed_at"] = computed_at or utcnow()
-    return row
-
-
-def _group_by_date(punches: Sequence[dt.datetime]) -> dict[dt.date, list[dt.datetime]]:
-    grouped: dict[dt.date, list[dt.datetime]] = defaultdict(list)
-    for at in punches:
-        grouped[at.date()].append(at)
-    return grouped
 
 
 def _days(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -371,62 +312,20 @@ def compute_range(
         return 0
     persons = load_persons(session, person_ids)
     days = _days(start, end)
-    punches = load_punches(session, ctx, persons, start, end)
-    stored = 0
-    for offset in range(0, len(persons), BATCH):
-        batch = persons[offset : offset + BATCH]
-        stored += _store(session, ctx, [(p, d) for p in batch for d in days], punches)
-        if progress:
-            progress(min(offset + BATCH, len(persons)), len(persons))
+    stored, now = 0, utcnow()
+    with store.bulk(session):
+        ids = None if person_ids is None else [p.id for p in persons]
+        store.delete_range(session, ids, start, end)
+        rows, seconds = store.load_punches(session, ctx, persons, local_bounds(ctx, start, end))
+        for offset in range(0, len(persons), BATCH):
+            batch = persons[offset : offset + BATCH]
+            inside = (rows >= offset) & (rows < offset + len(batch))
+            punches = (rows[inside] - offset, seconds[inside])
+            stored += store.write(session, engine.evaluate_month(ctx, batch, days, punches), now)
+            if progress:
+                progress(offset + len(batch), len(persons))
     logger.info("computed %d attendance results for %s..%s", stored, start, end)
     return stored
-
-
-def _store(
-    session: Session,
-    ctx: Context,
-    pairs: Sequence[tuple[PersonRow, dt.date]],
-    punches: dict[str, list[dt.datetime]],
-) -> int:
-    """Replace the results of exactly these person-days."""
-    if not pairs:
-        return 0
-    rows = []
-    by_date: dict[str, dict[dt.date, list[dt.datetime]]] = {}
-    one_day = dt.timedelta(days=1)
-    now = utcnow()
-    for person, day in pairs:
-        dates = by_date.get(person.user_id)
-        if dates is None:
-            dates = by_date[person.user_id] = _group_by_date(punches.get(person.user_id, ()))
-        own = dates.get(day, [])
-        near = dates.get(day - one_day, []) + own + dates.get(day + one_day, [])
-        row = result_row(ctx, person, day, near, now, own)
-        if row is not None:
-            rows.append(row)
-    _delete_results(session, pairs)
-    table = cast(Table, AttendanceResult.__table__)
-    for offset in range(0, len(rows), 5000):
-        session.execute(table.insert(), rows[offset : offset + 5000])
-    return len(rows)
-
-
-def _delete_results(session: Session, pairs: Sequence[tuple[PersonRow, dt.date]]) -> None:
-    """Delete the stored results of exactly these person-days (grouped by identical day sets)."""
-    by_person: dict[int, set[dt.date]] = defaultdict(set)
-    for person, day in pairs:
-        by_person[person.id].add(day)
-    groups: dict[tuple[dt.date, ...], list[int]] = defaultdict(list)
-    for person_id, days in by_person.items():
-        groups[tuple(sorted(days))].append(person_id)
-    for days_key, person_ids in groups.items():
-        for offset in range(0, len(person_ids), 1000):
-            chunk = person_ids[offset : offset + 1000]
-            session.execute(
-                delete(AttendanceResult).where(
-                    AttendanceResult.person_id.in_(chunk), AttendanceResult.day.in_(days_key)
-                )
-            )
 
 
 def compute_person_days(session: Session, pairs: Iterable[tuple[int, dt.date]]) -> int:
@@ -435,13 +334,67 @@ def compute_person_days(session: Session, pairs: Iterable[tuple[int, dt.date]]) 
     if not wanted:
         return 0
     ctx = load_context(session)
-    persons = {p.id: p for p in load_persons(session, {pid for pid, _ in wanted})}
-    items = [(persons[pid], day) for pid, day in wanted if pid in persons]
+    persons = load_persons(session, {pid for pid, _ in wanted})
+    row_of = {p.id: row for row, p in enumerate(persons)}
+    items = [(row_of[pid], day) for pid, day in wanted if pid in row_of]
     if not items:
         return 0
-    start, end = min(d for _, d in items), max(d for _, d in items)
-    punches = load_punches(session, ctx, list(persons.values()), start, end)
-    return _store(session, ctx, items, punches)
+    days = _days(min(d for _, d in items), max(d for _, d in items))
+    mask = np.zeros((len(persons), len(days)), dtype=bool)
+    for row, day in items:
+        mask[row, (day - days[0]).days] = True
+    store.delete_pairs(session, wanted)
+    punches = store.load_punches(session, ctx, persons, local_bounds(ctx, days[0], days[-1]))
+    month = engine.evaluate_month(ctx, persons, days, punches, mask)
+    return store.write(session, month, utcnow())
+
+
+def refresh(
+    session: Session, start: dt.date, end: dt.date, person_ids: Iterable[int] | None = None
+) -> int:
+    """Bring stored results of start..end up to date before they are read (issue 8.3).
+
+    A person whose stored days do not number their planned days (a new person, days since the
+    last computation, days no longer planned) is recomputed over the range; days stored as in
+    progress are recomputed one by one. Rule changes recompute through the services and hooks.
+    """
+    ctx = load_context(session)
+    end = min(end, today(ctx))
+    start = max(start, end - dt.timedelta(days=REFRESH_DAYS - 1))  # older days rarely change
+    if end < start:
+        return 0
+    persons = load_persons(session, person_ids)
+    if not persons:
+        return 0
+    plan, _ = engine.build_plan(ctx, persons, _days(start, end))
+    planned = np.bincount(plan.person, minlength=len(persons))
+    stored = np.zeros(len(persons), dtype=np.int64)
+    row_of = {p.id: row for row, p in enumerate(persons)}
+    result = AttendanceResult
+    in_range = (result.day >= start, result.day <= end)
+    subset = person_ids is not None and len(persons) <= 1000
+    query = select(result.person_id, func.count()).where(*in_range).group_by(result.person_id)
+    open_days = select(result.person_id, result.day).where(*in_range, result.status == IN_PROGRESS)
+    if subset:
+        query = query.where(result.person_id.in_(list(row_of)))
+        open_days = open_days.where(result.person_id.in_(list(row_of)))
+    for pid, count in session.execute(query):
+        if pid in row_of:
+            stored[row_of[pid]] = count
+    changed = [persons[row].id for row in np.flatnonzero(stored != planned).tolist()]
+    whole = set(changed)
+    pending = {
+        (pid, day) for pid, day in session.execute(open_days) if pid in row_of and pid not in whole
+    }
+    if not changed and not pending:
+        return 0
+    logger.info(
+        "refreshing %d persons and %d open days in %s..%s", len(changed), len(pending), start, end
+    )
+    count = compute_person_days(session, pending)
+    if changed:
+        count += compute_range(session=session, start=start, end=end, person_ids=changed)
+    return count
 
 
 def affected_days(ctx: Context, person: PersonRow, local: dt.datetime) -> list[dt.date]:
@@ -469,11 +422,7 @@ def recompute_for_punches(session: Session, records: Iterable[AccessRecord]) -> 
         p.user_id: p
         for p in (
             PersonRow(*row)
-            for row in session.execute(
-                select(Person.id, Person.user_id, Person.name, Person.department_id).where(
-                    Person.user_id.in_(user_ids)
-                )
-            )
+            for row in session.execute(select(*PERSON_COLUMNS).where(Person.user_id.in_(user_ids)))
         )
     }
     pairs: set[tuple[int, dt.date]] = set()

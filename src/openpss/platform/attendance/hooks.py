@@ -1,8 +1,10 @@
-"""Recompute a person's stored attendance when their department changes, whoever changes it.
+"""Recompute a person's stored attendance when their department or employment changes.
 
 Department shift assignments apply to a person through their department, so moving a person
-changes which shift their stored days are judged against. The changed persons are collected at
-flush and their already-stored days recomputed just before the transaction commits.
+changes which shift their stored days are judged against; validity and employment dates decide
+which days are due at all. The changed persons are collected at flush and their already-stored
+days recomputed just before the transaction commits (days that become due are computed when
+read, see compute.refresh).
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from openpss.platform.people.models import Person
 
 logger = logging.getLogger(__name__)
 _KEY = "openpss.attendance.moved_persons"
+WATCHED = ("department_id", "valid_from", "valid_to", "employment_date", "termination_date")
 
 
 @event.listens_for(Session, "after_flush")
 def _collect(session: Session, _flush: UOWTransaction) -> None:
     for obj in session.dirty:
-        if isinstance(obj, Person) and inspect(obj).attrs.department_id.history.has_changes():
+        if isinstance(obj, Person) and any(
+            getattr(inspect(obj).attrs, name).history.has_changes() for name in WATCHED
+        ):
             session.info.setdefault(_KEY, set()).add(obj.id)
 
 

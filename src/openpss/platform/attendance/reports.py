@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from openpss.platform.attendance.compute import PersonRow, Progress, load_persons
+from openpss.platform.attendance.compute import PersonRow, Progress, load_persons, refresh
 from openpss.platform.attendance.models import AttendanceResult
 from openpss.platform.people.models import Department
 
@@ -72,11 +72,15 @@ def month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
     return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
-def _persons(session: Session, department_id: int | None) -> list[PersonRow]:
+def _persons(
+    session: Session, department_id: int | None, month: tuple[dt.date, dt.date]
+) -> list[PersonRow]:
+    """The persons of the report, their results of the month brought up to date first."""
     persons = load_persons(session)
-    if department_id is None:
-        return persons
-    return [p for p in persons if p.department_id == department_id]
+    if department_id is not None:
+        persons = [p for p in persons if p.department_id == department_id]
+    refresh(session, *month, None if department_id is None else [p.id for p in persons])
+    return persons
 
 
 def _department_names(session: Session) -> dict[int, str]:
@@ -119,7 +123,7 @@ def report_rows(
 ) -> Iterator[list[Any]]:
     """The monthly attendance report, one row per person (header first)."""
     start, end = month_bounds(year, month)
-    persons = _persons(session, department_id)
+    persons = _persons(session, department_id, (start, end))
     departments = _department_names(session)
     yield list(REPORT_COLUMNS)
     for offset in range(0, len(persons), BATCH):
@@ -153,7 +157,7 @@ def record_rows(
 ) -> Iterator[list[Any]]:
     """The monthly attendance record: each person's punches on each day of the month."""
     start, end = month_bounds(year, month)
-    persons = _persons(session, department_id)
+    persons = _persons(session, department_id, (start, end))
     days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
     yield ["user_id", "name", *(d.isoformat() for d in days)]
     for offset in range(0, len(persons), BATCH):
@@ -220,7 +224,7 @@ def department_chart(
 ) -> list[ChartDay]:
     """Per day of the month: persons late and absence days (of one department or all)."""
     start, end = month_bounds(year, month)
-    persons = {p.id for p in _persons(session, department_id)}
+    persons = {p.id for p in _persons(session, department_id, (start, end))}
     late: dict[dt.date, int] = defaultdict(int)
     absence: dict[dt.date, float] = defaultdict(float)
     query = select(

@@ -44,6 +44,7 @@ STATUS_LABELS = {
     "normal": "Normal",
     "abnormal": "Late/early",
     "absent": "Absent",
+    "in_progress": "In progress",
     "rest": "Rest",
     "leave": "Leave",
     "business_trip": "Business trip",
@@ -481,6 +482,7 @@ def person_calendar(
     start, end = reports.month_bounds(year, month)
     results: dict[dt.date, AttendanceResult] = {}
     if person is not None:
+        compute.refresh(session, start, end, [person.id])
         query = select(AttendanceResult).where(
             AttendanceResult.person_id == person.id,
             AttendanceResult.day >= start,

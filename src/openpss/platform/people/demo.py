@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from sqlalchemy import select
@@ -92,6 +93,7 @@ def seed_demo_data(*, session: Session) -> None:
     org.update_company(session=session, data=COMPANY)
     departments = _departments(session)
     start, end = default_validity()
+    start -= dt.timedelta(days=2 * 366)  # hired two years ago: the seeded past months are due
     for i in range(PERSONS):
         name = f"{FIRST[i % len(FIRST)]} {LAST[(i * 5) % len(LAST)]}"
         person = Person(

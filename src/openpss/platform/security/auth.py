@@ -9,12 +9,12 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, delete, func, or_, select, update
+from sqlalchemy import case, delete, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, contains_eager
 
-from openpss.platform.db import utcnow
+from openpss.platform.db import UTCDateTime, utcnow
 from openpss.platform.security.audit import Actor, record_audit
 from openpss.platform.security.binding import address_allowed, check_binding
 from openpss.platform.security.errors import Locked, LoginRefused, NotFound, PasswordExpired
@@ -82,7 +82,10 @@ def _claim_row(
         .where(where, or_(model.locked_until.is_(None), model.locked_until <= now))
         .values(
             failed_logins=count,
-            locked_until=case((count >= policy.attempts, now + policy.duration), else_=None),
+            locked_until=case(
+                (count >= policy.attempts, literal(now + policy.duration, UTCDateTime())),
+                else_=None,
+            ),
         )
         .returning(model.failed_logins)
         .execution_options(synchronize_session=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import enum
 import functools
 import logging
 import queue
@@ -22,9 +23,10 @@ import numpy as np
 
 from openpss.imaging import ImagingError, payload_size, to_rgb8, unpack
 from openpss.platform.vision.features import FeatureNode, feature_tree
-from openpss.platform.vision.messages import MessageListener
 from openpss.protocols.gige_vision.camera import GigECamera
 from openpss.protocols.gige_vision.client import discover
+from openpss.protocols.gige_vision.gvcp import EventItem
+from openpss.protocols.gige_vision.messages import MessageChannelReceiver
 from openpss.protocols.gige_vision.receiver import GvspReceiver
 
 logger = logging.getLogger(__name__)
@@ -42,6 +44,13 @@ STANDARD_EVENTS = {
     0x0003: "StartOfTransfer",
     0x0004: "EndOfTransfer",
 }
+
+
+class AcquisitionState(enum.StrEnum):
+    """The client's acquisition: stopped, or receiving frames."""
+
+    stopped = "stopped"
+    acquiring = "acquiring"
 
 
 class VisionError(Exception):
@@ -104,16 +113,34 @@ class LiveCamera:
         self.latest: Snapshot | None = None
         self.recent: deque[Snapshot] = deque(maxlen=1)
         self.receiver: GvspReceiver | None = None
-        self.acquiring = False
+        self.state = AcquisitionState.stopped  # changed only by _set_state
         self.frames_seen = 0
         self._final_stats: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.messages: MessageListener | None = None
+        self.messages: MessageChannelReceiver | None = None
         self.log("connect", f"connected to {address}:{port} with control privilege")
         self._listen_for_events()
 
     # ----------------------------------------------------------------- log and features
+
+    @property
+    def acquiring(self) -> bool:
+        """True while frames are being received."""
+        return self.state is AcquisitionState.acquiring
+
+    def _set_state(self, state: AcquisitionState, reason: str) -> None:
+        """The one place the acquisition state changes; every transition is logged."""
+        if state is not self.state:
+            logger.info(
+                "camera %s:%s acquisition %s -> %s (%s)",
+                self.address,
+                self.port,
+                self.state.value,
+                state.value,
+                reason,
+            )
+            self.state = state
 
     def log(self, kind: str, text: str) -> None:
         """Add a line to the event log."""
@@ -186,7 +213,7 @@ class LiveCamera:
                 target=self._receive, args=(receiver, target), daemon=True, name="vision-rx"
             )
             self._thread.start()
-            self.acquiring = True
+            self._set_state(AcquisitionState.acquiring, f"{mode} started")
             self.execute("AcquisitionStart")
         self.log("acquisition", f"started {mode}" + (f" ({count} frames)" if target else ""))
 
@@ -203,7 +230,8 @@ class LiveCamera:
             self._final_stats = self.receiver.stats.as_dict()
             with contextlib.suppress(Exception):
                 self.camera.stop_stream()
-            self.receiver, self._thread, self.acquiring = None, None, False
+            self.receiver, self._thread = None, None
+            self._set_state(AcquisitionState.stopped, "stopped")
         self.log("acquisition", f"stopped after {self.frames_seen} frame(s)")
 
     def wait_frames(self, count: int, timeout: float) -> list[Snapshot]:
@@ -241,7 +269,7 @@ class LiveCamera:
                 self.log("error", f"frame {snapshot.block_id} incomplete after resend")
             if target is not None and self.frames_seen >= target:
                 self.log("acquisition", f"finished: {self.frames_seen} frame(s) received")
-                self.acquiring = False
+                self._set_state(AcquisitionState.stopped, "all frames received")
                 return
 
     def statistics(self) -> dict[str, Any]:
@@ -268,14 +296,22 @@ class LiveCamera:
     # ----------------------------------------------------------------- events and shutdown
 
     def _listen_for_events(self) -> None:
+        receiver = MessageChannelReceiver(self.camera.client.local_address[0])
         try:
-            self.messages = MessageListener(self.camera.client, self._on_event)
+            receiver.attach(self.camera.client)
         except Exception as exc:  # a camera without a message channel still works
             logger.info("no message channel on %s: %s", self.address, exc)
+            receiver.close()
+            return
+        receiver.listen(self._on_event)
+        self.messages = receiver
 
-    def _on_event(self, event_id: int, timestamp: int, block_id: int) -> None:
-        name = STANDARD_EVENTS.get(event_id, "device-specific event")
-        self.log("device", f"{name} 0x{event_id:04X} at {timestamp} (block {block_id})")
+    def _on_event(self, event: EventItem, _data: bytes) -> None:
+        name = STANDARD_EVENTS.get(event.event_id, "device-specific event")
+        self.log(
+            "device",
+            f"{name} 0x{event.event_id:04X} at {event.timestamp} (block {event.block_id})",
+        )
 
     def close(self) -> None:
         """Stop acquiring, release control and close the sockets."""

@@ -14,11 +14,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from openpss.protocols.guards import BoundedTable, RateLimitedLog
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_FAILURES = 5
 DEFAULT_LOCK_SECONDS = 300.0
-MAX_TRACKED = 4096  # remembered accounts + addresses; the oldest entries are forgotten first
+# Remembered accounts + addresses. When full, the oldest entry that is not locked now is
+# forgotten: a flood of failures from random names and addresses never evicts a lock.
+MAX_TRACKED = 4096
 
 
 @dataclass
@@ -43,7 +47,10 @@ class LoginLockout:
         self.max_failures = max_failures
         self.lock_seconds = lock_seconds
         self._clock = clock
-        self._state: dict[str, _Failures] = {}
+        self._state: BoundedTable[str, _Failures] = BoundedTable(
+            MAX_TRACKED, protect=lambda _key, entry: entry.locked_until > self._clock()
+        )
+        self._log = RateLimitedLog(logger)
 
     @staticmethod
     def _keys(username: str, address: str) -> tuple[str, str]:
@@ -71,9 +78,9 @@ class LoginLockout:
             if entry.count >= self.max_failures and entry.locked_until <= now:
                 entry.locked_until = now + self.lock_seconds
                 started = self.lock_seconds
-            self._state[key] = entry
-        while len(self._state) > MAX_TRACKED:
-            self._state.pop(next(iter(self._state)))
+            if not self._state.put(key, entry):  # every tracked key is locked: refuse too
+                self._log.warning("full", "lock table full of locked keys; refusing %s", key)
+                started = started or self.lock_seconds
         if started:
             logger.warning("login locked for %.0f s after %d failures", started, self.max_failures)
         return started

@@ -18,9 +18,11 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
@@ -41,6 +43,7 @@ from openpss.protocols.dahua_http.digest import (
 )
 from openpss.protocols.dahua_http.events import CONTENT_TYPE, EventPart
 from openpss.protocols.dahua_http.lockout import LoginLockout
+from openpss.protocols.http_guard import HttpLimits, RequestSizeLimit, uvicorn_options
 
 logger = logging.getLogger(__name__)
 
@@ -244,13 +247,46 @@ class DigestGuard:
 
     def _hash_is_right(self, credentials: DigestCredentials, request: Request) -> bool:
         ha1 = self._ha1_for(credentials.username)
-        uri_path = credentials.uri.split("?", 1)[0]
-        if ha1 is None or credentials.realm != self.realm or uri_path != request.url.path:
+        # RFC 7616 §3.4.6: the uri names the whole request-target, query included; a hash
+        # for ?action=getConfig must not authorize ?action=setConfig.
+        if ha1 is None or credentials.realm != self.realm:
+            return False
+        if not uri_matches_target(credentials.uri, request_target(request)):
             return False
         return credentials.matches(ha1=ha1, method=request.method)
 
 
+def request_target(request: Request) -> str:
+    """The request-target as sent on the request line: raw path plus ``?query`` if any."""
+    raw = request.scope.get("raw_path")
+    path = raw.decode("latin-1") if raw else request.url.path
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return f"{path}?{query}" if query else path
+
+
+def uri_matches_target(uri: str, target: str) -> bool:
+    """True when a digest ``uri`` (origin or absolute form) names exactly ``target``.
+
+    Path and query are compared decoded, parameter by parameter: clients differ in what they
+    percent-encode (aiodahua signs ``codes=[All]`` and sends ``codes=%5BAll%5D``), but no two
+    different requests decode to the same path and parameter list.
+    """
+    return _decoded(uri) == _decoded(target)
+
+
+def _decoded(uri: str) -> tuple[str, list[tuple[str, str]]]:
+    parts = urlsplit(uri)
+    return unquote(parts.path), parse_qsl(parts.query, keep_blank_values=True)
+
+
 INVALID_AUTHORITY = "Invalid Authority!"
+# Largest request body: an insertMulti of 100 users with 3 fingerprint templates of 4 KB each
+# is about 1.7 MB of JSON.
+MAX_DEVICE_BODY = 4 * 1024 * 1024
+# A device serves a few clients (the platform, a web page, an app): small caps, short time-outs.
+DEVICE_LIMITS = HttpLimits(
+    header_timeout=10.0, body_timeout=30.0, max_connections=256, max_per_peer=32
+)
 
 
 def locked_reason(seconds: float) -> str:
@@ -288,14 +324,19 @@ def build_cgi_app(
         Route("/cgi-bin/{name}.cgi", dispatch, methods=["GET", "POST", "PUT"]),
         *(extra_routes or []),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    size_cap = Middleware(RequestSizeLimit, max_bytes=MAX_DEVICE_BODY)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[size_cap])
 
 
 class ServerThread:
     """Runs an ASGI app under uvicorn in a background thread until ``stop()``."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 0, limits: HttpLimits = DEVICE_LIMITS
+    ) -> None:
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="on", **uvicorn_options(limits)
+        )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -14,21 +14,21 @@ from typing import Any
 
 from genicam.genapi import AbstractPort, EAccessMode, NodeMap
 
+from openpss.protocols.gige_vision.bootstrap import (
+    GVCP_CAP_PACKETRESEND,
+    GVCP_CAPABILITY,
+    GVSP_CONFIG_64BIT_BLOCK_ID,
+    GVSP_CONFIGURATION,
+    SCDA0,
+    SCP0,
+    SCPS0,
+    SCPS_DO_NOT_FRAGMENT,
+)
 from openpss.protocols.gige_vision.client import GvcpClient, GvcpError
 from openpss.protocols.gige_vision.gvcp import GVCP_PORT
 from openpss.protocols.gige_vision.receiver import GvspReceiver, ReceivedFrame
 
 logger = logging.getLogger(__name__)
-
-# Stream channel 0 bootstrap registers (GigE Vision 2.0 chapter 28).
-SCP0 = 0x0D00
-SCPS0 = 0x0D04
-SCDA0 = 0x0D18
-SCPS_DO_NOT_FRAGMENT = 0x40000000
-GVSP_CONFIGURATION = 0x0960
-GVCP_CAPABILITY = 0x0934
-GVCP_CAP_PACKETRESEND = 0x00000004  # bit 29
-GVSP_CONFIG_64BIT_BLOCK_ID = 0x40000000
 
 
 class GvcpPort(AbstractPort):

@@ -15,16 +15,18 @@ import time
 from dataclasses import dataclass
 
 from openpss.protocols.gige_vision import gvcp
+from openpss.protocols.gige_vision.bootstrap import (
+    CCP,
+    CCP_CONTROL,
+    CCP_EXCLUSIVE,
+    FIRST_URL,
+    HEARTBEAT_TIMEOUT,
+)
+from openpss.protocols.gige_vision.errors import GigEVisionProtocolError
 from openpss.protocols.gige_vision.gvcp import Command, Status
 
 logger = logging.getLogger(__name__)
 
-# Bootstrap addresses the client needs (GigE Vision 2.0 chapter 28).
-FIRST_URL = 0x0200
-HEARTBEAT_TIMEOUT = 0x0938
-CCP = 0x0A00
-CCP_EXCLUSIVE = 0x1
-CCP_CONTROL = 0x2
 READMEM_CHUNK = 512
 SIOCGIFADDR = 0x8915
 SIOCGIFBRDADDR = 0x8919
@@ -169,7 +171,7 @@ class GvcpClient:
                 return None
             try:
                 _status, code, ack_id, _payload = gvcp.split_ack(data)
-            except ValueError:
+            except GigEVisionProtocolError:
                 continue
             if ack_id != req_id:
                 continue  # a late answer to an earlier try

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import ClassVar
 
+from openpss.protocols.gige_vision.errors import GigEVisionProtocolError
+
 # GigE Vision 2.0 §15.1: well-known UDP port of the GVCP server.
 GVCP_PORT = 3956
 # GigE Vision 2.0 §15.2: every command header starts with this hard-coded key.
@@ -96,10 +98,12 @@ def _ack_header(status: int, answer: int, ack_id: int, payload: bytes) -> bytes:
 def _split(data: bytes, what: str) -> tuple[int, int, int, bytes]:
     """Check length fields; return (word0, code, id, payload) of a command or acknowledge."""
     if len(data) < HEADER_SIZE:
-        raise ValueError(f"GVCP {what} is truncated: {len(data)} bytes, need at least 8")
+        raise GigEVisionProtocolError(
+            f"GVCP {what} is truncated: {len(data)} bytes, need at least 8"
+        )
     word0, code, length, ident = struct.unpack_from(">HHHH", data)
     if len(data) - HEADER_SIZE < length:
-        raise ValueError(
+        raise GigEVisionProtocolError(
             f"GVCP {what} length field says {length} bytes but {len(data) - HEADER_SIZE} follow"
         )
     return word0, code, ident, bytes(data[HEADER_SIZE : HEADER_SIZE + length])
@@ -109,7 +113,9 @@ def split_command(data: bytes) -> tuple[int, int, int, bytes]:
     """Validate a command header; return (flags, command, req_id, payload)."""
     word0, code, req_id, payload = _split(data, "command")
     if word0 >> 8 != CMD_KEY:
-        raise ValueError(f"GVCP command has bad key 0x{word0 >> 8:02x} (expected 0x42)")
+        raise GigEVisionProtocolError(
+            f"GVCP command has bad key 0x{word0 >> 8:02x} (expected 0x42)"
+        )
     return word0 & 0xFF, code, req_id, payload
 
 
@@ -120,7 +126,7 @@ def split_ack(data: bytes) -> tuple[int, int, int, bytes]:
 
 def _expect(code: int, expected: Command, what: str) -> None:
     if code != expected:
-        raise ValueError(
+        raise GigEVisionProtocolError(
             f"GVCP {what} expected {expected.name} (0x{expected:04x}), got 0x{code:04x}"
         )
 
@@ -182,7 +188,9 @@ class DeviceInfo:
     def parse(cls, data: bytes) -> DeviceInfo:
         """Decode the 248-byte device information block."""
         if len(data) < DEVICE_INFO_SIZE:
-            raise ValueError(f"GVCP DISCOVERY_ACK payload is {len(data)} bytes, need 248")
+            raise GigEVisionProtocolError(
+                f"GVCP DISCOVERY_ACK payload is {len(data)} bytes, need 248"
+            )
         f = cls.STRUCT.unpack_from(data)
         return cls(
             version_major=f[0],
@@ -211,7 +219,7 @@ class DeviceInfo:
 def _ip_int(text: str) -> int:
     parts = [int(p) for p in text.split(".")]
     if len(parts) != 4 or any(not 0 <= p <= 255 for p in parts):
-        raise ValueError(f"not an IPv4 address: {text!r}")
+        raise GigEVisionProtocolError(f"not an IPv4 address: {text!r}")
     return (parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]
 
 
@@ -258,7 +266,7 @@ class ReadRegCmd:
         flags, code, req_id, payload = split_command(data)
         _expect(code, Command.READREG, "command")
         if not payload or len(payload) % 4:
-            raise ValueError(
+            raise GigEVisionProtocolError(
                 f"READREG payload length {len(payload)} is not a non-zero multiple of 4"
             )
         return cls(req_id, struct.unpack(f">{len(payload) // 4}I", payload), flags)
@@ -282,7 +290,7 @@ class WriteRegCmd:
         flags, code, req_id, payload = split_command(data)
         _expect(code, Command.WRITEREG, "command")
         if not payload or len(payload) % 8:
-            raise ValueError(
+            raise GigEVisionProtocolError(
                 f"WRITEREG payload length {len(payload)} is not a non-zero multiple of 8"
             )
         pairs = tuple(struct.iter_unpack(">II", payload))
@@ -308,7 +316,7 @@ class ReadMemCmd:
         flags, code, req_id, payload = split_command(data)
         _expect(code, Command.READMEM, "command")
         if len(payload) != 8:
-            raise ValueError(f"READMEM payload is {len(payload)} bytes, expected 8")
+            raise GigEVisionProtocolError(f"READMEM payload is {len(payload)} bytes, expected 8")
         address, count = struct.unpack(">I2xH", payload)
         return cls(req_id, address, count, flags)
 
@@ -332,7 +340,7 @@ class WriteMemCmd:
         flags, code, req_id, payload = split_command(data)
         _expect(code, Command.WRITEMEM, "command")
         if len(payload) < 8 or len(payload) % 4:
-            raise ValueError(
+            raise GigEVisionProtocolError(
                 f"WRITEMEM payload length {len(payload)} must be an address plus 4*n data bytes"
             )
         return cls(req_id, struct.unpack_from(">I", payload)[0], payload[4:], flags)
@@ -377,13 +385,15 @@ class PacketResendCmd:
         _expect(code, Command.PACKETRESEND, "command")
         if flags & FLAG_EXTENDED_ID:
             if len(payload) != 20:
-                raise ValueError(
+                raise GigEVisionProtocolError(
                     f"PACKETRESEND (extended id) payload is {len(payload)} bytes, need 20"
                 )
             channel, first, last, block = struct.unpack(">H2xIIQ", payload)
             return cls(req_id, channel, block, first, last, True)
         if len(payload) != 12:
-            raise ValueError(f"PACKETRESEND payload is {len(payload)} bytes, expected 12")
+            raise GigEVisionProtocolError(
+                f"PACKETRESEND payload is {len(payload)} bytes, expected 12"
+            )
         channel, block, first, last = struct.unpack(">HHII", payload)
         return cls(req_id, channel, block, first & 0xFFFFFF, last & 0xFFFFFF, False)
 
@@ -428,7 +438,7 @@ class EventCmd:
         flags, code, req_id, payload = split_command(data)
         _expect(code, Command.EVENT, "command")
         if not payload or len(payload) % 16:
-            raise ValueError(
+            raise GigEVisionProtocolError(
                 f"EVENT payload length {len(payload)} is not a non-zero multiple of 16"
             )
         items = tuple(EventItem.unpack(payload[i : i + 16]) for i in range(0, len(payload), 16))
@@ -455,7 +465,9 @@ class EventDataCmd:
         flags, code, req_id, payload = split_command(data)
         _expect(code, Command.EVENTDATA, "command")
         if len(payload) < 16:
-            raise ValueError(f"EVENTDATA payload is {len(payload)} bytes, need at least 16")
+            raise GigEVisionProtocolError(
+                f"EVENTDATA payload is {len(payload)} bytes, need at least 16"
+            )
         return cls(req_id, EventItem.unpack(payload[:16]), payload[16:], flags)
 
 
@@ -499,7 +511,9 @@ class ReadRegAck:
         status, code, ack_id, payload = split_ack(data)
         _expect(code, Command.READREG_ACK, "acknowledge")
         if len(payload) % 4:
-            raise ValueError(f"READREG_ACK payload length {len(payload)} is not a multiple of 4")
+            raise GigEVisionProtocolError(
+                f"READREG_ACK payload length {len(payload)} is not a multiple of 4"
+            )
         return cls(ack_id, struct.unpack(f">{len(payload) // 4}I", payload), status)
 
 
@@ -520,9 +534,13 @@ class IndexAck:
         """Decode a WRITEREG_ACK or WRITEMEM_ACK."""
         status, code, ack_id, payload = split_ack(data)
         if code not in (Command.WRITEREG_ACK, Command.WRITEMEM_ACK):
-            raise ValueError(f"GVCP acknowledge 0x{code:04x} is not WRITEREG_ACK or WRITEMEM_ACK")
+            raise GigEVisionProtocolError(
+                f"GVCP acknowledge 0x{code:04x} is not WRITEREG_ACK or WRITEMEM_ACK"
+            )
         if len(payload) != 4:
-            raise ValueError(f"GVCP write acknowledge payload is {len(payload)} bytes, expected 4")
+            raise GigEVisionProtocolError(
+                f"GVCP write acknowledge payload is {len(payload)} bytes, expected 4"
+            )
         return cls(code, ack_id, struct.unpack(">2xH", payload)[0], status)
 
 
@@ -545,7 +563,9 @@ class ReadMemAck:
         status, code, ack_id, payload = split_ack(data)
         _expect(code, Command.READMEM_ACK, "acknowledge")
         if len(payload) < 4:
-            raise ValueError(f"READMEM_ACK payload is {len(payload)} bytes, need at least 4")
+            raise GigEVisionProtocolError(
+                f"READMEM_ACK payload is {len(payload)} bytes, need at least 4"
+            )
         return cls(ack_id, struct.unpack_from(">I", payload)[0], payload[4:], status)
 
 
@@ -566,7 +586,9 @@ class PendingAck:
         _, code, ack_id, payload = split_ack(data)
         _expect(code, Command.PENDING_ACK, "acknowledge")
         if len(payload) != 4:
-            raise ValueError(f"PENDING_ACK payload is {len(payload)} bytes, expected 4")
+            raise GigEVisionProtocolError(
+                f"PENDING_ACK payload is {len(payload)} bytes, expected 4"
+            )
         return cls(ack_id, struct.unpack(">2xH", payload)[0])
 
 

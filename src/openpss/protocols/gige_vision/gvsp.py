@@ -10,6 +10,8 @@ import struct
 from dataclasses import dataclass
 from enum import IntEnum
 
+from openpss.protocols.gige_vision.errors import GigEVisionProtocolError
+
 STANDARD_HEADER = struct.Struct(">HHI")
 EXTENDED_HEADER = struct.Struct(">HHIQI")
 # GigE Vision 2.0 §24.2: IP (20) + UDP (8) overhead counted in the stream channel packet size.
@@ -40,7 +42,7 @@ def payload_per_packet(packet_size: int, extended_id: bool) -> int:
     """Image bytes carried by one payload packet of SCPS packet size `packet_size`."""
     data = packet_size - IP_UDP_OVERHEAD - header_size(extended_id)
     if data < 4:
-        raise ValueError(f"GVSP packet size {packet_size} leaves no room for data")
+        raise GigEVisionProtocolError(f"GVSP packet size {packet_size} leaves no room for data")
     return data
 
 
@@ -71,7 +73,9 @@ class GvspHeader:
                 self.packet_id,
             )
         if self.block_id > 0xFFFF or self.packet_id > 0xFFFFFF:
-            raise ValueError("GVSP standard ids hold a 16-bit block id and a 24-bit packet id")
+            raise GigEVisionProtocolError(
+                "GVSP standard ids hold a 16-bit block id and a 24-bit packet id"
+            )
         return STANDARD_HEADER.pack(
             self.status, self.block_id, (self.packet_format << 24) | self.packet_id
         )
@@ -80,12 +84,14 @@ class GvspHeader:
     def parse(cls, data: bytes | memoryview) -> GvspHeader:
         """Decode the header at the start of a GVSP packet."""
         if len(data) < STANDARD_HEADER.size:
-            raise ValueError(f"GVSP packet is truncated: {len(data)} bytes, need at least 8")
+            raise GigEVisionProtocolError(
+                f"GVSP packet is truncated: {len(data)} bytes, need at least 8"
+            )
         status, word, infos = STANDARD_HEADER.unpack_from(data)
         fmt = (infos >> 24) & 0x7F
         if infos >> 24 & EI_FLAG:
             if len(data) < EXTENDED_HEADER.size:
-                raise ValueError(
+                raise GigEVisionProtocolError(
                     f"GVSP extended-id packet is truncated: {len(data)} bytes, need at least 20"
                 )
             _, _, _, block, packet = EXTENDED_HEADER.unpack_from(data)
@@ -134,12 +140,18 @@ class ImageLeader:
         header = _parse_as(data, PacketFormat.LEADER)
         body = data[header.size :]
         if len(body) < 4:
-            raise ValueError(f"GVSP leader is truncated: {len(body)} data bytes, need 4")
+            raise GigEVisionProtocolError(
+                f"GVSP leader is truncated: {len(body)} data bytes, need 4"
+            )
         payload_type = struct.unpack_from(">H", body, 2)[0]
         if payload_type & 0x3FFF != PAYLOAD_TYPE_IMAGE:
-            raise ValueError(f"GVSP leader payload type 0x{payload_type:04x} is not an image")
+            raise GigEVisionProtocolError(
+                f"GVSP leader payload type 0x{payload_type:04x} is not an image"
+            )
         if len(body) < IMAGE_LEADER.size:
-            raise ValueError(f"GVSP image leader is truncated: {len(body)} data bytes, need 36")
+            raise GigEVisionProtocolError(
+                f"GVSP image leader is truncated: {len(body)} data bytes, need 36"
+            )
         f = IMAGE_LEADER.unpack_from(body)
         return cls(header, f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[0], f[1])
 
@@ -178,7 +190,9 @@ class Trailer:
         header = _parse_as(data, PacketFormat.TRAILER)
         body = data[header.size :]
         if len(body) < TRAILER.size:
-            raise ValueError(f"GVSP trailer is truncated: {len(body)} data bytes, need 8")
+            raise GigEVisionProtocolError(
+                f"GVSP trailer is truncated: {len(body)} data bytes, need 8"
+            )
         payload_type, size_y = TRAILER.unpack_from(body)
         return cls(header, size_y, payload_type)
 
@@ -186,7 +200,7 @@ class Trailer:
 def _parse_as(data: bytes | memoryview, expected: PacketFormat) -> GvspHeader:
     header = GvspHeader.parse(data)
     if header.packet_format != expected:
-        raise ValueError(
+        raise GigEVisionProtocolError(
             f"GVSP packet format {header.packet_format} is not {expected.name} ({expected.value})"
         )
     return header
@@ -196,7 +210,7 @@ def parse_packet(data: bytes | memoryview) -> ImageLeader | PayloadPacket | Trai
     """Decode any GVSP packet of a supported format."""
     header = GvspHeader.parse(data)
     if header.status & 0x8000:
-        raise ValueError(f"GVSP packet carries error status 0x{header.status:04x}")
+        raise GigEVisionProtocolError(f"GVSP packet carries error status 0x{header.status:04x}")
     parsers = {
         PacketFormat.LEADER: ImageLeader.parse,
         PacketFormat.PAYLOAD: PayloadPacket.parse,
@@ -208,5 +222,5 @@ def parse_packet(data: bytes | memoryview) -> ImageLeader | PayloadPacket | Trai
         else None
     )
     if parser is None:
-        raise ValueError(f"GVSP packet format {header.packet_format} is not supported")
+        raise GigEVisionProtocolError(f"GVSP packet format {header.packet_format} is not supported")
     return parser(data)  # type: ignore[return-value]

@@ -1,12 +1,18 @@
-"""Message channel sender (device side): EVENT / EVENTDATA commands with acknowledge and retry."""
+"""Message channel: device-side sender (acknowledge and retry) and the application receiver."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
 
 from openpss.protocols.gige_vision import gvcp
+from openpss.protocols.gige_vision.bootstrap import MCDA, MCP
+from openpss.protocols.gige_vision.errors import GigEVisionProtocolError
 from openpss.protocols.gige_vision.gvcp import Command
 
 logger = logging.getLogger(__name__)
@@ -43,7 +49,7 @@ class MessageChannelSender(asyncio.DatagramProtocol):
         """Match an EVENT_ACK / EVENTDATA_ACK to its pending command."""
         try:
             ack = gvcp.GenericAck.parse(data)
-        except ValueError:
+        except GigEVisionProtocolError:
             return
         future = self._pending.get(ack.ack_id)
         if future is not None and not future.done():
@@ -88,15 +94,29 @@ class MessageChannelSender(asyncio.DatagramProtocol):
         return False
 
 
+EventHandler = Callable[[gvcp.EventItem, bytes], None]
+
+
 class MessageChannelReceiver:
-    """Application side: receive EVENT / EVENTDATA on a UDP socket and acknowledge each one."""
+    """Application side: receive EVENT / EVENTDATA on a UDP socket and acknowledge each one.
+
+    The one receiver of the project: the CLI polls `receive`, the platform `listen`s on a
+    thread. `attach` points the camera's message channel at the socket (MCDA, then MCP).
+    """
 
     def __init__(self, host: str = "127.0.0.1") -> None:
-        import socket
-
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((host, 0))
-        self.port = int(self.sock.getsockname()[1])
+        self.host, self.port = host, int(self.sock.getsockname()[1])
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._client: Any = None
+
+    def attach(self, client: Any) -> None:
+        """Make `client`'s camera send its events here (GigE Vision 2.0 §28.45-28.46)."""
+        client.write_register(MCDA, int.from_bytes(socket.inet_aton(self.host), "big"))
+        client.write_register(MCP, self.port)
+        self._client = client
 
     def receive(self, timeout: float) -> list[tuple[gvcp.EventItem, bytes]]:
         """Events of the next datagram (acknowledged), or [] after `timeout` seconds."""
@@ -114,12 +134,35 @@ class MessageChannelReceiver:
                 items = [(parsed.event, parsed.data)]
             else:
                 return []
-        except ValueError as exc:
+        except GigEVisionProtocolError as exc:
             logger.debug("ignoring malformed message channel datagram: %s", exc)
             return []
-        self.sock.sendto(bytes(gvcp.GenericAck(gvcp.answer_for(code), req_id)), peer)
+        with contextlib.suppress(OSError):
+            self.sock.sendto(bytes(gvcp.GenericAck(gvcp.answer_for(code), req_id)), peer)
         return items
 
+    def listen(self, on_event: EventHandler) -> None:
+        """Receive on a daemon thread, calling `on_event(item, data)` for each event."""
+        self._thread = threading.Thread(
+            target=self._run, args=(on_event,), daemon=True, name="gige-messages"
+        )
+        self._thread.start()
+
+    def _run(self, on_event: EventHandler) -> None:
+        while not self._stop.is_set():
+            try:
+                items = self.receive(0.2)
+            except OSError:
+                return
+            for item, data in items:
+                on_event(item, data)
+
     def close(self) -> None:
-        """Close the socket."""
+        """Switch the camera's message channel off (best effort), stop and close the socket."""
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.write_register(MCP, 0)
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
         self.sock.close()

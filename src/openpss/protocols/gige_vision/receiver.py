@@ -24,6 +24,7 @@ import numpy as np
 
 from openpss.imaging import stats as imaging_stats
 from openpss.protocols.gige_vision import gvsp, mmsg
+from openpss.protocols.gige_vision.errors import GigEVisionProtocolError
 from openpss.protocols.gige_vision.gvsp import PacketFormat
 
 logger = logging.getLogger(__name__)
@@ -487,7 +488,7 @@ class GvspReceiver:
         raw = bytes(header) + bytes(slot[: min(n, len(slot))])
         try:
             block.leader = gvsp.ImageLeader.parse(raw)
-        except ValueError as exc:
+        except GigEVisionProtocolError as exc:
             logger.debug("unusable leader for block %d: %s", block.block_id, exc)
 
     def _store_trailer(self, block: _Block, packet_id: int) -> None:

@@ -8,7 +8,9 @@ from collections import OrderedDict
 from typing import Protocol
 
 from openpss.protocols.gige_vision import gvcp
+from openpss.protocols.gige_vision.errors import GigEVisionProtocolError
 from openpss.protocols.gige_vision.gvcp import Command, Status
+from openpss.protocols.guards import RateLimitedLog
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,8 @@ class GvcpServer(asyncio.DatagramProtocol):
         # Last acknowledge per peer, resent when a retransmitted request arrives (same req_id).
         self._last_ack: OrderedDict[Peer, tuple[int, bytes]] = OrderedDict()
         self.malformed = 0
+        # A flood of bad datagrams logs one line per kind and interval, never one each.
+        self._log = RateLimitedLog(logger)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Keep the transport."""
@@ -64,8 +68,9 @@ class GvcpServer(asyncio.DatagramProtocol):
         """Answer one command datagram."""
         try:
             reply = self.handle(data, addr)
-        except Exception:  # a device bug must not take the server down
-            logger.exception("GVCP command from %s failed", addr)
+        except Exception as exc:  # a device bug must not take the server down
+            self._log.warning("failed", "GVCP command from %s failed: %r", addr, exc)
+            logger.debug("GVCP command from %s failed", addr, exc_info=True)
             return
         if reply is not None:
             self._send(reply, addr)
@@ -79,7 +84,7 @@ class GvcpServer(asyncio.DatagramProtocol):
         """The acknowledge for one command (None when no acknowledge is due)."""
         try:
             flags, code, req_id, _ = gvcp.split_command(data)
-        except ValueError as exc:
+        except GigEVisionProtocolError as exc:
             self.malformed += 1
             logger.debug("dropping malformed GVCP datagram from %s: %s", peer, exc)
             return None
@@ -141,7 +146,7 @@ class GvcpServer(asyncio.DatagramProtocol):
             try:
                 self.device.write_register(address, value, peer)
             except Exception as exc:
-                logger.info("WRITEREG 0x%08x=0x%x refused: %s", address, value, exc)
+                self._log.info("writereg", "WRITEREG 0x%08x=0x%x refused: %s", address, value, exc)
                 return bytes(
                     gvcp.IndexAck(Command.WRITEREG_ACK, cmd.req_id, index, _status_of(exc))
                 )
@@ -167,7 +172,7 @@ class GvcpServer(asyncio.DatagramProtocol):
         try:
             self.device.write_memory(cmd.address, cmd.data, peer)
         except Exception as exc:
-            logger.info("WRITEMEM 0x%08x refused: %s", cmd.address, exc)
+            self._log.info("writemem", "WRITEMEM 0x%08x refused: %s", cmd.address, exc)
             return bytes(gvcp.IndexAck(Command.WRITEMEM_ACK, cmd.req_id, 0, _status_of(exc)))
         return bytes(gvcp.IndexAck(Command.WRITEMEM_ACK, cmd.req_id, len(cmd.data)))
 

@@ -254,13 +254,17 @@ class SipMessage:
     @property
     def top_via(self) -> Via:
         """The topmost Via (parsed once; do not modify the result)."""
-        return self._cached("top-via", self._parse_top_via)
-
-    def _parse_top_via(self) -> Via:
-        values = self.headers.get_all("Via")
-        if not values:
+        vias = self.vias
+        if not vias:
             raise SipParseError("missing Via")
-        return Via.parse(values[0])
+        return vias[0]
+
+    def replace_top_via(self, via: Via) -> None:
+        """Put ``via`` in place of the topmost Via, keeping the parsed list current."""
+        vias = [via, *self.vias[1:]]
+        self.headers.pop_first_value("Via")
+        self.headers.prepend("Via", str(via))
+        self._parsed["vias"] = (self.headers, self.headers.version, vias)
 
     @property
     def contacts(self) -> list[NameAddress]:

@@ -72,10 +72,11 @@ def response_destination(via: Via, peer: Peer) -> Peer:
 
 def stamp_via(request: SipRequest, peer: Peer) -> None:
     """Add received= and fill rport= on the top Via (RFC 3261 §18.2.1, RFC 3581 §4)."""
-    values = request.headers.get_all("Via")
-    if not values:
+    vias = request.vias
+    if not vias:
         return
-    via = Via.parse(values[0])
+    top = vias[0]
+    via = Via(top.transport, top.host, top.port, dict(top.params))
     changed = False
     if "rport" in via.params and not via.params["rport"]:
         via.params["rport"] = str(peer.port)
@@ -84,8 +85,7 @@ def stamp_via(request: SipRequest, peer: Peer) -> None:
         via.params["received"] = peer.host
         changed = True
     if changed:
-        request.headers.pop_first_value("Via")
-        request.headers.prepend("Via", str(via))
+        request.replace_top_via(via)
 
 
 class _UdpProtocol(asyncio.DatagramProtocol):

@@ -1,0 +1,294 @@
+"""`openpss device vth`: the virtual indoor monitor and its scriptable control.
+
+openpss device vth --data-dir DIR --admin-password PW --listen 127.0.0.1 --http-port 8090 \\
+    --sip-port 5070 --room 101#0 --sip-server 127.0.0.1:5060 [--realm VDP] [--sip-password PW] \\
+    [--door NAME=HOST:HTTP_PORT:RTSP_PORT] [--door-password PW] [--screen]
+openpss device vth answer --device http://127.0.0.1:8090
+openpss device vth status --json --device http://127.0.0.1:8090
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import typer
+
+vth_app = typer.Typer(
+    help="The virtual indoor monitor (VTH): SIP, RTP, RTSP monitor, Dahua CGI.",
+    invoke_without_command=True,
+)
+
+DEVICE = typer.Option(..., help="URL of the VTH's HTTP API, e.g. http://127.0.0.1:8090")
+USERNAME = typer.Option("admin", help="HTTP user of the device.")
+PASSWORD = typer.Option(
+    None, envvar="OPENPSS_DEVICE_ADMIN_PASSWORD", help="HTTP password of the device."
+)
+
+
+def parse_host_port(text: str, option: str) -> tuple[str, int]:
+    """``HOST:PORT`` -> (host, port)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise typer.BadParameter(f"{option} must be HOST:PORT, not {text!r}")
+    return host, int(port)
+
+
+def parse_door(text: str, password: str) -> dict[str, Any]:
+    """``NAME=HOST:HTTP_PORT:RTSP_PORT`` -> a Door's fields."""
+    name, sep, rest = text.partition("=")
+    parts = rest.split(":")
+    if not sep or len(parts) != 3 or not all(p.isdigit() for p in parts[1:]):
+        raise typer.BadParameter(f"--door must be NAME=HOST:HTTP_PORT:RTSP_PORT, not {text!r}")
+    return {
+        "name": name,
+        "host": parts[0],
+        "http_port": int(parts[1]),
+        "rtsp_port": int(parts[2]),
+        "password": password,
+    }
+
+
+@vth_app.callback()
+def run(
+    ctx: typer.Context,
+    data_dir: Path = typer.Option(Path("vth-data"), help="The device's flash."),
+    admin_password: str | None = typer.Option(
+        None, envvar="OPENPSS_DEVICE_ADMIN_PASSWORD", help="Password of user 'admin'."
+    ),
+    listen: str = typer.Option("127.0.0.1", help="Address every server binds."),
+    http_port: int = typer.Option(80, help="Dahua CGI API and control endpoint."),
+    sip_port: int = typer.Option(5060, help="Local SIP port of the user agent."),
+    room: str | None = typer.Option(None, help="Room number: 101, 101#0, 101#1, 11#01#11#5."),
+    sip_server: str | None = typer.Option(None, help="HOST:PORT of the SIP server."),
+    realm: str | None = typer.Option(
+        None, help="SIP domain (VDP for a door station as server; default the server address)."
+    ),
+    sip_password: str | None = typer.Option(None, help="Register password (default 123456)."),
+    door: list[str] = typer.Option([], help="Door station NAME=HOST:HTTP_PORT:RTSP_PORT."),
+    door_password: str = typer.Option("", help="Admin password of the --door stations."),
+    auto_answer: bool | None = typer.Option(None, help="Answer every call at once."),
+    audio_file: Path | None = typer.Option(None, help="Audio to send instead of a tone."),
+    screen: bool = typer.Option(False, help="Also open the Textual screen."),
+) -> None:
+    """Run the virtual indoor monitor."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from openpss.devices.vth.runtime import Ports
+
+    options = {
+        "admin_password": admin_password,
+        "room": room,
+        "sip_server": parse_host_port(sip_server, "--sip-server") if sip_server else None,
+        "realm": realm,
+        "sip_password": sip_password,
+        "doors": [parse_door(d, door_password) for d in door],
+        "auto_answer": auto_answer,
+    }
+    ports = Ports(listen, http_port, sip_port)
+    asyncio.run(serve(data_dir, ports, options, audio_file=audio_file, screen=screen))
+
+
+def configure(unit: Any, options: dict[str, Any]) -> None:
+    """Apply the start options to the unit's settings."""
+    from openpss.devices.vth.entities import VthError
+    from openpss.devices.vth.settings import Door
+
+    try:
+        if options.get("admin_password"):
+            unit.set_admin_password(options["admin_password"])
+        server = options.get("sip_server")
+        if server:
+            s = unit.settings
+            unit.set_sip_server(
+                server[0],
+                server[1],
+                realm=options["realm"] if options.get("realm") is not None else s.realm,
+                password=options.get("sip_password") or s.sip_password,
+            )
+        if options.get("room"):
+            unit.set_room(options["room"])
+        for door in options.get("doors", []):
+            unit.put_door(Door(**door))
+        if options.get("auto_answer") is not None:
+            unit.set_option("auto_answer", options["auto_answer"])
+    except VthError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    if not unit.initialized:
+        raise typer.BadParameter("set --admin-password (the HTTP API and control need it)")
+
+
+async def serve(
+    data_dir: Path,
+    ports: Any,
+    options: dict[str, Any],
+    *,
+    audio_file: Path | None = None,
+    screen: bool = False,
+) -> None:
+    """Open the unit in ``data_dir`` and serve it until interrupted."""
+    from openpss.devices.vth.runtime import VthRuntime
+    from openpss.devices.vth.store import open_monitor
+
+    unit, store = open_monitor(data_dir)
+    try:
+        configure(unit, options)
+        runtime = VthRuntime(unit, ports, audio_file=audio_file)
+        if not screen:
+            await runtime.run()
+            return
+        from openpss.devices.vth.screen import VthScreen
+
+        task = asyncio.create_task(runtime.run())
+        await VthScreen(unit).run_async()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        store.close()
+
+
+# --- the control -----------------------------------------------------------------------------
+
+
+def _request(method: str, device: str, path: str, user: str, pw: str | None, **kw: Any) -> Any:
+    auth = httpx.DigestAuth(user, pw) if pw else None
+    try:
+        response = httpx.request(
+            method, f"{device.rstrip('/')}/openpss/control/{path}", auth=auth, timeout=10, **kw
+        )
+    except httpx.HTTPError as exc:
+        typer.echo(f"cannot reach {device}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if response.status_code != 200:
+        detail = response.text.strip()
+        with contextlib.suppress(ValueError, AttributeError):
+            detail = response.json().get("detail", detail)
+        typer.echo(f"device refused ({response.status_code}): {detail}", err=True)
+        raise typer.Exit(1)
+    return response.json()
+
+
+def _post(device: str, action: str, body: dict[str, Any], user: str, pw: str | None) -> Any:
+    answer = _request("POST", device, action, user, pw, json=body)
+    typer.echo(json.dumps(answer["result"]))
+    return answer["result"]
+
+
+@vth_app.command()
+def answer(
+    device: str = DEVICE, username: str = USERNAME, http_password: str | None = PASSWORD
+) -> None:
+    """Answer the ringing call."""
+    _post(device, "answer", {}, username, http_password)
+
+
+@vth_app.command()
+def reject(
+    device: str = DEVICE, username: str = USERNAME, http_password: str | None = PASSWORD
+) -> None:
+    """Refuse the ringing call (the caller hears busy)."""
+    _post(device, "reject", {}, username, http_password)
+
+
+@vth_app.command()
+def hangup(
+    device: str = DEVICE, username: str = USERNAME, http_password: str | None = PASSWORD
+) -> None:
+    """End the call or the monitor."""
+    _post(device, "hangup", {}, username, http_password)
+
+
+@vth_app.command()
+def unlock(
+    door: str = typer.Option("", help="Door station name (default: the caller or monitored)."),
+    device: str = DEVICE,
+    username: str = USERNAME,
+    http_password: str | None = PASSWORD,
+) -> None:
+    """Open the door of the calling, monitored or named door station."""
+    _post(device, "unlock", {"door": door}, username, http_password)
+
+
+@vth_app.command()
+def monitor(
+    door: str = typer.Argument("", help="Door station name (default: the only one)."),
+    device: str = DEVICE,
+    username: str = USERNAME,
+    http_password: str | None = PASSWORD,
+) -> None:
+    """Watch a door station's video without a call (hangup stops)."""
+    _post(device, "monitor", {"door": door}, username, http_password)
+
+
+@vth_app.command()
+def call(
+    number: str = typer.Argument(..., help="888888 (centre), a room (102, 101#1), a VTO No."),
+    device: str = DEVICE,
+    username: str = USERNAME,
+    http_password: str | None = PASSWORD,
+) -> None:
+    """Call a number."""
+    _post(device, "call", {"number": number}, username, http_password)
+
+
+@vth_app.command()
+def dnd(
+    off: bool = typer.Option(False, "--off", help="Turn do-not-disturb off."),
+    device: str = DEVICE,
+    username: str = USERNAME,
+    http_password: str | None = PASSWORD,
+) -> None:
+    """Do not disturb: calls are refused busy and recorded as missed."""
+    _post(device, "dnd", {"on": not off}, username, http_password)
+
+
+@vth_app.command()
+def mute(
+    off: bool = typer.Option(False, "--off", help="Unmute."),
+    device: str = DEVICE,
+    username: str = USERNAME,
+    http_password: str | None = PASSWORD,
+) -> None:
+    """Mute our microphone during a call."""
+    _post(device, "mute", {"on": not off}, username, http_password)
+
+
+@vth_app.command()
+def snapshot(
+    path: Path = typer.Argument(..., help="JPEG file to write (on the device's host)."),
+    device: str = DEVICE,
+    username: str = USERNAME,
+    http_password: str | None = PASSWORD,
+) -> None:
+    """Save the last picture of the call or monitor."""
+    _post(device, "snapshot", {"path": str(path.resolve())}, username, http_password)
+
+
+@vth_app.command()
+def status(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    device: str = DEVICE,
+    username: str = USERNAME,
+    http_password: str | None = PASSWORD,
+) -> None:
+    """Registration, call and RTP counters."""
+    state = _request("GET", device, "status", username, http_password)
+    if as_json:
+        typer.echo(json.dumps(state))
+        return
+    c, rtp = state["call"], state["rtp"]
+    typer.echo(
+        f"VTH {state['room']}: {'online' if state['registered'] else 'offline'}, call "
+        f"{c['state']} {c['peer']}, audio in {rtp['audio_in']} out {rtp['audio_out']}, "
+        f"video in {rtp['video_in']} ({rtp['video_frames']} frames)"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `vth` command group to `openpss device`."""
+    app.add_typer(vth_app, name="vth")
