@@ -248,11 +248,11 @@ async def test_discovery_events_and_open_command(
             )
 
 
-async def test_unlock_is_refused_when_not_enabled(
+async def test_default_commands_refuse_unlock_and_hang_up_over_dhip(
     sqlite_url: str, tmp_path: Path, broker: Broker, vto: RunningVto
 ) -> None:
-    """OPENPSS_MQTT_COMMANDS default: no unlock over MQTT."""
-    settings = _settings(sqlite_url, tmp_path, broker)
+    """OPENPSS_MQTT_COMMANDS default: no unlock over MQTT; door modes and hang up (DHIP)."""
+    settings = _settings(sqlite_url, tmp_path, broker, dhip_port=vto.dhip_port)
     factory = make_session_factory(make_engine(sqlite_url))
     vto_id = _add_device(factory, settings, "Door", vto.url, "vto", VTO_PASSWORD)
     bridge = MqttBridge(settings, factory, EventBus())
@@ -262,6 +262,13 @@ async def test_unlock_is_refused_when_not_enabled(
     assert vto.station.settings.access.mode.value == "CloseAlways"
     assert await bridge.handle_command(f"openpss/{vto_id}/door/1/mode/set", b"normal")
     assert vto.station.settings.access.mode.value == "Normal"
+    vto.control("press", button=2)
+    assert vto.station.call_state.value != "idle"
+    assert await bridge.handle_command(f"openpss/{vto_id}/call/set", b"HANGUP")
+    await _until(lambda: vto.station.call_state.value == "idle", "the call to end")
+    with factory() as s:
+        actions = s.scalars(select(AuditEntry.action).where(AuditEntry.actor == "mqtt")).all()
+    assert actions == ["door.mode", "door.mode", "call.hangup"]
 
 
 async def test_broker_restart_loses_no_qos1_event(sqlite_url: str, tmp_path: Path) -> None:

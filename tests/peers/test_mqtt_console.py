@@ -76,7 +76,7 @@ def test_integrations_page_test_button_and_dashboard(
     _until(lambda: _state(client) == "connected", "the bridge to connect")
     status = client.get("/api/v1/integrations/mqtt").json()
     assert status["url"] == f"mqtt://someone@127.0.0.1:{broker.port}"  # no password shown
-    assert status["commands"] == ["door_mode"]  # unlock is off by default
+    assert status["commands"] == ["door_mode", "hangup"]  # unlock is off by default
     assert client.post("/api/v1/integrations/mqtt/test").json() == {"topic": "openpss/test"}
     page = client.get("/integrations")
     assert 'data-state="connected"' in page.text and "openpss/test" in page.text

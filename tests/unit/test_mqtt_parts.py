@@ -30,6 +30,8 @@ def test_lock_and_mode_payloads_become_door_commands() -> None:
     assert parse_command("openpss", "openpss/3/door/1/set", b"UNLOCK").action == "Normal"
     mode = parse_command("openpss", "openpss/3/door/1/mode/set", b"always_open")
     assert (mode.action, mode.setting) == ("OpenAlways", "door_mode")
+    hang_up = parse_command("openpss", "openpss/3/call/set", b"HANGUP")
+    assert (hang_up.action, hang_up.setting) == ("hangup", "hangup")
 
 
 @pytest.mark.parametrize(
@@ -41,6 +43,7 @@ def test_lock_and_mode_payloads_become_door_commands() -> None:
         ("openpss/3/door/1/set", b"A" * 65, "at most 64"),
         ("openpss/x/door/1/set", b"OPEN", "not a command topic"),
         ("openpss/3/door/1/mode/set", b"OPEN", "always_open, always_closed, normal"),
+        ("openpss/3/call/set", b"OPEN", "is not HANGUP"),
     ],
 )
 def test_malformed_commands_say_why(topic: str, payload: bytes, message: str) -> None:
@@ -71,7 +74,7 @@ def test_mqtt_url_must_be_mqtt_or_mqtts() -> None:
         True,
     )
     assert safe_url(settings.mqtt_url) == "mqtts://me@broker.example"
-    assert settings.mqtt_commands == ["door_mode"]  # unlock is opt-in
+    assert settings.mqtt_commands == ["door_mode", "hangup"]  # unlock is opt-in
     with pytest.raises(ValidationError):
         _settings(mqtt_commands=["reboot"])
     with pytest.raises(ValidationError):
@@ -86,6 +89,7 @@ def test_discovery_of_a_door_station_and_a_terminal() -> None:
         "binary_sensor/openpss_7/connectivity/config",
         "binary_sensor/openpss_7/door/config",
         "binary_sensor/openpss_7/tamper/config",
+        "button/openpss_7/hang_up/config",
         "event/openpss_7/doorbell/config",
         "image/openpss_7/snapshot/config",
         "lock/openpss_7/door_1/config",

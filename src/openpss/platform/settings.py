@@ -13,11 +13,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEVELOPMENT_SECRET = "openpss-development-secret-change-me"
 # Commands the MQTT bridge may accept: a momentary unlock (HA lock OPEN), and the door mode
 # (always open / always closed / restore: HA lock LOCK and UNLOCK).
-MqttCommand = Literal["unlock", "door_mode"]
+# A door station's call is hung up over DHIP (console.runCmd "hc").
+MqttCommand = Literal["unlock", "door_mode", "hangup"]
 
 
 def _default_mqtt_commands() -> list[MqttCommand]:
-    return ["door_mode"]  # unlock over MQTT is opt-in
+    return ["door_mode", "hangup"]  # unlock over MQTT is opt-in
 
 
 class Settings(BaseSettings):
@@ -106,7 +107,14 @@ class Settings(BaseSettings):
     )
     mqtt_commands: list[MqttCommand] = Field(
         default_factory=_default_mqtt_commands,
-        description="commands accepted over MQTT (JSON list); unlock (OPEN) is off by default",
+        description="commands accepted over MQTT (JSON list of unlock, door_mode, hangup); "
+        "unlock (OPEN) is off by default",
+    )
+    dhip_port: int = Field(
+        5000,
+        ge=1,
+        le=65535,
+        description="DHIP port of door stations (door-station manual: TCP 5000); hang up uses it",
     )
     background_services: bool = Field(
         True, description="start device polling and other background services with the server"

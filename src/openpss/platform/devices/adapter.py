@@ -9,6 +9,7 @@ Every per-user result is a failure reason or None: "device limit reached", "offl
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
 import logging
@@ -39,6 +40,7 @@ from openpss.protocols.dahua_http.records import (
 logger = logging.getLogger(__name__)
 
 BATCH = 100  # entries per insertMulti call (the API's limit)
+DHIP_TIMEOUT = 10.0  # seconds to open a DHIP connection
 # Dahua AccessControl "Method" codes.
 METHODS = {
     "0": "password",
@@ -360,3 +362,21 @@ class DahuaAdapter:
     async def snapshot(self, channel: int = 1) -> bytes:
         """A JPEG from ``snapshot.cgi?channel=N``."""
         return await self.client.snapshot(channel)
+
+
+async def dhip_hang_up(host: str, port: int, username: str, password: str) -> None:
+    """End a door station's call over DHIP: ``global.login`` then ``console.runCmd`` ``hc``
+    (the Dahua CGI API has no hang up). Raises DahuaConnectionError when it fails."""
+    from openpss.protocols.dhip.client import DhipClient, DhipClientError
+
+    try:
+        client = await asyncio.wait_for(DhipClient.connect(host, port), DHIP_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
+        raise DahuaConnectionError(f"DHIP {host}:{port}: {exc}") from exc
+    try:
+        await client.login(username, password)
+        await client.call("console.runCmd", {"command": "hc"})
+    except (DhipClientError, OSError, TimeoutError, KeyError, ValueError) as exc:
+        raise DahuaConnectionError(f"DHIP hang up refused: {exc}") from exc
+    finally:
+        await client.close()

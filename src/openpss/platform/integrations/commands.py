@@ -3,8 +3,10 @@
 Topics (under the topic prefix): ``<prefix>/<device id>/door/<n>/set`` with the Home Assistant
 lock payloads ``OPEN`` (momentary unlock), ``LOCK`` (always closed) and ``UNLOCK`` (restore
 normal), and ``<prefix>/<device id>/door/<n>/mode/set`` with ``always_open``,
-``always_closed`` or ``normal``. Which of them are accepted is OPENPSS_MQTT_COMMANDS (unlock is
-off by default). Each command that reaches a device is audited with the actor ``mqtt``.
+``always_closed`` or ``normal``, and ``<prefix>/<device id>/call/set`` with ``HANGUP`` (a door
+station's call, over DHIP on OPENPSS_DHIP_PORT). Which of them are accepted is
+OPENPSS_MQTT_COMMANDS (unlock is off by default). Each command that reaches a device is
+audited with the actor ``mqtt``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from openpss.platform.db import session_scope
-from openpss.platform.devices.adapter import DahuaAdapter
+from openpss.platform.devices.adapter import DahuaAdapter, base_url, dhip_hang_up
 from openpss.platform.devices.models import Device
 from openpss.platform.devices.service import DeviceError, device_password
 from openpss.platform.events import Event, EventKind
@@ -53,12 +55,14 @@ class DoorCommand:
     @property
     def setting(self) -> str:
         """The OPENPSS_MQTT_COMMANDS entry that allows it."""
-        return "unlock" if self.action == "open" else "door_mode"
+        if self.action in ("open", "hangup"):
+            return "unlock" if self.action == "open" else "hangup"
+        return "door_mode"
 
 
 def parse_command(prefix: str, topic: str, payload: bytes) -> DoorCommand:
     """The command a message carries (CommandError says why it is none)."""
-    pattern = rf"{re.escape(prefix)}/(\d{{1,9}})/door/(\d{{1,2}})/(set|mode/set)"
+    pattern = rf"{re.escape(prefix)}/(\d{{1,9}})/(?:door/(\d{{1,2}})/(set|mode/set)|call/set)"
     match = re.fullmatch(pattern, topic)
     if match is None:
         raise CommandError(f"topic {topic[:120]!r} is not a command topic")
@@ -68,6 +72,10 @@ def parse_command(prefix: str, topic: str, payload: bytes) -> DoorCommand:
         text = payload.decode("ascii").strip()
     except UnicodeDecodeError as exc:
         raise CommandError("payload is not ASCII text") from exc
+    if match[2] is None:  # the call topic
+        if text != "HANGUP":
+            raise CommandError(f"payload {text[:20]!r} is not HANGUP")
+        return DoorCommand(int(match[1]), 0, "hangup")
     table = LOCK_PAYLOADS if match[3] == "set" else MODE_PAYLOADS
     if text not in table:
         raise CommandError(f"payload {text[:20]!r} is not one of {', '.join(table)}")
@@ -80,7 +88,7 @@ def _target(
     device = session.get(Device, command.device_id)
     if device is None:
         raise CommandError(f"no device {command.device_id}")
-    if not 1 <= command.door <= device.door_count:
+    if command.action != "hangup" and not 1 <= command.door <= device.door_count:
         raise CommandError(f"device {device.name} has no door {command.door}")
     try:
         password = device_password(settings=settings, device=device)
@@ -90,15 +98,17 @@ def _target(
 
 
 def _audit(session: Session, command: DoorCommand) -> None:
-    action = "door.unlock" if command.action == "open" else "door.mode"
+    action = {"open": "door.unlock", "hangup": "call.hangup"}.get(command.action, "door.mode")
     detail = {"source": "MQTT", "door": command.door, "action": command.action}
     target = f"device {command.device_id} door {command.door}"
+    if command.action == "hangup":
+        target = f"device {command.device_id}"
     record_audit(session=session, actor=MQTT_ACTOR, action=action, target=target, detail=detail)
 
 
 async def execute(
     *, factory: sessionmaker[Session], settings: Settings, command: DoorCommand
-) -> Event:
+) -> Event | None:
     """Run an accepted command on its device and audit it; the lock event to publish."""
     if command.setting not in settings.mqtt_commands:
         raise CommandError(f"{command.setting} commands are off (OPENPSS_MQTT_COMMANDS)")
@@ -108,14 +118,12 @@ async def execute(
             return _target(session, settings, command)
 
     host, port, username, password = await asyncio.to_thread(load)
-    from openpss.platform.devices.adapter import base_url
 
     try:
-        async with DahuaAdapter(base_url(host, port), username, password) as adapter:
-            if command.action == "open":
-                await adapter.open_door(command.door)
-            else:
-                await adapter.set_door_mode(command.door, command.action)
+        if command.action == "hangup":
+            await dhip_hang_up(host, settings.dhip_port, username, password)
+        else:
+            await _run_on_device(base_url(host, port), username, password, command)
     except DahuaError as exc:
         raise CommandError(f"device {command.device_id} refused: {exc}") from exc
 
@@ -124,5 +132,15 @@ async def execute(
             _audit(session, command)
 
     await asyncio.to_thread(audit)
+    if command.action == "hangup":
+        return None  # the door station reports the end of the call itself
     state = {"door": command.door, "state": LOCK_STATES[command.action]}
     return Event(EventKind.lock, command.device_id, state)
+
+
+async def _run_on_device(url: str, username: str, password: str, command: DoorCommand) -> None:
+    async with DahuaAdapter(url, username, password) as adapter:
+        if command.action == "open":
+            await adapter.open_door(command.door)
+        else:
+            await adapter.set_door_mode(command.door, command.action)

@@ -4,7 +4,8 @@ One HA device per physical device (identifiers, model, manufacturer, sw_version)
 connectivity binary_sensor and a last-access sensor for every device; per door a lock
 (OPEN = momentary unlock, LOCK = always closed, UNLOCK = restore) and a door binary_sensor, a
 tamper binary_sensor; for a door station (VTO) an ``event`` entity (device_class doorbell,
-event type ``ring``) and an ``image`` entity with the snapshot taken on a ring.
+event type ``ring``), a hang-up ``button`` and an ``image`` entity with the snapshot taken on a
+ring.
 Home Assistant docs "MQTT Discovery": ``<discovery_prefix>/<component>/<node_id>/<object_id>/
 config``, retained; an empty retained payload removes the entity.
 """
@@ -81,6 +82,12 @@ def configs(
             "device_class": "doorbell",
             "event_types": ["ring"],
             "state_topic": f"{base}/doorbell",
+        }
+        entities[("button", "hang_up")] = {
+            "name": "Hang up",
+            "icon": "mdi:phone-hangup",
+            "command_topic": f"{base}/call/set",
+            "payload_press": "HANGUP",
         }
         entities[("image", "snapshot")] = {
             "name": "Snapshot",

@@ -172,6 +172,7 @@ class MqttBridge:
         await self._send(client, self.availability, b"online", retain=True)
         await client.subscribe(f"{self.prefix}/+/door/+/set", qos=1)
         await client.subscribe(f"{self.prefix}/+/door/+/mode/set", qos=1)
+        await client.subscribe(f"{self.prefix}/+/call/set", qos=1)
         self.discovered.clear()
         await self._publish_discovery(client)
 
@@ -237,7 +238,7 @@ class MqttBridge:
             logger.exception("MQTT command on %s failed", topic[:80])
             return False
         logger.info("MQTT command on %s: %s", topic, command.action)
-        if self.bus is not None:
+        if self.bus is not None and event is not None:
             self.bus.publish(event)
         return True
 
