@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from openpss.platform.app import create_app
 from openpss.platform.devices.models import Device
 from openpss.platform.events import Event, EventKind
-from openpss.platform.intercom import sip
+from openpss.platform.intercom.sip import run as run_sip
 from openpss.platform.settings import Settings
 from openpss.protocols.sip.transport import Peer
 from openpss.protocols.sip.ua import UserAgent
@@ -42,7 +42,7 @@ async def test_metrics_count_sip_registrations_devices_and_events(
         assert first is not None
         first.online = True
         s.commit()
-    task = asyncio.create_task(sip.run(app))
+    task = asyncio.create_task(run_sip(app))
     try:
         deadline = asyncio.get_running_loop().time() + 30
         while not hasattr(app.state, "sip_server"):

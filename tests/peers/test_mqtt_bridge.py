@@ -13,10 +13,12 @@ import contextlib
 import functools
 import json
 import logging
+import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiomqtt
@@ -104,7 +106,7 @@ def vto(tmp_path: Path) -> Iterator[RunningVto]:
         yield station
 
 
-def _settings(sqlite_url: str, tmp_path: Path, broker: Broker, **extra: object) -> Settings:
+def _settings(sqlite_url: str, tmp_path: Path, broker: Broker, **extra: Any) -> Settings:
     return Settings(
         environment="test",
         data_dir=tmp_path / "data",
@@ -113,7 +115,7 @@ def _settings(sqlite_url: str, tmp_path: Path, broker: Broker, **extra: object) 
         background_services=False,
         mqtt_url=broker.url,
         mqtt_client_id=f"openpss-test-{broker.port}",
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
@@ -329,6 +331,42 @@ async def test_camera_events_reach_their_topic(
                 await asyncio.to_thread(sessions.close_all)
         event = json.loads(payload)
         assert event["event"] == "connect" and "127.0.0.1" in event["text"]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_command_flood_of_garbage_is_logged_at_a_limited_rate(
+    sqlite_url: str,
+    tmp_path: Path,
+    broker: Broker,
+    vto: RunningVto,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """300 malformed commands: ignored, a few log lines, the bridge still obeys a good one."""
+    settings = _settings(sqlite_url, tmp_path, broker)
+    factory = make_session_factory(make_engine(sqlite_url))
+    vto_id = _add_device(factory, settings, "Door", vto.url, "vto", VTO_PASSWORD)
+    bridge = MqttBridge(settings, factory, EventBus())
+    task = asyncio.create_task(bridge.run())
+    rng = random.Random(14)
+    try:
+        await _until(lambda: bridge.state is MqttState.connected, "the bridge to connect")
+        with caplog.at_level(logging.WARNING, "openpss.platform.integrations.mqtt"):
+            async with aiomqtt.Client("127.0.0.1", broker.port) as attacker:
+                for _ in range(300):
+                    garbage = rng.randbytes(rng.randint(0, 200))
+                    await attacker.publish(f"openpss/{vto_id}/door/1/set", garbage, qos=1)
+                await attacker.publish(f"openpss/{vto_id}/door/1/set", b"LOCK", qos=1)
+                await _until(
+                    lambda: vto.station.settings.access.mode.value == "CloseAlways",
+                    "the good command after the flood",
+                )
+        ignored = [r for r in caplog.records if "ignored" in r.getMessage()]
+        assert 1 <= len(ignored) <= 5  # one line per topic per 10 s, the rest counted
+        assert bridge.state is MqttState.connected
+        assert vto.station.records["unlock"] == []
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
