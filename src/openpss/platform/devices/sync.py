@@ -141,6 +141,7 @@ class DeviceSync:
         self.kind = ""
         self.is_station = False  # magicBox deviceType "VTO...": a door station
         self.calls = live.CallTracker()
+        self.snapshot_task: asyncio.Task[None] | None = None
 
     async def _db(self, fn: Callable[[Session], T]) -> T:
         return await self.service.db(fn)
@@ -258,8 +259,10 @@ class DeviceSync:
             async for page in adapter.records_after(start, page=PULL_PAGE):
                 if storing is not None:
                     new += await storing
+                # The first pull imports the device's history: that is not news for the bus.
+                kind = self.kind if start > 0 else ""
                 store = functools.partial(
-                    _store_page, device_id=self.device_id, kind=self.kind, page=page
+                    _store_page, device_id=self.device_id, kind=kind, page=page
                 )
                 storing = asyncio.create_task(self._db_published(store))
         except DahuaError as exc:
@@ -330,17 +333,24 @@ class DeviceSync:
         events = self.calls.events(self.device_id, part)
         for event in events:
             self.service.publish(event)
-        if any(e.kind is EventKind.doorbell for e in events) and self.service.bus is not None:
-            try:
-                jpeg = await adapter.snapshot()
-            except DahuaError as exc:
-                logger.info("snapshot of device %s failed: %s", self.device_id, exc)
-                return
-            self.service.publish(Event(EventKind.snapshot, self.device_id, {"jpeg": jpeg}))
+        ring = any(e.kind is EventKind.doorbell for e in events) and self.service.bus is not None
+        idle = self.snapshot_task is None or self.snapshot_task.done()
+        if ring and idle:  # taken beside the stream: a slow snapshot holds no event back
+            self.snapshot_task = asyncio.create_task(self._publish_snapshot(adapter))
+
+    async def _publish_snapshot(self, adapter: DahuaAdapter) -> None:
+        try:
+            jpeg = await adapter.snapshot()
+        except DahuaError as exc:
+            logger.info("snapshot of device %s failed: %s", self.device_id, exc)
+            return
+        self.service.publish(Event(EventKind.snapshot, self.device_id, {"jpeg": jpeg}))
 
     async def close(self) -> None:
         """Finish attendance updates, stop the listener and close the connections."""
         await self.drain()
+        if self.snapshot_task is not None:
+            self.snapshot_task.cancel()
         if self.events_task is not None:
             self.events_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -387,6 +397,8 @@ def _store_page(
     device = session.get(Device, device_id)
     if device is not None and page:
         device.last_record_no = max(device.last_record_no, page[-1]["record_no"])
+    if not kind:  # the first pull (history): stored, not published
+        return new, []
     return new, live.record_events(session, device_id, kind, new)
 
 
