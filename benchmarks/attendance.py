@@ -106,7 +106,7 @@ def _seed_platform(factory: Any, employees: int, first: dt.date, days: int) -> N
     """One department, `employees` persons on a Mon-Fri shift, 4 punches per working day."""
     from sqlalchemy import insert
 
-    from openpss.platform.attendance import service
+    from openpss.platform.attendance import shifts
     from openpss.platform.attendance.models import ShiftAssignment
     from openpss.platform.attendance.schemas import PeriodCreate, ShiftCreate
     from openpss.platform.people.models import Department, Person
@@ -129,7 +129,7 @@ def _seed_platform(factory: Any, employees: int, first: dt.date, days: int) -> N
                     for u in range(offset, min(employees, offset + 20_000))
                 ],
             )
-        period = service.create_period(
+        period = shifts.create_period(
             session=session,
             actor=SYSTEM,
             data=PeriodCreate(
@@ -143,7 +143,7 @@ def _seed_platform(factory: Any, employees: int, first: dt.date, days: int) -> N
                 rests=[{"name": "Lunch", "start": "12:00", "end": "13:00", "minutes": 60}],
             ),
         )
-        shift = service.create_shift(
+        shift = shifts.create_shift(
             session=session,
             actor=SYSTEM,
             data=ShiftCreate(

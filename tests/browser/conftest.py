@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ import uvicorn
 from openpss.platform.app import create_app
 from openpss.platform.settings import Settings
 from tests.support.peers import require_program
+from tests.support.polling import eventually
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -57,11 +57,11 @@ def live_server(sqlite_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the platform server did not start")
-        time.sleep(0.05)
+    eventually(
+        lambda: server.started or not thread.is_alive(), what="the platform server", timeout=30
+    )
+    if not server.started:
+        raise RuntimeError("the platform server did not start")
     yield LiveServer(f"http://127.0.0.1:{port}", settings, app)
     server.should_exit = True
     thread.join(timeout=10)

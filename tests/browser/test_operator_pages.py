@@ -20,6 +20,7 @@ from openpss.platform.attendance.models import AttendancePeriod, AttendanceShift
 from openpss.platform.devices.models import Device
 from openpss.platform.people.models import Person
 from openpss.platform.permissions.models import PermissionGroup
+from openpss.platform.security.audit import SYSTEM
 from openpss.platform.vision.live import CameraSessions
 from openpss.platform.vision.schemas import CameraCreate
 from openpss.platform.vision.service import add_camera
@@ -99,6 +100,7 @@ def _seed(live_server: Any, camera: VirtualCamera) -> dict[str, str]:
         }
         added = add_camera(
             session=session,
+            actor=SYSTEM,
             data=CameraCreate(name="inspection line 1", address="127.0.0.1", port=camera.port),
         )
         session.commit()

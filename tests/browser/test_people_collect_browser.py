@@ -14,6 +14,7 @@ from openpss.platform.devices.schemas import DeviceCreate
 from openpss.platform.devices.service import create_device
 from openpss.platform.people.schemas import PersonCreate
 from openpss.platform.people.service import create_person
+from openpss.platform.security.audit import SYSTEM
 from tests.browser.helpers import initialize_and_login, wait_htmx_ready
 from tests.support.dahua_device import ADMIN_PASSWORD, RunningDevice, running_device
 
@@ -49,7 +50,7 @@ def test_batch_issue_reads_cards_on_the_device_into_its_list(
         ]
         data = DeviceCreate(name="Gate", host="127.0.0.1", port=device.port, username="admin",
                             password=ADMIN_PASSWORD)  # fmt: skip
-        create_device(session=s, settings=live_server.settings, data=data)
+        create_device(session=s, settings=live_server.settings, actor=SYSTEM, data=data)
         s.commit()
         ids = [str(p.id) for p in persons]
     initialize_and_login(page, live_server)
@@ -72,7 +73,7 @@ def test_add_person_dialog_reads_the_card_on_the_device(
     with live_server.app.state.session_factory() as s:
         data = DeviceCreate(name="Gate", host="127.0.0.1", port=device.port, username="admin",
                             password=ADMIN_PASSWORD)  # fmt: skip
-        create_device(session=s, settings=live_server.settings, data=data)
+        create_device(session=s, settings=live_server.settings, actor=SYSTEM, data=data)
         s.commit()
     initialize_and_login(page, live_server)
     page.goto(f"{live_server.url}/people")

@@ -22,6 +22,7 @@ from openpss.platform.permissions.schemas import (
     DoorRef,
     PermissionGroupCreate,
     PermissionGroupUpdate,
+    TaskQuery,
 )
 from openpss.platform.security.audit import SYSTEM
 from openpss.platform.security.models import Account, Role
@@ -85,9 +86,9 @@ def test_deleting_a_person_queues_their_removal(session: Session) -> None:
     assert _state(session) == {"1": ("remove", "pending"), "2": ("push", "success")}
     _deliver_all(session)
     # The revoke stays visible as a succeeded removal in the task list.
-    total, rows = tasks.list_tasks(session=session, status=TaskStatus.success)
-    assert total == 2
-    assert {(t.user_id, t.action) for t in rows} == {("1", TaskAction.remove), ("2", "push")}
+    done = tasks.list_tasks(session=session, query=TaskQuery(status=TaskStatus.success))
+    assert done.total == 2
+    assert {(t.user_id, t.action) for t in done.items} == {("1", TaskAction.remove), ("2", "push")}
 
 
 def test_batch_delete_queues_removals(session: Session) -> None:

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from openpss.commands.attendance import app
-from openpss.platform.attendance import service
+from openpss.platform.attendance import shifts
 from openpss.platform.attendance.models import ShiftAssignment
 from openpss.platform.attendance.schemas import PeriodCreate, ShiftCreate
 from openpss.platform.db import make_engine, make_session_factory
@@ -27,7 +27,7 @@ def test_report_command_computes_and_exports(
     with make_session_factory(engine)() as session:
         dept = department(session, "Ops")
         person(session, "u7", dept)
-        period = service.create_period(
+        period = shifts.create_period(
             session=session,
             actor=SYSTEM,
             data=PeriodCreate(
@@ -38,7 +38,7 @@ def test_report_command_computes_and_exports(
                 checkout_end="18:00",
             ),
         )
-        shift = service.create_shift(
+        shift = shifts.create_shift(
             session=session,
             actor=SYSTEM,
             data=ShiftCreate(

@@ -19,6 +19,7 @@ from openpss.platform.security.models import Account, Role
 from openpss.platform.security.tokens import open_login_session
 from tests.conftest import Api
 from tests.integration.attendance_support import department, person, punch
+from tests.support.polling import eventually
 
 
 @pytest.fixture
@@ -116,12 +117,13 @@ def test_console_flow(console: tuple[TestClient, dict[str, str]]) -> None:
         headers={**csrf, "HX-Request": "true"},
     )
     job_id = re.search(r'id="job-(\w+)"', job.text).group(1)  # type: ignore[union-attr]
-    for _ in range(200):
-        state = client.get(f"/attendance/jobs/{job_id}", headers={"HX-Request": "true"})
-        if 'data-state="finished"' in state.text:
-            break
-        time.sleep(0.05)
-    assert "31 person-days computed" in state.text
+
+    def finished() -> str | None:
+        page = client.get(f"/attendance/jobs/{job_id}", headers={"HX-Request": "true"}).text
+        return page if 'data-state="finished"' in page else None
+
+    state = eventually(finished, what="the compute job finished")
+    assert "31 person-days computed" in state
 
 
 def _rest(name: str, start: str, end: str, minutes: int, **fields: str) -> list[tuple[str, str]]:
@@ -184,12 +186,12 @@ def test_period_form_with_several_rest_periods(console: tuple[TestClient, dict[s
 def _finish(client: TestClient, text: str) -> str:
     """Poll a job's progress fragment until it is no longer running."""
     job_id = re.search(r'id="job-(\w+)"', text).group(1)  # type: ignore[union-attr]
-    for _ in range(400):
-        text = client.get(f"/attendance/jobs/{job_id}", headers={"HX-Request": "true"}).text
-        if 'data-state="running"' not in text:
-            return text
-        time.sleep(0.05)
-    raise AssertionError("the job did not finish")
+
+    def done() -> str | None:
+        page = client.get(f"/attendance/jobs/{job_id}", headers={"HX-Request": "true"}).text
+        return page if 'data-state="running"' not in page else None
+
+    return eventually(done, what="the job finished")
 
 
 def test_exports_run_as_jobs_with_progress_and_a_download(

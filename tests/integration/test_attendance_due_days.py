@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from openpss.platform.attendance import compute, reports, service
+from openpss.platform.attendance import assignments, compute, reports, shifts
 from openpss.platform.attendance.models import AttendanceResult
 from openpss.platform.attendance.schemas import AssignmentCreate, PeriodCreate, ShiftCreate
 from openpss.platform.people.models import Department, Person
@@ -26,7 +26,7 @@ def d(day: int) -> dt.date:
 
 def _office_week(session: Session, dept: Department, start: dt.date, end: dt.date) -> None:
     """Mon-Fri 09:00-18:00, valid 07:00-20:00, assigned to the department."""
-    office = service.create_period(
+    office = shifts.create_period(
         session=session,
         actor=ACTOR,
         data=PeriodCreate(
@@ -37,7 +37,7 @@ def _office_week(session: Session, dept: Department, start: dt.date, end: dt.dat
             checkout_end="20:00",
         ),
     )
-    week = service.create_shift(
+    week = shifts.create_shift(
         session=session,
         actor=ACTOR,
         data=ShiftCreate(
@@ -48,7 +48,7 @@ def _office_week(session: Session, dept: Department, start: dt.date, end: dt.dat
             arrangement={i: [office.id] for i in range(5)},
         ),
     )
-    service.create_assignment(
+    assignments.create_assignment(
         session=session,
         actor=ACTOR,
         data=AssignmentCreate(
@@ -72,12 +72,12 @@ def test_check_in_today_is_in_progress_not_absent(session: Session) -> None:
     dept = department(session, "Ops")
     worker = person(session, "w", dept)
     today = dt.datetime.now(UTC).date()
-    flexible = service.create_period(
+    flexible = shifts.create_period(
         session=session,
         actor=ACTOR,
         data=PeriodCreate(name="Any time", kind="flexible", required_minutes=480),
     )
-    daily = service.create_shift(
+    daily = shifts.create_shift(
         session=session,
         actor=ACTOR,
         data=ShiftCreate(
@@ -88,7 +88,7 @@ def test_check_in_today_is_in_progress_not_absent(session: Session) -> None:
             arrangement={0: [flexible.id]},
         ),
     )
-    service.create_assignment(
+    assignments.create_assignment(
         session=session,
         actor=ACTOR,
         data=AssignmentCreate(

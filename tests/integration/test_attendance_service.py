@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openpss.platform.attendance import compute, reports, service
+from openpss.platform.attendance import assignments, compute, reports, service, shifts
 from openpss.platform.attendance.models import AttendanceResult
 from openpss.platform.attendance.schemas import (
     AssignmentCreate,
@@ -22,6 +22,7 @@ from openpss.platform.attendance.schemas import (
     ShiftCreate,
     ShiftUpdate,
 )
+from openpss.platform.errors import Conflict, Invalid, NotFound
 from openpss.platform.people.models import Person
 from openpss.platform.security.audit import Actor
 from openpss.platform.security.models import AuditEntry
@@ -41,7 +42,7 @@ def world(session: Session) -> dict[str, int]:
     root = department(session, "Company")
     sales = department(session, "Sales", root)
     ids = {p: person(session, p, sales).id for p in ("a", "b", "c")}
-    office = service.create_period(
+    office = shifts.create_period(
         session=session,
         actor=ACTOR,
         data=PeriodCreate(
@@ -56,7 +57,7 @@ def world(session: Session) -> dict[str, int]:
             rests=[{"name": "Lunch", "start": "12:00", "end": "13:00", "minutes": 60}],
         ),
     )
-    late = service.create_period(
+    late = shifts.create_period(
         session=session,
         actor=ACTOR,
         data=PeriodCreate(
@@ -67,7 +68,7 @@ def world(session: Session) -> dict[str, int]:
             checkout_end="23:00",
         ),
     )
-    week = service.create_shift(
+    week = shifts.create_shift(
         session=session,
         actor=ACTOR,
         data=ShiftCreate(
@@ -78,21 +79,21 @@ def world(session: Session) -> dict[str, int]:
             arrangement={i: [office.id] for i in range(5)},
         ),
     )
-    evening = service.create_shift(
+    evening = shifts.create_shift(
         session=session,
         actor=ACTOR,
         data=ShiftCreate(
             name="Evening", start_date=MON, cycle_mode="day", cycles=1, arrangement={0: [late.id]}
         ),
     )
-    service.create_assignment(
+    assignments.create_assignment(
         session=session,
         actor=ACTOR,
         data=AssignmentCreate(
             shift_id=week.id, department_id=root.id, start_date=d(1), end_date=d(31)
         ),
     )
-    service.create_assignment(
+    assignments.create_assignment(
         session=session,
         actor=ACTOR,
         data=AssignmentCreate(
@@ -155,7 +156,7 @@ def test_rule_change_recomputes_existing_results(session: Session, world: dict[s
     punch(session, "a", "2024-03-04 18:00")
     compute.compute_range(session=session, start=d(4), end=d(4))
     assert result(session, world["a"], MON).late_minutes == 15
-    service.update_period(
+    shifts.update_period(
         session=session,
         actor=ACTOR,
         period_id=world["office"],
@@ -165,7 +166,7 @@ def test_rule_change_recomputes_existing_results(session: Session, world: dict[s
     assert result(session, world["a"], MON).status == "normal"
     # Dragging the office period off Monday makes Monday a rest day.
     arrangement = {i: [world["office"]] for i in range(1, 5)}
-    service.update_shift(
+    shifts.update_shift(
         session=session,
         actor=ACTOR,
         shift_id=world["week"],
@@ -178,21 +179,23 @@ def test_rule_change_recomputes_existing_results(session: Session, world: dict[s
 def test_leave_trip_and_holidays_override_the_schedule(
     session: Session, world: dict[str, int]
 ) -> None:
-    service.create_exception(
+    assignments.create_exception(
         session=session,
         actor=ACTOR,
         data=ExceptionCreate(
             person_id=world["a"], kind="leave", start_date=d(4), end_date=d(5), reason="flu"
         ),
     )
-    service.create_exception(
+    assignments.create_exception(
         session=session,
         actor=ACTOR,
         data=ExceptionCreate(
             person_id=world["b"], kind="business_trip", start_date=d(4), end_date=d(4)
         ),
     )
-    service.create_holiday(session=session, actor=ACTOR, data=HolidayCreate(day=d(6), name="Fête"))
+    assignments.create_holiday(
+        session=session, actor=ACTOR, data=HolidayCreate(day=d(6), name="Fête")
+    )
     session.expire_all()
     assert result(session, world["a"], d(5)).status == "leave"
     assert result(session, world["b"], MON).status == "business_trip"
@@ -205,7 +208,7 @@ def test_leave_trip_and_holidays_override_the_schedule(
     session.expire_all()
     compute.compute_range(session=session, start=d(29), end=d(29))
     assert result(session, world["b"], d(29)).status == "holiday"  # Good Friday 2024
-    with pytest.raises(service.AttendanceError, match="no public holidays known"):
+    with pytest.raises(Invalid, match="no public holidays known"):
         service.update_settings(
             session=session, actor=ACTOR, data=SettingsUpdate(holiday_country="XX")
         )
@@ -231,15 +234,15 @@ def test_manual_punch_is_an_audited_access_record(session: Session, world: dict[
 
 
 def test_rules_are_enforced_with_clear_messages(session: Session, world: dict[str, int]) -> None:
-    with pytest.raises(service.Conflict, match="already exists"):
-        service.create_period(session=session, actor=ACTOR, data=PeriodCreate(name="Office"))
+    with pytest.raises(Conflict, match="already exists"):
+        shifts.create_period(session=session, actor=ACTOR, data=PeriodCreate(name="Office"))
     session.rollback()
 
 
 def test_overlapping_periods_on_one_day_are_refused(
     session: Session, world: dict[str, int]
 ) -> None:
-    other = service.create_period(
+    other = shifts.create_period(
         session=session,
         actor=ACTOR,
         data=PeriodCreate(
@@ -250,22 +253,22 @@ def test_overlapping_periods_on_one_day_are_refused(
             checkout_end="20:00",
         ),
     )
-    with pytest.raises(service.AttendanceError, match="starts before period 'Office' ends"):
-        service.create_shift(
+    with pytest.raises(Invalid, match="starts before period 'Office' ends"):
+        shifts.create_shift(
             session=session,
             actor=ACTOR,
             data=ShiftCreate(
                 name="Bad", start_date=MON, arrangement={0: [world["office"], other.id]}
             ),
         )
-    with pytest.raises(service.AttendanceError, match="exactly one of person_id"):
-        service.create_assignment(
+    with pytest.raises(Invalid, match="exactly one of person_id"):
+        assignments.create_assignment(
             session=session,
             actor=ACTOR,
             data=AssignmentCreate(shift_id=world["week"], start_date=d(1), end_date=d(2)),
         )
-    with pytest.raises(service.NotFound, match="period 999 does not exist"):
-        service.create_shift(
+    with pytest.raises(NotFound, match="period 999 does not exist"):
+        shifts.create_shift(
             session=session,
             actor=ACTOR,
             data=ShiftCreate(name="Missing", start_date=MON, arrangement={0: [999]}),
@@ -327,13 +330,13 @@ def test_period_and_shift_changes_recompute_exactly_the_days_that_use_them(
 ) -> None:
     a, b, c = world["a"], world["b"], world["c"]
     leave = ExceptionCreate(person_id=b, kind="leave", start_date=d(6), end_date=d(6))
-    service.create_exception(session=session, actor=ACTOR, data=leave)
-    service.create_holiday(
+    assignments.create_exception(session=session, actor=ACTOR, data=leave)
+    assignments.create_holiday(
         session=session, actor=ACTOR, data=HolidayCreate(day=d(8), name="Founders")
     )
     compute.compute_range(session=session, start=d(1), end=d(31))
     before = _stamps(session)
-    service.update_period(
+    shifts.update_period(
         session=session,
         actor=ACTOR,
         period_id=world["office"],
@@ -346,7 +349,7 @@ def test_period_and_shift_changes_recompute_exactly_the_days_that_use_them(
     assert _changed(session, before) == expected
     before = _stamps(session)
     arrangement = {i: [world["office"]] for i in range(1, 5)}  # Monday becomes a rest day
-    service.update_shift(
+    shifts.update_shift(
         session=session,
         actor=ACTOR,
         shift_id=world["week"],
@@ -357,7 +360,7 @@ def test_period_and_shift_changes_recompute_exactly_the_days_that_use_them(
     assert result(session, a, d(11)).status == "rest"
     assert result(session, c, d(11)).status != "rest"
     before = _stamps(session)
-    service.update_shift(
+    shifts.update_shift(
         session=session, actor=ACTOR, shift_id=world["week"], data=ShiftUpdate(name="Office week")
     )
     assert _changed(session, before) == set()
@@ -384,7 +387,7 @@ def test_assignment_changes_recompute_only_the_days_they_govern(
     a, b = world["a"], world["b"]
     compute.compute_range(session=session, start=d(1), end=d(31))
     before = _stamps(session)
-    sales_week = service.create_assignment(
+    sales_week = assignments.create_assignment(
         session=session,
         actor=ACTOR,
         data=AssignmentCreate(
@@ -395,9 +398,9 @@ def test_assignment_changes_recompute_only_the_days_they_govern(
     expected = {(p, d(day)) for p in (a, b) for day in (10, 11, 12)}
     assert _changed(session, before) == expected
     before = _stamps(session)
-    service.delete_assignment(session=session, actor=ACTOR, assignment_id=sales_week.id)
+    assignments.delete_assignment(session=session, actor=ACTOR, assignment_id=sales_week.id)
     assert _changed(session, before) == expected  # now the Company assignment governs again
-    own = service.create_assignment(
+    own = assignments.create_assignment(
         session=session,
         actor=ACTOR,
         data=AssignmentCreate(
@@ -405,5 +408,5 @@ def test_assignment_changes_recompute_only_the_days_they_govern(
         ),
     )
     before = _stamps(session)
-    service.delete_assignment(session=session, actor=ACTOR, assignment_id=own.id)
+    assignments.delete_assignment(session=session, actor=ACTOR, assignment_id=own.id)
     assert _changed(session, before) == {(a, d(30)), (a, d(31))}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import struct
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from openpss.protocols.gige_vision.camera import GigECamera
 from openpss.protocols.gige_vision.client import GvcpClient, GvcpError
 from openpss.protocols.gige_vision.gvcp import Status
 from tests.integration.camera_protocol_stub import WIDTH, StubModel
+from tests.support.polling import eventually
 
 
 @pytest.fixture
@@ -91,10 +91,7 @@ def test_heartbeat_timeout_releases_control(
         owner.write_register(bs.CCP, bs.CCP_CONTROL)  # control without a heartbeat thread
         owner.write_register(bs.HEARTBEAT_TIMEOUT, 100)  # clamped to the 500 ms minimum
         assert owner.read_register(bs.HEARTBEAT_TIMEOUT) == bs.MIN_HEARTBEAT_MS
-        deadline = time.monotonic() + 5
-        while front.controller is not None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert front.controller is None
+        eventually(lambda: front.controller is None, what="the control privilege released")
         other.write_register(bs.CCP, bs.CCP_CONTROL)  # the privilege is free again
         assert other.read_register(bs.CCP) == bs.CCP_CONTROL
 

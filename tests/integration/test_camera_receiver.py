@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import socket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -13,6 +12,7 @@ import pytest
 from openpss.protocols.gige_vision import gvsp
 from openpss.protocols.gige_vision.gvsp import GvspHeader, PacketFormat
 from openpss.protocols.gige_vision.receiver import GvspReceiver
+from tests.support.polling import eventually
 
 PACKET = 576  # 540 data bytes per packet (standard ids)
 WIDTH, HEIGHT = 60, 30  # 1800 bytes: 4 payload packets (3 x 540 + 180)
@@ -61,15 +61,6 @@ def make(requests: list[tuple[int, int, int]], batched: bool, **kw: Any) -> Gvsp
     return receiver
 
 
-def wait_until(condition: Callable[[], bool]) -> None:
-    """Poll a condition set by the receiver thread (bounded number of tries)."""
-    for _ in range(5000):
-        if condition():
-            return
-        time.sleep(0.001)
-    raise AssertionError("condition not reached")
-
-
 IMAGE = bytes(np.arange(WIDTH * HEIGHT, dtype=np.uint32).astype(np.uint8))
 
 
@@ -113,7 +104,7 @@ def test_missing_packet_is_requested_then_recovered(sender: socket.socket, batch
         # The gap is noticed at packet 3; the resent packet (status 0x0100) completes the block.
         resent = bytearray(sent[2])
         resent[0:2] = gvsp.STATUS_RESEND.to_bytes(2, "big")
-        wait_until(lambda: bool(requests))
+        eventually(lambda: bool(requests), what="a resend request", interval=0.001)
         sender.sendto(bytes(resent), ("127.0.0.1", receiver.port))
         frame = receiver.get(timeout=5)
         assert requests[0] == (7, 2, 2)
@@ -174,7 +165,9 @@ def test_buffer_underrun_when_application_keeps_every_buffer(
                 sender.sendto(raw, ("127.0.0.1", receiver.port))
             if block < 3:
                 held.append(receiver.get(timeout=5))
-        wait_until(lambda: receiver.stats.packets_underrun == 6)  # all of block 3 dropped
+        eventually(
+            lambda: receiver.stats.packets_underrun == 6, what="6 underruns", interval=0.001
+        )  # all of block 3 dropped
         receiver.release(held[0])
         for raw in packets(5, IMAGE):
             sender.sendto(raw, ("127.0.0.1", receiver.port))

@@ -18,6 +18,7 @@ from openpss.protocols.dahua_http.client import (
 )
 from openpss.protocols.dahua_http.events import EventPart
 from tests.support.dahua_device import ADMIN_PASSWORD, RunningDevice, running_device
+from tests.support.polling import eventually_async
 
 
 @pytest.fixture
@@ -196,8 +197,7 @@ async def test_event_stream_delivers_punches_and_heartbeats(device: RunningDevic
                     return
 
         task = asyncio.create_task(listen())
-        while device.front.hub.subscribers == 0:
-            await asyncio.sleep(0.02)
+        await eventually_async(lambda: device.front.hub.subscribers > 0, what="a subscriber")
         await asyncio.to_thread(device.present, user_id=1, password="1234")
         await asyncio.wait_for(task, 10)
     event = received[-1]
@@ -312,6 +312,26 @@ def test_garbage_parameters_and_auth_headers_never_crash_the_server(device: Runn
             f"{base}/magicBox.cgi?action=getSerialNo", headers={"Authorization": header}
         )
         assert response.status_code == 401, header
+
+
+def test_deep_json_and_out_of_range_times_get_error_bodies(device: RunningDevice) -> None:
+    auth = httpx.DigestAuth("admin", ADMIN_PASSWORD)
+    base = f"{device.url}/cgi-bin"
+    deep = b'{"UserList": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    nested = httpx.post(f"{base}/AccessUser.cgi?action=insertMulti", content=deep, auth=auth)
+    assert nested.status_code == 400
+    assert nested.text.startswith("Error\r\nBody is not valid JSON: nested too deeply")
+    finder = f"{base}/recordFinder.cgi?action=find&name=AccessControlCardRec"
+    for start in ("99999999999999999999", "-99999999999999", "0001-01-01 00:00:00"):
+        answer = httpx.get(f"{finder}&StartTime={start}", auth=auth)
+        assert answer.status_code == 400, start
+        assert "out of range" in answer.text, start
+    clock = f"{base}/global.cgi?action=setCurrentTime&time="
+    for when in ("0001-01-01 00:00:00", "9999-12-31 23:59:59"):
+        answer = httpx.get(clock + when.replace(" ", "%20"), auth=auth)
+        assert answer.status_code == 400 and "years 1970-2099" in answer.text, when
+    now = httpx.get(f"{base}/global.cgi?action=getCurrentTime", auth=auth)
+    assert now.status_code == 200  # the clock still works
 
 
 async def test_validity_and_duress_cards_over_the_cgi_api(device: RunningDevice) -> None:

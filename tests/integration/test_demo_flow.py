@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from tests.support.polling import eventually
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -26,19 +27,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _until(what: str, check: Callable[[], Any], timeout: float = 90.0) -> Any:
-    """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-            if value:
-                return value
-        except (httpx.HTTPError, ValueError, KeyError) as exc:
-            last_error = exc
-        time.sleep(0.5)
-    pytest.fail(f"timed out waiting for {what} (last error: {last_error})")
+def _until(what: str, check: Callable[[], Any]) -> Any:
+    """Poll `check` (a demo process over HTTP) until it answers something truthy."""
+    retry = (httpx.HTTPError, ValueError, KeyError)
+    return eventually(check, what=what, timeout=90.0, interval=0.5, retry_on=retry)
 
 
 def _openpss(env: dict[str, str], *args: str) -> str:

@@ -133,3 +133,28 @@ def test_import_with_a_bad_row_writes_nothing(api: Api) -> None:
     )
     assert garbage.status_code == 422
     assert "not a readable xlsx" in garbage.json()["detail"]
+
+
+def test_list_query_searches_sorts_and_pages_alike_in_api_and_console(api: Api) -> None:
+    op = api.headers(Role.operator)
+    for name, host in (("Bravo", "10.0.0.3"), ("Alpha", "10.0.0.9"), ("Charlie", "10.0.0.1")):
+        body = {**NEW, "name": name, "host": host}
+        assert api.client.post("/api/v1/devices", json=body, headers=op).status_code == 201
+
+    def names(**params: object) -> list[str]:
+        page = api.client.get("/api/v1/devices", params=params, headers=op).json()
+        return [d["name"] for d in page["items"]]
+
+    assert names() == ["Alpha", "Bravo", "Charlie"]
+    assert names(sort="host") == ["Charlie", "Bravo", "Alpha"]
+    assert names(sort="host", limit=1, page=2) == ["Bravo"]
+    assert names(sort="host", limit=1, offset=2) == ["Alpha"]
+    assert names(search="10.0.0.9") == ["Alpha"]
+    assert api.client.get("/api/v1/devices?sort=serial", headers=op).status_code == 422
+    console = api.client.get("/devices?sort=host&page=1", headers=op).text
+    assert console.index("Charlie") < console.index("Bravo") < console.index("Alpha")
+    assert "page 1 of 1" in console
+    refused = api.client.get("/devices?sort=serial", headers=op)
+    assert (
+        refused.status_code == 200 and "sort" in refused.text and "Input should be" in refused.text
+    )

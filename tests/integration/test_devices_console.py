@@ -41,7 +41,8 @@ def test_device_manager_pages(api: Api) -> None:
     files = {"file": ("d.xlsx", buffer.getvalue())}
     imported = api.client.post("/devices/import", files=files, headers=op)
     assert "1 added, 0 updated. Set a password for: Lobby." in imported.text
-    exported = api.client.get("/devices/export", headers=op)
+    assert 'href="/api/v1/devices/export"' in imported.text  # the console links the API's export
+    exported = api.client.get("/api/v1/devices/export", headers=op)
     assert exported.headers["content-type"].startswith("application/vnd.openxmlformats")
     assert api.client.post(f"/devices/{device_id}/delete", headers=op).status_code == 403
     deleted = api.client.post(

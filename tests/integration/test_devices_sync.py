@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +35,11 @@ from openpss.platform.permissions import tasks
 from openpss.platform.permissions.models import AuthorizationTask
 from openpss.platform.permissions.schemas import DoorRef, PermissionGroupCreate
 from openpss.platform.records.models import AccessRecord
-from openpss.platform.security.models import Role
+from openpss.platform.security.models import AuditEntry, Role
 from openpss.platform.settings import Settings
 from openpss.protocols.dahua_http.client import DahuaClient
 from tests.conftest import Api
+from tests.support.polling import eventually, eventually_async
 
 ADMIN_PASSWORD = "Term1nal!pass"
 OPENPSS = str(Path(sys.executable).with_name("openpss"))
@@ -68,15 +69,13 @@ class Terminal:
             "--data-dir", str(self.data_dir), "--admin-password", ADMIN_PASSWORD,
         ]  # fmt: skip
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"terminal exited: {self.process.stderr.read()!r}")  # type: ignore[union-attr]
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.1)
-        raise RuntimeError("terminal did not start")
+        eventually(self._listening, what="the terminal listening", timeout=30, interval=0.1)
+
+    def _listening(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"terminal exited: {self.process.stderr.read()!r}")  # type: ignore[union-attr]
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", self.port)) == 0
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -148,15 +147,6 @@ def _record_numbers(factory: sessionmaker[Session]) -> list[int]:
         return sorted(n for n in s.scalars(select(AccessRecord.record_no)) if n is not None)
 
 
-async def _wait_for(predicate: object, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not met in time")
-
-
 async def test_push_events_outage_and_catch_up(
     db_url: str, settings: Settings, terminal: Terminal, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -193,7 +183,9 @@ async def test_push_events_outage_and_catch_up(
 
         # A live punch arrives through the event stream, without waiting for a pull.
         assert (await asyncio.to_thread(terminal.present_card, "00A1B2C3"))["accepted"]
-        await _wait_for(lambda: _record_numbers(factory) == [1])
+        await eventually_async(
+            lambda: _record_numbers(factory) == [1], what="the live punch stored"
+        )
 
         # Outage: the terminal is killed; pending work fails as "offline" and will retry.
         terminal.kill()
@@ -354,6 +346,14 @@ async def test_extract_over_api_and_console(api: Api, terminal: Terminal) -> Non
     )
     assert "Extracted 1 user(s): 0 imported, 1 already present, 0 failed." in page.text
     assert "already present: a person with this user ID exists" in page.text
+    with api.client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+        action = AuditEntry.action == "device.extract_personnel"
+        entries = s.scalars(select(AuditEntry).where(action).order_by(AuditEntry.id)).all()
+    # The API and the console run one service function: the same audit entry, once each.
+    assert [(e.target, json.loads(e.detail)) for e in entries] == [
+        ("T", {"users": 1, "imported": 1, "present": 0}),
+        ("T", {"users": 1, "imported": 0, "present": 1}),
+    ]
     wrong = api.client.patch(f"/api/v1/devices/{device_id}", json={"password": "nope"}, headers=op)
     assert wrong.status_code == 200
     refused = await asyncio.to_thread(
@@ -383,12 +383,11 @@ def test_background_service_checks_devices(
         s.add(device)
         s.commit()
     with TestClient(app):
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+
+        def online_device() -> Device | None:
             with app.state.session_factory() as s:
                 stored = s.scalar(select(Device))
-                if stored is not None and stored.online:
-                    break
-            time.sleep(0.1)
-    assert stored is not None and stored.online
+                return stored if stored is not None and stored.online else None
+
+        stored = eventually(online_device, what="the device online", interval=0.1)
     assert stored.serial and stored.firmware and stored.device_type

@@ -4,32 +4,16 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import random
 from typing import Any
 
 from PIL import Image
+from sqlalchemy import select
 
-from openpss.platform.security.models import Role
+from openpss.platform.security.models import AuditEntry, Role
 from tests.conftest import Api
-
-P = "/api/v1/people"
-
-
-def png_bytes(size: tuple[int, int] = (32, 32)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (200, 100, 50)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def root_id(api: Api) -> int:
-    return int(api.client.get(f"{P}/departments", headers=api.headers(Role.viewer)).json()["id"])
-
-
-def add_person(api: Api, user_id: str, name: str, **extra: object) -> dict[str, Any]:
-    body = {"user_id": user_id, "name": name, **extra}
-    response = api.client.post(f"{P}/persons", json=body, headers=api.headers(Role.operator))
-    assert response.status_code == 201, response.text
-    return dict(response.json())
+from tests.support.people_api import P, add_person, png_bytes, root_id
 
 
 def test_company_info_renames_root_and_logo_must_be_an_image(api: Api) -> None:
@@ -204,3 +188,33 @@ def test_faces_fingerprints_password(api: Api) -> None:
     person = api.client.get(f"{P}/persons/{pid}", headers=h).json()
     assert person["has_password"] and len(person["faces"]) == 3
     assert "135790" not in str(person)
+
+
+def _audit(api: Api, action: str) -> list[tuple[str, Any]]:
+    with api.client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+        query = select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        return [(e.target, json.loads(e.detail) if e.detail else "") for e in s.scalars(query)]
+
+
+def test_api_and_console_audit_personnel_changes_alike(api: Api) -> None:
+    """Regression: the console audited cards as person:<db id> with the stored number and the
+    API as person:<db id> with the shown one; both now go through the service's one entry."""
+    op = api.headers(Role.operator)
+    person = add_person(api, "77", "Ann")
+    cards = f"{P}/persons/{person['id']}/cards"
+    assert api.client.post(cards, json={"number": "ABCDEF"}, headers=op).status_code == 201
+    console = f"/people/persons/{person['id']}/cards"
+    assert api.client.post(console, data={"number": "ABCDE0"}, headers=op).status_code == 200
+    assert _audit(api, "card.create") == [
+        ("person:77", {"card": "00ABCDEF", "kind": "main", "frozen": False}),
+        ("person:77", {"card": "00ABCDE0", "kind": "main", "frozen": False}),
+    ]
+    body = {"user_id": "78", "name": "Bob"}
+    assert api.client.post("/people/persons", data=body, headers=op).status_code == 200
+    created = _audit(api, "person.create")
+    assert [target for target, _ in created] == ["person:77", "person:78"]
+    assert created[0][1] == created[1][1] | {"name": "Ann"}  # same fields from both
+    api.client.post(f"/people/persons/{person['id']}/password", data={"password": "123456"},
+                    headers=op)  # fmt: skip
+    api.client.put(f"{P}/persons/{person['id']}/password", json={"password": "654321"}, headers=op)
+    assert _audit(api, "password.set") == [("person:77", ""), ("person:77", "")]

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import event, func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, select
 
 from openpss.platform.people.models import Card, Person
 from openpss.platform.security.models import Role
 from tests.conftest import Api
-from tests.integration.test_people_api import P, add_person, root_id
+from tests.support.people_api import P, add_person, root_id
+from tests.support.queries import count_queries
 
 
 def xlsx_file(rows: list[list[object]]) -> bytes:
@@ -38,21 +36,6 @@ def person_count(api: Api) -> int:
     factory = api.client.app.state.session_factory  # type: ignore[attr-defined]
     with factory() as s:
         return int(s.scalar(select(func.count()).select_from(Person)) or 0)
-
-
-@contextmanager
-def count_queries(engine: Engine) -> Iterator[list[str]]:
-    """Collect the SQL statements run on `engine` (to catch N+1 regressions)."""
-    statements: list[str] = []
-
-    def before(_c: object, _cur: object, statement: str, *_a: object) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 def test_batch_add_issue_edit_all_or_nothing(api: Api) -> None:
@@ -127,7 +110,7 @@ def test_import_validates_whole_file_then_writes_all(api: Api) -> None:
     files = {"file": ("p.xlsx", xlsx_file(rows), "application/octet-stream")}
     response = api.client.post(f"{P}/import", files=files, headers=h)
     assert response.status_code == 422
-    errors = {e["row"]: e["reason"] for e in response.json()["errors"]}
+    errors = {e["loc"][1]: e["msg"] for e in response.json()["errors"]}
     assert set(errors) == {3, 4, 5, 6, 7}
     assert "name" in errors[3] and "not hexadecimal" in errors[4]
     assert "also appears in row 2" in errors[5] and "already exists" in errors[6]
@@ -229,7 +212,7 @@ def test_export_keeps_duress_and_frozen_cards_through_an_import(api: Api) -> Non
     refused = api.client.post(
         f"{P}/import", files={"file": ("p.xlsx", xlsx_file(bad), "application/x")}, headers=h
     )
-    assert "card state 'stolen' is unknown" in refused.json()["errors"][0]["reason"]
+    assert "card state 'stolen' is unknown" in refused.json()["errors"][0]["msg"]
 
 
 def test_import_can_update_existing_persons_by_user_id_all_or_nothing(api: Api) -> None:
@@ -245,7 +228,7 @@ def test_import_can_update_existing_persons_by_user_id_all_or_nothing(api: Api) 
     rows.append(["1003", "Cy New", *([None] * (len(header) - 2))])
     files = {"file": ("p.xlsx", xlsx_file(rows), "application/x")}
     plain = api.client.post(f"{P}/import", files=files, headers=h)
-    assert plain.status_code == 422 and "already exists" in plain.json()["errors"][0]["reason"]
+    assert plain.status_code == 422 and "already exists" in plain.json()["errors"][0]["msg"]
     updated = api.client.post(
         f"{P}/import", files=files, params={"update_existing": "true"}, headers=h
     )
@@ -262,8 +245,9 @@ def test_import_can_update_existing_persons_by_user_id_all_or_nothing(api: Api) 
         f"{P}/import", files=files, params={"update_existing": "true"}, headers=h
     )
     assert refused.status_code == 422
-    assert refused.json()["errors"] == [
-        {"row": 3, "reason": "card 0A000009 is already issued to user 1001"}
+    # The one error shape (ErrorBody): each bad row as loc ["row", n] with its reason.
+    assert [(e["loc"], e["msg"]) for e in refused.json()["errors"]] == [
+        (["row", 3], "card 0A000009 is already issued to user 1001")
     ]
     with api.client.app.state.session_factory() as s:  # type: ignore[attr-defined]
         assert s.scalar(select(Person.name).where(Person.user_id == "1001")) == "Ann Lee-Smith"

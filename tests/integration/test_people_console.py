@@ -20,7 +20,7 @@ from openpss.platform.people.models import Department, Person
 from openpss.platform.security.models import Account, Role
 from openpss.platform.security.tokens import open_login_session
 from tests.conftest import Api
-from tests.integration.test_people_bulk import count_queries
+from tests.support.queries import count_queries
 
 HX = {"HX-Request": "true"}
 

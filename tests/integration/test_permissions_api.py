@@ -215,3 +215,36 @@ def test_group_persons_are_added_and_withdrawn_with_an_audit_entry(api: Api) -> 
     with api.client.app.state.session_factory() as s:  # type: ignore[attr-defined]
         actions = list(s.scalars(select(AuditEntry.action)))
     assert actions.count("permission_group.persons") == 2
+
+
+def test_api_and_console_audit_group_changes_alike(api: Api) -> None:
+    """The service records each group change: one entry shape whichever route made it."""
+    op = api.headers(Role.operator)
+    _, person_ids = _seed(api)
+    device_id = _device(api)
+    ids = []
+    for name in ("G1", "G2"):
+        body = {"name": name, "verification_methods": ["card"], "doors": [{"device_id": device_id}]}
+        created = api.client.post("/api/v1/permission-groups", json=body, headers=op)
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["id"])
+    assert api.client.delete(f"/api/v1/permission-groups/{ids[0]}", headers=op).status_code == 204
+    gone = api.client.post(f"/permissions/groups/{ids[1]}/delete", headers=op,
+                           follow_redirects=False)  # fmt: skip
+    assert gone.status_code == 303
+    api.client.put(f"/api/v1/permissions/persons/{person_ids[0]}/groups", json={"group_ids": []},
+                   headers=op)  # fmt: skip
+    api.client.post(f"/permissions/person/{person_ids[0]}", data={}, headers=op)
+    with api.client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+        rows = s.execute(
+            select(AuditEntry.action, AuditEntry.target, AuditEntry.detail)
+            .where(AuditEntry.action.in_(["permission_group.delete", "person.permission_groups"]))
+            .order_by(AuditEntry.id)
+        ).all()
+    target = str(person_ids[0])
+    assert [tuple(r) for r in rows] == [
+        ("permission_group.delete", "G1", ""),
+        ("permission_group.delete", "G2", ""),
+        ("person.permission_groups", target, '{"group_ids": []}'),
+        ("person.permission_groups", target, '{"group_ids": []}'),
+    ]

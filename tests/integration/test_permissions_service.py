@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openpss.platform.devices.models import Device
+from openpss.platform.errors import Conflict, Invalid, NotFound
 from openpss.platform.people.models import Department, Person
 from openpss.platform.permissions import service, tasks
 from openpss.platform.permissions.models import AuthorizationTask, TaskAction, TaskStatus
@@ -16,6 +17,7 @@ from openpss.platform.permissions.schemas import (
     DoorRef,
     PermissionGroupCreate,
     PermissionGroupUpdate,
+    ProgressQuery,
     TimeTemplateCreate,
     TimeTemplateUpdate,
 )
@@ -67,7 +69,7 @@ def test_default_all_day_template_is_seeded(session: Session) -> None:
     assert names == ["All day"]
     template = service.ensure_default_template(session=session)
     assert template.weekly == [[["00:00", "24:00"]]] * 7
-    with pytest.raises(service.PermissionRuleError, match="cannot be deleted"):
+    with pytest.raises(Invalid, match="cannot be deleted"):
         service.delete_template(session=session, template_id=template.id)
 
 
@@ -81,7 +83,7 @@ def test_time_template_with_holidays(session: Session) -> None:
     template = service.create_template(session=session, data=data)
     assert template.weekly[0] == [["08:00", "12:00"], ["13:00", "17:30"]]
     assert [(h.day, h.segments) for h in template.holidays] == [(dt.date(2026, 12, 25), [])]
-    with pytest.raises(service.Conflict, match="already exists"):
+    with pytest.raises(Conflict, match="already exists"):
         service.create_template(session=session, data=data)
 
 
@@ -130,12 +132,12 @@ def test_group_over_department_covers_sub_departments(session: Session) -> None:
 def test_group_validation_messages(session: Session) -> None:
     door = _device(session, "Door A", doors=2)
     base = {"name": "G", "verification_methods": ["card"]}
-    with pytest.raises(service.NotFound, match="device 999 does not exist"):
+    with pytest.raises(NotFound, match="device 999 does not exist"):
         service.create_group(
             session=session,
             data=PermissionGroupCreate(**base, doors=[DoorRef(device_id=999)]),
         )
-    with pytest.raises(service.PermissionRuleError, match="has 2 door"):
+    with pytest.raises(Invalid, match="has 2 door"):
         service.create_group(
             session=session,
             data=PermissionGroupCreate(**base, doors=[DoorRef(device_id=door.id, door=3)]),
@@ -147,6 +149,7 @@ def test_group_validation_messages(session: Session) -> None:
 def test_only_affected_tasks_are_requeued(session: Session) -> None:
     root, sales, _ = _tree(session)
     p1, p2 = _person(session, "1", sales), _person(session, "2", sales)
+    outsider = _person(session, "9", root)  # in no group: no change may queue work for them
     d1, d2 = _device(session, "D1"), _device(session, "D2")
     group = service.create_group(
         session=session,
@@ -195,12 +198,13 @@ def test_only_affected_tasks_are_requeued(session: Session) -> None:
         group_id=group.id,
         data=PermissionGroupUpdate(verification_methods=["card"]),
     )
-    assert {k: t.status for k, t in _tasks(session).items()} == {
+    after = _tasks(session)
+    assert {k: t.status for k, t in after.items()} == {  # nothing for the outsider in the root
         ("1", d1.id): TaskStatus.pending,
         ("1", d2.id): TaskStatus.pending,
         ("2", d1.id): TaskStatus.success,
     }
-    assert root.id
+    assert outsider.department_id == root.id
 
 
 def test_person_kept_by_another_group_is_not_removed(session: Session) -> None:
@@ -248,7 +252,7 @@ def test_person_groups_and_deletion(session: Session) -> None:
     tasks.mark_task(session=session, task_id=task.id, success=True)
     task = _tasks(session)[("7", d1.id)]
     assert (task.person_id, task.action, task.status) == (None, TaskAction.remove, "success")
-    with pytest.raises(service.NotFound, match="person 12345"):
+    with pytest.raises(NotFound, match="person 12345"):
         service.set_person_groups(session=session, person_id=12345, group_ids=[])
 
 
@@ -299,9 +303,12 @@ def test_queue_backoff_and_retry(session: Session) -> None:
             "revoked": 0,
         }
     ]
-    total, rows = tasks.progress_by_person(session=session)
-    assert total == 3
-    assert rows[0]["user_id"] == "1"
+    page = tasks.progress_by_person(session=session, query=ProgressQuery())
+    assert page.total == 3
+    assert page.items[0]["user_id"] == "1"
+    second = tasks.progress_by_person(session=session, query=ProgressQuery(limit=2, page=2))
+    assert (second.total, [r["user_id"] for r in second.items]) == (3, ["3"])
+    assert tasks.progress_by_person(session=session, query=ProgressQuery(search="2")).total == 1
 
 
 def test_template_time_change_requeues_its_groups(session: Session) -> None:
@@ -335,7 +342,7 @@ def test_template_time_change_requeues_its_groups(session: Session) -> None:
         data=TimeTemplateUpdate(weekly=[[("09:00", "18:00")]] * 7),
     )
     assert _tasks(session)[("1", d1.id)].status == TaskStatus.pending
-    with pytest.raises(service.Conflict, match="used by permission group"):
+    with pytest.raises(Conflict, match="used by permission group"):
         service.delete_template(session=session, template_id=template.id)
 
 

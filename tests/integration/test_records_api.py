@@ -62,6 +62,13 @@ def test_search_export_and_page(api: Api) -> None:
     assert calls["items"][0]["caller"] == "VTO1"
     alarms = api.client.get("/api/v1/records/alarms", headers=viewer).json()
     assert alarms["items"][0]["alarm_type"] == "Tamper"
+    later = {"start": "2026-03-02T08:00:01Z"}  # one second after the call and the alarm
+    for kind in ("calls", "alarms"):
+        url = f"/api/v1/records/{kind}"
+        assert api.client.get(url, params=later, headers=viewer).json()["total"] == 0
+        other = api.client.get(url, params={"device_id": 999}, headers=viewer).json()
+        assert other == {"total": 0, "items": [], "next_cursor": ""}
+        assert api.client.get(url, params={"after": "x"}, headers=viewer).status_code == 422
     console = api.client.get("/records?user_id=1", headers=viewer)
     assert console.status_code == 200
     assert "1 record(s)" in console.text

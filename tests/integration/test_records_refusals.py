@@ -15,7 +15,7 @@ import openpss.platform.records.service as service
 from openpss.platform.devices.adapter import parse_record
 from openpss.platform.devices.models import Device
 from openpss.platform.records.models import AlarmRecord
-from openpss.platform.records.schemas import AccessFilter
+from openpss.platform.records.schemas import AccessQuery, AlarmQuery
 from openpss.platform.security.models import Role
 from tests.conftest import Api
 
@@ -43,18 +43,18 @@ def test_refused_attempts_are_stored_and_filterable(session: Session) -> None:
         _record(4, UserID="7", Method=0, Status=0, ErrorCode=19),
     ]
     assert service.add_access_records(session=session, device_id=device.id, records=records) == 4
-    total, failed = service.search_access(session=session, filters=AccessFilter(success=False))
-    assert total == 3
-    assert {r.record_no: r.reason for r in failed} == {
+    failed = service.search_access(session=session, filters=AccessQuery(success=False))
+    assert failed.total == 3
+    assert {r.record_no: r.reason for r in failed.items} == {
         2: "card not registered",
         3: "outside validity period",
         4: "verification method not allowed",
     }
-    _, validity = service.search_access(session=session, filters=AccessFilter(reason="VALIDITY"))
-    assert [r.record_no for r in validity] == [3]
-    _, wildcard = service.search_access(session=session, filters=AccessFilter(reason="%"))
-    assert wildcard == []  # % is a literal, not a wildcard
-    csv_text = service.export_access_csv(session=session, filters=AccessFilter()).decode()
+    validity = service.search_access(session=session, filters=AccessQuery(reason="VALIDITY"))
+    assert [r.record_no for r in validity.items] == [3]
+    wildcard = service.search_access(session=session, filters=AccessQuery(reason="%"))
+    assert wildcard.items == []  # % is a literal, not a wildcard
+    csv_text = service.export_access_csv(session=session, filters=AccessQuery()).decode()
     assert "Reason" in csv_text.splitlines()[0] and "card not registered" in csv_text
 
 
@@ -67,10 +67,14 @@ def test_duress_card_makes_one_alarm_from_pull_and_stream(session: Session) -> N
     alarms = list(session.scalars(select(AlarmRecord)))
     assert [(a.device_id, a.record_no, a.alarm_type) for a in alarms] == [(device.id, 9, "duress")]
     assert "user 7" in alarms[0].detail and "B2" in alarms[0].detail
-    total, rows = service.search_alarms(session=session, alarm_type="duress")
-    assert total == 1 and rows[0].record_no == 9
-    _, access = service.search_access(session=session, filters=AccessFilter())
-    assert {r.record_no for r in access} == {9, 10}  # the duress punch is an access record too
+    duress_only = AlarmQuery(alarm_type="duress")
+    alarm_page = service.search_records(session=session, kind="alarms", query=duress_only)
+    assert alarm_page.total == 1 and alarm_page.items[0].record_no == 9
+    access = service.search_access(session=session, filters=AccessQuery())
+    assert {r.record_no for r in access.items} == {
+        9,
+        10,
+    }  # the duress punch is an access record too
 
 
 def test_duress_event_and_record_make_one_alarm(session: Session) -> None:

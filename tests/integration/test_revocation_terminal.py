@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import os
 import subprocess
-import time
 
 import httpx
 from sqlalchemy import select, update
@@ -36,6 +35,7 @@ from openpss.platform.settings import Settings
 from openpss.protocols.dahua_http.client import DahuaClient
 from tests.integration import test_devices_sync
 from tests.integration.test_devices_sync import ADMIN_PASSWORD, OPENPSS, Terminal
+from tests.support.polling import eventually_async
 
 terminal = test_devices_sync.terminal  # a virtual terminal process (fixture)
 
@@ -101,14 +101,13 @@ def _present_cli(term: Terminal, card: str) -> subprocess.CompletedProcess[str]:
 
 
 async def _wait_for_records(factory: sessionmaker[Session], count: int) -> list[AccessRecord]:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def arrived() -> list[AccessRecord] | None:
         with factory() as s:
             rows = list(s.scalars(select(AccessRecord).order_by(AccessRecord.record_no)))
-        if len(rows) >= count:
-            return rows
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"fewer than {count} records arrived")
+        return rows if len(rows) >= count else None
+
+    return await eventually_async(arrived, what=f"{count} records", timeout=30, interval=0.1)
 
 
 async def test_revocations_reach_the_terminal_and_refusals_come_back(

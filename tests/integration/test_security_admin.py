@@ -12,12 +12,12 @@ import types
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from openpss.platform.security.audit import SYSTEM, forward_to_syslog, record_audit
 from openpss.platform.security.models import Role
 from tests.conftest import Api
+from tests.support.queries import queries_for_get
 
 GOOD = "G00d!Passwd"
 
@@ -158,6 +158,14 @@ def test_audit_filters_paging_and_exports(api: Api) -> None:
     page = api.client.get("/api/v1/audit?action=account.create&per_page=3&page=3", headers=headers)
     assert page.json()["total"] == 7 and len(page.json()["items"]) == 1
     assert page.json()["items"][0]["target"] == "user0"
+    walked, cursor = [], ""  # keyset paging: each page continues after the previous one
+    while True:
+        params = {"action": "account.create", "limit": "3", "after": cursor}
+        body = api.client.get("/api/v1/audit", params=params, headers=headers).json()
+        walked += [entry["target"] for entry in body["items"]]
+        if not (cursor := body["next_cursor"]):
+            break
+    assert walked == [f"user{i}" for i in reversed(range(7))]
     none = api.client.get("/api/v1/audit?actor=nobody", headers=headers).json()
     assert none["total"] == 0
     future = api.client.get("/api/v1/audit?since=2999-01-01T00:00:00", headers=headers).json()
@@ -234,34 +242,18 @@ def test_audit_events_reach_syslog(session: Session) -> None:
     assert line.startswith("<38>")  # facility auth (4) * 8 + info (6)
 
 
-def count_queries(client: TestClient, path: str) -> int:
-    """How many SQL statements one GET of `path` runs."""
-    engine = client.app.state.engine  # type: ignore[attr-defined]
-    seen: list[str] = []
-
-    def record(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return len(seen)
-
-
 def test_admin_pages_do_not_grow_queries_with_rows(api: Api) -> None:
     admin = TestClient(api.client.app)
     console_login(admin, "test-administrator", "Str0ng!Passw0rd")
     paths = ("/tokens", "/online", "/accounts", "/audit", "/locks", "/")
-    before = {path: count_queries(admin, path) for path in paths}
+    before = {path: len(queries_for_get(admin, path)) for path in paths}
     for i in range(3):
         account_id = create(api, f"extra{i}", Role.viewer)
         api.client.post(
             "/api/v1/tokens", json={"name": "x", "account_id": account_id}, headers=api.headers()
         )
         console_login(TestClient(api.client.app), f"extra{i}", GOOD)
-    after = {path: count_queries(admin, path) for path in paths}
+    after = {path: len(queries_for_get(admin, path)) for path in paths}
     assert after == before
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import time
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,13 +13,15 @@ import numpy as np
 import pytest
 import tifffile
 from PIL import Image
+from sqlalchemy import select
 
-from openpss.platform.security.models import Role
+from openpss.platform.security.models import AuditEntry, Role
 from openpss.platform.vision.live import CameraSessions
 from openpss.protocols.gige_vision.client import DiscoveredDevice
 from openpss.protocols.gige_vision.gvcp import DeviceInfo
 from tests.conftest import Api
 from tests.integration.vision_support import HEIGHT, WIDTH, VirtualCamera, virtual_camera
+from tests.support.polling import eventually
 
 BASE = "/api/v1/vision"
 
@@ -104,7 +106,7 @@ def test_connect_to_nothing_is_a_clear_error(api: Api) -> None:
     body = {"name": "ghost", "address": "127.0.0.1", "port": 9}
     camera_id = api.client.post(f"{BASE}/cameras", json=body, headers=op).json()["id"]
     answer = api.client.post(f"{BASE}/cameras/{camera_id}/connect", headers=op)
-    assert answer.status_code == 400
+    assert answer.status_code == 502  # the camera did not answer: Unavailable
     assert answer.json()["detail"].startswith("cannot connect to 127.0.0.1:9:")
     stats = api.client.get(f"{BASE}/cameras/{camera_id}/statistics", headers=op)
     assert stats.status_code == 409 and "not connected" in stats.json()["detail"]
@@ -134,11 +136,11 @@ def test_set_feature_and_refusals(vision: tuple[Api, int]) -> None:
     answer = api.client.put(f"{url}/Gamma", json={"value": "0.5"}, headers=op)
     assert answer.status_code == 200 and float(answer.json()["value"]) == pytest.approx(0.5)
     too_big = api.client.put(f"{url}/Gamma", json={"value": "4.5"}, headers=op)
-    assert too_big.status_code == 400 and too_big.json()["detail"].startswith(
+    assert too_big.status_code == 422 and too_big.json()["detail"].startswith(
         "cannot set Gamma to '4.5'"
     )
     unknown = api.client.put(f"{url}/Sharpness", json={"value": "1"}, headers=op)
-    assert unknown.status_code == 400 and "no feature 'Sharpness'" in unknown.json()["detail"]
+    assert unknown.status_code == 404 and "no feature 'Sharpness'" in unknown.json()["detail"]
     viewer = api.client.put(f"{url}/Gamma", json={"value": "1"}, headers=api.headers(Role.viewer))
     assert viewer.status_code == 403
 
@@ -193,14 +195,13 @@ def test_device_events_reach_the_event_log(vision: tuple[Api, int]) -> None:
     api.client.put(f"{cam}/features/EventSelector", json={"value": "ExposureEnd"}, headers=op)
     api.client.put(f"{cam}/features/EventNotification", json={"value": "On"}, headers=op)
     api.client.post(f"{cam}/acquisition", json={"mode": "SingleFrame"}, headers=op)
-    deadline = time.monotonic() + 10
-    texts: list[str] = []
-    while time.monotonic() < deadline:
+
+    def exposure_end() -> list[str]:
         texts = [e["text"] for e in api.client.get(f"{cam}/events", headers=op).json()]
-        if any(t.startswith("ExposureEnd 0x0002") for t in texts):
-            break
-        time.sleep(0.05)
-    assert any(t.startswith("ExposureEnd 0x0002 at ") for t in texts), texts
+        return [t for t in texts if t.startswith("ExposureEnd 0x0002")]
+
+    texts = eventually(exposure_end, what="an ExposureEnd event in the event log")
+    assert all(t.startswith("ExposureEnd 0x0002 at ") for t in texts), texts
 
 
 def test_continuous_locks_width_until_stopped(vision: tuple[Api, int]) -> None:
@@ -226,7 +227,7 @@ def test_ffc_wizard_flattens_and_refuses_uneven_light(
     op = api.headers(Role.operator)
     cam = f"{BASE}/cameras/{camera_id}"
     early = api.client.post(f"{cam}/ffc/apply", json={"mode": "plane16"}, headers=op)
-    assert early.status_code == 400 and early.json()["detail"] == "capture the dark field first"
+    assert early.status_code == 409 and early.json()["detail"] == "capture the dark field first"
     camera.scene("flat", 0.0)
     assert (
         api.client.post(
@@ -237,7 +238,7 @@ def test_ffc_wizard_flattens_and_refuses_uneven_light(
     camera.scene("pattern", 1.0)  # not a flat field: far more than 2:1 between bright and dark
     api.client.post(f"{cam}/ffc/capture", json={"field": "bright", "frames": 2}, headers=op)
     refused = api.client.post(f"{cam}/ffc/apply", json={"mode": "point"}, headers=op)
-    assert refused.status_code == 400 and "FFC allows at most 2" in refused.json()["detail"]
+    assert refused.status_code == 422 and "FFC allows at most 2" in refused.json()["detail"]
     camera.scene("flat", 1.0)
     api.client.post(f"{cam}/ffc/capture", json={"field": "bright", "frames": 2}, headers=op)
     applied = api.client.post(f"{cam}/ffc/apply", json={"mode": "point"}, headers=op)
@@ -290,12 +291,38 @@ def test_delete_disconnects(vision: tuple[Api, int]) -> None:
     assert api.client.delete(f"{BASE}/cameras/{camera_id}", headers=op).status_code == 404
 
 
-def _wait_for(api: Api, cam: str, done: Any, timeout: float = 15.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
+def _wait_for(api: Api, cam: str, done: Any) -> dict[str, Any]:
+    """The camera's statistics once `done(stats)` holds (the test fails if it never does)."""
+
+    def check() -> dict[str, Any] | None:
         stats: dict[str, Any] = api.client.get(
             f"{cam}/statistics", headers=api.headers(Role.viewer)
         ).json()
-        if done(stats) or time.monotonic() > deadline:
-            return stats
-        time.sleep(0.05)
+        return stats if done(stats) else None
+
+    result: dict[str, Any] = eventually(check, what="camera statistics")
+    return result
+
+
+def _audit(api: Api, action: str) -> list[tuple[str, dict[str, Any]]]:
+    with api.client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+        query = select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        return [(e.target, json.loads(e.detail)) for e in s.scalars(query)]
+
+
+def test_api_and_console_audit_camera_actions_alike(vision: tuple[Api, int]) -> None:
+    """Regression: camera.connect logged the name from the API and the id from the console."""
+    api, camera_id = vision
+    op = api.headers(Role.operator)
+    assert api.client.post(f"/vision/{camera_id}/disconnect", headers=op).status_code == 200
+    assert api.client.post(f"/vision/{camera_id}/connect", headers=op).status_code == 200
+    assert _audit(api, "camera.connect") == [("line 1", {"camera_id": camera_id})] * 2
+    assert _audit(api, "camera.disconnect") == [("line 1", {"camera_id": camera_id})]
+    url = f"{BASE}/cameras/{camera_id}/features/GammaEnable"
+    assert api.client.put(url, json={"value": "1"}, headers=op).status_code == 200
+    form = {"name": "GammaEnable", "value": "0"}
+    assert api.client.post(f"/vision/{camera_id}/features", data=form, headers=op).is_success
+    assert _audit(api, "camera.feature") == [
+        ("line 1", {"camera_id": camera_id, "feature": "GammaEnable", "value": "1"}),
+        ("line 1", {"camera_id": camera_id, "feature": "GammaEnable", "value": "0"}),
+    ]

@@ -100,7 +100,8 @@ def test_room_call_rings_both_one_answers_media_and_unlock(
     assert record["EndState"] == "Received"
     answered = extension.unit.find_records("call")[-1].data
     assert answered["EndState"] == "Received" and answered["PeerNumber"] == "8001"
-    assert master.unit.find_records("call")[-1].data["EndState"] == "Missed"
+    # the master got CANCEL with Reason cause=200 (RFC 3326): answered elsewhere, not missed
+    assert master.unit.find_records("call")[-1].data["EndState"] == "AnsweredElsewhere"
     assert extension.unit.find_records("unlock")[-1].data["Method"] == "SIP"
 
 

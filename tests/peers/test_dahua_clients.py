@@ -18,6 +18,7 @@ import pytest
 from openpss.protocols.dahua_http.digest import NONCE_LIFETIME_S, NonceBook
 from openpss.protocols.dahua_http.lockout import LoginLockout
 from tests.support.dahua_device import ADMIN_PASSWORD, RunningDevice, running_device
+from tests.support.polling import eventually_async
 
 pytestmark = pytest.mark.peers
 
@@ -181,8 +182,7 @@ async def test_aiodahua_event_stream_sees_a_punch(device: RunningDevice) -> None
         "127.0.0.1", "admin", ADMIN_PASSWORD, port=device.port
     ) as client:
         task = asyncio.create_task(client.stream_events(on_receive, ["AccessControl"], 0))
-        while device.front.hub.subscribers == 0:
-            await asyncio.sleep(0.02)
+        await eventually_async(lambda: device.front.hub.subscribers > 0, what="a subscriber")
         result = await asyncio.to_thread(device.present, card="ABCD")
         await asyncio.wait_for(seen.wait(), 10)
         task.cancel()

@@ -139,3 +139,25 @@ def test_flood_of_failing_and_refused_datagrams_logs_a_few_lines(
     lines = [r for r in caplog.records if r.name == "openpss.protocols.gige_vision.server"]
     assert 2 <= len(lines) <= 4  # one per kind and interval, not 4,000
     assert all(r.exc_info is None for r in lines)  # no tracebacks at INFO and above
+
+
+def test_command_0xffff_gets_a_not_implemented_ack_inside_16_bits() -> None:
+    raw = bytes.fromhex("4201 ffff 0000 0021")  # odd code: no command, no acknowledge + 1
+    reply = GvcpServer(Device()).handle(raw, PEER)
+    assert reply is not None
+    assert gvcp.GenericAck.parse(reply) == gvcp.GenericAck(0xFFFF, 0x21, Status.NOT_IMPLEMENTED)
+
+
+class BrokenDevice(Device):
+    def command_received(self, peer: Peer) -> None:
+        raise RuntimeError("x" * 1000)
+
+
+def test_failing_datagrams_log_one_short_line_per_peer(caplog: pytest.LogCaptureFixture) -> None:
+    server = GvcpServer(BrokenDevice())
+    raw = bytes(gvcp.ReadRegCmd(5, (0x10,)))
+    with caplog.at_level(logging.WARNING, logger="openpss.protocols.gige_vision.server"):
+        for _ in range(200):
+            server.datagram_received(raw, ("127.0.0.9", 5000))
+    lines = [r for r in caplog.records if "GVCP command" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].exc_info is None  # no traceback per datagram

@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 from pydantic import ValidationError
 
+from openpss.platform.errors import Invalid
 from openpss.platform.people.batch import batch_user_ids
 from openpss.platform.people.cards import CardMode, format_card, parse_card, qr_allowed
-from openpss.platform.people.errors import PeopleError
 from openpss.platform.people.images import MAX_FACE_BYTES, check_image
 from openpss.platform.people.schemas import PersonCreate
 from openpss.platform.people.secrets import decrypt_pin, encrypt_pin
@@ -45,7 +45,7 @@ def test_parse_card_canonical_form(text: str, mode: str, stored: str) -> None:
     ],
 )
 def test_parse_card_rejects_with_reason(text: str, mode: str, reason: str) -> None:
-    with pytest.raises(PeopleError, match=reason):
+    with pytest.raises(Invalid, match=reason):
         parse_card(text, mode)
 
 
@@ -71,11 +71,11 @@ def test_check_image_accepts_jpeg_png_only() -> None:
     assert jpeg.content_type == "image/jpeg"
     png = check_image(_image("PNG"), what="face", max_bytes=MAX_FACE_BYTES)
     assert (png.width, png.height) == (20, 30)
-    with pytest.raises(PeopleError, match="is GIF; upload a JPEG or PNG"):
+    with pytest.raises(Invalid, match="is GIF; upload a JPEG or PNG"):
         check_image(_image("GIF"), what="face", max_bytes=MAX_FACE_BYTES)
-    with pytest.raises(PeopleError, match="not a readable"):
+    with pytest.raises(Invalid, match="not a readable"):
         check_image(_image("PNG")[:40], what="face", max_bytes=MAX_FACE_BYTES)
-    with pytest.raises(PeopleError, match="limit is 100 KB"):
+    with pytest.raises(Invalid, match="limit is 100 KB"):
         check_image(b"x" * (MAX_FACE_BYTES + 1), what="face", max_bytes=MAX_FACE_BYTES)
 
 

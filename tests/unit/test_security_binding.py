@@ -8,9 +8,9 @@ import pytest
 from pydantic import ValidationError
 
 from openpss.platform.db import utcnow
+from openpss.platform.errors import Invalid
 from openpss.platform.security.auth import password_expired
 from openpss.platform.security.binding import address_allowed, parse_networks
-from openpss.platform.security.errors import Invalid
 from openpss.platform.security.models import Account
 from openpss.platform.security.service import decoy_questions
 from openpss.platform.settings import Settings

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from openpss.platform.errors import Invalid, Locked
 from openpss.platform.security.audit import parse_syslog_address
-from openpss.platform.security.errors import Invalid, Locked
 from openpss.platform.security.passwords import verify_password
 from openpss.platform.security.service import build_questions, check_username, normalize_answer
 from openpss.platform.security.views import safe_next

@@ -149,7 +149,7 @@ async def test_room_number_rings_master_and_extensions_first_answer_wins(server:
     call = await asyncio.wait_for(call_task, 10)
     assert call.state is UaCallState.answered and b"m=audio" in call.remote_sdp
     await asyncio.wait_for(ring_master.ended.wait(), 10)
-    assert ring_master.end_reason == "cancelled"
+    assert ring_master.end_reason == "answered elsewhere"  # CANCEL Reason cause=200 (RFC 3326)
     # in-dialog relay: DTMF INFO and MESSAGE reach the answering extension
     assert (await call.send_dtmf("5")).status == 200
     info = await asyncio.wait_for(ring_ext.received.get(), 5)

@@ -127,6 +127,19 @@ def test_caller_cancel_while_ringing_is_missed(vth: IndoorMonitor) -> None:
     assert vth.find_records("call")[0].data["EndState"] == "Missed"
 
 
+def test_call_answered_by_another_unit_is_answered_elsewhere_not_missed(
+    vth: IndoorMonitor,
+) -> None:
+    codes: list[str] = []
+    vth.on_event = lambda code, action, data: codes.append(code)
+    vth.incoming_call("c1", "8001")
+    vth.remote_ended("c1", "answered elsewhere")
+    assert vth.call_state is CallState.idle
+    record = vth.find_records("call")[0].data
+    assert record["EndState"] == "AnsweredElsewhere" and record["TalkTime"] == 0
+    assert "Invite" in codes and "CallNoAnswered" not in codes
+
+
 def test_auto_answer_and_do_not_disturb(vth: IndoorMonitor) -> None:
     vth.set_option("auto_answer", True)
     assert vth.incoming_call("c1", "8001") == "answered"

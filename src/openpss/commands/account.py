@@ -47,11 +47,10 @@ def create_admin(
     ),
 ) -> None:
     """Create an administrator account (security questions can be set later in the console)."""
+    from openpss.platform.errors import DomainError
     from openpss.platform.security import service
     from openpss.platform.security.audit import Actor
-    from openpss.platform.security.errors import SecurityError
     from openpss.platform.security.models import Role
-    from openpss.platform.security.passwords import PasswordRuleError
 
     try:
         with _session() as session:
@@ -60,7 +59,7 @@ def create_admin(
                 role=Role.administrator, remark="created by the command line",
                 actor=Actor(CLI_ACTOR_NAME),
             )  # fmt: skip
-    except (SecurityError, PasswordRuleError) as exc:
+    except DomainError as exc:
         raise _fail(str(exc)) from exc
     typer.echo(f"administrator {username} created")
 
@@ -72,9 +71,9 @@ def token(
     days: int | None = typer.Option(None, help="lifetime in days (default: no expiry)"),
 ) -> None:
     """Issue an API bearer token and print it (it is shown only once)."""
+    from openpss.platform.errors import DomainError
     from openpss.platform.security import auth, service
     from openpss.platform.security.audit import Actor
-    from openpss.platform.security.errors import SecurityError
 
     try:
         with _session() as session:
@@ -85,7 +84,7 @@ def token(
                 session=session, account_id=account.id, name=name, days=days,
                 actor=Actor(CLI_ACTOR_NAME),
             )  # fmt: skip
-    except SecurityError as exc:
+    except DomainError as exc:
         raise _fail(str(exc)) from exc
     typer.echo(secret)
 
@@ -96,9 +95,9 @@ def unlock(
     ip: str | None = typer.Option(None, "--ip", help="source address to unlock instead"),
 ) -> None:
     """Unlock an account or a source address locked after failed logins."""
+    from openpss.platform.errors import DomainError
     from openpss.platform.security import auth
     from openpss.platform.security.audit import Actor
-    from openpss.platform.security.errors import SecurityError
 
     if (username is None) == (ip is None):
         raise _fail("give either a user name or --ip ADDRESS")
@@ -108,7 +107,7 @@ def unlock(
                 auth.unlock_account(session=session, username=username, actor=Actor(CLI_ACTOR_NAME))
             else:
                 auth.unlock_address(session=session, source_ip=str(ip), actor=Actor(CLI_ACTOR_NAME))
-    except SecurityError as exc:
+    except DomainError as exc:
         raise _fail(str(exc)) from exc
     typer.echo(f"{username or ip} unlocked")
 
@@ -121,9 +120,9 @@ def bind(
     ),
 ) -> None:
     """Bind an account to source addresses; without --allow the binding is removed."""
+    from openpss.platform.errors import DomainError
     from openpss.platform.security import auth, service
     from openpss.platform.security.audit import Actor
-    from openpss.platform.security.errors import SecurityError
 
     try:
         with _session() as session:
@@ -133,7 +132,7 @@ def bind(
             service.bind_account(session=session, account_id=account.id, networks=allow,
                                  actor=Actor(CLI_ACTOR_NAME))  # fmt: skip
             allowed = ", ".join(account.allowed_networks) or "any address"
-    except SecurityError as exc:
+    except DomainError as exc:
         raise _fail(str(exc)) from exc
     typer.echo(f"{username} may be used from: {allowed}")
 
@@ -146,10 +145,9 @@ def reset_password(
     ),
 ) -> None:
     """Set a new password for an account (also clears its lock)."""
+    from openpss.platform.errors import DomainError
     from openpss.platform.security import auth, service
     from openpss.platform.security.audit import Actor
-    from openpss.platform.security.errors import SecurityError
-    from openpss.platform.security.passwords import PasswordRuleError
 
     try:
         with _session() as session:
@@ -160,7 +158,7 @@ def reset_password(
                 session=session, account_id=account.id, password=password, confirm=password,
                 actor=Actor(CLI_ACTOR_NAME),
             )  # fmt: skip
-    except (SecurityError, PasswordRuleError) as exc:
+    except DomainError as exc:
         raise _fail(str(exc)) from exc
     typer.echo(f"password of {username} changed")
 

@@ -163,6 +163,7 @@ def register_terminal(session: Session, settings: Settings, terminal_port: int) 
     from openpss.platform.devices.models import Device
     from openpss.platform.devices.schemas import DeviceCreate
     from openpss.platform.devices.service import create_device
+    from openpss.platform.security.audit import SYSTEM
 
     if session.scalar(select(Device).where(Device.name == TERMINAL_NAME)) is not None:
         return
@@ -174,19 +175,21 @@ def register_terminal(session: Session, settings: Settings, terminal_port: int) 
         password=DEMO_DEVICE_PASSWORD,
         kind="attendance",
     )
-    create_device(session=session, settings=settings, data=data)
+    create_device(session=session, settings=settings, actor=SYSTEM, data=data)
 
 
 def register_camera(session: Session) -> None:
     """Add the virtual camera to the Cameras page once."""
     from sqlalchemy import select
 
+    from openpss.platform.security.audit import SYSTEM
     from openpss.platform.vision.models import Camera
     from openpss.platform.vision.schemas import CameraCreate
     from openpss.platform.vision.service import add_camera
 
     if session.scalar(select(Camera).where(Camera.name == CAMERA_NAME)) is None:
-        add_camera(session=session, data=CameraCreate(name=CAMERA_NAME, address="127.0.0.1"))
+        data = CameraCreate(name=CAMERA_NAME, address="127.0.0.1")
+        add_camera(session=session, actor=SYSTEM, data=data)
 
 
 def _terminal_command(devices_dir: Path, port: int) -> list[str]:

@@ -4,41 +4,69 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from openpss import __version__
+from openpss.platform.attendance import api as attendance_api
+from openpss.platform.attendance import views as attendance_views
 from openpss.platform.db import make_engine, make_session_factory
+from openpss.platform.devices import api as devices_api
+from openpss.platform.devices import views as devices_views
+from openpss.platform.devices.sync import run as run_sync
 from openpss.platform.events import EventBus
+from openpss.platform.integrations import api as integrations_api
 from openpss.platform.integrations import metrics
+from openpss.platform.integrations import views as integrations_views
 from openpss.platform.integrations.mqtt import MqttBridge
+from openpss.platform.integrations.mqtt import run as run_mqtt
+from openpss.platform.intercom.sip import run as run_sip
+from openpss.platform.people import api as people_api
+from openpss.platform.people import views as people_views
+from openpss.platform.permissions import api as permissions_api
+from openpss.platform.permissions import views as permissions_views
+from openpss.platform.records import api as records_api
+from openpss.platform.records import views as records_views
+from openpss.platform.security import api as security_api
+from openpss.platform.security import views as security_views
+from openpss.platform.security.audit import forward_to_syslog
 from openpss.platform.settings import Settings, get_settings
 from openpss.platform.uploads import MAX_REQUEST, RequestSizeLimit
-from openpss.platform.web import api_docs
-from openpss.platform.web.errors import forbidden_page
-from openpss.platform.web.htmx import is_htmx
+from openpss.platform.vision import api as vision_api
+from openpss.platform.vision import views as vision_views
+from openpss.platform.vision.deps import close_cameras_on_shutdown
+from openpss.platform.web import api_docs, errors
+from openpss.platform.web import views as web_views
 from openpss.platform.web.templating import STATIC_DIR
 from openpss.protocols.http_guard import HttpLimits
 
 logger = logging.getLogger(__name__)
 
-# Domains with an `api.router` (mounted under /api/v1) and a `views.router` (console pages).
-DOMAINS = ["security", "people", "permissions", "devices", "attendance", "records", "vision", "web"]
-DOMAINS += ["integrations"]
-
-# "module:function" of long-running coroutines started with the server; each takes the app.
-BACKGROUND_SERVICES: list[str] = [
-    "openpss.platform.security.audit:forward_to_syslog",
-    "openpss.platform.devices.sync:run",
-    "openpss.platform.vision.deps:close_cameras_on_shutdown",
-    "openpss.platform.intercom.sip:run",
-    "openpss.platform.integrations.mqtt:run",
+# The REST routers (mounted under /api/v1) and the console routers, one pair per domain.
+API_ROUTERS: list[APIRouter] = [
+    security_api.router,
+    people_api.router,
+    permissions_api.router,
+    devices_api.router,
+    attendance_api.router,
+    records_api.router,
+    vision_api.router,
+    integrations_api.router,
+]
+CONSOLE_ROUTERS: list[APIRouter] = [
+    security_views.router,
+    people_views.router,
+    permissions_views.router,
+    devices_views.router,
+    attendance_views.router,
+    records_views.router,
+    vision_views.router,
+    web_views.router,
+    integrations_views.router,
 ]
 
 # The console and API: browsers open ~6 connections each and offices share an address (NAT);
@@ -49,20 +77,24 @@ PLATFORM_LIMITS = HttpLimits(
 
 BackgroundService = Callable[[FastAPI], Coroutine[Any, Any, None]]
 
-
-def _load(path: str) -> Any:
-    module_name, _, attr = path.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
+# Long-running coroutines started with the server; each takes the app.
+BACKGROUND_SERVICES: list[BackgroundService] = [
+    forward_to_syslog,
+    run_sync,
+    close_cameras_on_shutdown,
+    run_sip,
+    run_mqtt,
+]
 
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     tasks: list[asyncio.Task[None]] = []
     if app.state.settings.background_services:
-        for path in BACKGROUND_SERVICES:
-            service: BackgroundService = _load(path)
-            tasks.append(asyncio.create_task(service(app), name=path))
-            logger.info("started background service %s", path)
+        for service in BACKGROUND_SERVICES:
+            name = f"{service.__module__}.{service.__name__}"
+            tasks.append(asyncio.create_task(service(app), name=name))
+            logger.info("started background service %s", name)
     try:
         yield
     finally:
@@ -92,29 +124,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.mqtt_bridge = MqttBridge(settings, app.state.session_factory, app.state.event_bus)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_docs.router)
-    for domain in DOMAINS:
-        api = importlib.import_module(f"openpss.platform.{domain}.api")
-        app.include_router(api.router, prefix="/api/v1")
-        views = importlib.import_module(f"openpss.platform.{domain}.views")
-        app.include_router(views.router, include_in_schema=False)
-    app.add_exception_handler(HTTPException, _http_error)
+    for router in API_ROUTERS:
+        app.include_router(router, prefix="/api/v1", responses=errors.API_ERROR_RESPONSES)
+    for router in CONSOLE_ROUTERS:
+        app.include_router(router, include_in_schema=False)
+    errors.install(app)
     app.add_middleware(RequestSizeLimit, max_bytes=MAX_REQUEST)
     metrics.install(app)
     return app
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    """JSON errors for the API; the console sends unauthenticated users to the login page
-    and shows an HTML "not allowed" page for a missing role."""
-    assert isinstance(exc, HTTPException)
-    machine = request.url.path.startswith("/api/") or request.url.path == "/metrics"
-    if exc.status_code == 401 and not machine:
-        target = "/login?next=" + request.url.path
-        if is_htmx(request):
-            return Response(status_code=204, headers={"HX-Redirect": target})
-        return RedirectResponse(target, status_code=303)
-    if exc.status_code == 403 and not request.url.path.startswith("/api/"):
-        return forbidden_page(request, str(exc.detail))
-    return JSONResponse(
-        {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers or None
-    )

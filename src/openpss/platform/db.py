@@ -57,6 +57,21 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def like_escape(text: str) -> str:
+    """`text` for a LIKE pattern with ESCAPE '\\': its % and _ match only themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def contains_text(column: Any, text: str) -> Any:
+    """Case-insensitive "column contains text" where % and _ in `text` are literal."""
+    return column.ilike(f"%{like_escape(text)}%", escape="\\")
+
+
+def starts_with_text(column: Any, text: str) -> Any:
+    """ "column starts with text" where % and _ in `text` are literal."""
+    return column.like(f"{like_escape(text)}%", escape="\\")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
     parsed = make_url(url)

@@ -11,9 +11,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from openpss.platform.errors import Forbidden, Unauthenticated
 from openpss.platform.security.audit import Actor, record_audit
 from openpss.platform.security.binding import check_binding
 from openpss.platform.security.errors import NotBound
@@ -78,15 +80,17 @@ class Principal:
         return self.role.rank >= role.rank
 
 
-class NotAuthenticated(HTTPException):
+class NotAuthenticated(Unauthenticated):
     """401; the console turns it into a redirect to the login page."""
 
     def __init__(self) -> None:
-        super().__init__(
-            status.HTTP_401_UNAUTHORIZED,
-            "not authenticated: log in or send 'Authorization: Bearer <token>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        super().__init__("not authenticated: log in or send 'Authorization: Bearer <token>'")
+
+
+# Declares the bearer scheme in the OpenAPI schema; a missing header is not an error here
+# because the console authenticates by its session cookie instead.
+_bearer = HTTPBearer(auto_error=False, description="An API token made under My account")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 async def _csrf_from(request: Request) -> str:
@@ -105,21 +109,29 @@ def _check_bound(session: Session, account: Account, ip: str, via: str) -> None:
     """403 (audited and committed at once) when the account's binding excludes `ip`."""
     try:
         check_binding(account, ip)
-    except NotBound as exc:
+    except NotBound:
         record_audit(
             session=session, actor=Actor(account.username, ip), action="access.refused",
             detail={"reason": "source address not allowed by the account binding", "via": via},
         )  # fmt: skip
         session.commit()
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+        raise
 
 
-async def get_principal(request: Request, session: SessionDep) -> Principal:
-    """Authenticate by bearer token or console session cookie (with CSRF on unsafe methods)."""
+async def get_principal(request: Request, session: SessionDep, bearer: BearerDep) -> Principal:
+    """Authenticate by bearer token or console session cookie (with CSRF on unsafe methods);
+    the principal is also left on `request.state` for the console's pages."""
+    principal = await _authenticate(request, session, bearer)
+    request.state.principal = principal
+    return principal
+
+
+async def _authenticate(
+    request: Request, session: Session, bearer: HTTPAuthorizationCredentials | None
+) -> Principal:
     ip = client_ip(request)
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        token_row = find_api_token(session=session, token=auth[7:].strip())
+    if bearer is not None:
+        token_row = find_api_token(session=session, token=bearer.credentials.strip())
         if token_row is None:
             raise NotAuthenticated()
         account = token_row.account
@@ -134,7 +146,7 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
     if request.method not in SAFE_METHODS:
         sent = await _csrf_from(request)
         if not hmac.compare_digest(sent, row.csrf_token):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
+            raise Forbidden("missing or wrong CSRF token: reload the page and try again")
     account = row.account
     _check_bound(session, account, ip, "console session")
     return Principal(
@@ -145,15 +157,11 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
 def require_role(role: Role) -> Callable[..., object]:
     """A dependency that lets through principals holding at least `role`."""
 
-    async def check(
-        request: Request, principal: Annotated[Principal, Depends(get_principal)]
-    ) -> Principal:
-        # The console's "not allowed" page shows the navigation of this principal.
-        request.state.principal = principal
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if not principal.has(role):
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
+            raise Forbidden(
                 f"this needs the {role.value} role; you are {principal.role.value}",
+                needed_role=role.value,
             )
         return principal
 

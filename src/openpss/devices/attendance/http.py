@@ -68,6 +68,9 @@ SOFTWARE_VERSION = "1.000.0000000.1.R"
 SOFTWARE_BUILD = "2026-11-01"
 HARDWARE_VERSION = "1.00"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # Dahua HTTP API: "Y-M-D H-m-S", not locale dependent
+# Years the device clock can be set to: its DST rules and the time zone shift must still give
+# a valid date on either side (year 1 or 9999 overflow); 2099 is beyond any record's lifetime.
+CLOCK_YEARS = (1970, 2099)
 LOOPBACK = {"127.0.0.1", "::1"}
 MIN_ADMIN_PASSWORD, MAX_ADMIN_PASSWORD = 8, 32
 
@@ -218,6 +221,8 @@ class AttendanceHttp:
                 local = dt.datetime.strptime(text, TIME_FORMAT)
             except ValueError as exc:
                 raise CgiError(f"time must be YYYY-MM-DD HH:MM:SS, not {text!r}") from exc
+            if not CLOCK_YEARS[0] <= local.year <= CLOCK_YEARS[1]:
+                raise CgiError(f"time must be in the years {CLOCK_YEARS[0]}-{CLOCK_YEARS[1]}")
             self.terminal.set_local_time(local)
             return ok_response()
         raise CgiError("Bad Request!")

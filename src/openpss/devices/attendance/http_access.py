@@ -174,12 +174,20 @@ def _decode_templates(entry: dict[str, Any]) -> list[bytes]:
 
 def parse_find_time(text: str, terminal: Terminal) -> dt.datetime:
     """UTC epoch seconds, or the device's wall time ``YYYY-MM-DD HH:MM:SS``."""
+    out_of_range = CgiError(f"time {text!r} is out of range (years 1-9999)")
     if text.lstrip("-").isdigit():
-        return dt.datetime.fromtimestamp(int(text), dt.UTC)
+        try:
+            return dt.datetime.fromtimestamp(int(text), dt.UTC)
+        except (OverflowError, OSError, ValueError) as exc:  # beyond what a datetime holds
+            raise out_of_range from exc
     try:
-        return terminal.to_utc(dt.datetime.strptime(text, TIME_FORMAT))
+        local = dt.datetime.strptime(text, TIME_FORMAT)
     except ValueError as exc:
         raise CgiError(f"time {text!r} is neither epoch seconds nor YYYY-MM-DD HH:MM:SS") from exc
+    try:
+        return terminal.to_utc(local)
+    except OverflowError as exc:  # the time zone shift leaves year 1 or 9999
+        raise out_of_range from exc
 
 
 def record_fields(punch: Punch, terminal: Terminal) -> dict[str, str]:

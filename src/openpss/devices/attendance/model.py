@@ -5,9 +5,8 @@ operation log. Every limit of the manual is enforced with a ``TerminalError`` na
 fix. Persistence goes through the ``Persistence`` protocol (``store.py`` writes SQLite), and
 events go to an ``on_event`` callback; the clock is injected so tests control time.
 
-Fingerprints: a template is opaque bytes. A presented template matches a stored one when both
-have the same length and at least ``FINGERPRINT_MATCH_RATIO`` of their bytes are equal (so a
-slightly noisy re-scan of the same finger still matches).
+This module keeps the state and its changes; who a credential belongs to and whether it is
+accepted is ``verification.py``, searches over the punches are ``queries.py``.
 """
 
 from __future__ import annotations
@@ -20,13 +19,12 @@ from typing import Any
 
 from openpss.attendance.punches import (
     AttendanceState,
-    EventMode,
     EventModeConfig,
-    StateSwitch,
     is_repeat,
     punch_state,
 )
-from openpss.attendance.terminal import RuleError, parse_hhmm
+from openpss.attendance.terminal import RuleError
+from openpss.devices.attendance import queries, verification
 from openpss.devices.attendance.entities import (
     MAX_CARD_NO_LENGTH,
     MAX_CARDS,
@@ -44,11 +42,10 @@ from openpss.devices.attendance.entities import (
     User,
     check_password,
     check_user_id,
-    fingerprint_similarity,
     normalize_card,
     punch_event_data,
 )
-from openpss.devices.attendance.settings import NULL_STATE, DeviceSettings, SettingsError
+from openpss.devices.attendance.settings import DeviceSettings, SettingsError
 from openpss.protocols.dahua_http.records import (
     CARD_TYPE_DURESS,
     ERROR_METHOD,
@@ -78,17 +75,7 @@ CARD_CAPACITY = 20_000
 FINGERPRINT_CAPACITY = 10_000
 RECORD_CAPACITY = 200_000  # the oldest punches are overwritten beyond this
 ADMIN_LOG_CAPACITY = 10_000
-FINGERPRINT_MATCH_RATIO = 0.9
 REASON_LENGTH = 128  # refusal reasons kept with a record
-_ALLOWED_BY_SETTING = {
-    "FP": {"fingerprint"},
-    "PWD": {"password"},
-    "Card": {"card"},
-    "FP/PWD/Card": {"fingerprint", "password", "card"},
-    "FP/PWD": {"fingerprint", "password"},
-}
-_METHOD_NAMES = {"fingerprint": "FP", "password": "PWD", "card": "Card"}
-_CREDENTIAL_METHODS = ("card", "fingerprint", "password")
 
 
 def _utcnow() -> dt.datetime:
@@ -379,39 +366,9 @@ class Terminal:
 
     # --- identification ------------------------------------------------------------------
 
-    def identify(
-        self,
-        *,
-        card: str | None = None,
-        user_id: int | None = None,
-        password: str | None = None,
-        fingerprint: bytes | None = None,
-    ) -> tuple[User, str]:
-        """The user a credential belongs to, and the method used; TerminalError if none."""
-        if card is not None:
-            owner = self.card_owner.get(normalize_card(card))
-            if owner is None:
-                raise TerminalError("card not registered")
-            return self.users[owner], "card"
-        if fingerprint is not None:
-            return self._match_fingerprint(fingerprint), "fingerprint"
-        if user_id is not None and password is not None:
-            user = self.users.get(user_id)
-            if user is None or not user.password or user.password != password:
-                raise TerminalError("wrong user ID or password")
-            return user, "password"
-        raise TerminalError("present a card, a fingerprint, or a user ID and password")
-
-    def _match_fingerprint(self, template: bytes) -> User:
-        best: tuple[float, User | None] = (0.0, None)
-        for user in self.users.values():
-            for stored in user.fingerprints:
-                score = fingerprint_similarity(stored, template)
-                if score > best[0]:
-                    best = (score, user)
-        if best[1] is None or best[0] < FINGERPRINT_MATCH_RATIO:
-            raise TerminalError("fingerprint not recognized")
-        return best[1]
+    def identify(self, **credential: Any) -> tuple[User, str]:
+        """The user a credential belongs to, and the method used (see verification.identify)."""
+        return verification.identify(self.users, self.card_owner, **credential)
 
     def open_menu(self, **credential: Any) -> User | None:
         """Main menu access: anyone until an administrator exists, then administrators only."""
@@ -426,15 +383,7 @@ class Terminal:
 
     def event_mode_config(self) -> EventModeConfig:
         """The engine's view of the attendance event mode settings."""
-        rows = [(r.time, r.state) for r in self.settings.state_switches if r.state != NULL_STATE]
-        switches = tuple(
-            StateSwitch(dt.time(*divmod(parse_hhmm(t), 60)), AttendanceState(s)) for t, s in rows
-        )
-        return EventModeConfig(
-            mode=EventMode(self.settings.event_mode),
-            switches=switches,
-            fixed_state=AttendanceState(self.settings.fixed_state),
-        )
+        return verification.event_mode_config(self.settings)
 
     def present(self, *, state: AttendanceState | None = None, **credential: Any) -> PunchResult:
         """Clock in with a card, fingerprint or ID + password (manual 2.14).
@@ -446,15 +395,9 @@ class Terminal:
             user, method = self.identify(**credential)
         except TerminalError as exc:
             return self._refuse(str(exc), None, credential)
-        allowed = _ALLOWED_BY_SETTING[self.settings.verification_method]
-        if method not in allowed:
-            return self._refuse(
-                f"{_METHOD_NAMES[method]} is not allowed: verification method is "
-                f"{self.settings.verification_method}",
-                user.user_id,
-                credential,
-                ERROR_METHOD,
-            )
+        refusal = verification.method_refusal(self.settings, method)
+        if refusal is not None:
+            return self._refuse(refusal, user.user_id, credential, ERROR_METHOD)
         now = self.now_utc()
         local = self.to_local(now)
         if not user.valid_at(local):
@@ -503,7 +446,7 @@ class Terminal:
         error_code: int = ERROR_UNAUTHORIZED,
     ) -> PunchResult:
         """Store the refused attempt as a record (Status 0, ErrorCode, reason), publish it."""
-        method = next((m for m in _CREDENTIAL_METHODS if credential.get(m) is not None), "")
+        method = verification.credential_method(credential) or ""
         now = self.now_utc()
         card = str(credential.get("card") or "").strip().upper()[:MAX_CARD_NO_LENGTH]
         local = self.to_local(now)
@@ -537,44 +480,11 @@ class Terminal:
     def user_punches(self, user_id: int) -> list[Punch]:
         """Query User ATT. Record (manual 2.6.1): the user's accepted punches."""
         self.get_user(user_id)
-        return [p for p in self.punches if p.user_id == user_id and p.success]
+        return queries.user_punches(self.punches, user_id)
 
-    def find_punches(
-        self,
-        *,
-        start: dt.datetime | None = None,
-        end: dt.datetime | None = None,
-        after_rec_no: int = 0,
-        user_id: int | None = None,
-        card_no: str | None = None,
-        limit: int | None = None,
-    ) -> tuple[int, list[Punch]]:
-        """(total matching, first `limit` of them): punches in [start, end] (UTC), with
-        rec_no > after_rec_no, of a user or card, oldest first."""
-        candidates = self._punches_after(after_rec_no)
-        if start is None and end is None and user_id is None and card_no is None:
-            return len(candidates), candidates[:limit]
-        card = card_no.upper() if card_no is not None else None
-        matching = [
-            p
-            for p in candidates
-            if (start is None or p.at >= start)
-            and (end is None or p.at <= end)
-            and (user_id is None or p.user_id == user_id)
-            and (card is None or p.card_no == card)
-        ]
-        return len(matching), matching[:limit]
-
-    def _punches_after(self, rec_no: int) -> list[Punch]:
-        """Binary search: punches are kept in rec_no order."""
-        low, high = 0, len(self.punches)
-        while low < high:
-            middle = (low + high) // 2
-            if self.punches[middle].rec_no <= rec_no:
-                low = middle + 1
-            else:
-                high = middle
-        return self.punches[low:]
+    def find_punches(self, **conditions: Any) -> tuple[int, list[Punch]]:
+        """(total matching, first `limit`) of the punches (see queries.find_punches)."""
+        return queries.find_punches(self.punches, **conditions)
 
     # --- events and log ------------------------------------------------------------------
 

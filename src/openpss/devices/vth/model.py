@@ -4,8 +4,10 @@ monitor, unlock, stored unlock passwords and information releases, records.
 Calls (door station manual 4.3, platform manual 3): an incoming call rings (every VTH of the
 room rings together: the SIP server forks); answer, reject (busy), hang up; with
 auto-answer on it is answered at once, with do-not-disturb it is refused busy and recorded as
-missed; nobody answering within the ring time makes it a missed call. While talking, unlock
-opens the calling door station's door. Monitor watches a door station without a call.
+missed; nobody answering within the ring time makes it a missed call; a call another unit of
+the room answered (CANCEL with Reason cause=200, RFC 3326) is recorded as answered elsewhere
+(``AnsweredElsewhere``), not missed. While talking, unlock opens the calling door station's
+door. Monitor watches a door station without a call.
 
 The model never does I/O: it tells its ``VthLink`` (the SIP/RTSP front-end) what to do and
 the front-end reports back (``incoming_call``, ``remote_answered``, ``remote_ended`` ...).
@@ -366,11 +368,14 @@ class IndoorMonitor:
             self._set_call(CallState.talking, "far end answered")
 
     def remote_ended(self, call_id: str, why: str = "hangup") -> None:
-        """The far end hung up, cancelled (ringing) or refused our call (``why``)."""
+        """The far end hung up, cancelled (ringing; ``answered elsewhere`` when another unit
+        took the call) or refused our call (``why``)."""
         if call_id != self.call_id or self.call_state in (CallState.idle, CallState.monitoring):
             return
         if self.answered_at is not None:
             self._end("Received")
+        elif self.call_incoming and why == "answered elsewhere":
+            self._end("AnsweredElsewhere", "another unit of the room answered")
         elif self.call_incoming:
             self._end("Missed")
         else:

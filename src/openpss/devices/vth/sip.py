@@ -21,7 +21,6 @@ import ipaddress
 import json
 import logging
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -30,14 +29,20 @@ from openpss.devices.vth.entities import VthError, parse_start_time
 from openpss.devices.vth.media import AudioSource, CallMedia, RtspMonitor
 from openpss.devices.vth.model import IndoorMonitor
 from openpss.devices.vth.settings import Door
-from openpss.devices.vto.sip import OutgoingCall
 from openpss.protocols.sip.digest import DigestClient
 from openpss.protocols.sip.errors import SipParseError
-from openpss.protocols.sip.message import SipRequest, SipResponse, validate_request
+from openpss.protocols.sip.message import SipRequest, SipResponse
 from openpss.protocols.sip.sdp import SessionDescription, build_answer
-from openpss.protocols.sip.transaction import ServerTransaction
 from openpss.protocols.sip.transport import Peer
-from openpss.protocols.sip.ua import CallFailed, RegistrationError, UaCall, UserAgent
+from openpss.protocols.sip.ua import (
+    ANSWERED_ELSEWHERE,
+    CANCELLED,
+    CallFailed,
+    OutgoingCall,
+    RegistrationError,
+    UaCall,
+    UserAgent,
+)
 from openpss.protocols.sip.uri import SipUri
 
 if TYPE_CHECKING:
@@ -49,69 +54,11 @@ REGISTER_EXPIRES_S = 60  # what we ask for
 MIN_REREGISTER_S = 1.0
 RETRY_S = 5.0  # after a failed registration
 WATCH_S = 0.2  # how often the registration loop looks for a changed room or server
-INTERVAL_TOO_BRIEF = 423  # RFC 3261 §21.4.17: retry with Min-Expires
 SUPPORTED = ("PCMU", "telephone-event", "H264")
 DECLINED = (486, 600, 603)
 MAX_MESSAGE_BYTES = 8192  # ours: a platform message body larger than this is refused (413)
 BIND_ATTEMPTS = 5  # ours: free-port binds of UDP+TCP on one number
 _EXPIRES = re.compile(r";\s*expires\s*=\s*(\d+)", re.IGNORECASE)
-
-
-class VthUserAgent(UserAgent):
-    """The user agent plus out-of-dialog MESSAGE (platform -> VTH), the granted expiry, and
-    requests outside a dialog taken only from the SIP server's address (others: 403)."""
-
-    on_message: Callable[[SipRequest], int] | None = None
-    trusted_host: Callable[[], str] | None = None  # the SIP server's address, read per request
-
-    def _on_request(self, request: SipRequest, txn: ServerTransaction | None, peer: Peer) -> None:
-        if txn is not None and not request.to.tag and request.method in ("INVITE", "MESSAGE"):
-            server = self.trusted_host() if self.trusted_host is not None else ""
-            if not _from_server(peer.host, server):
-                logger.info("%s from %s refused: not the SIP server", request.method, peer.host)
-                txn.reply(403)
-                return
-        if (
-            request.method == "MESSAGE"
-            and txn is not None
-            and not request.to.tag
-            and self.on_message is not None
-        ):
-            try:
-                validate_request(request)
-            except SipParseError as exc:
-                txn.reply(exc.status)
-                return
-            txn.reply(self.on_message(request))
-            return
-        super()._on_request(request, txn, peer)
-
-    async def register_granted(self, expires: int = REGISTER_EXPIRES_S) -> int:
-        """REGISTER; the expiry the server granted (RegistrationError unless 200).
-
-        A 423 answer is retried once with its Min-Expires (RFC 3261 §10.2.8).
-        """
-        for _ in range(2):
-            self._register_cseq += 2  # the digest retry uses the next number
-            request = self._request(
-                "REGISTER",
-                str(SipUri(host=self.domain)),
-                self.aor,
-                call_id=self._register_call_id,
-                cseq=self._register_cseq,
-            )
-            request.headers.add("Expires", str(expires))
-            response = await self.endpoint.request(
-                request, self.server, credentials=self.credentials
-            )
-            minimum = (response.headers.get("Min-Expires") or "").strip()
-            if response.status == INTERVAL_TOO_BRIEF and minimum.isdigit():
-                expires = int(minimum)
-                continue
-            if response.status != 200:
-                raise RegistrationError(response.status, response.reason)
-            return granted_expiry(response, expires)
-        raise RegistrationError(INTERVAL_TOO_BRIEF, "Interval Too Brief")
 
 
 def _from_server(host: str, server: str) -> bool:
@@ -168,7 +115,7 @@ def deliver(unit: IndoorMonitor, message: dict[str, str], source: str) -> None:
 class VthSip:
     """The model's link: SIP calls, RTP media, RTSP monitor, door station HTTP unlock."""
 
-    def __init__(self, unit: IndoorMonitor, ua: VthUserAgent, audio: AudioSource) -> None:
+    def __init__(self, unit: IndoorMonitor, ua: UserAgent, audio: AudioSource) -> None:
         self.unit, self.ua, self.audio = unit, ua, audio
         self.calls: dict[str, UaCall] = {}
         self.outgoing: dict[str, OutgoingCall] = {}
@@ -177,7 +124,7 @@ class VthSip:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.register_count = 0
         self.granted = 0
-        ua.on_message = self._message
+        ua.on_message = self._message  # MESSAGE outside a call: platform -> VTH
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -203,14 +150,13 @@ class VthSip:
 
     async def _watch_end(self, call_id: str, call: UaCall) -> None:
         await call.ended.wait()
-        why = "cancelled" if call.end_reason == "cancelled" else "hangup"
+        why = call.end_reason if call.end_reason in (CANCELLED, ANSWERED_ELSEWHERE) else "hangup"
         if self.unit.call_id == call_id:
             self.unit.remote_ended(call_id, why)
         self._forget(call_id)
 
     def _forget(self, call_id: str) -> None:
         self.calls.pop(call_id, None)
-        self.ua._ringing.pop(call_id, None)  # the UA forgets only CANCELled calls there
         media = self.media.get(call_id)
         if media is not None:
             media.close()
@@ -367,7 +313,8 @@ async def keep_registered(link: VthSip) -> None:
         ua.username, ua.server, ua.domain, password = identity
         ua.credentials = DigestClient(ua.username, password)
         try:
-            granted = await ua.register_granted()
+            response = await ua.register(REGISTER_EXPIRES_S)  # a 423 is obeyed by the UA
+            granted = granted_expiry(response, ua.asked_expires)
         except (RegistrationError, OSError, TimeoutError, SipParseError) as exc:
             logger.warning("VTH %s: registration at %s failed: %s", ua.username, ua.server, exc)
             unit.set_registered(False, str(exc))
@@ -402,7 +349,7 @@ async def attach_sip(runtime: VthRuntime) -> None:
     """Run SIP for the unit until cancelled."""
     unit = runtime.unit
     s = unit.settings
-    ua = VthUserAgent(
+    ua = UserAgent(
         username=s.room,
         password=s.sip_password,
         server=Peer("UDP", s.sip_host or "127.0.0.1", s.sip_port),
@@ -411,7 +358,8 @@ async def attach_sip(runtime: VthRuntime) -> None:
         timers=runtime.sip_timers,
     )
     await _bind(ua, runtime.ports.host, runtime.ports.sip)
-    ua.trusted_host = lambda: unit.settings.sip_host
+    # requests outside a dialog are taken only from the SIP server's address (others: 403)
+    ua.screen = lambda request, peer: _from_server(peer.host, unit.settings.sip_host)
     link = VthSip(unit, ua, AudioSource(runtime.audio_file))
     unit.link = link
     runtime.sip = link

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,22 +29,18 @@ from openpss.devices.vto.entities import MAX_MONITOR_STREAMS, SIP_REALM, CallSta
 from openpss.devices.vto.model import DoorStation
 from openpss.protocols.rtp.codec import is_rtcp
 from openpss.protocols.sip.accounts import ServerEvents
-from openpss.protocols.sip.dialog import Dialog, new_call_id, peer_of_uri
 from openpss.protocols.sip.digest import DigestClient
 from openpss.protocols.sip.errors import SipParseError
-from openpss.protocols.sip.message import SipResponse, make_cancel
 from openpss.protocols.sip.sdp import SessionDescription, build_answer
 from openpss.protocols.sip.server import SipServer
-from openpss.protocols.sip.transaction import ClientTransaction
 from openpss.protocols.sip.transport import Peer
 from openpss.protocols.sip.ua import (
     CallFailed,
+    OutgoingCall,
     RegistrationError,
     UaCall,
-    UaCallState,
     UserAgent,
 )
-from openpss.protocols.sip.uri import SipUri
 
 if TYPE_CHECKING:
     from openpss.devices.vto.media import LiveStream
@@ -201,74 +197,6 @@ class CallMedia:
         for receiver in self.receivers.values():
             if receiver.transport is not None:
                 receiver.transport.close()
-
-
-class OutgoingCall:
-    """An INVITE of the user agent that reports 180 Ringing (BackKeyLight State 2) and can be
-    CANCELled once it rings (RFC 3261 §9.1); ``UserAgent.call`` has no provisional hook."""
-
-    def __init__(self, ua: UserAgent, on_ringing: Callable[[], None] | None = None) -> None:
-        self.ua = ua
-        self.on_ringing = on_ringing
-        self.txn: ClientTransaction | None = None
-        self.provisional = False
-        self.cancel_wanted = False
-        self.cancel_sent = False
-
-    async def dial(self, number: str, sdp: bytes) -> UaCall:
-        """INVITE ``number``; the answered call, or CallFailed."""
-        ua = self.ua
-        uri = str(SipUri.for_number(number, ua.domain))
-        request = ua._request("INVITE", uri, uri, call_id=new_call_id(ua.endpoint.host), cseq=1)
-        request.set_body(sdp, "application/sdp")
-        response = await ua.endpoint.request(
-            request,
-            ua.server,
-            credentials=ua.credentials,
-            on_provisional=self._on_provisional,
-            on_transaction=self._on_transaction,
-        )
-        if response.status >= 300:
-            raise CallFailed(response.status, response.reason)
-        return self._answered(response)
-
-    def _answered(self, response: SipResponse) -> UaCall:
-        ua = self.ua
-        assert self.txn is not None
-        final = self.txn.request
-        call = UaCall(ua, remote_sdp=response.body, caller=ua.username)
-        call.local_sdp = final.body
-        dialog = Dialog.as_uac(final, response, peer=ua.server, local_contact=ua.contact)
-        if not dialog.route_set:
-            dialog.peer = peer_of_uri(dialog.remote_target, ua.server.transport)
-        call.dialog = dialog
-        ua.dialogs[dialog.key] = call
-        ua.endpoint.send_ack(dialog, final.cseq.number)
-        call._set_state(UaCallState.answered)
-        if self.cancel_wanted:  # answered as we gave up: end it at once
-            asyncio.get_running_loop().create_task(call.hangup())
-        return call
-
-    def _on_transaction(self, txn: ClientTransaction) -> None:
-        self.txn, self.provisional = txn, False
-
-    def _on_provisional(self, response: SipResponse) -> None:
-        self.provisional = True
-        if response.status in (180, 183) and self.on_ringing is not None:
-            self.on_ringing()
-        if self.cancel_wanted and not self.cancel_sent:
-            self._send_cancel()
-
-    def cancel(self) -> None:
-        """Stop ringing (CANCEL once a provisional response arrived)."""
-        self.cancel_wanted = True
-        if self.provisional and not self.cancel_sent:
-            self._send_cancel()
-
-    def _send_cancel(self) -> None:
-        assert self.txn is not None
-        self.cancel_sent = True
-        self.ua.endpoint.layer.send_request(make_cancel(self.txn.request), self.txn.peer)
 
 
 class SipLink:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from sqlalchemy import select
 from starlette.background import BackgroundTask
 
-from openpss.platform.attendance import compute, jobs, reports, service
+from openpss.platform.attendance import assignments, compute, jobs, reports, service, shifts
 from openpss.platform.attendance.models import (
     AttendanceException,
     AttendancePeriod,
@@ -43,20 +43,12 @@ from openpss.platform.attendance.schemas import (
     ShiftUpdate,
 )
 from openpss.platform.deps import Operator, SessionDep, Viewer
-from openpss.platform.security.audit import record_audit
+from openpss.platform.errors import Conflict, NotFound
+from openpss.platform.fields import DbId
+from openpss.platform.web.openapi import CSV, XLSX, file_answer
 
 router = APIRouter(prefix="/attendance", tags=["attendance"])
 T = TypeVar("T")
-
-
-def domain(call: Callable[[], T]) -> T:
-    """Run a service call, turning domain errors into HTTP errors with their message."""
-    try:
-        return call()
-    except service.AttendanceError as exc:
-        raise HTTPException(exc.status, str(exc)) from None
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
 
 
 def _shift_read(row: AttendanceShift) -> ShiftRead:
@@ -75,33 +67,29 @@ def _shift_read(row: AttendanceShift) -> ShiftRead:
 def list_periods(session: SessionDep, _: Viewer) -> list[PeriodRead]:
     """All attendance periods."""
     rows = session.scalars(select(AttendancePeriod).order_by(AttendancePeriod.name))
-    return [service.period_to_read(p) for p in rows]
+    return [shifts.period_to_read(p) for p in rows]
 
 
 @router.post("/periods", response_model=PeriodRead, status_code=201)
 def create_period(data: PeriodCreate, session: SessionDep, p: Operator) -> PeriodRead:
     """Add an attendance period."""
-    row = domain(lambda: service.create_period(session=session, actor=p.actor, data=data))
-    return service.period_to_read(row)
+    row = shifts.create_period(session=session, actor=p.actor, data=data)
+    return shifts.period_to_read(row)
 
 
 @router.patch("/periods/{period_id}", response_model=PeriodRead)
 def update_period(
-    period_id: int, data: PeriodUpdate, session: SessionDep, p: Operator
+    period_id: DbId, data: PeriodUpdate, session: SessionDep, p: Operator
 ) -> PeriodRead:
     """Change a period; results of shifts using it are recomputed."""
-    row = domain(
-        lambda: service.update_period(
-            session=session, actor=p.actor, period_id=period_id, data=data
-        )
-    )
-    return service.period_to_read(row)
+    row = shifts.update_period(session=session, actor=p.actor, period_id=period_id, data=data)
+    return shifts.period_to_read(row)
 
 
 @router.delete("/periods/{period_id}", status_code=204)
-def delete_period(period_id: int, session: SessionDep, p: Operator) -> None:
+def delete_period(period_id: DbId, session: SessionDep, p: Operator) -> None:
     """Delete a period no shift uses."""
-    domain(lambda: service.delete_period(session=session, actor=p.actor, period_id=period_id))
+    shifts.delete_period(session=session, actor=p.actor, period_id=period_id)
 
 
 @router.get("/shifts", response_model=list[ShiftRead])
@@ -113,23 +101,21 @@ def list_shifts(session: SessionDep, _: Viewer) -> list[ShiftRead]:
 @router.post("/shifts", response_model=ShiftRead, status_code=201)
 def create_shift(data: ShiftCreate, session: SessionDep, p: Operator) -> ShiftRead:
     """Add a shift."""
-    row = domain(lambda: service.create_shift(session=session, actor=p.actor, data=data))
+    row = shifts.create_shift(session=session, actor=p.actor, data=data)
     return _shift_read(row)
 
 
 @router.patch("/shifts/{shift_id}", response_model=ShiftRead)
-def update_shift(shift_id: int, data: ShiftUpdate, session: SessionDep, p: Operator) -> ShiftRead:
+def update_shift(shift_id: DbId, data: ShiftUpdate, session: SessionDep, p: Operator) -> ShiftRead:
     """Change a shift; its results are recomputed."""
-    row = domain(
-        lambda: service.update_shift(session=session, actor=p.actor, shift_id=shift_id, data=data)
-    )
+    row = shifts.update_shift(session=session, actor=p.actor, shift_id=shift_id, data=data)
     return _shift_read(row)
 
 
 @router.delete("/shifts/{shift_id}", status_code=204)
-def delete_shift(shift_id: int, session: SessionDep, p: Operator) -> None:
+def delete_shift(shift_id: DbId, session: SessionDep, p: Operator) -> None:
     """Delete a shift and its assignments."""
-    domain(lambda: service.delete_shift(session=session, actor=p.actor, shift_id=shift_id))
+    shifts.delete_shift(session=session, actor=p.actor, shift_id=shift_id)
 
 
 @router.get("/assignments", response_model=list[AssignmentRead])
@@ -141,17 +127,13 @@ def list_assignments(session: SessionDep, _: Viewer) -> list[ShiftAssignment]:
 @router.post("/assignments", response_model=AssignmentRead, status_code=201)
 def create_assignment(data: AssignmentCreate, session: SessionDep, p: Operator) -> Any:
     """Assign a shift to a person or department for a date range."""
-    return domain(lambda: service.create_assignment(session=session, actor=p.actor, data=data))
+    return assignments.create_assignment(session=session, actor=p.actor, data=data)
 
 
 @router.delete("/assignments/{assignment_id}", status_code=204)
-def delete_assignment(assignment_id: int, session: SessionDep, p: Operator) -> None:
+def delete_assignment(assignment_id: DbId, session: SessionDep, p: Operator) -> None:
     """Remove an assignment."""
-    domain(
-        lambda: service.delete_assignment(
-            session=session, actor=p.actor, assignment_id=assignment_id
-        )
-    )
+    assignments.delete_assignment(session=session, actor=p.actor, assignment_id=assignment_id)
 
 
 @router.get("/exceptions", response_model=list[ExceptionRead])
@@ -163,15 +145,13 @@ def list_exceptions(session: SessionDep, _: Viewer) -> list[AttendanceException]
 @router.post("/exceptions", response_model=ExceptionRead, status_code=201)
 def create_exception(data: ExceptionCreate, session: SessionDep, p: Operator) -> Any:
     """Record a leave or business trip."""
-    return domain(lambda: service.create_exception(session=session, actor=p.actor, data=data))
+    return assignments.create_exception(session=session, actor=p.actor, data=data)
 
 
 @router.delete("/exceptions/{exception_id}", status_code=204)
-def delete_exception(exception_id: int, session: SessionDep, p: Operator) -> None:
+def delete_exception(exception_id: DbId, session: SessionDep, p: Operator) -> None:
     """Remove a leave or business trip."""
-    domain(
-        lambda: service.delete_exception(session=session, actor=p.actor, exception_id=exception_id)
-    )
+    assignments.delete_exception(session=session, actor=p.actor, exception_id=exception_id)
 
 
 @router.get("/holidays", response_model=list[HolidayRead])
@@ -179,19 +159,19 @@ def list_holidays(
     session: SessionDep, _: Viewer, year: int = Query(..., ge=1970, le=9999)
 ) -> list[dict[str, Any]]:
     """Public (by country) and custom holidays of a year."""
-    return service.list_holidays(session=session, year=year)
+    return assignments.list_holidays(session=session, year=year)
 
 
 @router.post("/holidays", response_model=HolidayRead, status_code=201)
 def create_holiday(data: HolidayCreate, session: SessionDep, p: Operator) -> Any:
     """Add a custom holiday."""
-    return domain(lambda: service.create_holiday(session=session, actor=p.actor, data=data))
+    return assignments.create_holiday(session=session, actor=p.actor, data=data)
 
 
 @router.delete("/holidays/{holiday_id}", status_code=204)
-def delete_holiday(holiday_id: int, session: SessionDep, p: Operator) -> None:
+def delete_holiday(holiday_id: DbId, session: SessionDep, p: Operator) -> None:
     """Remove a custom holiday."""
-    domain(lambda: service.delete_holiday(session=session, actor=p.actor, holiday_id=holiday_id))
+    assignments.delete_holiday(session=session, actor=p.actor, holiday_id=holiday_id)
 
 
 @router.get("/settings", response_model=SettingsRead)
@@ -203,29 +183,21 @@ def read_settings(session: SessionDep, _: Viewer) -> Any:
 @router.patch("/settings", response_model=SettingsRead)
 def update_settings(data: SettingsUpdate, session: SessionDep, p: Operator) -> Any:
     """Change time zone or holiday country (stored results are recomputed)."""
-    return domain(lambda: service.update_settings(session=session, actor=p.actor, data=data))
+    return service.update_settings(session=session, actor=p.actor, data=data)
 
 
 @router.post("/punches", status_code=201)
 def add_punch(data: ManualPunchCreate, session: SessionDep, p: Operator) -> dict[str, Any]:
     """Enter a punch by hand (audited); the affected days are recomputed."""
-    record = domain(lambda: service.add_manual_punch(session=session, actor=p.actor, data=data))
+    record = service.add_manual_punch(session=session, actor=p.actor, data=data)
     return {"id": record.id, "user_id": record.user_id, "event_time": record.event_time}
 
 
 @router.post("/compute")
 def compute_results(data: ComputeRequest, session: SessionDep, p: Operator) -> dict[str, int]:
     """Compute and store results for a date range."""
-    record_audit(
-        session=session,
-        actor=p.actor,
-        action="attendance.results.compute",
-        detail=data.model_dump(mode="json"),
-    )
-    stored = domain(
-        lambda: compute.compute_range(
-            session=session, start=data.start, end=data.end, person_ids=data.person_ids
-        )
+    stored = service.compute_results(
+        session=session, actor=p.actor, start=data.start, end=data.end, person_ids=data.person_ids
     )
     return {"results": stored}
 
@@ -236,7 +208,7 @@ def list_results(
     _: Viewer,
     start: dt.date,
     end: dt.date,
-    person_id: int | None = None,
+    person_id: DbId | None = None,
 ) -> list[AttendanceResult]:
     """Stored person-day results in a date range (stale or missing days recomputed first)."""
     compute.refresh(session, start, end, None if person_id is None else [person_id])
@@ -271,7 +243,7 @@ def export_response(
 
 
 def _rows_in_own_session(
-    request: Request, kind: str, year: int, month: int, department_id: int | None
+    request: Request, kind: str, year: int, month: int, department_id: DbId | None
 ) -> Iterator[list[Any]]:
     """Report rows read through a session that lives as long as the streamed response."""
     producer = reports.report_rows if kind == "report" else reports.record_rows
@@ -279,7 +251,7 @@ def _rows_in_own_session(
         yield from producer(session=session, year=year, month=month, department_id=department_id)
 
 
-@router.get("/reports/{kind}")
+@router.get("/reports/{kind}", response_class=Response, responses=file_answer(XLSX, CSV))
 def export_report(
     kind: Literal["report", "record"],
     request: Request,
@@ -287,7 +259,7 @@ def export_report(
     year: int = Query(..., ge=1970, le=9999),
     month: int = Query(..., ge=1, le=12),
     format: Literal["csv", "xlsx"] = "csv",
-    department_id: int | None = None,
+    department_id: DbId | None = None,
 ) -> Any:
     """Monthly attendance report (totals) or record (each day's punches), CSV or xlsx."""
     rows = _rows_in_own_session(request, kind, year, month, department_id)
@@ -300,13 +272,11 @@ def chart(
     _: Viewer,
     year: int,
     month: int = Query(..., ge=1, le=12),
-    department_id: int | None = None,
+    department_id: DbId | None = None,
 ) -> list[dict[str, Any]]:
     """Persons late and absence days per day of the month."""
-    days = domain(
-        lambda: reports.department_chart(
-            session=session, year=year, month=month, department_id=department_id
-        )
+    days = reports.department_chart(
+        session=session, year=year, month=month, department_id=department_id
     )
     return [{"day": d.day, "late": d.late, "absence_days": d.absence} for d in days]
 
@@ -328,7 +298,7 @@ def _job_read(job: jobs.Job) -> JobRead:
 def _export_job(job_id: str) -> jobs.Job:
     job = jobs.get_job(job_id)
     if job is None or job.filename == "":
-        raise HTTPException(404, f"export {job_id} does not exist")
+        raise NotFound(f"export {job_id} does not exist")
     return job
 
 
@@ -353,10 +323,10 @@ def export_status(job_id: str, _: Viewer) -> JobRead:
     return _job_read(_export_job(job_id))
 
 
-@router.get("/exports/{job_id}/file")
+@router.get("/exports/{job_id}/file", response_class=Response, responses=file_answer(XLSX, CSV))
 def export_file(job_id: str, _: Viewer) -> FileResponse:
     """The file of a finished export."""
     job = _export_job(job_id)
     if job.state != "finished" or job.path is None or not job.path.exists():
-        raise HTTPException(409, f"export {job_id} is {job.state}: {job.message or 'not done yet'}")
+        raise Conflict(f"export {job_id} is {job.state}: {job.message or 'not done yet'}")
     return FileResponse(job.path, filename=job.filename, media_type=job.media_type)

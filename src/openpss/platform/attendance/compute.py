@@ -43,6 +43,7 @@ from openpss.platform.attendance.models import (
     ShiftAssignment,
 )
 from openpss.platform.db import utcnow
+from openpss.platform.errors import Invalid
 from openpss.platform.people.models import Department, Person
 from openpss.platform.records.models import AccessRecord
 
@@ -305,7 +306,7 @@ def compute_range(
     Days after today (in the attendance time zone) are not computed: they have no punches yet.
     """
     if end < start:
-        raise ValueError("the end date is before the start date")
+        raise Invalid("the end date is before the start date", field="end")
     ctx = load_context(session)
     end = min(end, today(ctx))
     if end < start:

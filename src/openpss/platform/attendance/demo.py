@@ -10,7 +10,7 @@ import random
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from openpss.platform.attendance import compute, service
+from openpss.platform.attendance import compute, shifts
 from openpss.platform.attendance.models import AttendancePeriod, ShiftAssignment
 from openpss.platform.attendance.schemas import PeriodCreate, RestBreakSchema, ShiftCreate
 from openpss.platform.people.models import Department, Person
@@ -61,7 +61,7 @@ def seed_demo_attendance(*, session: Session, today: dt.date | None = None) -> i
     now = dt.datetime.now(ctx.zone)
     punches_until = min(now, dt.datetime.combine(end, dt.time.max, tzinfo=ctx.zone))
     lunch = RestBreakSchema(name="Lunch", start="12:00", end="13:00", minutes=60)
-    period = service.create_period(
+    period = shifts.create_period(
         session=session,
         actor=SYSTEM,
         data=PeriodCreate(
@@ -77,7 +77,7 @@ def seed_demo_attendance(*, session: Session, today: dt.date | None = None) -> i
             rests=[lunch],
         ),
     )
-    shift = service.create_shift(
+    shift = shifts.create_shift(
         session=session,
         actor=SYSTEM,
         data=ShiftCreate(

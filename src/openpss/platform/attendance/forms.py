@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from openpss.attendance.periods import MAX_REST_BREAKS
-from openpss.platform.attendance.service import AttendanceError
+from openpss.platform.errors import DomainError, Invalid
 
 TEXT_FIELDS = ("name", "kind", "color", "work_start", "work_end", "checkin_start", "checkout_end")
 INT_FIELDS = ("late_permitted_minutes", "early_permitted_minutes", "required_minutes")
@@ -50,7 +50,7 @@ def rest_rows(form: FormLike) -> list[dict[str, Any]]:
             row[name] = cells[name] == "true" if cells[name] else default
         rows.append(row)
     if len(rows) > MAX_REST_BREAKS:
-        raise AttendanceError(f"a period has at most {MAX_REST_BREAKS} rest periods")
+        raise Invalid(f"a period has at most {MAX_REST_BREAKS} rest periods")
     return rows
 
 
@@ -94,5 +94,5 @@ def submitted(form: Any) -> dict[str, Any]:
     """The values the user sent, to show them again next to an error."""
     try:
         return PERIOD_DEFAULTS | period_fields(form)
-    except AttendanceError:
+    except DomainError:
         return dict(PERIOD_DEFAULTS)

@@ -16,8 +16,10 @@ from xml.sax.saxutils import escape
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from openpss.platform import xlsx
 from openpss.platform.attendance.compute import PersonRow, Progress, load_persons, refresh
 from openpss.platform.attendance.models import AttendanceResult
+from openpss.platform.errors import Invalid
 from openpss.platform.people.models import Department
 
 BATCH = 1000
@@ -68,7 +70,7 @@ def headings(header: list[Any]) -> list[Any]:
 def month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
     """First and last day of a month."""
     if not 1 <= month <= 12 or not 1970 <= year <= 9999:
-        raise ValueError(f"{year}-{month:02d} is not a month")
+        raise Invalid(f"{year}-{month:02d} is not a month (1-12 of 1970-9999)")
     return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
@@ -194,13 +196,8 @@ def csv_chunks(rows: Iterator[list[Any]]) -> Iterator[str]:
 def write_xlsx(rows: Iterator[list[Any]], path: Path, title: str) -> None:
     """Write rows to a workbook with openpyxl's write-only (streaming) mode; the header row in
     the manual's column names."""
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title[:31])
-    for index, row in enumerate(rows):
-        sheet.append(headings(row) if index == 0 else row)
-    book.save(path)
+    header = next(rows, None)
+    xlsx.write_xlsx(path, title, rows, headings(header) if header is not None else ())
 
 
 def write_csv(rows: Iterator[list[Any]], path: Path) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from openpss.platform.fields import DbId, IanaZone, Keep, PatchModel
 
 HHMM = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="time of day HH:MM")
 Kind = Literal["fixed", "flexible", "rest"]
@@ -55,27 +57,27 @@ class PeriodCreate(PeriodBase):
     """A new attendance period."""
 
 
-class PeriodUpdate(BaseModel):
-    """Changes to a period; omitted fields stay."""
+class PeriodUpdate(PatchModel):
+    """Changes to a period; omitted fields stay (null is refused: every field has a value)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=64)
-    kind: Kind | None = None
-    color: str | None = Field(None, max_length=16)
-    work_start: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    work_end: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    name: str | Keep = Field(None, min_length=1, max_length=64)
+    kind: Kind | Keep = None
+    color: str | Keep = Field(None, max_length=16)
+    work_start: str | Keep = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    work_end: str | Keep = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     record_as_minutes: int | None = Field(None, ge=0, le=1440)
-    checkin_start: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    checkout_end: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    first_last_only: bool | None = None
-    late_permitted_minutes: int | None = Field(None, ge=0, le=1440)
+    checkin_start: str | Keep = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    checkout_end: str | Keep = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    first_last_only: bool | Keep = None
+    late_permitted_minutes: int | Keep = Field(None, ge=0, le=1440)
     late_absence_minutes: int | None = Field(None, ge=0, le=1440)
-    early_permitted_minutes: int | None = Field(None, ge=0, le=1440)
-    required_minutes: int | None = Field(None, ge=0, le=1440)
-    day_change: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    overtime_beyond_required: bool | None = None
-    rests: list[RestBreakSchema] | None = Field(None, max_length=7)
+    early_permitted_minutes: int | Keep = Field(None, ge=0, le=1440)
+    required_minutes: int | Keep = Field(None, ge=0, le=1440)
+    day_change: str | Keep = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    overtime_beyond_required: bool | Keep = None
+    rests: list[RestBreakSchema] | Keep = Field(None, max_length=7)
 
 
 class PeriodRead(PeriodBase):
@@ -98,16 +100,16 @@ class ShiftCreate(BaseModel):
     )
 
 
-class ShiftUpdate(BaseModel):
-    """Changes to a shift."""
+class ShiftUpdate(PatchModel):
+    """Changes to a shift; omitted fields stay (null is refused: every field has a value)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=64)
-    start_date: dt.date | None = None
-    cycle_mode: Literal["day", "week"] | None = None
-    cycles: int | None = Field(None, ge=1, le=31)
-    arrangement: dict[int, list[int]] | None = None
+    name: str | Keep = Field(None, min_length=1, max_length=64)
+    start_date: dt.date | Keep = None
+    cycle_mode: Literal["day", "week"] | Keep = None
+    cycles: int | Keep = Field(None, ge=1, le=31)
+    arrangement: dict[int, list[int]] | Keep = None
 
 
 class ShiftRead(ShiftCreate):
@@ -123,9 +125,9 @@ class AssignmentCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    shift_id: int
-    person_id: int | None = None
-    department_id: int | None = None
+    shift_id: DbId
+    person_id: DbId | None = None
+    department_id: DbId | None = None
     start_date: dt.date
     end_date: dt.date
 
@@ -143,7 +145,7 @@ class ExceptionCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    person_id: int
+    person_id: DbId
     kind: Literal["leave", "business_trip"]
     start_date: dt.date
     end_date: dt.date
@@ -180,7 +182,7 @@ class SettingsUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    timezone: str | None = Field(None, max_length=64)
+    timezone: IanaZone | None = Field(None, description="null resets to UTC")
     holiday_country: str | None = Field(None, max_length=8)
     holiday_subdivision: str | None = Field(None, max_length=16)
 
@@ -200,7 +202,7 @@ class ManualPunchCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    person_id: int
+    person_id: DbId
     time: dt.datetime
     reason: str = Field(min_length=1, max_length=200)
 
@@ -210,7 +212,7 @@ class ResultRead(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    person_id: int
+    person_id: DbId
     day: dt.date
     status: str
     due_minutes: int
@@ -225,6 +227,9 @@ class ResultRead(BaseModel):
     detail: list[dict[str, object]]
 
 
+MAX_COMPUTE_DAYS = 366
+
+
 class ComputeRequest(BaseModel):
     """Compute results for a date range (inclusive)."""
 
@@ -232,7 +237,16 @@ class ComputeRequest(BaseModel):
 
     start: dt.date
     end: dt.date
-    person_ids: list[int] | None = None
+    person_ids: list[DbId] | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> ComputeRequest:
+        # One request computes at most a year: a longer range holds every person-day in memory.
+        if self.end < self.start:
+            raise ValueError("end is before start")
+        if (self.end - self.start).days >= MAX_COMPUTE_DAYS:
+            raise ValueError(f"compute at most {MAX_COMPUTE_DAYS} days at a time; split the range")
+        return self
 
 
 class ExportRequest(BaseModel):
@@ -244,7 +258,7 @@ class ExportRequest(BaseModel):
     year: int = Field(ge=1970, le=9999)
     month: int = Field(ge=1, le=12)
     format: Literal["csv", "xlsx"] = "xlsx"
-    department_id: int | None = None
+    department_id: DbId | None = None
 
 
 class JobRead(BaseModel):

@@ -4,50 +4,36 @@ from __future__ import annotations
 
 import base64
 from dataclasses import asdict
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Response, UploadFile, status
+from fastapi import APIRouter, Query, Response, UploadFile
 
 from openpss.platform.deps import Admin, Operator, SessionDep, SettingsDep, Viewer
 from openpss.platform.devices import collect, extract, service
-from openpss.platform.devices.adapter import DahuaAdapter
 from openpss.platform.devices.schemas import (
     DeviceCreate,
     DevicePage,
+    DeviceQuery,
     DeviceRead,
     DeviceUpdate,
     ImportResult,
 )
+from openpss.platform.errors import Unavailable
+from openpss.platform.fields import DbId
 from openpss.platform.people.cards import display_card
-from openpss.platform.security.audit import record_audit
 from openpss.platform.uploads import run_import, upload_errors
-from openpss.protocols.dahua_http.client import DahuaError
+from openpss.platform.web.openapi import DEVICE_ERRORS, XLSX, file_answer
 
 router = APIRouter(tags=["devices"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def raise_http(exc: service.DeviceError) -> NoReturn:
-    """Turn a device-manager error into the HTTP error that says what to fix."""
-    code = status.HTTP_422_UNPROCESSABLE_CONTENT
-    if isinstance(exc, service.DeviceNotFound):
-        code = status.HTTP_404_NOT_FOUND
-    elif isinstance(exc, service.DeviceConflict):
-        code = status.HTTP_409_CONFLICT
-    raise HTTPException(code, str(exc)) from exc
 
 
 @router.get("/devices", response_model=DevicePage)
 def list_devices(
-    session: SessionDep,
-    _: Viewer,
-    search: str = "",
-    offset: int = Query(0, ge=0),
-    limit: int = Query(50, ge=1, le=500),
+    session: SessionDep, _: Viewer, query: Annotated[DeviceQuery, Query()]
 ) -> DevicePage:
     """List devices with type, serial, firmware and online status."""
-    total, rows = service.list_devices(session=session, search=search, offset=offset, limit=limit)
-    return DevicePage(total=total, items=[DeviceRead.model_validate(d) for d in rows])
+    page = service.list_devices(session=session, query=query)
+    return DevicePage(total=page.total, items=[DeviceRead.model_validate(d) for d in page.items])
 
 
 @router.post("/devices", response_model=DeviceRead, status_code=201)
@@ -55,25 +41,16 @@ def create_device(
     data: DeviceCreate, session: SessionDep, settings: SettingsDep, principal: Operator
 ) -> DeviceRead:
     """Add a device by IP/Domain."""
-    try:
-        device = service.create_device(session=session, settings=settings, data=data)
-    except service.DeviceError as exc:
-        raise_http(exc)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="device.create",
-        target=device.name,
-        detail={"host": device.host, "port": device.port, "username": device.username},
+    device = service.create_device(
+        session=session, settings=settings, actor=principal.actor, data=data
     )
     return DeviceRead.model_validate(device)
 
 
-@router.get("/devices/export")
+@router.get("/devices/export", response_class=Response, responses=file_answer(XLSX))
 def export_devices(session: SessionDep, principal: Operator) -> Response:
     """Download the device list as xlsx (no passwords)."""
-    content = service.export_devices_xlsx(session=session)
-    record_audit(session=session, actor=principal.actor, action="device.export")
+    content = service.export_devices_xlsx(session=session, actor=principal.actor)
     headers = {"Content-Disposition": 'attachment; filename="devices.xlsx"'}
     return Response(content, media_type=XLSX, headers=headers)
 
@@ -83,136 +60,89 @@ async def import_devices(
     file: UploadFile, session: SessionDep, settings: SettingsDep, principal: Operator
 ) -> ImportResult:
     """Import a device list (xlsx); nothing is written unless every row is valid."""
-    try:
-        with upload_errors():
-            result = await run_import(
-                file,
-                lambda data: service.import_devices_xlsx(
-                    session=session, settings=settings, content=data
-                ),
-            )
-    except service.DeviceError as exc:
-        raise_http(exc)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="device.import",
-        target=file.filename or "",
-        detail=result.model_dump(),
-    )
-    return result
+    with upload_errors():
+        return await run_import(
+            file,
+            lambda data: service.import_devices_xlsx(
+                session=session, settings=settings, actor=principal.actor, content=data,
+                filename=file.filename or "",
+            ),
+        )  # fmt: skip
 
 
 @router.get("/devices/{device_id}", response_model=DeviceRead)
-def get_device(device_id: int, session: SessionDep, _: Viewer) -> DeviceRead:
+def get_device(device_id: DbId, session: SessionDep, _: Viewer) -> DeviceRead:
     """One device."""
-    try:
-        return DeviceRead.model_validate(service.get_device(session=session, device_id=device_id))
-    except service.DeviceError as exc:
-        raise_http(exc)
+    return DeviceRead.model_validate(service.get_device(session=session, device_id=device_id))
 
 
 @router.patch("/devices/{device_id}", response_model=DeviceRead)
 def update_device(
-    device_id: int,
+    device_id: DbId,
     data: DeviceUpdate,
     session: SessionDep,
     settings: SettingsDep,
     principal: Operator,
 ) -> DeviceRead:
     """Edit a device; omit the password to keep it."""
-    try:
-        device = service.update_device(
-            session=session, settings=settings, device_id=device_id, data=data
-        )
-    except service.DeviceError as exc:
-        raise_http(exc)
-    detail = data.model_dump(exclude_unset=True, exclude={"password"})
-    if data.password is not None:
-        detail["password"] = "changed"
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="device.update",
-        target=device.name,
-        detail=detail,
+    device = service.update_device(
+        session=session, settings=settings, actor=principal.actor, device_id=device_id, data=data
     )
     return DeviceRead.model_validate(device)
 
 
 @router.delete("/devices/{device_id}", status_code=204)
-def delete_device(device_id: int, session: SessionDep, principal: Admin) -> Response:
+def delete_device(device_id: DbId, session: SessionDep, principal: Admin) -> Response:
     """Delete a device."""
-    try:
-        device = service.delete_device(session=session, device_id=device_id)
-    except service.DeviceError as exc:
-        raise_http(exc)
-    record_audit(session=session, actor=principal.actor, action="device.delete", target=device.name)
+    service.delete_device(session=session, actor=principal.actor, device_id=device_id)
     return Response(status_code=204)
 
 
-async def _device_users(
-    session: SessionDep, settings: SettingsDep, device_id: int
-) -> tuple[Any, list[dict[str, Any]]]:
-    """The device and its users with their cards, read over the device API."""
-    try:
-        device = service.get_device(session=session, device_id=device_id)
-        password = service.device_password(settings=settings, device=device)
-    except service.DeviceError as exc:
-        raise_http(exc)
-    try:
-        async with DahuaAdapter.for_device(device, password) as adapter:
-            return device, await adapter.read_personnel()
-    except DahuaError as exc:
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"device '{device.name}': {exc}") from exc
-
-
-@router.get("/devices/{device_id}/extract")
+@router.get("/devices/{device_id}/extract", responses=DEVICE_ERRORS)
 async def extract_preview(
-    device_id: int, session: SessionDep, settings: SettingsDep, _: Operator
+    device_id: DbId, session: SessionDep, settings: SettingsDep, operator: Operator
 ) -> list[dict[str, Any]]:
     """The device's users before import, those already in the platform marked `present`."""
-    _, users = await _device_users(session, settings, device_id)
+    _, users = await extract.read_device_users(
+        session=session, settings=settings, device_id=device_id
+    )
     return [asdict(row) for row in extract.preview(session=session, users=users)]
 
 
-@router.get("/devices/{device_id}/extract/export")
+@router.get("/devices/{device_id}/extract/export", responses=DEVICE_ERRORS)
 async def extract_export(
-    device_id: int, session: SessionDep, settings: SettingsDep, _: Operator
+    device_id: DbId, session: SessionDep, settings: SettingsDep, operator: Operator
 ) -> Response:
     """The device's users as an xlsx list (User ID, Name, Card No., in the platform or new)."""
-    device, users = await _device_users(session, settings, device_id)
-    body = extract.preview_xlsx(extract.preview(session=session, users=users))
-    name = f"extracted-users-device-{device.id}.xlsx"
+    name, body = await extract.preview_export(
+        session=session, settings=settings, device_id=device_id
+    )
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(body, media_type=XLSX, headers=headers)
 
 
-@router.post("/devices/{device_id}/extract")
+@router.post("/devices/{device_id}/extract", responses=DEVICE_ERRORS)
 async def extract_personnel(
-    device_id: int,
+    device_id: DbId,
     session: SessionDep,
     settings: SettingsDep,
     principal: Operator,
-    department_id: int | None = None,
+    department_id: DbId | None = None,
     show: extract.Show = "all",
     user_ids: Annotated[list[str] | None, Query(description="import only these users")] = None,
 ) -> dict[str, Any]:
     """Extract the device's users (with cards) into the platform, all or the picked `user_ids`;
     results all / success / present (already in the platform) / failure."""
-    device, users = await _device_users(session, settings, device_id)
-    results = extract.import_personnel(
-        session=session, users=users, department_id=department_id, user_ids=user_ids
+    _, results = await extract.extract_personnel(
+        user_ids=user_ids,
+        session=session,
+        settings=settings,
+        actor=principal.actor,
+        device_id=device_id,
+        department_id=department_id,
     )
     done = sum(r.success for r in results)
     present = sum(r.present for r in results)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="device.extract_personnel",
-        target=device.name,
-        detail={"users": len(results), "imported": done},
-    )
     return {
         "total": len(results),
         "success": done,
@@ -227,9 +157,9 @@ WaitQuery = Annotated[
 ]
 
 
-@router.post("/devices/{device_id}/read-card")
+@router.post("/devices/{device_id}/read-card", responses=DEVICE_ERRORS)
 async def read_card(
-    device_id: int,
+    device_id: DbId,
     session: SessionDep,
     settings: SettingsDep,
     _: Operator,
@@ -240,16 +170,14 @@ async def read_card(
         number = await collect.read_card(
             session=session, settings=settings, device_id=device_id, wait=wait
         )
-    except service.DeviceError as exc:
-        raise_http(exc)
     except collect.CollectError as exc:
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from exc
+        raise Unavailable(str(exc)) from exc
     return {"number": number, "shown": display_card(session, number)}
 
 
-@router.post("/devices/{device_id}/capture-fingerprint")
+@router.post("/devices/{device_id}/capture-fingerprint", responses=DEVICE_ERRORS)
 async def capture_fingerprint(
-    device_id: int,
+    device_id: DbId,
     session: SessionDep,
     settings: SettingsDep,
     _: Operator,
@@ -260,8 +188,6 @@ async def capture_fingerprint(
         template = await collect.capture_fingerprint(
             session=session, settings=settings, device_id=device_id, wait=wait
         )
-    except service.DeviceError as exc:
-        raise_http(exc)
     except collect.CollectError as exc:
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from exc
+        raise Unavailable(str(exc)) from exc
     return {"template": base64.b64encode(template).decode()}

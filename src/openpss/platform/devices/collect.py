@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from openpss.platform.devices import service
 from openpss.platform.devices.adapter import DahuaAdapter
 from openpss.platform.devices.models import Device
+from openpss.platform.errors import Invalid
 from openpss.platform.people.cards import CardMode, parse_card
-from openpss.platform.people.errors import PeopleError
 from openpss.platform.settings import Settings
 from openpss.protocols.dahua_http.client import DahuaError
 
@@ -46,16 +46,19 @@ async def read_card(
     try:
         async with _adapter(session, settings, device_id, wait) as adapter:
             raw = await adapter.client.capture_card(wait)
+    except DahuaError as exc:
+        raise CollectError(f"reading a card on the device failed: {exc}") from exc
+    try:
         return parse_card(raw, CardMode.hex)
-    except (DahuaError, PeopleError) as exc:
+    except Invalid as exc:
         raise CollectError(f"reading a card on the device failed: {exc}") from exc
 
 
 async def capture_fingerprint(
     *, session: Session, settings: Settings, device_id: int, wait: int = DEFAULT_WAIT
 ) -> bytes:
-    """A fingerprint template from a finger presented three times at the device (DeviceError
-    for an unknown device or unreadable password, CollectError when the device fails)."""
+    """A fingerprint template from a finger presented three times at the device (NotFound or
+    Invalid for an unknown device or one without password; CollectError when the device fails)."""
     try:
         async with _adapter(session, settings, device_id, wait) as adapter:
             return await adapter.client.capture_fingerprint(wait)

@@ -18,11 +18,17 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openpss.platform.devices import service as devices
+from openpss.platform.devices.adapter import DahuaAdapter
+from openpss.platform.devices.models import Device
+from openpss.platform.errors import Unavailable
 from openpss.platform.people import credentials
 from openpss.platform.people import service as people
-from openpss.platform.people.errors import PeopleError
 from openpss.platform.people.models import Person
 from openpss.platform.people.schemas import PersonCreate
+from openpss.platform.security.audit import Actor, record_audit
+from openpss.platform.settings import Settings
+from openpss.protocols.dahua_http.client import DahuaError
 
 logger = logging.getLogger(__name__)
 Show = Literal["all", "success", "present", "failure"]
@@ -111,7 +117,7 @@ def _import_user(
             person = people.create_person(session=session, data=data)
             for card in entry.get("Cards", []):
                 credentials.add_card(session=session, person_id=person.id, number=str(card))
-    except (PeopleError, ValueError) as exc:
+    except ValueError as exc:
         return ExtractResult(user_id, name, False, str(exc)[:255])
     return ExtractResult(user_id, name, True)
 
@@ -131,6 +137,57 @@ def import_personnel(
         for entry in users
         if picked is None or _ident(entry)[0] in picked
     ]
+
+
+async def read_device_users(
+    *, session: Session, settings: Settings, device_id: int
+) -> tuple[Device, list[dict[str, Any]]]:
+    """The device and its users with their cards, read over the device API.
+
+    Unavailable when the device does not answer or refuses; Invalid when it has no password.
+    """
+    device = devices.get_device(session=session, device_id=device_id)
+    password = devices.device_password(settings=settings, device=device)
+    try:
+        async with DahuaAdapter.for_device(device, password) as adapter:
+            return device, await adapter.read_personnel()
+    except DahuaError as exc:
+        raise Unavailable(f"device '{device.name}': {exc}") from exc
+
+
+async def preview_export(
+    *, session: Session, settings: Settings, device_id: int
+) -> tuple[str, bytes]:
+    """(file name, xlsx) of the device's users, those already in the platform marked."""
+    device, users = await read_device_users(session=session, settings=settings, device_id=device_id)
+    body = preview_xlsx(preview(session=session, users=users))
+    return f"extracted-users-device-{device.id}.xlsx", body
+
+
+async def extract_personnel(
+    *,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    device_id: int,
+    department_id: int | None = None,
+    user_ids: Collection[str] | None = None,
+) -> tuple[Device, list[ExtractResult]]:
+    """Read a device's users and import them (all, or the picked `user_ids`); audited."""
+    device, users = await read_device_users(session=session, settings=settings, device_id=device_id)
+    results = import_personnel(
+        session=session, users=users, department_id=department_id, user_ids=user_ids
+    )
+    done = sum(r.success for r in results)
+    present = sum(r.present for r in results)
+    record_audit(
+        session=session,
+        actor=actor,
+        action="device.extract_personnel",
+        target=device.name,
+        detail={"users": len(results), "imported": done, "present": present},
+    )
+    return device, results
 
 
 def shown(results: list[ExtractResult], show: Show) -> list[ExtractResult]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from openpss.platform.devices.models import DEFAULT_PORT
+from openpss.platform.listing import ListQuery
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 DEVICE_KINDS = ("access", "attendance", "vto", "vth", "camera")
@@ -91,6 +93,13 @@ class DeviceRead(BaseModel):
     last_checked: dt.datetime | None
     last_error: str
     created_at: dt.datetime
+
+
+class DeviceQuery(ListQuery):
+    """The device list: text search and the column it is sorted by."""
+
+    search: str = Field("", max_length=64, description="part of the name, IP/Domain or serial")
+    sort: Literal["name", "host", "kind", "online"] = Field("name", description="sort column")
 
 
 class DevicePage(BaseModel):

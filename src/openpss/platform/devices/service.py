@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl import Workbook
 from pydantic import ValidationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from openpss.platform.db import contains_text
 from openpss.platform.devices.crypto import decrypt_secret, encrypt_secret
 from openpss.platform.devices.models import DEFAULT_PORT, Device
 from openpss.platform.devices.schemas import (
     DeviceCreate,
+    DeviceQuery,
     DeviceUpdate,
     ImportResult,
 )
+from openpss.platform.errors import Conflict, DomainError, Invalid, NotFound
+from openpss.platform.listing import Page, paginate
+from openpss.platform.security.audit import Actor, record_audit
 from openpss.platform.settings import Settings
+from openpss.platform.xlsx import xlsx_bytes
 from openpss.spreadsheets import read_rows
 
 logger = logging.getLogger(__name__)
@@ -32,23 +36,11 @@ MAX_IMPORT_ROWS = 5000
 MAX_IMPORT_COLUMNS = 32  # the template has 8
 
 
-class DeviceError(ValueError):
-    """A device-manager rule was broken (HTTP 422)."""
-
-
-class DeviceNotFound(DeviceError):
-    """No device has this id (HTTP 404)."""
-
-
-class DeviceConflict(DeviceError):
-    """The change clashes with another device, e.g. a duplicate name (HTTP 409)."""
-
-
 def get_device(*, session: Session, device_id: int) -> Device:
-    """The device with this id, or DeviceNotFound."""
+    """The device with this id, or NotFound."""
     device = session.get(Device, device_id)
     if device is None:
-        raise DeviceNotFound(f"device {device_id} does not exist")
+        raise NotFound(f"device {device_id} does not exist")
     return device
 
 
@@ -56,24 +48,31 @@ def _check_name_free(session: Session, name: str, own_id: int | None = None) -> 
     query = select(Device.id).where(Device.name == name)
     found = session.scalar(query)
     if found is not None and found != own_id:
-        raise DeviceConflict(f"a device named '{name}' already exists; choose another name")
+        raise Conflict(f"a device named '{name}' already exists; choose another name")
 
 
-def create_device(*, session: Session, settings: Settings, data: DeviceCreate) -> Device:
-    """Add a device; its password is stored encrypted."""
+def create_device(
+    *, session: Session, settings: Settings, actor: Actor, data: DeviceCreate
+) -> Device:
+    """Add a device (audited); its password is stored encrypted."""
     _check_name_free(session, data.name)
     fields = data.model_dump(exclude={"password"})
     device = Device(**fields, password_encrypted=encrypt_secret(settings, data.password))
     session.add(device)
     session.flush()
     logger.info("device %s added (%s:%s)", device.name, device.host, device.port)
+    detail = {"host": device.host, "port": device.port, "username": device.username}
+    record_audit(
+        session=session, actor=actor, action="device.create", target=device.name, detail=detail
+    )
     return device
 
 
 def update_device(
-    *, session: Session, settings: Settings, device_id: int, data: DeviceUpdate
+    *, session: Session, settings: Settings, actor: Actor, device_id: int, data: DeviceUpdate
 ) -> Device:
-    """Change a device; a new host, port or credential marks it unchecked until the next poll."""
+    """Change a device (audited, the password as "changed" only); a new host, port or
+    credential marks it unchecked until the next poll."""
     device = get_device(session=session, device_id=device_id)
     changes = data.model_dump(exclude_unset=True, exclude={"password"})
     if changes.get("name") is not None:
@@ -87,59 +86,57 @@ def update_device(
         device.online = False
         device.last_error = ""
     session.flush()
+    detail = changes | ({"password": "changed"} if data.password is not None else {})
+    record_audit(
+        session=session, actor=actor, action="device.update", target=device.name, detail=detail
+    )
     return device
 
 
-def delete_device(*, session: Session, device_id: int) -> Device:
-    """Delete a device (its permission-group doors and tasks go with it; records keep no link)."""
+def delete_device(*, session: Session, actor: Actor, device_id: int) -> Device:
+    """Delete a device, audited (its permission-group doors and tasks go with it; records keep
+    no link)."""
     device = get_device(session=session, device_id=device_id)
     session.delete(device)
     session.flush()
+    record_audit(session=session, actor=actor, action="device.delete", target=device.name)
     return device
 
 
 def device_password(*, settings: Settings, device: Device) -> str:
     """The clear-text login password of a device (for adapters only; never return it to users)."""
     if not device.password_encrypted:
-        raise DeviceError(f"device '{device.name}' has no password set; edit it and enter one")
+        raise Invalid(f"device '{device.name}' has no password set; edit it and enter one")
     return decrypt_secret(settings, device.password_encrypted)
 
 
-def list_devices(
-    *, session: Session, search: str = "", offset: int = 0, limit: int = 50
-) -> tuple[int, list[Device]]:
-    """A page of devices ordered by name, filtered by name/host/serial, with the total count."""
-    query = select(Device)
-    if search:
-        pattern = f"%{search.strip()}%"
+_DEVICE_SORT = {
+    "name": (Device.name,),
+    "host": (Device.host, Device.name),
+    "kind": (Device.kind, Device.name),
+    "online": (Device.online.desc(), Device.name),
+}
+
+
+def list_devices(*, session: Session, query: DeviceQuery) -> Page[Device]:
+    """A page of devices filtered by name/host/serial, sorted as asked, with the total count."""
+    statement = select(Device)
+    if query.search:
         columns = (Device.name, Device.host, Device.serial)
-        query = query.where(or_(*(column.ilike(pattern) for column in columns)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Device.name).offset(offset).limit(limit)).all()
-    return total, list(rows)
+        statement = statement.where(or_(*(contains_text(c, query.search) for c in columns)))
+    order = (*_DEVICE_SORT[query.sort], Device.id)
+    return paginate(session, statement, query, order=order)
 
 
-def export_devices_xlsx(*, session: Session) -> bytes:
-    """The device list as xlsx, without passwords (they are re-entered on import)."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Devices")
-    sheet.append(IMPORT_COLUMNS)
-    for device in session.scalars(select(Device).order_by(Device.name)):
-        sheet.append(
-            [
-                device.name,
-                device.host,
-                device.port,
-                device.username,
-                device.kind,
-                device.door_count,
-                device.remark,
-                "",
-            ]
-        )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+def export_devices_xlsx(*, session: Session, actor: Actor) -> bytes:
+    """The device list as xlsx (audited), without passwords (they are re-entered on import)."""
+    rows = (
+        [d.name, d.host, d.port, d.username, d.kind, d.door_count, d.remark, ""]
+        for d in session.scalars(select(Device).order_by(Device.name))
+    )
+    content = xlsx_bytes("Devices", rows, IMPORT_COLUMNS)
+    record_audit(session=session, actor=actor, action="device.export")
+    return content
 
 
 @dataclass
@@ -168,7 +165,7 @@ def _parse_header(header: list[Any]) -> dict[str, int]:
     names = [_text(cell) for cell in header]
     missing = [c for c in EXPORT_COLUMNS if c not in names]
     if missing:
-        raise DeviceError(
+        raise Invalid(
             "row 1: the header lacks the column(s) "
             + ", ".join(missing)
             + "; download an export to get the template"
@@ -195,17 +192,17 @@ def _parse_row(number: int, cells: list[Any], columns: dict[str, int]) -> _Row:
         model = DeviceCreate(**values, password=password or "placeholder")
     except ValidationError as exc:
         reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise DeviceError(f"row {number}: {reasons}") from exc
+        raise Invalid(f"row {number}: {reasons}") from exc
     return _Row(number, model.model_dump(exclude={"password"}), password)
 
 
 def _validate_rows(raw: list[tuple[int, list[Any]]]) -> list[_Row]:
     if not raw:
-        raise DeviceError("the file is empty; it needs a header row and device rows")
+        raise Invalid("the file is empty; it needs a header row and device rows")
     columns = _parse_header(raw[0][1] if raw[0][0] == 1 else [])
     body = [(n, cells) for n, cells in raw[1:] if any(_text(c) for c in cells)]
     if len(body) > MAX_IMPORT_ROWS:
-        raise DeviceError(f"the file has {len(body)} devices; import at most {MAX_IMPORT_ROWS}")
+        raise Invalid(f"the file has {len(body)} devices; import at most {MAX_IMPORT_ROWS}")
     rows: list[_Row] = []
     errors: list[str] = []
     seen: dict[str, int] = {}
@@ -217,14 +214,16 @@ def _validate_rows(raw: list[tuple[int, list[Any]]]) -> list[_Row]:
         seen.setdefault(name, number)
         try:
             rows.append(_parse_row(number, cells, columns))
-        except DeviceError as exc:
+        except DomainError as exc:
             errors.append(str(exc))
     if errors:
-        raise DeviceError("nothing was imported: " + " | ".join(errors))
+        raise Invalid("nothing was imported: " + " | ".join(errors))
     return rows
 
 
-def import_devices_xlsx(*, session: Session, settings: Settings, content: bytes) -> ImportResult:
+def import_devices_xlsx(
+    *, session: Session, settings: Settings, actor: Actor, content: bytes, filename: str = ""
+) -> ImportResult:
     """Import a device list: all rows are validated first, then written together.
 
     A row whose name exists updates that device; a new name creates one. The Password column is
@@ -249,6 +248,13 @@ def import_devices_xlsx(*, session: Session, settings: Settings, content: bytes)
         if not device.password_encrypted:
             result.without_password.append(device.name)
     session.flush()
+    record_audit(
+        session=session,
+        actor=actor,
+        action="device.import",
+        target=filename,
+        detail=result.model_dump(),
+    )
     return result
 
 

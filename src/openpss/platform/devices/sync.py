@@ -25,13 +25,15 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker, undefer
 
+from openpss.platform.attendance.compute import recompute_for_punches
 from openpss.platform.db import session_scope, utcnow
 from openpss.platform.devices import live
-from openpss.platform.devices.adapter import VTO_EVENT_CODES, DahuaAdapter, UserPush
+from openpss.platform.devices.adapter import VTO_EVENT_CODES, DahuaAdapter, UserPush, base_url
 from openpss.platform.devices.models import Device
-from openpss.platform.devices.service import DeviceError, device_password
+from openpss.platform.devices.service import device_password
 from openpss.platform.events import Event, EventBus, EventKind
 from openpss.platform.people.models import Fingerprint, Person
+from openpss.platform.people.secrets import decrypt_pin
 from openpss.platform.permissions import tasks
 from openpss.platform.permissions.models import (
     AuthorizationTask,
@@ -66,10 +68,8 @@ def _push_for(person: Person, methods: set[str], doors: set[int], settings: Sett
     password = ""
     if "password" in methods and person.password_encrypted:
         try:
-            from openpss.platform.people.secrets import decrypt_pin
-
             password = decrypt_pin(person.password_encrypted, secret_key=settings.secret_key)
-        except (ImportError, ValueError):
+        except ValueError:
             logger.warning("password of user %s cannot be decrypted; sent without", person.user_id)
     return UserPush(
         user_id=person.user_id,
@@ -78,7 +78,7 @@ def _push_for(person: Person, methods: set[str], doors: set[int], settings: Sett
         cards=[c.number for c in person.cards if not c.frozen] if "card" in methods else [],
         duress_cards=[c.number for c in person.cards if c.kind == "duress" and not c.frozen],
         fingerprints=[f.template for f in person.fingerprints] if "fingerprint" in methods else [],
-        administrator=bool(getattr(person, "administrator", False)),
+        administrator=person.administrator,
         doors=sorted(doors) or [1],
         valid_from=person.valid_from,
         valid_to=person.valid_to,
@@ -152,7 +152,7 @@ class DeviceSync:
             return "deleted"
         try:
             password = device_password(settings=self.service.settings, device=device)
-        except (DeviceError, ValueError) as exc:
+        except ValueError as exc:
             device.online, device.last_error = False, str(exc)[:255]
             return "no password"
         self.kind = device.kind
@@ -166,8 +166,6 @@ class DeviceSync:
         if loaded != self.credentials:
             await self.close()
             host, port, username, password = loaded
-            from openpss.platform.devices.adapter import base_url
-
             self.adapter = DahuaAdapter(
                 base_url(host, port), username, password, timeout=self.service.timeout
             )
@@ -379,8 +377,6 @@ def _store_event(
 
 def feed_attendance(session: Session, records: list[dict[str, Any]]) -> int:
     """Recompute the attendance results the new punches affect; returns person-days updated."""
-    from openpss.platform.attendance.compute import recompute_for_punches
-
     punches = [AccessRecord(**{k: v for k, v in r.items() if k in _RECORD_FIELDS}) for r in records]
     return recompute_for_punches(session, [p for p in punches if p.success])
 

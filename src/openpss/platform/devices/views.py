@@ -10,14 +10,14 @@ from pydantic import ValidationError
 
 from openpss.platform.deps import Admin, Operator, SessionDep, SettingsDep, Viewer
 from openpss.platform.devices import extract, service
-from openpss.platform.devices.adapter import DahuaAdapter
 from openpss.platform.devices.api import XLSX
-from openpss.platform.devices.schemas import DeviceCreate, DeviceUpdate
-from openpss.platform.security.audit import record_audit
+from openpss.platform.devices.schemas import DeviceCreate, DeviceQuery, DeviceUpdate
+from openpss.platform.errors import DomainError, Invalid
+from openpss.platform.fields import DbId
+from openpss.platform.listing import from_params
 from openpss.platform.uploads import run_import
 from openpss.platform.web import flash
 from openpss.platform.web.templating import render
-from openpss.protocols.dahua_http.client import DahuaError
 from openpss.spreadsheets import SpreadsheetError
 
 router = APIRouter()
@@ -29,18 +29,17 @@ def _errors(exc: ValidationError) -> list[str]:
 
 
 def _list_page(
-    request: Request, session: SessionDep, *, search: str = "", page: int = 1, **extra: Any
+    request: Request, session: SessionDep, query: DeviceQuery | None = None, **extra: Any
 ) -> HTMLResponse:
-    page = max(page, 1)
-    total, rows = service.list_devices(
-        session=session, search=search, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-    )
+    query = query or DeviceQuery(limit=PAGE_SIZE)
+    page = service.list_devices(session=session, query=query)
     context = {
-        "devices": rows,
-        "total": total,
-        "page": page,
-        "pages": max(1, -(-total // PAGE_SIZE)),
-        "search": search,
+        "devices": page.items,
+        "total": page.total,
+        "page": query.page_number,
+        "pages": page.pages,
+        "search": query.search,
+        "sort": query.sort,
         "form": {},
         "errors": [],
         "message": "",
@@ -50,12 +49,13 @@ def _list_page(
 
 
 @router.get("/devices", response_class=HTMLResponse)
-def device_list(
-    request: Request, session: SessionDep, principal: Viewer, search: str = "", page: int = 1
-) -> HTMLResponse:
+def device_list(request: Request, session: SessionDep, principal: Viewer) -> HTMLResponse:
     """The device manager: list, add, import, export."""
-    request.state.principal = principal
-    return _list_page(request, session, search=search, page=page)
+    try:
+        query = from_params(DeviceQuery, request.query_params.multi_items(), limit=PAGE_SIZE)
+    except Invalid as exc:
+        return _list_page(request, session, errors=[str(exc)])
+    return _list_page(request, session, query)
 
 
 def _form_dict(form: Any, fields: tuple[str, ...]) -> dict[str, str]:
@@ -70,32 +70,17 @@ async def device_add(
     request: Request, session: SessionDep, settings: SettingsDep, principal: Operator
 ) -> HTMLResponse:
     """Add a device from the console form."""
-    request.state.principal = principal
     values = _form_dict(await request.form(), FIELDS)
     try:
         data = DeviceCreate.model_validate(values)
-        device = service.create_device(session=session, settings=settings, data=data)
+        device = service.create_device(
+            session=session, settings=settings, actor=principal.actor, data=data
+        )
     except ValidationError as exc:
         return _list_page(request, session, form=values, errors=_errors(exc))
-    except service.DeviceError as exc:
+    except DomainError as exc:
         return _list_page(request, session, form=values, errors=[str(exc)])
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="device.create",
-        target=device.name,
-        detail={"host": device.host, "port": device.port, "username": device.username},
-    )
     return _list_page(request, session, message=f"Device '{device.name}' added.")
-
-
-@router.get("/devices/export")
-def device_export(session: SessionDep, principal: Operator) -> Response:
-    """Download the device list (xlsx, no passwords)."""
-    content = service.export_devices_xlsx(session=session)
-    record_audit(session=session, actor=principal.actor, action="device.export")
-    headers = {"Content-Disposition": 'attachment; filename="devices.xlsx"'}
-    return Response(content, media_type=XLSX, headers=headers)
 
 
 @router.post("/devices/import", response_class=HTMLResponse)
@@ -107,23 +92,16 @@ async def device_import(
     file: Annotated[UploadFile, File()],
 ) -> HTMLResponse:
     """Import a device list; every row is validated before anything is written."""
-    request.state.principal = principal
     try:
         result = await run_import(
             file,
             lambda data: service.import_devices_xlsx(
-                session=session, settings=settings, content=data
+                session=session, settings=settings, actor=principal.actor, content=data,
+                filename=file.filename or "",
             ),
-        )
-    except (service.DeviceError, SpreadsheetError) as exc:
+        )  # fmt: skip
+    except (DomainError, SpreadsheetError) as exc:
         return _list_page(request, session, errors=[str(exc)])
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="device.import",
-        target=file.filename or "",
-        detail=result.model_dump(),
-    )
     message = f"Imported: {result.created} added, {result.updated} updated."
     if result.without_password:
         message += " Set a password for: " + ", ".join(result.without_password) + "."
@@ -132,10 +110,9 @@ async def device_import(
 
 @router.get("/devices/{device_id}", response_class=HTMLResponse)
 def device_edit_page(
-    request: Request, device_id: int, session: SessionDep, principal: Viewer
+    request: Request, device_id: DbId, session: SessionDep, principal: Viewer
 ) -> HTMLResponse:
     """The edit form of one device."""
-    request.state.principal = principal
     device = service.get_device(session=session, device_id=device_id)
     return render(request, "devices/edit.html", {"device": device, "errors": [], "message": ""})
 
@@ -143,44 +120,40 @@ def device_edit_page(
 @router.post("/devices/{device_id}", response_class=HTMLResponse)
 async def device_edit(
     request: Request,
-    device_id: int,
+    device_id: DbId,
     session: SessionDep,
     settings: SettingsDep,
     principal: Operator,
 ) -> HTMLResponse:
     """Save the edit form (a blank password keeps the stored one)."""
-    request.state.principal = principal
     device = service.get_device(session=session, device_id=device_id)
     values = _form_dict(await request.form(), FIELDS)
     try:
         data = DeviceUpdate.model_validate(values)
-        service.update_device(session=session, settings=settings, device_id=device_id, data=data)
+        service.update_device(
+            session=session,
+            settings=settings,
+            actor=principal.actor,
+            device_id=device_id,
+            data=data,
+        )
     except ValidationError as exc:
         session.rollback()
         device = service.get_device(session=session, device_id=device_id)
         ctx = {"device": device, "errors": _errors(exc), "message": ""}
         return render(request, "devices/edit.html", ctx)
-    except service.DeviceError as exc:
+    except DomainError as exc:
         session.rollback()
         device = service.get_device(session=session, device_id=device_id)
         return render(request, "devices/edit.html", {"device": device, "errors": [str(exc)]})
-    detail = {k: v for k, v in values.items() if k != "password"}
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="device.update",
-        target=device.name,
-        detail=detail | ({"password": "changed"} if "password" in values else {}),
-    )
     ctx = {"device": device, "errors": [], "message": "Saved."}
     return render(request, "devices/edit.html", ctx)
 
 
 @router.post("/devices/{device_id}/delete")
-def device_delete(device_id: int, session: SessionDep, principal: Admin) -> RedirectResponse:
+def device_delete(device_id: DbId, session: SessionDep, principal: Admin) -> RedirectResponse:
     """Delete a device and go back to the list."""
-    device = service.delete_device(session=session, device_id=device_id)
-    record_audit(session=session, actor=principal.actor, action="device.delete", target=device.name)
+    device = service.delete_device(session=session, actor=principal.actor, device_id=device_id)
     return flash.redirect("/devices", f"Device '{device.name}' deleted.")
 
 
@@ -189,23 +162,23 @@ async def _read_users(
 ) -> tuple[list[dict[str, Any]] | None, str]:
     """The device's users with cards, or None and the reason it could not be read."""
     try:
-        password = service.device_password(settings=settings, device=device)
-        async with DahuaAdapter.for_device(device, password) as adapter:
-            return await adapter.read_personnel(), ""
-    except (service.DeviceError, DahuaError) as exc:
+        _, users = await extract.read_device_users(
+            session=session, settings=settings, device_id=device.id
+        )
+    except DomainError as exc:
         return None, f"extraction failed: {exc}"
+    return users, ""
 
 
 @router.post("/devices/{device_id}/extract/preview", response_class=HTMLResponse)
 async def device_extract_preview(
     request: Request,
-    device_id: int,
+    device_id: DbId,
     session: SessionDep,
     settings: SettingsDep,
     principal: Operator,
 ) -> HTMLResponse:
     """Read the device's users and list them to pick from (already present ones marked)."""
-    request.state.principal = principal
     device = service.get_device(session=session, device_id=device_id)
     users, error = await _read_users(session, settings, device)
     if users is None:
@@ -218,19 +191,20 @@ async def device_extract_preview(
 @router.post("/devices/{device_id}/extract/export", response_model=None)
 async def device_extract_export(
     request: Request,
-    device_id: int,
+    device_id: DbId,
     session: SessionDep,
     settings: SettingsDep,
     principal: Operator,
 ) -> Response:
     """The device's users as an xlsx list."""
-    request.state.principal = principal
     device = service.get_device(session=session, device_id=device_id)
-    users, error = await _read_users(session, settings, device)
-    if users is None:
-        return render(request, "devices/edit.html", {"device": device, "errors": [error]})
-    body = extract.preview_xlsx(extract.preview(session=session, users=users))
-    name = f"extracted-users-device-{device.id}.xlsx"
+    try:
+        name, body = await extract.preview_export(
+            session=session, settings=settings, device_id=device_id
+        )
+    except DomainError as exc:
+        errors = [f"extraction failed: {exc}"]
+        return render(request, "devices/edit.html", {"device": device, "errors": errors})
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(body, media_type=XLSX, headers=headers)
 
@@ -238,14 +212,13 @@ async def device_extract_export(
 @router.post("/devices/{device_id}/extract", response_class=HTMLResponse)
 async def device_extract(
     request: Request,
-    device_id: int,
+    device_id: DbId,
     session: SessionDep,
     settings: SettingsDep,
     principal: Operator,
 ) -> HTMLResponse:
     """Extract the device's personnel (all, or the users picked from the list) into the
     platform and show the results."""
-    request.state.principal = principal
     form = await request.form()
     show = str(form.get("show", "all"))
     picked = [str(v) for v in form.getlist("user_ids")] if form.get("picking") else None
@@ -253,19 +226,16 @@ async def device_extract(
     if picked == []:
         ctx = {"device": device, "errors": ["pick at least one user to import"], "message": ""}
         return render(request, "devices/edit.html", ctx, status_code=422)
-    users, error = await _read_users(session, settings, device)
-    if users is None:
-        return render(request, "devices/edit.html", {"device": device, "errors": [error]})
-    results = extract.import_personnel(session=session, users=users, user_ids=picked)
+    try:
+        _, results = await extract.extract_personnel(
+            session=session, settings=settings, actor=principal.actor, device_id=device_id,
+            user_ids=picked,
+        )  # fmt: skip
+    except DomainError as exc:
+        ctx = {"device": device, "errors": [f"extraction failed: {exc}"], "message": ""}
+        return render(request, "devices/edit.html", ctx)
     done = sum(r.success for r in results)
     present = sum(r.present for r in results)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="device.extract_personnel",
-        target=device.name,
-        detail={"users": len(results), "imported": done},
-    )
     which = show if show in ("success", "present", "failure") else "all"
     ctx = {
         "device": device,

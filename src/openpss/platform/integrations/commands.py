@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from openpss.platform.db import session_scope
 from openpss.platform.devices.adapter import DahuaAdapter, base_url, dhip_hang_up
 from openpss.platform.devices.models import Device
-from openpss.platform.devices.service import DeviceError, device_password
+from openpss.platform.devices.service import device_password
 from openpss.platform.events import Event, EventKind
 from openpss.platform.security.audit import Actor, record_audit
 from openpss.platform.settings import Settings
@@ -92,7 +92,7 @@ def _target(
         raise CommandError(f"device {device.name} has no door {command.door}")
     try:
         password = device_password(settings=settings, device=device)
-    except (DeviceError, ValueError) as exc:
+    except ValueError as exc:  # no password set (Invalid), undecryptable
         raise CommandError(f"device {device.name}: {exc}") from exc
     return device.host, device.port, device.username, password
 

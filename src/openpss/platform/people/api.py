@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, HTTPException, Query, UploadFile
+from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import Response
 
 from openpss.platform.deps import Admin, Operator, SessionDep, Viewer
+from openpss.platform.errors import NotFound
+from openpss.platform.fields import DbId
 from openpss.platform.people import api_batch, api_credentials, org, service
 from openpss.platform.people.cards import get_card_mode, set_card_mode
-from openpss.platform.people.http import domain_errors, read_upload
+from openpss.platform.people.http import read_upload
 from openpss.platform.people.schemas import (
     CardModeRead,
     CompanyRead,
@@ -20,10 +22,11 @@ from openpss.platform.people.schemas import (
     DepartmentUpdate,
     PersonCreate,
     PersonPage,
+    PersonQuery,
     PersonRead,
     PersonUpdate,
 )
-from openpss.platform.security.audit import record_audit
+from openpss.platform.web.openapi import UPLOAD_ERRORS, file_answer
 
 router = APIRouter(prefix="/people", tags=["people"])
 
@@ -47,31 +50,28 @@ def get_company(session: SessionDep, principal: Viewer) -> CompanyRead:
 @router.put("/company", response_model=CompanyRead)
 def put_company(data: CompanyUpdate, session: SessionDep, principal: Operator) -> CompanyRead:
     """Save the company info (its name is the root department's name)."""
-    org.update_company(session=session, data=data)
-    record_audit(
-        session=session, actor=principal.actor, action="company.update", detail=data.model_dump()
-    )
+    org.update_company(session=session, data=data, actor=principal.actor)
     return _company_read(session)
 
 
-@router.put("/company/logo", response_model=CompanyRead)
+@router.put("/company/logo", response_model=CompanyRead, responses=UPLOAD_ERRORS)
 async def put_logo(
     session: SessionDep, principal: Operator, file: Annotated[UploadFile, File()]
 ) -> CompanyRead:
     """Upload the company logo (JPEG or PNG)."""
     data = await read_upload(file)
-    with domain_errors():
-        org.set_logo(session=session, data=data)
-    record_audit(session=session, actor=principal.actor, action="company.logo", target="company")
+    org.set_logo(session=session, data=data, actor=principal.actor)
     return _company_read(session)
 
 
-@router.get("/company/logo")
+@router.get(
+    "/company/logo", response_class=Response, responses=file_answer("image/jpeg", "image/png")
+)
 def get_logo(session: SessionDep, principal: Viewer) -> Response:
     """The company logo image."""
     company = org.get_company(session=session)
     if not company.logo_content_type or company.logo is None:
-        raise HTTPException(404, "no company logo uploaded")
+        raise NotFound("no company logo uploaded")
     return Response(company.logo, media_type=company.logo_content_type)
 
 
@@ -84,8 +84,7 @@ def get_mode(session: SessionDep, principal: Viewer) -> CardModeRead:
 @router.put("/card-mode", response_model=CardModeRead)
 def put_mode(data: CardModeRead, session: SessionDep, principal: Admin) -> CardModeRead:
     """Switch the card issuing type; every screen, export and record follows."""
-    mode = set_card_mode(session, data.mode)
-    record_audit(session=session, actor=principal.actor, action="card_mode.set", target=mode)
+    mode = set_card_mode(session, data.mode, actor=principal.actor)
     return CardModeRead(mode=mode.value)
 
 
@@ -103,47 +102,27 @@ def post_department(
     data: DepartmentCreate, session: SessionDep, principal: Operator
 ) -> DepartmentRead:
     """Add a sub-department under a superior department."""
-    with domain_errors():
-        dept = org.add_department(session=session, name=data.name, parent_id=data.parent_id)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="department.create",
-        target=f"department:{dept.id}",
-        detail={"name": dept.name, "parent_id": dept.parent_id},
+    dept = org.add_department(
+        session=session, name=data.name, parent_id=data.parent_id, actor=principal.actor
     )
     return DepartmentRead(id=dept.id, name=dept.name, parent_id=dept.parent_id)
 
 
 @router.patch("/departments/{department_id}", response_model=DepartmentRead)
 def patch_department(
-    department_id: int, data: DepartmentUpdate, session: SessionDep, principal: Operator
+    department_id: DbId, data: DepartmentUpdate, session: SessionDep, principal: Operator
 ) -> DepartmentRead:
     """Rename a department."""
-    with domain_errors():
-        dept = org.rename_department(session=session, department_id=department_id, name=data.name)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="department.rename",
-        target=f"department:{dept.id}",
-        detail={"name": dept.name},
+    dept = org.rename_department(
+        session=session, department_id=department_id, name=data.name, actor=principal.actor
     )
     return DepartmentRead(id=dept.id, name=dept.name, parent_id=dept.parent_id)
 
 
 @router.delete("/departments/{department_id}", status_code=204)
-def delete_department(department_id: int, session: SessionDep, principal: Operator) -> Response:
+def delete_department(department_id: DbId, session: SessionDep, principal: Operator) -> Response:
     """Delete an empty department."""
-    with domain_errors():
-        name = org.delete_department(session=session, department_id=department_id)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="department.delete",
-        target=f"department:{department_id}",
-        detail={"name": name},
-    )
+    org.delete_department(session=session, department_id=department_id, actor=principal.actor)
     return Response(status_code=204)
 
 
@@ -152,83 +131,45 @@ def delete_department(department_id: int, session: SessionDep, principal: Operat
 
 @router.get("/persons", response_model=PersonPage)
 def list_persons(
-    session: SessionDep,
-    principal: Viewer,
-    q: str = "",
-    field: service.SearchField = "any",
-    department_id: int | None = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    session: SessionDep, principal: Viewer, query: Annotated[PersonQuery, Query()]
 ) -> PersonPage:
     """Search by user ID prefix, name part or card number prefix, with paging and total."""
-    with domain_errors():
-        total, persons = service.search_persons(
-            session=session,
-            q=q,
-            field=field,
-            department_id=department_id,
-            limit=limit,
-            offset=offset,
-        )
-    items = service.summaries(session, persons)
-    return PersonPage(total=total, limit=limit, offset=offset, items=items)
+    page = service.search_persons(session=session, query=query)
+    items = service.summaries(session, page.items)
+    return PersonPage(total=page.total, limit=query.limit, offset=query.offset, items=items)
 
 
-def _person_read(session: SessionDep, person_id: int) -> PersonRead:
-    with domain_errors():
-        person = service.get_person(session=session, person_id=person_id)
+def _person_read(session: SessionDep, person_id: DbId) -> PersonRead:
+    person = service.get_person(session=session, person_id=person_id)
     return service.read(person, get_card_mode(session))
 
 
 @router.post("/persons", response_model=PersonRead, status_code=201)
 def post_person(data: PersonCreate, session: SessionDep, principal: Operator) -> PersonRead:
     """Add a person."""
-    with domain_errors():
-        person = service.create_person(session=session, data=data)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.create",
-        target=f"person:{person.user_id}",
-        detail=data.model_dump(include={"name", "department_id", "user_type"}),
-    )
+    person = service.create_person(session=session, data=data, actor=principal.actor)
     return _person_read(session, person.id)
 
 
 @router.get("/persons/{person_id}", response_model=PersonRead)
-def get_person(person_id: int, session: SessionDep, principal: Viewer) -> PersonRead:
+def get_person(person_id: DbId, session: SessionDep, principal: Viewer) -> PersonRead:
     """One person with every field and credential summary."""
     return _person_read(session, person_id)
 
 
 @router.patch("/persons/{person_id}", response_model=PersonRead)
 def patch_person(
-    person_id: int, data: PersonUpdate, session: SessionDep, principal: Operator
+    person_id: DbId, data: PersonUpdate, session: SessionDep, principal: Operator
 ) -> PersonRead:
     """Change the fields sent."""
-    with domain_errors():
-        person = service.update_person(session=session, person_id=person_id, data=data)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.update",
-        target=f"person:{person.user_id}",
-        detail=sorted(data.model_fields_set),
-    )
+    service.update_person(session=session, person_id=person_id, data=data, actor=principal.actor)
     return _person_read(session, person_id)
 
 
 @router.delete("/persons/{person_id}", status_code=204)
-def delete_person(person_id: int, session: SessionDep, principal: Operator) -> Response:
+def delete_person(person_id: DbId, session: SessionDep, principal: Operator) -> Response:
     """Delete a person with all credentials."""
-    with domain_errors():
-        person = service.delete_person(session=session, person_id=person_id)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.delete",
-        target=f"person:{person.user_id}",
-    )
+    service.delete_person(session=session, person_id=person_id, actor=principal.actor)
     return Response(status_code=204)
 
 

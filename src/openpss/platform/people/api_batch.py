@@ -8,10 +8,11 @@ from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import Response, StreamingResponse
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
+from openpss.platform.errors import Invalid
+from openpss.platform.fields import parse_db_id
 from openpss.platform.people import batch, service, xlsx
 from openpss.platform.people.cards import get_card_mode
-from openpss.platform.people.errors import PeopleError
-from openpss.platform.people.http import XLSX, domain_errors
+from openpss.platform.people.http import XLSX
 from openpss.platform.people.schemas import (
     BatchAdd,
     BatchDelete,
@@ -21,8 +22,8 @@ from openpss.platform.people.schemas import (
     ImportResult,
     PersonSummary,
 )
-from openpss.platform.security.audit import record_audit
 from openpss.platform.uploads import run_import, upload_errors
+from openpss.platform.web.openapi import UPLOAD_ERRORS, file_answer
 
 router = APIRouter()
 
@@ -30,15 +31,8 @@ router = APIRouter()
 @router.post("/batch/add", response_model=list[PersonSummary], status_code=201)
 def post_batch_add(data: BatchAdd, session: SessionDep, principal: Operator) -> list[PersonSummary]:
     """Add persons with consecutive user IDs from a start ID."""
-    with domain_errors():
-        persons = batch.batch_add(session=session, data=data)
-        page = service.persons_by_ids(session=session, person_ids=[p.id for p in persons])
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.batch_add",
-        detail={"start_user_id": data.start_user_id, "quantity": data.quantity},
-    )
+    persons = batch.batch_add(session=session, data=data, actor=principal.actor)
+    page = service.persons_by_ids(session=session, person_ids=[p.id for p in persons])
     return service.summaries(session, sorted(page, key=lambda p: p.user_id))
 
 
@@ -47,44 +41,31 @@ def post_batch_cards(
     data: BatchIssueCards, session: SessionDep, principal: Operator
 ) -> list[CardRead]:
     """Issue one card to each selected person; all or nothing."""
-    with domain_errors():
-        cards = batch.batch_issue_cards(
-            session=session, person_ids=data.person_ids, card_numbers=data.card_numbers
-        )
-    mode = get_card_mode(session)
-    read = [service.card_read(c, mode) for c in cards]
-    record_audit(
+    cards = batch.batch_issue_cards(
         session=session,
+        person_ids=data.person_ids,
+        card_numbers=data.card_numbers,
         actor=principal.actor,
-        action="card.batch_issue",
-        detail={"persons": data.person_ids, "cards": [c.number for c in read]},
     )
-    return read
+    mode = get_card_mode(session)
+    return [service.card_read(c, mode) for c in cards]
 
 
 @router.post("/batch/edit", status_code=204)
 def post_batch_edit(data: BatchEdit, session: SessionDep, principal: Operator) -> Response:
     """Change department and/or validity of the selected persons; all or nothing."""
-    with domain_errors():
-        batch.batch_edit(session=session, data=data)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.batch_edit",
-        detail=data.model_dump(mode="json"),
-    )
+    batch.batch_edit(session=session, data=data, actor=principal.actor)
     return Response(status_code=204)
 
 
 @router.post("/batch/delete", status_code=204)
 def post_batch_delete(data: BatchDelete, session: SessionDep, principal: Operator) -> Response:
     """Delete the selected persons."""
-    with domain_errors():
-        batch.batch_delete(session=session, person_ids=data.person_ids, actor=principal.actor)
+    batch.batch_delete(session=session, person_ids=data.person_ids, actor=principal.actor)
     return Response(status_code=204)
 
 
-@router.get("/import/template")
+@router.get("/import/template", response_class=Response, responses=file_answer(XLSX))
 def get_template(session: SessionDep, principal: Viewer) -> Response:
     """The xlsx import template."""
     data = xlsx.template_xlsx(get_card_mode(session))
@@ -92,7 +73,7 @@ def get_template(session: SessionDep, principal: Viewer) -> Response:
     return Response(data, media_type=XLSX, headers=headers)
 
 
-@router.post("/import", response_model=ImportResult)
+@router.post("/import", response_model=ImportResult, responses=UPLOAD_ERRORS)
 async def post_import(
     session: SessionDep,
     principal: Operator,
@@ -100,43 +81,34 @@ async def post_import(
     update_existing: Annotated[
         bool, Query(description="a row whose user ID exists updates that person")
     ] = False,
-) -> ImportResult | Response:
-    """Import persons from xlsx: all rows valid or nothing written (422 with the bad rows)."""
-    with domain_errors(), upload_errors():
+) -> ImportResult:
+    """Import persons from xlsx: all rows valid or nothing written (422, `errors` has each bad
+    row as `{"loc": ["row", <number>], "msg": <reason>}`)."""
+    with upload_errors():
         imported, errors = await run_import(
             file,
             lambda data: xlsx.import_persons(
-                session=session, data=data, update_existing=update_existing
+                session=session, data=data, update_existing=update_existing,
+                actor=principal.actor, filename=file.filename or "",
             ),
-        )
+        )  # fmt: skip
     if errors:
-        result = ImportResult(imported=0, errors=errors)
-        return Response(result.model_dump_json(), status_code=422, media_type="application/json")
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.import",
-        detail={"file": file.filename, "imported": imported},
-    )
+        raise Invalid(
+            f"{len(errors)} row(s) are invalid; nothing was imported",
+            items=[(("row", e.row), e.reason) for e in errors],
+        )
     return ImportResult(imported=imported, errors=[])
 
 
-@router.get("/export")
+@router.get("/export", response_class=Response, responses=file_answer(XLSX))
 def get_export(
     session: SessionDep,
     principal: Viewer,
     ids: Annotated[str, Query(description="comma-separated person ids; empty: all")] = "",
 ) -> StreamingResponse:
     """Export the selected (or all) persons as xlsx."""
-    with domain_errors():
-        person_ids = _parse_ids(ids)
-        output = xlsx.export_persons(session=session, person_ids=person_ids)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.export",
-        detail={"persons": "all" if person_ids is None else len(person_ids)},
-    )
+    person_ids = _parse_ids(ids)
+    output = xlsx.export_persons(session=session, person_ids=person_ids, actor=principal.actor)
     headers = {"Content-Disposition": 'attachment; filename="persons.xlsx"'}
     return StreamingResponse(output, media_type=XLSX, headers=headers)
 
@@ -144,7 +116,5 @@ def get_export(
 def _parse_ids(text: str) -> list[int] | None:
     if not text.strip():
         return None
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise PeopleError("ids must be comma-separated person ids, e.g. ids=1,2,3") from None
+    ids = [parse_db_id(part.strip(), "ids") for part in text.split(",") if part.strip()]
+    return [i for i in ids if i is not None]

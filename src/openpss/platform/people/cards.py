@@ -13,8 +13,10 @@ import re
 
 from sqlalchemy.orm import Session
 
-from openpss.platform.people.errors import PeopleError
+from openpss.platform.errors import DomainError, Invalid
+from openpss.platform.people.audit import audit_change
 from openpss.platform.people.models import PeopleSetting
+from openpss.platform.security.audit import Actor
 
 CARD_MODE_KEY = "card_issuing_type"
 MAX_CARD_VALUE = 2**64 - 1
@@ -38,20 +40,20 @@ def parse_card(text: str, mode: CardMode | str = CardMode.hex) -> str:
     """Parse a card number typed in `mode` and return its canonical hex form."""
     raw = text.strip()
     if not raw:
-        raise PeopleError("card number is empty")
+        raise Invalid("card number is empty")
     if CardMode(mode) is CardMode.hex:
         if not _HEX.fullmatch(raw):
-            raise PeopleError(
+            raise Invalid(
                 f"card number {raw!r} is not hexadecimal (1-16 digits 0-9, A-F); "
                 "switch the card issuing type to decimal to enter decimal numbers"
             )
         value = int(raw, 16)
     else:
         if not _DEC.fullmatch(raw):
-            raise PeopleError(f"card number {raw!r} is not decimal (1-20 digits 0-9)")
+            raise Invalid(f"card number {raw!r} is not decimal (1-20 digits 0-9)")
         value = int(raw)
     if value == 0 or value > MAX_CARD_VALUE:
-        raise PeopleError(f"card number {raw!r} is out of range (1 to 2^64-1)")
+        raise Invalid(f"card number {raw!r} is out of range (1 to 2^64-1)")
     return canonical(value)
 
 
@@ -87,18 +89,21 @@ def get_card_mode(session: Session) -> CardMode:
     return CardMode(row.value) if row else CardMode.hex
 
 
-def set_card_mode(session: Session, mode: CardMode | str) -> CardMode:
+def set_card_mode(
+    session: Session, mode: CardMode | str, *, actor: Actor | None = None
+) -> CardMode:
     """Store the card issuing type; every screen, export and record follows it."""
     try:
         chosen = CardMode(mode)
     except ValueError:
-        raise PeopleError(f"card issuing type must be 'hex' or 'decimal', not {mode!r}") from None
+        raise Invalid(f"card issuing type must be 'hex' or 'decimal', not {mode!r}") from None
     row = session.get(PeopleSetting, CARD_MODE_KEY)
     if row is None:
         session.add(PeopleSetting(key=CARD_MODE_KEY, value=chosen.value))
     else:
         row.value = chosen.value
     session.flush()
+    audit_change(session, actor, "card_mode.set", target=chosen.value)
     return chosen
 
 
@@ -108,5 +113,5 @@ def display_card(session: Session, value: str) -> str:
         return value
     try:
         return format_card(parse_card(value, CardMode.hex), get_card_mode(session))
-    except PeopleError:
+    except DomainError:
         return value  # not a hex card number (e.g. a foreign record): show it as it is

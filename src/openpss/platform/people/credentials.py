@@ -12,6 +12,8 @@ import qrcode
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from openpss.platform.errors import Conflict, Invalid, NotFound
+from openpss.platform.people.audit import audit_change
 from openpss.platform.people.cards import (
     format_card,
     get_card_mode,
@@ -19,10 +21,10 @@ from openpss.platform.people.cards import (
     qr_allowed,
     to_decimal,
 )
-from openpss.platform.people.errors import Conflict, NotFound, PeopleError
 from openpss.platform.people.images import MAX_FACE_BYTES, check_image
 from openpss.platform.people.models import Card, FaceImage, Fingerprint, Person
 from openpss.platform.people.secrets import decrypt_pin, encrypt_pin
+from openpss.platform.security.audit import Actor
 
 logger = logging.getLogger(__name__)
 MAX_CARDS = 5  # cards per person on Dahua access controllers
@@ -61,7 +63,7 @@ def ensure_card_free(session: Session, number: str, own_card_id: int | None = No
 def new_card(number: str, kind: str = "main") -> Card:
     """A Card row for a canonical number."""
     if kind not in CARD_KINDS:
-        raise PeopleError(f"card kind must be main or duress, not {kind!r}")
+        raise Invalid(f"card kind must be main or duress, not {kind!r}")
     return Card(number=number, number_dec=to_decimal(number), kind=kind, frozen=False)
 
 
@@ -70,11 +72,21 @@ def _check_card_room(session: Session, person_id: int, adding: int = 1) -> None:
         select(func.count()).select_from(Card).where(Card.person_id == person_id)
     )
     if (count or 0) + adding > MAX_CARDS:
-        raise PeopleError(f"a person can hold at most {MAX_CARDS} cards")
+        raise Invalid(f"a person can hold at most {MAX_CARDS} cards")
 
 
-def add_card(*, session: Session, person_id: int, number: str, kind: str = "main") -> Card:
-    """Issue a card typed in the system's card issuing type."""
+def _audit_card(session: Session, actor: Actor | None, action: str, card: Card) -> None:
+    shown = format_card(card.number, get_card_mode(session))
+    person = _person(session, card.person_id)
+    audit_change(
+        session, actor, action, person=person, card=shown, kind=card.kind, frozen=card.frozen
+    )
+
+
+def add_card(
+    *, session: Session, person_id: int, number: str, kind: str = "main", actor: Actor | None = None
+) -> Card:
+    """Issue a card typed in the system's card issuing type (audited when `actor` is given)."""
     _person(session, person_id)
     canonical = parse_card(number, get_card_mode(session))
     ensure_card_free(session, canonical)
@@ -83,6 +95,7 @@ def add_card(*, session: Session, person_id: int, number: str, kind: str = "main
     card.person_id = person_id
     session.add(card)
     session.flush()
+    _audit_card(session, actor, "card.create", card)
     return card
 
 
@@ -94,12 +107,13 @@ def update_card(
     kind: str | None = None,
     frozen: bool | None = None,
     number: str | None = None,
+    actor: Actor | None = None,
 ) -> Card:
     """Make a card main or duress, freeze/unfreeze it, or replace it with a new number."""
     card = get_card(session=session, person_id=person_id, card_id=card_id)
     if kind is not None:
         if kind not in CARD_KINDS:
-            raise PeopleError(f"card kind must be main or duress, not {kind!r}")
+            raise Invalid(f"card kind must be main or duress, not {kind!r}")
         card.kind = kind
     if frozen is not None:
         card.frozen = frozen
@@ -108,12 +122,16 @@ def update_card(
         ensure_card_free(session, canonical, card.id)
         card.number, card.number_dec = canonical, to_decimal(canonical)
     session.flush()
+    _audit_card(session, actor, "card.update", card)
     return card
 
 
-def delete_card(*, session: Session, person_id: int, card_id: int) -> Card:
+def delete_card(
+    *, session: Session, person_id: int, card_id: int, actor: Actor | None = None
+) -> Card:
     """Delete a card of a person."""
     card = get_card(session=session, person_id=person_id, card_id=card_id)
+    _audit_card(session, actor, "card.delete", card)
     session.delete(card)
     session.flush()
     return card
@@ -125,7 +143,7 @@ def card_qr_png(*, session: Session, person_id: int, card_id: int) -> bytes:
     mode = get_card_mode(session)
     if not qr_allowed(card.number, mode):
         shown = format_card(card.number, mode)
-        raise PeopleError(
+        raise Invalid(
             f"card {shown} has no QR code: only 8-digit card numbers in hexadecimal mode do"
         )
     buffer = io.BytesIO()
@@ -133,15 +151,17 @@ def card_qr_png(*, session: Session, person_id: int, card_id: int) -> bytes:
     return buffer.getvalue()
 
 
-def add_face(*, session: Session, person_id: int, data: bytes) -> FaceImage:
+def add_face(
+    *, session: Session, person_id: int, data: bytes, actor: Actor | None = None
+) -> FaceImage:
     """Add a face image (JPEG/PNG, at most 100 KB, at most three per person)."""
-    _person(session, person_id)
+    person = _person(session, person_id)
     image = check_image(data, what="face image", max_bytes=MAX_FACE_BYTES)
     count = session.scalar(
         select(func.count()).select_from(FaceImage).where(FaceImage.person_id == person_id)
     )
     if (count or 0) >= MAX_FACES:
-        raise PeopleError(f"a person can have at most {MAX_FACES} face images; delete one first")
+        raise Invalid(f"a person can have at most {MAX_FACES} face images; delete one first")
     face = FaceImage(
         person_id=person_id,
         content_type=image.content_type,
@@ -151,6 +171,7 @@ def add_face(*, session: Session, person_id: int, data: bytes) -> FaceImage:
     )
     session.add(face)
     session.flush()
+    audit_change(session, actor, "face.create", person=person, face_id=face.id, bytes=len(data))
     return face
 
 
@@ -162,10 +183,13 @@ def get_face(*, session: Session, person_id: int, face_id: int) -> FaceImage:
     return face
 
 
-def delete_face(*, session: Session, person_id: int, face_id: int) -> None:
+def delete_face(
+    *, session: Session, person_id: int, face_id: int, actor: Actor | None = None
+) -> None:
     """Delete a face image."""
     session.delete(get_face(session=session, person_id=person_id, face_id=face_id))
     session.flush()
+    audit_change(session, actor, "face.delete", person=_person(session, person_id), face_id=face_id)
 
 
 def decode_template(text: str) -> bytes:
@@ -173,25 +197,28 @@ def decode_template(text: str) -> bytes:
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise PeopleError("fingerprint template is not valid base64") from None
+        raise Invalid("fingerprint template is not valid base64") from None
     if not data:
-        raise PeopleError("fingerprint template is empty")
+        raise Invalid("fingerprint template is empty")
     if len(data) > MAX_TEMPLATE_BYTES:
-        raise PeopleError(f"fingerprint template is larger than {MAX_TEMPLATE_BYTES} bytes")
+        raise Invalid(f"fingerprint template is larger than {MAX_TEMPLATE_BYTES} bytes")
     return data
 
 
-def add_fingerprint(*, session: Session, person_id: int, name: str, template: bytes) -> Fingerprint:
+def add_fingerprint(
+    *, session: Session, person_id: int, name: str, template: bytes, actor: Actor | None = None
+) -> Fingerprint:
     """Add a named fingerprint template (opaque bytes)."""
     person = _person(session, person_id)
     names = set(session.scalars(select(Fingerprint.name).where(Fingerprint.person_id == person.id)))
     if name in names:
         raise Conflict(f"person {person.user_id} already has a fingerprint named {name!r}")
     if len(names) >= MAX_FINGERPRINTS:
-        raise PeopleError(f"a person can have at most {MAX_FINGERPRINTS} fingerprints")
+        raise Invalid(f"a person can have at most {MAX_FINGERPRINTS} fingerprints")
     fingerprint = Fingerprint(person_id=person_id, name=name, template=template)
     session.add(fingerprint)
     session.flush()
+    audit_change(session, actor, "fingerprint.create", person=person, name=name)
     return fingerprint
 
 
@@ -203,28 +230,42 @@ def get_fingerprint(*, session: Session, person_id: int, fingerprint_id: int) ->
     return fingerprint
 
 
-def delete_fingerprint(*, session: Session, person_id: int, fingerprint_id: int) -> None:
+def delete_fingerprint(
+    *, session: Session, person_id: int, fingerprint_id: int, actor: Actor | None = None
+) -> None:
     """Delete a fingerprint."""
     fingerprint = get_fingerprint(
         session=session, person_id=person_id, fingerprint_id=fingerprint_id
     )
     session.delete(fingerprint)
     session.flush()
+    person = _person(session, person_id)
+    audit_change(session, actor, "fingerprint.delete", person=person, fingerprint_id=fingerprint_id)
 
 
-def set_password(*, session: Session, person_id: int, password: str, secret_key: str) -> None:
-    """Set the person's password: 6-8 digits, stored encrypted."""
+def set_password(
+    *,
+    session: Session,
+    person_id: int,
+    password: str,
+    secret_key: str,
+    actor: Actor | None = None,
+) -> None:
+    """Set the person's password: 6-8 digits, stored encrypted (audited without it)."""
     person = _person(session, person_id)
     if not _PIN.fullmatch(password):
-        raise PeopleError("password must consist of 6-8 digits")
+        raise Invalid("password must consist of 6-8 digits")
     person.password_encrypted = encrypt_pin(password, secret_key=secret_key)
     session.flush()
+    audit_change(session, actor, "password.set", person=person)
 
 
-def clear_password(*, session: Session, person_id: int) -> None:
+def clear_password(*, session: Session, person_id: int, actor: Actor | None = None) -> None:
     """Remove the person's password."""
-    _person(session, person_id).password_encrypted = None
+    person = _person(session, person_id)
+    person.password_encrypted = None
     session.flush()
+    audit_change(session, actor, "password.delete", person=person)
 
 
 def get_password(*, session: Session, person_id: int, secret_key: str) -> str | None:

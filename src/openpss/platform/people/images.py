@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from openpss.platform.people.errors import PeopleError
+from openpss.platform.errors import Invalid
 
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
 MAX_FACE_BYTES = 100 * 1024  # manual: "Image Size: 0-100 KB"
@@ -25,18 +25,18 @@ class CheckedImage:
 
 
 def check_image(data: bytes, *, what: str, max_bytes: int) -> CheckedImage:
-    """Accept a real JPEG or PNG image of at most `max_bytes`; PeopleError otherwise."""
+    """Accept a real JPEG or PNG image of at most `max_bytes`; Invalid otherwise."""
     if not data:
-        raise PeopleError(f"{what} is empty")
+        raise Invalid(f"{what} is empty")
     if len(data) > max_bytes:
-        raise PeopleError(f"{what} is {len(data) // 1024} KB; the limit is {max_bytes // 1024} KB")
+        raise Invalid(f"{what} is {len(data) // 1024} KB; the limit is {max_bytes // 1024} KB")
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind = image.format or ""
             image.verify()
             width, height = image.size
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise PeopleError(f"{what} is not a readable JPEG or PNG image") from None
+        raise Invalid(f"{what} is not a readable JPEG or PNG image") from None
     if kind not in FORMATS:
-        raise PeopleError(f"{what} is {kind or 'an unknown format'}; upload a JPEG or PNG image")
+        raise Invalid(f"{what} is {kind or 'an unknown format'}; upload a JPEG or PNG image")
     return CheckedImage(data, FORMATS[kind], width, height)

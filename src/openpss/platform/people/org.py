@@ -7,10 +7,12 @@ import logging
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from openpss.platform.people.errors import Conflict, NotFound, PeopleError
+from openpss.platform.errors import Conflict, Invalid, NotFound
+from openpss.platform.people.audit import audit_change
 from openpss.platform.people.images import MAX_LOGO_BYTES, check_image
 from openpss.platform.people.models import Company, Department, Person
 from openpss.platform.people.schemas import CompanyUpdate, DepartmentRead
+from openpss.platform.security.audit import Actor
 
 logger = logging.getLogger(__name__)
 DEFAULT_COMPANY = "Default Company"
@@ -40,29 +42,33 @@ def get_root(*, session: Session) -> Department:
     return root
 
 
-def update_company(*, session: Session, data: CompanyUpdate) -> Company:
+def update_company(*, session: Session, data: CompanyUpdate, actor: Actor | None = None) -> Company:
     """Save the company info; the root department takes the company name."""
     company = get_company(session=session)
     for key, value in data.model_dump().items():
         setattr(company, key, value)
     get_root(session=session).name = data.name
     session.flush()
+    audit_change(session, actor, "company.update", target="company", **data.model_dump())
     return company
 
 
-def set_logo(*, session: Session, data: bytes) -> Company:
+def set_logo(*, session: Session, data: bytes, actor: Actor | None = None) -> Company:
     """Store the company logo after checking it is a real JPEG or PNG image."""
     image = check_image(data, what="company logo", max_bytes=MAX_LOGO_BYTES)
     company = get_company(session=session)
     company.logo = image.data
     company.logo_content_type = image.content_type
     session.flush()
+    audit_change(session, actor, "company.logo", target="company", bytes=len(image.data))
     return company
 
 
 def get_department(*, session: Session, department_id: int) -> Department:
-    """One department, or NotFound."""
+    """One department, or NotFound; on a fresh platform the root (the company) exists first."""
     department = session.get(Department, department_id)
+    if department is None and get_root(session=session).id == department_id:
+        department = session.get(Department, department_id)
     if department is None:
         raise NotFound(f"department {department_id} does not exist")
     return department
@@ -77,17 +83,30 @@ def _check_sibling_name(session: Session, parent_id: int, name: str, own_id: int
         raise Conflict(f"the superior department already has a sub-department named {name!r}")
 
 
-def add_department(*, session: Session, name: str, parent_id: int) -> Department:
+def _audit_department(
+    session: Session, actor: Actor | None, action: str, department: Department
+) -> None:
+    target = f"department:{department.id}"
+    name, parent_id = department.name, department.parent_id
+    audit_change(session, actor, action, target=target, name=name, parent_id=parent_id)
+
+
+def add_department(
+    *, session: Session, name: str, parent_id: int, actor: Actor | None = None
+) -> Department:
     """Add a sub-department under a superior department."""
     get_department(session=session, department_id=parent_id)
     _check_sibling_name(session, parent_id, name, None)
     department = Department(name=name, parent_id=parent_id)
     session.add(department)
     session.flush()
+    _audit_department(session, actor, "department.create", department)
     return department
 
 
-def rename_department(*, session: Session, department_id: int, name: str) -> Department:
+def rename_department(
+    *, session: Session, department_id: int, name: str, actor: Actor | None = None
+) -> Department:
     """Rename a department; renaming the root renames the company too."""
     department = get_department(session=session, department_id=department_id)
     if department.parent_id is None:
@@ -96,14 +115,15 @@ def rename_department(*, session: Session, department_id: int, name: str) -> Dep
         _check_sibling_name(session, department.parent_id, name, department.id)
     department.name = name
     session.flush()
+    _audit_department(session, actor, "department.rename", department)
     return department
 
 
-def delete_department(*, session: Session, department_id: int) -> str:
+def delete_department(*, session: Session, department_id: int, actor: Actor | None = None) -> str:
     """Delete an empty department; refuse the root and departments holding persons or children."""
     department = get_department(session=session, department_id=department_id)
     if department.parent_id is None:
-        raise PeopleError("the root department is the company and cannot be deleted")
+        raise Invalid("the root department is the company and cannot be deleted")
     children = session.scalar(
         select(func.count()).select_from(Department).where(Department.parent_id == department_id)
     )
@@ -121,6 +141,7 @@ def delete_department(*, session: Session, department_id: int) -> str:
             "move them to another department first"
         )
     name = department.name
+    _audit_department(session, actor, "department.delete", department)
     session.delete(department)
     session.flush()
     return name

@@ -8,6 +8,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from openpss.platform.fields import DbId, Keep, PatchModel
+from openpss.platform.listing import MAX_LIMIT, ListQuery
+
 USER_TYPES = ("general", "blocklist", "guest", "patrol", "vip", "disabled")
 GENDERS = ("", "male", "female")
 TITLES = ("", "Mr", "Mrs", "Ms", "Miss", "Dr")
@@ -64,6 +67,7 @@ Name = Annotated[str, StringConstraints(max_length=64), AfterValidator(_name)]
 Email = Annotated[str, StringConstraints(max_length=128), AfterValidator(_email)]
 Tel = Annotated[str, StringConstraints(max_length=32), AfterValidator(_tel)]
 Aware = Annotated[dt.datetime | None, AfterValidator(_aware)]
+SetTime = Annotated[dt.datetime, AfterValidator(_aware)]
 Birth = Annotated[dt.date | None, AfterValidator(_past)]
 Text32 = Annotated[str, StringConstraints(max_length=32, strip_whitespace=True)]
 Text64 = Annotated[str, StringConstraints(max_length=64, strip_whitespace=True)]
@@ -99,7 +103,7 @@ class CompanyRead(CompanyUpdate):
 
 class DepartmentCreate(_Strict):
     name: Name
-    parent_id: int = Field(description="the superior department")
+    parent_id: DbId = Field(description="the superior department")
 
 
 class DepartmentUpdate(_Strict):
@@ -110,7 +114,7 @@ class DepartmentRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     name: str
-    parent_id: int | None
+    parent_id: DbId | None
     person_count: int = 0
     children: list[DepartmentRead] = []
 
@@ -119,7 +123,7 @@ class PersonFields(_Strict):
     """Fields shared by create and update: Basic Info and Extended information."""
 
     name: Name
-    department_id: int | None = Field(None, description="default: the root department")
+    department_id: DbId | None = Field(None, description="default: the root department")
     user_type: UserType = "general"
     valid_from: Aware = Field(None, description="default: now")
     valid_to: Aware = Field(None, description="default: ten years after valid_from")
@@ -144,28 +148,29 @@ class PersonCreate(PersonFields):
     user_id: UserId
 
 
-class PersonUpdate(_Strict):
-    """Only the fields sent are changed."""
+class PersonUpdate(PatchModel, _Strict):
+    """Only the fields sent are changed; `null` clears only the fields that may be empty
+    (department: the root, times used, date of birth, employment and termination dates)."""
 
-    user_id: UserId | None = None
-    name: Name | None = None
-    department_id: int | None = None
-    user_type: UserType | None = None
-    valid_from: Aware = None
-    valid_to: Aware = None
+    user_id: UserId | Keep = None
+    name: Name | Keep = None
+    department_id: DbId | None = None
+    user_type: UserType | Keep = None
+    valid_from: SetTime | Keep = None
+    valid_to: SetTime | Keep = None
     times_used: TimesUsed = None
-    gender: Gender | None = None
-    title: Title | None = None
+    gender: Gender | Keep = None
+    title: Title | Keep = None
     date_of_birth: Birth = None
-    tel: Tel | None = None
-    email: Email | None = None
-    mailing_address: Text255 | None = None
-    administrator: bool | None = None
-    remark: Text255 | None = None
-    id_type: IdType | None = None
-    id_number: Text32 | None = None
-    company: Text64 | None = None
-    occupation: Text64 | None = None
+    tel: Tel | Keep = None
+    email: Email | Keep = None
+    mailing_address: Text255 | Keep = None
+    administrator: bool | Keep = None
+    remark: Text255 | Keep = None
+    id_type: IdType | Keep = None
+    id_number: Text32 | Keep = None
+    company: Text64 | Keep = None
+    occupation: Text64 | Keep = None
     employment_date: Aware = None
     termination_date: Aware = None
 
@@ -218,7 +223,7 @@ class PersonSummary(BaseModel):
     id: int
     user_id: str
     name: str
-    department_id: int
+    department_id: DbId
     department: str
     user_type: str
     valid_from: dt.datetime
@@ -249,6 +254,18 @@ class PersonRead(PersonSummary):
     fingerprints: list[FingerprintRead]
 
 
+SearchField = Literal["any", "id", "name", "card"]
+
+
+class PersonQuery(ListQuery):
+    """The person list: search text in one field or any, department subtree, paging."""
+
+    q: str = Field("", max_length=64, description="user ID prefix, name part or card prefix")
+    field: SearchField = Field("any", description="which field the text is searched in")
+    department_id: DbId | None = Field(None, description="this department and its subtree")
+    limit: int = Field(20, ge=1, le=MAX_LIMIT, description="rows per page")
+
+
 class PersonPage(BaseModel):
     total: int
     limit: int
@@ -261,25 +278,25 @@ class BatchAdd(_Strict):
         description="numeric; users get consecutive IDs from it"
     )
     quantity: int = Field(ge=1, le=1000)
-    department_id: int | None = None
+    department_id: DbId | None = None
     valid_from: Aware = None
     valid_to: Aware = None
 
 
 class BatchIssueCards(_Strict):
-    person_ids: list[int] = Field(min_length=1, max_length=1000)
+    person_ids: list[DbId] = Field(min_length=1, max_length=1000)
     card_numbers: list[str] = Field(min_length=1, max_length=1000)
 
 
 class BatchEdit(_Strict):
-    person_ids: list[int] = Field(min_length=1, max_length=10000)
-    department_id: int | None = None
+    person_ids: list[DbId] = Field(min_length=1, max_length=10000)
+    department_id: DbId | None = None
     valid_from: Aware = None
     valid_to: Aware = None
 
 
 class BatchDelete(_Strict):
-    person_ids: list[int] = Field(min_length=1, max_length=10000)
+    person_ids: list[DbId] = Field(min_length=1, max_length=10000)
 
 
 class CardModeRead(BaseModel):

@@ -5,30 +5,33 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import Select, and_, false, func, or_, select, union
+from sqlalchemy import Select, and_, false, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
-from openpss.platform.db import utcnow
+from openpss.platform.db import like_escape, starts_with_text, utcnow
+from openpss.platform.errors import Conflict, Invalid, NotFound
+from openpss.platform.listing import Page, paginate
 from openpss.platform.people import org
+from openpss.platform.people.audit import audit_change
 from openpss.platform.people.cards import CardMode, format_card, get_card_mode, search_prefix
-from openpss.platform.people.errors import Conflict, NotFound, PeopleError
 from openpss.platform.people.models import Card, Person
 from openpss.platform.people.schemas import (
     CardRead,
     FaceRead,
     FingerprintRead,
     PersonCreate,
+    PersonQuery,
     PersonRead,
     PersonSummary,
     PersonUpdate,
+    SearchField,
 )
+from openpss.platform.security.audit import Actor
 
 logger = logging.getLogger(__name__)
 DEFAULT_VALIDITY_YEARS = 10  # the manual's default validity: 2022/11/29 to 2032/11/29
-MAX_PAGE = 500
-SearchField = Literal["any", "id", "name", "card"]
 
 
 def default_validity(start: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
@@ -40,15 +43,15 @@ def default_validity(start: dt.datetime | None = None) -> tuple[dt.datetime, dt.
 
 
 def check_rules(person: Person) -> None:
-    """Cross-field rules of a person; PeopleError when one is broken."""
+    """Cross-field rules of a person; Invalid when one is broken."""
     if person.valid_to <= person.valid_from:
-        raise PeopleError("validity end time must be after the start time")
+        raise Invalid("validity end time must be after the start time")
     if (
         person.employment_date
         and person.termination_date
         and person.termination_date <= person.employment_date
     ):
-        raise PeopleError("termination date must be after the employment date")
+        raise Invalid("termination date must be after the employment date")
 
 
 def ensure_user_id_free(session: Session, user_id: str, own_id: int | None = None) -> None:
@@ -70,12 +73,14 @@ def build_person(*, session: Session, data: PersonCreate) -> Person:
     return person
 
 
-def create_person(*, session: Session, data: PersonCreate) -> Person:
-    """Add one person (manual 1.4.1)."""
+def create_person(*, session: Session, data: PersonCreate, actor: Actor | None = None) -> Person:
+    """Add one person (manual 1.4.1); audited when `actor` is given."""
     ensure_user_id_free(session, data.user_id)
     person = build_person(session=session, data=data)
     session.add(person)
     session.flush()
+    detail = data.model_dump(include={"name", "department_id", "user_type"})
+    audit_change(session, actor, "person.create", person=person, **detail)
     return person
 
 
@@ -97,8 +102,10 @@ def get_person(*, session: Session, person_id: int) -> Person:
     return person
 
 
-def update_person(*, session: Session, person_id: int, data: PersonUpdate) -> Person:
-    """Change the fields sent in `data`."""
+def update_person(
+    *, session: Session, person_id: int, data: PersonUpdate, actor: Actor | None = None
+) -> Person:
+    """Change the fields sent in `data` (audited: the names of the changed fields)."""
     person = get_person(session=session, person_id=person_id)
     changes = data.model_dump(exclude_unset=True)
     if changes.get("user_id"):
@@ -108,17 +115,19 @@ def update_person(*, session: Session, person_id: int, data: PersonUpdate) -> Pe
         changes["department_id"] = org.get_department(session=session, department_id=target).id
     for key in ("user_id", "name", "user_type", "valid_from", "valid_to"):
         if key in changes and changes[key] is None:
-            raise PeopleError(f"{key} cannot be empty")
+            raise Invalid(f"{key} cannot be empty")
     for key, value in changes.items():
         setattr(person, key, value)
     check_rules(person)
     session.flush()
+    audit_change(session, actor, "person.update", person=person, fields=sorted(changes))
     return person
 
 
-def delete_person(*, session: Session, person_id: int) -> Person:
+def delete_person(*, session: Session, person_id: int, actor: Actor | None = None) -> Person:
     """Delete a person with all credentials."""
     person = get_person(session=session, person_id=person_id)
+    audit_change(session, actor, "person.delete", person=person)
     session.delete(person)
     session.flush()
     return person
@@ -126,12 +135,11 @@ def delete_person(*, session: Session, person_id: int) -> Person:
 
 def _prefix(column: Any, text: str) -> Any:
     """An index-friendly prefix match: a range on the column, exact thanks to LIKE."""
-    like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return and_(column >= text, column < text + "\U0010ffff", column.like(f"{like}%", escape="\\"))
+    return and_(column >= text, column < text + "\U0010ffff", starts_with_text(column, text))
 
 
 def _name_contains(session: Session, text: str) -> Any:
-    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    like = f"%{like_escape(text)}%"
     if session.get_bind().dialect.name == "sqlite":
         return Person.name.like(like, escape="\\")  # SQLite LIKE ignores ASCII case already
     return Person.name.ilike(like, escape="\\")
@@ -191,39 +199,17 @@ def _filtered(
     return query.where(Person.id.in_(matching))
 
 
-def search_persons(
-    *,
-    session: Session,
-    q: str = "",
-    field: SearchField = "any",
-    department_id: int | None = None,
-    limit: int = 20,
-    offset: int = 0,
-) -> tuple[int, list[Person]]:
-    """(total, page) of persons matching a user ID prefix, a name part or a card number prefix.
+def search_persons(*, session: Session, query: PersonQuery) -> Page[Person]:
+    """A page of persons matching a user ID prefix, a name part or a card number prefix.
 
-    At most three queries whatever the page size: page (with departments), cards of the page,
-    and the count, skipped when the first page is not full (the page then is the total).
+    At most four queries whatever the page size: page, its departments, its cards, and the
+    count (skipped when the first page is not full: the page then is the total).
     """
-    if not 1 <= limit <= MAX_PAGE:
-        raise PeopleError(f"page size must be between 1 and {MAX_PAGE}")
-    if offset < 0:
-        raise PeopleError("offset must not be negative")
     mode = get_card_mode(session)
-    options = {"q": q, "field": field, "department_id": department_id, "mode": mode}
-    page = (
-        _filtered(session, select(Person), **options)  # type: ignore[arg-type]
-        .options(selectinload(Person.department), selectinload(Person.cards))
-        .order_by(Person.user_id)
-        .limit(limit)
-        .offset(offset)
-    )
-    persons = list(session.scalars(page))
-    if offset == 0 and len(persons) < limit:
-        return len(persons), persons
-    matching = _filtered(session, select(Person.id), **options)  # type: ignore[arg-type]
-    total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
-    return total, persons
+    options = {"q": query.q, "field": query.field, "department_id": query.department_id}
+    matching = _filtered(session, select(Person), mode=mode, **options)  # type: ignore[arg-type]
+    loads = (selectinload(Person.department), selectinload(Person.cards))
+    return paginate(session, matching.options(*loads), query, order=(Person.user_id, Person.id))
 
 
 def persons_by_ids(*, session: Session, person_ids: Iterable[int]) -> list[Person]:

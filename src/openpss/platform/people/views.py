@@ -6,18 +6,19 @@ import logging
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from openpss.platform.deps import Admin, Operator, SessionDep, Viewer
+from openpss.platform.errors import DomainError
+from openpss.platform.fields import DbId
+from openpss.platform.listing import from_params
 from openpss.platform.people import org, service, views_bulk, views_collect, views_person
 from openpss.platform.people.cards import get_card_mode, set_card_mode
-from openpss.platform.people.errors import PeopleError
 from openpss.platform.people.forms import messages
 from openpss.platform.people.http import read_upload
-from openpss.platform.people.schemas import CompanyUpdate
-from openpss.platform.security.audit import record_audit
+from openpss.platform.people.schemas import CompanyUpdate, PersonQuery
 from openpss.platform.security.models import Role
 from openpss.platform.web import flash
 from openpss.platform.web.templating import render
@@ -34,66 +35,50 @@ def tree_context(session: SessionDep, selected: int | None = None) -> dict[str, 
     return {"tree": tree, "selected": selected or tree.id, "paths": paths}
 
 
-def list_context(
-    session: SessionDep,
-    *,
-    dept: int | None,
-    q: str,
-    field: service.SearchField,
-    page: int,
-    size: int,
-    display: str,
-) -> dict[str, Any]:
-    """What the person list fragment shows (three queries for any page)."""
-    size = size if size in PAGE_SIZES else PAGE_SIZES[0]
-    page = max(page, 1)
-    total, persons = service.search_persons(
-        session=session,
-        q=q,
-        field=field,
-        department_id=dept,
-        limit=size,
-        offset=(page - 1) * size,
-    )
+# The console's URL names for the person-list query fields.
+CONSOLE_NAMES = {"dept": "department_id", "size": "limit"}
+
+
+def list_query(request: Request) -> PersonQuery:
+    """The person list's query from the console URL (a page size it does not offer: the first)."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "display"]
+    params = [(k, v) for k, v in params if not (k == "dept" and not v.isdigit())]
+    query = from_params(PersonQuery, params, renames=CONSOLE_NAMES)
+    if query.limit not in PAGE_SIZES:
+        query = query.model_copy(update={"limit": PAGE_SIZES[0], "offset": 0})
+    return query
+
+
+def list_context(session: SessionDep, query: PersonQuery, display: str) -> dict[str, Any]:
+    """What the person list fragment shows (a fixed number of queries for any page)."""
+    page = service.search_persons(session=session, query=query)
+    dept = query.department_id
     return {
-        "persons": service.summaries(session, persons),
-        "total": total,
-        "page": page,
-        "size": size,
-        "pages": max(1, -(-total // size)),
+        "persons": service.summaries(session, page.items),
+        "total": page.total,
+        "page": query.page_number,
+        "size": query.limit,
+        "pages": page.pages,
         "dept": dept or "",
-        "q": q,
-        "field": field,
+        "q": query.q,
+        "field": query.field,
         "display": "card" if display == "card" else "list",
         "page_sizes": PAGE_SIZES,
         "self_query": urlencode(
-            {"dept": dept or "", "q": q, "field": field, "page": page, "size": size}
-            | {"display": display}
+            {"dept": dept or "", "q": query.q, "field": query.field}
+            | {"page": query.page_number, "size": query.limit, "display": display}
         ),
     }
 
 
 @router.get("/people", response_class=HTMLResponse)
 def personnel_page(
-    request: Request,
-    session: SessionDep,
-    principal: Viewer,
-    dept: int | None = None,
-    q: str = "",
-    field: service.SearchField = "any",
-    page: int = 1,
-    size: int = 20,
-    display: str = "list",
+    request: Request, session: SessionDep, principal: Viewer, display: str = "list"
 ) -> HTMLResponse:
     """Department tree beside the person list."""
-    request.state.principal = principal
-    try:
-        ctx = list_context(
-            session, dept=dept, q=q, field=field, page=page, size=size, display=display
-        )
-    except PeopleError as exc:
-        raise HTTPException(404, str(exc)) from None
-    ctx.update(tree_context(session, dept))
+    query = list_query(request)
+    ctx = list_context(session, query, display)
+    ctx.update(tree_context(session, query.department_id))
     ctx["card_mode"] = get_card_mode(session).value
     ctx["can_edit"] = principal.has(Role.operator)
     return render(request, "people/index.html", ctx)
@@ -101,25 +86,10 @@ def personnel_page(
 
 @router.get("/people/list", response_class=HTMLResponse)
 def person_list(
-    request: Request,
-    session: SessionDep,
-    principal: Viewer,
-    dept: Annotated[str, Query()] = "",
-    q: str = "",
-    field: service.SearchField = "any",
-    page: int = 1,
-    size: int = 20,
-    display: str = "list",
+    request: Request, session: SessionDep, principal: Viewer, display: str = "list"
 ) -> HTMLResponse:
     """The person list fragment (search, department filter, paging, list/card display)."""
-    request.state.principal = principal
-    dept_id = int(dept) if dept.isdigit() else None
-    try:
-        ctx = list_context(
-            session, dept=dept_id, q=q, field=field, page=page, size=size, display=display
-        )
-    except PeopleError as exc:
-        raise HTTPException(404, str(exc)) from None
+    ctx = list_context(session, list_query(request), display)
     ctx["can_edit"] = principal.has(Role.operator)
     return render(request, "people/_list.html", ctx)
 
@@ -142,48 +112,36 @@ def add_department(
     parent_id: Annotated[int, Form()] = 0,
 ) -> HTMLResponse:
     """Add a sub-department under the selected superior department."""
-    request.state.principal = principal
     try:
         clean = CompanyUpdate(name=name).name  # same rule: required, at most 64 characters
-        dept = org.add_department(session=session, name=clean, parent_id=parent_id)
+        dept = org.add_department(
+            session=session, name=clean, parent_id=parent_id, actor=principal.actor
+        )
     except ValidationError as exc:
         return _tree_response(request, session, parent_id, "; ".join(messages(exc)))
-    except PeopleError as exc:
+    except DomainError as exc:
         return _tree_response(request, session, parent_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="department.create",
-        target=f"department:{dept.id}",
-        detail={"name": dept.name, "parent_id": parent_id},
-    )
     return _tree_response(request, session, dept.id, saved=f"Department '{dept.name}' added.")
 
 
 @router.post("/people/departments/{department_id}/rename", response_class=HTMLResponse)
 def rename_department(
-    department_id: int,
+    department_id: DbId,
     request: Request,
     session: SessionDep,
     principal: Operator,
     name: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     """Rename a department."""
-    request.state.principal = principal
     try:
         clean = CompanyUpdate(name=name).name
-        org.rename_department(session=session, department_id=department_id, name=clean)
+        org.rename_department(
+            session=session, department_id=department_id, name=clean, actor=principal.actor
+        )
     except ValidationError as exc:
         return _tree_response(request, session, department_id, "; ".join(messages(exc)))
-    except PeopleError as exc:
+    except DomainError as exc:
         return _tree_response(request, session, department_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="department.rename",
-        target=f"department:{department_id}",
-        detail={"name": clean},
-    )
     return _tree_response(
         request, session, department_id, saved=f"Department renamed to '{clean}'."
     )
@@ -191,21 +149,15 @@ def rename_department(
 
 @router.post("/people/departments/{department_id}/delete", response_class=HTMLResponse)
 def delete_department(
-    department_id: int, request: Request, session: SessionDep, principal: Operator
+    department_id: DbId, request: Request, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Delete an empty department."""
-    request.state.principal = principal
     try:
-        name = org.delete_department(session=session, department_id=department_id)
-    except PeopleError as exc:
+        name = org.delete_department(
+            session=session, department_id=department_id, actor=principal.actor
+        )
+    except DomainError as exc:
         return _tree_response(request, session, department_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="department.delete",
-        target=f"department:{department_id}",
-        detail={"name": name},
-    )
     return _tree_response(request, session, None, saved=f"Department '{name}' deleted.")
 
 
@@ -214,11 +166,7 @@ def switch_card_mode(
     session: SessionDep, principal: Admin, mode: Annotated[str, Form()] = "hex"
 ) -> Response:
     """Switch the card issuing type (hex / decimal)."""
-    try:
-        chosen = set_card_mode(session, mode)
-    except PeopleError as exc:
-        raise HTTPException(422, str(exc)) from None
-    record_audit(session=session, actor=principal.actor, action="card_mode.set", target=chosen)
+    chosen = set_card_mode(session, mode, actor=principal.actor)
     return flash.redirect("/people", f"Card issuing type set to {chosen}.")
 
 
@@ -227,7 +175,6 @@ def company_page(
     request: Request, session: SessionDep, principal: Viewer, saved: bool = False
 ) -> HTMLResponse:
     """The company info form."""
-    request.state.principal = principal
     company = org.get_company(session=session)
     return render(
         request, "people/company.html", {"company": company, "errors": [], "saved": saved}
@@ -242,26 +189,24 @@ async def save_company(
     logo: Annotated[UploadFile | None, File()] = None,
 ) -> HTMLResponse | Response:
     """Save the company info and, when one is chosen, the logo."""
-    request.state.principal = principal
     form = await request.form()
     fields = {k: str(form.get(k, "")) for k in CompanyUpdate.model_fields}
     logo_bytes = await read_upload(logo) if logo is not None and logo.filename else b""
     errors: list[str] = []
     try:
         data = CompanyUpdate.model_validate(fields)
-        org.update_company(session=session, data=data)
+        org.update_company(session=session, data=data, actor=principal.actor)
         if logo_bytes:
-            org.set_logo(session=session, data=logo_bytes)
+            org.set_logo(session=session, data=logo_bytes, actor=principal.actor)
     except ValidationError as exc:
         errors = messages(exc)
-    except PeopleError as exc:
+    except DomainError as exc:
         errors = [str(exc)]
     if errors:
         session.rollback()
         company = org.get_company(session=session)
         ctx = {"company": fields | {"id": company.id}, "errors": errors, "saved": False}
         return render(request, "people/company.html", ctx, status_code=422)
-    record_audit(session=session, actor=principal.actor, action="company.update", detail=fields)
     return flash.redirect("/people/company?saved=true", "Company information saved.")
 
 

@@ -11,13 +11,14 @@ from pydantic import ValidationError
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.devices import collect
+from openpss.platform.errors import DomainError, Invalid
+from openpss.platform.fields import DbId
 from openpss.platform.people import batch, org, service, xlsx
 from openpss.platform.people.cards import get_card_mode
-from openpss.platform.people.errors import PeopleError
 from openpss.platform.people.forms import int_list, messages
 from openpss.platform.people.http import XLSX
 from openpss.platform.people.schemas import BatchAdd, BatchEdit
-from openpss.platform.security.audit import Actor, record_audit
+from openpss.platform.security.audit import Actor
 from openpss.platform.uploads import run_import
 from openpss.platform.web.templating import render
 from openpss.spreadsheets import SpreadsheetError
@@ -29,7 +30,6 @@ router = APIRouter()
 @router.get("/people/import", response_class=HTMLResponse)
 def import_page(request: Request, principal: Operator) -> HTMLResponse:
     """Upload form and template download."""
-    request.state.principal = principal
     return render(request, "people/import.html", {"errors": [], "message": "", "imported": None})
 
 
@@ -50,28 +50,22 @@ async def import_upload(
 ) -> HTMLResponse:
     """Validate the whole file; import all rows or none and show each bad row (optionally
     updating the persons whose user ID exists)."""
-    request.state.principal = principal
     ctx: dict[str, Any] = {"errors": [], "message": "", "imported": None}
     try:
         imported, errors = await run_import(
             file,
             lambda data: xlsx.import_persons(
-                session=session, data=data, update_existing=update_existing
+                session=session, data=data, update_existing=update_existing,
+                actor=principal.actor, filename=file.filename or "",
             ),
-        )
-    except (PeopleError, SpreadsheetError) as exc:
+        )  # fmt: skip
+    except (DomainError, SpreadsheetError) as exc:
         ctx["message"] = str(exc)
         status = exc.status if isinstance(exc, SpreadsheetError) else 422
         return render(request, "people/import.html", ctx, status_code=status)
     if errors:
         ctx["errors"] = errors
         return render(request, "people/import.html", ctx, status_code=422)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.import",
-        detail={"file": file.filename, "imported": imported},
-    )
     ctx["imported"] = imported
     return render(request, "people/import.html", ctx)
 
@@ -84,13 +78,7 @@ def export(
 ) -> StreamingResponse:
     """Download the selected persons (all when none is selected) as xlsx."""
     person_ids = int_list(ids) or None
-    output = xlsx.export_persons(session=session, person_ids=person_ids)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.export",
-        detail={"persons": "all" if person_ids is None else len(person_ids)},
-    )
+    output = xlsx.export_persons(session=session, person_ids=person_ids, actor=principal.actor)
     headers = {"Content-Disposition": 'attachment; filename="persons.xlsx"'}
     return StreamingResponse(output, media_type=XLSX, headers=headers)
 
@@ -98,7 +86,7 @@ def export(
 def _batch_page(
     request: Request,
     session: SessionDep,
-    ids: list[int],
+    ids: list[DbId],
     *,
     errors: list[str] | None = None,
     message: str = "",
@@ -124,10 +112,9 @@ def batch_page(
     ids: Annotated[list[str], Query()] = [],  # noqa: B006
 ) -> HTMLResponse:
     """Batch add, batch issue cards and batch edit for the selected persons."""
-    request.state.principal = principal
     try:
         return _batch_page(request, session, int_list(ids))
-    except PeopleError as exc:
+    except DomainError as exc:
         return _batch_page(request, session, [], errors=[str(exc)], status_code=404)
 
 
@@ -142,52 +129,50 @@ async def batch_post(
     operation: str, request: Request, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Run batch add, issue cards or edit; all or nothing."""
-    request.state.principal = principal
     form = await request.form()
     ids = int_list(form.getlist("ids"))
     try:
-        message = _run_batch(operation, session, form, ids, principal.actor)
+        message = _run_batch(operation, session, principal.actor, form, ids)
     except ValidationError as exc:
         session.rollback()
         return _batch_page(request, session, ids, errors=messages(exc), status_code=422)
-    except PeopleError as exc:
+    except DomainError as exc:
         session.rollback()
         return _batch_page(request, session, ids, errors=[str(exc)], status_code=422)
-    if operation == "delete":  # the persons are gone (and the service audited the delete)
+    if operation == "delete":  # the persons are gone (the service audited the delete)
         return _batch_page(request, session, [], message=message)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action=f"person.batch_{operation}",
-        detail={"persons": ids, "result": message},
-    )
     return _batch_page(request, session, ids, message=message)
 
 
-def _run_batch(operation: str, session: SessionDep, form: Any, ids: list[int], actor: Actor) -> str:
+def _run_batch(
+    operation: str, session: SessionDep, actor: Actor, form: Any, ids: list[DbId]
+) -> str:
     if operation == "add":
         values = _blank_none(
             form, ["start_user_id", "quantity", "department_id", "valid_from", "valid_to"]
         )
-        persons = batch.batch_add(session=session, data=BatchAdd.model_validate(values))
+        data = BatchAdd.model_validate(values)
+        persons = batch.batch_add(session=session, data=data, actor=actor)
         added = f"added {len(persons)} person(s): {persons[0].user_id} to {persons[-1].user_id}"
         numbers = str(form.get("card_numbers", "")).split()
         if not numbers:
             return added
         person_ids = [p.id for p in persons]  # cards in user ID order, all or nothing
         cards = batch.batch_issue_cards(
-            session=session, person_ids=person_ids, card_numbers=numbers
+            session=session, person_ids=person_ids, card_numbers=numbers, actor=actor
         )
         return f"{added}, with {len(cards)} card(s)"
     if operation == "cards":
         numbers = str(form.get("card_numbers", "")).split()
-        cards = batch.batch_issue_cards(session=session, person_ids=ids, card_numbers=numbers)
+        cards = batch.batch_issue_cards(
+            session=session, person_ids=ids, card_numbers=numbers, actor=actor
+        )
         return f"issued {len(cards)} card(s)"
     if operation == "edit":
         values = _blank_none(form, ["department_id", "valid_from", "valid_to"])
-        data = BatchEdit.model_validate(values | {"person_ids": ids})
-        return f"changed {len(batch.batch_edit(session=session, data=data))} person(s)"
+        edit = BatchEdit.model_validate(values | {"person_ids": ids})
+        return f"changed {len(batch.batch_edit(session=session, data=edit, actor=actor))} person(s)"
     if operation == "delete":
         deleted = batch.batch_delete(session=session, person_ids=ids, actor=actor)
         return f"deleted {deleted} person(s)"
-    raise PeopleError(f"unknown batch operation {operation!r}")
+    raise Invalid(f"unknown batch operation {operation!r}")

@@ -14,12 +14,11 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from openpss.platform.deps import Operator, SessionDep, SettingsDep
 from openpss.platform.devices import collect
-from openpss.platform.devices.service import DeviceError
+from openpss.platform.errors import DomainError
+from openpss.platform.fields import DbId
 from openpss.platform.people import credentials
 from openpss.platform.people.cards import format_card, get_card_mode
-from openpss.platform.people.errors import PeopleError
 from openpss.platform.people.views_person import _credentials
-from openpss.platform.security.audit import record_audit
 
 router = APIRouter()
 DeviceField = Annotated[int, Form()]
@@ -27,7 +26,7 @@ DeviceField = Annotated[int, Form()]
 
 @router.post("/people/persons/{person_id}/cards/from-device", response_class=HTMLResponse)
 async def card_from_device(
-    person_id: int,
+    person_id: DbId,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -36,27 +35,21 @@ async def card_from_device(
     kind: Annotated[str, Form()] = "main",
 ) -> HTMLResponse:
     """Issue the next card presented at the device to this person."""
-    request.state.principal = principal
     try:
         number = await collect.read_card(session=session, settings=settings, device_id=device_id)
         shown = format_card(number, get_card_mode(session))
-        card = credentials.add_card(session=session, person_id=person_id, number=shown, kind=kind)
-    except (collect.CollectError, DeviceError, PeopleError) as exc:
+        credentials.add_card(
+            session=session, person_id=person_id, number=shown, kind=kind, actor=principal.actor
+        )
+    except (collect.CollectError, DomainError) as exc:
         session.rollback()
         return _credentials(request, session, person_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="card.create",
-        target=f"person:{person_id}",
-        detail={"card": card.number, "kind": card.kind, "read_on_device": device_id},
-    )
     return _credentials(request, session, person_id, saved=f"Card {shown} read and added.")
 
 
 @router.post("/people/persons/{person_id}/fingerprints/from-device", response_class=HTMLResponse)
 async def fingerprint_from_device(
-    person_id: int,
+    person_id: DbId,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -65,25 +58,18 @@ async def fingerprint_from_device(
     name: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     """Enrol a fingerprint captured at the device (the same finger presented three times)."""
-    request.state.principal = principal
     label = name.strip() or "fingerprint"
     try:
         template = await collect.capture_fingerprint(
             session=session, settings=settings, device_id=device_id
         )
         credentials.add_fingerprint(
-            session=session, person_id=person_id, name=label, template=template
-        )
-    except (collect.CollectError, DeviceError, PeopleError) as exc:
+            session=session, person_id=person_id, name=label, template=template,
+            actor=principal.actor,
+        )  # fmt: skip
+    except (collect.CollectError, DomainError) as exc:
         session.rollback()
         return _credentials(request, session, person_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="fingerprint.create",
-        target=f"person:{person_id}",
-        detail={"name": label, "collected_on_device": device_id},
-    )
     return _credentials(request, session, person_id, saved=f"Fingerprint '{label}' enrolled.")
 
 
@@ -94,6 +80,6 @@ async def read_card(
     """The next card presented at the device, as text in the card issuing type (batch issue)."""
     try:
         number = await collect.read_card(session=session, settings=settings, device_id=device_id)
-    except (collect.CollectError, DeviceError) as exc:
+    except (collect.CollectError, DomainError) as exc:
         return PlainTextResponse(str(exc), status_code=502)
     return PlainTextResponse(format_card(number, get_card_mode(session)))

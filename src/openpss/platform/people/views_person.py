@@ -6,15 +6,16 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from openpss.platform.deps import Operator, SessionDep, SettingsDep, Viewer
 from openpss.platform.devices import collect
+from openpss.platform.errors import DomainError, NotFound
+from openpss.platform.fields import DbId
 from openpss.platform.people import credentials, org, service
 from openpss.platform.people.cards import format_card, get_card_mode, qr_allowed
-from openpss.platform.people.errors import PeopleError
 from openpss.platform.people.forms import messages, person_values
 from openpss.platform.people.http import read_upload
 from openpss.platform.people.schemas import (
@@ -25,7 +26,6 @@ from openpss.platform.people.schemas import (
     PersonCreate,
     PersonUpdate,
 )
-from openpss.platform.security.audit import record_audit
 from openpss.platform.web import flash
 from openpss.platform.web.templating import render
 
@@ -73,7 +73,6 @@ def new_person(
     request: Request, session: SessionDep, principal: Operator, dept: str = ""
 ) -> HTMLResponse:
     """The empty add-person dialog."""
-    request.state.principal = principal
     start, end = service.default_validity()
     values = {
         "department_id": int(dept) if dept.isdigit() else org.get_root(session=session).id,
@@ -86,39 +85,30 @@ def new_person(
 
 @router.get("/people/persons/{person_id}/edit", response_class=HTMLResponse)
 def edit_person(
-    person_id: int, request: Request, session: SessionDep, principal: Viewer
+    person_id: DbId, request: Request, session: SessionDep, principal: Viewer
 ) -> HTMLResponse:
     """The edit dialog of a person."""
-    request.state.principal = principal
-    try:
-        person = service.get_person(session=session, person_id=person_id)
-    except PeopleError as exc:
-        raise HTTPException(404, str(exc)) from None
+    person = service.get_person(session=session, person_id=person_id)
     return _dialog(request, session, person, _form_values(person), [])
 
 
 @router.post("/people/persons", response_class=HTMLResponse)
 async def create_person(request: Request, session: SessionDep, principal: Operator) -> HTMLResponse:
     """Save a new person; on success the dialog switches to edit mode (cards, faces...)."""
-    request.state.principal = principal
     form = await request.form()
     values = person_values(form)
     card_number = str(form.get("card_number", "")).strip()  # optional first card (manual 1.4.1)
     try:
-        person = service.create_person(session=session, data=PersonCreate.model_validate(values))
+        data = PersonCreate.model_validate(values)
+        person = service.create_person(session=session, data=data, actor=principal.actor)
         if card_number:
-            credentials.add_card(session=session, person_id=person.id, number=card_number)
-    except (ValidationError, PeopleError) as exc:
+            credentials.add_card(
+                session=session, person_id=person.id, number=card_number, actor=principal.actor
+            )
+    except (ValidationError, DomainError) as exc:
         session.rollback()
         errors = messages(exc) if isinstance(exc, ValidationError) else [str(exc)]
         return _dialog(request, session, None, values | {"card_number": card_number}, errors)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.create",
-        target=f"person:{person.user_id}",
-        detail={"name": person.name},
-    )
     person = service.get_person(session=session, person_id=person.id)
     saved = flash.hx_trigger(f"Person {person.user_id} ({person.name}) added.", REFRESH_EVENT)
     return _dialog(request, session, person, _form_values(person), [], headers=saved)
@@ -126,44 +116,29 @@ async def create_person(request: Request, session: SessionDep, principal: Operat
 
 @router.post("/people/persons/{person_id}", response_class=HTMLResponse)
 async def update_person(
-    person_id: int, request: Request, session: SessionDep, principal: Operator
+    person_id: DbId, request: Request, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Save the edited person."""
-    request.state.principal = principal
     values = person_values(await request.form())
     try:
         data = PersonUpdate.model_validate(values)
-        service.update_person(session=session, person_id=person_id, data=data)
-    except (ValidationError, PeopleError) as exc:
+        service.update_person(
+            session=session, person_id=person_id, data=data, actor=principal.actor
+        )
+    except (ValidationError, DomainError) as exc:
         session.rollback()
         errors = messages(exc) if isinstance(exc, ValidationError) else [str(exc)]
         person = service.get_person(session=session, person_id=person_id)
         return _dialog(request, session, person, values, errors)
     person = service.get_person(session=session, person_id=person_id)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.update",
-        target=f"person:{person.user_id}",
-        detail=sorted(values),
-    )
     saved = flash.hx_trigger(f"Person {person.user_id} ({person.name}) saved.", REFRESH_EVENT)
     return _dialog(request, session, person, _form_values(person), [], headers=saved)
 
 
 @router.post("/people/persons/{person_id}/delete")
-def delete_person(person_id: int, session: SessionDep, principal: Operator) -> Response:
+def delete_person(person_id: DbId, session: SessionDep, principal: Operator) -> Response:
     """Delete a person; the list refreshes."""
-    try:
-        person = service.delete_person(session=session, person_id=person_id)
-    except PeopleError as exc:
-        raise HTTPException(404, str(exc)) from None
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.delete",
-        target=f"person:{person.user_id}",
-    )
+    person = service.delete_person(session=session, person_id=person_id, actor=principal.actor)
     deleted = f"Person {person.user_id} ({person.name}) deleted."
     return Response(status_code=200, headers=flash.hx_trigger(deleted, REFRESH_EVENT))
 
@@ -171,7 +146,7 @@ def delete_person(person_id: int, session: SessionDep, principal: Operator) -> R
 # --- credentials -----------------------------------------------------------------------
 
 
-def _credential_context(session: SessionDep, person_id: int) -> dict[str, Any]:
+def _credential_context(session: SessionDep, person_id: DbId) -> dict[str, Any]:
     person = service.get_person(session=session, person_id=person_id)
     mode = get_card_mode(session)
     cards = [
@@ -192,7 +167,7 @@ def _credential_context(session: SessionDep, person_id: int) -> dict[str, Any]:
 
 
 def _credentials(
-    request: Request, session: SessionDep, person_id: int, error: str = "", saved: str = ""
+    request: Request, session: SessionDep, person_id: DbId, error: str = "", saved: str = ""
 ) -> HTMLResponse:
     ctx = _credential_context(session, person_id)
     ctx["cred_error"] = error
@@ -202,7 +177,7 @@ def _credentials(
 
 @router.post("/people/persons/{person_id}/cards", response_class=HTMLResponse)
 def add_card(
-    person_id: int,
+    person_id: DbId,
     request: Request,
     session: SessionDep,
     principal: Operator,
@@ -210,18 +185,12 @@ def add_card(
     kind: Annotated[str, Form()] = "main",
 ) -> HTMLResponse:
     """Issue a card (typed in the card issuing type)."""
-    request.state.principal = principal
     try:
-        card = credentials.add_card(session=session, person_id=person_id, number=number, kind=kind)
-    except PeopleError as exc:
+        credentials.add_card(
+            session=session, person_id=person_id, number=number, kind=kind, actor=principal.actor
+        )
+    except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="card.create",
-        target=f"person:{person_id}",
-        detail={"card": card.number, "kind": card.kind},
-    )
     return _credentials(request, session, person_id, saved="Card added.")
 
 
@@ -235,8 +204,8 @@ CARD_ACTIONS: dict[str, dict[str, Any]] = {
 
 @router.post("/people/persons/{person_id}/cards/{card_id}/{action}", response_class=HTMLResponse)
 def change_card(
-    person_id: int,
-    card_id: int,
+    person_id: DbId,
+    card_id: DbId,
     action: str,
     request: Request,
     session: SessionDep,
@@ -244,35 +213,24 @@ def change_card(
     number: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     """Freeze, unfreeze, make main/duress, replace or delete a card."""
-    request.state.principal = principal
     try:
+        where: dict[str, Any] = {"session": session, "person_id": person_id, "card_id": card_id}
         if action == "delete":
-            credentials.delete_card(session=session, person_id=person_id, card_id=card_id)
+            credentials.delete_card(**where, actor=principal.actor)
         elif action == "replace":
-            credentials.update_card(
-                session=session, person_id=person_id, card_id=card_id, number=number
-            )
+            credentials.update_card(**where, number=number, actor=principal.actor)
         elif action in CARD_ACTIONS:
-            credentials.update_card(
-                session=session, person_id=person_id, card_id=card_id, **CARD_ACTIONS[action]
-            )
+            credentials.update_card(**where, **CARD_ACTIONS[action], actor=principal.actor)
         else:
-            raise HTTPException(404, f"unknown card action {action!r}")
-    except PeopleError as exc:
+            raise NotFound(f"unknown card action {action!r}")
+    except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action=f"card.{action}",
-        target=f"person:{person_id}",
-        detail={"card_id": card_id},
-    )
     return _credentials(request, session, person_id, saved="Card saved.")
 
 
 @router.post("/people/persons/{person_id}/password", response_class=HTMLResponse)
 def set_password(
-    person_id: int,
+    person_id: DbId,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -280,7 +238,6 @@ def set_password(
     password: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     """Set (or, when blank, remove) the 6-8 digit password."""
-    request.state.principal = principal
     try:
         if password:
             credentials.set_password(
@@ -288,58 +245,41 @@ def set_password(
                 person_id=person_id,
                 password=password,
                 secret_key=settings.secret_key,
+                actor=principal.actor,
             )
         else:
-            credentials.clear_password(session=session, person_id=person_id)
-    except PeopleError as exc:
+            credentials.clear_password(session=session, person_id=person_id, actor=principal.actor)
+    except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
-    action = "password.set" if password else "password.delete"
-    record_audit(
-        session=session, actor=principal.actor, action=action, target=f"person:{person_id}"
-    )
     return _credentials(request, session, person_id, saved="Password saved.")
 
 
 @router.post("/people/persons/{person_id}/faces", response_class=HTMLResponse)
 async def add_face(
-    person_id: int,
+    person_id: DbId,
     request: Request,
     session: SessionDep,
     principal: Operator,
     file: Annotated[UploadFile, File()],
 ) -> HTMLResponse:
     """Upload a face image."""
-    request.state.principal = principal
     data = await read_upload(file)
     try:
-        face = credentials.add_face(session=session, person_id=person_id, data=data)
-    except PeopleError as exc:
+        credentials.add_face(session=session, person_id=person_id, data=data, actor=principal.actor)
+    except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="face.create",
-        target=f"person:{person_id}",
-        detail={"face_id": face.id},
-    )
     return _credentials(request, session, person_id, saved="Face image added.")
 
 
 @router.post("/people/persons/{person_id}/faces/{face_id}/delete", response_class=HTMLResponse)
 def delete_face(
-    person_id: int, face_id: int, request: Request, session: SessionDep, principal: Operator
+    person_id: DbId, face_id: DbId, request: Request, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Delete a face image."""
-    request.state.principal = principal
     try:
-        credentials.delete_face(session=session, person_id=person_id, face_id=face_id)
-    except PeopleError as exc:
+        credentials.delete_face(
+            session=session, person_id=person_id, face_id=face_id, actor=principal.actor
+        )
+    except DomainError as exc:
         return _credentials(request, session, person_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="face.delete",
-        target=f"person:{person_id}",
-        detail={"face_id": face_id},
-    )
     return _credentials(request, session, person_id, saved="Face image deleted.")

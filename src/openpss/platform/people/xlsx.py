@@ -18,14 +18,17 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from openpss.platform.errors import DomainError, Invalid
 from openpss.platform.people import org
+from openpss.platform.people.audit import audit_change
 from openpss.platform.people.cards import CardMode, format_card, get_card_mode, parse_card
 from openpss.platform.people.credentials import MAX_CARDS, new_card
-from openpss.platform.people.errors import PeopleError
 from openpss.platform.people.models import Card, Person
 from openpss.platform.people.schemas import ImportError_, PersonCreate
 from openpss.platform.people.service import build_person, check_rules
+from openpss.platform.security.audit import Actor
 from openpss.platform.uploads import MAX_UPLOAD
+from openpss.platform.xlsx import write_xlsx
 from openpss.spreadsheets import read_rows
 
 logger = logging.getLogger(__name__)
@@ -160,7 +163,7 @@ class _Importer:
             person = build_person(session=self.session, data=data)
         except ValidationError as exc:
             return _pydantic_reason(exc)
-        except PeopleError as exc:
+        except DomainError as exc:
             return str(exc)
         self.persons.append((person, numbers, fields))
         return None
@@ -168,22 +171,22 @@ class _Importer:
     def _department(self, path: str) -> int:
         key = path.strip("/").lower()
         if key not in self.departments:
-            raise PeopleError(f"department {path!r} does not exist (use a path like Company/Sales)")
+            raise Invalid(f"department {path!r} does not exist (use a path like Company/Sales)")
         return self.departments[key]
 
     def _user_id(self, row_number: int, user_id: str) -> None:
         if user_id in self.user_ids:
-            raise PeopleError(f"user ID {user_id!r} also appears in row {self.user_ids[user_id]}")
+            raise Invalid(f"user ID {user_id!r} also appears in row {self.user_ids[user_id]}")
         self.user_ids[user_id] = row_number
 
     def _cards(self, row_number: int, text: str) -> list[CardSpec]:
         specs = [self._card(t) for t in text.split(CARD_SEPARATOR) if t.strip()]
         if len(specs) > MAX_CARDS:
-            raise PeopleError(f"at most {MAX_CARDS} cards per person")
+            raise Invalid(f"at most {MAX_CARDS} cards per person")
         for number, _, _ in specs:
             shown = format_card(number, self.mode)
             if number in self.cards:
-                raise PeopleError(f"card {shown} also appears in row {self.cards[number]}")
+                raise Invalid(f"card {shown} also appears in row {self.cards[number]}")
             self.cards[number] = row_number
         return specs
 
@@ -193,7 +196,7 @@ class _Importer:
         states = {s.strip().lower() for s in rest.rstrip().rstrip(")").split(",") if s.strip()}
         unknown = sorted(states - set(CARD_STATES))
         if unknown:
-            raise PeopleError(
+            raise Invalid(
                 f"card state {', '.join(unknown)!r} is unknown; write the number, then "
                 "(duress), (frozen) or (duress, frozen)"
             )
@@ -246,20 +249,25 @@ def _open_rows(data: bytes) -> tuple[list[str], Iterator[tuple[int, tuple[Any, .
     header = [str(c).strip().rstrip("*").lower() if c is not None else "" for c in first or ()]
     missing = [h for h in ("user id", "name") if h not in header]
     if missing:
-        raise PeopleError(
+        raise Invalid(
             f"row 1 must be the template's header row; missing column(s): {', '.join(missing)}"
         )
     return header, rows
 
 
 def import_persons(
-    *, session: Session, data: bytes, update_existing: bool = False
+    *,
+    session: Session,
+    data: bytes,
+    update_existing: bool = False,
+    actor: Actor | None = None,
+    filename: str = "",
 ) -> tuple[int, list[ImportError_]]:
     """Import persons from xlsx; (imported, errors) and nothing written if any row is bad.
 
     With `update_existing`, a row whose user ID exists updates that person (the columns the
     file has; Card No. replaces the cards) instead of being refused (manual 1.6: import an
-    export to change persons)."""
+    export to change persons). Audited (file name and count) when `actor` is given."""
     header, rows = _open_rows(data)
     importer = _Importer(session, update_existing)
     errors: list[ImportError_] = []
@@ -274,7 +282,7 @@ def import_persons(
     if errors:
         return 0, sorted(errors, key=lambda e: e.row)
     if not importer.persons:
-        raise PeopleError("the file holds no person rows")
+        raise Invalid("the file holds no person rows")
     present = _existing_persons(session, [p.user_id for p, _, _ in importer.persons])
     for person, specs, fields in importer.persons:
         target = present.get(person.user_id)
@@ -284,7 +292,9 @@ def import_persons(
         else:
             _update_person(target, person, fields, specs)
     session.flush()
-    return len(importer.persons), []
+    imported = len(importer.persons)
+    audit_change(session, actor, "person.import", file=filename, imported=imported)
+    return imported, []
 
 
 def _new_card(spec: CardSpec) -> Card:
@@ -341,19 +351,21 @@ def _export_row(person: Person, paths: dict[int, str], mode: CardMode) -> list[A
     return [values.get(field) for _, field in COLUMNS]
 
 
-def export_persons(*, session: Session, person_ids: Iterable[int] | None = None) -> IO[bytes]:
+def export_persons(
+    *, session: Session, person_ids: Iterable[int] | None = None, actor: Actor | None = None
+) -> IO[bytes]:
     """An xlsx file of the given persons (all when None), written in streaming mode."""
+    wanted = None if person_ids is None else list(person_ids)
+    count = "all" if wanted is None else len(wanted)
+    audit_change(session, actor, "person.export", persons=count)
     mode = get_card_mode(session)
     paths = org.department_paths(session=session)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Persons")
-    sheet.append(HEADERS)
     query = select(Person).options(selectinload(Person.cards)).order_by(Person.user_id)
-    if person_ids is not None:
-        query = query.where(Person.id.in_(list(person_ids)))
-    for person in session.scalars(query.execution_options(yield_per=1000)):
-        sheet.append(_export_row(person, paths, mode))
+    if wanted is not None:
+        query = query.where(Person.id.in_(wanted))
+    persons = session.scalars(query.execution_options(yield_per=1000))
+    rows = (_export_row(person, paths, mode) for person in persons)
     output = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-    workbook.save(output)
+    write_xlsx(output, "Persons", rows, HEADERS)
     output.seek(0)
     return output

@@ -3,40 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from openpss.platform.deps import Operator, Principal, SessionDep, Viewer
+from openpss.platform.fields import DbId
 from openpss.platform.permissions import service, tasks
-from openpss.platform.permissions.models import PermissionGroup, TaskAction, TaskStatus
+from openpss.platform.permissions.models import PermissionGroup
 from openpss.platform.permissions.schemas import (
+    GroupQuery,
     MembershipChange,
     PermissionGroupCreate,
     PermissionGroupRead,
     PermissionGroupUpdate,
     PersonGroups,
+    ProgressQuery,
     TaskPage,
+    TaskQuery,
     TaskRead,
     TimeTemplateCreate,
     TimeTemplateRead,
     TimeTemplateUpdate,
 )
-from openpss.platform.security.audit import record_audit
 
 router = APIRouter(tags=["permissions"])
-
-
-def raise_http(exc: service.PermissionRuleError) -> NoReturn:
-    """Map a permissions error to 404 / 409 / 422 with its message."""
-    code = status.HTTP_422_UNPROCESSABLE_CONTENT
-    if isinstance(exc, service.NotFound):
-        code = status.HTTP_404_NOT_FOUND
-    elif isinstance(exc, service.Conflict):
-        code = status.HTTP_409_CONFLICT
-    raise HTTPException(code, str(exc)) from exc
 
 
 # ---------------------------------------------------------------- time templates
@@ -51,58 +44,29 @@ def list_time_templates(session: SessionDep, _: Viewer) -> list[Any]:
 @router.post("/time-templates", response_model=TimeTemplateRead, status_code=201)
 def create_time_template(data: TimeTemplateCreate, session: SessionDep, principal: Operator) -> Any:
     """Add a time template (7 days, up to 4 segments a day, holiday exceptions)."""
-    try:
-        template = service.create_template(session=session, data=data)
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="time_template.create",
-        target=template.name,
-        detail=data.model_dump(mode="json"),
-    )
-    return template
+    return service.create_template(session=session, data=data, actor=principal.actor)
 
 
 @router.get("/time-templates/{template_id}", response_model=TimeTemplateRead)
-def get_time_template(template_id: int, session: SessionDep, _: Viewer) -> Any:
+def get_time_template(template_id: DbId, session: SessionDep, _: Viewer) -> Any:
     """One time template."""
-    try:
-        return service.get_template(session=session, template_id=template_id)
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
+    return service.get_template(session=session, template_id=template_id)
 
 
 @router.patch("/time-templates/{template_id}", response_model=TimeTemplateRead)
 def update_time_template(
-    template_id: int, data: TimeTemplateUpdate, session: SessionDep, principal: Operator
+    template_id: DbId, data: TimeTemplateUpdate, session: SessionDep, principal: Operator
 ) -> Any:
     """Change a time template; groups using it are re-sent to their devices."""
-    try:
-        template = service.update_template(session=session, template_id=template_id, data=data)
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="time_template.update",
-        target=template.name,
-        detail=data.model_dump(mode="json", exclude_unset=True),
+    return service.update_template(
+        session=session, template_id=template_id, data=data, actor=principal.actor
     )
-    return template
 
 
 @router.delete("/time-templates/{template_id}", status_code=204)
-def delete_time_template(template_id: int, session: SessionDep, principal: Operator) -> Response:
+def delete_time_template(template_id: DbId, session: SessionDep, principal: Operator) -> Response:
     """Delete a time template no group uses."""
-    try:
-        template = service.delete_template(session=session, template_id=template_id)
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
-    record_audit(
-        session=session, actor=principal.actor, action="time_template.delete", target=template.name
-    )
+    service.delete_template(session=session, template_id=template_id, actor=principal.actor)
     return Response(status_code=204)
 
 
@@ -115,10 +79,10 @@ def _read(session: SessionDep, group: Any) -> PermissionGroupRead:
 
 @router.get("/permission-groups", response_model=list[PermissionGroupRead])
 def list_permission_groups(
-    session: SessionDep, _: Viewer, search: str = ""
+    session: SessionDep, _: Viewer, query: Annotated[GroupQuery, Query()]
 ) -> list[PermissionGroupRead]:
     """All permission groups with doors, departments and member counts."""
-    groups = service.list_groups(session=session, search=search)
+    groups = service.list_groups(session=session, query=query)
     return service.read_groups(session=session, groups=groups)
 
 
@@ -127,97 +91,59 @@ def create_permission_group(
     data: PermissionGroupCreate, session: SessionDep, principal: Operator
 ) -> PermissionGroupRead:
     """Add a permission group; its (person, device) tasks are queued."""
-    try:
-        group = service.create_group(session=session, data=data)
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="permission_group.create",
-        target=group.name,
-        detail=data.model_dump(mode="json"),
-    )
+    group = service.create_group(session=session, data=data, actor=principal.actor)
     return _read(session, group)
 
 
 @router.get("/permission-groups/{group_id}", response_model=PermissionGroupRead)
-def get_permission_group(group_id: int, session: SessionDep, _: Viewer) -> PermissionGroupRead:
+def get_permission_group(group_id: DbId, session: SessionDep, _: Viewer) -> PermissionGroupRead:
     """One permission group."""
-    try:
-        return _read(session, service.get_group(session=session, group_id=group_id))
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
+    return _read(session, service.get_group(session=session, group_id=group_id))
 
 
 @router.patch("/permission-groups/{group_id}", response_model=PermissionGroupRead)
 def update_permission_group(
-    group_id: int, data: PermissionGroupUpdate, session: SessionDep, principal: Operator
+    group_id: DbId, data: PermissionGroupUpdate, session: SessionDep, principal: Operator
 ) -> PermissionGroupRead:
     """Change a group; only the affected tasks are re-queued."""
-    try:
-        group = service.update_group(session=session, group_id=group_id, data=data)
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="permission_group.update",
-        target=group.name,
-        detail=data.model_dump(mode="json", exclude_unset=True),
+    group = service.update_group(
+        session=session, group_id=group_id, data=data, actor=principal.actor
     )
     return _read(session, group)
 
 
 @router.delete("/permission-groups/{group_id}", status_code=204)
-def delete_permission_group(group_id: int, session: SessionDep, principal: Operator) -> Response:
+def delete_permission_group(group_id: DbId, session: SessionDep, principal: Operator) -> Response:
     """Delete a group; its persons are removed from devices no other group grants."""
-    try:
-        group = service.delete_group(session=session, group_id=group_id)
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
-    record_audit(
-        session=session, actor=principal.actor, action="permission_group.delete", target=group.name
-    )
+    service.delete_group(session=session, group_id=group_id, actor=principal.actor)
     return Response(status_code=204)
 
 
 @router.get("/permission-groups/{group_id}/persons", response_model=list[int])
-def group_persons(group_id: int, session: SessionDep, _: Viewer) -> list[int]:
+def group_persons(group_id: DbId, session: SessionDep, _: Viewer) -> list[int]:
     """Ids of the persons assigned directly to the group."""
-    try:
-        service.get_group(session=session, group_id=group_id)
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
+    service.get_group(session=session, group_id=group_id)
     return service.group_member_ids(session=session, group_id=group_id)
 
 
 def _change_membership(
     session: Session,
     principal: Principal,
-    group_id: int,
+    group_id: DbId,
     data: MembershipChange,
     what: str,
     change: Callable[..., PermissionGroup],
 ) -> PermissionGroupRead:
-    """Apply one membership change (persons or departments) and audit it."""
-    try:
-        group = change(session=session, group_id=group_id, add=data.add, remove=data.remove)
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action=f"permission_group.{what}",
-        target=group.name,
-        detail=data.model_dump(),
+    """Apply one membership change (persons or departments); the service audits it."""
+    group = change(
+        session=session, group_id=group_id, add=data.add, remove=data.remove, actor=principal.actor
     )
     return _read(session, group)
 
 
 @router.post("/permission-groups/{group_id}/persons", response_model=PermissionGroupRead)
 def change_group_persons(
-    group_id: int, data: MembershipChange, session: SessionDep, principal: Operator
+    group_id: DbId, data: MembershipChange, session: SessionDep, principal: Operator
 ) -> PermissionGroupRead:
     """Assign persons to / withdraw persons from the group."""
     return _change_membership(session, principal, group_id, data, "persons", service.change_members)
@@ -225,7 +151,7 @@ def change_group_persons(
 
 @router.post("/permission-groups/{group_id}/departments", response_model=PermissionGroupRead)
 def change_group_departments(
-    group_id: int, data: MembershipChange, session: SessionDep, principal: Operator
+    group_id: DbId, data: MembershipChange, session: SessionDep, principal: Operator
 ) -> PermissionGroupRead:
     """Assign whole departments (with sub-departments) to / withdraw them from the group."""
     return _change_membership(
@@ -234,28 +160,18 @@ def change_group_departments(
 
 
 @router.get("/permissions/persons/{person_id}/groups", response_model=PersonGroups)
-def get_person_groups(person_id: int, session: SessionDep, _: Viewer) -> PersonGroups:
+def get_person_groups(person_id: DbId, session: SessionDep, _: Viewer) -> PersonGroups:
     """The groups a person is assigned to directly."""
     return PersonGroups(group_ids=service.person_group_ids(session=session, person_id=person_id))
 
 
 @router.put("/permissions/persons/{person_id}/groups", response_model=PersonGroups)
 def put_person_groups(
-    person_id: int, data: PersonGroups, session: SessionDep, principal: Operator
+    person_id: DbId, data: PersonGroups, session: SessionDep, principal: Operator
 ) -> PersonGroups:
     """Set exactly which groups a person belongs to directly."""
-    try:
-        ids = service.set_person_groups(
-            session=session, person_id=person_id, group_ids=data.group_ids
-        )
-    except service.PermissionRuleError as exc:
-        raise_http(exc)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.permission_groups",
-        target=str(person_id),
-        detail={"group_ids": ids},
+    ids = service.set_person_groups(
+        session=session, person_id=person_id, group_ids=data.group_ids, actor=principal.actor
     )
     return PersonGroups(group_ids=ids)
 
@@ -271,53 +187,27 @@ def progress_devices(session: SessionDep, _: Viewer) -> list[dict[str, Any]]:
 
 @router.get("/authorization/progress/persons")
 def progress_persons(
-    session: SessionDep,
-    _: Viewer,
-    search: str = "",
-    offset: int = Query(0, ge=0),
-    limit: int = Query(50, ge=1, le=500),
+    session: SessionDep, _: Viewer, query: Annotated[ProgressQuery, Query()]
 ) -> dict[str, Any]:
     """Task counts per person (paged)."""
-    total, rows = tasks.progress_by_person(
-        session=session, search=search, offset=offset, limit=limit
-    )
-    return {"total": total, "items": rows}
+    page = tasks.progress_by_person(session=session, query=query)
+    return {"total": page.total, "items": page.items}
 
 
 @router.get("/authorization/tasks", response_model=TaskPage)
 def list_authorization_tasks(
-    session: SessionDep,
-    _: Viewer,
-    task_status: TaskStatus | None = Query(None, alias="status"),
-    device_id: int | None = None,
-    person_id: int | None = None,
-    action: TaskAction | None = None,
-    user_id: str | None = Query(None, max_length=32),
-    offset: int = Query(0, ge=0),
-    limit: int = Query(50, ge=1, le=500),
+    session: SessionDep, _: Viewer, query: Annotated[TaskQuery, Query()]
 ) -> TaskPage:
-    """Authorization tasks by status, device, person, action (push / remove) or user ID.
-
-    Failed ones carry the reason; a removal that succeeded is a revoke the device applied.
-    """
-    total, rows = tasks.list_tasks(
-        session=session,
-        status=task_status,
-        device_id=device_id,
-        person_id=person_id,
-        action=action,
-        user_id=user_id,
-        offset=offset,
-        limit=limit,
-    )
-    return TaskPage(total=total, items=[TaskRead.model_validate(t) for t in rows])
+    """Authorization tasks filtered by status, device or person; failed ones carry the reason."""
+    page = tasks.list_tasks(session=session, query=query)
+    return TaskPage(total=page.total, items=[TaskRead.model_validate(t) for t in page.items])
 
 
 class RetryRequest(BaseModel):
     """Which failed tasks to retry now: given ids, a device's, or all."""
 
-    task_ids: list[int] | None = None
-    device_id: int | None = None
+    task_ids: list[DbId] | None = None
+    device_id: DbId | None = None
 
 
 @router.post("/authorization/tasks/retry")
@@ -325,11 +215,7 @@ def retry_authorization_tasks(
     data: RetryRequest, session: SessionDep, principal: Operator
 ) -> dict[str, int]:
     """Put failed tasks back in the queue now."""
-    count = tasks.retry_tasks(session=session, task_ids=data.task_ids, device_id=data.device_id)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="authorization.retry",
-        detail=data.model_dump() | {"count": count},
+    count = tasks.retry_tasks(
+        session=session, task_ids=data.task_ids, device_id=data.device_id, actor=principal.actor
     )
     return {"retried": count}

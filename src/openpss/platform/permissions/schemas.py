@@ -7,6 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from openpss.platform.fields import DbId
+from openpss.platform.listing import ListQuery
+from openpss.platform.permissions.models import TaskAction, TaskStatus
 from openpss.platform.permissions.timespec import MAX_SEGMENTS_PER_DAY, check_day
 
 VerificationMethod = Literal["card", "fingerprint", "password", "face"]
@@ -110,7 +113,7 @@ class DoorRef(_Strict):
 
     model_config = ConfigDict(extra="forbid", from_attributes=True)
 
-    device_id: int
+    device_id: DbId
     door: int = Field(1, ge=1, le=8)
 
 
@@ -129,11 +132,11 @@ class PermissionGroupCreate(_Strict):
 
     name: str = Field(min_length=1, max_length=64)
     remark: str = Field("", max_length=255)
-    time_template_id: int | None = None
+    time_template_id: DbId | None = None
     verification_methods: list[VerificationMethod] = Field(min_length=1)
     doors: list[DoorRef] = Field(default_factory=list)
-    person_ids: list[int] = Field(default_factory=list)
-    department_ids: list[int] = Field(default_factory=list)
+    person_ids: list[DbId] = Field(default_factory=list)
+    department_ids: list[DbId] = Field(default_factory=list)
 
     @field_validator("verification_methods")
     @classmethod
@@ -146,11 +149,11 @@ class PermissionGroupUpdate(_Strict):
 
     name: str | None = Field(None, min_length=1, max_length=64)
     remark: str | None = Field(None, max_length=255)
-    time_template_id: int | None = None
+    time_template_id: DbId | None = None
     verification_methods: list[VerificationMethod] | None = None
     doors: list[DoorRef] | None = None
-    person_ids: list[int] | None = None
-    department_ids: list[int] | None = None
+    person_ids: list[DbId] | None = None
+    department_ids: list[DbId] | None = None
 
     @field_validator("verification_methods")
     @classmethod
@@ -171,18 +174,18 @@ class PermissionGroupRead(BaseModel):
     id: int
     name: str
     remark: str
-    time_template_id: int
+    time_template_id: DbId
     time_template_name: str
     verification_methods: list[str]
     doors: list[DoorRef]
-    department_ids: list[int]
+    department_ids: list[DbId]
     person_count: int
 
 
 class PersonGroups(_Strict):
     """The permission groups a person is directly assigned to."""
 
-    group_ids: list[int]
+    group_ids: list[DbId]
 
 
 class TaskRead(BaseModel):
@@ -191,8 +194,8 @@ class TaskRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    person_id: int | None
-    device_id: int
+    person_id: DbId | None
+    device_id: DbId
     user_id: str
     action: str
     status: str
@@ -211,6 +214,30 @@ class ProgressCounts(BaseModel):
     success: int = 0
     failed: int = 0
     revoked: int = 0  # removals the device applied (counted in success too)
+
+
+class TaskQuery(ListQuery):
+    """The authorization task list: by status, device or person; newest change first."""
+
+    status: TaskStatus | None = Field(None, description="pending, success or failed")
+    device_id: DbId | None = None
+    person_id: DbId | None = None
+    action: TaskAction | None = Field(None, description="push or remove")
+    user_id: str | None = Field(None, max_length=32, description="also a deleted person's")
+
+
+class ProgressQuery(ListQuery):
+    """Task counts per person: user ID search and paging, by user ID."""
+
+    search: str = Field("", max_length=32, description="part of the user ID")
+
+
+class GroupQuery(BaseModel):
+    """The permission-group list (not paged: a site has a handful of groups), by name."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    search: str = Field("", max_length=64, description="part of the group name")
 
 
 class TaskPage(BaseModel):

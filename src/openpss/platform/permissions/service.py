@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from openpss.platform.db import utcnow
+from openpss.platform.db import contains_text, utcnow
 from openpss.platform.devices.models import Device
+from openpss.platform.errors import Conflict, Invalid, NotFound
 from openpss.platform.people.models import Department, Person
 from openpss.platform.permissions import tasks
 from openpss.platform.permissions.models import (
@@ -25,27 +26,17 @@ from openpss.platform.permissions.models import (
 )
 from openpss.platform.permissions.schemas import (
     DoorRef,
+    GroupQuery,
     PermissionGroupCreate,
     PermissionGroupRead,
     PermissionGroupUpdate,
     TimeTemplateCreate,
     TimeTemplateUpdate,
 )
+from openpss.platform.security.audit import SYSTEM, Actor, record_audit
 
 logger = logging.getLogger(__name__)
 ALL_DAY_WEEKLY = [[["00:00", "24:00"]] for _ in range(7)]
-
-
-class PermissionRuleError(ValueError):
-    """A permission rule was broken (HTTP 422)."""
-
-
-class NotFound(PermissionRuleError):
-    """The referenced template, group, device, department or person does not exist (HTTP 404)."""
-
-
-class Conflict(PermissionRuleError):
-    """The change clashes with existing data, e.g. a duplicate name (HTTP 409)."""
 
 
 # ---------------------------------------------------------------- time templates
@@ -88,27 +79,32 @@ def _set_holidays(template: TimeTemplate, holidays: Sequence[Any]) -> None:
     ]
 
 
-def create_template(*, session: Session, data: TimeTemplateCreate) -> TimeTemplate:
-    """Add a time template."""
+def create_template(
+    *, session: Session, data: TimeTemplateCreate, actor: Actor = SYSTEM
+) -> TimeTemplate:
+    """Add a time template (audited)."""
     _template_name_free(session, data.name)
     weekly = [[list(s) for s in day] for day in data.weekly]
     template = TimeTemplate(name=data.name, remark=data.remark, weekly=weekly)
     _set_holidays(template, data.holidays)
     session.add(template)
     session.flush()
+    record_audit(
+        session=session, actor=actor, action="time_template.create", target=template.name,
+        detail=data.model_dump(mode="json"),
+    )  # fmt: skip
     return template
 
 
 def update_template(
-    *, session: Session, template_id: int, data: TimeTemplateUpdate
+    *, session: Session, template_id: int, data: TimeTemplateUpdate, actor: Actor = SYSTEM
 ) -> TimeTemplate:
-    """Change a template; groups using it have their tasks re-queued when the times change."""
+    """Change a template (audited); groups using it have their tasks re-queued when the
+    times change."""
     template = get_template(session=session, template_id=template_id)
     if data.name is not None and data.name != template.name:
         if template.name == ALL_DAY_TEMPLATE:
-            raise PermissionRuleError(
-                f"the default template '{ALL_DAY_TEMPLATE}' cannot be renamed"
-            )
+            raise Invalid(f"the default template '{ALL_DAY_TEMPLATE}' cannot be renamed")
         _template_name_free(session, data.name, template.id)
         template.name = data.name
     if data.remark is not None:
@@ -127,14 +123,18 @@ def update_template(
         query = select(PermissionGroup.id).where(PermissionGroup.time_template_id == template.id)
         for group_id in session.scalars(query).all():
             _requeue_whole_group(session, group_id)
+    record_audit(
+        session=session, actor=actor, action="time_template.update", target=template.name,
+        detail=data.model_dump(mode="json", exclude_unset=True),
+    )  # fmt: skip
     return template
 
 
-def delete_template(*, session: Session, template_id: int) -> TimeTemplate:
-    """Delete a template that no group uses (the default one stays)."""
+def delete_template(*, session: Session, template_id: int, actor: Actor = SYSTEM) -> TimeTemplate:
+    """Delete a template that no group uses (the default one stays); audited."""
     template = get_template(session=session, template_id=template_id)
     if template.name == ALL_DAY_TEMPLATE:
-        raise PermissionRuleError(f"the default template '{ALL_DAY_TEMPLATE}' cannot be deleted")
+        raise Invalid(f"the default template '{ALL_DAY_TEMPLATE}' cannot be deleted")
     users = session.scalars(
         select(PermissionGroup.name).where(PermissionGroup.time_template_id == template.id)
     ).all()
@@ -146,6 +146,7 @@ def delete_template(*, session: Session, template_id: int) -> TimeTemplate:
         )
     session.delete(template)
     session.flush()
+    record_audit(session=session, actor=actor, action="time_template.delete", target=template.name)
     return template
 
 
@@ -177,7 +178,7 @@ def _check_doors(session: Session, doors: Sequence[DoorRef]) -> list[tuple[int, 
         if device is None:
             raise NotFound(f"device {device_id} does not exist; add it in the device manager")
         if door > device.door_count:
-            raise PermissionRuleError(
+            raise Invalid(
                 f"device '{device.name}' has {device.door_count} door(s); "
                 f"door {door} does not exist"
             )
@@ -202,8 +203,10 @@ def _template_id(session: Session, template_id: int | None) -> int:
     return get_template(session=session, template_id=template_id).id
 
 
-def create_group(*, session: Session, data: PermissionGroupCreate) -> PermissionGroup:
-    """Add a permission group with its doors and assignments, and queue its tasks."""
+def create_group(
+    *, session: Session, data: PermissionGroupCreate, actor: Actor = SYSTEM
+) -> PermissionGroup:
+    """Add a permission group with its doors and assignments, and queue its tasks; audited."""
     _group_name_free(session, data.name)
     _check_doors(session, data.doors)  # validate everything before writing anything
     _check_ids(session, Person, data.person_ids, "person(s)")
@@ -220,6 +223,10 @@ def create_group(*, session: Session, data: PermissionGroupCreate) -> Permission
     _replace_members(session, group, data.person_ids)
     _replace_departments(session, group, data.department_ids)
     _requeue_whole_group(session, group.id)
+    record_audit(
+        session=session, actor=actor, action="permission_group.create", target=group.name,
+        detail=data.model_dump(mode="json"),
+    )  # fmt: skip
     return group
 
 
@@ -262,9 +269,20 @@ def _requeue_whole_group(session: Session, group_id: int) -> int:
 
 
 def update_group(
-    *, session: Session, group_id: int, data: PermissionGroupUpdate
+    *, session: Session, group_id: int, data: PermissionGroupUpdate, actor: Actor = SYSTEM
 ) -> PermissionGroup:
-    """Change a group; only tasks of pairs it gains, loses or changes the rules for re-queue."""
+    """Change a group (audited); only tasks of pairs it gains, loses or changes the rules for
+    re-queue."""
+    group = _update_group(session, group_id, data)
+    detail = data.model_dump(mode="json", exclude_unset=True)
+    record_audit(
+        session=session, actor=actor, action="permission_group.update", target=group.name,
+        detail=detail,
+    )  # fmt: skip
+    return group
+
+
+def _update_group(session: Session, group_id: int, data: PermissionGroupUpdate) -> PermissionGroup:
     group = get_group(session=session, group_id=group_id)
     before = _snapshot(session, group.id)
     doors_before = _door_set(session, group.id)
@@ -304,45 +322,71 @@ def _door_set(session: Session, group_id: int) -> set[tuple[int, int]]:
 
 
 def change_members(
-    *, session: Session, group_id: int, add: Iterable[int] = (), remove: Iterable[int] = ()
+    *,
+    session: Session,
+    group_id: int,
+    add: Iterable[int] = (),
+    remove: Iterable[int] = (),
+    actor: Actor = SYSTEM,
 ) -> PermissionGroup:
-    """Add and remove directly assigned persons of a group."""
+    """Add and remove directly assigned persons of a group (audited)."""
     group = get_group(session=session, group_id=group_id)
     current = set(group_member_ids(session=session, group_id=group.id))
     wanted = (current | set(add)) - set(remove)
-    return update_group(
-        session=session, group_id=group.id, data=PermissionGroupUpdate(person_ids=sorted(wanted))
-    )
+    group = _update_group(session, group.id, PermissionGroupUpdate(person_ids=sorted(wanted)))
+    _audit_membership(session, actor, group, "persons", add, remove)
+    return group
 
 
 def change_departments(
-    *, session: Session, group_id: int, add: Iterable[int] = (), remove: Iterable[int] = ()
+    *,
+    session: Session,
+    group_id: int,
+    add: Iterable[int] = (),
+    remove: Iterable[int] = (),
+    actor: Actor = SYSTEM,
 ) -> PermissionGroup:
-    """Add and remove whole departments (with their sub-departments) of a group."""
+    """Add and remove whole departments (with their sub-departments) of a group (audited)."""
     group = get_group(session=session, group_id=group_id)
     link = PermissionGroupDepartment
     current = set(session.scalars(select(link.department_id).where(link.group_id == group.id)))
     wanted = (current | set(add)) - set(remove)
-    data = PermissionGroupUpdate(department_ids=sorted(wanted))
-    return update_group(session=session, group_id=group.id, data=data)
+    group = _update_group(session, group.id, PermissionGroupUpdate(department_ids=sorted(wanted)))
+    _audit_membership(session, actor, group, "departments", add, remove)
+    return group
 
 
-def delete_group(*, session: Session, group_id: int) -> PermissionGroup:
-    """Delete a group; persons lose its doors unless another group grants them."""
+def _audit_membership(
+    session: Session,
+    actor: Actor,
+    group: PermissionGroup,
+    what: str,
+    add: Iterable[int],
+    remove: Iterable[int],
+) -> None:
+    record_audit(
+        session=session, actor=actor, action=f"permission_group.{what}", target=group.name,
+        detail={"add": list(add), "remove": list(remove)},
+    )  # fmt: skip
+
+
+def delete_group(*, session: Session, group_id: int, actor: Actor = SYSTEM) -> PermissionGroup:
+    """Delete a group (audited); persons lose its doors unless another group grants them."""
     group = get_group(session=session, group_id=group_id)
     before = _snapshot(session, group.id)
     session.delete(group)
     session.flush()
     tasks.requeue(session, check=before)
+    record_audit(session=session, actor=actor, action="permission_group.delete", target=group.name)
     return group
 
 
-def list_groups(*, session: Session, search: str = "") -> list[PermissionGroup]:
+def list_groups(*, session: Session, query: GroupQuery | None = None) -> list[PermissionGroup]:
     """All permission groups by name, optionally filtered by name."""
-    query = select(PermissionGroup).order_by(PermissionGroup.name)
-    if search:
-        query = query.where(PermissionGroup.name.ilike(f"%{search.strip()}%"))
-    return list(session.scalars(query))
+    statement = select(PermissionGroup).order_by(PermissionGroup.name, PermissionGroup.id)
+    if query is not None and query.search:
+        statement = statement.where(contains_text(PermissionGroup.name, query.search))
+    return list(session.scalars(statement))
 
 
 def read_groups(
@@ -405,8 +449,10 @@ def person_group_ids(*, session: Session, person_id: int) -> list[int]:
     return sorted(session.scalars(select(member.group_id).where(member.person_id == person_id)))
 
 
-def set_person_groups(*, session: Session, person_id: int, group_ids: Iterable[int]) -> list[int]:
-    """Make the person a direct member of exactly these groups; re-queues their tasks."""
+def set_person_groups(
+    *, session: Session, person_id: int, group_ids: Iterable[int], actor: Actor = SYSTEM
+) -> list[int]:
+    """Make the person a direct member of exactly these groups (audited); re-queues tasks."""
     if session.get(Person, person_id) is None:
         raise NotFound(f"person {person_id} does not exist")
     wanted = set(_check_ids(session, PermissionGroup, group_ids, "permission group(s)"))
@@ -423,6 +469,10 @@ def set_person_groups(*, session: Session, person_id: int, group_ids: Iterable[i
     session.flush()
     after = tasks.desired_pairs(session, [person_id])
     tasks.requeue(session, push=after - before, check=before - after)
+    record_audit(
+        session=session, actor=actor, action="person.permission_groups", target=str(person_id),
+        detail={"group_ids": sorted(wanted)},
+    )  # fmt: skip
     return sorted(wanted)
 
 

@@ -21,8 +21,10 @@ from typing import Any, TypeVar
 from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from openpss.platform.db import utcnow
+from openpss.platform.db import contains_text, utcnow
 from openpss.platform.devices.models import Device
+from openpss.platform.errors import NotFound
+from openpss.platform.listing import Page, paginate
 from openpss.platform.people.models import Department, Person
 from openpss.platform.permissions.models import (
     AuthorizationTask,
@@ -32,6 +34,8 @@ from openpss.platform.permissions.models import (
     TaskAction,
     TaskStatus,
 )
+from openpss.platform.permissions.schemas import ProgressQuery, TaskQuery
+from openpss.platform.security.audit import Actor, record_audit
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +49,6 @@ BACKOFF_BASE_SECONDS = 30
 BACKOFF_MAX_SECONDS = 3600
 
 T = TypeVar("T")
-
-
-class TaskNotFound(LookupError):
-    """No authorization task has this id."""
 
 
 def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
@@ -408,7 +408,7 @@ def mark_task(
     """
     task = session.get(AuthorizationTask, task_id)
     if task is None:
-        raise TaskNotFound(f"authorization task {task_id} does not exist")
+        raise NotFound(f"authorization task {task_id} does not exist")
     now = now or utcnow()
     task.attempts += 1
     task.updated_at = now
@@ -437,10 +437,12 @@ def retry_tasks(
     task_ids: Sequence[int] | None = None,
     device_id: int | None = None,
     reason: str | None = None,
+    actor: Actor | None = None,
 ) -> int:
-    """Put failed tasks back to pending now (the retry button); returns how many.
+    """Put failed tasks back to pending now; returns how many.
 
-    `reason` limits it to tasks that failed for that reason (e.g. offline).
+    `reason` limits it to tasks that failed for that reason (e.g. offline). The retry button
+    passes its `actor` and is audited; the device sync's own retry (no actor) is not.
     """
     query = update(AuthorizationTask).where(AuthorizationTask.status == TaskStatus.failed)
     if task_ids is not None:
@@ -452,7 +454,12 @@ def retry_tasks(
     values = {"status": TaskStatus.pending, "next_attempt_at": None, "updated_at": utcnow()}
     result = session.execute(query.values(**values).execution_options(synchronize_session=False))
     session.flush()
-    return int(getattr(result, "rowcount", 0) or 0)
+    count = int(getattr(result, "rowcount", 0) or 0)
+    if actor is not None:
+        ids = None if task_ids is None else list(task_ids)
+        detail = {"task_ids": ids, "device_id": device_id, "count": count}
+        record_audit(session=session, actor=actor, action="authorization.retry", detail=detail)
+    return count
 
 
 def _status_sums() -> list[Any]:
@@ -481,58 +488,38 @@ def progress_by_device(*, session: Session) -> list[dict[str, Any]]:
     return [dict(row._mapping) for row in session.execute(query)]
 
 
-def progress_by_person(
-    *, session: Session, search: str = "", offset: int = 0, limit: int = 50
-) -> tuple[int, list[dict[str, Any]]]:
+def progress_by_person(*, session: Session, query: ProgressQuery) -> Page[dict[str, Any]]:
     """Per person (paged): user ID, name and task counts; only persons that have tasks."""
-    base = select(
-        AuthorizationTask.user_id, func.max(AuthorizationTask.person_id).label("person_id")
-    ).group_by(AuthorizationTask.user_id)
-    if search:
-        base = base.where(AuthorizationTask.user_id.ilike(f"%{search.strip()}%"))
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    query = (
+    statement = (
         select(AuthorizationTask.user_id, func.max(Person.name).label("name"), *_status_sums())
         .outerjoin(Person, Person.id == AuthorizationTask.person_id)
         .group_by(AuthorizationTask.user_id)
-        .order_by(AuthorizationTask.user_id)
-        .offset(offset)
-        .limit(limit)
     )
-    if search:
-        query = query.where(AuthorizationTask.user_id.ilike(f"%{search.strip()}%"))
-    return total, [dict(row._mapping) for row in session.execute(query)]
+    if query.search:
+        statement = statement.where(contains_text(AuthorizationTask.user_id, query.search))
+    page = paginate(session, statement, query, order=(AuthorizationTask.user_id,), scalars=False)
+    page.items = [dict(row._mapping) for row in page.items]
+    return page
 
 
-def list_tasks(
-    *,
-    session: Session,
-    status: TaskStatus | None = None,
-    device_id: int | None = None,
-    person_id: int | None = None,
-    action: TaskAction | None = None,
-    user_id: str | None = None,
-    offset: int = 0,
-    limit: int = 50,
-) -> tuple[int, list[AuthorizationTask]]:
+def list_tasks(*, session: Session, query: TaskQuery) -> Page[AuthorizationTask]:
     """Tasks filtered by status / device / person / action / user ID, newest change first.
 
     `user_id` also finds the removals of deleted persons (they have no person any more).
     """
-    query = select(AuthorizationTask)
-    if status is not None:
-        query = query.where(AuthorizationTask.status == status)
-    if action is not None:
-        query = query.where(AuthorizationTask.action == action)
-    if user_id is not None:
-        query = query.where(AuthorizationTask.user_id == user_id)
-    if device_id is not None:
-        query = query.where(AuthorizationTask.device_id == device_id)
-    if person_id is not None:
-        query = query.where(AuthorizationTask.person_id == person_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ordered = query.order_by(AuthorizationTask.updated_at.desc(), AuthorizationTask.id.desc())
-    return total, list(session.scalars(ordered.offset(offset).limit(limit)))
+    statement = select(AuthorizationTask)
+    if query.status is not None:
+        statement = statement.where(AuthorizationTask.status == query.status)
+    if query.action is not None:
+        statement = statement.where(AuthorizationTask.action == query.action)
+    if query.user_id is not None:
+        statement = statement.where(AuthorizationTask.user_id == query.user_id)
+    if query.device_id is not None:
+        statement = statement.where(AuthorizationTask.device_id == query.device_id)
+    if query.person_id is not None:
+        statement = statement.where(AuthorizationTask.person_id == query.person_id)
+    order = (AuthorizationTask.updated_at.desc(), AuthorizationTask.id.desc())
+    return paginate(session, statement, query, order=order)
 
 
 def mark_results(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.devices.models import Device
+from openpss.platform.errors import DomainError, NotFound
+from openpss.platform.fields import DbId
+from openpss.platform.listing import from_params
 from openpss.platform.people.models import Department, Person
 from openpss.platform.permissions import service, tasks
 from openpss.platform.permissions.models import TaskStatus
@@ -21,11 +24,12 @@ from openpss.platform.permissions.schemas import (
     VERIFICATION_METHODS,
     PermissionGroupCreate,
     PermissionGroupUpdate,
+    ProgressQuery,
+    TaskQuery,
     TimeTemplateCreate,
     TimeTemplateUpdate,
 )
 from openpss.platform.permissions.timespec import parse_segments_text
-from openpss.platform.security.audit import record_audit
 from openpss.platform.web import flash
 from openpss.platform.web.templating import render
 
@@ -72,7 +76,7 @@ def _user_ids_to_person_ids(session: Session, text: str) -> list[int]:
         found.update({u: i for u, i in session.execute(query).all()})
     missing = [u for u in wanted if u not in found]
     if missing:
-        raise service.NotFound("no person has user ID " + ", ".join(missing[:10]))
+        raise NotFound("no person has user ID " + ", ".join(missing[:10]))
     return [found[u] for u in wanted]
 
 
@@ -110,41 +114,29 @@ def _groups_page(request: Request, session: Session, **extra: Any) -> HTMLRespon
 @router.get("/permissions", response_class=HTMLResponse)
 def groups_page(request: Request, session: SessionDep, principal: Viewer) -> HTMLResponse:
     """Permission configuration: the list of permission groups and the add form."""
-    request.state.principal = principal
     return _groups_page(request, session)
 
 
 @router.post("/permissions", response_class=HTMLResponse)
 async def group_add(request: Request, session: SessionDep, principal: Operator) -> HTMLResponse:
     """Create a permission group from the console form."""
-    request.state.principal = principal
     form = await request.form()
     try:
         values = _group_values(session, form)
         data = PermissionGroupCreate.model_validate(values)
-        group = service.create_group(session=session, data=data)
+        group = service.create_group(session=session, data=data, actor=principal.actor)
     except ValidationError as exc:
         return _groups_page(request, session, form=form, errors=_errors(exc))
-    except (service.PermissionRuleError, ValueError) as exc:
+    except ValueError as exc:
         session.rollback()
         return _groups_page(request, session, form=form, errors=[str(exc)])
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="permission_group.create",
-        target=group.name,
-        detail=data.model_dump(mode="json"),
-    )
     return _groups_page(request, session, message=f"Permission group '{group.name}' added.")
 
 
 def _group_edit_page(
-    request: Request, session: Session, group_id: int, **extra: Any
+    request: Request, session: Session, group_id: DbId, **extra: Any
 ) -> HTMLResponse:
-    try:
-        group = service.get_group(session=session, group_id=group_id)
-    except service.NotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
+    group = service.get_group(session=session, group_id=group_id)
     read = service.read_groups(session=session, groups=[group])[0]
     member_ids = service.group_member_ids(session=session, group_id=group.id)
     user_ids: list[str] = []
@@ -164,48 +156,33 @@ def _group_edit_page(
 
 @router.get("/permissions/groups/{group_id}", response_class=HTMLResponse)
 def group_edit_page(
-    request: Request, group_id: int, session: SessionDep, principal: Viewer
+    request: Request, group_id: DbId, session: SessionDep, principal: Viewer
 ) -> HTMLResponse:
     """One permission group: its settings, doors, departments and persons."""
-    request.state.principal = principal
     return _group_edit_page(request, session, group_id)
 
 
 @router.post("/permissions/groups/{group_id}", response_class=HTMLResponse)
 async def group_edit(
-    request: Request, group_id: int, session: SessionDep, principal: Operator
+    request: Request, group_id: DbId, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Save a permission group; only affected authorization tasks are re-queued."""
-    request.state.principal = principal
     form = await request.form()
     try:
         data = PermissionGroupUpdate.model_validate(_group_values(session, form))
-        group = service.update_group(session=session, group_id=group_id, data=data)
+        service.update_group(session=session, group_id=group_id, data=data, actor=principal.actor)
     except ValidationError as exc:
         return _group_edit_page(request, session, group_id, errors=_errors(exc))
-    except (service.PermissionRuleError, ValueError) as exc:
+    except ValueError as exc:
         session.rollback()
         return _group_edit_page(request, session, group_id, errors=[str(exc)])
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="permission_group.update",
-        target=group.name,
-        detail=data.model_dump(mode="json", exclude_unset=True),
-    )
     return _group_edit_page(request, session, group_id, message="Saved.")
 
 
 @router.post("/permissions/groups/{group_id}/delete")
-def group_delete(group_id: int, session: SessionDep, principal: Operator) -> RedirectResponse:
+def group_delete(group_id: DbId, session: SessionDep, principal: Operator) -> RedirectResponse:
     """Delete a permission group."""
-    try:
-        group = service.delete_group(session=session, group_id=group_id)
-    except service.NotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
-    record_audit(
-        session=session, actor=principal.actor, action="permission_group.delete", target=group.name
-    )
+    group = service.delete_group(session=session, group_id=group_id, actor=principal.actor)
     return flash.redirect("/permissions", f"Permission group '{group.name}' deleted.")
 
 
@@ -254,7 +231,6 @@ def templates_page(
     request: Request, session: SessionDep, principal: Viewer, edit: int | None = None
 ) -> HTMLResponse:
     """Time templates: the list, and the add or edit form."""
-    request.state.principal = principal
     template = service.get_template(session=session, template_id=edit) if edit else None
     return _templates_page(request, session, edit=template)
 
@@ -262,7 +238,6 @@ def templates_page(
 @router.post("/permissions/templates", response_class=HTMLResponse)
 async def template_save(request: Request, session: SessionDep, principal: Operator) -> HTMLResponse:
     """Add a time template, or save the edited one (form field template_id)."""
-    request.state.principal = principal
     form = await request.form()
     template_id = int(str(form.get("template_id") or 0))
     edit = service.get_template(session=session, template_id=template_id) if template_id else None
@@ -270,43 +245,36 @@ async def template_save(request: Request, session: SessionDep, principal: Operat
         values = _template_values(form)
         if edit is None:
             template = service.create_template(
-                session=session, data=TimeTemplateCreate.model_validate(values)
+                session=session,
+                data=TimeTemplateCreate.model_validate(values),
+                actor=principal.actor,
             )
         else:
             template = service.update_template(
                 session=session,
                 template_id=edit.id,
                 data=TimeTemplateUpdate.model_validate(values),
+                actor=principal.actor,
             )
     except ValidationError as exc:
         return _templates_page(request, session, form=form, errors=_errors(exc), edit=edit)
-    except (service.PermissionRuleError, ValueError) as exc:
+    except ValueError as exc:
         session.rollback()
         return _templates_page(request, session, form=form, errors=[str(exc)], edit=edit)
-    action = "time_template.create" if edit is None else "time_template.update"
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action=action,
-        target=template.name,
-        detail={"weekly": template.weekly},
-    )
     return _templates_page(request, session, message=f"Time template '{template.name}' saved.")
 
 
 @router.post("/permissions/templates/{template_id}/delete", response_class=HTMLResponse)
 def template_delete(
-    request: Request, template_id: int, session: SessionDep, principal: Operator
+    request: Request, template_id: DbId, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Delete a time template that no group uses."""
-    request.state.principal = principal
     try:
-        template = service.delete_template(session=session, template_id=template_id)
-    except service.PermissionRuleError as exc:
+        template = service.delete_template(
+            session=session, template_id=template_id, actor=principal.actor
+        )
+    except DomainError as exc:
         return _templates_page(request, session, errors=[str(exc)])
-    record_audit(
-        session=session, actor=principal.actor, action="time_template.delete", target=template.name
-    )
     return _templates_page(request, session, message=f"Time template '{template.name}' deleted.")
 
 
@@ -314,22 +282,20 @@ def template_delete(
 
 
 def _progress_page(
-    request: Request, session: Session, *, search: str = "", page: int = 1, message: str = ""
+    request: Request, session: Session, query: ProgressQuery | None = None, message: str = ""
 ) -> HTMLResponse:
-    page = max(page, 1)
-    total, persons = tasks.progress_by_person(
-        session=session, search=search, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-    )
-    failed_total, failed = tasks.list_tasks(session=session, status=TaskStatus.failed, limit=200)
+    query = query or ProgressQuery(limit=PAGE_SIZE)
+    persons = tasks.progress_by_person(session=session, query=query)
+    failed = tasks.list_tasks(session=session, query=TaskQuery(status=TaskStatus.failed, limit=200))
     context = {
         "devices": tasks.progress_by_device(session=session),
-        "persons": persons,
-        "persons_total": total,
-        "page": page,
-        "pages": max(1, -(-total // PAGE_SIZE)),
-        "search": search,
-        "failed": failed,
-        "failed_total": failed_total,
+        "persons": persons.items,
+        "persons_total": persons.total,
+        "page": query.page_number,
+        "pages": persons.pages,
+        "search": query.search,
+        "failed": failed.items,
+        "failed_total": failed.total,
         "device_names": dict(session.execute(select(Device.id, Device.name)).all()),
         "message": message,
     }
@@ -337,12 +303,10 @@ def _progress_page(
 
 
 @router.get("/permissions/progress", response_class=HTMLResponse)
-def progress_page(
-    request: Request, session: SessionDep, principal: Viewer, search: str = "", page: int = 1
-) -> HTMLResponse:
+def progress_page(request: Request, session: SessionDep, principal: Viewer) -> HTMLResponse:
     """Authorization progress per device and per person, with the failed tasks and reasons."""
-    request.state.principal = principal
-    return _progress_page(request, session, search=search, page=page)
+    query = from_params(ProgressQuery, request.query_params.multi_items(), limit=PAGE_SIZE)
+    return _progress_page(request, session, query)
 
 
 @router.post("/permissions/progress/retry", response_class=HTMLResponse)
@@ -350,7 +314,6 @@ async def progress_retry(
     request: Request, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Retry one failed task (task_id), a device's failed tasks (device_id), or all."""
-    request.state.principal = principal
     form = await request.form()
     task_id = str(form.get("task_id") or "")
     device_id = str(form.get("device_id") or "")
@@ -358,12 +321,7 @@ async def progress_retry(
         session=session,
         task_ids=[int(task_id)] if task_id else None,
         device_id=int(device_id) if device_id else None,
-    )
-    record_audit(
-        session=session,
         actor=principal.actor,
-        action="authorization.retry",
-        detail={"task_id": task_id, "device_id": device_id, "count": count},
     )
     return _progress_page(request, session, message=f"{count} failed task(s) queued again.")
 
@@ -372,15 +330,16 @@ async def progress_retry(
 
 
 def _person_fragment(
-    request: Request, session: Session, person_id: int, message: str = "", error: str = ""
+    request: Request, session: Session, person_id: DbId, message: str = "", error: str = ""
 ) -> HTMLResponse:
     person = session.get(Person, person_id)
     if person is None:
-        raise HTTPException(404, f"person {person_id} does not exist")
+        raise NotFound(f"person {person_id} does not exist")
     groups = service.list_groups(session=session)
     covering = service.groups_covering_person(session=session, person_id=person_id)
     direct = set(service.person_group_ids(session=session, person_id=person_id))
-    _, person_tasks = tasks.list_tasks(session=session, person_id=person_id, limit=100)
+    query = TaskQuery(person_id=person_id, limit=100)
+    person_tasks = tasks.list_tasks(session=session, query=query).items
     context = {
         "person": person,
         "groups": groups,
@@ -396,30 +355,23 @@ def _person_fragment(
 
 @router.get("/permissions/person/{person_id}", response_class=HTMLResponse)
 def person_groups(
-    request: Request, person_id: int, session: SessionDep, principal: Viewer
+    request: Request, person_id: DbId, session: SessionDep, principal: Viewer
 ) -> HTMLResponse:
     """HTMX fragment: the person's permission groups and authorization state (Permission tab)."""
-    request.state.principal = principal
     return _person_fragment(request, session, person_id)
 
 
 @router.post("/permissions/person/{person_id}", response_class=HTMLResponse)
 async def person_groups_save(
-    request: Request, person_id: int, session: SessionDep, principal: Operator
+    request: Request, person_id: DbId, session: SessionDep, principal: Operator
 ) -> HTMLResponse:
     """Save the person's directly assigned permission groups."""
-    request.state.principal = principal
     form = await request.form()
     group_ids = [int(str(g)) for g in form.getlist("group_ids")]
     try:
-        ids = service.set_person_groups(session=session, person_id=person_id, group_ids=group_ids)
-    except service.PermissionRuleError as exc:
+        service.set_person_groups(
+            session=session, person_id=person_id, group_ids=group_ids, actor=principal.actor
+        )
+    except DomainError as exc:
         return _person_fragment(request, session, person_id, error=str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="person.permission_groups",
-        target=str(person_id),
-        detail={"group_ids": ids},
-    )
     return _person_fragment(request, session, person_id, message="Permissions saved.")

@@ -2,65 +2,52 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
+from openpss.platform.listing import Page
 from openpss.platform.records import service
 from openpss.platform.records.schemas import (
-    AccessFilter,
     AccessPage,
+    AccessQuery,
     AlarmPage,
+    AlarmQuery,
     AlarmRecordRead,
     CallPage,
     CallRecordRead,
+    RecordKind,
+    RecordQuery,
 )
-from openpss.platform.security.audit import record_audit
+from openpss.platform.web.openapi import CSV, XLSX, file_answer
 
 router = APIRouter(tags=["records"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-Offset = Annotated[int, Query(ge=0)]
-Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 @router.get("/records/access", response_model=AccessPage)
 def search_access(
-    session: SessionDep,
-    _: Viewer,
-    filters: Annotated[AccessFilter, Query()],
-    offset: Offset = 0,
-    limit: Limit = 50,
+    session: SessionDep, _: Viewer, query: Annotated[AccessQuery, Query()]
 ) -> AccessPage:
     """Access / attendance records, newest first, filtered by time, device, user, card, result."""
-    total, items = service.search_access(
-        session=session, filters=filters, offset=offset, limit=limit
-    )
-    return AccessPage(total=total, items=items)
+    page = _search(session, "access", query)
+    return AccessPage(total=page.total, items=page.items, next_cursor=page.next_cursor)
 
 
-@router.get("/records/access/export")
+def _search(session: SessionDep, kind: RecordKind, query: RecordQuery) -> Page[Any]:
+    return service.search_records(session=session, kind=kind, query=query)
+
+
+@router.get("/records/access/export", response_class=Response, responses=file_answer(XLSX, CSV))
 def export_access(
     session: SessionDep,
     principal: Operator,
-    filters: Annotated[AccessFilter, Query()],
+    filters: Annotated[AccessQuery, Query()],
     format: Literal["xlsx", "csv"] = "xlsx",
 ) -> Response:
     """Download the matching access records as xlsx or CSV."""
-    try:
-        if format == "csv":
-            content = service.export_access_csv(session=session, filters=filters)
-        else:
-            content = service.export_access_xlsx(session=session, filters=filters)
-    except service.RecordsError as exc:
-        raise HTTPException(422, str(exc)) from exc
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="records.export",
-        target=f"access.{format}",
-        detail=filters.model_dump(mode="json", exclude_defaults=True),
+    content = service.export_access(
+        session=session, actor=principal.actor, filters=filters, fmt=format
     )
     media = "text/csv; charset=utf-8" if format == "csv" else XLSX
     headers = {"Content-Disposition": f'attachment; filename="access-records.{format}"'}
@@ -69,40 +56,19 @@ def export_access(
 
 @router.get("/records/calls", response_model=CallPage)
 def search_calls(
-    session: SessionDep,
-    _: Viewer,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
-    device_id: int | None = None,
-    offset: Offset = 0,
-    limit: Limit = 50,
+    session: SessionDep, _: Viewer, query: Annotated[RecordQuery, Query()]
 ) -> CallPage:
-    """Intercom call records, newest first."""
-    total, rows = service.search_calls(
-        session=session, start=start, end=end, device_id=device_id, offset=offset, limit=limit
-    )
-    return CallPage(total=total, items=[CallRecordRead.model_validate(r) for r in rows])
+    """Intercom call records, newest first, filtered by time and device."""
+    page = _search(session, "calls", query)
+    items = [CallRecordRead.model_validate(r) for r in page.items]
+    return CallPage(total=page.total, items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/records/alarms", response_model=AlarmPage)
 def search_alarms(
-    session: SessionDep,
-    _: Viewer,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
-    device_id: int | None = None,
-    alarm_type: Annotated[str, Query(max_length=64)] = "",
-    offset: Offset = 0,
-    limit: Limit = 50,
+    session: SessionDep, _: Viewer, query: Annotated[AlarmQuery, Query()]
 ) -> AlarmPage:
-    """Alarm records (optionally of one type, e.g. "duress"), newest first."""
-    total, rows = service.search_alarms(
-        session=session,
-        start=start,
-        end=end,
-        device_id=device_id,
-        alarm_type=alarm_type,
-        offset=offset,
-        limit=limit,
-    )
-    return AlarmPage(total=total, items=[AlarmRecordRead.model_validate(r) for r in rows])
+    """Alarm records (optionally of one type, e.g. "duress"), newest first, by time and device."""
+    page = _search(session, "alarms", query)
+    items = [AlarmRecordRead.model_validate(r) for r in page.items]
+    return AlarmPage(total=page.total, items=items, next_cursor=page.next_cursor)

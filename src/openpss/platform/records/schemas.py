@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from openpss.platform.fields import DbId, IsoDateTime
+from openpss.platform.listing import KeysetQuery
 
-class AccessFilter(BaseModel):
-    """Search filters of access records; times are timezone-aware (naive means UTC)."""
+RecordKind = Literal["access", "calls", "alarms"]
 
-    # Not extra="forbid": as a query-parameter model it shares the query with offset/limit.
-    model_config = ConfigDict(str_strip_whitespace=True)
 
-    start: dt.datetime | None = None
-    end: dt.datetime | None = None
-    device_id: int | None = None
-    user_id: str = Field("", max_length=32)
-    card: str = Field("", max_length=32, description="card number in the card issuing type")
-    method: str = Field("", max_length=32)
-    success: bool | None = None
-    reason: str = Field("", max_length=64, description="part of a refused attempt's reason")
+class RecordQuery(KeysetQuery):
+    """Filters every record kind shares: time range and device; times naive means UTC."""
+
+    start: IsoDateTime | None = Field(None, description="from this time (inclusive)")
+    end: IsoDateTime | None = Field(None, description="up to this time (inclusive)")
+    device_id: DbId | None = Field(None, description="records of this device only")
 
     @model_validator(mode="after")
-    def _order(self) -> AccessFilter:
+    def _order(self) -> RecordQuery:
         if self.start is not None and self.start.tzinfo is None:
             self.start = self.start.replace(tzinfo=dt.UTC)
         if self.end is not None and self.end.tzinfo is None:
@@ -33,13 +31,29 @@ class AccessFilter(BaseModel):
         return self
 
 
+class AccessQuery(RecordQuery):
+    """Access-record search: the shared filters plus user, card, method and result."""
+
+    user_id: str = Field("", max_length=32)
+    card: str = Field("", max_length=32, description="card number in the card issuing type")
+    method: str = Field("", max_length=32)
+    success: bool | None = None
+    reason: str = Field("", max_length=64, description="part of a refused attempt's reason")
+
+
+class AlarmQuery(RecordQuery):
+    """Alarm-record search: the shared filters plus the alarm type (e.g. "duress")."""
+
+    alarm_type: str = Field("", max_length=64, description="alarms of this type only")
+
+
 class AccessRecordRead(BaseModel):
     """An access record with the device name and the card shown in the card issuing type."""
 
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    device_id: int | None
+    device_id: DbId | None
     device_name: str = ""
     record_no: int | None
     event_time: dt.datetime
@@ -56,13 +70,14 @@ class AccessRecordRead(BaseModel):
 class AccessPage(BaseModel):
     total: int
     items: list[AccessRecordRead]
+    next_cursor: str = Field("", description="pass as `after` for the next page")
 
 
 class CallRecordRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    device_id: int | None
+    device_id: DbId | None
     start_time: dt.datetime
     end_time: dt.datetime | None
     caller: str
@@ -75,7 +90,7 @@ class AlarmRecordRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    device_id: int | None
+    device_id: DbId | None
     record_no: int | None = None
     event_time: dt.datetime
     alarm_type: str
@@ -87,8 +102,10 @@ class AlarmRecordRead(BaseModel):
 class CallPage(BaseModel):
     total: int
     items: list[CallRecordRead]
+    next_cursor: str = Field("", description="pass as `after` for the next page")
 
 
 class AlarmPage(BaseModel):
     total: int
     items: list[AlarmRecordRead]
+    next_cursor: str = Field("", description="pass as `after` for the next page")

@@ -7,18 +7,29 @@ import datetime as dt
 import io
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Literal
 
-from openpyxl import Workbook
 from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from openpss.platform.db import contains_text
 from openpss.platform.devices.models import Device
+from openpss.platform.errors import Invalid
+from openpss.platform.listing import Keyset, Page, count, paginate
+from openpss.platform.people.cards import display_card
 from openpss.platform.people.models import Person
 from openpss.platform.records.models import AccessRecord, AlarmRecord, CallRecord
-from openpss.platform.records.schemas import AccessFilter, AccessRecordRead
+from openpss.platform.records.schemas import (
+    AccessQuery,
+    AccessRecordRead,
+    AlarmQuery,
+    RecordKind,
+    RecordQuery,
+)
+from openpss.platform.security.audit import Actor, record_audit
+from openpss.platform.xlsx import xlsx_bytes
 
 logger = logging.getLogger(__name__)
 EXPORT_LIMIT = 1_000_000
@@ -37,10 +48,6 @@ EXPORT_COLUMNS = [
 
 
 DURESS_ALARM = "duress"  # alarm_type of an alarm raised by a duress card
-
-
-class RecordsError(ValueError):
-    """A records request cannot be served as asked (HTTP 422)."""
 
 
 # ---------------------------------------------------------------- intake
@@ -146,14 +153,29 @@ def _card_variants(session: Session, text: str) -> list[str]:
     return list(dict.fromkeys(variants))
 
 
-def _access_query(session: Session, filters: AccessFilter) -> Select[Any]:
-    query = select(AccessRecord)
+# Each record kind: its table and the time it is searched and ordered by.
+_KINDS: dict[str, tuple[Any, Keyset]] = {
+    "access": (AccessRecord, Keyset(AccessRecord.event_time, AccessRecord.id)),
+    "calls": (CallRecord, Keyset(CallRecord.start_time, CallRecord.id)),
+    "alarms": (AlarmRecord, Keyset(AlarmRecord.event_time, AlarmRecord.id)),
+}
+
+
+def _record_query(kind: RecordKind, filters: RecordQuery) -> Select[Any]:
+    """The shared filters (time range, device) on one record kind's table."""
+    model, keyset = _KINDS[kind]
+    query = select(model)
     if filters.start is not None:
-        query = query.where(AccessRecord.event_time >= filters.start)
+        query = query.where(keyset.time >= filters.start)
     if filters.end is not None:
-        query = query.where(AccessRecord.event_time <= filters.end)
+        query = query.where(keyset.time <= filters.end)
     if filters.device_id is not None:
-        query = query.where(AccessRecord.device_id == filters.device_id)
+        query = query.where(model.device_id == filters.device_id)
+    return query
+
+
+def _access_query(session: Session, filters: AccessQuery) -> Select[Any]:
+    query = _record_query("access", filters)
     if filters.user_id:
         query = query.where(AccessRecord.user_id == filters.user_id)
     if filters.card:
@@ -163,17 +185,28 @@ def _access_query(session: Session, filters: AccessFilter) -> Select[Any]:
     if filters.success is not None:
         query = query.where(AccessRecord.success == filters.success)
     if filters.reason:
-        like = filters.reason.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(AccessRecord.reason.ilike(f"%{like}%", escape="\\"))
+        query = query.where(contains_text(AccessRecord.reason, filters.reason))
     return query
+
+
+def search_records(*, session: Session, kind: RecordKind, query: RecordQuery) -> Page[Any]:
+    """A page of records of one kind, newest first (keyset paging with `after`)."""
+    if kind == "access":
+        if not isinstance(query, AccessQuery):
+            query = AccessQuery.model_validate(query.model_dump())
+        statement = _access_query(session, query)
+    else:
+        statement = _record_query(kind, query)
+        if isinstance(query, AlarmQuery) and query.alarm_type:
+            statement = statement.where(AlarmRecord.alarm_type == query.alarm_type)
+    page = paginate(session, statement, query, keyset=_KINDS[kind][1])
+    if kind == "access":
+        page.items = _enrich(session, page.items)
+    return page
 
 
 def card_display(session: Session) -> Any:
     """A function showing a stored card number in the card issuing type (cached per value)."""
-    try:
-        from openpss.platform.people.cards import display_card
-    except ImportError:  # people domain without card display: show numbers as stored
-        return lambda value: value
     cache: dict[str, str] = {}
 
     def show(value: str) -> str:
@@ -208,22 +241,16 @@ def _enrich(session: Session, rows: Sequence[AccessRecord]) -> list[AccessRecord
     ]
 
 
-def search_access(
-    *, session: Session, filters: AccessFilter, offset: int = 0, limit: int = 50
-) -> tuple[int, list[AccessRecordRead]]:
+def search_access(*, session: Session, filters: AccessQuery) -> Page[AccessRecordRead]:
     """A page of access records, newest first, with the total matching count."""
-    query = _access_query(session, filters)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ordered = query.order_by(AccessRecord.event_time.desc(), AccessRecord.id.desc())
-    rows = list(session.scalars(ordered.offset(offset).limit(limit)))
-    return total, _enrich(session, rows)
+    return search_records(session=session, kind="access", query=filters)
 
 
-def _export_rows(session: Session, filters: AccessFilter) -> Iterator[list[Any]]:
+def _export_rows(session: Session, filters: AccessQuery) -> Iterator[list[Any]]:
     query = _access_query(session, filters)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = count(session, query)
     if total > EXPORT_LIMIT:
-        raise RecordsError(
+        raise Invalid(
             f"{total} records match; narrow the time range to export at most {EXPORT_LIMIT}"
         )
     ordered = query.order_by(AccessRecord.event_time, AccessRecord.id)
@@ -252,20 +279,25 @@ def _export_batch(session: Session, batch: Sequence[AccessRecord]) -> Iterable[l
         ]
 
 
-def export_access_xlsx(*, session: Session, filters: AccessFilter) -> bytes:
+def export_access(
+    *, session: Session, actor: Actor, filters: AccessQuery, fmt: Literal["xlsx", "csv"]
+) -> bytes:
+    """Matching access records as an xlsx or CSV file; the export is audited."""
+    writer = export_access_csv if fmt == "csv" else export_access_xlsx
+    content = writer(session=session, filters=filters)
+    record_audit(
+        session=session, actor=actor, action="records.export", target=f"access.{fmt}",
+        detail=filters.filters(),
+    )  # fmt: skip
+    return content
+
+
+def export_access_xlsx(*, session: Session, filters: AccessQuery) -> bytes:
     """Matching access records as a streamed (write-only) xlsx workbook."""
-    rows = _export_rows(session, filters)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Access records")
-    sheet.append(EXPORT_COLUMNS)
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes("Access records", _export_rows(session, filters), EXPORT_COLUMNS)
 
 
-def export_access_csv(*, session: Session, filters: AccessFilter) -> bytes:
+def export_access_csv(*, session: Session, filters: AccessQuery) -> bytes:
     """Matching access records as UTF-8 CSV (with BOM, so spreadsheet programs detect it)."""
     rows = _export_rows(session, filters)
     buffer = io.StringIO()
@@ -274,50 +306,3 @@ def export_access_csv(*, session: Session, filters: AccessFilter) -> bytes:
     for row in rows:
         writer.writerow(["" if v is None else v for v in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def search_calls(
-    *,
-    session: Session,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
-    device_id: int | None = None,
-    offset: int = 0,
-    limit: int = 50,
-) -> tuple[int, list[CallRecord]]:
-    """A page of call records, newest first."""
-    query = select(CallRecord)
-    if start is not None:
-        query = query.where(CallRecord.start_time >= start)
-    if end is not None:
-        query = query.where(CallRecord.start_time <= end)
-    if device_id is not None:
-        query = query.where(CallRecord.device_id == device_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ordered = query.order_by(CallRecord.start_time.desc(), CallRecord.id.desc())
-    return total, list(session.scalars(ordered.offset(offset).limit(limit)))
-
-
-def search_alarms(
-    *,
-    session: Session,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
-    device_id: int | None = None,
-    alarm_type: str = "",
-    offset: int = 0,
-    limit: int = 50,
-) -> tuple[int, list[AlarmRecord]]:
-    """A page of alarm records (optionally of one type, e.g. "duress"), newest first."""
-    query = select(AlarmRecord)
-    if alarm_type:
-        query = query.where(AlarmRecord.alarm_type == alarm_type)
-    if start is not None:
-        query = query.where(AlarmRecord.event_time >= start)
-    if end is not None:
-        query = query.where(AlarmRecord.event_time <= end)
-    if device_id is not None:
-        query = query.where(AlarmRecord.device_id == device_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ordered = query.order_by(AlarmRecord.event_time.desc(), AlarmRecord.id.desc())
-    return total, list(session.scalars(ordered.offset(offset).limit(limit)))

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response
 
 from openpss import __version__
 from openpss.platform.deps import Admin, CurrentUser, SessionDep, Viewer, client_ip
+from openpss.platform.errors import Forbidden
+from openpss.platform.fields import DbId
 from openpss.platform.security import auth, service
 from openpss.platform.security.audit import (
     Actor,
-    AuditFilter,
+    AuditQuery,
     export_csv,
     export_xlsx,
     search_audit,
 )
-from openpss.platform.security.errors import SecurityError
 from openpss.platform.security.models import LoginSession
-from openpss.platform.security.passwords import PasswordRuleError
 from openpss.platform.security.schemas import (
     AccountCreate,
     AccountRead,
@@ -40,21 +37,9 @@ from openpss.platform.security.schemas import (
     TokenCreated,
     TokenRead,
 )
+from openpss.platform.web.openapi import CSV, XLSX, file_answer
 
 router = APIRouter(tags=["security"])
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@contextmanager
-def domain_errors() -> Iterator[None]:
-    """Turn the domain's errors into HTTP errors with the same message."""
-    try:
-        yield
-    except PasswordRuleError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-    except SecurityError as exc:
-        raise HTTPException(exc.status_code, str(exc)) from exc
 
 
 @router.get("/system/status")
@@ -66,51 +51,47 @@ def system_status(session: SessionDep) -> SystemStatus:
 @router.post("/system/initialize", status_code=201)
 def initialize(body: InitializeRequest, request: Request, session: SessionDep) -> AccountRead:
     """First start only: create the administrator with password and security questions."""
-    with domain_errors():
-        account = service.initialize(
-            session=session,
-            username=body.username,
-            password=body.password,
-            confirm=body.confirm,
-            questions=[(q.question, q.answer) for q in body.questions],
-            actor=Actor("system", client_ip(request)),
-        )
+    account = service.initialize(
+        session=session,
+        username=body.username,
+        password=body.password,
+        confirm=body.confirm,
+        questions=[(q.question, q.answer) for q in body.questions],
+        actor=Actor("system", client_ip(request)),
+    )
     return AccountRead.model_validate(account)
 
 
 @router.get("/me")
 def me(principal: CurrentUser, session: SessionDep) -> AccountRead:
     """The caller's own account."""
-    with domain_errors():
-        account = service.get_account(session=session, account_id=principal.account_id)
+    account = service.get_account(session=session, account_id=principal.account_id)
     return AccountRead.model_validate(account)
 
 
 @router.post("/me/password", status_code=204)
 def change_password(body: PasswordChange, principal: Viewer, session: SessionDep) -> None:
     """Change one's own password (the current one is required)."""
-    with domain_errors():
-        service.change_own_password(
-            session=session,
-            account_id=principal.account_id,
-            current=body.current,
-            password=body.password,
-            confirm=body.confirm,
-            actor=principal.actor,
-            keep_session_id=principal.login_session_id,
-        )
+    service.change_own_password(
+        session=session,
+        account_id=principal.account_id,
+        current=body.current,
+        password=body.password,
+        confirm=body.confirm,
+        actor=principal.actor,
+        keep_session_id=principal.login_session_id,
+    )
 
 
 @router.put("/me/questions", status_code=204)
 def set_questions(body: QuestionsSet, principal: Viewer, session: SessionDep) -> None:
     """Replace one's security questions (answers must differ)."""
-    with domain_errors():
-        service.set_questions(
-            session=session,
-            account_id=principal.account_id,
-            questions=[(q.question, q.answer) for q in body.questions],
-            actor=principal.actor,
-        )
+    service.set_questions(
+        session=session,
+        account_id=principal.account_id,
+        questions=[(q.question, q.answer) for q in body.questions],
+        actor=principal.actor,
+    )
 
 
 @router.get("/accounts")
@@ -122,67 +103,60 @@ def list_accounts(principal: Admin, session: SessionDep) -> list[AccountRead]:
 @router.post("/accounts", status_code=201)
 def create_account(body: AccountCreate, principal: Admin, session: SessionDep) -> AccountRead:
     """Add an account with a role."""
-    with domain_errors():
-        account = service.create_account(
-            session=session,
-            username=body.username,
-            password=body.password,
-            role=body.role,
-            remark=body.remark,
-            actor=principal.actor,
-        )
+    account = service.create_account(
+        session=session,
+        username=body.username,
+        password=body.password,
+        role=body.role,
+        remark=body.remark,
+        actor=principal.actor,
+    )
     return AccountRead.model_validate(account)
 
 
 @router.get("/accounts/{account_id}")
-def get_account(account_id: int, principal: Admin, session: SessionDep) -> AccountRead:
+def get_account(account_id: DbId, principal: Admin, session: SessionDep) -> AccountRead:
     """One account."""
-    with domain_errors():
-        return AccountRead.model_validate(
-            service.get_account(session=session, account_id=account_id)
-        )
+    return AccountRead.model_validate(service.get_account(session=session, account_id=account_id))
 
 
 @router.patch("/accounts/{account_id}")
 def update_account(
-    account_id: int, body: AccountUpdate, principal: Admin, session: SessionDep
+    account_id: DbId, body: AccountUpdate, principal: Admin, session: SessionDep
 ) -> AccountRead:
     """Change role, enabled flag, remark or allowed addresses (the last administrator stays one)."""
-    with domain_errors():
-        if body.allowed_networks is not None:
-            service.bind_account(session=session, account_id=account_id,
-                                 networks=body.allowed_networks, actor=principal.actor)  # fmt: skip
-        account = service.update_account(
-            session=session,
-            account_id=account_id,
-            actor=principal.actor,
-            role=body.role,
-            enabled=body.enabled,
-            remark=body.remark,
-        )
+    if body.allowed_networks is not None:
+        service.bind_account(session=session, account_id=account_id,
+                             networks=body.allowed_networks, actor=principal.actor)  # fmt: skip
+    account = service.update_account(
+        session=session,
+        account_id=account_id,
+        actor=principal.actor,
+        role=body.role,
+        enabled=body.enabled,
+        remark=body.remark,
+    )
     return AccountRead.model_validate(account)
 
 
 @router.post("/accounts/{account_id}/password", status_code=204)
 def reset_password(
-    account_id: int, body: PasswordSet, principal: Admin, session: SessionDep
+    account_id: DbId, body: PasswordSet, principal: Admin, session: SessionDep
 ) -> None:
     """Set a new password for an account; its console sessions end."""
-    with domain_errors():
-        service.reset_password(
-            session=session,
-            account_id=account_id,
-            password=body.password,
-            confirm=body.confirm,
-            actor=principal.actor,
-        )
+    service.reset_password(
+        session=session,
+        account_id=account_id,
+        password=body.password,
+        confirm=body.confirm,
+        actor=principal.actor,
+    )
 
 
 @router.delete("/accounts/{account_id}", status_code=204)
-def delete_account(account_id: int, principal: Admin, session: SessionDep) -> None:
+def delete_account(account_id: DbId, principal: Admin, session: SessionDep) -> None:
     """Delete an account (not yourself, not the last administrator)."""
-    with domain_errors():
-        service.delete_account(session=session, account_id=account_id, actor=principal.actor)
+    service.delete_account(session=session, account_id=account_id, actor=principal.actor)
 
 
 def _token_read(row: object) -> TokenRead:
@@ -201,71 +175,46 @@ def create_token(body: TokenCreate, principal: Viewer, session: SessionDep) -> T
     """Issue a bearer token; its secret is in this response only."""
     account_id = body.account_id or principal.account_id
     if account_id != principal.account_id and principal.role.value != "administrator":
-        raise HTTPException(403, "only an administrator may issue tokens for another account")
-    with domain_errors():
-        secret, row = service.issue_token(
-            session=session, account_id=account_id, name=body.name, days=body.days,
-            actor=principal.actor,
-        )  # fmt: skip
+        raise Forbidden("only an administrator may issue tokens for another account")
+    secret, row = service.issue_token(
+        session=session, account_id=account_id, name=body.name, days=body.days,
+        actor=principal.actor,
+    )  # fmt: skip
     return TokenCreated(token=secret, **_token_read(row).model_dump())
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, principal: Viewer, session: SessionDep) -> None:
+def revoke_token(token_id: DbId, principal: Viewer, session: SessionDep) -> None:
     """Revoke a token (your own; an administrator any)."""
     owner = None if principal.role.value == "administrator" else principal.account_id
-    with domain_errors():
-        service.revoke_token(
-            session=session, token_id=token_id, actor=principal.actor, owner_id=owner
-        )
-
-
-def audit_filter(
-    actor: str = "", action: str = "", since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-) -> AuditFilter:  # fmt: skip
-    """Filter from query parameters; naive times are taken as UTC."""
-
-    def aware(value: dt.datetime | None) -> dt.datetime | None:
-        return value.replace(tzinfo=dt.UTC) if value and value.tzinfo is None else value
-
-    return AuditFilter(actor=actor, action=action, since=aware(since), until=aware(until))
+    service.revoke_token(session=session, token_id=token_id, actor=principal.actor, owner_id=owner)
 
 
 @router.get("/audit")
 def audit_log(
-    principal: Admin,
-    session: SessionDep,
-    actor: str = "",
-    action: str = Query("", description="prefix, e.g. 'login' or 'account.'"),
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-    page: int = Query(1, ge=1),
-    per_page: int = Query(50, ge=1, le=500),
+    principal: Admin, session: SessionDep, query: Annotated[AuditQuery, Query()]
 ) -> AuditPage:
-    """Search the audit log, newest first."""
-    flt = audit_filter(actor, action, since, until)
-    rows, total = search_audit(session=session, flt=flt, page=page, per_page=per_page)
-    items = [AuditRead.model_validate(r) for r in rows]
-    return AuditPage(total=total, page=page, per_page=per_page, items=items)
+    """Search the audit log, newest first (`page` and `per_page`, or `after` a cursor)."""
+    page = search_audit(session=session, query=query)
+    items = [AuditRead.model_validate(r) for r in page.items]
+    return AuditPage(
+        total=page.total, page=query.page_number, per_page=query.limit, items=items,
+        next_cursor=page.next_cursor,
+    )  # fmt: skip
 
 
-@router.get("/audit/export")
+@router.get("/audit/export", response_class=Response, responses=file_answer(XLSX, CSV))
 def audit_export(
     principal: Admin,
     session: SessionDep,
+    query: Annotated[AuditQuery, Query()],
     format: Literal["csv", "xlsx"] = "xlsx",
-    actor: str = "",
-    action: str = "",
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
 ) -> Response:
     """Download the matching audit entries as xlsx or CSV."""
-    flt = audit_filter(actor, action, since, until)
-    return export_response(session=session, flt=flt, fmt=format)
+    return export_response(session=session, flt=query, fmt=format)
 
 
-def export_response(*, session: SessionDep, flt: AuditFilter, fmt: str) -> Response:
+def export_response(*, session: SessionDep, flt: AuditQuery, fmt: str) -> Response:
     """The export file as a download response."""
     headers = {"Content-Disposition": f'attachment; filename="audit-log.{fmt}"'}
     if fmt == "csv":
@@ -290,10 +239,9 @@ def online_users(principal: Admin, session: SessionDep) -> list[SessionRead]:
 
 
 @router.delete("/sessions/{session_id}", status_code=204)
-def end_session(session_id: int, principal: Admin, session: SessionDep) -> None:
+def end_session(session_id: DbId, principal: Admin, session: SessionDep) -> None:
     """End someone's console session."""
-    with domain_errors():
-        auth.end_session(session=session, session_id=session_id, actor=principal.actor)
+    auth.end_session(session=session, session_id=session_id, actor=principal.actor)
 
 
 @router.get("/locks")
@@ -307,12 +255,10 @@ def locks(principal: Admin, session: SessionDep) -> LocksRead:
 @router.delete("/locks/accounts/{username}", status_code=204)
 def unlock_account(username: str, principal: Admin, session: SessionDep) -> None:
     """Unlock an account."""
-    with domain_errors():
-        auth.unlock_account(session=session, username=username, actor=principal.actor)
+    auth.unlock_account(session=session, username=username, actor=principal.actor)
 
 
 @router.delete("/locks/addresses/{source_ip}", status_code=204)
 def unlock_address(source_ip: str, principal: Admin, session: SessionDep) -> None:
     """Unlock a source address."""
-    with domain_errors():
-        auth.unlock_address(session=session, source_ip=source_ip, actor=principal.actor)
+    auth.unlock_address(session=session, source_ip=source_ip, actor=principal.actor)

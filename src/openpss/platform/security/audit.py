@@ -13,10 +13,15 @@ from dataclasses import dataclass
 from logging.handlers import SysLogHandler
 from typing import Any
 
-from sqlalchemy import Select, event, func, select
+from pydantic import Field, model_validator
+from sqlalchemy import Select, event, select
 from sqlalchemy.orm import Session
 
+from openpss.platform.db import starts_with_text
+from openpss.platform.fields import IsoDateTime
+from openpss.platform.listing import MAX_LIMIT, Keyset, KeysetQuery, Page, paginate
 from openpss.platform.security.models import AuditEntry
+from openpss.platform.xlsx import xlsx_bytes
 
 logger = logging.getLogger(__name__)
 # Audit events also go to this logger; the syslog forwarder attaches a handler to it.
@@ -64,21 +69,39 @@ def _forget_rolled_back(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
-@dataclass(frozen=True)
-class AuditFilter:
-    """Audit-log search: actor and action prefixes, time range [since, until)."""
+class AuditQuery(KeysetQuery):
+    """Audit-log search: actor, action prefix, time range [since, until); naive means UTC."""
 
-    actor: str = ""
-    action: str = ""
-    since: dt.datetime | None = None
-    until: dt.datetime | None = None
+    actor: str = Field("", max_length=64, description="account name, exactly")
+    action: str = Field("", max_length=64, description="prefix, e.g. 'login' or 'account.'")
+    since: IsoDateTime | None = Field(None, description="from this time (inclusive)")
+    until: IsoDateTime | None = Field(None, description="before this time (exclusive)")
+    per_page: int | None = Field(None, ge=1, le=MAX_LIMIT, description="same as `limit`")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _per_page_is_limit(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("per_page") not in (None, ""):
+            data = {**data, "limit": data["per_page"]}
+        return data
+
+    @model_validator(mode="after")
+    def _aware(self) -> AuditQuery:
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                setattr(self, name, value.replace(tzinfo=dt.UTC))
+        return self
 
 
-def _filtered(query: Select[Any], flt: AuditFilter) -> Select[Any]:
-    if flt.actor.strip():
-        query = query.where(AuditEntry.actor == flt.actor.strip())
-    if flt.action.strip():
-        query = query.where(AuditEntry.action.startswith(flt.action.strip()))
+AUDIT_ORDER = Keyset(AuditEntry.at, AuditEntry.id)
+
+
+def _filtered(query: Select[Any], flt: AuditQuery) -> Select[Any]:
+    if flt.actor:
+        query = query.where(AuditEntry.actor == flt.actor)
+    if flt.action:
+        query = query.where(starts_with_text(AuditEntry.action, flt.action))
     if flt.since is not None:
         query = query.where(AuditEntry.at >= flt.since)
     if flt.until is not None:
@@ -86,17 +109,18 @@ def _filtered(query: Select[Any], flt: AuditFilter) -> Select[Any]:
     return query
 
 
-def search_audit(
-    *, session: Session, flt: AuditFilter, page: int = 1, per_page: int = 50
-) -> tuple[list[AuditEntry], int]:
-    """One page of matching entries, newest first, and the total count."""
-    total = session.scalar(_filtered(select(func.count()).select_from(AuditEntry), flt)) or 0
-    query = _filtered(select(AuditEntry), flt).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-    rows = session.scalars(query.offset((max(page, 1) - 1) * per_page).limit(per_page))
-    return list(rows), int(total)
+def search_audit(*, session: Session, query: AuditQuery) -> Page[AuditEntry]:
+    """One page of matching entries, newest first (keyset paging with `after`), and the total."""
+    return paginate(session, _filtered(select(AuditEntry), query), query, keyset=AUDIT_ORDER)
 
 
-def iter_audit(*, session: Session, flt: AuditFilter, batch: int = 1000) -> Iterator[AuditEntry]:
+def recent_audit(*, session: Session, limit: int = 10) -> list[AuditEntry]:
+    """The newest entries (one query, no count: the dashboard's list)."""
+    query = select(AuditEntry).order_by(*AUDIT_ORDER.order()).limit(limit)
+    return list(session.scalars(query))
+
+
+def iter_audit(*, session: Session, flt: AuditQuery, batch: int = 1000) -> Iterator[AuditEntry]:
     """Every matching entry, oldest first, fetched in batches (for exports)."""
     query = _filtered(select(AuditEntry), flt).order_by(AuditEntry.at, AuditEntry.id)
     yield from session.scalars(query.execution_options(yield_per=batch))
@@ -110,7 +134,7 @@ def _row(entry: AuditEntry) -> list[str]:
     return [at, entry.actor, entry.source_ip, entry.action, entry.target, entry.detail]
 
 
-def export_csv(*, session: Session, flt: AuditFilter) -> str:
+def export_csv(*, session: Session, flt: AuditQuery) -> str:
     """The matching entries as CSV text with a header row."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -120,18 +144,10 @@ def export_csv(*, session: Session, flt: AuditFilter) -> str:
     return buffer.getvalue()
 
 
-def export_xlsx(*, session: Session, flt: AuditFilter) -> bytes:
+def export_xlsx(*, session: Session, flt: AuditQuery) -> bytes:
     """The matching entries as an xlsx workbook (streaming write-only sheet)."""
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Audit log")
-    sheet.append(EXPORT_COLUMNS)
-    for entry in iter_audit(session=session, flt=flt):
-        sheet.append(_row(entry))
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    rows = (_row(entry) for entry in iter_audit(session=session, flt=flt))
+    return xlsx_bytes("Audit log", rows, EXPORT_COLUMNS)
 
 
 def parse_syslog_address(address: str) -> tuple[str, int]:

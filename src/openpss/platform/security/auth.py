@@ -15,9 +15,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, contains_eager
 
 from openpss.platform.db import UTCDateTime, utcnow
+from openpss.platform.errors import Locked, NotFound
 from openpss.platform.security.audit import Actor, record_audit
 from openpss.platform.security.binding import address_allowed, check_binding
-from openpss.platform.security.errors import Locked, LoginRefused, NotFound, PasswordExpired
+from openpss.platform.security.errors import LoginRefused, PasswordExpired
 from openpss.platform.security.models import Account, IpLock, LoginSession
 from openpss.platform.security.passwords import hash_password, verify_password
 from openpss.platform.security.tokens import open_login_session

@@ -13,8 +13,9 @@ from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
+from openpss.platform.errors import Invalid
 from openpss.platform.security.audit import Actor, record_audit
-from openpss.platform.security.errors import Invalid, NotBound
+from openpss.platform.security.errors import NotBound
 from openpss.platform.security.models import Account
 
 logger = logging.getLogger(__name__)

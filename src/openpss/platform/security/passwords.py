@@ -7,13 +7,18 @@ import string
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from openpss.platform.errors import Invalid
+
 _hasher = PasswordHasher()
 
 SPECIAL = set(string.punctuation)
 
 
-class PasswordRuleError(ValueError):
+class PasswordRuleError(Invalid):
     """A password that breaks the platform's password rule; the message says which part."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="password")
 
 
 def hash_password(password: str) -> str:

@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from openpss.platform.fields import DbId
 from openpss.platform.security.models import Role
 
 
@@ -97,7 +98,9 @@ class TokenCreate(BaseModel):
 
     name: str
     days: int | None = None
-    account_id: int | None = Field(None, description="administrators may issue for another account")
+    account_id: DbId | None = Field(
+        None, description="administrators may issue for another account"
+    )
 
 
 class TokenRead(BaseModel):
@@ -107,7 +110,7 @@ class TokenRead(BaseModel):
 
     id: int
     name: str
-    account_id: int
+    account_id: DbId
     created_at: dt.datetime
     last_used: dt.datetime | None
     expires_at: dt.datetime | None
@@ -140,6 +143,7 @@ class AuditPage(BaseModel):
     page: int
     per_page: int
     items: list[AuditRead]
+    next_cursor: str = Field("", description="pass as `after` for the next page")
 
 
 class SessionRead(BaseModel):

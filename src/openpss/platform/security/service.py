@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from openpss.platform.db import utcnow
+from openpss.platform.errors import Conflict, Invalid, NotFound
 from openpss.platform.security.audit import Actor, record_audit
 from openpss.platform.security.auth import (
     LockPolicy,
@@ -26,7 +27,7 @@ from openpss.platform.security.auth import (
     reset_failures,
 )
 from openpss.platform.security.binding import set_binding
-from openpss.platform.security.errors import Conflict, Invalid, LoginRefused, NotFound
+from openpss.platform.security.errors import LoginRefused
 from openpss.platform.security.models import Account, ApiToken, LoginSession, Role, SecurityQuestion
 from openpss.platform.security.passwords import check_password_rule, hash_password, verify_password
 from openpss.platform.security.tokens import create_api_token

@@ -1,6 +1,6 @@
 """Console pages of the security domain: initialization, login, forgot password, own account.
 
-The administrator pages (accounts, tokens, audit log, online users, locks) are in admin_views.py.
+The administrator pages (accounts, tokens, audit log, online users, locks) are in views_admin.py.
 """
 
 from __future__ import annotations
@@ -20,12 +20,15 @@ from openpss.platform.deps import (
     Viewer,
     client_ip,
 )
+from openpss.platform.errors import DomainError
+from openpss.platform.fields import DbId
 from openpss.platform.security import auth, service
-from openpss.platform.security.admin_views import router as admin_router
 from openpss.platform.security.audit import Actor
-from openpss.platform.security.errors import PasswordExpired, SecurityError
+from openpss.platform.security.errors import PasswordExpired
 from openpss.platform.security.passwords import PasswordRuleError, check_password_rule, strength
+from openpss.platform.security.views_admin import router as admin_router
 from openpss.platform.settings import Settings
+from openpss.platform.web.errors import http_status
 from openpss.platform.web.templating import render
 
 logger = logging.getLogger(__name__)
@@ -124,7 +127,7 @@ def init_submit(
             session=session, username=username, password=password, confirm=confirm,
             questions=pairs, actor=Actor("system", client_ip(request)),
         )  # fmt: skip
-    except (SecurityError, PasswordRuleError) as exc:
+    except DomainError as exc:
         ctx = _init_context(
             error=str(exc), username=username, questions=[q0, q1, q2], auto_login=auto_login
         )
@@ -178,10 +181,10 @@ def login_submit(
     except PasswordExpired as exc:
         ctx = {"error": str(exc), "username": username, "next": safe_next(next),
                "remember": remember}  # fmt: skip
-        return render(request, "security/expired.html", ctx, status_code=exc.status_code)
-    except SecurityError as exc:
+        return render(request, "security/expired.html", ctx, status_code=http_status(exc))
+    except DomainError as exc:
         ctx = {"error": str(exc), "username": username, "next": safe_next(next)}
-        return render(request, "security/login.html", ctx, status_code=exc.status_code)
+        return render(request, "security/login.html", ctx, status_code=http_status(exc))
     response = RedirectResponse(safe_next(next), status_code=303)
     return with_cookie(response, request, token, lifetime, remember)
 
@@ -205,8 +208,8 @@ def expired_submit(
             confirm=confirm, source_ip=client_ip(request), policy=lock_policy(settings),
         )  # fmt: skip
         token, lifetime = start_session(request, session, settings, username, password, remember)
-    except (SecurityError, PasswordRuleError) as exc:
-        status = exc.status_code if isinstance(exc, SecurityError) else 422
+    except DomainError as exc:
+        status = http_status(exc)
         ctx = {"error": str(exc), "username": username, "next": safe_next(next),
                "remember": remember}  # fmt: skip
         return render(request, "security/expired.html", ctx, status_code=status)
@@ -265,8 +268,8 @@ def forgot_reset(
             session=session, username=username, answers=[a0, a1, a2], password=password,
             confirm=confirm, source_ip=client_ip(request), policy=lock_policy(settings),
         )  # fmt: skip
-    except (SecurityError, PasswordRuleError) as exc:
-        status = exc.status_code if isinstance(exc, SecurityError) else 422
+    except DomainError as exc:
+        status = http_status(exc)
         questions = service.questions_for(
             session=session, username=username, secret=settings.secret_key
         )
@@ -278,11 +281,10 @@ def forgot_reset(
 @router.get("/account", response_class=HTMLResponse)
 def my_account(request: Request, principal: Viewer, session: SessionDep) -> Response:
     """Own account: change password, security questions."""
-    request.state.principal = principal
     return render(request, "security/account.html", _account_context(session, principal.account_id))
 
 
-def _account_context(session: SessionDep, account_id: int, **extra: object) -> dict[str, object]:
+def _account_context(session: SessionDep, account_id: DbId, **extra: object) -> dict[str, object]:
     account = service.get_account(session=session, account_id=account_id)
     current = [q.question for q in account.questions] or service.SUGGESTED_QUESTIONS[:3]
     ctx: dict[str, object] = {
@@ -304,14 +306,13 @@ def my_password(
     confirm: OptStr = "",
 ) -> Response:
     """Change one's own password."""
-    request.state.principal = principal
     try:
         service.change_own_password(
             session=session, account_id=principal.account_id, current=current,
             password=password, confirm=confirm, actor=principal.actor,
             keep_session_id=principal.login_session_id,
         )  # fmt: skip
-    except (SecurityError, PasswordRuleError) as exc:
+    except DomainError as exc:
         ctx = _account_context(session, principal.account_id, password_error=str(exc))
         return render(request, "security/account.html", ctx, status_code=422)
     ctx = _account_context(session, principal.account_id, password_ok="Password changed.")
@@ -331,13 +332,12 @@ def my_questions(
     a2: OptStr = "",
 ) -> Response:
     """Replace one's security questions."""
-    request.state.principal = principal
     try:
         service.set_questions(
             session=session, account_id=principal.account_id,
             questions=[(q0, a0), (q1, a1), (q2, a2)], actor=principal.actor,
         )  # fmt: skip
-    except SecurityError as exc:
+    except DomainError as exc:
         ctx = _account_context(session, principal.account_id, questions_error=str(exc))
         return render(request, "security/account.html", ctx, status_code=422)
     ctx = _account_context(session, principal.account_id, questions_ok="Security questions saved.")

@@ -5,15 +5,16 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, Response, status
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
-from openpss.platform.security.audit import record_audit
-from openpss.platform.vision import ffc_wizard, service
-from openpss.platform.vision.deps import SessionsDep, http_error
+from openpss.platform.errors import Invalid, NotFound
+from openpss.platform.fields import DbId
+from openpss.platform.vision import service
+from openpss.platform.vision.deps import SessionsDep
 from openpss.platform.vision.features import FeatureNode, level_index
 from openpss.platform.vision.images import png_bytes, tiff_bytes
-from openpss.platform.vision.live import CameraSessions, VisionError
+from openpss.platform.vision.live import CameraSessions
 from openpss.platform.vision.models import Camera
 from openpss.platform.vision.schemas import (
     AcquisitionStart,
@@ -25,8 +26,9 @@ from openpss.platform.vision.schemas import (
     FFCApply,
     FFCCapture,
 )
+from openpss.platform.web.openapi import DEVICE_ERRORS, file_answer
 
-router = APIRouter(prefix="/vision", tags=["vision"])
+router = APIRouter(prefix="/vision", tags=["vision"], responses=DEVICE_ERRORS)
 
 
 def _read(camera: Camera, sessions: CameraSessions) -> CameraRead:
@@ -52,47 +54,33 @@ def add_camera(
     data: CameraCreate, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> CameraRead:
     """Add a camera by IP address."""
-    try:
-        camera = service.add_camera(session=session, data=data)
-    except VisionError as exc:
-        raise http_error(exc) from exc
-    record_audit(
-        session=session, actor=principal.actor, action="camera.create", target=camera.name,
-        detail={"address": camera.address, "port": camera.port},
-    )  # fmt: skip
+    camera = service.add_camera(session=session, actor=principal.actor, data=data)
     return _read(camera, sessions)
 
 
 @router.patch("/cameras/{camera_id}", response_model=CameraRead)
 def update_camera(
-    camera_id: int,
+    camera_id: DbId,
     data: CameraUpdate,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Operator,
 ) -> CameraRead:
     """Rename or readdress a camera."""
-    try:
-        camera = service.update_camera(session=session, camera_id=camera_id, data=data)
-    except VisionError as exc:
-        raise http_error(exc) from exc
-    record_audit(
-        session=session, actor=principal.actor, action="camera.update", target=camera.name,
-        detail=data.model_dump(exclude_unset=True),
-    )  # fmt: skip
+    camera = service.update_camera(
+        session=session, actor=principal.actor, camera_id=camera_id, data=data
+    )
     return _read(camera, sessions)
 
 
 @router.delete("/cameras/{camera_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_camera(
-    camera_id: int, session: SessionDep, sessions: SessionsDep, principal: Operator
+    camera_id: DbId, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> Response:
     """Disconnect and remove a camera."""
-    try:
-        camera = service.delete_camera(session=session, sessions=sessions, camera_id=camera_id)
-    except VisionError as exc:
-        raise http_error(exc) from exc
-    record_audit(session=session, actor=principal.actor, action="camera.delete", target=camera.name)
+    service.delete_camera(
+        session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -101,62 +89,44 @@ def discover(
     session: SessionDep, sessions: SessionsDep, _: Operator, interface: str = "127.0.0.1"
 ) -> list[DiscoveredCamera]:
     """Broadcast a discovery on a network interface (name such as eth0, or its IPv4 address)."""
-    try:
-        return service.discover(session=session, finder=sessions.finder, interface=interface)
-    except VisionError as exc:
-        raise http_error(exc) from exc
+    return service.discover(session=session, finder=sessions.finder, interface=interface)
 
 
 @router.post("/cameras/{camera_id}/connect", response_model=CameraRead)
 def connect(
-    camera_id: int, session: SessionDep, sessions: SessionsDep, principal: Operator
+    camera_id: DbId, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> CameraRead:
     """Connect with control privilege."""
-    try:
-        service.connect(session=session, sessions=sessions, camera_id=camera_id)
-        camera = service.get_camera(session=session, camera_id=camera_id)
-    except VisionError as exc:
-        raise http_error(exc) from exc
-    record_audit(
-        session=session, actor=principal.actor, action="camera.connect", target=camera.name
-    )
-    return _read(camera, sessions)
+    service.connect(session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id)
+    return _read(service.get_camera(session=session, camera_id=camera_id), sessions)
 
 
 @router.post("/cameras/{camera_id}/disconnect", response_model=CameraRead)
 def disconnect(
-    camera_id: int, session: SessionDep, sessions: SessionsDep, principal: Operator
+    camera_id: DbId, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> CameraRead:
     """Stop acquiring and release control."""
-    try:
-        camera = service.get_camera(session=session, camera_id=camera_id)
-    except VisionError as exc:
-        raise http_error(exc) from exc
-    sessions.close(camera_id)
-    record_audit(
-        session=session, actor=principal.actor, action="camera.disconnect", target=camera.name
+    service.disconnect(
+        session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id
     )
-    return _read(camera, sessions)
+    return _read(service.get_camera(session=session, camera_id=camera_id), sessions)
 
 
 @router.get("/cameras/{camera_id}/features")
 def features(
-    camera_id: int, sessions: SessionsDep, _: Viewer, level: str = "Beginner"
+    camera_id: DbId, sessions: SessionsDep, _: Viewer, level: str = "Beginner"
 ) -> list[dict[str, Any]]:
     """The feature tree at a user level; `locked` features cannot be changed in the current mode."""
     try:
         level_index(level)
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-    try:
-        return _tree(sessions.require(camera_id).features(level))
-    except VisionError as exc:
-        raise http_error(exc) from exc
+        raise Invalid(str(exc)) from exc
+    return _tree(sessions.require(camera_id).features(level))
 
 
 @router.put("/cameras/{camera_id}/features/{name}")
 def set_feature(
-    camera_id: int,
+    camera_id: DbId,
     name: str,
     data: FeatureWrite,
     session: SessionDep,
@@ -164,150 +134,104 @@ def set_feature(
     principal: Operator,
 ) -> dict[str, str]:
     """Write a feature; the answer holds the value the camera reports afterwards."""
-    try:
-        live = sessions.require(camera_id)
-        live.set(name, data.value)
-        value = live.get(name)
-    except VisionError as exc:
-        raise http_error(exc) from exc
-    record_audit(
-        session=session, actor=principal.actor, action="camera.feature", target=name,
-        detail={"camera": camera_id, "value": data.value},
+    value = service.set_feature(
+        session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id,
+        name=name, value=data.value,
     )  # fmt: skip
     return {"name": name, "value": value}
 
 
 @router.post("/cameras/{camera_id}/commands/{name}", status_code=status.HTTP_204_NO_CONTENT)
 def execute(
-    camera_id: int, name: str, session: SessionDep, sessions: SessionsDep, principal: Operator
+    camera_id: DbId, name: str, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> Response:
     """Execute a command feature (e.g. TriggerSoftware, UserSetSave)."""
-    try:
-        sessions.require(camera_id).execute(name)
-    except VisionError as exc:
-        raise http_error(exc) from exc
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="camera.command",
-        target=name,
-        detail={"camera": camera_id},
+    service.execute_command(
+        session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id, name=name
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/cameras/{camera_id}/acquisition", status_code=status.HTTP_202_ACCEPTED)
 def play(
-    camera_id: int,
+    camera_id: DbId,
     data: AcquisitionStart,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Operator,
 ) -> dict[str, Any]:
     """Play: Continuous, SingleFrame or MultiFrame (count 1-255)."""
-    try:
-        sessions.require(camera_id).play(data.mode, data.count)
-    except VisionError as exc:
-        raise http_error(exc) from exc
-    record_audit(
-        session=session, actor=principal.actor, action="camera.acquisition.start",
-        target=str(camera_id), detail=data.model_dump(),
+    service.start_acquisition(
+        session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id,
+        mode=data.mode, count=data.count,
     )  # fmt: skip
     return {"mode": data.mode, "count": data.count}
 
 
 @router.delete("/cameras/{camera_id}/acquisition", status_code=status.HTTP_204_NO_CONTENT)
 def stop(
-    camera_id: int, session: SessionDep, sessions: SessionsDep, principal: Operator
+    camera_id: DbId, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> Response:
     """Stop acquiring."""
-    try:
-        sessions.require(camera_id).stop()
-    except VisionError as exc:
-        raise http_error(exc) from exc
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="camera.acquisition.stop",
-        target=str(camera_id),
+    service.stop_acquisition(
+        session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/cameras/{camera_id}/statistics")
-def statistics(camera_id: int, sessions: SessionsDep, _: Viewer) -> dict[str, Any]:
+def statistics(camera_id: DbId, sessions: SessionsDep, _: Viewer) -> dict[str, Any]:
     """Configured and measured frame rate, bandwidth, images received, loss, resends."""
-    try:
-        return sessions.require(camera_id).statistics()
-    except VisionError as exc:
-        raise http_error(exc) from exc
+    return sessions.require(camera_id).statistics()
 
 
 @router.get("/cameras/{camera_id}/events")
-def events(camera_id: int, sessions: SessionsDep, _: Viewer) -> list[dict[str, str]]:
+def events(camera_id: DbId, sessions: SessionsDep, _: Viewer) -> list[dict[str, str]]:
     """The event log, newest first."""
-    try:
-        live = sessions.require(camera_id)
-    except VisionError as exc:
-        raise http_error(exc) from exc
+    live = sessions.require(camera_id)
     return [{"at": e.at.isoformat(), "kind": e.kind, "text": e.text} for e in list(live.events)]
 
 
-@router.get("/cameras/{camera_id}/frame.{extension}")
-def frame(camera_id: int, extension: str, sessions: SessionsDep, _: Viewer) -> Response:
+@router.get(
+    "/cameras/{camera_id}/frame.{extension}",
+    response_class=Response,
+    responses=file_answer("image/png", "image/tiff"),
+)
+def frame(camera_id: DbId, extension: str, sessions: SessionsDep, _: Viewer) -> Response:
     """The latest frame as PNG (8-bit, colour) or TIFF (samples as received)."""
-    try:
-        snapshot = sessions.require(camera_id).latest
-    except VisionError as exc:
-        raise http_error(exc) from exc
+    snapshot = sessions.require(camera_id).latest
     if snapshot is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no frame received yet; press Play first")
+        raise NotFound("no frame received yet; press Play first")
     if extension == "png":
         return Response(png_bytes(snapshot), media_type="image/png")
     if extension in ("tif", "tiff"):
         return Response(tiff_bytes(snapshot), media_type="image/tiff")
-    raise HTTPException(
-        status.HTTP_404_NOT_FOUND, f"unknown frame format {extension!r}; use png or tiff"
-    )
+    raise NotFound(f"unknown frame format {extension!r}; use png or tiff")
 
 
 @router.post("/cameras/{camera_id}/ffc/capture")
 def ffc_capture(
-    camera_id: int,
+    camera_id: DbId,
     data: FFCCapture,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Operator,
 ) -> dict[str, Any]:
     """FFC wizard: capture the dark field (lens covered) or the bright field (even light)."""
-    try:
-        count = ffc_wizard.capture(sessions.require(camera_id), data.field, data.frames)
-    except VisionError as exc:
-        raise http_error(exc) from exc
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="camera.ffc.capture",
-        target=str(camera_id),
-        detail=data.model_dump(),
-    )
+    count = service.ffc_capture(
+        session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id,
+        field=data.field, frames=data.frames,
+    )  # fmt: skip
     return {"field": data.field, "frames": count}
 
 
 @router.post("/cameras/{camera_id}/ffc/apply")
 def ffc_apply(
-    camera_id: int, data: FFCApply, session: SessionDep, sessions: SessionsDep, principal: Operator
+    camera_id: DbId, data: FFCApply, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> dict[str, str]:
     """FFC wizard: compute (max/min brightness ratio at most 2), upload, load and enable."""
-    try:
-        result = ffc_wizard.apply(sessions.require(camera_id), data.mode)
-    except VisionError as exc:
-        raise http_error(exc) from exc
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="camera.ffc.apply",
-        target=str(camera_id),
-        detail=data.model_dump(),
-    )
+    result = service.ffc_apply(
+        session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id,
+        mode=data.mode,
+    )  # fmt: skip
     return {"result": result}

@@ -7,11 +7,10 @@ import functools
 import threading
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 
 from openpss.platform.events import Event, EventBus, EventKind
-from openpss.platform.vision.live import CameraSessions, NotConnected, VisionError
-from openpss.platform.vision.service import CameraConflict, CameraNotFound
+from openpss.platform.vision.live import CameraSessions
 
 _lock = threading.Lock()
 
@@ -34,15 +33,6 @@ def _camera_event(bus: EventBus, camera_id: int, kind: str, text: str) -> None:
 
 
 SessionsDep = Annotated[CameraSessions, Depends(get_sessions)]
-
-
-def http_error(exc: VisionError) -> HTTPException:
-    """404 unknown camera, 409 conflict or not connected, 400 anything the camera refused."""
-    if isinstance(exc, CameraNotFound):
-        return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
-    if isinstance(exc, CameraConflict | NotConnected):
-        return HTTPException(status.HTTP_409_CONFLICT, str(exc))
-    return HTTPException(status.HTTP_400_BAD_REQUEST, str(exc))
 
 
 async def close_cameras_on_shutdown(app: Any) -> None:

@@ -12,7 +12,8 @@ from typing import Literal
 
 import numpy as np
 
-from openpss.platform.vision.live import PACKET_SIZE, LiveCamera, VisionError
+from openpss.platform.errors import Conflict, Invalid, Unavailable
+from openpss.platform.vision.live import PACKET_SIZE, LiveCamera
 from openpss.protocols.gige_vision import ffc
 
 logger = logging.getLogger(__name__)
@@ -47,9 +48,9 @@ def capture(live: LiveCamera, field_name: Field, frames: int = 4) -> int:
             with ffc.linear_capture(live.camera) as color:
                 images = ffc.capture(live.camera, frames, packet_size=PACKET_SIZE)
         except ffc.CalibrationError as exc:
-            raise VisionError(str(exc)) from exc
+            raise Invalid(str(exc)) from exc
         except Exception as exc:  # GVCP refusals and socket errors: say which step failed
-            raise VisionError(f"capturing the {field_name} field failed: {exc}") from exc
+            raise Unavailable(f"capturing the {field_name} field failed: {exc}") from exc
     state = state_of(live)
     state.frames[field_name] = images
     state.color = color
@@ -60,11 +61,11 @@ def capture(live: LiveCamera, field_name: Field, frames: int = 4) -> int:
 def apply(live: LiveCamera, mode: str) -> str:
     """Compute the coefficients, upload them (WRITEMEM), load and enable FFC; returns a summary."""
     if mode not in FFC_MODES:
-        raise VisionError(f"unknown FFC mode {mode!r}; use point or plane16")
+        raise Invalid(f"unknown FFC mode {mode!r}; use point or plane16")
     state = state_of(live)
     for needed in ("dark", "bright"):
         if needed not in state.frames:
-            raise VisionError(f"capture the {needed} field first")
+            raise Conflict(f"capture the {needed} field first")
     try:
         data = ffc.coefficients(
             state.frames["dark"], state.frames["bright"], mode, color=state.color
@@ -73,9 +74,9 @@ def apply(live: LiveCamera, mode: str) -> str:
             ffc.upload(live.camera, mode, data)
     except ffc.CalibrationError as exc:
         live.log("ffc", f"refused: {exc}")
-        raise VisionError(str(exc)) from exc
+        raise Invalid(str(exc)) from exc
     except Exception as exc:
-        raise VisionError(f"uploading the FFC coefficients failed: {exc}") from exc
+        raise Unavailable(f"uploading the FFC coefficients failed: {exc}") from exc
     state.last_result = f"{FFC_MODES[mode]} coefficients ({len(data)} bytes) loaded, FFC enabled"
     live.log("ffc", state.last_result)
     return state.last_result

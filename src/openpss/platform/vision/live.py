@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from openpss.imaging import ImagingError, payload_size, to_rgb8, unpack
+from openpss.platform.errors import Conflict, Invalid, NotFound, Unavailable
 from openpss.platform.vision.features import FeatureNode, feature_tree
 from openpss.protocols.gige_vision.camera import GigECamera
 from openpss.protocols.gige_vision.client import discover
@@ -53,11 +54,7 @@ class AcquisitionState(enum.StrEnum):
     acquiring = "acquiring"
 
 
-class VisionError(Exception):
-    """A camera operation failed; the message says what to do."""
-
-
-class NotConnected(VisionError):
+class NotConnected(Conflict):
     """The camera has no open connection."""
 
 
@@ -107,7 +104,7 @@ class LiveCamera:
         try:
             self.camera = connect(address, port=port)
         except Exception as exc:  # GvcpError, OSError, genicam errors while loading the XML
-            raise VisionError(f"cannot connect to {address}:{port}: {exc}") from exc
+            raise Unavailable(f"cannot connect to {address}:{port}: {exc}") from exc
         self.lock = threading.RLock()  # the node map is not thread-safe
         self.events: deque[EventEntry] = deque(maxlen=EVENT_LOG_SIZE)
         self.latest: Snapshot | None = None
@@ -160,9 +157,9 @@ class LiveCamera:
             try:
                 return str(self.camera.node(name).to_string())
             except KeyError as exc:
-                raise VisionError(str(exc.args[0])) from exc
+                raise NotFound(str(exc.args[0])) from exc
             except Exception as exc:
-                raise VisionError(f"cannot read {name}: {_short(exc)}") from exc
+                raise Unavailable(f"cannot read {name}: {_short(exc)}") from exc
 
     def set(self, name: str, value: str) -> None:
         """Write a feature from its text form; a refusal names the feature and the reason."""
@@ -170,9 +167,9 @@ class LiveCamera:
             try:
                 self.camera.set(name, value)
             except KeyError as exc:
-                raise VisionError(str(exc.args[0])) from exc
+                raise NotFound(str(exc.args[0])) from exc
             except Exception as exc:
-                raise VisionError(f"cannot set {name} to {value!r}: {_short(exc)}") from exc
+                raise Invalid(f"cannot set {name} to {value!r}: {_short(exc)}") from exc
         self.log("feature", f"{name} = {value}")
 
     def execute(self, name: str) -> None:
@@ -181,9 +178,9 @@ class LiveCamera:
             try:
                 self.camera.execute(name)
             except KeyError as exc:
-                raise VisionError(str(exc.args[0])) from exc
+                raise NotFound(str(exc.args[0])) from exc
             except Exception as exc:
-                raise VisionError(f"cannot execute {name}: {_short(exc)}") from exc
+                raise Unavailable(f"cannot execute {name}: {_short(exc)}") from exc
         self.log("command", name)
 
     # ----------------------------------------------------------------- acquisition
@@ -191,11 +188,9 @@ class LiveCamera:
     def play(self, mode: str, count: int = 1) -> None:
         """Start acquiring: Continuous, SingleFrame, or MultiFrame with `count` frames (1-255)."""
         if mode not in ACQUISITION_MODES:
-            raise VisionError(
-                f"unknown acquisition mode {mode!r}; use {', '.join(ACQUISITION_MODES)}"
-            )
+            raise Invalid(f"unknown acquisition mode {mode!r}; use {', '.join(ACQUISITION_MODES)}")
         if mode == "MultiFrame" and not 1 <= count <= FRAME_COUNT_MAX:
-            raise VisionError(f"AcquisitionFrameCount must be 1-{FRAME_COUNT_MAX}, got {count}")
+            raise Invalid(f"AcquisitionFrameCount must be 1-{FRAME_COUNT_MAX}, got {count}")
         with self.lock:
             self.stop()
             self.set("AcquisitionMode", mode)
@@ -205,7 +200,7 @@ class LiveCamera:
             try:
                 receiver = self.camera.start_stream(packet_size=PACKET_SIZE)
             except Exception as exc:
-                raise VisionError(f"cannot open the stream channel: {_short(exc)}") from exc
+                raise Unavailable(f"cannot open the stream channel: {_short(exc)}") from exc
             self.receiver, self.frames_seen = receiver, 0
             self.recent = deque(maxlen=target or 1)
             self._stop.clear()
@@ -240,7 +235,7 @@ class LiveCamera:
         if thread is not None:
             thread.join(timeout)
         if self.frames_seen < count:
-            raise VisionError(
+            raise Invalid(
                 f"only {self.frames_seen} of {count} frames arrived within {timeout:g} s; "
                 "check the trigger mode and the network"
             )
@@ -370,7 +365,7 @@ class CameraSessions:
         return self._live.get(camera_id)
 
     def require(self, camera_id: int) -> LiveCamera:
-        """The connection of a camera; VisionError when not connected."""
+        """The connection of a camera; NotConnected when not connected."""
         live = self._live.get(camera_id)
         if live is None:
             raise NotConnected("the camera is not connected; connect it first")

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Form, HTTPException, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
-from openpss.platform.security.audit import record_audit
+from openpss.platform.errors import DomainError, Invalid, NotFound
+from openpss.platform.fields import DbId
 from openpss.platform.vision import ffc_wizard, service
 from openpss.platform.vision.deps import SessionsDep
 from openpss.platform.vision.features import LEVELS, level_index
 from openpss.platform.vision.images import png_bytes, tiff_bytes
-from openpss.platform.vision.live import ACQUISITION_MODES, CameraSessions, VisionError
+from openpss.platform.vision.live import ACQUISITION_MODES, CameraSessions
 from openpss.platform.vision.schemas import CameraCreate
 from openpss.platform.web.templating import render
 
@@ -44,7 +45,6 @@ def camera_list(
     request: Request, session: SessionDep, sessions: SessionsDep, principal: Viewer
 ) -> HTMLResponse:
     """The camera list: discovery, add by IP, connect."""
-    request.state.principal = principal
     return _list(request, session, sessions)
 
 
@@ -53,7 +53,6 @@ async def camera_add(
     request: Request, session: SessionDep, sessions: SessionsDep, principal: Operator
 ) -> HTMLResponse:
     """Add a camera from the form (manual IP or a discovery answer)."""
-    request.state.principal = principal
     form = await request.form()
     values = {
         k: str(form.get(k, "")).strip()
@@ -61,19 +60,13 @@ async def camera_add(
     }
     values = {k: v for k, v in values.items() if v}
     try:
-        camera = service.add_camera(session=session, data=CameraCreate.model_validate(values))
+        data = CameraCreate.model_validate(values)
+        camera = service.add_camera(session=session, actor=principal.actor, data=data)
     except ValidationError as exc:
         errors = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
         return _list(request, session, sessions, errors=errors, form=values)
-    except VisionError as exc:
+    except DomainError as exc:
         return _list(request, session, sessions, errors=[str(exc)], form=values)
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="camera.create",
-        target=camera.name,
-        detail={"address": camera.address, "port": camera.port},
-    )
     return _list(request, session, sessions, message=f"Camera {camera.name} added.")
 
 
@@ -86,22 +79,18 @@ def camera_discover(
     interface: str = Form(DEFAULT_INTERFACE),
 ) -> HTMLResponse:
     """Broadcast a discovery on the chosen interface and list the answers."""
-    request.state.principal = principal
     try:
         found = service.discover(session=session, finder=sessions.finder, interface=interface)
-    except VisionError as exc:
+    except DomainError as exc:
         return _list(request, session, sessions, errors=[str(exc)], interface=interface)
     message = f"{len(found)} camera(s) answered on {interface}."
     return _list(request, session, sessions, found=found, interface=interface, message=message)
 
 
 def _viewer(
-    request: Request, session: SessionDep, sessions: CameraSessions, camera_id: int, **extra: Any
+    request: Request, session: SessionDep, sessions: CameraSessions, camera_id: DbId, **extra: Any
 ) -> HTMLResponse:
-    try:
-        camera = service.get_camera(session=session, camera_id=camera_id)
-    except VisionError as exc:
-        raise HTTPException(404, str(exc)) from exc
+    camera = service.get_camera(session=session, camera_id=camera_id)
     live = sessions.get(camera_id)
     context: dict[str, Any] = {
         "camera": camera,
@@ -123,14 +112,13 @@ def _viewer(
 @router.get("/vision/{camera_id}", response_class=HTMLResponse)
 def camera_page(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Viewer,
     level: str = "Beginner",
 ) -> HTMLResponse:
     """The viewer of one camera."""
-    request.state.principal = principal
     level = level if level in LEVELS else "Beginner"
     return _viewer(request, session, sessions, camera_id, level=level)
 
@@ -138,42 +126,38 @@ def camera_page(
 @router.post("/vision/{camera_id}/connect", response_class=HTMLResponse)
 def camera_connect(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Operator,
 ) -> HTMLResponse:
     """Connect with control privilege."""
-    request.state.principal = principal
     try:
-        service.connect(session=session, sessions=sessions, camera_id=camera_id)
-    except VisionError as exc:
+        service.connect(
+            session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id
+        )
+    except DomainError as exc:
         return _viewer(request, session, sessions, camera_id, errors=[str(exc)])
-    record_audit(
-        session=session, actor=principal.actor, action="camera.connect", target=str(camera_id)
-    )
     return _viewer(request, session, sessions, camera_id, message="Connected.")
 
 
 @router.post("/vision/{camera_id}/disconnect", response_class=HTMLResponse)
 def camera_disconnect(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Operator,
 ) -> HTMLResponse:
     """Release the camera."""
-    request.state.principal = principal
-    sessions.close(camera_id)
-    record_audit(
-        session=session, actor=principal.actor, action="camera.disconnect", target=str(camera_id)
+    service.disconnect(
+        session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id
     )
     return _viewer(request, session, sessions, camera_id, message="Disconnected.")
 
 
 def _features(
-    request: Request, sessions: CameraSessions, camera_id: int, level: str, error: str = ""
+    request: Request, sessions: CameraSessions, camera_id: DbId, level: str, error: str = ""
 ) -> HTMLResponse:
     level = level if level in LEVELS else "Beginner"
     level_index(level)
@@ -192,20 +176,19 @@ def _features(
 @router.get("/vision/{camera_id}/features", response_class=HTMLResponse)
 def features_fragment(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     sessions: SessionsDep,
     principal: Viewer,
     level: str = "Beginner",
 ) -> HTMLResponse:
     """The feature tree at a level (HTMX fragment)."""
-    request.state.principal = principal
     return _features(request, sessions, camera_id, level)
 
 
 @router.post("/vision/{camera_id}/features", response_class=HTMLResponse)
 def feature_set(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Operator,
@@ -215,30 +198,21 @@ def feature_set(
     execute: str = Form(""),
 ) -> HTMLResponse:
     """Write one feature (or execute a command) and re-render the tree."""
-    request.state.principal = principal
+    where: dict[str, Any] = {"session": session, "sessions": sessions, "actor": principal.actor}
     try:
-        live = sessions.require(camera_id)
         if execute:
-            live.execute(name)
+            service.execute_command(**where, camera_id=camera_id, name=name)
         else:
-            live.set(name, value)
-    except VisionError as exc:
+            service.set_feature(**where, camera_id=camera_id, name=name, value=value)
+    except DomainError as exc:
         return _features(request, sessions, camera_id, level, str(exc))
-    action = "camera.command" if execute else "camera.feature"
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action=action,
-        target=name,
-        detail={"camera": camera_id, "value": value},
-    )
     return _features(request, sessions, camera_id, level)
 
 
 @router.post("/vision/{camera_id}/play", response_class=HTMLResponse)
 def play(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Operator,
@@ -246,46 +220,36 @@ def play(
     count: int = Form(1),
 ) -> HTMLResponse:
     """Play continuous, single or multi."""
-    request.state.principal = principal
     try:
-        sessions.require(camera_id).play(mode, count)
-    except VisionError as exc:
+        service.start_acquisition(
+            session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id,
+            mode=mode, count=count,
+        )  # fmt: skip
+    except DomainError as exc:
         return _panel(request, sessions, camera_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="camera.acquisition.start",
-        target=str(camera_id),
-        detail={"mode": mode, "count": count},
-    )
     return _panel(request, sessions, camera_id)
 
 
 @router.post("/vision/{camera_id}/stop", response_class=HTMLResponse)
 def stop(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Operator,
 ) -> HTMLResponse:
     """Stop acquiring."""
-    request.state.principal = principal
     try:
-        sessions.require(camera_id).stop()
-    except VisionError as exc:
+        service.stop_acquisition(
+            session=session, sessions=sessions, actor=principal.actor, camera_id=camera_id
+        )
+    except DomainError as exc:
         return _panel(request, sessions, camera_id, str(exc))
-    record_audit(
-        session=session,
-        actor=principal.actor,
-        action="camera.acquisition.stop",
-        target=str(camera_id),
-    )
     return _panel(request, sessions, camera_id)
 
 
 def _panel(
-    request: Request, sessions: CameraSessions, camera_id: int, error: str = ""
+    request: Request, sessions: CameraSessions, camera_id: DbId, error: str = ""
 ) -> HTMLResponse:
     live = sessions.get(camera_id)
     context = {
@@ -299,21 +263,20 @@ def _panel(
 
 @router.get("/vision/{camera_id}/live", response_class=HTMLResponse)
 def live_panel(
-    request: Request, camera_id: int, sessions: SessionsDep, principal: Viewer
+    request: Request, camera_id: DbId, sessions: SessionsDep, principal: Viewer
 ) -> HTMLResponse:
     """Preview, statistics and event log (polled by the page)."""
-    request.state.principal = principal
     return _panel(request, sessions, camera_id)
 
 
 @router.get("/vision/{camera_id}/frame.{extension}")
 def frame_file(
-    camera_id: int, extension: str, sessions: SessionsDep, principal: Viewer, preview: bool = False
+    camera_id: DbId, extension: str, sessions: SessionsDep, principal: Viewer, preview: bool = False
 ) -> Response:
     """The latest frame: PNG (preview or full) or TIFF (samples as received)."""
     live = sessions.get(camera_id)
     if live is None or live.latest is None:
-        raise HTTPException(404, "no frame received yet; press Play first")
+        raise NotFound("no frame received yet; press Play first")
     name = f"camera{camera_id}-{live.latest.block_id}"
     if extension == "png":
         headers = {} if preview else {"Content-Disposition": f'attachment; filename="{name}.png"'}
@@ -322,13 +285,13 @@ def frame_file(
     if extension in ("tif", "tiff"):
         headers = {"Content-Disposition": f'attachment; filename="{name}.tiff"'}
         return Response(tiff_bytes(live.latest), media_type="image/tiff", headers=headers)
-    raise HTTPException(404, f"unknown frame format {extension!r}; use png or tiff")
+    raise NotFound(f"unknown frame format {extension!r}; use png or tiff")
 
 
 @router.post("/vision/{camera_id}/ffc", response_class=HTMLResponse)
 def ffc_step(
     request: Request,
-    camera_id: int,
+    camera_id: DbId,
     session: SessionDep,
     sessions: SessionsDep,
     principal: Operator,
@@ -337,27 +300,19 @@ def ffc_step(
     frames: int = Form(4),
 ) -> HTMLResponse:
     """One step of the FFC wizard: capture dark, capture bright, or apply."""
-    request.state.principal = principal
     error, message = "", ""
+    where: dict[str, Any] = {"session": session, "sessions": sessions, "actor": principal.actor}
     try:
-        live = sessions.require(camera_id)
         if step in ("dark", "bright"):
-            count = ffc_wizard.capture(live, step, max(1, min(frames, 16)))  # type: ignore[arg-type]
+            frames = max(1, min(frames, 16))
+            count = service.ffc_capture(**where, camera_id=camera_id, field=step, frames=frames)  # type: ignore[arg-type]
             message = f"Captured {count} {step}-field frame(s)."
         elif step == "apply":
-            message = ffc_wizard.apply(live, mode)
+            message = service.ffc_apply(**where, camera_id=camera_id, mode=mode)
         else:
-            raise VisionError(f"unknown FFC step {step!r}")
-    except VisionError as exc:
+            raise Invalid(f"unknown FFC step {step!r}")
+    except DomainError as exc:
         error = str(exc)
-    else:
-        record_audit(
-            session=session,
-            actor=principal.actor,
-            action=f"camera.ffc.{step}",
-            target=str(camera_id),
-            detail={"mode": mode},
-        )
     live_now = sessions.get(camera_id)
     context = {
         "camera_id": camera_id,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -10,11 +9,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from openpss.platform.deps import SessionDep, Viewer
-from openpss.platform.security.audit import AuditFilter, search_audit
+from openpss.platform.devices.models import Device
+from openpss.platform.people.models import Card, Department, Person
+from openpss.platform.permissions.models import PermissionGroup
+from openpss.platform.records.models import AccessRecord
+from openpss.platform.security.audit import recent_audit
 from openpss.platform.security.auth import count_online
 from openpss.platform.security.models import Role
 from openpss.platform.web.templating import render
@@ -26,51 +29,41 @@ router = APIRouter()
 
 @dataclass(frozen=True)
 class Tile:
-    """One dashboard count: label, model ("module:Class"), optional filter column, link."""
+    """One dashboard count: label, model, link, and an optional condition on the rows."""
 
     label: str
-    model: str
+    model: type[Any]
     href: str
-    where: str = ""
+    where: ColumnElement[bool] | None = None
 
 
 TILES = [
-    Tile("Persons", "openpss.platform.people.models:Person", "/people"),
-    Tile("Departments", "openpss.platform.people.models:Department", "/people"),
-    Tile("Cards", "openpss.platform.people.models:Card", "/people"),
-    Tile("Devices", "openpss.platform.devices.models:Device", "/devices"),
-    Tile("Devices online", "openpss.platform.devices.models:Device", "/devices", "online"),
-    Tile(
-        "Permission groups", "openpss.platform.permissions.models:PermissionGroup", "/permissions"
-    ),
-    Tile("Access records", "openpss.platform.records.models:AccessRecord", "/records"),
+    Tile("Persons", Person, "/people"),
+    Tile("Departments", Department, "/people"),
+    Tile("Cards", Card, "/people"),
+    Tile("Devices", Device, "/devices"),
+    Tile("Devices online", Device, "/devices", Device.online.is_(True)),
+    Tile("Permission groups", PermissionGroup, "/permissions"),
+    Tile("Access records", AccessRecord, "/records"),
 ]
 
 
-def count_tile(session: Session, tile: Tile) -> int | None:
-    """The tile's count by one COUNT query, or None when that domain is not available."""
-    module_name, _, class_name = tile.model.partition(":")
-    try:
-        model: Any = getattr(importlib.import_module(module_name), class_name)
-        query = select(func.count()).select_from(model)
-        if tile.where:
-            query = query.where(getattr(model, tile.where).is_(True))
-        with session.begin_nested():
-            return int(session.scalar(query) or 0)
-    except (ImportError, AttributeError, SQLAlchemyError) as exc:
-        logger.warning("dashboard count %s unavailable: %s", tile.label, exc)
-        return None
+def count_tile(session: Session, tile: Tile) -> int:
+    """The tile's count by one COUNT query."""
+    query = select(func.count()).select_from(tile.model)
+    if tile.where is not None:
+        query = query.where(tile.where)
+    return int(session.scalar(query) or 0)
 
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, principal: Viewer, session: SessionDep) -> Response:
     """Counts of the main objects; administrators also see online users and recent audit."""
-    request.state.principal = principal
     counts = [(tile, count_tile(session, tile)) for tile in TILES]
     bridge = getattr(request.app.state, "mqtt_bridge", None)
     mqtt_state = bridge.state.value if bridge and bridge.settings.mqtt_url else ""
     ctx: dict[str, Any] = {"counts": counts, "mqtt_state": mqtt_state}
     if principal.has(Role.administrator):
         ctx["online"] = count_online(session=session)
-        ctx["recent"], _ = search_audit(session=session, flt=AuditFilter(), per_page=10)
+        ctx["recent"] = recent_audit(session=session)
     return render(request, "web/dashboard.html", ctx)

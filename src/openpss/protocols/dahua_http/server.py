@@ -82,6 +82,8 @@ class CgiRequest:
             value = json.loads(raw or b"{}")
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise CgiError(f"Body is not valid JSON: {exc}") from exc
+        except RecursionError as exc:  # the decoder recurses once per nesting level
+            raise CgiError("Body is not valid JSON: nested too deeply") from exc
         if not isinstance(value, dict):
             raise CgiError("Body must be a JSON object")
         return value
@@ -319,6 +321,9 @@ def build_cgi_app(
         except ValueError as exc:  # includes DahuaProtocolError: a malformed request, not a crash
             logger.debug("refused %s.cgi?action=%s: %s", name, call.action, exc)
             return error_response(str(exc))
+        except (OverflowError, RecursionError) as exc:  # a number or nesting beyond any limit
+            logger.debug("refused %s.cgi?action=%s: %s", name, call.action, exc)
+            return error_response(f"a value in the request is out of range: {exc}")
 
     routes: list[BaseRoute] = [
         Route("/cgi-bin/{name}.cgi", dispatch, methods=["GET", "POST", "PUT"]),

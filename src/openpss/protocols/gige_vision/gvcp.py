@@ -612,8 +612,10 @@ class GenericAck:
 
 
 def answer_for(command: int) -> int:
-    """The acknowledge code that answers `command` (commands are even, answers odd)."""
-    return command + 1
+    """The acknowledge code that answers `command` (commands are even, answers odd).
+
+    An odd (not a command) code such as 0xFFFF is answered with itself, inside 16 bits."""
+    return command | 1
 
 
 def error_ack(command: int, req_id: int, status: int) -> bytes:

@@ -69,7 +69,7 @@ class GvcpServer(asyncio.DatagramProtocol):
         try:
             reply = self.handle(data, addr)
         except Exception as exc:  # a device bug must not take the server down
-            self._log.warning("failed", "GVCP command from %s failed: %r", addr, exc)
+            self._log.warning("failed", "GVCP command from %s failed: %.200r", addr, exc)
             logger.debug("GVCP command from %s failed", addr, exc_info=True)
             return
         if reply is not None:

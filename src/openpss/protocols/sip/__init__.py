@@ -20,7 +20,8 @@ Layers, each importing only the ones above it in this list:
   register; ``StaticAccounts`` in memory or from CSV) and ``ServerEvents``
   (``registration_changed``, ``call_ended`` with a ``CallRecord``).
 - ``server``: ``SipServer`` = registrar + location + B2BUA (platform 5080, VTO 5060 realm VDP).
-- ``ua``: ``UserAgent`` (register, call, answer, INFO/DTMF, MESSAGE, re-INVITE) and ``UaCall``.
+- ``ua``: ``UserAgent`` (register, call, answer, INFO/DTMF, MESSAGE, re-INVITE), ``UaCall`` and
+  ``OutgoingCall`` (ringing callback, CANCEL once it rings).
 """
 
 from openpss.protocols.sip.accounts import (
@@ -34,7 +35,7 @@ from openpss.protocols.sip.b2bua import CallGroup, GroupMember
 from openpss.protocols.sip.server import SipServer
 from openpss.protocols.sip.transaction import Timers
 from openpss.protocols.sip.transport import Peer
-from openpss.protocols.sip.ua import CallFailed, RegistrationError, UaCall, UserAgent
+from openpss.protocols.sip.ua import CallFailed, OutgoingCall, RegistrationError, UaCall, UserAgent
 
 __all__ = [
     "AccountsProvider",
@@ -43,6 +44,7 @@ __all__ = [
     "CallRecord",
     "EndState",
     "GroupMember",
+    "OutgoingCall",
     "Peer",
     "RegistrationError",
     "ServerEvents",

@@ -36,6 +36,8 @@ from openpss.protocols.sip.transport import Peer
 logger = logging.getLogger(__name__)
 
 RING_SECONDS = 60.0  # how long a parallel stage rings before the caller gets 480 (our default)
+# RFC 3326 §2 / RFC 3261 §9.1: the CANCEL to the legs that lost the race of a parallel ring
+COMPLETED_ELSEWHERE = 'SIP;cause=200;text="Call completed elsewhere"'
 RELAYED_HEADERS = ("Content-Type", "Content-Disposition", "Info-Package", "Event", "Subject")
 
 
@@ -84,18 +86,23 @@ class Leg:
         self.provisional = False
         self.cancel_wanted = False
         self.cancel_sent = False
+        self.cancel_reason: str | None = None
         self.status = 0
 
-    def cancel(self) -> None:
-        """CANCEL this leg once it has rung (§9.1: not before a provisional)."""
+    def cancel(self, reason: str | None = None) -> None:
+        """CANCEL this leg once it has rung (§9.1: not before a provisional), with ``reason``
+        as its Reason header (RFC 3326)."""
         self.cancel_wanted = True
+        self.cancel_reason = self.cancel_reason or reason
         if self.provisional and not self.cancel_sent and self.status == 0:
             self._send_cancel()
 
     def _send_cancel(self) -> None:
         assert self.request is not None and self.txn is not None
         self.cancel_sent = True
-        self.call.endpoint.layer.send_request(make_cancel(self.request), self.txn.peer)
+        self.call.endpoint.layer.send_request(
+            make_cancel(self.request, self.cancel_reason), self.txn.peer
+        )
 
 
 class Call:
@@ -251,7 +258,7 @@ class Call:
         self.txn.respond(reply)
         for other in self.legs:
             if other is not leg:
-                other.cancel()
+                other.cancel(COMPLETED_ELSEWHERE)
         self._stage_done.set()
 
     def _reack(self, leg: Leg) -> None:

@@ -503,8 +503,9 @@ def make_response(
     return response
 
 
-def make_cancel(invite: SipRequest) -> SipRequest:
-    """The CANCEL of a sent INVITE: same top Via (branch), Request-URI, From, To, Call-ID (§9.1)."""
+def make_cancel(invite: SipRequest, reason: str | None = None) -> SipRequest:
+    """The CANCEL of a sent INVITE: same top Via (branch), Request-URI, From, To, Call-ID (§9.1),
+    with an optional Reason header value (RFC 3326)."""
     headers = Headers()
     headers.add("Via", invite.headers.get_all("Via")[0])
     for name in ("From", "To", "Call-ID"):
@@ -513,6 +514,8 @@ def make_cancel(invite: SipRequest) -> SipRequest:
     for route in invite.headers.raw_all("Route"):
         headers.add("Route", route)
     headers.add("Max-Forwards", "70")
+    if reason:
+        headers.add("Reason", reason)
     headers.add("Content-Length", "0")
     return SipRequest(headers, b"", "CANCEL", invite.uri)
 

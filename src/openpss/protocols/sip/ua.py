@@ -9,13 +9,16 @@ Kamailio and baresip::
     await ua.register(expires=60)          # RegistrationError on failure
     refresh = asyncio.create_task(ua.keep_registered(60))  # or: re-register every 30 s
     call = await ua.call("8001", sdp)      # CallFailed(status) unless answered
+    outgoing = OutgoingCall(ua, on_ringing=...)  # or: ringing callback, cancel() after 180
+    call = await outgoing.dial("8001", sdp)
     await call.send_dtmf("1"); await call.hangup()
     incoming = await ua.incoming.get()     # an INVITE to us (180 already sent)
     await incoming.answer(answer_sdp)      # or incoming.reject(486)
 
 Requests go to ``server`` (registrar and outbound proxy); in-dialog requests follow the route
 set and remote target. ``auto_answer`` answers every call with an SDP answer built from
-the offer (``media_ports`` say which local ports).
+the offer (``media_ports`` say which local ports). Out-of-dialog requests: ``on_message``
+answers a MESSAGE, ``screen`` may refuse (403) an INVITE or MESSAGE by where it came from.
 """
 
 from __future__ import annotations
@@ -45,6 +48,10 @@ from openpss.protocols.sip.uri import SipUri
 logger = logging.getLogger(__name__)
 
 DTMF_DURATION_MS = 250  # SIP INFO application/dtmf-relay, as Dahua units send it
+INTERVAL_TOO_BRIEF = 423  # RFC 3261 §21.4.17: retry with Min-Expires (§10.2.8)
+FORBIDDEN = 403  # RFC 3261 §21.4.4
+CANCELLED = "cancelled"  # end reason of an incoming call the caller CANCELled
+ANSWERED_ELSEWHERE = "answered elsewhere"  # CANCEL with Reason cause=200 (RFC 3326)
 
 
 class RegistrationError(Exception):
@@ -90,6 +97,8 @@ class UaCall:
     def _set_state(self, state: UaCallState, reason: str = "") -> None:
         logger.info("%s call %s -> %s %s", self.ua.username, self.state.value, state.value, reason)
         self.state = state
+        if self.invite is not None and self.ua._ringing.get(self.invite.call_id) is self:
+            del self.ua._ringing[self.invite.call_id]  # answered, rejected or cancelled
         if state is UaCallState.ended:
             self.end_reason = reason
             self.ended.set()
@@ -185,10 +194,15 @@ class UserAgent:
         self.media_ports = media_ports or {"audio": 0}
         self.incoming: asyncio.Queue[UaCall] = asyncio.Queue()
         self.dialogs: dict[tuple[str, str, str], UaCall] = {}
-        self._ringing: dict[str, UaCall] = {}  # incoming calls by Call-ID
+        self._ringing: dict[str, UaCall] = {}  # incoming calls still ringing, by Call-ID
         self._register_call_id = new_call_id("openpss")
         self._register_cseq = 0
+        self.asked_expires = 0  # the Expires of the last accepted REGISTER (after a 423)
         self.on_call: Callable[[UaCall], None] | None = None
+        # out-of-dialog MESSAGE -> status to answer (None: 481, no dialog)
+        self.on_message: Callable[[SipRequest], int] | None = None
+        # out-of-dialog INVITE or MESSAGE from this peer: False answers 403
+        self.screen: Callable[[SipRequest, Peer], bool] | None = None
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Bind UDP and TCP."""
@@ -219,7 +233,24 @@ class UserAgent:
         return SipRequest(headers, b"", method, uri)
 
     async def register(self, expires: int = 60) -> SipResponse:
-        """REGISTER (or unregister with 0); RegistrationError unless 200."""
+        """REGISTER (or unregister with 0); RegistrationError unless 200.
+
+        A 423 answer is retried once with its Min-Expires (RFC 3261 §10.2.8); ``asked_expires``
+        then says what we asked for in the REGISTER the server accepted.
+        """
+        for _ in range(2):
+            response = await self._send_register(expires)
+            minimum = (response.headers.get("Min-Expires") or "").strip()
+            if response.status == INTERVAL_TOO_BRIEF and expires and minimum.isdigit():
+                expires = int(minimum)
+                continue
+            if response.status != 200:
+                raise RegistrationError(response.status, response.reason)
+            self.asked_expires = expires
+            return response
+        raise RegistrationError(INTERVAL_TOO_BRIEF, "Interval Too Brief")
+
+    async def _send_register(self, expires: int) -> SipResponse:
         self._register_cseq += 2  # the digest retry uses the next number
         request = self._request(
             "REGISTER",
@@ -229,17 +260,14 @@ class UserAgent:
             cseq=self._register_cseq,
         )
         request.headers.add("Expires", str(expires))
-        response = await self.endpoint.request(request, self.server, credentials=self.credentials)
-        if response.status != 200:
-            raise RegistrationError(response.status, response.reason)
-        return response
+        return await self.endpoint.request(request, self.server, credentials=self.credentials)
 
     async def keep_registered(self, expires: int = 60, *, retry_seconds: float = 5.0) -> None:
         """Register and refresh at half the granted time until cancelled (run it as a task)."""
         while True:
             try:
                 response = await self.register(expires)
-                delay = max(0.5, self._granted(response, expires) / 2)
+                delay = max(0.5, self._granted(response, self.asked_expires) / 2)
             except (RegistrationError, SipParseError, OSError) as exc:
                 logger.warning("%s: registration failed, retrying: %s", self.username, exc)
                 delay = retry_seconds
@@ -256,47 +284,20 @@ class UserAgent:
         """Remove our binding."""
         return await self.register(expires=0)
 
-    async def call(self, number: str, sdp: bytes = b"") -> UaCall:
+    async def call(
+        self, number: str, sdp: bytes = b"", *, on_ringing: Callable[[], None] | None = None
+    ) -> UaCall:
         """Call ``number``; returns once answered (ACK sent), CallFailed otherwise.
 
-        Cancelling the awaiting task sends CANCEL (the callee stops ringing, answers 487).
+        ``on_ringing`` runs on 180/183. Cancelling the awaiting task sends CANCEL (the callee
+        stops ringing, answers 487); ``OutgoingCall.cancel`` waits for a provisional instead.
         """
-        uri = str(SipUri.for_number(number, self.domain))
-        request = self._request("INVITE", uri, uri, call_id=new_call_id(self.endpoint.host), cseq=1)
-        request.set_body(sdp, "application/sdp" if sdp else None)
-        call = UaCall(self, remote_sdp=b"", caller=self.username)
-        call.local_sdp = sdp
-        sent: list[SipRequest] = []
-
-        transactions: list[ClientTransaction] = []
-
-        def remember(txn: ClientTransaction) -> None:
-            sent.append(txn.request)
-            transactions.append(txn)
-
+        outgoing = OutgoingCall(self, on_ringing)
         try:
-            response = await self.endpoint.request(
-                request, self.server, credentials=self.credentials, on_transaction=remember
-            )
+            return await outgoing.dial(number, sdp)
         except asyncio.CancelledError:
-            if transactions and not transactions[-1].final.done():
-                txn = transactions[-1]
-                self.endpoint.layer.send_request(make_cancel(txn.request), txn.peer)
+            outgoing.cancel_now()
             raise
-        if response.status >= 300:
-            raise CallFailed(response.status, response.reason)
-        final_request = sent[-1]
-        dialog = Dialog.as_uac(
-            final_request, response, peer=self.server, local_contact=self.contact
-        )
-        if not dialog.route_set:
-            dialog.peer = peer_of_uri(dialog.remote_target, self.server.transport)
-        call.dialog = dialog
-        call.remote_sdp = response.body
-        self.dialogs[dialog.key] = call
-        self.endpoint.send_ack(dialog, final_request.cseq.number)
-        call._set_state(UaCallState.answered)
-        return call
 
     def answer_for(self, offer: bytes) -> bytes:
         """An SDP answer for ``offer`` on our media ports."""
@@ -319,6 +320,8 @@ class UserAgent:
             return
         if txn is None:
             return  # ACK of our 2xx
+        if self._out_of_dialog(request, txn, peer):
+            return
         key = (request.call_id, request.to.tag or "", request.from_.tag or "")
         call = self.dialogs.get(key)
         if request.method == "INVITE" and not request.to.tag:
@@ -339,6 +342,19 @@ class UserAgent:
         else:
             txn.reply(200)
             call.received.put_nowait(request)
+
+    def _out_of_dialog(self, request: SipRequest, txn: ServerTransaction, peer: Peer) -> bool:
+        """Screen an out-of-dialog INVITE or MESSAGE, answer a MESSAGE; True when answered."""
+        if request.to.tag or request.method not in ("INVITE", "MESSAGE"):
+            return False
+        if self.screen is not None and not self.screen(request, peer):
+            logger.info("%s from %s refused by the screen", request.method, peer.host)
+            txn.reply(FORBIDDEN)
+            return True
+        if request.method == "MESSAGE" and self.on_message is not None:
+            txn.reply(self.on_message(request))
+            return True
+        return False
 
     def _incoming_invite(self, request: SipRequest, txn: ServerTransaction, peer: Peer) -> None:
         caller = request.from_.sip_uri.number or ""
@@ -364,4 +380,97 @@ class UserAgent:
             return
         txn.reply(200)
         call.txn.respond(make_response(call.txn.request, 487, to_tag=call.dialog_tag))
-        call._set_state(UaCallState.ended, "cancelled")
+        call._set_state(UaCallState.ended, cancel_reason(request))
+
+
+def cancel_reason(cancel: SipRequest) -> str:
+    """``answered elsewhere`` for a CANCEL whose Reason says cause 200 (RFC 3326), else
+    ``cancelled``."""
+    for value in cancel.headers.get_all("Reason"):
+        protocol, _, params = value.partition(";")
+        if protocol.strip().upper() == "SIP" and _cause(params) == "200":
+            return ANSWERED_ELSEWHERE
+    return CANCELLED
+
+
+def _cause(params: str) -> str:
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "cause":
+            return value.strip()
+    return ""
+
+
+class OutgoingCall:
+    """An INVITE of the user agent on its way: ``on_ringing`` on 180/183, and ``cancel`` sends
+    CANCEL only once a provisional response arrived (RFC 3261 §9.1)."""
+
+    def __init__(self, ua: UserAgent, on_ringing: Callable[[], None] | None = None) -> None:
+        self.ua = ua
+        self.on_ringing = on_ringing
+        self.txn: ClientTransaction | None = None
+        self.provisional = False
+        self.cancel_wanted = False
+        self.cancel_sent = False
+
+    async def dial(self, number: str, sdp: bytes = b"") -> UaCall:
+        """INVITE ``number``; the answered call (ACK sent), or CallFailed."""
+        ua = self.ua
+        uri = str(SipUri.for_number(number, ua.domain))
+        request = ua._request("INVITE", uri, uri, call_id=new_call_id(ua.endpoint.host), cseq=1)
+        request.set_body(sdp, "application/sdp" if sdp else None)
+        response = await ua.endpoint.request(
+            request,
+            ua.server,
+            credentials=ua.credentials,
+            on_provisional=self._on_provisional,
+            on_transaction=self._on_transaction,
+        )
+        if response.status >= 300:
+            raise CallFailed(response.status, response.reason)
+        return self._answered(response)
+
+    def _answered(self, response: SipResponse) -> UaCall:
+        ua = self.ua
+        assert self.txn is not None
+        final = self.txn.request
+        call = UaCall(ua, remote_sdp=response.body, caller=ua.username)
+        call.local_sdp = final.body
+        dialog = Dialog.as_uac(final, response, peer=ua.server, local_contact=ua.contact)
+        if not dialog.route_set:
+            dialog.peer = peer_of_uri(dialog.remote_target, ua.server.transport)
+        call.dialog = dialog
+        ua.dialogs[dialog.key] = call
+        ua.endpoint.send_ack(dialog, final.cseq.number)
+        call._set_state(UaCallState.answered)
+        if self.cancel_wanted:  # answered as we gave up: end it at once
+            asyncio.get_running_loop().create_task(call.hangup())
+        return call
+
+    def _on_transaction(self, txn: ClientTransaction) -> None:
+        self.txn, self.provisional = txn, False
+
+    def _on_provisional(self, response: SipResponse) -> None:
+        self.provisional = True
+        if response.status in (180, 183) and self.on_ringing is not None:
+            self.on_ringing()
+        if self.cancel_wanted and not self.cancel_sent:
+            self._send_cancel()
+
+    def cancel(self) -> None:
+        """Stop ringing (CANCEL once a provisional response arrived)."""
+        self.cancel_wanted = True
+        if self.provisional and not self.cancel_sent:
+            self._send_cancel()
+
+    def cancel_now(self) -> None:
+        """CANCEL at once unless the INVITE has its final answer (the awaiting task was
+        cancelled: nobody is left to wait for a provisional)."""
+        self.cancel_wanted = True
+        if self.txn is not None and not self.txn.final.done() and not self.cancel_sent:
+            self._send_cancel()
+
+    def _send_cancel(self) -> None:
+        assert self.txn is not None
+        self.cancel_sent = True
+        self.ua.endpoint.layer.send_request(make_cancel(self.txn.request), self.txn.peer)

@@ -6,10 +6,11 @@ document.addEventListener("htmx:configRequest", (event) => {
   }
 });
 
-// Show the console's "not allowed" page (HTTP 403) instead of silently ignoring it.
+// Show the console's "not allowed" (403) and error pages instead of silently ignoring them.
 document.addEventListener("htmx:beforeSwap", (event) => {
   const xhr = event.detail.xhr;
-  if (xhr.status === 403 && xhr.getResponseHeader("X-Openpss-Page") === "forbidden") {
+  const page = xhr.getResponseHeader("X-Openpss-Page");
+  if (xhr.status >= 400 && (page === "forbidden" || page === "error")) {
     event.detail.shouldSwap = true;
     event.detail.isError = false;
   }

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -11,22 +9,19 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openpss.platform.deps import Admin, Principal, SessionDep, Viewer
+from openpss.platform.errors import DomainError, Invalid
+from openpss.platform.fields import DbId
+from openpss.platform.listing import from_params
 from openpss.platform.security import auth, service
-from openpss.platform.security.audit import AuditFilter, search_audit
-from openpss.platform.security.errors import SecurityError
+from openpss.platform.security.audit import AuditQuery, search_audit
 from openpss.platform.security.models import Role
-from openpss.platform.security.passwords import PasswordRuleError
+from openpss.platform.web.errors import http_status
 from openpss.platform.web.templating import render
 
 router = APIRouter()
 
 OptStr = Annotated[str, Form()]
 PER_PAGE = 50
-ERRORS = (SecurityError, PasswordRuleError)
-
-
-def _status(exc: Exception) -> int:
-    return exc.status_code if isinstance(exc, SecurityError) else 422
 
 
 def _accounts_page(
@@ -36,7 +31,6 @@ def _accounts_page(
     status_code: int = 200,
     **extra: Any,
 ) -> Response:
-    request.state.principal = principal
     ctx = {"accounts": service.list_accounts(session=session), "roles": list(Role), **extra}
     return render(request, "security/accounts.html", ctx, status_code=status_code)
 
@@ -63,15 +57,17 @@ def accounts_create(
             session=session, username=username, password=password, role=role, remark=remark,
             actor=principal.actor,
         )  # fmt: skip
-    except ERRORS as exc:
+    except DomainError as exc:
         form = {"username": username, "role": role.value, "remark": remark}
-        return _accounts_page(request, session, principal, _status(exc), error=str(exc), form=form)
+        return _accounts_page(
+            request, session, principal, http_status(exc), error=str(exc), form=form
+        )
     return _accounts_page(request, session, principal, message=f"Account {username} created.")
 
 
 @router.post("/accounts/{account_id}", response_class=HTMLResponse)
 def accounts_update(
-    account_id: int,
+    account_id: DbId,
     request: Request,
     principal: Admin,
     session: SessionDep,
@@ -85,15 +81,15 @@ def accounts_update(
             session=session, account_id=account_id, actor=principal.actor, role=role,
             enabled=enabled, remark=remark,
         )  # fmt: skip
-    except ERRORS as exc:
+    except DomainError as exc:
         session.rollback()
-        return _accounts_page(request, session, principal, _status(exc), error=str(exc))
+        return _accounts_page(request, session, principal, http_status(exc), error=str(exc))
     return _accounts_page(request, session, principal, message=f"Account {account.username} saved.")
 
 
 @router.post("/accounts/{account_id}/binding", response_class=HTMLResponse)
 def accounts_binding(
-    account_id: int,
+    account_id: DbId,
     request: Request,
     principal: Admin,
     session: SessionDep,
@@ -104,8 +100,8 @@ def accounts_binding(
         account = service.bind_account(
             session=session, account_id=account_id, networks=[networks], actor=principal.actor
         )
-    except ERRORS as exc:
-        return _accounts_page(request, session, principal, _status(exc), error=str(exc))
+    except DomainError as exc:
+        return _accounts_page(request, session, principal, http_status(exc), error=str(exc))
     allowed = ", ".join(account.allowed_networks) or "any address"
     msg = f"Account {account.username} may be used from: {allowed}."
     return _accounts_page(request, session, principal, message=msg)
@@ -113,7 +109,7 @@ def accounts_binding(
 
 @router.post("/accounts/{account_id}/password", response_class=HTMLResponse)
 def accounts_password(
-    account_id: int,
+    account_id: DbId,
     request: Request,
     principal: Admin,
     session: SessionDep,
@@ -126,21 +122,21 @@ def accounts_password(
             session=session, account_id=account_id, password=password, confirm=confirm,
             actor=principal.actor,
         )  # fmt: skip
-    except ERRORS as exc:
-        return _accounts_page(request, session, principal, _status(exc), error=str(exc))
+    except DomainError as exc:
+        return _accounts_page(request, session, principal, http_status(exc), error=str(exc))
     msg = f"Password of {account.username} reset."
     return _accounts_page(request, session, principal, message=msg)
 
 
 @router.post("/accounts/{account_id}/delete", response_class=HTMLResponse)
 def accounts_delete(
-    account_id: int, request: Request, principal: Admin, session: SessionDep
+    account_id: DbId, request: Request, principal: Admin, session: SessionDep
 ) -> Response:
     """Delete an account."""
     try:
         service.delete_account(session=session, account_id=account_id, actor=principal.actor)
-    except ERRORS as exc:
-        return _accounts_page(request, session, principal, _status(exc), error=str(exc))
+    except DomainError as exc:
+        return _accounts_page(request, session, principal, http_status(exc), error=str(exc))
     return _accounts_page(request, session, principal, message="Account deleted.")
 
 
@@ -151,7 +147,6 @@ def _tokens_page(
     status_code: int = 200,
     **extra: Any,
 ) -> Response:
-    request.state.principal = principal
     owner = None if principal.has(Role.administrator) else principal.account_id
     ctx = {"tokens": service.list_tokens(session=session, account_id=owner), **extra}
     return render(request, "security/tokens.html", ctx, status_code=status_code)
@@ -176,14 +171,14 @@ def tokens_create(
             session=session, account_id=principal.account_id, name=name, days=lifetime,
             actor=principal.actor,
         )  # fmt: skip
-    except ERRORS as exc:
-        return _tokens_page(request, session, principal, _status(exc), error=str(exc))
+    except DomainError as exc:
+        return _tokens_page(request, session, principal, http_status(exc), error=str(exc))
     return _tokens_page(request, session, principal, secret=secret, secret_name=row.name)
 
 
 @router.post("/tokens/{token_id}/revoke", response_class=HTMLResponse)
 def tokens_revoke(
-    token_id: int, request: Request, principal: Viewer, session: SessionDep
+    token_id: DbId, request: Request, principal: Viewer, session: SessionDep
 ) -> Response:
     """Revoke a token."""
     owner = None if principal.has(Role.administrator) else principal.account_id
@@ -191,43 +186,24 @@ def tokens_revoke(
         service.revoke_token(
             session=session, token_id=token_id, actor=principal.actor, owner_id=owner
         )
-    except ERRORS as exc:
-        return _tokens_page(request, session, principal, _status(exc), error=str(exc))
+    except DomainError as exc:
+        return _tokens_page(request, session, principal, http_status(exc), error=str(exc))
     return _tokens_page(request, session, principal, message="Token revoked.")
 
 
-def parse_local(value: str) -> dt.datetime | None:
-    """A datetime-local form value (taken as UTC), or None when empty or malformed."""
-    try:
-        parsed = dt.datetime.fromisoformat(value.strip()) if value.strip() else None
-    except ValueError:
-        return None
-    if parsed is not None and parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed
-
-
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(
-    request: Request,
-    principal: Admin,
-    session: SessionDep,
-    actor: str = "",
-    action: str = "",
-    since: str = "",
-    until: str = "",
-    page: int = 1,
-) -> Response:
+def audit_page(request: Request, principal: Admin, session: SessionDep) -> Response:
     """The audit log with filters (actor, action, time range), paging and export links."""
-    request.state.principal = principal
-    flt = AuditFilter(actor, action, parse_local(since), parse_local(until))
-    rows, total = search_audit(session=session, flt=flt, page=max(page, 1), per_page=PER_PAGE)
-    query = {"actor": actor, "action": action, "since": since, "until": until}
-    ctx = {
-        "entries": rows, "total": total, "page": max(page, 1),
-        "pages": max(1, math.ceil(total / PER_PAGE)), "filters": query,
-        "query": urlencode(query),
-    }  # fmt: skip
+    params = request.query_params
+    filters = {name: params.get(name, "") for name in ("actor", "action", "since", "until")}
+    ctx: dict[str, Any] = {"filters": filters, "query": urlencode(filters)}
+    try:
+        query = from_params(AuditQuery, params.multi_items(), limit=PER_PAGE)
+        found = search_audit(session=session, query=query)
+        ctx.update(entries=found.items, total=found.total, page=query.page_number)
+        ctx["pages"] = found.pages
+    except Invalid as exc:
+        ctx.update(entries=[], total=0, page=1, pages=1, error=str(exc))
     return render(request, "security/audit.html", ctx)
 
 
@@ -238,7 +214,6 @@ def _online_page(
     status_code: int = 200,
     **extra: Any,
 ) -> Response:
-    request.state.principal = principal
     ctx = {"sessions": auth.online_sessions(session=session), **extra}
     return render(request, "security/online.html", ctx, status_code=status_code)
 
@@ -251,13 +226,13 @@ def online_page(request: Request, principal: Admin, session: SessionDep) -> Resp
 
 @router.post("/online/{session_id}/end", response_class=HTMLResponse)
 def online_end(
-    session_id: int, request: Request, principal: Admin, session: SessionDep
+    session_id: DbId, request: Request, principal: Admin, session: SessionDep
 ) -> Response:
     """End a console session."""
     try:
         auth.end_session(session=session, session_id=session_id, actor=principal.actor)
-    except ERRORS as exc:
-        return _online_page(request, session, principal, _status(exc), error=str(exc))
+    except DomainError as exc:
+        return _online_page(request, session, principal, http_status(exc), error=str(exc))
     if session_id == principal.login_session_id:
         return RedirectResponse("/login", status_code=303)
     return _online_page(request, session, principal, message="Session ended.")
@@ -270,7 +245,6 @@ def _locks_page(
     status_code: int = 200,
     **extra: Any,
 ) -> Response:
-    request.state.principal = principal
     ctx = {
         "accounts": auth.locked_accounts(session=session),
         "addresses": auth.locked_addresses(session=session),
@@ -299,6 +273,6 @@ def locks_unlock(
             auth.unlock_account(session=session, username=username, actor=principal.actor)
         else:
             auth.unlock_address(session=session, source_ip=source_ip, actor=principal.actor)
-    except ERRORS as exc:
-        return _locks_page(request, session, principal, _status(exc), error=str(exc))
+    except DomainError as exc:
+        return _locks_page(request, session, principal, http_status(exc), error=str(exc))
     return _locks_page(request, session, principal, message=f"{username or source_ip} unlocked.")

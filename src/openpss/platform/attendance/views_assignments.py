@@ -1,0 +1,143 @@
+"""Console page for shift assignments, leave and business trips, and holidays (manual 3.9)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openpss.platform.attendance import (
+    assignments,
+    compute,
+    pages,
+)
+from openpss.platform.attendance.models import (
+    AttendanceException,
+    ShiftAssignment,
+)
+from openpss.platform.attendance.schemas import (
+    AssignmentCreate,
+    ExceptionCreate,
+    HolidayCreate,
+)
+from openpss.platform.deps import Operator, Principal, SessionDep, Viewer
+from openpss.platform.fields import DbId
+from openpss.platform.web import flash
+
+router = APIRouter()  # included by views.router under /attendance
+
+
+def _save_then_assignments(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    call: Callable[[], object],
+    saved: str = "Saved.",
+) -> Response:
+    """Run a change from the assignments page: back to it, or shown again with the error."""
+    _, error = pages.attempt(call)
+    if error:
+        session.rollback()
+        return assignments_page(request, session, principal, error)
+    return flash.redirect("/attendance/assignments", saved)
+
+
+@router.get("/assignments", response_class=HTMLResponse)
+def assignments_page(
+    request: Request, session: SessionDep, principal: Viewer, error: str = ""
+) -> HTMLResponse:
+    """Shift assignments, leave and business trips, custom holidays."""
+    names = pages.names(session)
+    year = compute.today(compute.load_context(session)).year
+    return pages.page(
+        request,
+        principal,
+        "assignments.html",
+        error=error,
+        assignments=list(session.scalars(select(ShiftAssignment).order_by(ShiftAssignment.id))),
+        exceptions=list(
+            session.scalars(select(AttendanceException).order_by(AttendanceException.id))
+        ),
+        holidays=assignments.list_holidays(session=session, year=year),
+        settings=compute.get_settings(session),
+        shift_names={s.id: s.name for s in names["shifts"]},
+        person_names={p.id: f"{p.user_id} {p.name}" for p in names["persons"]},
+        department_names={d.id: d.name for d in names["departments"]},
+        **names,
+    )
+
+
+@router.post("/assignments", response_class=HTMLResponse)
+def add_assignment(
+    request: Request,
+    session: SessionDep,
+    principal: Operator,
+    shift_id: DbId = Form(...),
+    target: str = Form(...),
+    start_date: str = Form(...),
+    end_date: str = Form(...),
+) -> Response:
+    """Assign a shift to "person:ID" or "department:ID" for a date range."""
+    kind, _, key = target.partition(":")
+    data = {"shift_id": shift_id, "start_date": start_date, "end_date": end_date}
+    data["person_id" if kind == "person" else "department_id"] = pages.optional_int(key)
+    return _save_then_assignments(
+        request,
+        session,
+        principal,
+        lambda: assignments.create_assignment(
+            session=session, actor=principal.actor, data=AssignmentCreate.model_validate(data)
+        ),
+        f"Shift assigned from {start_date} to {end_date}.",
+    )
+
+
+@router.post("/exceptions", response_class=HTMLResponse)
+def add_exception(
+    request: Request,
+    session: SessionDep,
+    principal: Operator,
+    person_id: DbId = Form(...),
+    kind: str = Form(...),
+    start_date: str = Form(...),
+    end_date: str = Form(...),
+    reason: str = Form(""),
+) -> Response:
+    """Record a leave or business trip."""
+    data = {"person_id": person_id, "kind": kind, "start_date": start_date}
+    data |= {"end_date": end_date, "reason": reason}
+    return _save_then_assignments(
+        request,
+        session,
+        principal,
+        lambda: assignments.create_exception(
+            session=session, actor=principal.actor, data=ExceptionCreate.model_validate(data)
+        ),
+        f"{'Business trip' if kind == 'business_trip' else 'Leave'} saved: "
+        f"{start_date} to {end_date}.",
+    )
+
+
+@router.post("/holidays", response_class=HTMLResponse)
+def add_holiday(
+    request: Request,
+    session: SessionDep,
+    principal: Operator,
+    day: str = Form(...),
+    name: str = Form(...),
+) -> Response:
+    """Add a custom holiday."""
+    return _save_then_assignments(
+        request,
+        session,
+        principal,
+        lambda: assignments.create_holiday(
+            session=session,
+            actor=principal.actor,
+            data=HolidayCreate.model_validate({"day": day, "name": name}),
+        ),
+        f"Holiday '{name}' on {day} added.",
+    )
