@@ -335,6 +335,9 @@ async def test_camera_events_reach_their_topic(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    # a server that stops says so (a clean disconnect does not trigger the last will)
+    async with listening(broker, "openpss/status") as heard:
+        assert await heard.wait_for("openpss/status") == b"offline"
 
 
 async def test_command_flood_of_garbage_is_logged_at_a_limited_rate(

@@ -43,6 +43,7 @@ OUTBOX = 10_000  # events kept while the broker is down
 KEPT_SENT = 20  # last messages shown on the Integrations page
 BACKOFF_MAX = 30.0  # seconds between reconnect attempts at most
 PUBLISH_TIMEOUT = 10.0  # seconds to wait for a PUBACK before the connection counts as lost
+OFFLINE_TIMEOUT = 2.0  # seconds to announce "offline" when the server stops
 DISCOVERY_REFRESH = 30.0  # seconds between registry checks (new / removed devices)
 # State-like topics are retained so a subscriber that comes later sees the current state.
 RETAINED = {EventKind.status, EventKind.door, EventKind.lock, EventKind.snapshot}
@@ -155,8 +156,14 @@ class MqttBridge:
                     self.client = client
                     self._set_state(MqttState.connected)
                     backoff = 1.0
-                    await self._on_connect(client)
-                    await _first_to_end(self._pump(client), self._listen(client), self._refresh())
+                    try:
+                        await self._on_connect(client)
+                        await _first_to_end(
+                            self._pump(client), self._listen(client), self._refresh()
+                        )
+                    except asyncio.CancelledError:  # shutdown: a clean disconnect sends no will
+                        await self._say_offline(client)
+                        raise
             except aiomqtt.MqttError as exc:
                 self._set_state(MqttState.down, str(exc)[:200])
             except Exception as exc:  # a bug or the database: log it, keep the bridge alive
@@ -167,6 +174,11 @@ class MqttBridge:
             self.reconnects += 1
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, BACKOFF_MAX)
+
+    async def _say_offline(self, client: aiomqtt.Client) -> None:
+        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+            publish = client.publish(self.availability, b"offline", qos=1, retain=True)
+            await asyncio.wait_for(publish, OFFLINE_TIMEOUT)
 
     async def _on_connect(self, client: aiomqtt.Client) -> None:
         await self._send(client, self.availability, b"online", retain=True)
