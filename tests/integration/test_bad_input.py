@@ -166,3 +166,11 @@ def test_date_time_filters_take_iso_8601_not_timestamps(sqlite_api: Api) -> None
         assert records.status_code == 422, value
     iso = c.get(f"{V1}/audit", params={"since": "2024-03-04T09:00:00"}, headers=h)
     assert iso.status_code == 200
+
+
+def test_results_of_the_first_days_of_the_calendar_are_empty_not_500(sqlite_api: Api) -> None:
+    c, h = sqlite_api.client, sqlite_api.headers()
+    answer = c.get(
+        f"{V1}/attendance/results", params={"start": "0001-01-01", "end": "0001-01-02"}, headers=h
+    )
+    assert answer.status_code == 200 and answer.json() == []

@@ -48,8 +48,6 @@ async def test_metrics_count_sip_registrations_devices_and_events(
         while not hasattr(app.state, "sip_server"):
             assert asyncio.get_running_loop().time() < deadline, "SIP server did not start"
             await asyncio.sleep(0.02)
-        before = _values(app.state.metrics_registry)
-        assert before["openpss_sip_registrations"] == 0
         ua = UserAgent(
             username="9901#0",
             password="room-pw",
@@ -59,13 +57,15 @@ async def test_metrics_count_sip_registrations_devices_and_events(
         await ua.register()
         app.state.event_bus.publish(Event(EventKind.access, 1, {"granted": True}))
         after = _values(app.state.metrics_registry)
+        online = set(app.state.sip_events.online)  # the console's own agent may be there too
         await ua.close()
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
         app.state.engine.dispose()
-    assert after["openpss_sip_registrations"] == 1
+    assert "9901#0" in online
+    assert after["openpss_sip_registrations"] == len(online) >= 1
     assert after["openpss_sip_active_calls"] == 0
     assert after["openpss_devices_online"] == 1
     assert after["openpss_records_ingested_total"] == 1

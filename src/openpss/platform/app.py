@@ -24,6 +24,10 @@ from openpss.platform.integrations import metrics
 from openpss.platform.integrations import views as integrations_views
 from openpss.platform.integrations.mqtt import MqttBridge
 from openpss.platform.integrations.mqtt import run as run_mqtt
+from openpss.platform.intercom import api as intercom_api
+from openpss.platform.intercom import views as intercom_views
+from openpss.platform.intercom import views_calls as intercom_calls_views
+from openpss.platform.intercom.delivery import run as run_delivery
 from openpss.platform.intercom.sip import run as run_sip
 from openpss.platform.people import api as people_api
 from openpss.platform.people import views as people_views
@@ -56,6 +60,7 @@ API_ROUTERS: list[APIRouter] = [
     records_api.router,
     vision_api.router,
     integrations_api.router,
+    intercom_api.router,
 ]
 CONSOLE_ROUTERS: list[APIRouter] = [
     security_views.router,
@@ -65,6 +70,8 @@ CONSOLE_ROUTERS: list[APIRouter] = [
     attendance_views.router,
     records_views.router,
     vision_views.router,
+    intercom_calls_views.router,  # calls in the browser (platform-video-intercom chapter 3)
+    intercom_views.router,
     web_views.router,
     integrations_views.router,
 ]
@@ -84,6 +91,7 @@ BACKGROUND_SERVICES: list[BackgroundService] = [
     close_cameras_on_shutdown,
     run_sip,
     run_mqtt,
+    run_delivery,
 ]
 
 

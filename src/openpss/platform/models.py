@@ -3,6 +3,7 @@
 from openpss.platform.attendance import models as attendance_models
 from openpss.platform.db import Base
 from openpss.platform.devices import models as devices_models
+from openpss.platform.intercom import models as intercom_models
 from openpss.platform.people import models as people_models
 from openpss.platform.permissions import models as permissions_models
 from openpss.platform.records import models as records_models
@@ -13,6 +14,7 @@ __all__ = [
     "Base",
     "attendance_models",
     "devices_models",
+    "intercom_models",
     "people_models",
     "permissions_models",
     "records_models",

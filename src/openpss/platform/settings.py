@@ -116,6 +116,11 @@ class Settings(BaseSettings):
         le=65535,
         description="DHIP port of door stations (door-station manual: TCP 5000); hang up uses it",
     )
+    webrtc_addresses: list[str] | None = Field(
+        None,
+        description="addresses offered to browsers as ICE host candidates of console calls "
+        '(JSON list, e.g. ["127.0.0.1"]); default every address of the host plus 127.0.0.1',
+    )
     background_services: bool = Field(
         True, description="start device polling and other background services with the server"
     )

@@ -361,7 +361,8 @@ def refresh(
     """
     ctx = load_context(session)
     end = min(end, today(ctx))
-    start = max(start, end - dt.timedelta(days=REFRESH_DAYS - 1))  # older days rarely change
+    window = dt.timedelta(days=REFRESH_DAYS - 1)  # older days rarely change
+    start = max(start, end - window) if end - dt.date.min > window else start  # near year 1
     if end < start:
         return 0
     persons = load_persons(session, person_ids)

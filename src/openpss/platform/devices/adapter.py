@@ -226,6 +226,42 @@ class DahuaAdapter:
             return False
         return True
 
+    async def configure_sip(
+        self, *, user_id: str, server: str, port: int, domain: str, password: str
+    ) -> None:
+        """Make a VTO/VTH register to a SIP server (configManager ``SIP`` table)."""
+        await self.client.set_config(
+            {
+                "SIP.UserID": user_id,
+                "SIP.SIPServer": server,
+                "SIP.SIPServerPort": port,
+                "SIP.SIPDomain": domain,
+                "SIP.SIPServerPassword": password,
+            }
+        )
+
+    async def vto_number(self) -> str:
+        """The door station's VTO number (configManager ``VideoTalk.VTONumber``)."""
+        config = await self.client.get_config("VideoTalk")
+        return config.get("table.VideoTalk.VTONumber", "")
+
+    async def send_unlock_password(self, *, room: str, password: str) -> None:
+        """Give a VTH its room's unlock password (messageManager addUnlockPassword)."""
+        await self.client.request(
+            "messageManager", "addUnlockPassword", {"Room": room, "Password": password}
+        )
+
+    async def release_information(
+        self, *, subject: str, content: str, start_time: dt.datetime
+    ) -> None:
+        """An information release (messageManager releaseInformation; StartTime in UTC)."""
+        start = start_time.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        await self.client.request(
+            "messageManager",
+            "releaseInformation",
+            {"Subject": subject, "Content": content, "StartTime": start},
+        )
+
     async def sync_time(self, local_now: dt.datetime) -> None:
         """Set the device's wall time (naive, in the device's zone)."""
         await self.client.set_current_time(local_now.replace(tzinfo=None, microsecond=0))

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from openpss.platform.devices import service
 from openpss.platform.devices.adapter import DahuaAdapter
 from openpss.platform.devices.models import Device
-from openpss.platform.errors import Invalid
+from openpss.platform.errors import Invalid, Unavailable
 from openpss.platform.people.cards import CardMode, parse_card
 from openpss.platform.settings import Settings
 from openpss.protocols.dahua_http.client import DahuaError
@@ -22,7 +22,7 @@ DEFAULT_WAIT = 30  # seconds the person has to present the card or finger
 MAX_WAIT = 60  # the terminal's own limit (devices/attendance/collect.py)
 
 
-class CollectError(ValueError):
+class CollectError(Unavailable):
     """The device could not collect: offline, refused, nothing presented in time."""
 
 
@@ -33,7 +33,7 @@ def collectors(session: Session) -> list[Device]:
 
 def _adapter(session: Session, settings: Settings, device_id: int, wait: int) -> DahuaAdapter:
     if not 1 <= wait <= MAX_WAIT:
-        raise CollectError(f"wait must be 1-{MAX_WAIT} seconds, not {wait}")
+        raise Invalid(f"wait must be 1-{MAX_WAIT} seconds, not {wait}")
     device = service.get_device(session=session, device_id=device_id)
     password = service.device_password(settings=settings, device=device)
     return DahuaAdapter.for_device(device, password, timeout=wait + 10)

@@ -10,13 +10,13 @@ from pydantic import ValidationError
 
 from openpss.platform.deps import Admin, Operator, SessionDep, SettingsDep, Viewer
 from openpss.platform.devices import extract, service
-from openpss.platform.devices.api import XLSX
 from openpss.platform.devices.schemas import DeviceCreate, DeviceQuery, DeviceUpdate
 from openpss.platform.errors import DomainError, Invalid
 from openpss.platform.fields import DbId
 from openpss.platform.listing import from_params
 from openpss.platform.uploads import run_import
 from openpss.platform.web import flash
+from openpss.platform.web.openapi import XLSX
 from openpss.platform.web.templating import render
 from openpss.spreadsheets import SpreadsheetError
 

@@ -3,15 +3,14 @@
 It listens on OPENPSS_SIP_HOST (default: the HTTP host) : OPENPSS_SIP_PORT (5080, the port door
 stations expect of a platform, door-station manual table 4-1) over UDP and TCP.
 
-Accounts: until the intercom domain provides registration numbers (platform-video-intercom 2.2),
-the accounts come from OPENPSS_SIP_ACCOUNTS_FILE (CSV ``username,password``, the same format as
-``openpss sip server --accounts``); without that file the provider is empty and every REGISTER is
-refused. The device registry is not used: its usernames and passwords are the devices' web logins,
-not SIP registration numbers.
+Accounts: the intercom registration numbers (platform-video-intercom 2.2, ``accounts.py``), plus
+those of OPENPSS_SIP_ACCOUNTS_FILE when set (CSV ``username,password``, the same format as
+``openpss sip server --accounts``). The device registry's logins are not SIP accounts: they
+are the devices' web logins.
 
 Events: ``PlatformSipEvents`` keeps which usernames are online and the latest call records in
-memory (``app.state.sip_events``); the intercom domain will persist them as device status and
-call records.
+memory (``app.state.sip_events``); the dial management list shows the online state from it, and
+each ended call is stored as a call record (``cdr.py``).
 """
 
 from __future__ import annotations
@@ -19,17 +18,26 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
 
+from openpss.platform.intercom.accounts import IntercomAccounts
+from openpss.platform.intercom.callgroups import CENTRE_NUMBER, CallGroupRouting
+from openpss.platform.intercom.calls import ConsoleCalls, server_address
+from openpss.platform.intercom.cdr import save_call
 from openpss.platform.settings import Settings
 from openpss.protocols.sip.accounts import (
     AccountsError,
+    AccountsProvider,
     CallRecord,
     ServerEvents,
     StaticAccounts,
 )
+from openpss.protocols.sip.b2bua import Call, Stage
 from openpss.protocols.sip.server import SipServer
+from openpss.protocols.sip.ua import RegistrationError
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +47,10 @@ KEPT_CALL_RECORDS = 1000  # in memory until the intercom domain stores them
 class PlatformSipEvents(ServerEvents):
     """Online usernames and recent call records, for the console and the intercom domain."""
 
-    def __init__(self) -> None:
+    def __init__(self, session_factory: sessionmaker[Session] | None = None) -> None:
         self.online: set[str] = set()
         self.calls: deque[CallRecord] = deque(maxlen=KEPT_CALL_RECORDS)
+        self.session_factory = session_factory
 
     def registration_changed(self, username: str, online: bool) -> None:
         """Track online/offline."""
@@ -51,8 +60,10 @@ class PlatformSipEvents(ServerEvents):
             self.online.discard(username)
 
     def call_ended(self, record: CallRecord) -> None:
-        """Keep the record."""
+        """Keep the record, and store it as a call record (records domain) given a database."""
         self.calls.append(record)
+        if self.session_factory is not None and not console_took_part(record):
+            save_call(self.session_factory, record)
         logger.info(
             "SIP call %s -> %s %s (%.0f s)",
             record.caller,
@@ -62,17 +73,65 @@ class PlatformSipEvents(ServerEvents):
         )
 
 
+def console_took_part(record: CallRecord) -> bool:
+    """The console's own user agent (888888) placed or was rung for this call.
+
+    ``ConsoleCalls`` stores those calls itself, with who answered in the browser and the
+    snapshot and recording; storing the server's record too would list each call twice.
+    """
+    return record.caller == CENTRE_NUMBER or any(user == CENTRE_NUMBER for user, _ in record.legs)
+
+
+class PlatformSipServer(SipServer):
+    """The SIP server with the intercom call groups (2.4): a centre call (888888) from a
+    device of a building with groups rings the groups' members in priority order."""
+
+    def __init__(self, *, routing: CallGroupRouting | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.routing = routing
+        self._caller: str | None = None
+
+    async def _route_and_ring(self, call: Call) -> None:
+        # SipServer._route_and_ring calls self.route() first, before any await: the caller
+        # stored here is the one of this call.
+        self._caller = call.caller
+        await super()._route_and_ring(call)
+
+    def route(self, number: str) -> tuple[list[Stage], int]:
+        """Call-group members for a centre call of a building with groups, else the server's."""
+        caller, self._caller = self._caller, None
+        if number == CENTRE_NUMBER and caller and self.routing is not None:
+            members = self.routing.members_for(caller)
+            if members:
+                stages = [
+                    Stage([(m, b) for b in self.location.lookup(m)], self.ring_seconds)
+                    for m in members
+                ]
+                return [s for s in stages if s.targets], 480
+        return super().route(number)
+
+
 def load_accounts(settings: Settings) -> StaticAccounts:
     """The accounts file's accounts, or none."""
     if settings.sip_accounts_file is None:
-        logger.warning("no OPENPSS_SIP_ACCOUNTS_FILE: the SIP server accepts no registrations")
         return StaticAccounts()
     return StaticAccounts.from_csv(settings.sip_accounts_file)
 
 
-def build_server(settings: Settings, events: ServerEvents) -> SipServer:
-    """The SIP server the platform runs."""
-    return SipServer(realm=settings.sip_realm, accounts=load_accounts(settings), events=events)
+def build_server(
+    settings: Settings,
+    events: ServerEvents,
+    session_factory: sessionmaker[Session] | None = None,
+) -> SipServer:
+    """The SIP server the platform runs (registration numbers as accounts given a database)."""
+    accounts: AccountsProvider = load_accounts(settings)
+    routing = None
+    if session_factory is not None:
+        accounts = IntercomAccounts(session_factory, settings.secret_key, fallback=accounts)
+        routing = CallGroupRouting(session_factory)
+    return PlatformSipServer(
+        realm=settings.sip_realm, accounts=accounts, events=events, routing=routing
+    )
 
 
 async def run(app: FastAPI) -> None:
@@ -80,9 +139,9 @@ async def run(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     if not settings.sip_enabled:
         return
-    events = PlatformSipEvents()
+    events = PlatformSipEvents(app.state.session_factory)
     try:
-        server = build_server(settings, events)
+        server = build_server(settings, events, app.state.session_factory)
     except AccountsError as exc:
         logger.error("SIP server not started: %s", exc)
         return
@@ -94,7 +153,29 @@ async def run(app: FastAPI) -> None:
         return
     app.state.sip_server = server
     app.state.sip_events = events
+    console = await start_console(app, server)
     try:
         await asyncio.Event().wait()
     finally:
+        if console is not None:
+            await console.close()
         await server.close()
+
+
+async def start_console(app: FastAPI, server: SipServer) -> ConsoleCalls | None:
+    """The management centre (888888) answered in the browser (``intercom.calls``)."""
+    settings: Settings = app.state.settings
+    console = ConsoleCalls(
+        data_dir=settings.data_dir,
+        session_factory=app.state.session_factory,
+        host=server_address(server),
+        ice_addresses=settings.webrtc_addresses,
+    )
+    try:
+        await console.start(server)
+    except (OSError, RegistrationError) as exc:
+        logger.error("the console's centre number could not register: %s", exc)
+        await console.close()
+        return None
+    app.state.console_calls = console
+    return console
