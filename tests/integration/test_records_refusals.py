@@ -84,11 +84,13 @@ def test_duress_event_and_record_make_one_alarm(session: Session) -> None:
 
     device = _device(session)
     event = parse_duress({"RecNo": 9, "UTC": UTC0, "UserID": "7", "CardNo": "B2"})
-    assert _store_event(session, device.id, event) == []  # an alarm, not a punch
+    records, events = _store_event(session, device.id, "access", event)
+    assert records == []  # an alarm, not a punch
+    assert [(e.kind.value, e.data["type"]) for e in events] == [("alarm", "duress")]
     record = _record(9, UserID="7", CardNo="B2", CardType=5)
     service.add_access_records(session=session, device_id=device.id, records=[record])
     no_rec_no = parse_duress({"UTC": UTC0, "UserID": "8"})
-    _store_event(session, device.id, no_rec_no)
+    _store_event(session, device.id, "access", no_rec_no)
     alarms = sorted(session.scalars(select(AlarmRecord)), key=lambda a: a.id)
     assert [(a.record_no, a.alarm_type) for a in alarms] == [(9, "duress"), (None, "duress")]
 

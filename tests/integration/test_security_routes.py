@@ -56,7 +56,8 @@ def concrete(path: str) -> str:
 
 
 def test_every_api_route_requires_authentication(anonymous: TestClient) -> None:
-    api = [r for r in routes(anonymous) if r[1].startswith("/api/v1/")]
+    # /metrics is for machines too: a bearer token, and 401 without it
+    api = [r for r in routes(anonymous) if r[1].startswith("/api/v1/") or r[1] == "/metrics"]
     assert len(api) > 50, "the walk finds the routes of every domain"
     assert {(m, p) for m, p, _ in api} >= PUBLIC_API
     open_routes = []
@@ -70,7 +71,7 @@ def test_every_api_route_requires_authentication(anonymous: TestClient) -> None:
 
 
 def test_every_console_page_requires_login(anonymous: TestClient) -> None:
-    pages = [r for r in routes(anonymous) if not r[1].startswith("/api/")]
+    pages = [r for r in routes(anonymous) if not r[1].startswith("/api/") and r[1] != "/metrics"]
     assert len(pages) > 30
     open_pages = []
     for method, path, endpoint in pages:

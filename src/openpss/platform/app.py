@@ -18,6 +18,12 @@ from openpss.platform.db import make_engine, make_session_factory
 from openpss.platform.devices import api as devices_api
 from openpss.platform.devices import views as devices_views
 from openpss.platform.devices.sync import run as run_sync
+from openpss.platform.events import EventBus
+from openpss.platform.integrations import api as integrations_api
+from openpss.platform.integrations import metrics
+from openpss.platform.integrations import views as integrations_views
+from openpss.platform.integrations.mqtt import MqttBridge
+from openpss.platform.integrations.mqtt import run as run_mqtt
 from openpss.platform.intercom import api as intercom_api
 from openpss.platform.intercom import views as intercom_views
 from openpss.platform.intercom import views_calls as intercom_calls_views
@@ -53,6 +59,7 @@ API_ROUTERS: list[APIRouter] = [
     attendance_api.router,
     records_api.router,
     vision_api.router,
+    integrations_api.router,
     intercom_api.router,
 ]
 CONSOLE_ROUTERS: list[APIRouter] = [
@@ -66,6 +73,7 @@ CONSOLE_ROUTERS: list[APIRouter] = [
     intercom_calls_views.router,  # calls in the browser (platform-video-intercom chapter 3)
     intercom_views.router,
     web_views.router,
+    integrations_views.router,
 ]
 
 # The console and API: browsers open ~6 connections each and offices share an address (NAT);
@@ -82,6 +90,7 @@ BACKGROUND_SERVICES: list[BackgroundService] = [
     run_sync,
     close_cameras_on_shutdown,
     run_sip,
+    run_mqtt,
     run_delivery,
 ]
 
@@ -119,6 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.resolved_database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
+    app.state.event_bus = EventBus()
+    app.state.mqtt_bridge = MqttBridge(settings, app.state.session_factory, app.state.event_bus)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_docs.router)
     for router in API_ROUTERS:
@@ -127,4 +138,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, include_in_schema=False)
     errors.install(app)
     app.add_middleware(RequestSizeLimit, max_bytes=MAX_REQUEST)
+    metrics.install(app)
     return app

@@ -5,11 +5,20 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "openpss-development-secret-change-me"
+# Commands the MQTT bridge may accept: a momentary unlock (HA lock OPEN), and the door mode
+# (always open / always closed / restore: HA lock LOCK and UNLOCK).
+# A door station's call is hung up over DHIP (console.runCmd "hc").
+MqttCommand = Literal["unlock", "door_mode", "hangup"]
+
+
+def _default_mqtt_commands() -> list[MqttCommand]:
+    return ["door_mode", "hangup"]  # unlock over MQTT is opt-in
 
 
 class Settings(BaseSettings):
@@ -79,6 +88,38 @@ class Settings(BaseSettings):
         description="CSV (username,password) of SIP accounts until the intercom domain provides "
         "them; without it nobody can register",
     )
+    mqtt_url: str | None = Field(
+        None,
+        description="MQTT broker, mqtt://user:pass@host:1883 or mqtts://...; unset: no MQTT bridge",
+    )
+    mqtt_topic_prefix: str = Field(
+        "openpss",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^#+/][^#+]*[^#+/]$|^[^#+/]$",
+        description="first level of every topic the bridge publishes and listens on",
+    )
+    mqtt_discovery_prefix: str = Field(
+        "homeassistant",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^#+]+$",
+        description="Home Assistant MQTT discovery prefix",
+    )
+    mqtt_client_id: str = Field(
+        "openpss", min_length=1, max_length=64, description="MQTT client identifier"
+    )
+    mqtt_commands: list[MqttCommand] = Field(
+        default_factory=_default_mqtt_commands,
+        description="commands accepted over MQTT (JSON list of unlock, door_mode, hangup); "
+        "unlock (OPEN) is off by default",
+    )
+    dhip_port: int = Field(
+        5000,
+        ge=1,
+        le=65535,
+        description="DHIP port of door stations (door-station manual: TCP 5000); hang up uses it",
+    )
     webrtc_addresses: list[str] | None = Field(
         None,
         description="addresses offered to browsers as ICE host candidates of console calls "
@@ -96,6 +137,13 @@ class Settings(BaseSettings):
                 "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`) "
                 "or set OPENPSS_ENVIRONMENT=development"
             )
+        if self.mqtt_url:
+            url = urlsplit(self.mqtt_url)
+            if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
+                raise ValueError(
+                    "OPENPSS_MQTT_URL must look like mqtt://user:pass@host:1883 or "
+                    "mqtts://host:8883 (scheme mqtt or mqtts, with a host)"
+                )
         return self
 
     @property

@@ -9,6 +9,7 @@ Every per-user result is a failure reason or None: "device limit reached", "offl
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
 import logging
@@ -39,8 +40,23 @@ from openpss.protocols.dahua_http.records import (
 logger = logging.getLogger(__name__)
 
 BATCH = 100  # entries per insertMulti call (the API's limit)
+DHIP_TIMEOUT = 10.0  # seconds to open a DHIP connection
 # Dahua AccessControl "Method" codes.
-METHODS = {"0": "password", "1": "card", "6": "fingerprint", "15": "face"}
+METHODS = {
+    "0": "password",
+    "1": "card",
+    "4": "remote",
+    "5": "button",
+    "6": "fingerprint",
+    "15": "face",
+}
+# Dahua AccessControl "State" values (door mode).
+DOOR_MODES = ("Normal", "OpenAlways", "CloseAlways")
+# Event codes a door station (magicBox deviceType "VTO...") sends besides access records.
+VTO_EVENT_CODES = (
+    "BackKeyLight", "Invite", "CallNoAnswered", "IgnoreInvite", "PassiveHungup",
+    "DoorStatus", "AlarmLocal", "ChassisIntruded", "BreakIn", "DoorNotClosed",
+)  # fmt: skip
 
 
 @dataclass
@@ -344,16 +360,59 @@ class DahuaAdapter:
                 return
             rec_no = parsed[-1]["record_no"]
 
-    async def access_events(self, heartbeat: int = 5) -> AsyncIterator[dict[str, Any] | None]:
+    async def access_events(
+        self, heartbeat: int = 5, extra: Sequence[str] = ()
+    ) -> AsyncIterator[dict[str, Any] | EventPart | None]:
         """Live punches as AccessRecord columns; None for each heartbeat (liveness).
 
-        A ``Duress`` event (duress card or password) comes as parse_duress columns.
+        A ``Duress`` event (duress card or password) comes as parse_duress columns; the
+        `extra` event codes (a door station's BackKeyLight, Invite, DoorStatus...) come as
+        they are.
         """
         part: EventPart
-        async for part in self.client.events(("AccessControl", "Duress"), heartbeat=heartbeat):
+        codes = ("AccessControl", "Duress", *extra)
+        async for part in self.client.events(codes, heartbeat=heartbeat):
             if part.is_heartbeat:
                 yield None
             elif part.code == "AccessControl" and part.data and "RecNo" in part.data:
                 yield parse_record(part.data)
             elif part.code == "Duress" and isinstance(part.data, dict):
                 yield parse_duress(part.data)
+            elif part.code in extra:
+                yield part
+
+    async def open_door(self, door: int = 1, user_id: str = "") -> None:
+        """Remote unlock: ``accessControl.cgi?action=openDoor&channel=N&UserID=&Type=Remote``."""
+        params: dict[str, str | int] = {"channel": door, "UserID": user_id, "Type": "Remote"}
+        text = await self.client.request("accessControl", "openDoor", params)
+        if text.strip() != "OK":
+            raise DahuaRequestError(200, f"openDoor answered {text.strip()[:80]!r}")
+
+    async def set_door_mode(self, door: int, mode: str) -> None:
+        """Always open / always closed / restore: AccessControl[door-1].State = OpenAlways |
+        CloseAlways | Normal (``configManager.cgi?action=setConfig``)."""
+        if mode not in DOOR_MODES:
+            raise ValueError(f"door mode must be one of {', '.join(DOOR_MODES)}, not {mode!r}")
+        await self.client.set_config({f"AccessControl[{door - 1}].State": mode})
+
+    async def snapshot(self, channel: int = 1) -> bytes:
+        """A JPEG from ``snapshot.cgi?channel=N``."""
+        return await self.client.snapshot(channel)
+
+
+async def dhip_hang_up(host: str, port: int, username: str, password: str) -> None:
+    """End a door station's call over DHIP: ``global.login`` then ``console.runCmd`` ``hc``
+    (the Dahua CGI API has no hang up). Raises DahuaConnectionError when it fails."""
+    from openpss.protocols.dhip.client import DhipClient, DhipClientError
+
+    try:
+        client = await asyncio.wait_for(DhipClient.connect(host, port), DHIP_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
+        raise DahuaConnectionError(f"DHIP {host}:{port}: {exc}") from exc
+    try:
+        await client.login(username, password)
+        await client.call("console.runCmd", {"command": "hc"})
+    except (DhipClientError, OSError, TimeoutError, KeyError, ValueError) as exc:
+        raise DahuaConnectionError(f"DHIP hang up refused: {exc}") from exc
+    finally:
+        await client.close()

@@ -27,9 +27,11 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker, undefer
 
 from openpss.platform.attendance.compute import recompute_for_punches
 from openpss.platform.db import session_scope, utcnow
-from openpss.platform.devices.adapter import DahuaAdapter, UserPush, base_url
+from openpss.platform.devices import live
+from openpss.platform.devices.adapter import VTO_EVENT_CODES, DahuaAdapter, UserPush, base_url
 from openpss.platform.devices.models import Device
 from openpss.platform.devices.service import device_password
+from openpss.platform.events import Event, EventBus, EventKind
 from openpss.platform.people.models import Fingerprint, Person
 from openpss.platform.people.secrets import decrypt_pin
 from openpss.platform.permissions import tasks
@@ -43,9 +45,10 @@ from openpss.platform.records.models import AccessRecord
 from openpss.platform.records.service import insert_access_records, raise_duress_alarms
 from openpss.platform.settings import Settings
 from openpss.protocols.dahua_http.client import DahuaError
+from openpss.protocols.dahua_http.events import EventPart
 
 logger = logging.getLogger(__name__)
-SYNC_KINDS = ("access", "attendance")
+SYNC_KINDS = ("access", "attendance", "vto")
 TASK_BATCH = 1000
 _RECORD_FIELDS = {"record_no", "event_time", "user_id", "card_no", "method", "success"}
 _RECORD_FIELDS |= {"attendance_state", "device_id", "source"}
@@ -135,6 +138,10 @@ class DeviceSync:
         self.events_task: asyncio.Task[None] | None = None
         self.feeding: asyncio.Task[None] | None = None
         self.was_online = False
+        self.kind = ""
+        self.is_station = False  # magicBox deviceType "VTO...": a door station
+        self.calls = live.CallTracker()
+        self.snapshot_task: asyncio.Task[None] | None = None
 
     async def _db(self, fn: Callable[[Session], T]) -> T:
         return await self.service.db(fn)
@@ -148,6 +155,7 @@ class DeviceSync:
         except ValueError as exc:
             device.online, device.last_error = False, str(exc)[:255]
             return "no password"
+        self.kind = device.kind
         return (device.host, device.port, device.username, password)
 
     async def _ensure_adapter(self) -> DahuaAdapter | None:
@@ -175,7 +183,9 @@ class DeviceSync:
             await self._set_offline(str(exc))
             return
         await self._db(lambda s: self._set_online(s, info))
+        self.is_station = info.device_type.upper().startswith("VTO")
         if not self.was_online:
+            self.service.publish(Event(EventKind.status, self.device_id, {"online": True}))
             with contextlib.suppress(DahuaError):
                 await adapter.sync_time(dt.datetime.now())
             # Back online: what failed only because it was offline (revocations included) goes
@@ -199,6 +209,8 @@ class DeviceSync:
             device.last_seen = device.last_checked = utcnow()
 
     async def _set_offline(self, error: str) -> None:
+        if self.was_online:
+            self.service.publish(Event(EventKind.status, self.device_id, {"online": False}))
         self.was_online = False
 
         def apply(session: Session) -> None:
@@ -245,8 +257,12 @@ class DeviceSync:
             async for page in adapter.records_after(start, page=PULL_PAGE):
                 if storing is not None:
                     new += await storing
-                store = functools.partial(_store_page, device_id=self.device_id, page=page)
-                storing = asyncio.create_task(self._db(store))
+                # The first pull imports the device's history: that is not news for the bus.
+                kind = self.kind if start > 0 else ""
+                store = functools.partial(
+                    _store_page, device_id=self.device_id, kind=kind, page=page
+                )
+                storing = asyncio.create_task(self._db_published(store))
         except DahuaError as exc:
             logger.info("record pull from device %s stopped: %s", self.device_id, exc)
         finally:
@@ -283,22 +299,56 @@ class DeviceSync:
         except Exception:  # the punches are stored; results can be recomputed later
             logger.exception("attendance update for device %s punches failed", self.device_id)
 
+    async def _db_published(
+        self, fn: Callable[[Session], tuple[list[dict[str, Any]], list[Event]]]
+    ) -> list[dict[str, Any]]:
+        """Store in one transaction, then (committed) publish the events it made."""
+        records, events = await self._db(fn)
+        for event in events:
+            self.service.publish(event)
+        return records
+
     def _ensure_events(self, adapter: DahuaAdapter) -> None:
         if self.events_task is None or self.events_task.done():
             self.events_task = asyncio.create_task(self._listen(adapter))
 
     async def _listen(self, adapter: DahuaAdapter) -> None:
         try:
-            async for record in adapter.access_events(heartbeat=self.service.heartbeat):
-                if record is not None:
-                    store = functools.partial(_store_event, device_id=self.device_id, record=record)
-                    await self._feed(await self._db(store))
+            extra = VTO_EVENT_CODES if self.is_station else ()
+            async for record in adapter.access_events(self.service.heartbeat, extra):
+                if isinstance(record, EventPart):
+                    await self._station_event(adapter, record)
+                elif record is not None:
+                    store = functools.partial(
+                        _store_event, device_id=self.device_id, kind=self.kind, record=record
+                    )
+                    await self._feed(await self._db_published(store))
         except DahuaError as exc:
             logger.info("event stream of device %s closed: %s", self.device_id, exc)
+
+    async def _station_event(self, adapter: DahuaAdapter, part: EventPart) -> None:
+        """Publish a door station's event; a ring also publishes its snapshot."""
+        events = self.calls.events(self.device_id, part)
+        for event in events:
+            self.service.publish(event)
+        ring = any(e.kind is EventKind.doorbell for e in events) and self.service.bus is not None
+        idle = self.snapshot_task is None or self.snapshot_task.done()
+        if ring and idle:  # taken beside the stream: a slow snapshot holds no event back
+            self.snapshot_task = asyncio.create_task(self._publish_snapshot(adapter))
+
+    async def _publish_snapshot(self, adapter: DahuaAdapter) -> None:
+        try:
+            jpeg = await adapter.snapshot()
+        except DahuaError as exc:
+            logger.info("snapshot of device %s failed: %s", self.device_id, exc)
+            return
+        self.service.publish(Event(EventKind.snapshot, self.device_id, {"jpeg": jpeg}))
 
     async def close(self) -> None:
         """Finish attendance updates, stop the listener and close the connections."""
         await self.drain()
+        if self.snapshot_task is not None:
+            self.snapshot_task.cancel()
         if self.events_task is not None:
             self.events_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -313,12 +363,16 @@ def _mark(session: Session, results: list[tuple[int, str | None]]) -> None:
     tasks.mark_results(session=session, results=results)
 
 
-def _store_event(session: Session, device_id: int, record: dict[str, Any]) -> list[dict[str, Any]]:
+def _store_event(
+    session: Session, device_id: int, kind: str, record: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[Event]]:
     if record.get("alarm") == "duress":  # a Duress event: the alarm, not a punch
         alarm = {k: v for k, v in record.items() if k != "alarm"}
-        raise_duress_alarms(session=session, records=[{"device_id": device_id, **alarm}])
-        return []
-    return insert_access_records(session=session, device_id=device_id, records=[record])
+        if raise_duress_alarms(session=session, records=[{"device_id": device_id, **alarm}]):
+            return [], [live.duress_event(device_id, alarm)]
+        return [], []
+    new = insert_access_records(session=session, device_id=device_id, records=[record])
+    return new, live.record_events(session, device_id, kind, new)
 
 
 def feed_attendance(session: Session, records: list[dict[str, Any]]) -> int:
@@ -333,13 +387,15 @@ def _watermark(session: Session, device_id: int) -> int:
 
 
 def _store_page(
-    session: Session, device_id: int, page: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+    session: Session, device_id: int, kind: str, page: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[Event]]:
     new = insert_access_records(session=session, device_id=device_id, records=page)
     device = session.get(Device, device_id)
     if device is not None and page:
         device.last_record_no = max(device.last_record_no, page[-1]["record_no"])
-    return new
+    if not kind:  # the first pull (history): stored, not published
+        return new, []
+    return new, live.record_events(session, device_id, kind, new)
 
 
 class SyncService:
@@ -353,8 +409,11 @@ class SyncService:
         timeout: float = 10.0,
         heartbeat: int = 5,
         feed_attendance: bool = True,
+        bus: EventBus | None = None,
     ) -> None:
         self.feed_attendance = feed_attendance
+        self.bus = bus
+        self.failures = 0  # device cycles that ended in an error (Prometheus)
         self.factory = factory
         self.settings = settings
         self.timeout = timeout
@@ -369,6 +428,11 @@ class SyncService:
                 return fn(session)
 
         return await asyncio.to_thread(work)
+
+    def publish(self, event: Event) -> None:
+        """Hand a (committed) event to the bus, if there is one."""
+        if self.bus is not None:
+            self.bus.publish(event)
 
     async def run_once(self) -> None:
         """One cycle over all devices (concurrently), after queueing lapsed access for removal."""
@@ -385,6 +449,7 @@ class SyncService:
         )
         for device_id, result in zip(ids, results, strict=True):
             if isinstance(result, Exception):
+                self.failures += 1
                 logger.exception("sync of device %s failed", device_id, exc_info=result)
 
     async def run_forever(self) -> None:
@@ -408,7 +473,10 @@ class SyncService:
 
 async def run(app: FastAPI) -> None:
     """Background service entry point (app.BACKGROUND_SERVICES)."""
-    await SyncService(app.state.session_factory, app.state.settings).run_forever()
+    bus: EventBus | None = getattr(app.state, "event_bus", None)
+    service = SyncService(app.state.session_factory, app.state.settings, bus=bus)
+    app.state.device_sync = service
+    await service.run_forever()
 
 
 __all__ = ["AuthorizationTask", "SyncService", "collect_work", "run"]

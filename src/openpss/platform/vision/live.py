@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import enum
+import functools
 import logging
 import queue
 import threading
@@ -90,8 +91,16 @@ class EventEntry:
 class LiveCamera:
     """One connected camera (control privilege held, heartbeats running)."""
 
-    def __init__(self, address: str, port: int, *, connect: Connector = GigECamera) -> None:
+    def __init__(
+        self,
+        address: str,
+        port: int,
+        *,
+        connect: Connector = GigECamera,
+        on_log: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.address, self.port = address, port
+        self.on_log = on_log  # every event-log line also goes here (the platform's event bus)
         try:
             self.camera = connect(address, port=port)
         except Exception as exc:  # GvcpError, OSError, genicam errors while loading the XML
@@ -134,6 +143,8 @@ class LiveCamera:
         """Add a line to the event log."""
         self.events.appendleft(EventEntry(dt.datetime.now(dt.UTC), kind, text))
         logger.info("camera %s:%s %s: %s", self.address, self.port, kind, text)
+        if self.on_log is not None:
+            self.on_log(kind, text)
 
     def features(self, level: str) -> list[FeatureNode]:
         """The feature tree visible at a user level (Beginner, Expert, Guru)."""
@@ -325,8 +336,14 @@ def _short(exc: Exception) -> str:
 class CameraSessions:
     """The connected cameras of one platform process, by camera id."""
 
-    def __init__(self, connect: Connector = GigECamera, finder: Connector = discover) -> None:
+    def __init__(
+        self,
+        connect: Connector = GigECamera,
+        finder: Connector = discover,
+        on_event: Callable[[int, str, str], None] | None = None,
+    ) -> None:
         self.connect = connect
+        self.on_event = on_event  # (camera id, kind, text) of every camera event-log line
         self.finder = finder  # GigE Vision discovery (replaceable in tests)
         self._live: dict[int, LiveCamera] = {}
         self._lock = threading.Lock()
@@ -336,7 +353,10 @@ class CameraSessions:
         with self._lock:
             live = self._live.get(camera_id)
             if live is None:
-                live = LiveCamera(address, port, connect=self.connect)
+                on_log = None
+                if self.on_event is not None:
+                    on_log = functools.partial(self.on_event, camera_id)
+                live = LiveCamera(address, port, connect=self.connect, on_log=on_log)
                 self._live[camera_id] = live
             return live
 

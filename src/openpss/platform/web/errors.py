@@ -100,7 +100,8 @@ def http_status(exc: DomainError) -> int:
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    # /metrics is for machines too (Prometheus with a bearer token): a 401, not the login page
+    return request.url.path.startswith("/api/") or request.url.path == "/metrics"
 
 
 def _body(

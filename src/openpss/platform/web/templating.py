@@ -34,6 +34,7 @@ NAV = [
     ("Intercom", "/intercom/buildings", "viewer"),
     ("Cameras", "/vision", "viewer"),
     ("Calls", "/intercom/calls", "operator"),
+    ("Integrations", "/integrations", "viewer"),
     ("Accounts", "/accounts", "administrator"),
     ("Audit log", "/audit", "administrator"),
     ("My account", "/account", "viewer"),

@@ -60,7 +60,9 @@ def count_tile(session: Session, tile: Tile) -> int:
 def dashboard(request: Request, principal: Viewer, session: SessionDep) -> Response:
     """Counts of the main objects; administrators also see online users and recent audit."""
     counts = [(tile, count_tile(session, tile)) for tile in TILES]
-    ctx: dict[str, Any] = {"counts": counts}
+    bridge = getattr(request.app.state, "mqtt_bridge", None)
+    mqtt_state = bridge.state.value if bridge and bridge.settings.mqtt_url else ""
+    ctx: dict[str, Any] = {"counts": counts, "mqtt_state": mqtt_state}
     if principal.has(Role.administrator):
         ctx["online"] = count_online(session=session)
         ctx["recent"] = recent_audit(session=session)

@@ -207,6 +207,19 @@ class DahuaClient:
         """``magicBox.cgi?action=reboot``."""
         await self._ok("magicBox", "reboot")
 
+    async def snapshot(self, channel: int = 1) -> bytes:
+        """``snapshot.cgi?channel=N``: a JPEG of the channel's picture."""
+        try:
+            response = await self._http.get(
+                "/cgi-bin/snapshot.cgi", params={"channel": str(channel)}
+            )
+        except httpx.HTTPError as exc:
+            raise DahuaConnectionError(f"{self.base_url}: {exc}") from exc
+        if response.status_code != 200:
+            self._check(response)
+            raise DahuaRequestError(response.status_code, "snapshot refused")
+        return response.content
+
     async def get_current_time(self) -> dt.datetime:
         """The device wall time (naive)."""
         answer = await self.kv("global", "getCurrentTime")
