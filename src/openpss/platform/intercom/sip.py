@@ -82,6 +82,7 @@ def console_took_part(record: CallRecord) -> bool:
     """
     return record.caller == CENTRE_NUMBER or any(user == CENTRE_NUMBER for user, _ in record.legs)
 
+
 VTO_CODE_PARTS = 3  # building#unit#VTO number (platform-video-intercom 2.2)
 
 
