@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from openpss.platform.deps import Operator, SessionDep, SettingsDep, Viewer
+from openpss.platform.fields import DbId
 from openpss.platform.intercom import (
     buildings,
     callgroups,
@@ -19,7 +20,6 @@ from openpss.platform.intercom import (
     registrations,
     rooms,
 )
-from openpss.platform.intercom.http import domain_errors
 from openpss.platform.intercom.models import EndpointKind
 from openpss.platform.intercom.schemas import (
     CallGroupCreate,
@@ -43,9 +43,9 @@ from openpss.platform.intercom.schemas import (
     UnlockPasswordSet,
 )
 from openpss.platform.uploads import read_upload, upload_errors
+from openpss.platform.web.openapi import XLSX, file_answer
 
 router = APIRouter(prefix="/intercom", tags=["intercom"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_PAGE = 500
 
 
@@ -65,8 +65,7 @@ def get_levels(session: SessionDep, principal: Viewer) -> LevelsRead:
 @router.put("/levels", response_model=LevelsRead)
 def put_levels(data: LevelsUpdate, session: SessionDep, principal: Operator) -> LevelsRead:
     """Change the level setting (refused while nodes or rooms depend on the current one)."""
-    with domain_errors():
-        levels = buildings.set_levels(session=session, actor=principal.actor, data=data)
+    levels = buildings.set_levels(session=session, actor=principal.actor, data=data)
     return LevelsRead.model_validate(levels, from_attributes=True)
 
 
@@ -79,28 +78,25 @@ def get_organization(session: SessionDep, principal: Viewer) -> NodeRead:
 @router.post("/organization", response_model=NodeRead, status_code=201)
 def post_node(data: NodeCreate, session: SessionDep, principal: Operator) -> NodeRead:
     """Add a building under the community or a unit under a building."""
-    with domain_errors():
-        node = buildings.add_node(session=session, actor=principal.actor, data=data)
+    node = buildings.add_node(session=session, actor=principal.actor, data=data)
     return _node_read(node)
 
 
 @router.patch("/organization/{node_id}", response_model=NodeRead)
 def patch_node(
-    node_id: int, data: NodeUpdate, session: SessionDep, principal: Operator
+    node_id: DbId, data: NodeUpdate, session: SessionDep, principal: Operator
 ) -> NodeRead:
     """Rename the community, a building or a unit."""
-    with domain_errors():
-        node = buildings.rename_node(
-            session=session, actor=principal.actor, node_id=node_id, name=data.name
-        )
+    node = buildings.rename_node(
+        session=session, actor=principal.actor, node_id=node_id, name=data.name
+    )
     return _node_read(node)
 
 
 @router.delete("/organization/{node_id}", status_code=204)
-def delete_node(node_id: int, session: SessionDep, principal: Operator) -> Response:
+def delete_node(node_id: DbId, session: SessionDep, principal: Operator) -> Response:
     """Delete a building or unit (refused while something depends on it)."""
-    with domain_errors():
-        buildings.delete_node(session=session, actor=principal.actor, node_id=node_id)
+    buildings.delete_node(session=session, actor=principal.actor, node_id=node_id)
     return Response(status_code=204)
 
 
@@ -111,42 +107,38 @@ def delete_node(node_id: int, session: SessionDep, principal: Operator) -> Respo
 def get_rooms(
     session: SessionDep,
     principal: Viewer,
-    node_id: Annotated[int | None, Query(ge=1, description="rooms under this node")] = None,
+    node_id: Annotated[DbId | None, Query(description="rooms under this node")] = None,
     q: Annotated[str, Query(max_length=64, description="text in number or name")] = "",
     offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> RoomPage:
     """Rooms with their organization codes (02#01#302)."""
-    with domain_errors():
-        total, items = rooms.list_rooms(
-            session=session, node_id=node_id, q=q, offset=offset, limit=limit
-        )
+    total, items = rooms.list_rooms(
+        session=session, node_id=node_id, q=q, offset=offset, limit=limit
+    )
     return RoomPage(total=total, items=items)
 
 
 @router.post("/rooms", response_model=RoomRead, status_code=201)
 def post_room(data: RoomCreate, session: SessionDep, principal: Operator) -> RoomRead:
     """Add a room (number + name) under a unit."""
-    with domain_errors():
-        room = rooms.add_room(session=session, actor=principal.actor, data=data)
+    room = rooms.add_room(session=session, actor=principal.actor, data=data)
     return rooms.room_read(session, room)
 
 
 @router.patch("/rooms/{room_id}", response_model=RoomRead)
 def patch_room(
-    room_id: int, data: RoomUpdate, session: SessionDep, principal: Operator
+    room_id: DbId, data: RoomUpdate, session: SessionDep, principal: Operator
 ) -> RoomRead:
     """Change a room's number or name."""
-    with domain_errors():
-        room = rooms.update_room(session=session, actor=principal.actor, room_id=room_id, data=data)
+    room = rooms.update_room(session=session, actor=principal.actor, room_id=room_id, data=data)
     return rooms.room_read(session, room)
 
 
 @router.delete("/rooms/{room_id}", status_code=204)
-def delete_room(room_id: int, session: SessionDep, principal: Operator) -> Response:
+def delete_room(room_id: DbId, session: SessionDep, principal: Operator) -> Response:
     """Delete a room (refused while registrations or passwords depend on it)."""
-    with domain_errors():
-        rooms.delete_room(session=session, actor=principal.actor, room_id=room_id)
+    rooms.delete_room(session=session, actor=principal.actor, room_id=room_id)
     return Response(status_code=204)
 
 
@@ -187,13 +179,15 @@ def _xlsx(content: bytes, filename: str) -> Response:
     return Response(content, media_type=XLSX, headers={"Content-Disposition": disposition})
 
 
-@router.get("/registrations/export")
+@router.get("/registrations/export", response_class=Response, responses=file_answer(XLSX))
 def export_registrations(session: SessionDep, principal: Operator) -> Response:
     """Every registration number as xlsx (for "Import SmartPSS Lite" on another platform)."""
     return _xlsx(dial_xlsx.export_xlsx(session=session), "registrations.xlsx")
 
 
-@router.get("/registrations/configtool-template")
+@router.get(
+    "/registrations/configtool-template", response_class=Response, responses=file_answer(XLSX)
+)
 def configtool_template(principal: Viewer) -> Response:
     """The "Create ConfigTool Template" xlsx."""
     return _xlsx(dial_xlsx.configtool_template(), "configtool-template.xlsx")
@@ -211,7 +205,7 @@ async def import_registrations(
     """Import registrations, all or nothing (the error names every bad row)."""
     with upload_errors():
         content = await read_upload(file)
-    with upload_errors(), domain_errors():
+    with upload_errors():
         count = await run_in_threadpool(  # parsing a large file must not block the loop
             partial(dial_xlsx.import_xlsx, session=session),
             actor=principal.actor,
@@ -234,15 +228,14 @@ async def post_registration(
 ) -> RegistrationRead:
     """Give a VTH, VTO or VTS its registration number (an account of the SIP server); a VTO's
     number is read from the device when not given."""
-    with domain_errors():
-        if data.kind is EndpointKind.vto and not data.device_number and data.device_id:
-            number = await configure.read_vto_number(
-                session=session, settings=settings, device_id=data.device_id
-            )
-            data = data.model_copy(update={"device_number": number})
-        row = registrations.add_registration(
-            session=session, actor=principal.actor, secret_key=settings.secret_key, data=data
+    if data.kind is EndpointKind.vto and not data.device_number and data.device_id:
+        number = await configure.read_vto_number(
+            session=session, settings=settings, device_id=data.device_id
         )
+        data = data.model_copy(update={"device_number": number})
+    row = registrations.add_registration(
+        session=session, actor=principal.actor, secret_key=settings.secret_key, data=data
+    )
     session.commit()
     _accounts_changed(request)
     return registrations.registration_read(session, row, _online(request))
@@ -250,13 +243,12 @@ async def post_registration(
 
 @router.delete("/registrations/{registration_id}", status_code=204)
 def delete_registration(
-    request: Request, registration_id: int, session: SessionDep, principal: Operator
+    request: Request, registration_id: DbId, session: SessionDep, principal: Operator
 ) -> Response:
     """Remove a registration number and its SIP account."""
-    with domain_errors():
-        registrations.delete_registration(
-            session=session, actor=principal.actor, registration_id=registration_id
-        )
+    registrations.delete_registration(
+        session=session, actor=principal.actor, registration_id=registration_id
+    )
     session.commit()
     _accounts_changed(request)
     return Response(status_code=204)
@@ -264,73 +256,68 @@ def delete_registration(
 
 @router.post("/registrations/{registration_id}/configure", status_code=204)
 async def post_configure(
-    registration_id: int, session: SessionDep, settings: SettingsDep, principal: Operator
+    registration_id: DbId, session: SessionDep, settings: SettingsDep, principal: Operator
 ) -> Response:
     """Make the VTO/VTH register with the platform's SIP server under its number."""
-    with domain_errors():
-        await configure.configure_device(
-            session=session,
-            settings=settings,
-            actor=principal.actor,
-            registration_id=registration_id,
-        )
+    await configure.configure_device(
+        session=session,
+        settings=settings,
+        actor=principal.actor,
+        registration_id=registration_id,
+    )
     return Response(status_code=204)
 
 
 # --- unlock passwords per room ----------------------------------------------------------
 
 
-def _status(session: SessionDep, room_id: int) -> list[SendingStatus]:
+def _status(session: SessionDep, room_id: DbId) -> list[SendingStatus]:
     items = passwords.sending_status(session=session, room_id=room_id)
     return [SendingStatus.model_validate(item) for item in items]
 
 
 @router.get("/rooms/{room_id}/unlock-password", response_model=list[SendingStatus])
 def get_unlock_password_status(
-    room_id: int, session: SessionDep, principal: Viewer
+    room_id: DbId, session: SessionDep, principal: Viewer
 ) -> list[SendingStatus]:
     """The sending status of the room's unlock password, per device."""
-    with domain_errors():
-        rooms.get_room(session=session, room_id=room_id)
+    rooms.get_room(session=session, room_id=room_id)
     return _status(session, room_id)
 
 
 @router.put("/rooms/{room_id}/unlock-password", response_model=list[SendingStatus])
 def put_unlock_password(
-    room_id: int,
+    room_id: DbId,
     data: UnlockPasswordSet,
     session: SessionDep,
     settings: SettingsDep,
     principal: Operator,
 ) -> list[SendingStatus]:
     """Add or change the room's unlock password; it is sent to the room's VTO(s) and VTH(s)."""
-    with domain_errors():
-        passwords.set_password(
-            session=session,
-            actor=principal.actor,
-            secret_key=settings.secret_key,
-            room_id=room_id,
-            password=data.password,
-            confirm=data.confirm,
-        )
+    passwords.set_password(
+        session=session,
+        actor=principal.actor,
+        secret_key=settings.secret_key,
+        room_id=room_id,
+        password=data.password,
+        confirm=data.confirm,
+    )
     return _status(session, room_id)
 
 
 @router.post("/rooms/{room_id}/unlock-password/send", response_model=list[SendingStatus])
 def send_unlock_password(
-    room_id: int, session: SessionDep, principal: Operator
+    room_id: DbId, session: SessionDep, principal: Operator
 ) -> list[SendingStatus]:
     """Send the room's unlock password to its devices again."""
-    with domain_errors():
-        passwords.send_again(session=session, actor=principal.actor, room_id=room_id)
+    passwords.send_again(session=session, actor=principal.actor, room_id=room_id)
     return _status(session, room_id)
 
 
 @router.delete("/rooms/{room_id}/unlock-password", status_code=204)
-def delete_unlock_password(room_id: int, session: SessionDep, principal: Operator) -> Response:
+def delete_unlock_password(room_id: DbId, session: SessionDep, principal: Operator) -> Response:
     """Delete the room's unlock password."""
-    with domain_errors():
-        passwords.delete_password(session=session, actor=principal.actor, room_id=room_id)
+    passwords.delete_password(session=session, actor=principal.actor, room_id=room_id)
     return Response(status_code=204)
 
 
@@ -355,10 +342,9 @@ def post_call_group(
     request: Request, data: CallGroupCreate, session: SessionDep, principal: Operator
 ) -> CallGroupRead:
     """Add a call group to a building."""
-    with domain_errors():
-        group = callgroups.create_group(
-            session=session, actor=principal.actor, name=data.name, building_id=data.building_id
-        )
+    group = callgroups.create_group(
+        session=session, actor=principal.actor, name=data.name, building_id=data.building_id
+    )
     session.commit()  # before the SIP server re-reads the groups
     _routing_changed(request)
     return callgroups.group_read(session, group)
@@ -366,11 +352,10 @@ def post_call_group(
 
 @router.delete("/call-groups/{group_id}", status_code=204)
 def delete_call_group(
-    request: Request, group_id: int, session: SessionDep, principal: Operator
+    request: Request, group_id: DbId, session: SessionDep, principal: Operator
 ) -> Response:
     """Delete a call group."""
-    with domain_errors():
-        callgroups.delete_group(session=session, actor=principal.actor, group_id=group_id)
+    callgroups.delete_group(session=session, actor=principal.actor, group_id=group_id)
     session.commit()  # before the SIP server re-reads the groups
     _routing_changed(request)
     return Response(status_code=204)
@@ -379,21 +364,20 @@ def delete_call_group(
 @router.post("/call-groups/{group_id}/members", response_model=CallGroupRead, status_code=201)
 def post_call_group_member(
     request: Request,
-    group_id: int,
+    group_id: DbId,
     data: CallGroupMemberCreate,
     session: SessionDep,
     principal: Operator,
 ) -> CallGroupRead:
     """Add a manager client or VTS at the lowest priority."""
-    with domain_errors():
-        callgroups.add_member(
-            session=session,
-            actor=principal.actor,
-            group_id=group_id,
-            account_id=data.account_id,
-            registration_id=data.registration_id,
-        )
-        group = callgroups.get_group(session=session, group_id=group_id)
+    callgroups.add_member(
+        session=session,
+        actor=principal.actor,
+        group_id=group_id,
+        account_id=data.account_id,
+        registration_id=data.registration_id,
+    )
+    group = callgroups.get_group(session=session, group_id=group_id)
     session.commit()  # before the SIP server re-reads the groups
     _routing_changed(request)
     return callgroups.group_read(session, group)
@@ -402,16 +386,15 @@ def post_call_group_member(
 @router.post("/call-groups/members/{member_id}/{direction}", status_code=204)
 def move_call_group_member(
     request: Request,
-    member_id: int,
+    member_id: DbId,
     direction: Literal["up", "down"],
     session: SessionDep,
     principal: Operator,
 ) -> Response:
     """Move a member up or down one place in priority."""
-    with domain_errors():
-        callgroups.move_member(
-            session=session, actor=principal.actor, member_id=member_id, direction=direction
-        )
+    callgroups.move_member(
+        session=session, actor=principal.actor, member_id=member_id, direction=direction
+    )
     session.commit()  # before the SIP server re-reads the groups
     _routing_changed(request)
     return Response(status_code=204)
@@ -419,11 +402,10 @@ def move_call_group_member(
 
 @router.delete("/call-groups/members/{member_id}", status_code=204)
 def delete_call_group_member(
-    request: Request, member_id: int, session: SessionDep, principal: Operator
+    request: Request, member_id: DbId, session: SessionDep, principal: Operator
 ) -> Response:
     """Remove a member from its group."""
-    with domain_errors():
-        callgroups.remove_member(session=session, actor=principal.actor, member_id=member_id)
+    callgroups.remove_member(session=session, actor=principal.actor, member_id=member_id)
     session.commit()  # before the SIP server re-reads the groups
     _routing_changed(request)
     return Response(status_code=204)
@@ -443,49 +425,44 @@ def post_information(
     data: InformationCreate, session: SessionDep, principal: Operator
 ) -> InformationRead:
     """Add a topic; it is sent to its devices at the start time."""
-    with domain_errors():
-        row = information.save_information(session=session, actor=principal.actor, data=data)
+    row = information.save_information(session=session, actor=principal.actor, data=data)
     return information.information_read(session, row)
 
 
 @router.put("/information/{information_id}", response_model=InformationRead)
 def put_information(
-    information_id: int, data: InformationCreate, session: SessionDep, principal: Operator
+    information_id: DbId, data: InformationCreate, session: SessionDep, principal: Operator
 ) -> InformationRead:
     """Edit a topic (its deliveries start over)."""
-    with domain_errors():
-        row = information.save_information(
-            session=session, actor=principal.actor, data=data, information_id=information_id
-        )
+    row = information.save_information(
+        session=session, actor=principal.actor, data=data, information_id=information_id
+    )
     return information.information_read(session, row)
 
 
 @router.get("/information/{information_id}", response_model=InformationRead)
 def get_information_details(
-    information_id: int, session: SessionDep, principal: Viewer
+    information_id: DbId, session: SessionDep, principal: Viewer
 ) -> InformationRead:
     """Details: the topic and its delivery status per device."""
-    with domain_errors():
-        row = information.get_information(session=session, information_id=information_id)
+    row = information.get_information(session=session, information_id=information_id)
     return information.information_read(session, row)
 
 
 @router.post("/information/{information_id}/send", response_model=InformationRead)
 def send_information(
-    information_id: int, session: SessionDep, principal: Operator
+    information_id: DbId, session: SessionDep, principal: Operator
 ) -> InformationRead:
     """Send the topic to its devices now."""
-    with domain_errors():
-        information.send_now(session=session, actor=principal.actor, information_id=information_id)
-        row = information.get_information(session=session, information_id=information_id)
+    information.send_now(session=session, actor=principal.actor, information_id=information_id)
+    row = information.get_information(session=session, information_id=information_id)
     return information.information_read(session, row)
 
 
 @router.delete("/information/{information_id}", status_code=204)
-def delete_information(information_id: int, session: SessionDep, principal: Operator) -> Response:
+def delete_information(information_id: DbId, session: SessionDep, principal: Operator) -> Response:
     """Delete a topic."""
-    with domain_errors():
-        information.delete_information(
-            session=session, actor=principal.actor, information_id=information_id
-        )
+    information.delete_information(
+        session=session, actor=principal.actor, information_id=information_id
+    )
     return Response(status_code=204)

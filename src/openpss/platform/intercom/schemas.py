@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from openpss.platform.fields import DbId
 from openpss.platform.intercom.models import EndpointKind, Level
 
 # Building and unit numbers have two digits ("02#01#302", platform-video-intercom 2.1).
@@ -37,7 +38,7 @@ class LevelsUpdate(_Strict):
 class NodeCreate(_Strict):
     """A building under the community or a unit under a building."""
 
-    parent_id: int = Field(ge=1, description="the community (for a building) or a building")
+    parent_id: DbId = Field(description="the community (for a building) or a building")
     number: str = Field(
         pattern=NODE_NUMBER_PATTERN, description="building or unit number, 1-99 (shown as 02)"
     )
@@ -64,7 +65,7 @@ class NodeRead(BaseModel):
 class RoomCreate(_Strict):
     """A room (number + name) under the lowest organization level."""
 
-    node_id: int = Field(ge=1, description="the unit (or building/community) the room is in")
+    node_id: DbId = Field(description="the unit (or building/community) the room is in")
     number: str = Field(pattern=ROOM_NUMBER_PATTERN, description="room number, 1-6 digits")
     name: str = Field("", max_length=NAME_MAX, description="room name")
 
@@ -103,9 +104,9 @@ class RegistrationCreate(_Strict):
     """A registration number for a VTH (room + extension), a VTO or a VTS (2-digit suffix)."""
 
     kind: EndpointKind = Field(description="vth, vto or vts")
-    device_id: int | None = Field(None, ge=1, description="the VTH or VTO in the device list")
-    node_id: int | None = Field(None, ge=1, description="the unit of a VTO")
-    room_id: int | None = Field(None, ge=1, description="the room of a VTH")
+    device_id: DbId | None = Field(None, description="the VTH or VTO in the device list")
+    node_id: DbId | None = Field(None, description="the unit of a VTO")
+    room_id: DbId | None = Field(None, description="the room of a VTH")
     extension: int | None = Field(
         None, ge=0, le=MAX_EXTENSION, description="VTH extension when a room has several"
     )
@@ -163,14 +164,14 @@ class CallGroupCreate(_Strict):
     """A call group of a building."""
 
     name: str = Field(min_length=1, max_length=NAME_MAX, description="group name")
-    building_id: int = Field(ge=1, description="the building whose calls the group answers")
+    building_id: DbId = Field(description="the building whose calls the group answers")
 
 
 class CallGroupMemberCreate(_Strict):
     """A manager client (console account) or a VTS (its registration)."""
 
-    account_id: int | None = Field(None, ge=1, description="a console account")
-    registration_id: int | None = Field(None, ge=1, description="a VTS registration")
+    account_id: DbId | None = Field(None, description="a console account")
+    registration_id: DbId | None = Field(None, description="a VTS registration")
 
 
 class CallGroupRead(BaseModel):
@@ -193,7 +194,7 @@ class InformationCreate(_Strict):
     subject: str = Field(min_length=1, max_length=NAME_MAX, description="the topic")
     content: str = Field("", max_length=MAX_INFORMATION_LENGTH, description="the text")
     start_time: dt.datetime = Field(description="when it is sent and shown (with a zone)")
-    device_ids: list[int] = Field(min_length=1, max_length=500, description="VTOs/VTHs")
+    device_ids: list[DbId] = Field(min_length=1, max_length=500, description="VTOs/VTHs")
 
 
 class InformationRead(BaseModel):
