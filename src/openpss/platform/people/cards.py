@@ -107,11 +107,14 @@ def set_card_mode(
     return chosen
 
 
-def display_card(session: Session, value: str) -> str:
-    """Show a canonical card number (e.g. from a record) in the system's card issuing type."""
+def display_card(session: Session, value: str, mode: CardMode | None = None) -> str:
+    """Show a canonical card number (e.g. from a record) in the system's card issuing type.
+
+    `mode` saves reading the setting again when showing many cards (a page of records).
+    """
     if not value:
         return value
     try:
-        return format_card(parse_card(value, CardMode.hex), get_card_mode(session))
+        return format_card(parse_card(value, CardMode.hex), mode or get_card_mode(session))
     except DomainError:
         return value  # not a hex card number (e.g. a foreign record): show it as it is
