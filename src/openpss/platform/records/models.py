@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openpss.platform.db import Base, UTCDateTime, utcnow
@@ -14,7 +14,11 @@ class AccessRecord(Base):
     """One access or attendance punch; (device, record number) identifies it, so re-pulls dedupe."""
 
     __tablename__ = "access_record"
-    __table_args__ = (UniqueConstraint("device_id", "record_no"),)
+    __table_args__ = (
+        UniqueConstraint("device_id", "record_no"),
+        # Search by device, newest first (benchmarks/records.py; migration 0013).
+        Index("ix_access_record_device_time", "device_id", "event_time", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     device_id: Mapped[int | None] = mapped_column(
@@ -37,6 +41,8 @@ class CallRecord(Base):
     """One intercom call (door station to indoor monitor, monitor to centre, ...)."""
 
     __tablename__ = "call_record"
+    # Search by device, newest first (benchmarks/records.py; migration 0013).
+    __table_args__ = (Index("ix_call_record_device_time", "device_id", "start_time", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     device_id: Mapped[int | None] = mapped_column(
@@ -59,7 +65,11 @@ class AlarmRecord(Base):
     """
 
     __tablename__ = "alarm_record"
-    __table_args__ = (UniqueConstraint("device_id", "record_no"),)
+    __table_args__ = (
+        UniqueConstraint("device_id", "record_no"),
+        # Search by device, newest first (benchmarks/records.py; migration 0013).
+        Index("ix_alarm_record_device_time", "device_id", "event_time", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     device_id: Mapped[int | None] = mapped_column(
