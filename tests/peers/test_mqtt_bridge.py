@@ -176,8 +176,13 @@ async def test_discovery_events_and_open_command(
         await _until(lambda: bridge.state is MqttState.connected, "the bridge to connect")
         async with listening(broker, "openpss/#", "homeassistant/#") as heard:
             # discovery: retained, one HA device per physical device
+            # Discovery goes out at connect with what the registry knows, and again once the
+            # device answered with its model: wait for that second document.
             doorbell = json.loads(
-                await heard.wait_for(f"homeassistant/event/openpss_{vto_id}/doorbell/config")
+                await heard.wait_for(
+                    f"homeassistant/event/openpss_{vto_id}/doorbell/config",
+                    lambda payload: b"VTO4202F-MB5" in payload,
+                )
             )
             assert doorbell["device_class"] == "doorbell" and doorbell["event_types"] == ["ring"]
             assert doorbell["device"]["model"] == "VTO4202F-MB5"
