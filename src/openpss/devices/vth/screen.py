@@ -63,7 +63,16 @@ class VthScreen(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Follow the model while the app runs."""
+        """Follow the model while the app runs.
+
+        The panels are looked up once here: the refresh timer can still tick while the app
+        shuts down and its widgets are already unmounted, and a lookup then would fail.
+        """
+        self._panels = {
+            name: self.query_one(f"#{name}", Static)
+            for name in ("standby", "call", "messages", "records")
+        }
+        self._call_panel = self.query_one("#call-panel")
         self.set_interval(self.refresh_s, self.show_state)
         self.show_state()
 
@@ -72,19 +81,18 @@ class VthScreen(App[None]):
         u, s = self.unit, self.unit.settings
         online = "online" if u.registered else f"offline {u.register_error}".rstrip()
         dnd = "  do not disturb" if s.dnd else ""
-        self.query_one("#standby", Static).update(f"Room {s.room}  {online}{dnd}\n{self.message}")
-        self.query_one("#call", Static).update(self._call_text())
-        panel = self.query_one("#call-panel")
-        panel.set_class(u.call_state is CallState.ringing, "ringing")
-        panel.set_class(u.call_state is CallState.talking, "talking")
+        self._panels["standby"].update(f"Room {s.room}  {online}{dnd}\n{self.message}")
+        self._panels["call"].update(self._call_text())
+        self._call_panel.set_class(u.call_state is CallState.ringing, "ringing")
+        self._call_panel.set_class(u.call_state is CallState.talking, "talking")
         lines = [f"{m.at:%m-%d %H:%M} {m.subject}: {m.text}" for m in u.shown_messages()]
-        self.query_one("#messages", Static).update(
+        self._panels["messages"].update(
             "Messages\n" + ("\n".join(reversed(lines[-MAX_LISTED:])) or "(none)")
         )
         records = sorted(
             (r for kind in u.records.values() for r in kind), key=lambda r: r.at, reverse=True
         )[:MAX_LISTED]
-        self.query_one("#records", Static).update(
+        self._panels["records"].update(
             "Records\n" + ("\n".join(_record_line(r.kind, r.data) for r in records) or "(none)")
         )
 
