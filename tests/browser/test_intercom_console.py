@@ -7,7 +7,12 @@ from typing import Any
 
 from openpss.platform.devices.models import Device
 from openpss.platform.intercom import buildings, registrations, rooms
-from openpss.platform.intercom.schemas import NodeCreate, RegistrationCreate, RoomCreate
+from openpss.platform.intercom.schemas import (
+    NodeCreate,
+    RegistrationCreate,
+    RoomCreate,
+    RoomQuery,
+)
 from openpss.platform.security.audit import Actor
 from tests.browser.helpers import initialize_and_login
 from tests.browser.test_operator_pages import VIEWPORT, _overflow
@@ -38,7 +43,7 @@ def _seed(app: Any) -> int:
         )
         s.add(hall)
         s.flush()
-        room = rooms.list_rooms(session=s, node_id=u.id)[1][0]
+        room = rooms.list_rooms(session=s, query=RoomQuery(node_id=u.id)).items[0]
         registrations.add_registration(
             session=s,
             actor=ACTOR,

@@ -71,7 +71,7 @@ def test_attendance_api_end_to_end(api: Api) -> None:
         "/api/v1/attendance/results",
         headers=op,
         params={"start": "2024-03-04", "end": "2024-03-04"},
-    ).json()
+    ).json()["items"]
     assert [(r["status"], r["punches"]) for r in results] == [("absent", ["09:10:00"])]
     manual = c.post(
         "/api/v1/attendance/punches",
@@ -83,7 +83,7 @@ def test_attendance_api_end_to_end(api: Api) -> None:
         "/api/v1/attendance/results",
         headers=op,
         params={"start": "2024-03-04", "end": "2024-03-04"},
-    ).json()[0]
+    ).json()["items"][0]
     assert (monday["status"], monday["late_minutes"], monday["work_minutes"]) == (
         "abnormal",
         5,

@@ -153,7 +153,7 @@ def test_period_form_with_several_rest_periods(console: tuple[TestClient, dict[s
     added = client.post("/attendance/periods", data=_data(base + lunch + tea + empty), headers=csrf)
     assert added.status_code == 200, added.text
     assert "12:00–13:00 (60 min), 15:00–15:30 (15 min)" in added.text
-    periods = client.get("/api/v1/attendance/periods").json()
+    periods = client.get("/api/v1/attendance/periods").json()["items"]
     rests = periods[0]["rests"]
     assert [r["name"] for r in rests] == ["Lunch", "Tea"]
     assert rests[0]["remark"] == "canteen"
@@ -173,7 +173,7 @@ def test_period_form_with_several_rest_periods(console: tuple[TestClient, dict[s
     seven = too_many[: 7 * len(lunch)]
     saved = client.post(f"/attendance/periods/{period_id}", data=_data(base + seven), headers=csrf)
     assert saved.status_code == 200, saved.text
-    rests = client.get("/api/v1/attendance/periods").json()[0]["rests"]
+    rests = client.get("/api/v1/attendance/periods").json()["items"][0]["rests"]
     assert [r["name"] for r in rests] == [f"R{i}" for i in range(7)]
     bad = client.post(
         f"/attendance/periods/{period_id}",

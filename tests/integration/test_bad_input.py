@@ -173,4 +173,4 @@ def test_results_of_the_first_days_of_the_calendar_are_empty_not_500(sqlite_api:
     answer = c.get(
         f"{V1}/attendance/results", params={"start": "0001-01-01", "end": "0001-01-02"}, headers=h
     )
-    assert answer.status_code == 200 and answer.json() == []
+    assert answer.status_code == 200 and answer.json() == {"total": 0, "items": []}

@@ -127,7 +127,8 @@ def test_card_presented_on_the_terminal_reaches_attendance_results(
     }
 
     def punched_result() -> list[dict[str, Any]]:
-        rows = api.get("/api/v1/attendance/results", params=window).json()
+        rows = api.get("/api/v1/attendance/results", params=window | {"limit": "500"}).json()
+        rows = rows["items"]
         return [r for r in rows if r["punches"]]
 
     rows = _until("the punch in the attendance results", punched_result)

@@ -10,7 +10,13 @@ from sqlalchemy.orm import Session
 from openpss.platform.intercom import buildings, rooms
 from openpss.platform.intercom.errors import Conflict, IntercomError, NotFound
 from openpss.platform.intercom.models import Level, OrgNode
-from openpss.platform.intercom.schemas import LevelsUpdate, NodeCreate, RoomCreate, RoomUpdate
+from openpss.platform.intercom.schemas import (
+    LevelsUpdate,
+    NodeCreate,
+    RoomCreate,
+    RoomQuery,
+    RoomUpdate,
+)
 from openpss.platform.security.audit import Actor
 from openpss.platform.security.models import AuditEntry
 
@@ -155,15 +161,17 @@ def test_room_list_by_node_search_and_paging(session: Session) -> None:
     rooms.add_room(
         session=session, actor=ACTOR, data=RoomCreate(node_id=unit2.id, number="201", name="100%")
     )
-    total, page = rooms.list_rooms(session=session, node_id=unit1.parent_id, limit=2, offset=2)
-    assert total == 4
-    assert [r.organization for r in page] == ["02#01#103", "02#02#201"]
-    total, page = rooms.list_rooms(session=session, node_id=unit1.id, q="102")
-    assert (total, [r.number for r in page]) == (1, ["102"])
-    total, page = rooms.list_rooms(session=session, q="0%")
-    assert [r.number for r in page] == ["201"]  # % is literal text, not a wildcard
+    listed = rooms.list_rooms(
+        session=session, query=RoomQuery(node_id=unit1.parent_id, limit=2, offset=2)
+    )
+    assert listed.total == 4
+    assert [r.organization for r in listed.items] == ["02#01#103", "02#02#201"]
+    listed = rooms.list_rooms(session=session, query=RoomQuery(node_id=unit1.id, q="102"))
+    assert (listed.total, [r.number for r in listed.items]) == (1, ["102"])
+    listed = rooms.list_rooms(session=session, query=RoomQuery(q="0%"))
+    assert [r.number for r in listed.items] == ["201"]  # % is literal text, not a wildcard
     with pytest.raises(NotFound, match="organization node 999 does not exist"):
-        rooms.list_rooms(session=session, node_id=999)
+        rooms.list_rooms(session=session, query=RoomQuery(node_id=999))
 
 
 def test_room_number_digits_only() -> None:

@@ -14,7 +14,12 @@ from openpss.platform.devices.models import Device
 from openpss.platform.intercom import buildings, callgroups, registrations, rooms, sip
 from openpss.platform.intercom.errors import IntercomError
 from openpss.platform.intercom.models import CallGroupMember
-from openpss.platform.intercom.schemas import NodeCreate, RegistrationCreate, RoomCreate
+from openpss.platform.intercom.schemas import (
+    NodeCreate,
+    RegistrationCreate,
+    RegistrationQuery,
+    RoomCreate,
+)
 from openpss.platform.records.models import CallRecord
 from openpss.platform.security.audit import Actor
 from openpss.platform.security.models import Role
@@ -51,7 +56,7 @@ def _setup(session: Session, key: str) -> tuple[int, int]:
 
 
 def _vts(session: Session, number: str) -> int:
-    _, items = registrations.list_registrations(session=session)
+    items = registrations.list_registrations(session=session, query=RegistrationQuery()).items
     return next(r.id for r in items if r.number == number)
 
 

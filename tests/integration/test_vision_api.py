@@ -74,7 +74,7 @@ def test_camera_list_rules(api: Api) -> None:
     assert bad.status_code == 422 and "not an IPv4 address" in bad.text
     viewer = api.client.post(f"{BASE}/cameras", json=body, headers=api.headers(Role.viewer))
     assert viewer.status_code == 403
-    listed = api.client.get(f"{BASE}/cameras", headers=api.headers(Role.viewer)).json()
+    listed = api.client.get(f"{BASE}/cameras", headers=api.headers(Role.viewer)).json()["items"]
     assert [(c["name"], c["connected"]) for c in listed] == [("a", False)]
 
 
@@ -95,7 +95,7 @@ def test_rename_and_readdress(api: Api) -> None:
 
 def test_connect_refreshes_identity(vision: tuple[Api, int]) -> None:
     api, _ = vision
-    listed = api.client.get(f"{BASE}/cameras", headers=api.headers(Role.viewer)).json()
+    listed = api.client.get(f"{BASE}/cameras", headers=api.headers(Role.viewer)).json()["items"]
     assert listed[0]["connected"] is True
     assert listed[0]["manufacturer"] == "openpss" and listed[0]["serial"] == "OPSS0001"
     assert listed[0]["model_name"] == f"OPSS-GV{WIDTH}C"
@@ -287,7 +287,7 @@ def test_delete_disconnects(vision: tuple[Api, int]) -> None:
     api, camera_id = vision
     op = api.headers(Role.operator)
     assert api.client.delete(f"{BASE}/cameras/{camera_id}", headers=op).status_code == 204
-    assert api.client.get(f"{BASE}/cameras", headers=op).json() == []
+    assert api.client.get(f"{BASE}/cameras", headers=op).json() == {"total": 0, "items": []}
     assert api.client.delete(f"{BASE}/cameras/{camera_id}", headers=op).status_code == 404
 
 

@@ -167,6 +167,13 @@ def paginate(
     return Page(total=total, items=rows, query=page, next_cursor=cursor)
 
 
+def page_of(items: Sequence[T], page: ListQuery) -> Page[T]:
+    """One page of a list built in memory (merged from sources SQL cannot page together, like
+    a year's public holidays from the calendar and custom ones from the table)."""
+    rows = list(items[page.offset : page.offset + page.limit])
+    return Page(total=len(items), items=rows, query=page)
+
+
 def from_params(
     model: type[Q],
     params: Mapping[str, str] | Iterable[tuple[str, str]],

@@ -2,53 +2,65 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
-from sqlalchemy import select
 from starlette.background import BackgroundTask
 
-from openpss.platform.attendance import assignments, compute, jobs, reports, service, shifts
-from openpss.platform.attendance.models import (
-    AttendanceException,
-    AttendancePeriod,
-    AttendanceResult,
-    AttendanceShift,
-    ShiftAssignment,
-)
+from openpss.platform.attendance import assignments, compute, jobs, lists, reports, service, shifts
+from openpss.platform.attendance.models import AttendanceShift
 from openpss.platform.attendance.schemas import (
     AssignmentCreate,
+    AssignmentPage,
+    AssignmentQuery,
     AssignmentRead,
     ComputeRequest,
     ExceptionCreate,
+    ExceptionPage,
+    ExceptionQuery,
     ExceptionRead,
     ExportRequest,
     HolidayCreate,
+    HolidayPage,
+    HolidayQuery,
     HolidayRead,
     JobRead,
     ManualPunchCreate,
     PeriodCreate,
+    PeriodPage,
+    PeriodQuery,
     PeriodRead,
     PeriodUpdate,
-    ResultRead,
+    ResultPage,
+    ResultQuery,
     SettingsRead,
     SettingsUpdate,
     ShiftCreate,
+    ShiftPage,
+    ShiftQuery,
     ShiftRead,
     ShiftUpdate,
 )
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.errors import Conflict, NotFound
 from openpss.platform.fields import DbId
+from openpss.platform.listing import Page
 from openpss.platform.web.openapi import CSV, XLSX, file_answer
 
 router = APIRouter(prefix="/attendance", tags=["attendance"])
 T = TypeVar("T")
+
+
+P = TypeVar("P", AssignmentPage, ExceptionPage, HolidayPage, ResultPage)
+
+
+def _page(model: type[P], page: Page[Any]) -> P:
+    """The API page of a service page whose rows validate as the page's items."""
+    return model.model_validate({"total": page.total, "items": page.items}, from_attributes=True)
 
 
 def _shift_read(row: AttendanceShift) -> ShiftRead:
@@ -63,11 +75,13 @@ def _shift_read(row: AttendanceShift) -> ShiftRead:
     )
 
 
-@router.get("/periods", response_model=list[PeriodRead])
-def list_periods(session: SessionDep, _: Viewer) -> list[PeriodRead]:
-    """All attendance periods."""
-    rows = session.scalars(select(AttendancePeriod).order_by(AttendancePeriod.name))
-    return [shifts.period_to_read(p) for p in rows]
+@router.get("/periods", response_model=PeriodPage)
+def list_periods(
+    session: SessionDep, _: Viewer, query: Annotated[PeriodQuery, Query()]
+) -> PeriodPage:
+    """Attendance periods by name, one page (filtered by name and kind)."""
+    page = lists.list_periods(session=session, query=query)
+    return PeriodPage(total=page.total, items=[shifts.period_to_read(p) for p in page.items])
 
 
 @router.post("/periods", response_model=PeriodRead, status_code=201)
@@ -92,10 +106,11 @@ def delete_period(period_id: DbId, session: SessionDep, p: Operator) -> None:
     shifts.delete_period(session=session, actor=p.actor, period_id=period_id)
 
 
-@router.get("/shifts", response_model=list[ShiftRead])
-def list_shifts(session: SessionDep, _: Viewer) -> list[ShiftRead]:
-    """All shifts."""
-    return [_shift_read(s) for s in session.scalars(select(AttendanceShift).order_by("name"))]
+@router.get("/shifts", response_model=ShiftPage)
+def list_shifts(session: SessionDep, _: Viewer, query: Annotated[ShiftQuery, Query()]) -> ShiftPage:
+    """Shifts by name, one page (filtered by name and cycle mode)."""
+    page = lists.list_shifts(session=session, query=query)
+    return ShiftPage(total=page.total, items=[_shift_read(s) for s in page.items])
 
 
 @router.post("/shifts", response_model=ShiftRead, status_code=201)
@@ -118,10 +133,12 @@ def delete_shift(shift_id: DbId, session: SessionDep, p: Operator) -> None:
     shifts.delete_shift(session=session, actor=p.actor, shift_id=shift_id)
 
 
-@router.get("/assignments", response_model=list[AssignmentRead])
-def list_assignments(session: SessionDep, _: Viewer) -> list[ShiftAssignment]:
-    """All shift assignments."""
-    return list(session.scalars(select(ShiftAssignment).order_by(ShiftAssignment.id)))
+@router.get("/assignments", response_model=AssignmentPage)
+def list_assignments(
+    session: SessionDep, _: Viewer, query: Annotated[AssignmentQuery, Query()]
+) -> AssignmentPage:
+    """Shift assignments, one page (of a shift, person or department, in force on a day)."""
+    return _page(AssignmentPage, lists.list_assignments(session=session, query=query))
 
 
 @router.post("/assignments", response_model=AssignmentRead, status_code=201)
@@ -136,10 +153,12 @@ def delete_assignment(assignment_id: DbId, session: SessionDep, p: Operator) -> 
     assignments.delete_assignment(session=session, actor=p.actor, assignment_id=assignment_id)
 
 
-@router.get("/exceptions", response_model=list[ExceptionRead])
-def list_exceptions(session: SessionDep, _: Viewer) -> list[AttendanceException]:
-    """All leave and business-trip records."""
-    return list(session.scalars(select(AttendanceException).order_by(AttendanceException.id)))
+@router.get("/exceptions", response_model=ExceptionPage)
+def list_exceptions(
+    session: SessionDep, _: Viewer, query: Annotated[ExceptionQuery, Query()]
+) -> ExceptionPage:
+    """Leave and business trips, one page (of a person, of a kind, in force on a day)."""
+    return _page(ExceptionPage, lists.list_exceptions(session=session, query=query))
 
 
 @router.post("/exceptions", response_model=ExceptionRead, status_code=201)
@@ -154,12 +173,12 @@ def delete_exception(exception_id: DbId, session: SessionDep, p: Operator) -> No
     assignments.delete_exception(session=session, actor=p.actor, exception_id=exception_id)
 
 
-@router.get("/holidays", response_model=list[HolidayRead])
+@router.get("/holidays", response_model=HolidayPage)
 def list_holidays(
-    session: SessionDep, _: Viewer, year: int = Query(..., ge=1970, le=9999)
-) -> list[dict[str, Any]]:
-    """Public (by country) and custom holidays of a year."""
-    return assignments.list_holidays(session=session, year=year)
+    session: SessionDep, _: Viewer, query: Annotated[HolidayQuery, Query()]
+) -> HolidayPage:
+    """Public (by country) and custom holidays of a year, by date, one page."""
+    return _page(HolidayPage, lists.list_holidays(session=session, query=query))
 
 
 @router.post("/holidays", response_model=HolidayRead, status_code=201)
@@ -202,22 +221,13 @@ def compute_results(data: ComputeRequest, session: SessionDep, p: Operator) -> d
     return {"results": stored}
 
 
-@router.get("/results", response_model=list[ResultRead])
+@router.get("/results", response_model=ResultPage)
 def list_results(
-    session: SessionDep,
-    _: Viewer,
-    start: dt.date,
-    end: dt.date,
-    person_id: DbId | None = None,
-) -> list[AttendanceResult]:
-    """Stored person-day results in a date range (stale or missing days recomputed first)."""
-    compute.refresh(session, start, end, None if person_id is None else [person_id])
-    query = select(AttendanceResult).where(
-        AttendanceResult.day >= start, AttendanceResult.day <= end
-    )
-    if person_id is not None:
-        query = query.where(AttendanceResult.person_id == person_id)
-    return list(session.scalars(query.order_by(AttendanceResult.person_id, AttendanceResult.day)))
+    session: SessionDep, _: Viewer, query: Annotated[ResultQuery, Query()]
+) -> ResultPage:
+    """Person-day results of a date range by person and day, one page (stale or missing days
+    recomputed first)."""
+    return _page(ResultPage, lists.list_results(session=session, query=query))
 
 
 def export_response(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
@@ -16,11 +17,14 @@ from openpss.platform.attendance.models import (
     AttendanceShift,
 )
 from openpss.platform.deps import Principal
-from openpss.platform.errors import DomainError
+from openpss.platform.errors import DomainError, Invalid
+from openpss.platform.listing import ListQuery, Page, from_params
 from openpss.platform.people.models import Department, Person
 from openpss.platform.web.templating import render
 
 T = TypeVar("T")
+Q = TypeVar("Q", bound=ListQuery)
+PAGE_SIZE = 50  # rows per page of each console list
 
 
 def page(request: Request, principal: Principal, name: str, **ctx: Any) -> HTMLResponse:
@@ -56,3 +60,48 @@ FormDep = Annotated[Any, Depends(_form_data)]
 def optional_int(value: str) -> int | None:
     """A form's optional number: None when blank."""
     return int(value) if value.strip() else None
+
+
+def list_query(
+    request: Request,
+    model: type[Q],
+    errors: list[str],
+    *,
+    prefix: str = "",
+    defaults: Mapping[str, str] | None = None,
+) -> Q:
+    """A list's declared query from the page URL, `PAGE_SIZE` rows a page.
+
+    A page with several lists gives each its own parameters: `prefix` + field name (`leave_kind`,
+    `leave_page`); `defaults` fill fields the URL leaves out. A bad value is reported in `errors`
+    and the list shown unfiltered.
+    """
+    params: list[tuple[str, str]] = list((defaults or {}).items())
+    for key, value in request.query_params.multi_items():
+        if key.startswith(prefix):  # without a prefix, names of the other lists are unknown
+            params.append((key.removeprefix(prefix), value))
+    try:
+        return from_params(model, params, limit=PAGE_SIZE)
+    except Invalid as exc:
+        errors.append(f"{prefix}{exc}" if prefix else str(exc))
+        return from_params(model, (defaults or {}).items(), limit=PAGE_SIZE)
+
+
+def pager(request: Request, page: Page[Any], param: str = "page") -> dict[str, Any]:
+    """The pager of a console list: its total, page n of m, and the links to the neighbours
+    (the other URL parameters kept)."""
+    number = page.query.page_number
+
+    def link(to: int) -> str:
+        kept: Iterable[tuple[str, str]] = (
+            (k, v) for k, v in request.query_params.multi_items() if k != param
+        )
+        return f"{request.url.path}?{urlencode([*kept, (param, str(to))])}"
+
+    return {
+        "total": page.total,
+        "page": number,
+        "pages": page.pages,
+        "previous": link(number - 1) if number > 1 else "",
+        "next": link(number + 1) if number < page.pages else "",
+    }

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from openpss.platform.fields import DbId, IanaZone, Keep, PatchModel
+from openpss.platform.listing import ListQuery
 
 HHMM = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="time of day HH:MM")
 Kind = Literal["fixed", "flexible", "rest"]
@@ -272,3 +273,102 @@ class JobRead(BaseModel):
     percent: int
     message: str
     download_url: str | None = None
+
+
+# --- declared list queries (API routes and console pages share them) ----------------------
+
+
+class PeriodQuery(ListQuery):
+    """The period list: name search and kind."""
+
+    search: str = Field("", max_length=64, description="part of the name")
+    kind: Kind | None = Field(None, description="fixed, flexible or rest")
+
+
+class ShiftQuery(ListQuery):
+    """The shift list: name search and cycle mode."""
+
+    search: str = Field("", max_length=64, description="part of the name")
+    cycle_mode: Literal["day", "week"] | None = Field(None, description="cycle unit")
+
+
+class AssignmentQuery(ListQuery):
+    """Shift assignments: of a shift, person or department, in force on a day."""
+
+    shift_id: DbId | None = None
+    person_id: DbId | None = None
+    department_id: DbId | None = None
+    on: dt.date | None = Field(None, description="assignments in force on this day")
+
+
+class ExceptionQuery(ListQuery):
+    """Leave and business trips: of a person, of a kind, in force on a day."""
+
+    person_id: DbId | None = None
+    kind: Literal["leave", "business_trip"] | None = None
+    on: dt.date | None = Field(None, description="leave or trips in force on this day")
+
+
+class HolidayQuery(ListQuery):
+    """Public and custom holidays of a year (custom only: `custom=true`)."""
+
+    year: int = Field(ge=1970, le=9999)
+    custom: bool = Field(False, description="only the custom holidays")
+
+
+class ResultQuery(ListQuery):
+    """Stored person-day results of a date range (stale or missing days recomputed first)."""
+
+    start: dt.date
+    end: dt.date
+    person_id: DbId | None = None
+    department_id: DbId | None = Field(None, description="persons of this department")
+    status: str = Field("", max_length=16, description="day status (normal, late, absent ...)")
+
+    @model_validator(mode="after")
+    def _range(self) -> ResultQuery:
+        if self.end < self.start:
+            raise ValueError("the end date is before the start date")
+        return self
+
+
+class PeriodPage(BaseModel):
+    """One page of periods."""
+
+    total: int
+    items: list[PeriodRead]
+
+
+class ShiftPage(BaseModel):
+    """One page of shifts."""
+
+    total: int
+    items: list[ShiftRead]
+
+
+class AssignmentPage(BaseModel):
+    """One page of shift assignments."""
+
+    total: int
+    items: list[AssignmentRead]
+
+
+class ExceptionPage(BaseModel):
+    """One page of leave and business trips."""
+
+    total: int
+    items: list[ExceptionRead]
+
+
+class HolidayPage(BaseModel):
+    """One page of holidays."""
+
+    total: int
+    items: list[HolidayRead]
+
+
+class ResultPage(BaseModel):
+    """One page of person-day results."""
+
+    total: int
+    items: list[ResultRead]

@@ -12,19 +12,20 @@ from sqlalchemy.orm import Session
 from openpss.platform.attendance import (
     assignments,
     compute,
+    lists,
     pages,
-)
-from openpss.platform.attendance.models import (
-    AttendanceException,
-    ShiftAssignment,
 )
 from openpss.platform.attendance.schemas import (
     AssignmentCreate,
+    AssignmentQuery,
     ExceptionCreate,
+    ExceptionQuery,
     HolidayCreate,
+    HolidayQuery,
 )
 from openpss.platform.deps import Operator, Principal, SessionDep, Viewer
 from openpss.platform.fields import DbId
+from openpss.platform.people.models import Person
 from openpss.platform.web import flash
 
 router = APIRouter()  # included by views.router under /attendance
@@ -49,25 +50,49 @@ def _save_then_assignments(
 def assignments_page(
     request: Request, session: SessionDep, principal: Viewer, error: str = ""
 ) -> HTMLResponse:
-    """Shift assignments, leave and business trips, custom holidays."""
+    """Shift assignments, leave and business trips, holidays: each list one page of its API
+    query (AssignmentQuery; ExceptionQuery as leave_*; HolidayQuery as holiday_*)."""
     names = pages.names(session)
-    year = compute.today(compute.load_context(session)).year
+    errors = [error] if error else []
+    year = str(compute.today(compute.load_context(session)).year)
+    assigned = lists.list_assignments(
+        session=session, query=pages.list_query(request, AssignmentQuery, errors)
+    )
+    leave_query = pages.list_query(request, ExceptionQuery, errors, prefix="leave_")
+    leave = lists.list_exceptions(session=session, query=leave_query)
+    holiday_query = pages.list_query(
+        request, HolidayQuery, errors, prefix="holiday_", defaults={"year": year}
+    )
+    holidays = lists.list_holidays(session=session, query=holiday_query)
+    listed_ids = {a.person_id for a in assigned.items} | {e.person_id for e in leave.items}
     return pages.page(
         request,
         principal,
         "assignments.html",
-        error=error,
-        assignments=list(session.scalars(select(ShiftAssignment).order_by(ShiftAssignment.id))),
-        exceptions=list(
-            session.scalars(select(AttendanceException).order_by(AttendanceException.id))
-        ),
-        holidays=assignments.list_holidays(session=session, year=year),
+        error="; ".join(errors),
+        assignments=assigned.items,
+        assignment_pager=pages.pager(request, assigned),
+        assignment_query=assigned.query,
+        exceptions=leave.items,
+        leave_pager=pages.pager(request, leave, "leave_page"),
+        leave_query=leave_query,
+        holidays=holidays.items,
+        holiday_pager=pages.pager(request, holidays, "holiday_page"),
+        holiday_query=holiday_query,
         settings=compute.get_settings(session),
         shift_names={s.id: s.name for s in names["shifts"]},
-        person_names={p.id: f"{p.user_id} {p.name}" for p in names["persons"]},
+        person_names=_person_names(session, listed_ids - {None}),
         department_names={d.id: d.name for d in names["departments"]},
         **names,
     )
+
+
+def _person_names(session: Session, ids: set[int | None]) -> dict[int, str]:
+    """ "user id name" of the persons the lists show (one query, whatever the page holds)."""
+    if not ids:
+        return {}
+    rows = session.execute(select(Person.id, Person.user_id, Person.name).where(Person.id.in_(ids)))
+    return {pid: f"{user_id} {name}" for pid, user_id, name in rows}
 
 
 @router.post("/assignments", response_class=HTMLResponse)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from openpss.attendance.periods import MAX_REST_BREAKS
 from openpss.platform.attendance import (
     forms,
+    lists,
     pages,
     shifts,
 )
@@ -22,8 +23,10 @@ from openpss.platform.attendance.models import (
 )
 from openpss.platform.attendance.schemas import (
     PeriodCreate,
+    PeriodQuery,
     PeriodUpdate,
     ShiftCreate,
+    ShiftQuery,
     ShiftUpdate,
 )
 from openpss.platform.deps import Operator, Principal, SessionDep, Viewer
@@ -42,14 +45,18 @@ def periods_page(
     error: str = "",
     values: dict[str, Any] | None = None,
 ) -> HTMLResponse:
-    """Attendance periods and the form to add one."""
-    periods = [shifts.period_to_read(p) for p in pages.names(session)["periods"]]
+    """Attendance periods (one page, filtered on the API's PeriodQuery) and the form to add one."""
+    errors = [error] if error else []
+    query = pages.list_query(request, PeriodQuery, errors)
+    listed = lists.list_periods(session=session, query=query)
     return pages.page(
         request,
         principal,
         "periods.html",
-        periods=periods,
-        error=error,
+        periods=[shifts.period_to_read(p) for p in listed.items],
+        pager=pages.pager(request, listed),
+        query=query,
+        error="; ".join(errors),
         form_period=values or forms.PERIOD_DEFAULTS,
         form_action="/attendance/periods",
         max_rests=MAX_REST_BREAKS,
@@ -122,8 +129,19 @@ def edit_period(
 def shifts_page(
     request: Request, session: SessionDep, principal: Viewer, error: str = ""
 ) -> HTMLResponse:
-    """Shifts and the form to add one."""
-    return pages.page(request, principal, "shifts.html", error=error, **pages.names(session))
+    """Shifts (one page, filtered on the API's ShiftQuery) and the form to add one."""
+    errors = [error] if error else []
+    query = pages.list_query(request, ShiftQuery, errors)
+    listed = lists.list_shifts(session=session, query=query)
+    return pages.page(
+        request,
+        principal,
+        "shifts.html",
+        shifts=listed.items,
+        pager=pages.pager(request, listed),
+        query=query,
+        error="; ".join(errors),
+    )
 
 
 @router.post("/shifts", response_class=HTMLResponse)

@@ -34,9 +34,11 @@ from openpss.platform.intercom.schemas import (
     NodeUpdate,
     RegistrationCreate,
     RegistrationPage,
+    RegistrationQuery,
     RegistrationRead,
     RoomCreate,
     RoomPage,
+    RoomQuery,
     RoomRead,
     RoomUpdate,
     SendingStatus,
@@ -46,7 +48,6 @@ from openpss.platform.uploads import read_upload, upload_errors
 from openpss.platform.web.openapi import XLSX, file_answer
 
 router = APIRouter(prefix="/intercom", tags=["intercom"])
-MAX_PAGE = 500
 
 
 def _node_read(node: object) -> NodeRead:
@@ -105,18 +106,11 @@ def delete_node(node_id: DbId, session: SessionDep, principal: Operator) -> Resp
 
 @router.get("/rooms", response_model=RoomPage)
 def get_rooms(
-    session: SessionDep,
-    principal: Viewer,
-    node_id: Annotated[DbId | None, Query(description="rooms under this node")] = None,
-    q: Annotated[str, Query(max_length=64, description="text in number or name")] = "",
-    offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    session: SessionDep, principal: Viewer, query: Annotated[RoomQuery, Query()]
 ) -> RoomPage:
-    """Rooms with their organization codes (02#01#302)."""
-    total, items = rooms.list_rooms(
-        session=session, node_id=node_id, q=q, offset=offset, limit=limit
-    )
-    return RoomPage(total=total, items=items)
+    """Rooms with their organization codes (02#01#302), one page."""
+    page = rooms.list_rooms(session=session, query=query)
+    return RoomPage(total=page.total, items=page.items)
 
 
 @router.post("/rooms", response_model=RoomRead, status_code=201)
@@ -163,15 +157,11 @@ def get_registrations(
     request: Request,
     session: SessionDep,
     principal: Viewer,
-    kind: Annotated[EndpointKind | None, Query(description="vth, vto or vts")] = None,
-    offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    query: Annotated[RegistrationQuery, Query()],
 ) -> RegistrationPage:
-    """Registration numbers with device names and SIP online state."""
-    total, items = registrations.list_registrations(
-        session=session, kind=kind, online=_online(request), offset=offset, limit=limit
-    )
-    return RegistrationPage(total=total, items=items)
+    """Registration numbers with device names and SIP online state, one page."""
+    page = registrations.list_registrations(session=session, query=query, online=_online(request))
+    return RegistrationPage(total=page.total, items=page.items)
 
 
 def _xlsx(content: bytes, filename: str) -> Response:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from openpss.platform import crypto
@@ -19,7 +20,12 @@ from openpss.platform.intercom.buildings import CODE_SEPARATOR, describe, get_no
 from openpss.platform.intercom.errors import Conflict, IntercomError, NotFound
 from openpss.platform.intercom.models import EndpointKind, OrgNode, Registration, Room
 from openpss.platform.intercom.rooms import get_room, node_code, node_numbers, organization_code
-from openpss.platform.intercom.schemas import RegistrationCreate, RegistrationRead
+from openpss.platform.intercom.schemas import (
+    RegistrationCreate,
+    RegistrationQuery,
+    RegistrationRead,
+)
+from openpss.platform.listing import Page, paginate
 from openpss.platform.security.audit import Actor, record_audit
 
 logger = logging.getLogger(__name__)
@@ -156,20 +162,19 @@ def sip_accounts(*, session: Session, secret_key: str) -> dict[str, str]:
 
 
 def list_registrations(
-    *,
-    session: Session,
-    kind: EndpointKind | None = None,
-    online: set[str] | None = None,
-    offset: int = 0,
-    limit: int = 50,
-) -> tuple[int, list[RegistrationRead]]:
+    *, session: Session, query: RegistrationQuery, online: set[str] | None = None
+) -> Page[RegistrationRead]:
     """Registrations (of one kind), by number, with device names and online state."""
-    query = select(Registration, Device.name).outerjoin(Device, Device.id == Registration.device_id)
-    if kind is not None:
-        query = query.where(Registration.kind == kind)
-    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-    rows = session.execute(query.order_by(Registration.number).offset(offset).limit(limit)).all()
-    return total, [_read(row, name or row.name, online or set()) for row, name in rows]
+    statement = select(Registration, Device.name).outerjoin(
+        Device, Device.id == Registration.device_id
+    )
+    if query.kind is not None:
+        statement = statement.where(Registration.kind == query.kind)
+    order = (Registration.number, Registration.id)
+    rows = cast("Select[Any]", statement)  # two columns: paged as rows
+    page = paginate(session, rows, query, order=order, scalars=False)
+    items = [_read(row, name or row.name, online or set()) for row, name in page.items]
+    return Page(page.total, items, query)
 
 
 def registration_read(

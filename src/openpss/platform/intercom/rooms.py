@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openpss.platform.db import contains_text
 from openpss.platform.intercom.buildings import (
     CODE_SEPARATOR,
     ROOM_DEPENDENTS,
@@ -16,7 +17,8 @@ from openpss.platform.intercom.buildings import (
 )
 from openpss.platform.intercom.errors import Conflict, IntercomError, NotFound
 from openpss.platform.intercom.models import Level, OrgNode, Room
-from openpss.platform.intercom.schemas import RoomCreate, RoomRead, RoomUpdate
+from openpss.platform.intercom.schemas import RoomCreate, RoomQuery, RoomRead, RoomUpdate
+from openpss.platform.listing import Page, paginate
 from openpss.platform.security.audit import Actor, record_audit
 
 logger = logging.getLogger(__name__)
@@ -154,23 +156,15 @@ def _subtree(numbers: dict[int, tuple[int | None, str]], node_id: int) -> set[in
     return ids
 
 
-def list_rooms(
-    *, session: Session, node_id: int | None = None, q: str = "", offset: int = 0, limit: int = 50
-) -> tuple[int, list[RoomRead]]:
+def list_rooms(*, session: Session, query: RoomQuery) -> Page[RoomRead]:
     """Rooms under a node (all levels below it), matching `q` in number or name, one page."""
     numbers = node_numbers(session)
-    query = select(Room)
-    if node_id is not None:
-        if node_id not in numbers:
-            raise NotFound(f"organization node {node_id} does not exist")
-        query = query.where(Room.node_id.in_(_subtree(numbers, node_id)))
-    if q:
-        needle = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(
-            func.lower(Room.number + " " + Room.name).like(f"%{needle}%", escape="\\")
-        )
-    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-    rows = session.scalars(
-        query.order_by(Room.node_id, Room.number, Room.id).offset(offset).limit(limit)
-    ).all()
-    return total, [_read(numbers, room) for room in rows]
+    statement = select(Room)
+    if query.node_id is not None:
+        if query.node_id not in numbers:
+            raise NotFound(f"organization node {query.node_id} does not exist")
+        statement = statement.where(Room.node_id.in_(_subtree(numbers, query.node_id)))
+    if query.q:
+        statement = statement.where(contains_text(Room.number + " " + Room.name, query.q))
+    page = paginate(session, statement, query, order=(Room.node_id, Room.number, Room.id))
+    return Page(page.total, [_read(numbers, room) for room in page.items], query)

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from openpss.platform.fields import DbId
 from openpss.platform.intercom.models import EndpointKind, Level
+from openpss.platform.listing import ListQuery
 
 # Building and unit numbers have two digits ("02#01#302", platform-video-intercom 2.1).
 NODE_NUMBER_PATTERN = r"^[0-9]{1,2}$"
@@ -205,3 +206,16 @@ class InformationRead(BaseModel):
     content: str
     start_time: dt.datetime
     deliveries: list[SendingStatus]
+
+
+class RoomQuery(ListQuery):
+    """The room list: rooms under a node, matching a text."""
+
+    node_id: DbId | None = Field(None, description="rooms under this node (every level below)")
+    q: str = Field("", max_length=64, description="text in number or name")
+
+
+class RegistrationQuery(ListQuery):
+    """The registration list: of one kind."""
+
+    kind: EndpointKind | None = Field(None, description="vth, vto or vts")

@@ -19,6 +19,7 @@ from openpss.platform.intercom.schemas import (
     NodeCreate,
     NodeUpdate,
     RoomCreate,
+    RoomQuery,
     RoomUpdate,
 )
 from openpss.platform.web import flash
@@ -50,9 +51,10 @@ def page_context(
     selected = node or tree.id
     size = size if size in PAGE_SIZES else PAGE_SIZES[0]
     page = max(page, 1)
-    total, items = rooms.list_rooms(
-        session=session, node_id=selected, q=q, offset=(page - 1) * size, limit=size
+    listed = rooms.list_rooms(
+        session=session, query=RoomQuery(node_id=selected, q=q, page=page, limit=size)
     )
+    total, items = listed.total, listed.items
     return {
         "levels": buildings.get_levels(session=session),
         "lowest": buildings.lowest_level(session=session).value,

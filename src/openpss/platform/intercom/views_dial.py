@@ -16,7 +16,8 @@ from openpss.platform.devices.models import Device
 from openpss.platform.intercom import configure, dial_xlsx, registrations, rooms
 from openpss.platform.intercom.errors import IntercomError
 from openpss.platform.intercom.models import EndpointKind, Level, OrgNode
-from openpss.platform.intercom.schemas import RegistrationCreate
+from openpss.platform.intercom.schemas import RegistrationCreate, RegistrationQuery, RoomQuery
+from openpss.platform.listing import MAX_LIMIT
 from openpss.platform.uploads import read_upload
 from openpss.platform.web import flash
 from openpss.platform.web.templating import render
@@ -40,10 +41,12 @@ def _invalidate(request: Request) -> None:
 
 def dial_context(request: Request, session: Session) -> dict[str, Any]:
     """Registrations, and the devices, units and rooms the add form offers."""
-    _, items = registrations.list_registrations(session=session, online=_online(request), limit=500)
+    items = registrations.list_registrations(
+        session=session, query=RegistrationQuery(limit=MAX_LIMIT), online=_online(request)
+    ).items
     numbers = rooms.node_numbers(session)
     units = session.scalars(select(OrgNode).where(OrgNode.level != Level.community)).all()
-    _, room_list = rooms.list_rooms(session=session, limit=500)
+    room_list = rooms.list_rooms(session=session, query=RoomQuery(limit=MAX_LIMIT)).items
     devices = session.scalars(
         select(Device).where(Device.kind.in_(("vth", "vto"))).order_by(Device.name)
     ).all()

@@ -17,7 +17,8 @@ from openpss.platform.devices.models import Device
 from openpss.platform.intercom import callgroups, information, registrations
 from openpss.platform.intercom.errors import IntercomError, NotFound
 from openpss.platform.intercom.models import EndpointKind, Level, OrgNode, Registration
-from openpss.platform.intercom.schemas import InformationCreate
+from openpss.platform.intercom.schemas import InformationCreate, RegistrationQuery
+from openpss.platform.listing import MAX_LIMIT
 from openpss.platform.security.models import Account
 from openpss.platform.web import flash
 from openpss.platform.web.templating import render
@@ -28,7 +29,9 @@ GROUPS, INFORMATION = "/intercom/groups", "/intercom/information"
 
 def groups_context(session: Session) -> dict[str, Any]:
     """Groups with members, and what the forms offer."""
-    _, vts = registrations.list_registrations(session=session, kind=EndpointKind.vts, limit=500)
+    vts = registrations.list_registrations(
+        session=session, query=RegistrationQuery(kind=EndpointKind.vts, limit=MAX_LIMIT)
+    ).items
     return {
         "groups": callgroups.list_groups(session=session),
         "buildings": session.scalars(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.errors import Invalid, NotFound
@@ -19,6 +19,8 @@ from openpss.platform.vision.models import Camera
 from openpss.platform.vision.schemas import (
     AcquisitionStart,
     CameraCreate,
+    CameraPage,
+    CameraQuery,
     CameraRead,
     CameraUpdate,
     DiscoveredCamera,
@@ -43,10 +45,13 @@ def _tree(nodes: list[FeatureNode]) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/cameras", response_model=list[CameraRead])
-def list_cameras(session: SessionDep, sessions: SessionsDep, _: Viewer) -> list[CameraRead]:
-    """The camera list with connection state."""
-    return [_read(c, sessions) for c in service.list_cameras(session=session)]
+@router.get("/cameras", response_model=CameraPage)
+def list_cameras(
+    session: SessionDep, sessions: SessionsDep, _: Viewer, query: Annotated[CameraQuery, Query()]
+) -> CameraPage:
+    """The camera list with connection state, one page (searched and sorted as asked)."""
+    page = service.list_cameras(session=session, query=query)
+    return CameraPage(total=page.total, items=[_read(c, sessions) for c in page.items])
 
 
 @router.post("/cameras", response_model=CameraRead, status_code=status.HTTP_201_CREATED)

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from openpss.platform.listing import ListQuery
 from openpss.platform.vision.models import GVCP_PORT
 
 
@@ -113,3 +114,17 @@ class FFCApply(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mode: Literal["point", "plane16"] = "point"
+
+
+class CameraQuery(ListQuery):
+    """The camera list: text search and the column it is sorted by."""
+
+    search: str = Field("", max_length=64, description="part of the name, address or serial")
+    sort: Literal["name", "address", "model"] = Field("name", description="sort column")
+
+
+class CameraPage(BaseModel):
+    """One page of the camera list."""
+
+    total: int
+    items: list[CameraRead]

@@ -6,15 +6,22 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from openpss.platform.db import contains_text
 from openpss.platform.errors import Conflict, DomainError, NotFound, Unavailable
+from openpss.platform.listing import Page, paginate
 from openpss.platform.security.audit import Actor, record_audit
 from openpss.platform.vision import ffc_wizard
 from openpss.platform.vision.live import CameraSessions, LiveCamera
 from openpss.platform.vision.models import Camera
-from openpss.platform.vision.schemas import CameraCreate, CameraUpdate, DiscoveredCamera
+from openpss.platform.vision.schemas import (
+    CameraCreate,
+    CameraQuery,
+    CameraUpdate,
+    DiscoveredCamera,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -27,9 +34,20 @@ IDENTITY = {
 }
 
 
-def list_cameras(*, session: Session) -> list[Camera]:
-    """Every camera, by name."""
-    return list(session.scalars(select(Camera).order_by(Camera.name)))
+_CAMERA_SORT = {
+    "name": (Camera.name,),
+    "address": (Camera.address, Camera.port),
+    "model": (Camera.manufacturer, Camera.model_name, Camera.name),
+}
+
+
+def list_cameras(*, session: Session, query: CameraQuery) -> Page[Camera]:
+    """A page of cameras filtered by name/address/serial, sorted as asked, with the total."""
+    statement = select(Camera)
+    if query.search:
+        columns = (Camera.name, Camera.address, Camera.serial)
+        statement = statement.where(or_(*(contains_text(c, query.search) for c in columns)))
+    return paginate(session, statement, query, order=(*_CAMERA_SORT[query.sort], Camera.id))
 
 
 def get_camera(*, session: Session, camera_id: int) -> Camera:
@@ -104,7 +122,7 @@ def discover(
         raise Unavailable(f"discovery on {interface!r} failed: {exc}") from exc
     except Exception as exc:  # GvcpError of the client
         raise Unavailable(f"discovery on {interface!r} failed: {exc}") from exc
-    known = {(c.address, c.port) for c in list_cameras(session=session)}
+    known = set(session.execute(select(Camera.address, Camera.port)).tuples())
     found = [
         DiscoveredCamera(
             address=a.address,

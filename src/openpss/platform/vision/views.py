@@ -11,25 +11,37 @@ from pydantic import ValidationError
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.errors import DomainError, Invalid, NotFound
 from openpss.platform.fields import DbId
+from openpss.platform.listing import from_params
 from openpss.platform.vision import ffc_wizard, service
 from openpss.platform.vision.deps import SessionsDep
 from openpss.platform.vision.features import LEVELS, level_index
 from openpss.platform.vision.images import png_bytes, tiff_bytes
 from openpss.platform.vision.live import ACQUISITION_MODES, CameraSessions
-from openpss.platform.vision.schemas import CameraCreate
+from openpss.platform.vision.schemas import CameraCreate, CameraQuery
 from openpss.platform.web.templating import render
 
 router = APIRouter()
 DEFAULT_INTERFACE = "127.0.0.1"
+PAGE_SIZE = 50
 
 
 def _list(
-    request: Request, session: SessionDep, sessions: CameraSessions, **extra: Any
+    request: Request,
+    session: SessionDep,
+    sessions: CameraSessions,
+    query: CameraQuery | None = None,
+    **extra: Any,
 ) -> HTMLResponse:
-    cameras = service.list_cameras(session=session)
+    query = query or CameraQuery(limit=PAGE_SIZE)
+    page = service.list_cameras(session=session, query=query)
     context: dict[str, Any] = {
-        "cameras": cameras,
-        "connected": {c.id for c in cameras if sessions.get(c.id)},
+        "cameras": page.items,
+        "connected": {c.id for c in page.items if sessions.get(c.id)},
+        "total": page.total,
+        "page": query.page_number,
+        "pages": page.pages,
+        "search": query.search,
+        "sort": query.sort,
         "found": [],
         "interface": DEFAULT_INTERFACE,
         "errors": [],
@@ -44,8 +56,12 @@ def _list(
 def camera_list(
     request: Request, session: SessionDep, sessions: SessionsDep, principal: Viewer
 ) -> HTMLResponse:
-    """The camera list: discovery, add by IP, connect."""
-    return _list(request, session, sessions)
+    """The camera list (one page of the API's CameraQuery): discovery, add by IP, connect."""
+    try:
+        query = from_params(CameraQuery, request.query_params.multi_items(), limit=PAGE_SIZE)
+    except Invalid as exc:
+        return _list(request, session, sessions, errors=[str(exc)])
+    return _list(request, session, sessions, query)
 
 
 @router.post("/vision", response_class=HTMLResponse)
