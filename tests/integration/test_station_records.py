@@ -46,8 +46,9 @@ def vto(tmp_path: Path) -> Iterator[VtoProcess]:
 
 
 async def _prepare_unit(vto: VtoProcess) -> None:
-    """Room 11 with its unlock password, a card, a duress card and a finger; the door left
-    open alarm after 1 s (as the platform's pushes and the unit's web page would set them)."""
+    """Room 11 with its unlock password, a card, a duress card and a finger; a public password;
+    the door left open alarm after 1 s (as the platform's pushes and the unit's web page would
+    set them)."""
     async with DahuaClient(vto.url, "admin", VTO_PASSWORD) as client:
         await client.insert_users([{"UserID": "11", "UserName": "Room 11", "Password": "888888"}])
         await client.insert_cards(
@@ -57,7 +58,9 @@ async def _prepare_unit(vto: VtoProcess) -> None:
             ]
         )
         await client.insert_fingerprints("11", [FINGER])
-        await client.set_config({"AccessControl[0].CloseTimeout": 1})
+        await client.set_config(
+            {"AccessControl[0].CloseTimeout": 1, "AccessControl[0].CommonPassword": "2468"}
+        )
 
 
 def _bind(factory: sessionmaker[Session], settings: Settings, vto: VtoProcess) -> int:
@@ -160,7 +163,7 @@ async def test_unlocks_and_alarms_reach_the_records_once_across_restarts(
         await sync.close()
 
     # The platform is down (stopped, then started again): what happens meanwhile is pulled.
-    await asyncio.to_thread(vto.control, "swipe", card=CARD)
+    await asyncio.to_thread(vto.control, "keypad", keys="#2468#")  # the public password
     await asyncio.to_thread(vto.control, "swipe", card=UNKNOWN_CARD)
     await asyncio.to_thread(vto.control, "tamper", detached=True)
     restarted = SyncService(factory, settings, timeout=3.0, heartbeat=1, feed_attendance=False)
@@ -168,7 +171,7 @@ async def test_unlocks_and_alarms_reach_the_records_once_across_restarts(
         await restarted.run_once()
         access, alarms = _access(factory), _alarms(factory)
         assert access[9:] == [
-            (10, "card", "11", CARD, True, ""),
+            (10, "password", "", "", True, ""),
             (11, "card", "", UNKNOWN_CARD, False, "card not registered"),
         ]
         assert alarms[4:] == [(5, "tamper", 0)]
