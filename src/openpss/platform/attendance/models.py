@@ -121,10 +121,12 @@ class AttendanceResult(Base):
     """The computed attendance of one person on one day."""
 
     __tablename__ = "attendance_result"
+    # The unique (person_id, day) index serves lookups by person: no index of person_id alone
+    # (each index is written for every row of a month's computation, migration 0015).
     __table_args__ = (UniqueConstraint("person_id", "day"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     day: Mapped[dt.date] = mapped_column(Date, index=True)
     status: Mapped[str] = mapped_column(String(16))
     due_minutes: Mapped[int] = mapped_column(Integer, default=0)
