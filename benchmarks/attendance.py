@@ -8,7 +8,7 @@ evaluates on `openpss.attendance.bulk_periods` (tests/unit/test_attendance_bulk_
 
     python benchmarks/attendance.py                          # everything (target: <= 60 s each)
     python benchmarks/attendance.py --quick                  # 10,000 employees
-    python benchmarks/attendance.py --platform-only --backend sqlite --platform-employees 20000
+    python benchmarks/attendance.py --platform-only --backend sqlite --employees 20000
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import os
 import sys
 import tempfile
 import time
@@ -257,7 +258,8 @@ def _bench_platform_on(url: str, employees: int, backend: str) -> None:
     print(
         f"platform {backend:<10} {employees:>7,} employees  compute+store a month: "
         f"{elapsed:6.2f} s (cpu {cpu:5.2f} s)  ({stored:,} person-days, {stored / elapsed:,.0f}/s; "
-        f"seeding {employees * 88:,} punches took {seeded:.1f} s)",
+        f"seeding {employees * 88:,} punches took {seeded:.1f} s; load average "
+        f"{' '.join(f'{v:.2f}' for v in os.getloadavg())})",
         flush=True,
     )
 
@@ -266,7 +268,13 @@ def main() -> None:
     """Parse arguments and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10,000 employees everywhere")
-    parser.add_argument("--platform-employees", type=int, default=None)
+    parser.add_argument(
+        "--platform-employees",
+        "--employees",
+        type=int,
+        default=None,
+        help="employees of the platform figures (default 100,000; 10,000 with --quick)",
+    )
     parser.add_argument(
         "--backend", choices=["sqlite", "postgresql", "both"], default="both", help="platform store"
     )

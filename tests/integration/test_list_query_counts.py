@@ -42,10 +42,14 @@ CONSOLE = [
     "/people/list?size=100",
     "/attendance",
     "/attendance/periods",
+    "/attendance/periods?search=Per&kind=fixed",
     "/attendance/shifts",
+    "/attendance/shifts?search=Sh&cycle_mode=day",
     "/attendance/assignments",
+    "/attendance/assignments?on=2026-03-02&leave_kind=leave&holiday_year=2026",
     "/attendance/reports?year=2026&month=3",
     "/vision",
+    "/vision?search=Cam&sort=address",
 ]
 API = [
     "/api/v1/permission-groups",
@@ -61,7 +65,12 @@ API = [
     "/api/v1/attendance/assignments",
     "/api/v1/attendance/exceptions",
     "/api/v1/attendance/holidays?year=2026",
+    "/api/v1/attendance/results?start=2026-03-01&end=2026-03-31",
+    "/api/v1/attendance/results?start=2026-03-01&end=2026-03-31&status=absent&limit=5",
     "/api/v1/vision/cameras",
+    "/api/v1/vision/cameras?search=Cam&sort=address",
+    "/api/v1/intercom/rooms",
+    "/api/v1/intercom/registrations",
 ]
 
 
