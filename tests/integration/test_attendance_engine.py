@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import sqlite3
 from collections import defaultdict
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openpss.attendance.periods import DayOutcome, evaluate_person_day
-from openpss.platform.attendance import compute
+from openpss.platform.attendance import compute, engine, store
 from openpss.platform.attendance.models import (
     AttendanceException,
     AttendancePeriod,
@@ -236,3 +238,33 @@ def test_platform_engine_equals_scalar_reference(session: Session, seed: int) ->
     pairs = rng.sample(sorted(expected), 40)
     compute.compute_person_days(session, pairs)
     assert _stored(session) == expected
+
+
+def test_unpacked_punches_and_many_written_batches_equal_the_scalar_reference(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ids past the packing limit read two integers a punch; batches of 7 persons go through
+    the writer thread one after the other."""
+    rng = random.Random(7)
+    _world(session, rng)
+    expected = _scalar(session)
+    monkeypatch.setattr(store, "PACK_LIMIT", 1)
+    monkeypatch.setattr(compute, "BATCH", 7)
+    persons = compute.load_persons(session)
+    assert len(persons) > 2 * compute.BATCH
+    assert compute.compute_range(session=session, start=FIRST, end=LAST) == len(expected)
+    assert _stored(session) == expected
+
+
+def test_a_failed_write_raises_where_the_month_was_handed_over(session: Session) -> None:
+    _world(session, random.Random(3))
+    compute.compute_range(session=session, start=FIRST, end=LAST)
+    ctx = compute.load_context(session)
+    persons = compute.load_persons(session)
+    days = [FIRST + dt.timedelta(days=i) for i in range((LAST - FIRST).days + 1)]
+    punches = store.load_punches(session, ctx, persons, compute.local_bounds(ctx, FIRST, LAST))
+    month = engine.evaluate_month(ctx, persons, days, punches)
+    refused = (sqlite3.IntegrityError, psycopg.errors.IntegrityError)  # the drivers' own
+    with pytest.raises(refused), store.Writer(session, compute.utcnow()) as writer:
+        writer.add(month)  # the days are stored already: the unique (person, day) refuses
+    session.rollback()
