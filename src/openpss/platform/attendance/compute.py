@@ -320,7 +320,7 @@ def compute_range(
         ids = None if person_ids is None else [p.id for p in persons]
         store.delete_range(session, ids, start, end)
         rows, seconds = store.load_punches(session, ctx, persons, local_bounds(ctx, start, end))
-        with store.Writer(session, now) as writer:  # batch n written while n + 1 is evaluated
+        with store.Writer(session, now) as writer:  # PostgreSQL stores n while n + 1 is evaluated
             for offset in range(0, len(persons), BATCH):
                 batch = persons[offset : offset + BATCH]
                 inside = (rows >= offset) & (rows < offset + len(batch))

@@ -221,13 +221,15 @@ def write(session: Session, month: Month, computed_at: dt.datetime) -> int:
 
 
 class Writer:
-    """Writes months while the caller evaluates the next one.
+    """Writes the months of a computation.
 
-    The rows are encoded on the caller's thread (Python work, under the GIL); the database
-    work (SQLite's B-tree inserts, PostgreSQL's COPY) runs on a thread of its own, which
-    holds no GIL while the database works, so evaluation and writing overlap: a month of
-    100,000 persons is written in about the time it takes to write it. One month is in
+    PostgreSQL: the rows are encoded as COPY text on the caller's thread and sent on a thread
+    of its own, which holds no GIL while the server works, so the server stores a month
+    while the next one is evaluated (49 s -> 36 s for 100,000 employees). One month is in
     flight at a time; leaving the block waits for it (and raises what it raised).
+    SQLite: executemany on the caller's thread. The insert does its B-tree work in the
+    caller's process and binds every value under the GIL, so a writer thread only fights the
+    evaluation for it (30 s inline, 34 s on a thread).
     """
 
     def __init__(self, session: Session, computed_at: dt.datetime) -> None:
@@ -253,16 +255,16 @@ class Writer:
             self._pool.shutdown(wait=True)
 
     def add(self, month: Month) -> None:
-        """Encode `month` here, then write it in the background (after the previous one)."""
+        """Write `month`: in the background after the previous one (PostgreSQL), or now."""
         columns = month_columns(month)
         count = len(columns[0])
         if self._dialect == "postgresql":
-            payload: Any = _copy_text(columns, self._stamp)
+            payload = _copy_text(columns, self._stamp)
+            self.wait()
+            self._pending = self._pool.submit(self._send, payload)
         else:
             stamp = self._stamp.astimezone(dt.UTC).strftime(SQLITE_DATETIME)
-            payload = list(zip(*columns, itertools.repeat(stamp, count), strict=True))
-        self.wait()
-        self._pending = self._pool.submit(self._send, payload)
+            self._send(zip(*columns, itertools.repeat(stamp, count), strict=True))
         self.count += count
 
     def wait(self) -> None:
