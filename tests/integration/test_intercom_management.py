@@ -188,7 +188,7 @@ def test_latest_records_merge_three_kinds_bounded_newest_first(session: Session)
     assert rows[1].device == "gate" and rows[1].status == "missed"
     times = [r.time for r in rows]
     assert times == sorted(times, reverse=True)
-    assert rows[2].summary == "card by 101" and rows[2].status == "granted"
+    assert rows[2].summary == "card unlock by 101" and rows[2].status == "granted"
 
 
 async def test_door_commands_refused_before_any_device_is_touched(

@@ -284,8 +284,9 @@ def _call_line(row: CallRecord, names: dict[int, str]) -> LiveRecordRead:
 
 
 def _access_line(row: AccessRecord, names: dict[int, str]) -> LiveRecordRead:
-    who = row.user_id or row.card_no or "unknown"
-    summary = f"{row.method or 'unlock'} by {who}"
+    who = row.user_id or row.card_no
+    summary = f"{row.method} unlock" if row.method else "unlock"
+    summary += f" by {who}" if who else ""
     if not row.success and row.reason:
         summary += f": {row.reason}"
     return LiveRecordRead(
