@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openpss.platform.db import make_engine, make_session_factory
 from openpss.platform.devices import doors
 from openpss.platform.devices.models import Device
 from openpss.platform.errors import Invalid, NotFound
 from openpss.platform.intercom import buildings, management, registrations, rooms
+from openpss.platform.intercom.calls import ConsoleCalls
 from openpss.platform.intercom.errors import IntercomError
 from openpss.platform.intercom.schemas import (
     IntercomDeviceQuery,
@@ -22,12 +26,14 @@ from openpss.platform.intercom.schemas import (
     RegistrationCreate,
     RoomCreate,
 )
+from openpss.platform.intercom.views_calls import _handle
 from openpss.platform.records.models import AccessRecord, AlarmRecord, CallRecord
 from openpss.platform.security.audit import Actor
 from openpss.platform.security.models import AuditEntry, Role
 from openpss.platform.settings import Settings
 from tests.conftest import Api
 from tests.peers.sip_support import free_port
+from tests.support.queries import queries_for_get
 
 ACTOR = Actor("tester")
 KEY = "test-secret-key-0123456789"
@@ -278,3 +284,58 @@ def test_api_and_console_of_the_management_page(api: Api) -> None:
         s.commit()
     changed = api.client.get("/intercom/live", params={"since": marker}, headers=op)
     assert changed.status_code == 200 and "tamper" in changed.text
+
+
+def test_management_page_runs_a_fixed_number_of_queries(api: Api) -> None:
+    """No N+1: more devices, registrations and records of every kind, the same statements."""
+    op = api.headers(Role.operator)
+    factory = api.client.app.state.session_factory  # type: ignore[attr-defined]
+    paths = ["/intercom", "/intercom/live", "/api/v1/intercom/devices",
+             "/api/v1/intercom/records/latest", "/api/v1/intercom/calls/missed"]  # fmt: skip
+    with factory() as s:
+        site = build_site(s)
+        s.add(CallRecord(start_time=T0, caller="11#01#8055", callee="888888", status="missed"))
+        s.add(AlarmRecord(device_id=site.gate, event_time=T0, alarm_type="tamper"))
+        s.add(AccessRecord(device_id=site.gate, record_no=1, event_time=T0))
+        s.commit()
+    few = {p: len(queries_for_get(api.client, p, op)) for p in paths}
+    with factory() as s:
+        for n in range(20):
+            _device(s, f"more-{n:02d}", "vto" if n % 2 else "vth", online=bool(n % 3))
+            s.add(CallRecord(start_time=T0, caller=f"11#01#80{n:02d}", callee="888888",
+                             status="rejected", device_id=site.gate12))  # fmt: skip
+            s.add(AlarmRecord(device_id=site.gate12, event_time=T0, alarm_type="tamper"))
+            s.add(AccessRecord(device_id=site.gate12, record_no=n + 1, event_time=T0))
+        s.commit()
+    more = {p: len(queries_for_get(api.client, p, op)) for p in paths}
+    assert more == few
+
+
+async def test_console_socket_refuses_a_room_number_before_dialling(
+    db_url: str, tmp_path: Path
+) -> None:
+    engine = make_engine(db_url)
+    factory = make_session_factory(engine)
+    with factory() as s:
+        build_site(s)
+        s.commit()
+    console = ConsoleCalls(data_dir=tmp_path, session_factory=factory)  # no SIP: nothing dials
+    replies: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        replies.append(message)
+
+    try:
+        await _handle(console, "alice", '{"type": "dial", "number": "8055"}', send)
+        await _handle(console, "alice", '{"type": "dial", "number": "11#01#11"}', send)
+    finally:
+        engine.dispose()
+    assert [r["type"] for r in replies] == ["error", "error"]
+    assert replies[0]["message"] == (
+        "8055 is not a full number; room numbers cannot be called from the dial page: "
+        "dial 11#01#8055"
+    )
+    assert (
+        "dial the number with the extension, e.g. 11#01#11#0, 11#01#11#5" in replies[1]["message"]
+    )
+    assert console.calls == {}
