@@ -57,7 +57,7 @@ def run(backend: str, rows: int, stations: int) -> None:
             factory = make_session_factory(engine)
             with factory() as session:
                 session.execute(update(Device).where(Device.id <= stations).values(kind="vto"))
-                quiet = Device(name="quiet VTO", host="10.9.9.9", username="admin",
+                quiet = Device(id=10_000, name="quiet VTO", host="10.9.9.9", username="admin",
                                password_encrypted="", kind="vto")  # fmt: skip
                 session.add(quiet)  # a door station without records: its branch reads nothing
                 session.commit()

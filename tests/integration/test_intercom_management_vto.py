@@ -1,7 +1,8 @@
 """Across processes: the intercom management page drives `openpss device vto` over its Dahua CGI
 API (both databases). A click on the door unlocks it (the VTO writes a remote unlock record,
 which the device sync brings into the page's record list); Always open sets the VTO's door mode
-OpenAlways, Restore sets it back to Normal; each command is audited by the service."""
+OpenAlways, Restore sets it back to Normal; each command is audited by the service. The VTO's
+tamper alarm reaches the same list through the sync."""
 
 from __future__ import annotations
 
@@ -116,9 +117,13 @@ def test_console_unlocks_holds_open_and_restores_a_vto_process(api: Api, tmp_pat
             finally:
                 await service.close()
 
+        auth = httpx.DigestAuth("admin", PASSWORD)
+        tamper = httpx.post(f"{vto}/openpss/control/tamper", json={"detached": True}, auth=auth)
+        assert tamper.status_code == 200, tamper.text
         asyncio.run(sync())
         live = api.client.get("/intercom/live", headers=op | {"HX-Request": "true"})
         assert "<td>gate</td><td>remote unlock</td><td>granted</td>" in live.text
+        assert "<td>gate</td><td>tamper" in live.text  # the door station's alarm log
 
 
 def test_door_of_an_unreachable_vto_says_offline(api: Api) -> None:
