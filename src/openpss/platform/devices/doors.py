@@ -40,7 +40,7 @@ class ModeResult:
 
     device_id: int
     name: str
-    doors: int
+    doors: list[int]
     reason: str = ""
 
 
@@ -53,6 +53,14 @@ def _check_doors(device: Device) -> None:
         )
 
 
+def _check_door_number(device: Device, door: int) -> None:
+    if not 1 <= door <= device.door_count:
+        raise Invalid(
+            f"device {device.name!r} has {device.door_count} door(s): door {door} does not exist",
+            field="door",
+        )
+
+
 def _login(settings: Settings, device: Device) -> str:
     try:
         return device_password(settings=settings, device=device)
@@ -61,16 +69,20 @@ def _login(settings: Settings, device: Device) -> str:
 
 
 async def open_door(
-    *, session: Session, settings: Settings, actor: Actor, device_id: int, door: int
+    *,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    device_id: int,
+    door: int,
+    source: str = "console",
 ) -> Device:
-    """Unlock one door of a device once (remote unlock), audited; Unavailable when refused."""
+    """Unlock one door of a device once (remote unlock), audited; Unavailable when refused.
+
+    ``source`` names where the command came from in the audit entry (console, MQTT)."""
     device = get_device(session=session, device_id=device_id)
     _check_doors(device)
-    if not 1 <= door <= device.door_count:
-        raise Invalid(
-            f"device {device.name!r} has {device.door_count} door(s): door {door} does not exist",
-            field="door",
-        )
+    _check_door_number(device, door)
     login = _login(settings, device)
     try:
         async with DahuaAdapter.for_device(device, login) as adapter:
@@ -85,19 +97,27 @@ async def open_door(
         actor=actor,
         action="door.unlock",
         target=f"device {device.id} door {door}",
-        detail={"source": "console", "device": device.name, "door": door},
+        detail={"source": source, "device": device.name, "door": door},
     )
     return device
 
 
 async def set_door_mode(
-    *, session: Session, settings: Settings, actor: Actor, device_ids: Sequence[int], mode: str
+    *,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    device_ids: Sequence[int],
+    mode: str,
+    door: int | None = None,
+    source: str = "console",
 ) -> list[ModeResult]:
-    """Set every door of the devices to a mode (always_open, always_closed or normal).
+    """Set every door of the devices (or only ``door``) to a mode: always_open, always_closed
+    or normal (restore).
 
     Devices are addressed in parallel; each one's result is audited (a device that is offline or
     refuses is reported with the reason, the others still change). Invalid before any device is
-    touched when the mode or a device is not one that has doors.
+    touched when the mode, a device or the door is not one that exists.
     """
     if mode not in DOOR_MODES:
         raise Invalid(f"door mode must be one of {', '.join(DOOR_MODES)}, not {mode!r}")
@@ -116,12 +136,15 @@ async def set_door_mode(
     devices = [found[i] for i in wanted]
     for device in devices:
         _check_doors(device)
+        if door is not None:
+            _check_door_number(device, door)
     logins = {d.id: _login(settings, d) for d in devices}
     limit = asyncio.Semaphore(MODE_PARALLEL)
 
     async def one(device: Device) -> ModeResult:
+        numbers = [door] if door is not None else list(range(1, device.door_count + 1))
         async with limit:
-            return await _set_mode(device, logins[device.id], DOOR_MODES[mode])
+            return await _set_mode(device, logins[device.id], DOOR_MODES[mode], numbers)
 
     results = await asyncio.gather(*(one(d) for d in devices))
     for result in results:
@@ -131,7 +154,7 @@ async def set_door_mode(
             action="door.mode",
             target=f"device {result.device_id}",
             detail={
-                "source": "console",
+                "source": source,
                 "mode": mode,
                 "doors": result.doors,
                 "result": result.reason or "ok",
@@ -140,12 +163,12 @@ async def set_door_mode(
     return results
 
 
-async def _set_mode(device: Device, login: str, state: str) -> ModeResult:
+async def _set_mode(device: Device, login: str, state: str, numbers: list[int]) -> ModeResult:
     try:
         async with DahuaAdapter.for_device(device, login) as adapter:
-            for door in range(1, device.door_count + 1):
+            for door in numbers:
                 await adapter.set_door_mode(door, state)
     except DahuaError as exc:
         logger.info("door mode %s of device %s failed: %s", state, device.name, exc)
-        return ModeResult(device.id, device.name, device.door_count, failure_reason(exc))
-    return ModeResult(device.id, device.name, device.door_count)
+        return ModeResult(device.id, device.name, numbers, failure_reason(exc))
+    return ModeResult(device.id, device.name, numbers)

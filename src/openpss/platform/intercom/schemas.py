@@ -246,7 +246,7 @@ class DoorModeSet(_Strict):
 class DoorModeResultRead(BaseModel):
     device_id: int
     name: str
-    doors: int
+    doors: list[int] = Field(description="the doors the command addressed")
     reason: str = Field("", description="why the device did not take it; empty when it did")
 
 
