@@ -79,7 +79,7 @@ def get_missed_calls(session: SessionDep, principal: Viewer) -> list[CallRecordR
 
 @router.get("/records/latest", response_model=list[LiveRecordRead])
 def get_latest_records(session: SessionDep, principal: Viewer) -> list[LiveRecordRead]:
-    """The latest 100 call, access and alarm records of the intercom devices, newest first."""
+    """The latest 100 call records and door-station access and alarm records, newest first."""
     return management.latest_records(session=session)
 
 

@@ -4,8 +4,8 @@ The device list (VTOs and VTHs) follows the organization tree (a device belongs 
 its registration number, 2.2), device status and device type. Doors open through the devices
 domain (``devices.doors``: remote unlock, always open / restore, audited there). The dial page
 takes full numbers only: a room number, or a room's number without the extension of its VTHs,
-is refused with the number to dial. The record list shows the latest call, access and alarm
-records of the intercom devices.
+is refused with the number to dial. The record list shows the latest call records and the
+door stations' latest access and alarm records.
 """
 
 from __future__ import annotations
