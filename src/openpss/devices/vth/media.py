@@ -19,7 +19,6 @@ import itertools
 import logging
 import secrets
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -30,10 +29,11 @@ import numpy as np
 from openpss.devices.vth.model import IndoorMonitor
 from openpss.devices.vth.settings import Door
 from openpss.protocols.rtp import g711
-from openpss.protocols.rtp.codec import RtpError, RtpPacket, is_rtcp
+from openpss.protocols.rtp.codec import RtpError, RtpPacket
+from openpss.protocols.rtp.endpoint import RtpPort, open_rtp_ports
 from openpss.protocols.rtp.h264 import Depacketizer, H264PayloadError
 from openpss.protocols.sip.errors import SipParseError
-from openpss.protocols.sip.sdp import SessionDescription
+from openpss.protocols.sip.sdp import SessionDescription, build_offer
 
 logger = logging.getLogger(__name__)
 
@@ -72,19 +72,6 @@ def _load_audio(path: Path) -> np.ndarray:
     if not chunks:
         raise ValueError(f"{path} holds no audio")
     return np.concatenate(chunks).astype(np.int16)
-
-
-class _Socket(asyncio.DatagramProtocol):
-    def __init__(self, on_packet: Callable[[bytes], None]) -> None:
-        self.on_packet = on_packet
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        if not is_rtcp(data):
-            self.on_packet(data)
 
 
 class VideoDecoder:
@@ -134,7 +121,7 @@ class CallMedia:
 
     def __init__(self, unit: IndoorMonitor, host: str, audio: AudioSource) -> None:
         self.unit, self.host, self.audio = unit, host, audio
-        self.sockets: dict[str, _Socket] = {}
+        self.sockets: dict[str, RtpPort] = {}
         self.decoder = VideoDecoder()
         self.remote_audio: tuple[str, int] | None = None
         self.audio_pt = g711.PAYLOAD_TYPE_PCMU
@@ -142,44 +129,27 @@ class CallMedia:
 
     async def open(self) -> None:
         """Bind the local RTP ports."""
-        loop = asyncio.get_running_loop()
         handlers = {"audio": self._audio_in, "video": self._video_in}
-        for kind, handler in handlers.items():
-            _, sock = await loop.create_datagram_endpoint(
-                lambda h=handler: _Socket(h),  # type: ignore[misc]
-                local_addr=(self.host, 0),
-            )
-            self.sockets[kind] = sock
+        self.sockets = await open_rtp_ports(self.host, handlers)
 
     @property
     def ports(self) -> dict[str, int]:
         """Our RTP port per kind."""
-        found = {}
-        for kind, sock in self.sockets.items():
-            assert sock.transport is not None
-            found[kind] = int(sock.transport.get_extra_info("sockname")[1])
-        return found
+        return {kind: sock.port for kind, sock in self.sockets.items()}
 
     def offer(self) -> bytes:
         """SDP offer of an outgoing call: PCMU + telephone-event audio, H.264 video."""
         ports = self.ports
-        lines = [
-            "v=0",
-            f"o=openpss-vth 1 1 IN IP4 {self.host}",
-            "s=VTH call",
-            f"c=IN IP4 {self.host}",
-            "t=0 0",
-            f"m=audio {ports['audio']} RTP/AVP 0 101",
-            "a=rtpmap:0 PCMU/8000",
-            "a=rtpmap:101 telephone-event/8000",
-            "a=fmtp:101 0-15",
-            "a=sendrecv",
-            f"m=video {ports['video']} RTP/AVP 96",
-            "a=rtpmap:96 H264/90000",
-            "a=fmtp:96 profile-level-id=42e01f;packetization-mode=1",
-            "a=recvonly",
-        ]
-        return ("\r\n".join(lines) + "\r\n").encode()
+        offer = build_offer(
+            address=self.host,
+            audio_port=ports["audio"],
+            video_port=ports["video"],
+            origin="openpss-vth",
+            session_name="VTH call",
+            audio_codecs=("PCMU",),
+            video_direction="recvonly",
+        )
+        return bytes(offer)
 
     def start(self, remote_sdp: bytes) -> None:
         """Send our audio where the far end's SDP says (PCMU)."""
@@ -230,8 +200,7 @@ class CallMedia:
         if self.sender is not None:
             self.sender.cancel()
         for sock in self.sockets.values():
-            if sock.transport is not None:
-                sock.transport.close()
+            sock.close()
 
 
 def monitor_url(door: Door, *, with_credentials: bool = True) -> str:
