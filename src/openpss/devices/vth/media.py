@@ -24,8 +24,8 @@ from typing import Any
 from urllib.parse import quote
 
 import av
-import numpy as np
 
+from openpss.devices.common.audio import AudioSource as AudioSource
 from openpss.devices.vth.model import IndoorMonitor
 from openpss.devices.vth.settings import Door
 from openpss.protocols.rtp import g711
@@ -42,36 +42,6 @@ PACKET_S = g711.SAMPLES_PER_PACKET / g711.CLOCK_RATE  # 20 ms
 ANNEX_B = b"\x00\x00\x00\x01"
 MONITOR_TIMEOUT_US = 5_000_000  # FFmpeg socket time-out of the RTSP monitor (5 s)
 MAX_ACCESS_UNIT = 2_000_000  # ours: an access unit larger than this is dropped (bad sender)
-
-
-class AudioSource:
-    """16-bit 8 kHz mono samples: a tone, or a file decoded and resampled by PyAV, looped."""
-
-    def __init__(self, path: Path | None = None) -> None:
-        self.samples = _load_audio(path) if path is not None else None
-        self.position = 0
-
-    def next_packet(self) -> np.ndarray:
-        """The next 20 ms of samples."""
-        count = g711.SAMPLES_PER_PACKET
-        if self.samples is None:
-            chunk = g711.tone(TONE_HZ, self.position, count)
-        else:
-            chunk = self.samples[(np.arange(count) + self.position) % len(self.samples)]
-        self.position += count
-        return chunk
-
-
-def _load_audio(path: Path) -> np.ndarray:
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=g711.CLOCK_RATE)
-    chunks = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(audio=0):
-            chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(frame)]
-    chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]  # the tail
-    if not chunks:
-        raise ValueError(f"{path} holds no audio")
-    return np.concatenate(chunks).astype(np.int16)
 
 
 class VideoDecoder:
