@@ -118,6 +118,30 @@ def control_commands(
     return command
 
 
+Summary = Callable[[dict[str, Any]], str]
+
+
+def status_command(app: typer.Typer, device: Any) -> Callable[[Summary], Summary]:
+    """A decorator that makes ``status [--json]`` of ``app`` from a function that sums the
+    unit's state (``GET /openpss/control/status``) up in one line."""
+
+    def register(summary: Summary) -> Summary:
+        def status(
+            as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+            device: str = device,
+            username: str = USERNAME,
+            http_password: str | None = PASSWORD,
+        ) -> None:
+            state = control_request("GET", device, "status", username, http_password)
+            typer.echo(json.dumps(state) if as_json else summary(state))
+
+        status.__doc__ = summary.__doc__
+        app.command("status")(status)
+        return summary
+
+    return register
+
+
 async def serve_beside(servers: Coroutine[Any, Any, None], screen: Any) -> None:
     """Run a unit's servers while its Textual app (``run_async``) is open; stop them after."""
     task = asyncio.create_task(servers)

@@ -78,12 +78,31 @@ class Record(Protocol):
 
 
 R = TypeVar("R", bound=Record)
+R_contra = TypeVar("R_contra", bound=Record, contravariant=True)
 
 
 class RecordUnit(Protocol[R]):
     """A model that takes back its settings blocks and records."""
 
     def load(self, blocks: dict[str, Any], records: list[R]) -> None: ...
+
+
+class RecordSink(Protocol[R_contra]):
+    """Where a unit writes its records (``RecordStore``, or a test's stand-in)."""
+
+    def append_record(self, record: R_contra) -> None: ...
+    def drop_records_before(self, kind: str, rec_no: int) -> None: ...
+
+
+def keep_record(kept: list[R], record: R, store: RecordSink[R] | None, limit: int) -> None:
+    """Append ``record`` to its kind's list and the store; past ``limit`` the oldest go."""
+    kept.append(record)
+    if store is not None:
+        store.append_record(record)
+    if len(kept) > limit:
+        del kept[: len(kept) - limit]
+        if store is not None:
+            store.drop_records_before(record.kind, kept[0].rec_no)
 
 
 class RecordStore(FlashStore, Generic[R]):

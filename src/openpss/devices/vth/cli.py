@@ -10,20 +10,17 @@ openpss device vth status --json --device http://127.0.0.1:8090
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from openpss.devices.common.cli import (
-    PASSWORD,
-    USERNAME,
     control_commands,
-    control_request,
     device_option,
     parse_host_port,
     serve_beside,
+    status_command,
 )
 
 vth_app = typer.Typer(
@@ -214,20 +211,11 @@ def snapshot(
     return {"path": str(path.resolve())}
 
 
-@vth_app.command()
-def status(
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    device: str = DEVICE,
-    username: str = USERNAME,
-    http_password: str | None = PASSWORD,
-) -> None:
+@status_command(vth_app, DEVICE)
+def status(state: dict[str, Any]) -> str:
     """Registration, call and RTP counters."""
-    state = control_request("GET", device, "status", username, http_password)
-    if as_json:
-        typer.echo(json.dumps(state))
-        return
     c, rtp = state["call"], state["rtp"]
-    typer.echo(
+    return (
         f"VTH {state['room']}: {'online' if state['registered'] else 'offline'}, call "
         f"{c['state']} {c['peer']}, audio in {rtp['audio_in']} out {rtp['audio_out']}, "
         f"video in {rtp['video_in']} ({rtp['video_frames']} frames)"

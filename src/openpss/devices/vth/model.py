@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from openpss.devices.common.passwords import admin_password_problem
+from openpss.devices.common.store import keep_record
 from openpss.devices.vth.entities import (
     MAX_MESSAGE_LENGTH,
     MAX_MESSAGES,
@@ -479,14 +480,7 @@ class IndoorMonitor:
         rec_no = self.next_rec_no[kind]
         self.next_rec_no[kind] = rec_no + 1
         record = Record(kind, rec_no, self.clock(), {**data, "RecNo": rec_no})
-        records = self.records[kind]
-        records.append(record)
-        if self.store is not None:
-            self.store.append_record(record)
-        if len(records) > MAX_RECORDS:
-            del records[: len(records) - MAX_RECORDS]
-            if self.store is not None:
-                self.store.drop_records_before(kind, records[0].rec_no)
+        keep_record(self.records[kind], record, self.store, MAX_RECORDS)
         return record
 
     def find_records(self, kind: str) -> list[Record]:

@@ -27,6 +27,7 @@ from openpss.devices.common.cli import (
     parse_host_port,
     post_action,
     serve_beside,
+    status_command,
 )
 
 logger = logging.getLogger(__name__)
@@ -226,20 +227,11 @@ def exit_button() -> dict[str, Any]:
     return {}
 
 
-@vto_app.command()
-def status(
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    device: str = DEVICE,
-    username: str = USERNAME,
-    http_password: str | None = PASSWORD,
-) -> None:
+@status_command(vto_app, DEVICE)
+def status(state: dict[str, Any]) -> str:
     """The unit's state: registration, call, RTP counters, door."""
-    state = control_request("GET", device, "status", username, http_password)
-    if as_json:
-        typer.echo(json.dumps(state))
-        return
     call = state["call"]
-    typer.echo(
+    return (
         f"VTO {state['vto_number']}: {'registered' if state['registered'] else 'not registered'}"
         f", call {call['state']} {call['peer']}, door {state['door']}, lock {state['lock']}"
     )

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from openpss.devices.common.passwords import admin_password_problem
+from openpss.devices.common.store import keep_record
 from openpss.devices.vto.access import AccessMixin
 from openpss.devices.vto.calls import CallLink, CallMixin, NoCallLink
 from openpss.devices.vto.directory import Directory, batch_numbers
@@ -297,14 +298,7 @@ class DoorStation(CallMixin, AccessMixin):
         rec_no = self.next_rec_no[kind]
         self.next_rec_no[kind] = rec_no + 1
         record = Record(kind, rec_no, now, {**data, "RecNo": rec_no, "CreateTime": _epoch(now)})
-        records = self.records[kind]
-        records.append(record)
-        if self.store is not None:
-            self.store.append_record(record)
-        if len(records) > MAX_RECORDS:
-            del records[: len(records) - MAX_RECORDS]
-            if self.store is not None:
-                self.store.drop_records_before(kind, records[0].rec_no)
+        keep_record(self.records[kind], record, self.store, MAX_RECORDS)
         return record
 
     def find_records(
