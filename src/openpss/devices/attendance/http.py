@@ -29,6 +29,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,6 @@ from openpss.protocols.dahua_http.digest import ha1_of
 from openpss.protocols.dahua_http.events import EventPart
 from openpss.protocols.dahua_http.server import (
     CgiError,
-    CgiHandler,
     CgiRequest,
     kv_response,
     ok_response,
@@ -95,15 +95,26 @@ class AttendanceHttp(DeviceHttp):
         self.collector = Collector()
         self.reboots = 0
         self._ha1: str | None = store.get_setting("http_admin_ha1") if store else None
-        super().__init__(terminal.serial)
+        super().__init__(
+            terminal.serial,
+            admin_ha1=lambda: self._ha1,
+            read_config=partial(read_table, terminal),
+            apply_config=partial(apply_set_config, terminal),
+            cgi={
+                "global": self.global_cgi,
+                **self.access.handlers(),
+                "accessControl": self.access_control,
+            },
+            control=[
+                Route("/openpss/control/present", self.control_present, methods=["POST"]),
+                Route("/openpss/control/initialize", self.control_initialize, methods=["POST"]),
+                Route("/openpss/control/usb", self.control_usb, methods=["POST"]),
+            ],
+        )
         self._usb_lock = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- accounts ------------------------------------------------------------------------
-
-    def admin_ha1(self) -> str | None:
-        """The HTTP admin password's digest HA1 (kept in the store)."""
-        return self._ha1
 
     def set_admin_password(self, password: str) -> None:
         """Set the HTTP ``admin`` password (kept as its digest HA1)."""
@@ -127,22 +138,6 @@ class AttendanceHttp(DeviceHttp):
         self.hub.publish(part)
 
     # --- application ---------------------------------------------------------------------
-
-    def cgi_handlers(self) -> dict[str, CgiHandler]:
-        """Time, users, credentials, records and enrolment captures."""
-        return {
-            "global": self.global_cgi,
-            **self.access.handlers(),
-            "accessControl": self.access_control,
-        }
-
-    def control_routes(self) -> list[Route]:
-        """present, Device Init and the USB menu."""
-        return [
-            Route("/openpss/control/present", self.control_present, methods=["POST"]),
-            Route("/openpss/control/initialize", self.control_initialize, methods=["POST"]),
-            Route("/openpss/control/usb", self.control_usb, methods=["POST"]),
-        ]
 
     def app(self, lifespan: Any = None) -> Starlette:
         """The ASGI application (its lifespan runs the device services)."""
@@ -202,16 +197,6 @@ class AttendanceHttp(DeviceHttp):
             self.terminal.set_local_time(local)
             return ok_response()
         raise CgiError("Bad Request!")
-
-    # --- configManager / accessControl --------------------------------------------------
-
-    def read_config(self, name: str) -> Any:
-        """One config table."""
-        return read_table(self.terminal, name)
-
-    def apply_config(self, params: dict[str, str]) -> None:
-        """setConfig, all or nothing."""
-        apply_set_config(self.terminal, params)
 
     async def access_control(self, call: CgiRequest) -> Response:
         """Enrolment captures: the next card, or a finger presented three times."""

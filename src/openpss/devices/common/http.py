@@ -10,7 +10,7 @@ answers ``{"result": ..., "status": ...}``; a refused action answers 422 ``{"det
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -94,43 +94,36 @@ class DeviceHttp:
     # False: the control endpoint asks for no password while the unit is uninitialized
     control_needs_password = False
 
-    def __init__(self, serial: str) -> None:
+    def __init__(
+        self,
+        serial: str,
+        *,
+        admin_ha1: Callable[[], str | None],
+        read_config: Callable[[str], Any],
+        apply_config: Callable[[dict[str, str]], None],
+        cgi: Mapping[str, CgiHandler],
+        control: Sequence[Route],
+        status: Callable[[], Any] = lambda: None,
+    ) -> None:
+        """``admin_ha1``: the admin password's digest HA1, None while uninitialized;
+        ``read_config``/``apply_config``: getConfig of one table, setConfig all or nothing;
+        ``cgi``: the unit's CGI handlers beside magicBox, configManager and eventManager;
+        ``control``: its control routes; ``status``: its state, sent with every action."""
+        self.admin_ha1 = admin_ha1
+        self.read_config, self.apply_config = read_config, apply_config
+        self.cgi, self.control_routes, self.status = dict(cgi), list(control), status
         self.hub = EventHub()
         self.guard = DigestGuard(serial, self._ha1_for, self._not_ready)
 
     # --- what the unit provides --------------------------------------------------------
 
-    def admin_ha1(self) -> str | None:
-        """The digest HA1 of the admin password, None while uninitialized."""
-        raise NotImplementedError
-
     def identity(self) -> dict[str, dict[str, Any]]:
         """``magicBox`` identity answers (see ``identity``)."""
         raise NotImplementedError
 
-    def read_config(self, name: str) -> Any:
-        """One config table for getConfig."""
-        raise NotImplementedError
-
-    def apply_config(self, params: dict[str, str]) -> None:
-        """setConfig, all or nothing."""
-        raise NotImplementedError
-
-    def cgi_handlers(self) -> dict[str, CgiHandler]:
-        """The unit's own CGI handlers, beside magicBox, configManager and eventManager."""
-        return {}
-
-    def control_routes(self) -> list[Route]:
-        """The unit's control routes."""
-        return []
-
     def actions(self) -> Mapping[str, ControlAction]:
         """Control action name -> handler (``POST /openpss/control/<action>``)."""
         return {}
-
-    def status(self) -> Any:
-        """The unit's state, answered with every control action."""
-        return None
 
     def result_json(self, result: Any) -> Any:
         """A control action's result as JSON."""
@@ -159,9 +152,9 @@ class DeviceHttp:
             "magicBox": self.magic_box,
             "configManager": self.config_manager,
             "eventManager": self.event_manager,
-            **self.cgi_handlers(),
+            **self.cgi,
         }
-        return build_cgi_app(self.guard, handlers, self.control_routes(), lifespan=lifespan)
+        return build_cgi_app(self.guard, handlers, self.control_routes, lifespan=lifespan)
 
     async def magic_box(self, call: CgiRequest) -> Response:
         """Identity, then the unit's other magicBox actions."""

@@ -27,6 +27,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,6 @@ from openpss.devices.vth.settings import Door
 from openpss.protocols.dahua_http.codec import flatten_config
 from openpss.protocols.dahua_http.server import (
     CgiError,
-    CgiHandler,
     CgiRequest,
     kv_response,
     ok_response,
@@ -127,11 +127,24 @@ class VthHttp(DeviceHttp):
     def __init__(self, unit: IndoorMonitor, snapshot: Snapshot = lambda: None) -> None:
         self.unit = unit
         self.snapshot_frame = snapshot
-        super().__init__(unit.serial)
-
-    def admin_ha1(self) -> str | None:
-        """The admin password's digest HA1."""
-        return self.unit.admin_ha1
+        super().__init__(
+            unit.serial,
+            admin_ha1=lambda: unit.admin_ha1,
+            read_config=partial(read_table, unit),
+            apply_config=partial(apply_set_config, unit),
+            cgi={
+                "messageManager": self.message_manager,
+                "recordFinder": self.record_finder,
+                "snapshot": self.snapshot,
+            },
+            control=[
+                Route("/openpss/control/status", self.control_get, methods=["GET"]),
+                Route("/openpss/control/records", self.control_get, methods=["GET"]),
+                Route("/openpss/control/messages", self.control_get, methods=["GET"]),
+                Route("/openpss/control/{action}", self.control, methods=["POST"]),
+            ],
+            status=unit.status,
+        )
 
     def identity(self) -> dict[str, dict[str, Any]]:
         """magicBox identity."""
@@ -143,35 +156,6 @@ class VthHttp(DeviceHttp):
             machine_name=f"VTH{u.settings.room}",
             software_version=SOFTWARE_VERSION,
         )
-
-    def read_config(self, name: str) -> Any:
-        """SIP or VideoTalkPhoneGeneral."""
-        return read_table(self.unit, name)
-
-    def apply_config(self, params: dict[str, str]) -> None:
-        """setConfig."""
-        apply_set_config(self.unit, params)
-
-    def cgi_handlers(self) -> dict[str, CgiHandler]:
-        """Messages, records and the snapshot."""
-        return {
-            "messageManager": self.message_manager,
-            "recordFinder": self.record_finder,
-            "snapshot": self.snapshot,
-        }
-
-    def control_routes(self) -> list[Route]:
-        """status, records, messages and the actions."""
-        return [
-            Route("/openpss/control/status", self.control_get, methods=["GET"]),
-            Route("/openpss/control/records", self.control_get, methods=["GET"]),
-            Route("/openpss/control/messages", self.control_get, methods=["GET"]),
-            Route("/openpss/control/{action}", self.control, methods=["POST"]),
-        ]
-
-    def status(self) -> Any:
-        """The unit's state."""
-        return self.unit.status()
 
     # --- CGI -----------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ import base64
 import binascii
 import logging
 import re
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -35,7 +36,6 @@ from openpss.devices.vto.model import DoorStation
 from openpss.devices.vto.scene import snapshot_jpeg
 from openpss.protocols.dahua_http.server import (
     CgiError,
-    CgiHandler,
     CgiRequest,
     kv_response,
     ok_response,
@@ -72,11 +72,25 @@ class VtoHttp(DeviceHttp):
     def __init__(self, station: DoorStation) -> None:
         self.station = station
         self.access = AccessHandlers(station)
-        super().__init__(station.serial)
-
-    def admin_ha1(self) -> str | None:
-        """The admin password's digest HA1."""
-        return self.station.admin_ha1
+        super().__init__(
+            station.serial,
+            admin_ha1=lambda: station.admin_ha1,
+            read_config=partial(read_table, station),
+            apply_config=partial(apply_set_config, station),
+            cgi={
+                "global": self.global_cgi,
+                "accessControl": self.access_control,
+                "snapshot": self.snapshot,
+                **self.access.handlers(),
+            },
+            control=[
+                Route("/openpss/control/status", self.control_status, methods=["GET"]),
+                Route("/openpss/control/rooms", self.control_rooms, methods=["GET"]),
+                Route("/openpss/control/initialize", self.control_initialize, methods=["POST"]),
+                Route("/openpss/control/{action}", self.control, methods=["POST"]),
+            ],
+            status=station.status,
+        )
 
     def identity(self) -> dict[str, dict[str, Any]]:
         """magicBox identity (the device type is the facade's model)."""
@@ -89,36 +103,6 @@ class VtoHttp(DeviceHttp):
             software_version=f"{SOFTWARE_VERSION},build:{SOFTWARE_BUILD}",
             hardware_version=HARDWARE_VERSION,
         )
-
-    def read_config(self, name: str) -> Any:
-        """One of ``config.TABLES``."""
-        return read_table(self.station, name)
-
-    def apply_config(self, params: dict[str, str]) -> None:
-        """setConfig (AccessControl, VideoTalk)."""
-        apply_set_config(self.station, params)
-
-    def cgi_handlers(self) -> dict[str, CgiHandler]:
-        """Time, door, snapshot and the access-control endpoints."""
-        return {
-            "global": self.global_cgi,
-            "accessControl": self.access_control,
-            "snapshot": self.snapshot,
-            **self.access.handlers(),
-        }
-
-    def control_routes(self) -> list[Route]:
-        """status, rooms, Device Init and the hardware actions."""
-        return [
-            Route("/openpss/control/status", self.control_status, methods=["GET"]),
-            Route("/openpss/control/rooms", self.control_rooms, methods=["GET"]),
-            Route("/openpss/control/initialize", self.control_initialize, methods=["POST"]),
-            Route("/openpss/control/{action}", self.control, methods=["POST"]),
-        ]
-
-    def status(self) -> Any:
-        """The unit's state."""
-        return self.station.status()
 
     def result_json(self, result: Any) -> Any:
         """Unlock results as JSON objects."""
