@@ -278,3 +278,22 @@ async def test_console_call_records_the_device_that_answered(rig: Rig) -> None:
     [record] = await until(rig.records, "the call record")
     assert (record.caller, record.callee) == (CENTRE_NUMBER, VTH_EXTENSION)
     assert (record.status, record.answered_by) == ("answered", VTH_EXTENSION)
+
+
+def test_answered_by_in_the_api_and_on_the_records_page(api: Any) -> None:
+    import datetime as dt
+
+    app = api.client.app
+    with app.state.session_factory() as s:
+        start = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
+        s.add(CallRecord(start_time=start, caller=VTO, callee=ROOM, answered_by=VTH_EXTENSION,
+                         status="answered"))  # fmt: skip
+        s.add(CallRecord(start_time=start, caller=VTO, callee=CENTRE_NUMBER, status="missed"))
+        s.commit()
+    items = api.client.get("/api/v1/records/calls", headers=api.headers(Role.viewer)).json()
+    assert sorted((i["callee"], i["answered_by"]) for i in items["items"]) == [
+        (ROOM, VTH_EXTENSION), (CENTRE_NUMBER, None)
+    ]  # fmt: skip
+    page = api.client.get("/records?kind=calls", headers=api.headers(Role.viewer))
+    assert page.status_code == 200
+    assert "<th>Answered by</th>" in page.text and f"<td>{VTH_EXTENSION}</td>" in page.text
