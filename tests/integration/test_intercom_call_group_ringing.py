@@ -132,7 +132,7 @@ async def rig(settings: Settings, db_url: str, tmp_path: Path) -> AsyncIterator[
     events = PlatformSipEvents(factory)
     server = build_server(settings, events, factory)
     assert isinstance(server, PlatformSipServer)
-    server.ring_seconds = RING_SECONDS
+    server.group_ring_seconds = RING_SECONDS
     await server.start("127.0.0.1", 0)
     calls = ConsoleCalls(data_dir=tmp_path / "data", session_factory=factory)
     await calls.start(server)

@@ -106,7 +106,7 @@ async def test_centre_call_rings_the_group_in_priority_order(settings: Settings)
             assert asyncio.get_running_loop().time() < deadline, "SIP server did not start"
             await asyncio.sleep(0.02)
         server = app.state.sip_server
-        server.ring_seconds = 30.0
+        server.group_ring_seconds = 30.0
         peer = Peer("UDP", "127.0.0.1", server.port)
         for name in ("11#01#8055", "101", "102"):
             ua = UserAgent(username=name, password=accounts[name], server=peer, domain="openpss")

@@ -44,6 +44,7 @@ from openpss.protocols.sip.ua import RegistrationError
 logger = logging.getLogger(__name__)
 
 KEPT_CALL_RECORDS = 1000  # in memory until the intercom domain stores them
+GROUP_RING_SECONDS = 15.0  # Settings.sip_group_ring_seconds
 
 
 class PlatformSipEvents(ServerEvents):
@@ -97,11 +98,18 @@ VTO_CODE_PARTS = 3  # building#unit#VTO number (platform-video-intercom 2.2)
 class PlatformSipServer(SipServer):
     """The SIP server with the intercom call groups (2.4): a centre call (888888) from a
     device of a building with groups rings the groups' members in priority order, each for
-    ``ring_seconds``; a manager client's leg goes to the console's user agent."""
+    ``group_ring_seconds``; a manager client's leg goes to the console's user agent."""
 
-    def __init__(self, *, routing: CallGroupRouting | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        routing: CallGroupRouting | None = None,
+        group_ring_seconds: float = GROUP_RING_SECONDS,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.routing = routing
+        self.group_ring_seconds = group_ring_seconds
         self._caller: str | None = None
 
     async def _route_and_ring(self, call: Call) -> None:
@@ -117,7 +125,7 @@ class PlatformSipServer(SipServer):
             members = self.routing.members_for(caller)
             if members:
                 stages = [
-                    Stage([(m, b) for b in self._bindings_of(m)], self.ring_seconds)
+                    Stage([(m, b) for b in self._bindings_of(m)], self.group_ring_seconds)
                     for m in members
                 ]
                 return [s for s in stages if s.targets], 480
@@ -159,7 +167,11 @@ def build_server(
         accounts = IntercomAccounts(session_factory, settings.secret_key, fallback=accounts)
         routing = CallGroupRouting(session_factory)
     return PlatformSipServer(
-        realm=settings.sip_realm, accounts=accounts, events=events, routing=routing
+        realm=settings.sip_realm,
+        accounts=accounts,
+        events=events,
+        routing=routing,
+        group_ring_seconds=settings.sip_group_ring_seconds,
     )
 
 
