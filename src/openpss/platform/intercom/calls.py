@@ -7,12 +7,12 @@ rings in every console subscribed over the WebSocket (role operator and up); a c
 leg for one manager client (``888888/<user>``, callgroups.py) rings only that user's consoles,
 and is refused at once (480) when the user has none open, so the group goes on to its next
 member. The first ``accept`` answers the SIP leg (the device's RTP goes to ``DeviceMedia``)
-and the others stop ringing; ``reject`` answers 603. The
-accepting user's browser then connects its WebRTC leg (``BrowserLeg``). Open door is DTMF
-``#`` as SIP INFO (the door station's remote unlock during a call). The end of a call, from
-either side, writes a call record (``answered_by``: the console user who answered, or for a
-call the console placed the device number that answered) with the snapshot and recording kept
-under ``<data_dir>/calls/<record id>/``. A call group's leg that no console answered is not
+and the others stop ringing; ``reject`` answers 603. The accepting user's browser then
+connects its WebRTC leg (``BrowserLeg``). Open door is DTMF ``#`` as SIP INFO (the door
+station's remote unlock during a call). The end of a call, from either side, writes a call
+record (``answered_by``: the console user who answered, or for a call the console placed the
+device number that answered) with the snapshot and recording kept under
+``<data_dir>/calls/<record id>/``. A call group's leg that no console answered is not
 stored here: the group went on ringing, and the SIP server stores the whole call (sip.py).
 """
 
