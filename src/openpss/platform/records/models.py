@@ -53,6 +53,9 @@ class CallRecord(Base):
     caller: Mapped[str] = mapped_column(String(64), default="")
     callee: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[str] = mapped_column(String(16), default="")  # answered / missed / rejected
+    # Who took the call: a console user name, or the number of the device that answered
+    # (a VTH extension of a room call, a VTS of a call group); None when nobody answered.
+    answered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     duration_seconds: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
