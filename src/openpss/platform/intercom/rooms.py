@@ -144,6 +144,11 @@ def _check_dependents(session: Session, room: Room, what: str) -> None:
             raise Conflict(f"room {room.number} cannot be {what}: {reason}")
 
 
+def nodes_below(numbers: dict[int, tuple[int | None, str]], node_id: int) -> set[int]:
+    """The node and every node under it (`numbers` from node_numbers)."""
+    return _subtree(numbers, node_id)
+
+
 def _subtree(numbers: dict[int, tuple[int | None, str]], node_id: int) -> set[int]:
     ids = {node_id}
     changed = True
