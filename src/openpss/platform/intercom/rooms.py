@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -179,3 +180,30 @@ def list_rooms(
         query.order_by(Room.node_id, Room.number, Room.id).offset(offset).limit(limit)
     ).all()
     return total, [_read(numbers, room) for room in rows]
+
+
+def organization_outline(*, session: Session, max_rooms: int) -> list[tuple[str, int, int, str]]:
+    """("node" or "room", id, depth, label) of each node, depth first, then the first rooms.
+
+    Reads the nodes as they are: looking at the organization creates nothing.
+    """
+    nodes = session.execute(
+        select(OrgNode.id, OrgNode.parent_id, OrgNode.level, OrgNode.number, OrgNode.name).order_by(
+            OrgNode.number, OrgNode.id
+        )
+    ).all()
+    children: dict[int | None, list[Any]] = {}
+    for node in nodes:
+        children.setdefault(node.parent_id, []).append(node)
+    outline: list[tuple[str, int, int, str]] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for node in children.get(parent, []):
+            label = f"{node.level.value} {node.number} {node.name}" if node.number else node.name
+            outline.append(("node", node.id, depth, label))
+            walk(node.id, depth + 1)
+
+    walk(None, 0)
+    _, room_rows = list_rooms(session=session, limit=max_rooms)
+    outline += [("room", r.id, 0, f"room {r.organization} {r.name}".rstrip()) for r in room_rows]
+    return outline

@@ -21,9 +21,8 @@ from sqlalchemy.orm import Session
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.devices.models import Device
 from openpss.platform.errors import DomainError, NotFound
-from openpss.platform.intercom import buildings, rooms
+from openpss.platform.intercom import rooms
 from openpss.platform.intercom.calls import media_of
-from openpss.platform.intercom.schemas import NodeRead
 from openpss.platform.listing import Page, from_params
 from openpss.platform.records import export, service
 from openpss.platform.records.schemas import (
@@ -64,19 +63,9 @@ def _params(items: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def _organization(session: Session) -> list[tuple[str, str]]:
-    """(value, label) of each node (indented by depth) and of the first rooms."""
-    options: list[tuple[str, str]] = []
-
-    def walk(node: NodeRead, depth: int) -> None:
-        label = node.name if not node.number else f"{node.level.value} {node.number} {node.name}"
-        options.append((f"n{node.id}", "\u2003" * depth + label))
-        for child in node.children:
-            walk(child, depth + 1)
-
-    walk(buildings.node_tree(session=session), 0)
-    _, room_rows = rooms.list_rooms(session=session, limit=MAX_ROOM_OPTIONS)
-    options += [(f"r{r.id}", f"room {r.organization} {r.name}".rstrip()) for r in room_rows]
-    return options
+    """(value, label) of each organization node (indented by depth) and of the first rooms."""
+    outline = rooms.organization_outline(session=session, max_rooms=MAX_ROOM_OPTIONS)
+    return [(f"{kind[0]}{key}", "\u2003" * depth + label) for kind, key, depth, label in outline]
 
 
 def _pager(page: Page[Any], query: RecordQuery, number: int | None) -> dict[str, Any]:
