@@ -81,7 +81,7 @@ def test_members_in_priority_order_up_down_remove(session: Session, settings: Se
     priorities = session.scalars(select(CallGroupMember.priority).order_by(CallGroupMember.id))
     assert sorted(priorities) == [1, 2]
     # VTSs are not in a building: only the building's VTO routes to the group.
-    assert callgroups.centre_routes(session) == {"11#01#8055": ["102", "guard"]}
+    assert callgroups.centre_routes(session) == {"11#01#8055": ["102", "888888/guard"]}
     with pytest.raises(IntercomError, match="add either a manager client"):
         callgroups.add_member(session=session, actor=ACTOR, group_id=group.id)
 
@@ -106,7 +106,7 @@ async def test_centre_call_rings_the_group_in_priority_order(settings: Settings)
             assert asyncio.get_running_loop().time() < deadline, "SIP server did not start"
             await asyncio.sleep(0.02)
         server = app.state.sip_server
-        server.ring_seconds = 30.0
+        server.group_ring_seconds = 30.0
         peer = Peer("UDP", "127.0.0.1", server.port)
         for name in ("11#01#8055", "101", "102"):
             ua = UserAgent(username=name, password=accounts[name], server=peer, domain="openpss")
@@ -127,12 +127,12 @@ async def test_centre_call_rings_the_group_in_priority_order(settings: Settings)
         while True:
             with app.state.session_factory() as s:
                 rows = s.scalars(select(CallRecord)).all()
-                stored = [(r.caller, r.callee, r.status, r.device_id) for r in rows]
+                stored = [(r.caller, r.callee, r.answered_by, r.status, r.device_id) for r in rows]
             if stored:
                 break
             assert asyncio.get_running_loop().time() < deadline, "no call record stored"
             await asyncio.sleep(0.05)
-        assert stored == [("11#01#8055", "101", "answered", gate_id)]
+        assert stored == [("11#01#8055", "888888", "101", "answered", gate_id)]
     finally:
         for ua in agents:
             await ua.close()

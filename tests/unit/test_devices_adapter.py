@@ -11,6 +11,7 @@ from openpss.platform.devices.adapter import (
     base_url,
     canonical_card,
     failure_reason,
+    parse_alarm,
     parse_duress,
     parse_record,
 )
@@ -125,6 +126,32 @@ def test_parse_duress_event() -> None:
         "card_no": "00BAD000",
     }
     assert parse_duress({"UserID": "7"})["record_no"] is None  # a device without RecNo
+
+
+def test_parse_alarm_of_a_door_station() -> None:
+    """AlarmRecord fields (or the alarm event's data) become AlarmRecord columns."""
+    tamper = parse_alarm({"RecNo": "3", "CreateTime": "1767258000", "AlarmType": "ChassisIntruded"})
+    assert tamper == {
+        "alarm_no": 3,
+        "event_time": dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.UTC),
+        "alarm_type": "tamper",
+        "channel": 0,
+        "detail": "tamper: the unit was taken off its mounting",
+    }
+    door = parse_alarm({"RecNo": 4, "CreateTime": 1, "AlarmType": "BreakIn", "Door": "1"})
+    assert door is not None and (door["alarm_type"], door["channel"]) == ("door_break_in", 2)
+    card = parse_alarm({"RecNo": 5, "AlarmType": "Duress", "UserID": "11", "CardNo": "d0d0"})
+    assert card is not None and card["detail"] == "duress card 0000D0D0 used by user 11"
+    password = parse_alarm({"RecNo": 6, "AlarmType": "Duress", "Method": "0", "UserID": ""})
+    assert password is not None and password["detail"] == "duress password used by user ?"
+    # An alarm code the platform has no name for keeps the device's, with its fields.
+    other = parse_alarm({"RecNo": 7, "Channel": "2"}, "AlarmLocal")
+    assert other is not None and (other["alarm_type"], other["detail"]) == (
+        "AlarmLocal",
+        "AlarmLocal: Channel=2",
+    )
+    # The end of an alarm (the tamper sound stopping) has no record number: no record.
+    assert parse_alarm({"Sound": False}, "ChassisIntruded") is None
 
 
 def test_validity_is_sent_in_the_wall_time_the_device_clock_is_set_to(

@@ -346,3 +346,26 @@ async def test_answered_call_is_hung_up_after_the_maximum_duration() -> None:
         await vto.close()
         await master.close()
         await server.close()
+
+
+async def test_caller_that_never_acks_the_answer_is_hung_up_on_both_legs(
+    server: SipServer,
+) -> None:
+    """RFC 3261 §13.3.1.4: the B2BUA's 2xx to the caller is never ACKed (lost, or a broken
+    caller): after 64*T1 both legs get a BYE and the call ends instead of hanging forever."""
+    vto = await _ua(server, "8001")
+    master = await _ua(server, "9902#0", auto_answer=True)
+    try:
+        await vto.register()
+        await master.register()
+        vto.endpoint.send_ack = lambda *args, **kwargs: None  # type: ignore[method-assign]
+        call = await asyncio.wait_for(vto.call("9902", SDP), 10)
+        await asyncio.wait_for(call.ended.wait(), 10)  # BYE from the server
+        await _wait_for(lambda: _events(server).records)
+        record = _events(server).records[0]
+        assert record.end_state is EndState.answered and record.answered_by == "9902#0"
+        assert not server.calls
+        await _wait_for(lambda: not master.dialogs)  # the callee's leg got its BYE too
+    finally:
+        await vto.close()
+        await master.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 from openpss.protocols.sip.message import SipRequest, SipResponse, parse_message
 from openpss.protocols.sip.transaction import (
@@ -13,6 +12,7 @@ from openpss.protocols.sip.transaction import (
     TransactionLayer,
 )
 from openpss.protocols.sip.transport import Peer
+from tests.support.raw_udp import RawUdp
 
 FAST = Timers(t1=0.02, t2=0.08, t4=0.1)
 
@@ -25,26 +25,6 @@ def _request(method: str, branch: str, *, port: int = 9, cseq: int = 1) -> bytes
         f"Call-ID: {branch}@test\r\nCSeq: {cseq} {method}\r\nMax-Forwards: 70\r\n"
         "Content-Length: 0\r\n\r\n"
     ).encode()
-
-
-class RawUdp:
-    """A bare UDP socket standing in for a remote SIP element."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.setblocking(False)
-        self.port = self.sock.getsockname()[1]
-
-    async def recv(self, timeout: float = 2.0) -> bytes | None:
-        loop = asyncio.get_running_loop()
-        try:
-            return await asyncio.wait_for(loop.sock_recv(self.sock, 65536), timeout)
-        except TimeoutError:
-            return None
-
-    def send(self, data: bytes, port: int) -> None:
-        self.sock.sendto(data, ("127.0.0.1", port))
 
 
 async def _layer(handler: RequestHandler | None = None) -> TransactionLayer:
@@ -161,5 +141,53 @@ async def test_tcp_framing_of_split_and_pipelined_messages() -> None:
             assert head.startswith(b"SIP/2.0 200")
         assert got == ["p1@test", "p2@test"]
         writer.close()
+    finally:
+        await layer.close()
+
+
+async def test_unacked_2xx_is_retransmitted_then_reported_to_the_tu() -> None:
+    """RFC 3261 §13.3.1.4: a 2xx never ACKed within 64*T1 ends the dialog (the TU sends BYE)."""
+    raw = RawUdp()
+    no_ack: list[str] = []
+
+    def handler(request: SipRequest, txn: ServerTransaction | None, peer: Peer) -> None:
+        if txn is not None:
+            txn.on_no_ack = lambda: no_ack.append(request.call_id)
+            txn.reply(200)
+
+    layer = await _layer(handler)
+    try:
+        raw.send(_request("INVITE", "lost-ack", port=raw.port), layer.transport.port)
+        copies = 0
+        while (data := await raw.recv(0.5)) is not None:
+            assert parse_message(data).status == 200  # type: ignore[union-attr]
+            copies += 1
+        assert copies >= 3  # retransmitted until the Accepted state ends
+        assert no_ack == ["lost-ack@test"]
+    finally:
+        await layer.close()
+
+
+async def test_acked_2xx_is_not_reported_as_unacked() -> None:
+    raw = RawUdp()
+    no_ack: list[str] = []
+
+    def handler(request: SipRequest, txn: ServerTransaction | None, peer: Peer) -> None:
+        if txn is not None:
+            txn.on_no_ack = lambda: no_ack.append(request.call_id)
+            txn.reply(200)
+
+    layer = await _layer(handler)
+    try:
+        raw.send(_request("INVITE", "acked", port=raw.port), layer.transport.port)
+        first = await raw.recv()
+        assert first is not None
+        to = parse_message(first).headers.get("To") or ""
+        ack = _request("ACK", "acked-2", port=raw.port)
+        ack = ack.replace(b"Call-ID: acked-2@test", b"Call-ID: acked@test")
+        ack = ack.replace(b"To: <sip:8001@127.0.0.1>", b"To: " + to.encode())
+        raw.send(ack, layer.transport.port)
+        await asyncio.sleep(64 * FAST.t1 + 0.5)  # past the end of the Accepted state
+        assert no_ack == []
     finally:
         await layer.close()

@@ -22,6 +22,7 @@ from openpss.protocols.sip.ua import (
     cancel_reason,
 )
 from openpss.protocols.sip.uri import SipUri
+from tests.support.raw_udp import RawUdp
 from tests.unit import test_sip_server as base
 
 SDP, _ua, _wait_for = base.SDP, base._ua, base._wait_for
@@ -205,3 +206,32 @@ async def test_out_of_dialog_message_hook_and_screen(server: SipServer) -> None:
     assert received == [b"hello"] and phone.incoming.empty()
     await phone.close()
     await sender.close()
+
+
+async def test_answered_call_whose_200_is_never_acked_ends_with_a_bye() -> None:
+    """RFC 3261 §13.3.1.4: the UA answered, the ACK never came: it sends BYE and goes idle."""
+    raw = RawUdp()
+    ua = UserAgent(
+        username="9901#0",
+        password="m0",
+        server=Peer("UDP", "127.0.0.1", raw.port),
+        domain="VDP",
+        timers=base.FAST,
+        auto_answer=True,
+    )
+    await ua.start()
+    try:
+        invite = INVITE.replace(b"5062", str(raw.port).encode()).replace(
+            b"Max-Forwards", b"Contact: <sip:8001@127.0.0.1:%d>\r\nMax-Forwards" % raw.port
+        )
+        raw.send(invite, ua.endpoint.port)
+        seen: list[str] = []
+        while (data := await raw.recv(3.0)) is not None:
+            message = parse_message(data)
+            seen.append(str(getattr(message, "status", "")) or message.method)  # type: ignore[union-attr]
+            if seen[-1] == "BYE":
+                break
+        assert "200" in seen and seen[-1] == "BYE"
+        assert not ua.dialogs
+    finally:
+        await ua.close()

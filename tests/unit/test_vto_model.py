@@ -465,7 +465,8 @@ def test_remote_and_exit_button(vto: DoorStation) -> None:
 def test_always_closed_refuses_always_open_opens(vto: DoorStation, events: list[Any]) -> None:
     vto.set_door_mode(DoorMode.always_closed)
     assert not vto.remote_unlock().opened
-    assert vto.find_records("unlock")[-1].data["ErrorCode"] == 0x14
+    refused = vto.find_records("unlock")[-1].data
+    assert (refused["ErrorCode"], refused["Reason"]) == (0x17, "the door is set always closed")
     vto.set_door_mode(DoorMode.always_open)
     assert vto.unlocked
     vto.set_door(open_=True)

@@ -83,6 +83,14 @@ class Settings(BaseSettings):
         description="digest realm of the SIP server; not VDP, which devices take for a door "
         "station acting as SIP server (door-station manual 4.2.4)",
     )
+    sip_group_ring_seconds: float = Field(
+        15.0,
+        ge=1,
+        le=120,
+        description="how long each call group member rings before the next one "
+        "(platform-video-intercom 2.4); a door station gives up after its ring time, 30 s by "
+        "default, so 15 s lets two members ring",
+    )
     sip_accounts_file: Path | None = Field(
         None,
         description="CSV (username,password) of SIP accounts until the intercom domain provides "

@@ -29,6 +29,7 @@ from openpss.devices.vto.entities import (
 )
 from openpss.devices.vto.settings import VtoSettings
 from openpss.protocols.dahua_http.records import (
+    ERROR_DOOR_CLOSED,
     ERROR_NONE,
     ERROR_UNAUTHORIZED,
     METHOD_CODES,
@@ -40,7 +41,6 @@ FINGERPRINT_MATCH_RATIO = 0.9  # same rule as the attendance terminal's sensor
 MAX_KEYPAD_BUFFER = 32
 KEYPAD_IDLE_S = 10.0  # ours: typed keys are forgotten after this long without a key
 KEYS = set("0123456789#*") | {"call", "centre"}
-ERROR_DOOR_CLOSED_ALWAYS = 0x14  # ours: refused because the door is set always closed
 
 
 def fingerprint_matches(a: bytes, b: bytes) -> bool:
@@ -96,13 +96,15 @@ class AccessMixin:
         card_no: str = "",
         duress: bool = False,
         allowed: bool = True,
+        refusal: str = "not authorized",
         door_type: str = "Entry",
     ) -> UnlockResult:
-        """Record one unlock attempt and release the lock when it is allowed."""
+        """Record one unlock attempt and release the lock when it is allowed (else the record
+        says why not: ``refusal``, or that the door is set always closed)."""
         if allowed and self.settings.access.mode is DoorMode.always_closed:
             return self._refuse(method, user_id, card_no, "the door is set always closed", 1)
         if not allowed:
-            return self._refuse(method, user_id, card_no, "not authorized", 0)
+            return self._refuse(method, user_id, card_no, refusal, 0)
         hold = dt.timedelta(milliseconds=self.settings.access.unlock_hold_ms)
         self.lock_open_until = self.clock() + hold
         record = self.add_record(
@@ -118,8 +120,9 @@ class AccessMixin:
     def _refuse(
         self, method: str, user_id: str, card_no: str, reason: str, closed: int
     ) -> UnlockResult:
-        code = ERROR_DOOR_CLOSED_ALWAYS if closed else ERROR_UNAUTHORIZED
+        code = ERROR_DOOR_CLOSED if closed else ERROR_UNAUTHORIZED
         data = self._access_data(method, user_id, card_no, False, code, "Entry")
+        data["Reason"] = reason  # as openpss terminals do: the platform shows why
         record = self.add_record("unlock", data)
         self.emit("AccessControl", record.data)
         self.light(LIGHT_UNLOCK_FAILED)
@@ -152,7 +155,7 @@ class AccessMixin:
                 return self.unlock(
                     "card", user_id=user.user_id, card_no=card, duress=user.cards[card]
                 )
-        return self.unlock("card", card_no=card, allowed=False)
+        return self.unlock("card", card_no=card, allowed=False, refusal="card not registered")
 
     def present_finger(self, template: bytes) -> UnlockResult:
         """A finger on the fingerprint module."""
@@ -161,7 +164,7 @@ class AccessMixin:
                 if fingerprint_matches(stored, template):
                     duress = user.duress_fingerprint == index
                     return self.unlock("fingerprint", user_id=user.user_id, duress=duress)
-        return self.unlock("fingerprint", allowed=False)
+        return self.unlock("fingerprint", allowed=False, refusal="fingerprint not registered")
 
     def enter_public_password(self, password: str) -> UnlockResult:
         """``#PWD#`` on the keypad: the public or the duress password."""
@@ -169,7 +172,8 @@ class AccessMixin:
         if access.duress_password and password == access.duress_password:
             return self.unlock("password", duress=True)
         allowed = bool(access.public_password) and password == access.public_password
-        return self.unlock("password", allowed=allowed)
+        refusal = "wrong public password" if access.public_password else "no public password set"
+        return self.unlock("password", allowed=allowed, refusal=refusal)
 
     def enter_room_password(self, digits: str) -> UnlockResult:
         """Room (6 digits, zero padded) + that room's unlock password (platform 2.3)."""
@@ -177,7 +181,8 @@ class AccessMixin:
         password = digits[ROOM_PASSWORD_PREFIX_DIGITS:]
         user = self.users.get(room)
         allowed = user is not None and bool(user.password) and user.password == password
-        return self.unlock("password", user_id=room, allowed=allowed)
+        refusal = "wrong room unlock password" if user and user.password else "room has no password"
+        return self.unlock("password", user_id=room, allowed=allowed, refusal=refusal)
 
     def remote_unlock(self, user_id: str = "") -> UnlockResult:
         """Remote unlock (HTTP/DHIP openDoor, SIP INFO/DTMF from the VTH during a call)."""
@@ -219,7 +224,7 @@ class AccessMixin:
         elif len(buffer) > ROOM_PASSWORD_PREFIX_DIGITS + 1:
             result = self.enter_room_password(buffer[:-1])
         else:
-            result = self.unlock("password", allowed=False)
+            result = self.unlock("password", allowed=False, refusal="not a password")
         return {"unlock": result}
 
     def type_keys(self, keys: str) -> list[dict[str, Any]]:

@@ -52,10 +52,20 @@ METHODS = {
 }
 # Dahua AccessControl "State" values (door mode).
 DOOR_MODES = ("Normal", "OpenAlways", "CloseAlways")
-# Event codes a door station (magicBox deviceType "VTO...") sends besides access records.
+# Dahua alarm codes (event codes and AlarmRecord AlarmType) -> the platform's alarm types, the
+# alarm_type of alarm records and the "type" of the MQTT alarm events (manual: tamper, door,
+# duress).
+ALARM_NAMES = {
+    "ChassisIntruded": "tamper",
+    "BreakIn": "door_break_in",
+    "DoorNotClosed": "door_not_closed",
+    "Duress": "duress",
+}
+# Event codes a door station (magicBox deviceType "VTO...") sends besides access records. Its
+# Duress event is an alarm of its own alarm log (RecNo numbers that log), not of a punch.
 VTO_EVENT_CODES = (
     "BackKeyLight", "Invite", "CallNoAnswered", "IgnoreInvite", "PassiveHungup",
-    "DoorStatus", "AlarmLocal", "ChassisIntruded", "BreakIn", "DoorNotClosed",
+    "DoorStatus", "AlarmLocal", "ChassisIntruded", "BreakIn", "DoorNotClosed", "Duress",
 )  # fmt: skip
 
 
@@ -174,6 +184,50 @@ def parse_duress(fields: dict[str, Any]) -> dict[str, Any]:
         "user_id": str(fields.get("UserID", "") or "")[:32],
         "card_no": canonical_card(str(fields.get("CardNo", "") or "").strip().upper())[:32],
     }
+
+
+def parse_alarm(fields: dict[str, Any], code: str = "") -> dict[str, Any] | None:
+    """A door station's alarm record (``AlarmRecord`` recordFinder fields, or the data of its
+    alarm event ``code``) as AlarmRecord columns; None without a record number (an alarm's
+    end, e.g. the tamper sound stopping, is no record).
+
+    ``alarm_no`` is the RecNo of the unit's alarm log; ``channel`` the door (1-based) for door
+    alarms, else 0.
+    """
+    rec_no = str(fields.get("RecNo", "") or "").strip()
+    if not rec_no.isdigit():
+        return None
+    kind = str(fields.get("AlarmType", "") or code).strip()
+    created = str(fields.get("CreateTime") or fields.get("UTC") or "").strip()
+    when = dt.datetime.fromtimestamp(int(created), dt.UTC) if created.isdigit() else None
+    door = str(fields.get("Door", "")).strip()
+    channel = int(door) + 1 if door.isdigit() else 0
+    return {
+        "alarm_no": int(rec_no),
+        "event_time": when or dt.datetime.now(dt.UTC),
+        "alarm_type": ALARM_NAMES.get(kind, kind)[:64] or "alarm",
+        "channel": channel,
+        "detail": _alarm_detail(kind, fields, channel)[:255],
+    }
+
+
+def _alarm_detail(kind: str, fields: dict[str, Any], channel: int) -> str:
+    if kind == "ChassisIntruded":
+        return "tamper: the unit was taken off its mounting"
+    if kind == "BreakIn":
+        return f"door {channel} forced open (opened while locked)"
+    if kind == "DoorNotClosed":
+        return f"door {channel} left open past its close timeout"
+    if kind == "Duress":
+        method = METHODS.get(str(fields.get("Method", "")), str(fields.get("Method", "")))
+        card = canonical_card(str(fields.get("CardNo", "") or "").strip().upper())
+        user = str(fields.get("UserID", "") or "") or "?"
+        what = f"card {card}" if card else (method or "credential")
+        return f"duress {what} used by user {user}"
+    extra = ", ".join(
+        f"{k}={v}" for k, v in sorted(fields.items()) if k not in ("RecNo", "CreateTime", "UTC")
+    )
+    return f"{kind or 'alarm'}: {extra}" if extra else kind or "alarm"
 
 
 def canonical_card(card: str) -> str:
@@ -360,26 +414,45 @@ class DahuaAdapter:
                 return
             rec_no = parsed[-1]["record_no"]
 
+    async def alarms_after(
+        self, rec_no: int, page: int = 1000
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Pages of a door station's alarm records (recordFinder ``AlarmRecord``) with RecNo >
+        rec_no, oldest first, as AlarmRecord columns (parse_alarm)."""
+        while True:
+            result = await self.client.find_records(
+                after_rec_no=rec_no, count=page, name="AlarmRecord"
+            )
+            if not result.records:
+                return
+            parsed = [a for a in map(parse_alarm, result.records) if a is not None]
+            if len(parsed) < len(result.records):
+                raise DahuaRequestError(200, "an AlarmRecord record without a RecNo")
+            yield parsed
+            if len(result.records) < page:
+                return
+            rec_no = parsed[-1]["alarm_no"]
+
     async def access_events(
         self, heartbeat: int = 5, extra: Sequence[str] = ()
     ) -> AsyncIterator[dict[str, Any] | EventPart | None]:
         """Live punches as AccessRecord columns; None for each heartbeat (liveness).
 
-        A ``Duress`` event (duress card or password) comes as parse_duress columns; the
-        `extra` event codes (a door station's BackKeyLight, Invite, DoorStatus...) come as
-        they are.
+        The `extra` event codes (a door station's BackKeyLight, Invite, DoorStatus, alarms...)
+        come as they are; otherwise a ``Duress`` event (duress card or password of a terminal)
+        comes as parse_duress columns.
         """
         part: EventPart
-        codes = ("AccessControl", "Duress", *extra)
+        codes = tuple(dict.fromkeys(("AccessControl", "Duress", *extra)))
         async for part in self.client.events(codes, heartbeat=heartbeat):
             if part.is_heartbeat:
                 yield None
             elif part.code == "AccessControl" and part.data and "RecNo" in part.data:
                 yield parse_record(part.data)
-            elif part.code == "Duress" and isinstance(part.data, dict):
-                yield parse_duress(part.data)
             elif part.code in extra:
                 yield part
+            elif part.code == "Duress" and isinstance(part.data, dict):
+                yield parse_duress(part.data)
 
     async def open_door(self, door: int = 1, user_id: str = "") -> None:
         """Remote unlock: ``accessControl.cgi?action=openDoor&channel=N&UserID=&Type=Remote``."""

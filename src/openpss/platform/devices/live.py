@@ -13,17 +13,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openpss.platform.devices.adapter import ALARM_NAMES
 from openpss.platform.events import Event, EventKind
 from openpss.platform.people.models import Person
 from openpss.protocols.dahua_http.events import EventPart
 
-# Dahua alarm codes -> the alarm names of the MQTT events (manual: tamper, door, duress).
-ALARM_NAMES = {
-    "ChassisIntruded": "tamper",
-    "BreakIn": "door_break_in",
-    "DoorNotClosed": "door_not_closed",
-    "Duress": "duress",
-}
 # BackKeyLight State of the door station (devices/vto/entities.py LIGHT_*): call states.
 # The light also goes idle after an unlock, so idle means "ended" only during a call (CallTracker).
 CALL_STATES = {5: "answered", 6: "missed"}

@@ -36,6 +36,8 @@ class Device(Base):
     last_error: Mapped[str] = mapped_column(String(255), default="")
     # Highest access-record number already pulled (recordFinder is queried from here on).
     last_record_no: Mapped[int] = mapped_column(Integer, default=0)
+    # Highest alarm-log number already pulled (a door station's recordFinder AlarmRecord).
+    last_alarm_no: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property

@@ -8,6 +8,12 @@ the pull and the stream may overlap without duplicates; the watermark only moves
 (in the same transaction as the records), so a restart or an outage loses nothing. Each cycle
 first queues the removal of access nobody may hold any more (validity ended, person gone:
 `tasks.revoke_lapsed`).
+
+A door station (VTO) also has an alarm log (tamper, door forced open or left open, duress): its
+alarms are stored from the event stream as they happen and pulled after their own watermark
+(`Device.last_alarm_no`), unique per (device, alarm number), so an outage of the platform or
+of the unit loses none and doubles none. Pulled alarms are stored, not published: the bus
+carries the live alarm events (a tamper state hours old is no news for a retained topic).
 """
 
 from __future__ import annotations
@@ -28,7 +34,15 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker, undefer
 from openpss.platform.attendance.compute import recompute_for_punches
 from openpss.platform.db import session_scope, utcnow
 from openpss.platform.devices import live
-from openpss.platform.devices.adapter import VTO_EVENT_CODES, DahuaAdapter, UserPush, base_url
+from openpss.platform.devices.adapter import (
+    ALARM_NAMES,
+    VTO_EVENT_CODES,
+    DahuaAdapter,
+    UserPush,
+    base_url,
+    parse_alarm,
+    parse_duress,
+)
 from openpss.platform.devices.models import Device
 from openpss.platform.devices.service import device_password
 from openpss.platform.events import Event, EventBus, EventKind
@@ -42,7 +56,11 @@ from openpss.platform.permissions.models import (
     TaskAction,
 )
 from openpss.platform.records.models import AccessRecord
-from openpss.platform.records.service import insert_access_records, raise_duress_alarms
+from openpss.platform.records.service import (
+    insert_access_records,
+    insert_alarm_records,
+    raise_duress_alarms,
+)
 from openpss.platform.settings import Settings
 from openpss.protocols.dahua_http.client import DahuaError
 from openpss.protocols.dahua_http.events import EventPart
@@ -136,6 +154,7 @@ class DeviceSync:
         self.adapter: DahuaAdapter | None = None
         self.credentials: tuple[str, int, str, str] | None = None
         self.events_task: asyncio.Task[None] | None = None
+        self.listening = False  # the event stream answered (a heartbeat or an event came)
         self.feeding: asyncio.Task[None] | None = None
         self.was_online = False
         self.kind = ""
@@ -194,6 +213,8 @@ class DeviceSync:
         self.was_online = True
         await self.push_tasks(adapter)
         await self.pull_records(adapter)
+        if self.is_station:
+            await self.pull_alarms(adapter)
         self._ensure_events(adapter)
 
     def _retry_offline(self, session: Session) -> None:
@@ -271,6 +292,20 @@ class DeviceSync:
         self._schedule_feed(new)
         return len(new)
 
+    async def pull_alarms(self, adapter: DahuaAdapter) -> int:
+        """Pull a door station's alarm log after its watermark, each page committed with the
+        new watermark; returns how many alarms were new (the stream may have stored the rest).
+        """
+        start = await self._db(functools.partial(_alarm_watermark, device_id=self.device_id))
+        new = 0
+        try:
+            async for page in adapter.alarms_after(start, page=PULL_PAGE):
+                store = functools.partial(_store_alarm_page, device_id=self.device_id, page=page)
+                new += await self._db(store)
+        except DahuaError as exc:
+            logger.info("alarm pull from device %s stopped: %s", self.device_id, exc)
+        return new
+
     def _schedule_feed(self, records: list[dict[str, Any]]) -> None:
         """Hand new punches to the attendance engine after the pull, in arrival order."""
         if not records or not self.service.feed_attendance:
@@ -316,6 +351,7 @@ class DeviceSync:
         try:
             extra = VTO_EVENT_CODES if self.is_station else ()
             async for record in adapter.access_events(self.service.heartbeat, extra):
+                self.listening = True
                 if isinstance(record, EventPart):
                     await self._station_event(adapter, record)
                 elif record is not None:
@@ -325,10 +361,21 @@ class DeviceSync:
                     await self._feed(await self._db_published(store))
         except DahuaError as exc:
             logger.info("event stream of device %s closed: %s", self.device_id, exc)
+        finally:
+            self.listening = False
 
     async def _station_event(self, adapter: DahuaAdapter, part: EventPart) -> None:
-        """Publish a door station's event; a ring also publishes its snapshot."""
-        events = self.calls.events(self.device_id, part)
+        """Store a door station's alarm, then publish its event; a ring also publishes its
+        snapshot."""
+        data = part.data if isinstance(part.data, dict) else {}
+        alarm = parse_alarm(data, part.code) if part.code in ALARM_NAMES else None
+        if alarm is not None:  # committed before it is published
+            store = functools.partial(_store_alarms, device_id=self.device_id, alarms=[alarm])
+            await self._db(store)
+        if part.code == "Duress":  # the duress alarm event, as a terminal's Duress makes it
+            events = [live.duress_event(self.device_id, parse_duress(data))]
+        else:
+            events = self.calls.events(self.device_id, part)
         for event in events:
             self.service.publish(event)
         ring = any(e.kind is EventKind.doorbell for e in events) and self.service.bus is not None
@@ -384,6 +431,23 @@ def feed_attendance(session: Session, records: list[dict[str, Any]]) -> int:
 def _watermark(session: Session, device_id: int) -> int:
     device = session.get(Device, device_id)
     return device.last_record_no if device else 0
+
+
+def _alarm_watermark(session: Session, device_id: int) -> int:
+    device = session.get(Device, device_id)
+    return device.last_alarm_no if device else 0
+
+
+def _store_alarms(session: Session, device_id: int, alarms: list[dict[str, Any]]) -> int:
+    return len(insert_alarm_records(session=session, device_id=device_id, alarms=alarms))
+
+
+def _store_alarm_page(session: Session, device_id: int, page: list[dict[str, Any]]) -> int:
+    new = _store_alarms(session, device_id, page)
+    device = session.get(Device, device_id)
+    if device is not None and page:
+        device.last_alarm_no = max(device.last_alarm_no, page[-1]["alarm_no"])
+    return new
 
 
 def _store_page(

@@ -56,15 +56,13 @@ class PlatformCollector(Collector):
     def _database(self) -> Iterator[Metric]:
         with session_scope(self.app.state.session_factory) as session:
             online = session.scalar(select(func.count()).where(Device.online.is_(True))) or 0
-            by_status = dict(
-                session.execute(
-                    select(AuthorizationTask.status, func.count()).group_by(
-                        AuthorizationTask.status
-                    )
-                )
-                .tuples()
-                .all()
-            )
+            counted = select(AuthorizationTask.status, func.count())
+            by_status: dict[TaskStatus, int] = {
+                status: number
+                for status, number in session.execute(
+                    counted.group_by(AuthorizationTask.status)
+                ).all()
+            }
         yield GaugeMetricFamily("openpss_devices_online", "devices online", value=online)
         depth = by_status.get(TaskStatus.pending, 0)
         yield GaugeMetricFamily(

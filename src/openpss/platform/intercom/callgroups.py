@@ -1,8 +1,12 @@
 """Call groups (platform-video-intercom 2.4): per building, manager clients and VTSs rung in
 priority order when a device of the building calls the management centre (888888).
 
-With no group the platform answers every call of the building (the management centre's own
-handling). Several groups of one building ring one after another in the order they were made.
+With no group the platform answers every call of the building: the centre number rings every
+console user allowed to answer. A manager client of a group is rung as ``888888/<user name>``:
+the SIP server sends that leg to the console's user agent (the centre number's binding), and the
+console rings only that user's windows (``calls.py``). Several groups of one building ring one
+after another in the order they were made. A caller outside any building (a VTS, an account of
+the accounts file) always reaches the platform.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Literal
+from urllib.parse import quote, unquote
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -35,7 +40,20 @@ from openpss.platform.security.models import Account
 logger = logging.getLogger(__name__)
 
 CENTRE_NUMBER = "888888"  # door-station manual 4.2.7: "888888" is the Centre Call No.
+CONSOLE_PREFIX = CENTRE_NUMBER + "/"  # a SIP user part may hold '/' (RFC 3261 §25.1)
 MAX_AGE_SECONDS = 5.0
+
+
+def console_target(username: str) -> str:
+    """The SIP username that rings one console user (a manager client of a call group)."""
+    return CONSOLE_PREFIX + quote(username, safe="-_.")
+
+
+def console_user(target: str | None) -> str | None:
+    """The console user a SIP username rings (``888888/guard`` -> ``guard``), else None."""
+    if not target or not target.startswith(CONSOLE_PREFIX):
+        return None
+    return unquote(target[len(CONSOLE_PREFIX) :]) or None
 
 
 def get_group(*, session: Session, group_id: int) -> CallGroup:
@@ -161,6 +179,20 @@ def member_usernames(session: Session, group_id: int) -> list[str]:
     return [number or username for _, number, username in session.execute(query)]
 
 
+def member_targets(session: Session, group_id: int) -> list[str]:
+    """What a centre call rings for a group, in priority order: a VTS's number, or
+    ``console_target`` of a manager client."""
+    query = (
+        select(Registration.number, Account.username)
+        .select_from(CallGroupMember)
+        .outerjoin(Registration, Registration.id == CallGroupMember.registration_id)
+        .outerjoin(Account, Account.id == CallGroupMember.account_id)
+        .where(CallGroupMember.group_id == group_id)
+        .order_by(CallGroupMember.priority, CallGroupMember.id)
+    )
+    return [number or console_target(username) for number, username in session.execute(query)]
+
+
 def _audit_members(session: Session, actor: Actor, group: CallGroup) -> None:
     record_audit(
         session=session,
@@ -198,7 +230,8 @@ def _building_of(nodes: dict[int, tuple[int | None, Level]], node_id: int | None
 
 
 def centre_routes(session: Session) -> dict[str, list[str]]:
-    """For each registration number with call groups: the usernames 888888 rings, in order."""
+    """For each registration number with call groups: the targets 888888 rings, in order
+    (``member_targets``)."""
     nodes = {
         n.id: (n.parent_id, n.level)
         for n in session.execute(select(OrgNode.id, OrgNode.parent_id, OrgNode.level))
@@ -208,7 +241,7 @@ def centre_routes(session: Session) -> dict[str, list[str]]:
     }
     by_building: dict[int, list[str]] = {}
     for group in session.scalars(select(CallGroup).order_by(CallGroup.id)):
-        by_building.setdefault(group.building_id, []).extend(member_usernames(session, group.id))
+        by_building.setdefault(group.building_id, []).extend(member_targets(session, group.id))
     routes: dict[str, list[str]] = {}
     for row in session.scalars(select(Registration)):
         node = room_nodes.get(row.room_id) if row.room_id is not None else row.node_id
@@ -239,7 +272,7 @@ class CallGroupRouting:
         self._loaded_at = None
 
     def members_for(self, caller: str) -> list[str]:
-        """Usernames a centre call from ``caller`` rings, in priority order ([] = no group)."""
+        """Targets a centre call from ``caller`` rings, in priority order ([] = no group)."""
         now = self._clock()
         if self._loaded_at is None or now - self._loaded_at >= self._max_age:
             try:

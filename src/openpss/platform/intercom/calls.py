@@ -2,13 +2,18 @@
 
 The platform registers its own user agent as the management centre (``888888``) on its SIP
 server, so the server's B2BUA routes a door station's centre call to it like to any phone.
-Each such call becomes a ``ConsoleCall``: it rings in every console subscribed over the
-WebSocket (role operator and up); the first ``accept`` answers the SIP leg (the device's
-RTP goes to ``DeviceMedia``) and the others stop ringing; ``reject`` answers 603. The
-accepting user's browser then connects its WebRTC leg (``BrowserLeg``). Open door is DTMF
-``#`` as SIP INFO (the door station's remote unlock during a call). The end of a call, from
-either side, writes a call record with the snapshot and recording kept under
-``<data_dir>/calls/<record id>/``.
+Each such call becomes a ``ConsoleCall``. A centre call of a building without a call group
+rings in every console subscribed over the WebSocket (role operator and up); a call group's
+leg for one manager client (``888888/<user>``, callgroups.py) rings only that user's consoles,
+and is refused at once (480) when the user has none open, so the group goes on to its next
+member. The first ``accept`` answers the SIP leg (the device's RTP goes to ``DeviceMedia``)
+and the others stop ringing; ``reject`` answers 603. The accepting user's browser then
+connects its WebRTC leg (``BrowserLeg``). Open door is DTMF ``#`` as SIP INFO (the door
+station's remote unlock during a call). The end of a call, from either side, writes a call
+record (``answered_by``: the console user who answered, or for a call the console placed the
+device number that answered) with the snapshot and recording kept under
+``<data_dir>/calls/<record id>/``. A call group's leg that no console answered is not
+stored here: the group went on ringing, and the SIP server stores the whole call (sip.py).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from openpss.platform.intercom import webrtc
-from openpss.platform.intercom.callgroups import CENTRE_NUMBER
+from openpss.platform.intercom.callgroups import CENTRE_NUMBER, console_user
 from openpss.platform.intercom.webrtc import BrowserLeg, DeviceMedia, Recorder
 from openpss.platform.records.models import CallRecord
 from openpss.protocols.sip.errors import SipParseError
@@ -40,6 +45,9 @@ from openpss.protocols.sip.ua import CallFailed, UaCall, UaCallState, UserAgent
 logger = logging.getLogger(__name__)
 
 REJECT_STATUS = 603  # Decline (RFC 3261 §21.6.2): the console user refused the call
+# Temporarily Unavailable (RFC 3261 §21.4.18): a call group's manager client has no console
+# open, so the group rings its next member now rather than after the ring time
+NOBODY_THERE_STATUS = 480
 MAX_DIAL_LENGTH = 32
 SNAPSHOT_NAME, RECORDING_NAME = "snapshot.jpg", "recording.mp4"
 
@@ -80,7 +88,9 @@ class ConsoleCall:
     workdir: Path
     sip: UaCall | None = None
     state: ConsoleCallState = ConsoleCallState.ringing
-    answered_by: str | None = None
+    answered_by: str | None = None  # the console user who answered (or dialled)
+    ring_users: frozenset[str] | None = None  # a call group's manager client; None: everyone
+    answered_device: str | None = None  # of a call the console placed: who took it
     start: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     answer: dt.datetime | None = None
     browser: BrowserLeg | None = None
@@ -89,6 +99,18 @@ class ConsoleCall:
     def _set_state(self, state: ConsoleCallState, reason: str = "") -> None:
         logger.info("console call %s %s -> %s %s", self.id, self.state.value, state.value, reason)
         self.state = state
+
+    def rings_for(self, username: str) -> bool:
+        """Whether ``username``'s consoles ring for this call (and may answer it)."""
+        return self.ring_users is None or username in self.ring_users
+
+    @property
+    def record_answered_by(self) -> str | None:
+        """Who took the call, for its record: the console user, or the device that answered
+        the console's own call."""
+        if self.end_state != "answered":
+            return None
+        return self.answered_device if self.direction == "outgoing" else self.answered_by
 
     @property
     def device(self) -> str:
@@ -134,6 +156,7 @@ class ConsoleCalls:
         self.calls: dict[str, ConsoleCall] = {}
         self.subscribers: set[Subscriber] = set()
         self.ua: UserAgent | None = None
+        self.server: SipServer | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._switches_file = data_dir / "intercom" / "console_switches.json"
 
@@ -142,6 +165,7 @@ class ConsoleCalls:
     async def start(self, server: SipServer) -> None:
         """Register the centre number on ``server`` and start taking its calls."""
         webrtc.ice_addresses = self.ice_addresses
+        self.server = server
         password = secrets.token_urlsafe(18)
         add_account(server, CENTRE_NUMBER, password)
         self.ua = UserAgent(
@@ -179,7 +203,7 @@ class ConsoleCalls:
         subscriber = Subscriber(username, send)
         self.subscribers.add(subscriber)
         for call in self.calls.values():
-            if call.state is ConsoleCallState.ringing and call.direction == "incoming":
+            if self._rings(call) and call.rings_for(username):
                 self._spawn(send({"type": "ringing", "call": call.summary()}))
         return subscriber
 
@@ -187,9 +211,15 @@ class ConsoleCalls:
         """A console went away."""
         self.subscribers.discard(subscriber)
 
-    def _broadcast(self, message: dict[str, Any]) -> None:
+    def _broadcast(self, message: dict[str, Any], call: ConsoleCall | None = None) -> None:
+        """Send to every console, or given ``call`` to those it rings for."""
         for subscriber in list(self.subscribers):
-            self._spawn(_safe_send(subscriber.send, message))
+            if call is None or call.rings_for(subscriber.username):
+                self._spawn(_safe_send(subscriber.send, message))
+
+    @staticmethod
+    def _rings(call: ConsoleCall) -> bool:
+        return call.state is ConsoleCallState.ringing and call.direction == "incoming"
 
     # ---- switches --------------------------------------------------------------------------
 
@@ -230,10 +260,16 @@ class ConsoleCalls:
             await self._ring(sip_call)
 
     async def _ring(self, sip_call: UaCall) -> None:
+        member = console_user(sip_call.invite.to.sip_uri.number if sip_call.invite else None)
+        if member is not None and not any(s.username == member for s in self.subscribers):
+            logger.info("call group member %s has no console open: next member", member)
+            sip_call.reject(NOBODY_THERE_STATUS)
+            return
         call = await self._new_call("incoming", sip_call.caller, CENTRE_NUMBER)
         call.sip = sip_call
+        call.ring_users = None if member is None else frozenset({member})
         self._spawn(self._watch(call))
-        self._broadcast({"type": "ringing", "call": call.summary()})
+        self._broadcast({"type": "ringing", "call": call.summary()}, call)
 
     async def _new_call(self, direction: str, caller: str, callee: str) -> ConsoleCall:
         call_id = secrets.token_hex(8)
@@ -253,7 +289,7 @@ class ConsoleCalls:
 
     async def accept(self, call_id: str, username: str) -> ConsoleCall:
         """The first console to accept takes the call; the device leg is answered."""
-        call = self.get(call_id)
+        call = self._ringing_for(call_id, username)
         if call.state is not ConsoleCallState.ringing or call.sip is None:
             raise CallError(f"the call was already taken by {call.answered_by or 'someone'}")
         try:
@@ -263,7 +299,13 @@ class ConsoleCalls:
             raise CallError(f"the device's call offer is unreadable: {exc}") from exc
         self._start_talking(call, username)
         await call.sip.answer(answer)
-        self._broadcast({"type": "taken", "call": call.id, "by": username})
+        self._broadcast({"type": "taken", "call": call.id, "by": username}, call)
+        return call
+
+    def _ringing_for(self, call_id: str, username: str) -> ConsoleCall:
+        call = self.get(call_id)
+        if not call.rings_for(username):
+            raise CallError("this call rings another member of the building's call group")
         return call
 
     def _start_talking(self, call: ConsoleCall, username: str) -> None:
@@ -280,7 +322,7 @@ class ConsoleCalls:
 
     def reject(self, call_id: str, username: str) -> None:
         """Decline a ringing call (603 to the device)."""
-        call = self.get(call_id)
+        call = self._ringing_for(call_id, username)
         if call.state is not ConsoleCallState.ringing or call.sip is None:
             raise CallError("only a ringing call can be rejected")
         call.end_state = "rejected"
@@ -304,9 +346,17 @@ class ConsoleCalls:
             await self._finish(call)
             raise CallError(f"{number} did not answer: {exc}") from exc
         call.media.learn_answer(call.sip.remote_sdp)
+        call.answered_device = self._answered_device(call)
         self._start_talking(call, username)
         self._spawn(self._watch(call))
         return call
+
+    def _answered_device(self, call: ConsoleCall) -> str:
+        """The number that took the console's call (a room number rings all its VTHs): the
+        SIP server's record of the call knows which leg answered."""
+        assert call.sip is not None and call.sip.dialog is not None
+        routed = self.server.calls.get(call.sip.dialog.call_id) if self.server else None
+        return (routed.record.answered_by if routed else None) or call.callee
 
     def dial_soon(self, number: str, username: str, send: Send) -> None:
         """Dial without holding up the console's socket; ``send`` learns how it went."""
@@ -373,10 +423,13 @@ class ConsoleCalls:
             self._spawn(call.browser.close())
         await call.media.aclose()  # the recording is complete before the record points at it
         record_id = self._store(call, end)
-        self._broadcast({"type": "ended", "call": call.id, "state": call.end_state})
+        self._broadcast({"type": "ended", "call": call.id, "state": call.end_state}, call)
         logger.info("call record %s: %s %s", record_id, call.device, call.end_state)
 
     def _store(self, call: ConsoleCall, end: dt.datetime) -> int | None:
+        if call.ring_users is not None and call.answer is None:
+            shutil.rmtree(call.workdir, ignore_errors=True)
+            return None  # a call group's unanswered leg: the SIP server stores the call
         duration = int((end - call.answer).total_seconds()) if call.answer else 0
         with self.session_factory() as session:
             row = CallRecord(
@@ -385,6 +438,7 @@ class ConsoleCalls:
                 caller=call.caller,
                 callee=call.callee,
                 status=call.end_state,
+                answered_by=call.record_answered_by,
                 duration_seconds=duration,
             )
             session.add(row)

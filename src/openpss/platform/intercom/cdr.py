@@ -1,7 +1,9 @@
 """Call records (platform-video-intercom 4.1) from the platform SIP server's call detail records.
 
 Each record is written when the call ends, with the device of the caller (or, when the caller
-is not a device, of the callee) found through its registration number.
+is not a device, of the device that answered, else of the callee) found through its
+registration number. ``callee`` is the number dialled (a room number rings all its VTHs);
+``answered_by`` the number that took the call (``9901#1``, a call group's VTS).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 def store_call(session: Session, record: CallRecord) -> CallRecordRow:
     """Add one call detail record as a call record row (not committed)."""
-    numbers = [record.caller, record.callee]
+    numbers = [n for n in (record.caller, record.answered_by, record.callee) if n]
     devices = dict(
         session.execute(
             select(Registration.number, Registration.device_id).where(
@@ -29,13 +31,14 @@ def store_call(session: Session, record: CallRecord) -> CallRecordRow:
             )
         ).all()
     )
-    device_id = devices.get(record.caller) or devices.get(record.callee)
+    device_id = next((devices[n] for n in numbers if devices.get(n)), None)
     row = CallRecordRow(
         device_id=device_id,
         start_time=record.start,
         end_time=record.end,
         caller=record.caller[:64],
-        callee=(record.answered_by or record.callee)[:64],
+        callee=record.callee[:64],
+        answered_by=record.answered_by[:64] if record.answered_by else None,
         status=record.end_state.value,
         duration_seconds=round(record.duration),
     )

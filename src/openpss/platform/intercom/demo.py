@@ -1,6 +1,11 @@
 """Intercom demo data for `openpss demo`: building 01 / unit 01 / rooms 101-102, the demo door
 station and the two indoor monitors of room 101 in the device list with their registration
-numbers (their SIP accounts on the platform's server), and a call group of building 01."""
+numbers (their SIP accounts on the platform's server), and a call group of building 01 whose
+manager client is the platform's administrator (``admin``, the name the first start suggests):
+the door station's centre call rings that user's consoles. The administrator exists once the
+console's first start has been done, so a demo started before it gets the member on its next
+start. VTHs are not members: a call group holds VTSs and manager clients (platform-video-intercom
+2.4)."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from openpss.platform.intercom import buildings, callgroups, registrations, room
 from openpss.platform.intercom.models import CallGroup, OrgNode, Registration, Room
 from openpss.platform.intercom.schemas import NodeCreate, RegistrationCreate, RoomCreate
 from openpss.platform.security.audit import SYSTEM
+from openpss.platform.security.models import Account, Role
 from openpss.platform.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -25,6 +31,7 @@ VTO_NUMBER = "8001"  # the virtual door station's factory VTO number (devices/vt
 VTH_EXTENSIONS = (0, 1)  # master and extension VTH of room 101
 ROOMS = ("101", "102")
 GROUP_NAME = "Building 01 reception"
+ADMIN_USERNAME = "admin"  # the administrator's name the console's first start suggests
 
 
 @dataclass(frozen=True)
@@ -73,12 +80,26 @@ def seed_demo_intercom(
             )
         secret = registrations.sip_password(secret_key=settings.secret_key, registration=row)
         found.append(Endpoint(name, port, row.number, secret))
-    if session.scalar(select(CallGroup).where(CallGroup.name == GROUP_NAME)) is None:
+    _seed_group(session, unit)
+    return found
+
+
+def _seed_group(session: Session, unit: OrgNode) -> None:
+    """The building's call group, with the administrator as its manager client once there is
+    one (a group left empty by a start before the console's first start gets it now)."""
+    group = session.scalar(select(CallGroup).where(CallGroup.name == GROUP_NAME))
+    if group is None:
         assert unit.parent_id is not None
-        callgroups.create_group(
+        group = callgroups.create_group(
             session=session, actor=SYSTEM, name=GROUP_NAME, building_id=unit.parent_id
         )
-    return found
+    admin = session.scalar(
+        select(Account)
+        .where(Account.role == Role.administrator)
+        .order_by(Account.username != ADMIN_USERNAME, Account.id)
+    )
+    if admin is not None and not callgroups.member_usernames(session, group.id):
+        callgroups.add_member(session=session, actor=SYSTEM, group_id=group.id, account_id=admin.id)
 
 
 def _unit(session: Session) -> OrgNode:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from openpss.platform.intercom.accounts import IntercomAccounts
 from openpss.platform.intercom.buildings import CODE_SEPARATOR
-from openpss.platform.intercom.callgroups import CENTRE_NUMBER, CallGroupRouting
+from openpss.platform.intercom.callgroups import CENTRE_NUMBER, CallGroupRouting, console_user
 from openpss.platform.intercom.calls import ConsoleCalls, server_address
 from openpss.platform.intercom.cdr import save_call
 from openpss.platform.settings import Settings
@@ -37,12 +37,14 @@ from openpss.protocols.sip.accounts import (
     StaticAccounts,
 )
 from openpss.protocols.sip.b2bua import Call, Stage
+from openpss.protocols.sip.registrar import Binding
 from openpss.protocols.sip.server import SipServer
 from openpss.protocols.sip.ua import RegistrationError
 
 logger = logging.getLogger(__name__)
 
 KEPT_CALL_RECORDS = 1000  # in memory until the intercom domain stores them
+GROUP_RING_SECONDS = 15.0  # Settings.sip_group_ring_seconds
 
 
 class PlatformSipEvents(ServerEvents):
@@ -75,12 +77,19 @@ class PlatformSipEvents(ServerEvents):
 
 
 def console_took_part(record: CallRecord) -> bool:
-    """The console's own user agent (888888) placed or was rung for this call.
+    """The console stores this call itself: it placed it, it was rung as the centre for
+    everyone (no call group), or a call group's manager client answered it.
 
-    ``ConsoleCalls`` stores those calls itself, with who answered in the browser and the
-    snapshot and recording; storing the server's record too would list each call twice.
+    ``ConsoleCalls`` stores those calls with who answered in the browser and the snapshot and
+    recording; storing the server's record too would list each call twice. A call group's
+    call that no manager client answered (missed, or taken by a VTS) is the server's to store:
+    its console legs were only some of the members it rang.
     """
-    return record.caller == CENTRE_NUMBER or any(user == CENTRE_NUMBER for user, _ in record.legs)
+    return (
+        record.caller == CENTRE_NUMBER
+        or any(user == CENTRE_NUMBER for user, _ in record.legs)
+        or console_user(record.answered_by) is not None
+    )
 
 
 VTO_CODE_PARTS = 3  # building#unit#VTO number (platform-video-intercom 2.2)
@@ -88,11 +97,19 @@ VTO_CODE_PARTS = 3  # building#unit#VTO number (platform-video-intercom 2.2)
 
 class PlatformSipServer(SipServer):
     """The SIP server with the intercom call groups (2.4): a centre call (888888) from a
-    device of a building with groups rings the groups' members in priority order."""
+    device of a building with groups rings the groups' members in priority order, each for
+    ``group_ring_seconds``; a manager client's leg goes to the console's user agent."""
 
-    def __init__(self, *, routing: CallGroupRouting | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        routing: CallGroupRouting | None = None,
+        group_ring_seconds: float = GROUP_RING_SECONDS,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.routing = routing
+        self.group_ring_seconds = group_ring_seconds
         self._caller: str | None = None
 
     async def _route_and_ring(self, call: Call) -> None:
@@ -108,7 +125,7 @@ class PlatformSipServer(SipServer):
             members = self.routing.members_for(caller)
             if members:
                 stages = [
-                    Stage([(m, b) for b in self.location.lookup(m)], self.ring_seconds)
+                    Stage([(m, b) for b in self._bindings_of(m)], self.group_ring_seconds)
                     for m in members
                 ]
                 return [s for s in stages if s.targets], 480
@@ -118,6 +135,11 @@ class PlatformSipServer(SipServer):
             # a VTO's call key dials the room number of its own unit (101 -> 01#01#101)
             return super().route(f"{unit}{CODE_SEPARATOR}{number}")
         return stages, status
+
+    def _bindings_of(self, target: str) -> list[Binding]:
+        # a manager client is reached through the console's user agent (the centre number)
+        number = CENTRE_NUMBER if console_user(target) is not None else target
+        return self.location.lookup(number)
 
 
 def _unit_of(caller: str | None) -> str | None:
@@ -145,7 +167,11 @@ def build_server(
         accounts = IntercomAccounts(session_factory, settings.secret_key, fallback=accounts)
         routing = CallGroupRouting(session_factory)
     return PlatformSipServer(
-        realm=settings.sip_realm, accounts=accounts, events=events, routing=routing
+        realm=settings.sip_realm,
+        accounts=accounts,
+        events=events,
+        routing=routing,
+        group_ring_seconds=settings.sip_group_ring_seconds,
     )
 
 

@@ -52,6 +52,7 @@ COLUMNS: dict[str, list[str]] = {
         "Device",
         "Caller",
         "Callee",
+        "Answered By",
         "Status",
         "Duration (s)",
     ],
@@ -129,7 +130,7 @@ def _rows(session: Session, kind: RecordKind, batch: Sequence[Any]) -> Iterable[
             assert isinstance(c, CallRecord)
             yield [
                 c.id, _utc(c.start_time), _utc(c.end_time), names.get(c.device_id or 0, ""),
-                c.caller, c.callee, c.status, c.duration_seconds,
+                c.caller, c.callee, c.answered_by or "", c.status, c.duration_seconds,
             ]  # fmt: skip
         return
     for a in batch:

@@ -60,6 +60,9 @@ class CallRecord(Base):
     callee: Mapped[str] = mapped_column(String(64), default="")
     # answered / missed / rejected / busy / failed (protocols/sip/accounts.py EndState)
     status: Mapped[str] = mapped_column(String(16), default="")
+    # Who took the call: a console user name, or the number of the device that answered
+    # (a VTH extension of a room call, a VTS of a call group); None when nobody answered.
+    answered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     duration_seconds: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -67,13 +70,16 @@ class CallRecord(Base):
 class AlarmRecord(Base):
     """One alarm event from a device (tamper, door held open, alarm input, duress card, ...).
 
-    An alarm raised by an access record (a duress card) carries that record's number, so the
-    record pull and the event stream delivering the same punch make one alarm.
+    An alarm raised by an access record (a terminal's duress card) carries that record's number
+    (`record_no`); an alarm of a door station's own alarm log carries that log's number
+    (`alarm_no`: the two logs number independently). Either key is unique per device, so the
+    record pulls and the event stream delivering the same alarm make one row.
     """
 
     __tablename__ = "alarm_record"
     __table_args__ = (
         UniqueConstraint("device_id", "record_no"),
+        UniqueConstraint("device_id", "alarm_no", name="uq_alarm_record_device_alarm_no"),
         # Search by device, newest first (benchmarks/records.py; migration 0013).
         Index("ix_alarm_record_device_time", "device_id", "event_time", "id"),
         # Search by alarm type, newest first (migration 0016).
@@ -85,6 +91,8 @@ class AlarmRecord(Base):
         ForeignKey("device.id", ondelete="SET NULL"), nullable=True, index=True
     )
     record_no: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # RecNo in the device's alarm log (recordFinder AlarmRecord of a door station).
+    alarm_no: Mapped[int | None] = mapped_column(Integer, nullable=True)
     event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     alarm_type: Mapped[str] = mapped_column(String(64), default="")
     channel: Mapped[int] = mapped_column(Integer, default=0)

@@ -113,6 +113,7 @@ class CallRecordRead(BaseModel):
     caller: str
     callee: str
     status: str
+    answered_by: str | None = None
     duration_seconds: int
 
 

@@ -119,6 +119,56 @@ def raise_duress_alarms(*, session: Session, records: Sequence[dict[str, Any]]) 
     return len(rows)
 
 
+def insert_alarm_records(
+    *, session: Session, device_id: int, alarms: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Store a device's alarm-log alarms, skipping (device, alarm number) pairs already stored;
+    returns the rows actually inserted.
+
+    Each alarm is a dict of AlarmRecord columns with its ``alarm_no`` (adapter.parse_alarm).
+    Safe against the alarm pull and the live event stream delivering the same alarm.
+    """
+    if not alarms:
+        return []
+    if any(a.get("alarm_no") is None for a in alarms):
+        raise Invalid("an alarm of a device's alarm log needs its alarm number")
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        {
+            "record_no": None,
+            "channel": 0,
+            "detail": "",
+            "acknowledged": False,
+            "received_at": now,
+            **alarm,
+            "device_id": device_id,
+        }
+        for alarm in alarms
+    ]
+    dialect = session.get_bind().dialect.name
+    insert_fn: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = AlarmRecord.__table__
+    statement = (
+        insert_fn(table)
+        .on_conflict_do_nothing(index_elements=["device_id", "alarm_no"])
+        .returning(table.c.alarm_no)
+    )
+    session.flush()
+    inserted: set[Any] = set()
+    for start in range(0, len(rows), 2000):
+        result = session.connection().execute(statement, rows[start : start + 2000])
+        inserted.update(result.scalars().all())
+    new = []
+    for row in rows:
+        if row["alarm_no"] in inserted:
+            inserted.discard(row["alarm_no"])  # the same number twice in one call is stored once
+            new.append(row)
+    if new:
+        kinds = sorted({str(row["alarm_type"]) for row in new})
+        logger.warning("%d new alarm(s) from device %s: %s", len(new), device_id, kinds)
+    return new
+
+
 def max_record_no(*, session: Session, device_id: int) -> int:
     """The highest record number stored for a device (0 when none)."""
     query = select(func.max(AccessRecord.record_no)).where(AccessRecord.device_id == device_id)

@@ -377,9 +377,11 @@ class DahuaClient:
         end: dt.datetime | None = None,
         after_rec_no: int | None = None,
         count: int = DEFAULT_PAGE,
+        name: str = "AccessControlCardRec",
     ) -> RecordPage:
-        """One ``recordFinder.cgi?action=find&name=AccessControlCardRec`` page (oldest first)."""
-        params: dict[str, ConfigValue] = {"name": "AccessControlCardRec", "count": count}
+        """One ``recordFinder.cgi?action=find&name=...`` page (oldest first): access records, or
+        a door station's ``AlarmRecord`` / ``VideoTalkLog``."""
+        params: dict[str, ConfigValue] = {"name": name, "count": count}
         if start is not None:
             params["StartTime"] = int(start.timestamp())
         if end is not None:

@@ -11,7 +11,8 @@ NetSDK enumerations; captured answers look like ``records[0].AttendanceState=0``
   and return"), 4 check out, 5 overtime in, 6 overtime out.
 - ``Status``: 1 success, 0 failure; ``ErrorCode`` says why a failure happened (0 none,
   0x10 unauthorized / not registered, 0x13 verification method not allowed, 0x14 outside the
-  user's validity period). openpss terminals add a ``Reason`` text to failed records.
+  user's validity period, 0x17 the door is set always closed). openpss devices add a
+  ``Reason`` text to failed records.
 - ``CardType`` (AccessCard): 0 general, 1 VIP, 2 guest, 3 patrol, 4 blacklist, 5 duress. A
   duress card opens as usual and raises a ``Duress`` event (the silent alarm).
 - ``Type``: ``Entry`` or ``Exit``.
@@ -49,10 +50,12 @@ ERROR_NONE = 0x00
 ERROR_UNAUTHORIZED = 0x10
 ERROR_METHOD = 0x13
 ERROR_VALIDITY = 0x14
+ERROR_DOOR_CLOSED = 0x17  # NetSDK: the door is in its normally-closed (always closed) state
 ERROR_NAMES = {
     ERROR_UNAUTHORIZED: "unauthorized",
     ERROR_METHOD: "verification method not allowed",
     ERROR_VALIDITY: "outside validity period",
+    ERROR_DOOR_CLOSED: "door always closed",
 }
 CARD_TYPE_GENERAL, CARD_TYPE_DURESS = 0, 5
 

@@ -255,6 +255,7 @@ class Call:
         )
         if self.on_answer is not None:
             self.on_answer(self)  # dialogs known before the caller's ACK/BYE can arrive
+        self.txn.on_no_ack = self.hangup  # the caller never confirmed: BYE both legs
         self.txn.respond(reply)
         for other in self.legs:
             if other is not leg:

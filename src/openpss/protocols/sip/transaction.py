@@ -93,6 +93,9 @@ class ServerTransaction:
         self.destination = response_destination(request.top_via, peer)
         self.cancelled = False
         self.acked = False
+        # Called when a 2xx to an INVITE was never ACKed within 64*T1: the TU should end the
+        # dialog with a BYE (RFC 3261 §13.3.1.4).
+        self.on_no_ack: Callable[[], None] | None = None
         self._timers: list[asyncio.TimerHandle] = []
 
     def _set_state(self, state: State) -> None:
@@ -122,7 +125,7 @@ class ServerTransaction:
             self.layer.accepted[(self.request.call_id, self.request.cseq.number)] = self
             if not reliable:
                 self._retransmit(timers.t1)
-            self._later(timers.b, self._terminate)
+            self._later(timers.b, self._accepted_timeout)
         elif self.invite:
             self._set_state(State.completed)
             if not reliable:
@@ -160,6 +163,15 @@ class ServerTransaction:
 
     def _terminate(self) -> None:
         self._set_state(State.terminated)
+
+    def _accepted_timeout(self) -> None:
+        """Timer L (RFC 6026): the Accepted state ends; a 2xx never ACKed ends the dialog."""
+        no_ack = not self.acked and self.state is State.accepted
+        self._terminate()
+        if no_ack:
+            self.layer.log.info("no-ack", "no ACK for the 2xx of %s", self.request.call_id)
+            if self.on_no_ack is not None:
+                self.on_no_ack()
 
     def _retransmit(self, interval: float) -> None:
         def fire() -> None:

@@ -114,8 +114,15 @@ class UaCall:
         response = make_response(self.invite, 200, to_tag=self.dialog_tag)
         response.headers.add("Contact", f"<{self.ua.contact}>")
         response.set_body(self.local_sdp, "application/sdp" if self.local_sdp else None)
+        self.txn.on_no_ack = self._no_ack
         self.txn.respond(response)
         self._set_state(UaCallState.answered)
+
+    def _no_ack(self) -> None:
+        """Our 2xx was never ACKed: end the dialog with a BYE (RFC 3261 §13.3.1.4)."""
+        if self.state is UaCallState.answered and self.dialog is not None:
+            self._set_state(UaCallState.ended, "no ACK")
+            self.ua.endpoint.send(self.dialog.create_request("BYE"), self.dialog.peer)
 
     def reject(self, status: int = 486) -> None:
         """Refuse an incoming call (486 busy, 603 decline)."""
