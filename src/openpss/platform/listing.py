@@ -264,12 +264,11 @@ class _Seek:
         # One statement: each value's first keys off its (value, time, id) index (a UNION ALL
         # of LIMITed subqueries), merged and cut to the page; the rows of those ids.
         time, key = self.keyset.time, self.keyset.id
+        where = query.whereclause  # the parts are built bare: with_only_columns costs ~3 ms
+        base = select(time.label("t"), key.label("k"))
+        base = base if where is None else base.where(where)
         parts = [
-            query.with_only_columns(time.label("t"), key.label("k"))
-            .where(self.split.column == value)
-            .order_by(*order)
-            .limit(limit)
-            .subquery()
+            base.where(self.split.column == value).order_by(*order).limit(limit).subquery()
             for value in self.split.values
         ]
         merged = union_all(*(select(part.c.t, part.c.k) for part in parts)).subquery()
