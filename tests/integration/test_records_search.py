@@ -494,5 +494,7 @@ def test_console_filters_pages_and_exports(
     assert "5 records exported" in finished
     link = re.search(r'href="(/records/exports/\w+/download)"', finished).group(1)  # type: ignore[union-attr]
     lines = client.get(link).content.decode("utf-8-sig").splitlines()
+    wrong = client.post("/records/exports", data={"kind": "calls", "format": "pdf"}, headers=csrf)
+    assert wrong.status_code == 422 and "as xlsx or csv" in wrong.text
     assert lines[0].startswith("Record ID,Start (UTC)")
     assert len(lines) == 6 and all(",missed," in line for line in lines[1:])

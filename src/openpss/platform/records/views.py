@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from openpss.platform.deps import Operator, SessionDep, Viewer
 from openpss.platform.devices.models import Device
-from openpss.platform.errors import DomainError, NotFound
+from openpss.platform.errors import DomainError, Invalid, NotFound
 from openpss.platform.intercom import rooms
 from openpss.platform.intercom.calls import media_of
 from openpss.platform.listing import Page, from_params
@@ -55,9 +55,7 @@ def _params(items: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     for key, value in items:
         if key == "org" and value[:1] in ("n", "r"):
             out.append(("node_id" if value[0] == "n" else "room_id", value[1:]))
-        elif key == "limit":
-            out.append((key, value if value.isdigit() and int(value) in PAGE_SIZES else ""))
-        else:
+        elif key != "limit":  # the page size is one of PAGE_SIZES (_page_size)
             out.append((key, value))
     return out
 
@@ -156,11 +154,12 @@ def start_export(
     filters: str = Form("", description="the page's filter parameters (URL-encoded)"),
 ) -> HTMLResponse:
     """Start exporting the whole result of the page's search; the page polls the progress."""
+    if kind not in RECORD_KINDS or format not in ("xlsx", "csv"):
+        raise Invalid("export access, calls or alarms records as xlsx or csv", field="format")
     record_kind = _kind(kind)
     fmt: ExportFormat = "csv" if format == "csv" else "xlsx"
     given = _params(parse_qsl(filters, keep_blank_values=True))
-    criteria = [(k, v) for k, v in given if k not in NAVIGATION and k != "limit"]
-    query = from_params(service.QUERIES[record_kind], criteria)
+    query = from_params(service.QUERIES[record_kind], [p for p in given if p[0] not in NAVIGATION])
     job = export.start_export(
         session=session,
         actor=principal.actor,
