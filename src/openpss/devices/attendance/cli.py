@@ -12,8 +12,15 @@ import json
 import logging
 from pathlib import Path
 
-import httpx
 import typer
+
+from openpss.devices.common.cli import (
+    PASSWORD,
+    USERNAME,
+    control_request,
+    device_option,
+    parse_host_port,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -22,12 +29,12 @@ attendance_app = typer.Typer(
 )
 
 
+DEVICE = device_option("http://127.0.0.1:8081", "device")
+
+
 def parse_listen(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` -> (host, port)."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise typer.BadParameter(f"--listen must be HOST:PORT, not {text!r}")
-    return host, int(port)
+    """``HOST:PORT`` -> (host, port); port 0 takes a free one."""
+    return parse_host_port(text, "--listen", lowest=0)
 
 
 @attendance_app.callback()
@@ -122,16 +129,14 @@ async def serve_device(
 
 @attendance_app.command()
 def present(
-    device: str = typer.Option(..., help="URL of the device, e.g. http://127.0.0.1:8081"),
+    device: str = DEVICE,
     card: str | None = typer.Option(None, help="Card number to swipe."),
     user_id: int | None = typer.Option(None, help="User ID (with --password)."),
     password: str | None = typer.Option(None, help="The user's password (with --user-id)."),
     fingerprint: Path | None = typer.Option(None, help="File holding a fingerprint template."),
     state: str | None = typer.Option(None, help="Attendance state, e.g. CheckIn, CheckOut."),
-    username: str = typer.Option("admin", help="HTTP user of the device."),
-    http_password: str | None = typer.Option(
-        None, envvar="OPENPSS_DEVICE_ADMIN_PASSWORD", help="HTTP password of the device."
-    ),
+    username: str = USERNAME,
+    http_password: str | None = PASSWORD,
 ) -> None:
     """Present a card, fingerprint or ID + password to a running device."""
     body: dict[str, object] = {}
@@ -145,18 +150,9 @@ def present(
         raise typer.BadParameter("give --card, --fingerprint, or --user-id and --password")
     if state:
         body["state"] = state
-    auth = httpx.DigestAuth(username, http_password) if http_password else None
-    try:
-        response = httpx.post(
-            f"{device.rstrip('/')}/openpss/control/present", json=body, auth=auth, timeout=10
-        )
-    except httpx.HTTPError as exc:
-        typer.echo(f"cannot reach {device}: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    if response.status_code != 200:
-        typer.echo(f"device refused ({response.status_code}): {response.text.strip()}", err=True)
-        raise typer.Exit(2)
-    result = response.json()
+    result = control_request(
+        "POST", device, "present", username, http_password, body=body, refused_code=2
+    )
     typer.echo(json.dumps(result))
     raise typer.Exit(0 if result["accepted"] else 1)
 
@@ -164,24 +160,16 @@ def present(
 @attendance_app.command("usb")
 def usb_command(
     operation: str = typer.Argument(..., help="e.g. export_users, import_users, export_report"),
-    device: str = typer.Option(..., help="URL of the device, e.g. http://127.0.0.1:8081"),
+    device: str = DEVICE,
     year: int = typer.Option(0, help="Year (export_records / export_report)."),
     month: int = typer.Option(0, help="Month (export_records / export_report)."),
-    username: str = typer.Option("admin", help="HTTP user of the device."),
-    http_password: str | None = typer.Option(
-        None, envvar="OPENPSS_DEVICE_ADMIN_PASSWORD", help="HTTP password of the device."
-    ),
+    username: str = USERNAME,
+    http_password: str | None = PASSWORD,
 ) -> None:
     """Run a USB menu item (import/export with the device's USB directory)."""
     body = {"operation": operation, "year": year, "month": month}
-    auth = httpx.DigestAuth(username, http_password) if http_password else None
-    response = httpx.post(
-        f"{device.rstrip('/')}/openpss/control/usb", json=body, auth=auth, timeout=60
-    )
-    if response.status_code != 200:
-        typer.echo(f"device refused ({response.status_code}): {response.text.strip()}", err=True)
-        raise typer.Exit(1)
-    typer.echo(json.dumps(response.json()))
+    answer = control_request("POST", device, "usb", username, http_password, body=body, timeout=60)
+    typer.echo(json.dumps(answer))
 
 
 def register(app: typer.Typer) -> None:

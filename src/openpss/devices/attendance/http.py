@@ -29,6 +29,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +45,13 @@ from openpss.devices.attendance.config import apply_set_config, read_table
 from openpss.devices.attendance.model import Terminal, TerminalError
 from openpss.devices.attendance.services import DeviceServices
 from openpss.devices.attendance.store import SqliteStore
-from openpss.protocols.dahua_http.codec import flatten_config
+from openpss.devices.common.http import DeviceHttp, identity, loopback_only
+from openpss.devices.common.passwords import admin_password_problem
 from openpss.protocols.dahua_http.digest import ha1_of
 from openpss.protocols.dahua_http.events import EventPart
 from openpss.protocols.dahua_http.server import (
     CgiError,
     CgiRequest,
-    DigestGuard,
-    EventHub,
-    build_cgi_app,
-    event_stream_response,
     kv_response,
     ok_response,
 )
@@ -63,7 +61,6 @@ logger = logging.getLogger(__name__)
 HTTP_USER = "admin"
 DEVICE_TYPE = "OPSS-ASA100"
 DEVICE_CLASS = "ASA"
-VENDOR = "OpenPSS"
 SOFTWARE_VERSION = "1.000.0000000.1.R"
 SOFTWARE_BUILD = "2026-11-01"
 HARDWARE_VERSION = "1.00"
@@ -71,32 +68,20 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # Dahua HTTP API: "Y-M-D H-m-S", not locale d
 # Years the device clock can be set to: its DST rules and the time zone shift must still give
 # a valid date on either side (year 1 or 9999 overflow); 2099 is beyond any record's lifetime.
 CLOCK_YEARS = (1970, 2099)
-LOOPBACK = {"127.0.0.1", "::1"}
-MIN_ADMIN_PASSWORD, MAX_ADMIN_PASSWORD = 8, 32
 
 
 def check_admin_password(password: str) -> str:
     """8-32 non-blank characters of at least two kinds (upper, lower, digit, symbol)."""
-    if not MIN_ADMIN_PASSWORD <= len(password) <= MAX_ADMIN_PASSWORD or any(
-        c.isspace() for c in password
-    ):
-        raise TerminalError("the admin password must be 8-32 characters without blanks")
-    kinds = [
-        any(c.isupper() for c in password),
-        any(c.islower() for c in password),
-        any(c.isdigit() for c in password),
-        any(not c.isalnum() for c in password),
-    ]
-    if sum(kinds) < 2:
-        raise TerminalError(
-            "the admin password needs at least two kinds of: upper-case, lower-case, digits, "
-            "symbols"
-        )
+    problem = admin_password_problem(password)
+    if problem is not None:
+        raise TerminalError(problem)
     return password
 
 
-class AttendanceHttp:
+class AttendanceHttp(DeviceHttp):
     """The device's HTTP server application (Starlette), built on the Dahua CGI framework."""
+
+    event_codes = ("AccessControl", "BellRing", "Duress", "NTPAdjustTime")
 
     def __init__(
         self, terminal: Terminal, store: SqliteStore | None = None, usb_dir: Path | None = None
@@ -104,23 +89,32 @@ class AttendanceHttp:
         self.terminal = terminal
         self.store = store
         self.usb_dir = usb_dir
-        self.hub = EventHub()
         terminal.on_event = self._publish
         self.services = DeviceServices(terminal)
         self.access = http_access.AccessHandlers(terminal)
         self.collector = Collector()
         self.reboots = 0
         self._ha1: str | None = store.get_setting("http_admin_ha1") if store else None
-        self.guard = DigestGuard(terminal.serial, self._ha1_for, self._not_ready)
+        super().__init__(
+            terminal.serial,
+            admin_ha1=lambda: self._ha1,
+            read_config=partial(read_table, terminal),
+            apply_config=partial(apply_set_config, terminal),
+            cgi={
+                "global": self.global_cgi,
+                **self.access.handlers(),
+                "accessControl": self.access_control,
+            },
+            control=[
+                Route("/openpss/control/present", self.control_present, methods=["POST"]),
+                Route("/openpss/control/initialize", self.control_initialize, methods=["POST"]),
+                Route("/openpss/control/usb", self.control_usb, methods=["POST"]),
+            ],
+        )
         self._usb_lock = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- accounts ------------------------------------------------------------------------
-
-    @property
-    def initialized(self) -> bool:
-        """True once the admin password is set."""
-        return self._ha1 is not None
 
     def set_admin_password(self, password: str) -> None:
         """Set the HTTP ``admin`` password (kept as its digest HA1)."""
@@ -129,13 +123,9 @@ class AttendanceHttp:
         if self.store:
             self.store.save_settings("http_admin_ha1", self._ha1)
 
-    def _ha1_for(self, username: str) -> str | None:
-        return self._ha1 if username == HTTP_USER else None
-
-    def _not_ready(self) -> str | None:
-        if self._ha1 is None:
-            return "Device not initialized: set the admin password first"
-        return None
+    def initialize(self, body: dict[str, Any]) -> None:
+        """Set the admin password of a new device."""
+        self.set_admin_password(str(body.get("password", "")))
 
     def _publish(self, code: str, data: dict[str, Any]) -> None:
         part = EventPart(code=code, action="Pulse", index=0, data=data)
@@ -149,22 +139,9 @@ class AttendanceHttp:
 
     # --- application ---------------------------------------------------------------------
 
-    def app(self) -> Starlette:
-        """The ASGI application."""
-        handlers = {
-            "magicBox": self.magic_box,
-            "global": self.global_cgi,
-            "configManager": self.config_manager,
-            "eventManager": self.event_manager,
-            **self.access.handlers(),
-            "accessControl": self.access_control,
-        }
-        routes = [
-            Route("/openpss/control/present", self.control_present, methods=["POST"]),
-            Route("/openpss/control/initialize", self.control_initialize, methods=["POST"]),
-            Route("/openpss/control/usb", self.control_usb, methods=["POST"]),
-        ]
-        return build_cgi_app(self.guard, handlers, routes, lifespan=self._lifespan)
+    def app(self, lifespan: Any = None) -> Starlette:
+        """The ASGI application (its lifespan runs the device services)."""
+        return super().app(lifespan or self._lifespan)
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -178,27 +155,21 @@ class AttendanceHttp:
 
     # --- magicBox / global ---------------------------------------------------------------
 
-    async def magic_box(self, call: CgiRequest) -> Response:
-        """Identity, reboot and self-check."""
+    def identity(self) -> dict[str, dict[str, Any]]:
+        """magicBox identity."""
         t = self.terminal
-        answers: dict[str, dict[str, Any]] = {
-            "getDeviceType": {"type": DEVICE_TYPE},
-            "getDeviceClass": {"type": DEVICE_CLASS},
-            "getSerialNo": {"sn": t.serial},
-            "getMachineName": {"name": t.settings.machine_name},
-            "getSoftwareVersion": {"version": f"{SOFTWARE_VERSION},build:{SOFTWARE_BUILD}"},
-            "getHardwareVersion": {"version": HARDWARE_VERSION},
-            "getVendor": {"vendor": VENDOR},
-            "getSystemInfo": {
-                "deviceType": DEVICE_TYPE,
-                "hardwareVersion": HARDWARE_VERSION,
-                "processor": "virtual",
-                "serialNumber": t.serial,
-                "updateSerial": DEVICE_TYPE,
-            },
-        }
-        if call.action in answers:
-            return kv_response(answers[call.action])
+        return identity(
+            device_type=DEVICE_TYPE,
+            device_class=DEVICE_CLASS,
+            serial=t.serial,
+            machine_name=t.settings.machine_name,
+            software_version=f"{SOFTWARE_VERSION},build:{SOFTWARE_BUILD}",
+            hardware_version=HARDWARE_VERSION,
+        )
+
+    def magic_box_action(self, call: CgiRequest) -> Response:
+        """Reboot and self-check."""
+        t = self.terminal
         if call.action == "reboot":
             self.reboots += 1
             t.log_admin(0, "reboot")
@@ -227,54 +198,15 @@ class AttendanceHttp:
             return ok_response()
         raise CgiError("Bad Request!")
 
-    # --- configManager -------------------------------------------------------------------
-
-    async def config_manager(self, call: CgiRequest) -> Response:
-        """getConfig (``table.X.Y=v`` lines) and setConfig (all-or-nothing)."""
-        try:
-            if call.action == "getConfig":
-                name = call.require("name")
-                return kv_response(flatten_config(name, read_table(self.terminal, name)))
-            if call.action == "setConfig":
-                items = {k: v for k, v in call.params.items() if k != "action"}
-                apply_set_config(self.terminal, items)
-                return ok_response()
-        except TerminalError as exc:
-            raise CgiError(str(exc)) from exc
-        raise CgiError("Bad Request!")
-
-    async def event_manager(self, call: CgiRequest) -> Response:
-        """attach: the multipart event stream; getCaps: which codes this device sends."""
-        if call.action == "attach":
-            return event_stream_response(self.hub, call.params)
-        if call.action == "getCaps":
-            return kv_response(
-                {
-                    "caps.AccessControl": True,
-                    "caps.BellRing": True,
-                    "caps.Duress": True,
-                    "caps.NTPAdjustTime": True,
-                }
-            )
-        raise CgiError("Bad Request!")
-
     async def access_control(self, call: CgiRequest) -> Response:
         """Enrolment captures: the next card, or a finger presented three times."""
         return await access_control(self.collector, call)
 
     # --- control -------------------------------------------------------------------------
 
-    def _control_denied(self, request: Request) -> Response | None:
-        host = request.client.host if request.client else ""
-        if host not in LOOPBACK:
-            return JSONResponse({"detail": "the control API answers loopback only"}, 403)
-        if not self.initialized:
-            return None
-        return self.guard.check(request)
-
     async def control_present(self, request: Request) -> Response:
         """Present a card, fingerprint or ID + password at the standby screen."""
-        denied = self._control_denied(request)
+        denied = self.control_denied(request)
         if denied is not None:
             return denied
         try:
@@ -303,7 +235,7 @@ class AttendanceHttp:
 
     async def control_usb(self, request: Request) -> Response:
         """Run a USB menu item (import/export) against the USB directory."""
-        denied = self._control_denied(request)
+        denied = self.control_denied(request)
         if denied is not None:
             return denied
         try:
@@ -321,17 +253,9 @@ class AttendanceHttp:
 
     async def control_initialize(self, request: Request) -> Response:
         """Set the admin password of a new (uninitialized) device."""
-        host = request.client.host if request.client else ""
-        if host not in LOOPBACK:
-            return JSONResponse({"detail": "the control API answers loopback only"}, 403)
-        if self.initialized:
+        if self.initialized and loopback_only(request) is None:
             return JSONResponse({"detail": "the device is already initialized"}, 409)
-        try:
-            body = await request.json()
-            self.set_admin_password(str(body.get("password", "")))
-        except (ValueError, TerminalError) as exc:
-            return JSONResponse({"detail": str(exc)}, 422)
-        return JSONResponse({"initialized": True})
+        return await super().control_initialize(request)
 
 
 def parse_presentation(body: object) -> tuple[dict[str, Any], AttendanceState | None]:

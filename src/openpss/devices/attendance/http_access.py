@@ -34,7 +34,6 @@ Every write is all-or-nothing; at most ``MAX_BATCH`` entries per call.
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import itertools
 from collections import OrderedDict
@@ -53,6 +52,7 @@ from openpss.devices.attendance.model import (
     check_user_id,
     normalize_card,
 )
+from openpss.devices.common.access import MAX_BATCH, batch_entries, decode_templates
 from openpss.protocols.dahua_http.codec import RecordPage, parse_indexed_params
 from openpss.protocols.dahua_http.records import CARD_TYPE_DURESS, CARD_TYPE_GENERAL
 from openpss.protocols.dahua_http.server import (
@@ -64,7 +64,6 @@ from openpss.protocols.dahua_http.server import (
     ok_response,
 )
 
-MAX_BATCH = 100  # entries per insertMulti/updateMulti/removeMulti call
 MAX_FIND_COUNT = 1024  # records per recordFinder find/doFind answer
 MAX_FIND_SESSIONS = 16
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -124,17 +123,6 @@ def _fp_json(user: User) -> dict[str, Any]:
     }
 
 
-def _entries(body: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    entries = body.get(key)
-    if not isinstance(entries, list) or not entries:
-        raise CgiError(f"Body needs a non-empty {key} array")
-    if len(entries) > MAX_BATCH:
-        raise CgiError(f"At most {MAX_BATCH} entries per call in {key}, not {len(entries)}")
-    if not all(isinstance(e, dict) for e in entries):
-        raise CgiError(f"Every {key} entry must be a JSON object")
-    return entries
-
-
 def _user_from_json(entry: dict[str, Any], base: User | None) -> User:
     user_id = check_user_id(entry.get("UserID", ""))
     user = base or User(user_id=user_id)
@@ -160,16 +148,6 @@ def _user_from_json(entry: dict[str, Any], base: User | None) -> User:
         valid_from=_validity(entry, "ValidFrom", user.valid_from),
         valid_to=_validity(entry, "ValidTo", user.valid_to),
     )
-
-
-def _decode_templates(entry: dict[str, Any]) -> list[bytes]:
-    data = entry.get("FingerprintData", [])
-    if isinstance(data, str):
-        data = [data]
-    try:
-        return [base64.b64decode(str(item), validate=True) for item in data]
-    except binascii.Error as exc:
-        raise TerminalError("FingerprintData must be base64 templates") from exc
 
 
 def parse_find_time(text: str, terminal: Terminal) -> dt.datetime:
@@ -268,7 +246,7 @@ class AccessHandlers:
         t = self.terminal
         try:
             if call.action in ("insertMulti", "updateMulti"):
-                entries = _entries(await call.json_body(), "UserList")
+                entries = batch_entries(await call.json_body(), "UserList")
                 update = call.action == "updateMulti"
                 users = [self._user_entry(e) for e in entries]
                 t.put_users(users, update_only=update)
@@ -315,7 +293,7 @@ class AccessHandlers:
         """Cards: insertMulti, updateMulti, removeMulti, startFind/doFind/stopFind."""
         try:
             if call.action in ("insertMulti", "updateMulti"):
-                entries = _entries(await call.json_body(), "CardList")
+                entries = batch_entries(await call.json_body(), "CardList")
                 self._put_cards(entries, move=call.action == "updateMulti")
                 return ok_response()
             if call.action == "removeMulti":
@@ -392,12 +370,12 @@ class AccessHandlers:
         t = self.terminal
         try:
             if call.action in ("insertMulti", "updateMulti"):
-                entries = _entries(await call.json_body(), "FingerprintList")
+                entries = batch_entries(await call.json_body(), "FingerprintList")
                 changed: dict[int, User] = {}
                 for entry in entries:
                     user_id = check_user_id(entry.get("UserID", ""))
                     user = changed.setdefault(user_id, replace(t.get_user(user_id)))
-                    templates = _decode_templates(entry)
+                    templates = decode_templates(entry)
                     append = call.action == "insertMulti"
                     user.fingerprints = [*user.fingerprints, *templates] if append else templates
                 t.put_users(list(changed.values()), update_only=True)

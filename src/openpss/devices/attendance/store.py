@@ -5,17 +5,15 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import secrets
-import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from openpss.attendance.punches import AttendanceState
 from openpss.devices.attendance.model import AdminLogEntry, Punch, Terminal, User
+from openpss.devices.common.store import SETTINGS_SCHEMA, FlashStore
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS users (user_id INTEGER PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS punches (
     rec_no INTEGER PRIMARY KEY, at TEXT NOT NULL, local TEXT NOT NULL, user_id INTEGER NOT NULL,
@@ -85,35 +83,17 @@ def punch_from_row(row: tuple[Any, ...]) -> Punch:
     )
 
 
-class SqliteStore:
+class SqliteStore(FlashStore):
     """Implements the model's Persistence protocol on one SQLite file (autocommit, WAL)."""
 
+    schema = SETTINGS_SCHEMA + SCHEMA
+
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        super().__init__(path)
         have = {row[1] for row in self.db.execute("PRAGMA table_info(punches)")}
         for column, declaration in PUNCH_COLUMNS_ADDED.items():
             if column not in have:
                 self.db.execute(f"ALTER TABLE punches ADD COLUMN {column} {declaration}")
-
-    def close(self) -> None:
-        """Close the file."""
-        self.db.close()
-
-    def get_setting(self, key: str) -> Any:
-        """A stored settings block, or None."""
-        row = self.db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
-
-    def save_settings(self, key: str, value: Any) -> None:
-        """Store a settings block."""
-        self.db.execute(
-            "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, json.dumps(value))
-        )
 
     def save_users(self, users: Iterable[User]) -> None:
         """Insert or replace users in one transaction."""
@@ -166,9 +146,7 @@ class SqliteStore:
     def load_into(self, terminal: Terminal) -> None:
         """Fill a fresh Terminal with what this file holds."""
         users = [user_from_json(uid, data) for uid, data in self.db.execute("SELECT * FROM users")]
-        settings = {
-            key: json.loads(value) for key, value in self.db.execute("SELECT * FROM settings")
-        }
+        settings = self.settings()
         rows = self.db.execute(f"SELECT {PUNCH_COLUMNS} FROM punches ORDER BY rec_no")
         punches = [punch_from_row(row) for row in rows]
         log = [
@@ -181,10 +159,6 @@ class SqliteStore:
 def open_terminal(data_dir: Path, **kwargs: Any) -> tuple[Terminal, SqliteStore]:
     """The terminal kept in `data_dir` (created on first start with a new serial number)."""
     store = SqliteStore(data_dir / "terminal.sqlite3")
-    serial = store.get_setting("serial")
-    if serial is None:
-        serial = "AT" + secrets.token_hex(6).upper()
-        store.save_settings("serial", serial)
-    terminal = Terminal(serial=serial, store=store, **kwargs)
+    terminal = Terminal(serial=store.serial("AT", 6), store=store, **kwargs)
     store.load_into(terminal)
     return terminal, store

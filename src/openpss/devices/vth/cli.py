@@ -10,32 +10,26 @@ openpss device vth status --json --device http://127.0.0.1:8090
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import typer
+
+from openpss.devices.common.cli import (
+    control_commands,
+    device_option,
+    parse_host_port,
+    serve_beside,
+    status_command,
+)
 
 vth_app = typer.Typer(
     help="The virtual indoor monitor (VTH): SIP, RTP, RTSP monitor, Dahua CGI.",
     invoke_without_command=True,
 )
 
-DEVICE = typer.Option(..., help="URL of the VTH's HTTP API, e.g. http://127.0.0.1:8090")
-USERNAME = typer.Option("admin", help="HTTP user of the device.")
-PASSWORD = typer.Option(
-    None, envvar="OPENPSS_DEVICE_ADMIN_PASSWORD", help="HTTP password of the device."
-)
-
-
-def parse_host_port(text: str, option: str) -> tuple[str, int]:
-    """``HOST:PORT`` -> (host, port)."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise typer.BadParameter(f"{option} must be HOST:PORT, not {text!r}")
-    return host, int(port)
+DEVICE = device_option("http://127.0.0.1:8090", "VTH's HTTP API")
+control = control_commands(vth_app, DEVICE)
 
 
 def parse_door(text: str, password: str) -> dict[str, Any]:
@@ -143,11 +137,7 @@ async def serve(
             return
         from openpss.devices.vth.screen import VthScreen
 
-        task = asyncio.create_task(runtime.run())
-        await VthScreen(unit).run_async()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await serve_beside(runtime.run(), VthScreen(unit))
     finally:
         store.close()
 
@@ -155,134 +145,77 @@ async def serve(
 # --- the control -----------------------------------------------------------------------------
 
 
-def _request(method: str, device: str, path: str, user: str, pw: str | None, **kw: Any) -> Any:
-    auth = httpx.DigestAuth(user, pw) if pw else None
-    try:
-        response = httpx.request(
-            method, f"{device.rstrip('/')}/openpss/control/{path}", auth=auth, timeout=10, **kw
-        )
-    except httpx.HTTPError as exc:
-        typer.echo(f"cannot reach {device}: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    if response.status_code != 200:
-        detail = response.text.strip()
-        with contextlib.suppress(ValueError, AttributeError):
-            detail = response.json().get("detail", detail)
-        typer.echo(f"device refused ({response.status_code}): {detail}", err=True)
-        raise typer.Exit(1)
-    return response.json()
-
-
-def _post(device: str, action: str, body: dict[str, Any], user: str, pw: str | None) -> Any:
-    answer = _request("POST", device, action, user, pw, json=body)
-    typer.echo(json.dumps(answer["result"]))
-    return answer["result"]
-
-
-@vth_app.command()
-def answer(
-    device: str = DEVICE, username: str = USERNAME, http_password: str | None = PASSWORD
-) -> None:
+@control()
+def answer() -> dict[str, Any]:
     """Answer the ringing call."""
-    _post(device, "answer", {}, username, http_password)
+    return {}
 
 
-@vth_app.command()
-def reject(
-    device: str = DEVICE, username: str = USERNAME, http_password: str | None = PASSWORD
-) -> None:
+@control()
+def reject() -> dict[str, Any]:
     """Refuse the ringing call (the caller hears busy)."""
-    _post(device, "reject", {}, username, http_password)
+    return {}
 
 
-@vth_app.command()
-def hangup(
-    device: str = DEVICE, username: str = USERNAME, http_password: str | None = PASSWORD
-) -> None:
+@control()
+def hangup() -> dict[str, Any]:
     """End the call or the monitor."""
-    _post(device, "hangup", {}, username, http_password)
+    return {}
 
 
-@vth_app.command()
+@control()
 def unlock(
     door: str = typer.Option("", help="Door station name (default: the caller or monitored)."),
-    device: str = DEVICE,
-    username: str = USERNAME,
-    http_password: str | None = PASSWORD,
-) -> None:
+) -> dict[str, Any]:
     """Open the door of the calling, monitored or named door station."""
-    _post(device, "unlock", {"door": door}, username, http_password)
+    return {"door": door}
 
 
-@vth_app.command()
+@control()
 def monitor(
     door: str = typer.Argument("", help="Door station name (default: the only one)."),
-    device: str = DEVICE,
-    username: str = USERNAME,
-    http_password: str | None = PASSWORD,
-) -> None:
+) -> dict[str, Any]:
     """Watch a door station's video without a call (hangup stops)."""
-    _post(device, "monitor", {"door": door}, username, http_password)
+    return {"door": door}
 
 
-@vth_app.command()
+@control()
 def call(
     number: str = typer.Argument(..., help="888888 (centre), a room (102, 101#1), a VTO No."),
-    device: str = DEVICE,
-    username: str = USERNAME,
-    http_password: str | None = PASSWORD,
-) -> None:
+) -> dict[str, Any]:
     """Call a number."""
-    _post(device, "call", {"number": number}, username, http_password)
+    return {"number": number}
 
 
-@vth_app.command()
+@control()
 def dnd(
     off: bool = typer.Option(False, "--off", help="Turn do-not-disturb off."),
-    device: str = DEVICE,
-    username: str = USERNAME,
-    http_password: str | None = PASSWORD,
-) -> None:
+) -> dict[str, Any]:
     """Do not disturb: calls are refused busy and recorded as missed."""
-    _post(device, "dnd", {"on": not off}, username, http_password)
+    return {"on": not off}
 
 
-@vth_app.command()
+@control()
 def mute(
     off: bool = typer.Option(False, "--off", help="Unmute."),
-    device: str = DEVICE,
-    username: str = USERNAME,
-    http_password: str | None = PASSWORD,
-) -> None:
+) -> dict[str, Any]:
     """Mute our microphone during a call."""
-    _post(device, "mute", {"on": not off}, username, http_password)
+    return {"on": not off}
 
 
-@vth_app.command()
+@control()
 def snapshot(
     path: Path = typer.Argument(..., help="JPEG file to write (on the device's host)."),
-    device: str = DEVICE,
-    username: str = USERNAME,
-    http_password: str | None = PASSWORD,
-) -> None:
+) -> dict[str, Any]:
     """Save the last picture of the call or monitor."""
-    _post(device, "snapshot", {"path": str(path.resolve())}, username, http_password)
+    return {"path": str(path.resolve())}
 
 
-@vth_app.command()
-def status(
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    device: str = DEVICE,
-    username: str = USERNAME,
-    http_password: str | None = PASSWORD,
-) -> None:
+@status_command(vth_app, DEVICE)
+def status(state: dict[str, Any]) -> str:
     """Registration, call and RTP counters."""
-    state = _request("GET", device, "status", username, http_password)
-    if as_json:
-        typer.echo(json.dumps(state))
-        return
     c, rtp = state["call"], state["rtp"]
-    typer.echo(
+    return (
         f"VTH {state['room']}: {'online' if state['registered'] else 'offline'}, call "
         f"{c['state']} {c['peer']}, audio in {rtp['audio_in']} out {rtp['audio_out']}, "
         f"video in {rtp['video_in']} ({rtp['video_frames']} frames)"

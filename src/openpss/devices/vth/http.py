@@ -27,40 +27,32 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from openpss.devices.common.http import ControlAction, DeviceHttp, identity
 from openpss.devices.vth.entities import DEVICE_TYPE, VthError, parse_start_time
-from openpss.devices.vth.model import ADMIN_USER, IndoorMonitor
+from openpss.devices.vth.model import IndoorMonitor
 from openpss.devices.vth.settings import Door
 from openpss.protocols.dahua_http.codec import flatten_config
-from openpss.protocols.dahua_http.events import EventPart
 from openpss.protocols.dahua_http.server import (
     CgiError,
     CgiRequest,
-    DigestGuard,
-    EventHub,
-    build_cgi_app,
-    event_stream_response,
     kv_response,
     ok_response,
 )
 
 logger = logging.getLogger(__name__)
 
-LOOPBACK = {"127.0.0.1", "::1"}
-VENDOR = "OpenPSS"
 SOFTWARE_VERSION = "4.500.0000000.0.R,build:2026-01-05"
-HARDWARE_VERSION = "1.00"
 EVENT_CODES = ("Invite", "CallNoAnswered", "SIPRegisterResult", "InformationRelease")
 RECORD_NAMES = {"VideoTalkLog": "call", "UnlockLog": "unlock", "Message": "message"}
 
-ControlAction = Callable[[dict[str, Any]], Any]
 Snapshot = Callable[[], Any]  # the last decoded av.VideoFrame, or None
 
 
@@ -126,91 +118,46 @@ def apply_set_config(unit: IndoorMonitor, params: dict[str, str]) -> None:
     unit.update_settings(change)
 
 
-class VthHttp:
+class VthHttp(DeviceHttp):
     """The indoor monitor's HTTP application (Starlette)."""
+
+    event_codes = EVENT_CODES
+    control_needs_password = True
 
     def __init__(self, unit: IndoorMonitor, snapshot: Snapshot = lambda: None) -> None:
         self.unit = unit
         self.snapshot_frame = snapshot
-        self.hub = EventHub()
-        self.guard = DigestGuard(unit.serial, self._ha1_for, self._not_ready)
+        super().__init__(
+            unit.serial,
+            admin_ha1=lambda: unit.admin_ha1,
+            read_config=partial(read_table, unit),
+            apply_config=partial(apply_set_config, unit),
+            cgi={
+                "messageManager": self.message_manager,
+                "recordFinder": self.record_finder,
+                "snapshot": self.snapshot,
+            },
+            control=[
+                Route("/openpss/control/status", self.control_get, methods=["GET"]),
+                Route("/openpss/control/records", self.control_get, methods=["GET"]),
+                Route("/openpss/control/messages", self.control_get, methods=["GET"]),
+                Route("/openpss/control/{action}", self.control, methods=["POST"]),
+            ],
+            status=unit.status,
+        )
 
-    def _ha1_for(self, username: str) -> str | None:
-        return self.unit.admin_ha1 if username == ADMIN_USER else None
-
-    def _not_ready(self) -> str | None:
-        if not self.unit.initialized:
-            return "Device not initialized: set the admin password first"
-        return None
-
-    def publish(self, code: str, action: str, data: dict[str, Any]) -> None:
-        """Send a model event to every attached event stream."""
-        self.hub.publish(EventPart(code=code, action=action, index=0, data=data))
-
-    def app(self) -> Starlette:
-        """The ASGI application."""
-        handlers = {
-            "magicBox": self.magic_box,
-            "configManager": self.config_manager,
-            "eventManager": self.event_manager,
-            "messageManager": self.message_manager,
-            "recordFinder": self.record_finder,
-            "snapshot": self.snapshot,
-        }
-        routes = [
-            Route("/openpss/control/status", self.control_get, methods=["GET"]),
-            Route("/openpss/control/records", self.control_get, methods=["GET"]),
-            Route("/openpss/control/messages", self.control_get, methods=["GET"]),
-            Route("/openpss/control/{action}", self.control, methods=["POST"]),
-        ]
-        return build_cgi_app(self.guard, handlers, routes)
+    def identity(self) -> dict[str, dict[str, Any]]:
+        """magicBox identity."""
+        u = self.unit
+        return identity(
+            device_type=DEVICE_TYPE,
+            device_class="VTH",
+            serial=u.serial,
+            machine_name=f"VTH{u.settings.room}",
+            software_version=SOFTWARE_VERSION,
+        )
 
     # --- CGI -----------------------------------------------------------------------------
-
-    async def magic_box(self, call: CgiRequest) -> Response:
-        """Identity."""
-        u = self.unit
-        answers: dict[str, dict[str, Any]] = {
-            "getDeviceType": {"type": DEVICE_TYPE},
-            "getDeviceClass": {"type": "VTH"},
-            "getSerialNo": {"sn": u.serial},
-            "getMachineName": {"name": f"VTH{u.settings.room}"},
-            "getSoftwareVersion": {"version": SOFTWARE_VERSION},
-            "getHardwareVersion": {"version": HARDWARE_VERSION},
-            "getVendor": {"vendor": VENDOR},
-            "getSystemInfo": {
-                "deviceType": DEVICE_TYPE,
-                "hardwareVersion": HARDWARE_VERSION,
-                "processor": "virtual",
-                "serialNumber": u.serial,
-                "updateSerial": DEVICE_TYPE,
-            },
-        }
-        if call.action in answers:
-            return kv_response(answers[call.action])
-        raise CgiError("Bad Request!")
-
-    async def config_manager(self, call: CgiRequest) -> Response:
-        """getConfig and setConfig."""
-        try:
-            if call.action == "getConfig":
-                name = call.require("name")
-                return kv_response(flatten_config(name, read_table(self.unit, name)))
-            if call.action == "setConfig":
-                params = {k: v for k, v in call.params.items() if k != "action"}
-                apply_set_config(self.unit, params)
-                return ok_response()
-        except VthError as exc:
-            raise CgiError(str(exc)) from exc
-        raise CgiError("Bad Request!")
-
-    async def event_manager(self, call: CgiRequest) -> Response:
-        """attach (multipart stream) and getCaps."""
-        if call.action == "attach":
-            return event_stream_response(self.hub, call.params)
-        if call.action == "getCaps":
-            return kv_response({f"caps.{code}": True for code in EVENT_CODES})
-        raise CgiError("Bad Request!")
 
     async def message_manager(self, call: CgiRequest) -> Response:
         """Unlock passwords and information releases from the platform."""
@@ -256,15 +203,9 @@ class VthHttp:
 
     # --- control -------------------------------------------------------------------------
 
-    def _denied(self, request: Request) -> Response | None:
-        host = request.client.host if request.client else ""
-        if host not in LOOPBACK:
-            return JSONResponse({"detail": "the control API answers loopback only"}, 403)
-        return self.guard.check(request)
-
     async def control_get(self, request: Request) -> Response:
         """status, records (?kind=call|unlock|message) and messages."""
-        denied = self._denied(request)
+        denied = self.control_denied(request)
         if denied is not None:
             return denied
         what = request.url.path.rsplit("/", 1)[-1]
@@ -277,24 +218,6 @@ class VthHttp:
         if what == "messages":
             return JSONResponse([m.to_json() for m in self.unit.messages])
         return JSONResponse(self.unit.status())
-
-    async def control(self, request: Request) -> Response:
-        """One action."""
-        denied = self._denied(request)
-        if denied is not None:
-            return denied
-        action = self.actions().get(request.path_params["action"])
-        if action is None:
-            names = ", ".join(sorted(self.actions()))
-            return JSONResponse({"detail": f"unknown control action; one of {names}"}, 404)
-        try:
-            body = await request.json() if await request.body() else {}
-            if not isinstance(body, dict):
-                raise VthError("body must be a JSON object")
-            result = action(body)
-        except (ValueError, KeyError, TypeError, OSError) as exc:
-            return JSONResponse({"detail": _detail(exc)}, 422)
-        return JSONResponse({"result": result, "status": self.unit.status()})
 
     def actions(self) -> dict[str, ControlAction]:
         """Control action name -> handler."""
@@ -322,9 +245,3 @@ class VthHttp:
         path.parent.mkdir(parents=True, exist_ok=True)
         frame.to_image().save(path)
         return str(path)
-
-
-def _detail(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"missing field {exc.args[0]!r}"
-    return str(exc)

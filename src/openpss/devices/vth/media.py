@@ -19,21 +19,21 @@ import itertools
 import logging
 import secrets
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import av
-import numpy as np
 
+from openpss.devices.common.audio import AudioSource as AudioSource
 from openpss.devices.vth.model import IndoorMonitor
 from openpss.devices.vth.settings import Door
 from openpss.protocols.rtp import g711
-from openpss.protocols.rtp.codec import RtpError, RtpPacket, is_rtcp
+from openpss.protocols.rtp.codec import RtpError, RtpPacket
+from openpss.protocols.rtp.endpoint import RtpPort, open_rtp_ports
 from openpss.protocols.rtp.h264 import Depacketizer, H264PayloadError
 from openpss.protocols.sip.errors import SipParseError
-from openpss.protocols.sip.sdp import SessionDescription
+from openpss.protocols.sip.sdp import SessionDescription, build_offer
 
 logger = logging.getLogger(__name__)
 
@@ -42,49 +42,6 @@ PACKET_S = g711.SAMPLES_PER_PACKET / g711.CLOCK_RATE  # 20 ms
 ANNEX_B = b"\x00\x00\x00\x01"
 MONITOR_TIMEOUT_US = 5_000_000  # FFmpeg socket time-out of the RTSP monitor (5 s)
 MAX_ACCESS_UNIT = 2_000_000  # ours: an access unit larger than this is dropped (bad sender)
-
-
-class AudioSource:
-    """16-bit 8 kHz mono samples: a tone, or a file decoded and resampled by PyAV, looped."""
-
-    def __init__(self, path: Path | None = None) -> None:
-        self.samples = _load_audio(path) if path is not None else None
-        self.position = 0
-
-    def next_packet(self) -> np.ndarray:
-        """The next 20 ms of samples."""
-        count = g711.SAMPLES_PER_PACKET
-        if self.samples is None:
-            chunk = g711.tone(TONE_HZ, self.position, count)
-        else:
-            chunk = self.samples[(np.arange(count) + self.position) % len(self.samples)]
-        self.position += count
-        return chunk
-
-
-def _load_audio(path: Path) -> np.ndarray:
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=g711.CLOCK_RATE)
-    chunks = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(audio=0):
-            chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(frame)]
-    chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]  # the tail
-    if not chunks:
-        raise ValueError(f"{path} holds no audio")
-    return np.concatenate(chunks).astype(np.int16)
-
-
-class _Socket(asyncio.DatagramProtocol):
-    def __init__(self, on_packet: Callable[[bytes], None]) -> None:
-        self.on_packet = on_packet
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        if not is_rtcp(data):
-            self.on_packet(data)
 
 
 class VideoDecoder:
@@ -134,7 +91,7 @@ class CallMedia:
 
     def __init__(self, unit: IndoorMonitor, host: str, audio: AudioSource) -> None:
         self.unit, self.host, self.audio = unit, host, audio
-        self.sockets: dict[str, _Socket] = {}
+        self.sockets: dict[str, RtpPort] = {}
         self.decoder = VideoDecoder()
         self.remote_audio: tuple[str, int] | None = None
         self.audio_pt = g711.PAYLOAD_TYPE_PCMU
@@ -142,44 +99,27 @@ class CallMedia:
 
     async def open(self) -> None:
         """Bind the local RTP ports."""
-        loop = asyncio.get_running_loop()
         handlers = {"audio": self._audio_in, "video": self._video_in}
-        for kind, handler in handlers.items():
-            _, sock = await loop.create_datagram_endpoint(
-                lambda h=handler: _Socket(h),  # type: ignore[misc]
-                local_addr=(self.host, 0),
-            )
-            self.sockets[kind] = sock
+        self.sockets = await open_rtp_ports(self.host, handlers)
 
     @property
     def ports(self) -> dict[str, int]:
         """Our RTP port per kind."""
-        found = {}
-        for kind, sock in self.sockets.items():
-            assert sock.transport is not None
-            found[kind] = int(sock.transport.get_extra_info("sockname")[1])
-        return found
+        return {kind: sock.port for kind, sock in self.sockets.items()}
 
     def offer(self) -> bytes:
         """SDP offer of an outgoing call: PCMU + telephone-event audio, H.264 video."""
         ports = self.ports
-        lines = [
-            "v=0",
-            f"o=openpss-vth 1 1 IN IP4 {self.host}",
-            "s=VTH call",
-            f"c=IN IP4 {self.host}",
-            "t=0 0",
-            f"m=audio {ports['audio']} RTP/AVP 0 101",
-            "a=rtpmap:0 PCMU/8000",
-            "a=rtpmap:101 telephone-event/8000",
-            "a=fmtp:101 0-15",
-            "a=sendrecv",
-            f"m=video {ports['video']} RTP/AVP 96",
-            "a=rtpmap:96 H264/90000",
-            "a=fmtp:96 profile-level-id=42e01f;packetization-mode=1",
-            "a=recvonly",
-        ]
-        return ("\r\n".join(lines) + "\r\n").encode()
+        offer = build_offer(
+            address=self.host,
+            audio_port=ports["audio"],
+            video_port=ports["video"],
+            origin="openpss-vth",
+            session_name="VTH call",
+            audio_codecs=("PCMU",),
+            video_direction="recvonly",
+        )
+        return bytes(offer)
 
     def start(self, remote_sdp: bytes) -> None:
         """Send our audio where the far end's SDP says (PCMU)."""
@@ -230,8 +170,7 @@ class CallMedia:
         if self.sender is not None:
             self.sender.cancel()
         for sock in self.sockets.values():
-            if sock.transport is not None:
-                sock.transport.close()
+            sock.close()
 
 
 def monitor_url(door: Door, *, with_credentials: bool = True) -> str:

@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from openpss.devices.common.passwords import admin_password_problem
+from openpss.devices.common.store import keep_record
 from openpss.devices.vth.entities import (
     MAX_MESSAGE_LENGTH,
     MAX_MESSAGES,
@@ -39,7 +41,6 @@ from openpss.protocols.dahua_http.digest import ha1_of, realm_for
 logger = logging.getLogger(__name__)
 
 ADMIN_USER = "admin"
-MIN_ADMIN_PASSWORD, MAX_ADMIN_PASSWORD = 8, 32  # as the door station (manual Appendix 1)
 BUSY = 486  # RFC 3261 §21.4.24 Busy Here
 UNAVAILABLE = 480  # RFC 3261 §21.4.18: nobody answered within the ring time
 
@@ -216,19 +217,9 @@ class IndoorMonitor:
 
     def set_admin_password(self, password: str) -> None:
         """Set the password of user admin (8-32 characters, two kinds)."""
-        kinds = sum(
-            [
-                any(c.isupper() for c in password),
-                any(c.islower() for c in password),
-                any(c.isdigit() for c in password),
-                any(not c.isalnum() for c in password),
-            ]
-        )
-        if not MIN_ADMIN_PASSWORD <= len(password) <= MAX_ADMIN_PASSWORD or kinds < 2:
-            raise VthError(
-                "the admin password must be 8-32 characters with at least two kinds of: "
-                "upper-case, lower-case, digits, symbols"
-            )
+        problem = admin_password_problem(password)
+        if problem is not None:
+            raise VthError(problem)
         self.admin_ha1 = ha1_of(ADMIN_USER, realm_for(self.serial), password)
         self._save("admin_ha1", self.admin_ha1)
 
@@ -489,14 +480,7 @@ class IndoorMonitor:
         rec_no = self.next_rec_no[kind]
         self.next_rec_no[kind] = rec_no + 1
         record = Record(kind, rec_no, self.clock(), {**data, "RecNo": rec_no})
-        records = self.records[kind]
-        records.append(record)
-        if self.store is not None:
-            self.store.append_record(record)
-        if len(records) > MAX_RECORDS:
-            del records[: len(records) - MAX_RECORDS]
-            if self.store is not None:
-                self.store.drop_records_before(kind, records[0].rec_no)
+        keep_record(self.records[kind], record, self.store, MAX_RECORDS)
         return record
 
     def find_records(self, kind: str) -> list[Record]:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from openpss.devices.vth.entities import VthError, parse_start_time
-from openpss.devices.vth.media import AudioSource, CallMedia, RtspMonitor
+from openpss.devices.vth.media import TONE_HZ, AudioSource, CallMedia, RtspMonitor
 from openpss.devices.vth.model import IndoorMonitor
 from openpss.devices.vth.settings import Door
 from openpss.protocols.sip.digest import DigestClient
@@ -360,7 +360,7 @@ async def attach_sip(runtime: VthRuntime) -> None:
     await _bind(ua, runtime.ports.host, runtime.ports.sip)
     # requests outside a dialog are taken only from the SIP server's address (others: 403)
     ua.screen = lambda request, peer: _from_server(peer.host, unit.settings.sip_host)
-    link = VthSip(unit, ua, AudioSource(runtime.audio_file))
+    link = VthSip(unit, ua, AudioSource(runtime.audio_file, tone_hz=TONE_HZ))
     unit.link = link
     runtime.sip = link
     incoming = asyncio.get_running_loop().create_task(link.serve_incoming())

@@ -11,14 +11,24 @@ openpss device vto status --json --device http://127.0.0.1:8082
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from pathlib import Path
 from typing import Any
 
-import httpx
 import typer
+
+from openpss.devices.common.cli import (
+    PASSWORD,
+    USERNAME,
+    control_commands,
+    control_request,
+    device_option,
+    parse_host_port,
+    post_action,
+    serve_beside,
+    status_command,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -27,19 +37,8 @@ vto_app = typer.Typer(
     invoke_without_command=True,
 )
 
-DEVICE = typer.Option(..., help="URL of the device's HTTP API, e.g. http://127.0.0.1:8082")
-USERNAME = typer.Option("admin", help="HTTP user of the device.")
-PASSWORD = typer.Option(
-    None, envvar="OPENPSS_DEVICE_ADMIN_PASSWORD", help="HTTP password of the device."
-)
-
-
-def parse_host_port(text: str, option: str) -> tuple[str, int]:
-    """``HOST:PORT`` -> (host, port)."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise typer.BadParameter(f"{option} must be HOST:PORT, not {text!r}")
-    return host, int(port)
+DEVICE = device_option("http://127.0.0.1:8082")
+control = control_commands(vto_app, DEVICE)
 
 
 @vto_app.callback()
@@ -153,11 +152,7 @@ async def serve(
             return
         from openpss.devices.vto.facade_ui import FacadeApp
 
-        task = asyncio.create_task(runtime.run())
-        await FacadeApp(station).run_async()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await serve_beside(runtime.run(), FacadeApp(station))
     finally:
         store.close()
 
@@ -165,142 +160,78 @@ async def serve(
 # --- the control (hardware stand-in) -------------------------------------------------------
 
 
-def _post(device: str, action: str, body: dict[str, Any], user: str, pw: str | None) -> Any:
-    auth = httpx.DigestAuth(user, pw) if pw else None
-    try:
-        response = httpx.post(
-            f"{device.rstrip('/')}/openpss/control/{action}", json=body, auth=auth, timeout=10
-        )
-    except httpx.HTTPError as exc:
-        typer.echo(f"cannot reach {device}: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    if response.status_code != 200:
-        detail = response.text.strip()
-        with contextlib.suppress(ValueError):
-            detail = response.json().get("detail", detail)
-        typer.echo(f"device refused ({response.status_code}): {detail}", err=True)
-        raise typer.Exit(1)
-    answer = response.json()
-    typer.echo(json.dumps(answer["result"]))
-    return answer["result"]
-
-
-@vto_app.command()
+@control()
 def press(
     button: int = typer.Argument(..., help="Call key number (1 = camera module's key)."),
-    device: str = DEVICE,
-    username: str = USERNAME,
-    http_password: str | None = PASSWORD,
-) -> None:
+) -> dict[str, Any]:
     """Press call button N (pressing during a call hangs up)."""
-    _post(device, "press", {"button": button}, username, http_password)
+    return {"button": button}
 
 
-@vto_app.command()
+@control()
 def dial(
     number: str = typer.Argument(..., help="Room number, VTO number or 888888."),
     emergency: bool = typer.Option(False, help="Emergency call to the centre."),
-    device: str = DEVICE,
-    username: str = USERNAME,
-    http_password: str | None = PASSWORD,
-) -> None:
+) -> dict[str, Any]:
     """Dial a number on the keyboard module and press call."""
-    _post(device, "dial", {"number": number, "emergency": emergency}, username, http_password)
+    return {"number": number, "emergency": emergency}
 
 
-@vto_app.command()
+@control()
 def keypad(
     keys: str = typer.Argument(..., help="Keys, e.g. '#123456#' or '101{call}'."),
-    device: str = DEVICE,
-    username: str = USERNAME,
-    http_password: str | None = PASSWORD,
-) -> None:
+) -> dict[str, Any]:
     """Type keys on the keyboard module ({call} and {centre} are the call keys)."""
-    _post(device, "keypad", {"keys": keys}, username, http_password)
+    return {"keys": keys}
 
 
-@vto_app.command()
+@control(success="opened")
 def swipe(
     card: str = typer.Argument(..., help="Card number."),
-    device: str = DEVICE,
-    username: str = USERNAME,
-    http_password: str | None = PASSWORD,
-) -> None:
+) -> dict[str, Any]:
     """Swipe a card at the card swiping module (exit code 1 when refused)."""
-    result = _post(device, "swipe", {"card": card}, username, http_password)
-    raise typer.Exit(0 if result["opened"] else 1)
+    return {"card": card}
 
 
-@vto_app.command()
+@control(success="opened")
 def finger(
     template: Path = typer.Argument(..., help="File holding a fingerprint template."),
-    device: str = DEVICE,
-    username: str = USERNAME,
-    http_password: str | None = PASSWORD,
-) -> None:
+) -> dict[str, Any]:
     """Present a finger at the fingerprint module (exit code 1 when refused)."""
     from openpss.devices.vto.facade_ui import template_b64
 
-    body = {"fingerprint": template_b64(template)}
-    result = _post(device, "finger", body, username, http_password)
-    raise typer.Exit(0 if result["opened"] else 1)
+    return {"fingerprint": template_b64(template)}
 
 
-@vto_app.command()
+@control()
 def tamper(
     attach: bool = typer.Option(False, help="Mount the unit back instead of detaching it."),
-    device: str = DEVICE,
-    username: str = USERNAME,
-    http_password: str | None = PASSWORD,
-) -> None:
+) -> dict[str, Any]:
     """Detach the unit from the wall (tamper alarm, 15 s of alarm sound)."""
-    _post(device, "tamper", {"detached": not attach}, username, http_password)
+    return {"detached": not attach}
 
 
-@vto_app.command()
+@control()
 def door(
     state: str = typer.Argument(..., help="open or closed"),
-    device: str = DEVICE,
-    username: str = USERNAME,
-    http_password: str | None = PASSWORD,
-) -> None:
+) -> dict[str, Any]:
     """The door sensor reports the door open or closed."""
     if state not in ("open", "closed"):
         raise typer.BadParameter("state must be open or closed")
-    _post(device, "door", {"open": state == "open"}, username, http_password)
+    return {"open": state == "open"}
 
 
-@vto_app.command("exit-button")
-def exit_button(
-    device: str = DEVICE, username: str = USERNAME, http_password: str | None = PASSWORD
-) -> None:
+@control("exit-button")
+def exit_button() -> dict[str, Any]:
     """Press the exit button."""
-    _post(device, "exit-button", {}, username, http_password)
+    return {}
 
 
-@vto_app.command()
-def status(
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    device: str = DEVICE,
-    username: str = USERNAME,
-    http_password: str | None = PASSWORD,
-) -> None:
+@status_command(vto_app, DEVICE)
+def status(state: dict[str, Any]) -> str:
     """The unit's state: registration, call, RTP counters, door."""
-    auth = httpx.DigestAuth(username, http_password) if http_password else None
-    try:
-        response = httpx.get(f"{device.rstrip('/')}/openpss/control/status", auth=auth, timeout=10)
-    except httpx.HTTPError as exc:
-        typer.echo(f"cannot reach {device}: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    if response.status_code != 200:
-        typer.echo(f"device refused ({response.status_code})", err=True)
-        raise typer.Exit(1)
-    state = response.json()
-    if as_json:
-        typer.echo(json.dumps(state))
-        return
     call = state["call"]
-    typer.echo(
+    return (
         f"VTO {state['vto_number']}: {'registered' if state['registered'] else 'not registered'}"
         f", call {call['state']} {call['peer']}, door {state['door']}, lock {state['lock']}"
     )
@@ -319,12 +250,8 @@ def rooms(
 ) -> None:
     """Room No. Management of a unit that is the SIP server (no option: list with status)."""
     if not (add or batch or clear):
-        auth = httpx.DigestAuth(username, http_password) if http_password else None
-        response = httpx.get(f"{device.rstrip('/')}/openpss/control/rooms", auth=auth, timeout=10)
-        if response.status_code != 200:
-            typer.echo(f"device refused ({response.status_code})", err=True)
-            raise typer.Exit(1)
-        typer.echo(json.dumps(response.json()))
+        listed = control_request("GET", device, "rooms", username, http_password)
+        typer.echo(json.dumps(listed))
         return
     body: dict[str, Any] = {"add": [{"number": number} for number in add]}
     if clear:
@@ -335,19 +262,16 @@ def rooms(
             raise typer.BadParameter("--batch is LAYERS,ROOMS_PER_LAYER,FIRST_FLOOR,SECOND_FLOOR")
         names = ("layers", "rooms_per_layer", "first_floor", "second_floor")
         body = {"batch": dict(zip(names, map(int, parts), strict=True))}
-    _post(device, "rooms", body, username, http_password)
+    post_action(device, "rooms", body, username, http_password)
 
 
-@vto_app.command()
+@control()
 def vtos(
     add: list[str] = typer.Option(
         [], help="VTO_NO[:REGISTER_PASSWORD[:IP]] to add (repeat the option)."
     ),
     remove: list[str] = typer.Option([], help="VTO number to delete (repeat the option)."),
-    device: str = DEVICE,
-    username: str = USERNAME,
-    http_password: str | None = PASSWORD,
-) -> None:
+) -> dict[str, Any]:
     """VTO No. Management of a unit that is the SIP server."""
     entries = []
     for item in add:
@@ -357,19 +281,16 @@ def vtos(
         if password:
             entry["register_password"] = password
         entries.append(entry)
-    _post(device, "vtos", {"add": entries, "remove": remove}, username, http_password)
+    return {"add": entries, "remove": remove}
 
 
-@vto_app.command("facade")
+@control("facade")
 def facade_layout(
     modules: str = typer.Argument(
         ..., help="Modules top to bottom, e.g. 'camera:101,button2:102:888888,keyboard,card'."
     ),
     model: str | None = typer.Option(None, help="Model, e.g. VTO4202F-MB5."),
-    device: str = DEVICE,
-    username: str = USERNAME,
-    http_password: str | None = PASSWORD,
-) -> None:
+) -> dict[str, Any]:
     """Façade Layout: modules and the room number behind each call key."""
     layout = []
     for item in modules.split(","):
@@ -378,7 +299,7 @@ def facade_layout(
     body: dict[str, Any] = {"modules": layout}
     if model:
         body["model"] = model
-    _post(device, "facade", body, username, http_password)
+    return body
 
 
 def register(app: typer.Typer) -> None:

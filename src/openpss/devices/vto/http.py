@@ -20,37 +20,29 @@ import base64
 import binascii
 import logging
 import re
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from openpss.devices.common.http import NOT_INITIALIZED, ControlAction, DeviceHttp, identity
 from openpss.devices.vto.config import apply_set_config, read_table
 from openpss.devices.vto.dhip import HARDWARE_VERSION, SOFTWARE_BUILD, SOFTWARE_VERSION
 from openpss.devices.vto.entities import DoorMode, Room, UnlockResult, VtoEntry, VtoError
 from openpss.devices.vto.http_access import AccessHandlers
-from openpss.devices.vto.model import ADMIN_USER, DoorStation
+from openpss.devices.vto.model import DoorStation
 from openpss.devices.vto.scene import snapshot_jpeg
-from openpss.protocols.dahua_http.codec import flatten_config
-from openpss.protocols.dahua_http.events import EventPart
 from openpss.protocols.dahua_http.server import (
     CgiError,
     CgiRequest,
-    DigestGuard,
-    EventHub,
-    build_cgi_app,
-    event_stream_response,
     kv_response,
     ok_response,
 )
 
 logger = logging.getLogger(__name__)
 
-LOOPBACK = {"127.0.0.1", "::1"}
-VENDOR = "OpenPSS"
 EVENT_CODES = (
     "AccessControl",
     "AlarmLocal",
@@ -70,73 +62,60 @@ EVENT_CODES = (
 SNAPSHOT_SIZE = (1280, 720)
 KEY_TOKENS = re.compile(r"\{call\}|\{centre\}|.")
 
-ControlAction = Callable[[dict[str, Any]], Any]
 
-
-class VtoHttp:
+class VtoHttp(DeviceHttp):
     """The door station's HTTP application (Starlette)."""
+
+    event_codes = EVENT_CODES
+    not_ready_message = f"{NOT_INITIALIZED} (Device Init)"
 
     def __init__(self, station: DoorStation) -> None:
         self.station = station
-        self.hub = EventHub()
         self.access = AccessHandlers(station)
-        self.guard = DigestGuard(station.serial, self._ha1_for, self._not_ready)
+        super().__init__(
+            station.serial,
+            admin_ha1=lambda: station.admin_ha1,
+            read_config=partial(read_table, station),
+            apply_config=partial(apply_set_config, station),
+            cgi={
+                "global": self.global_cgi,
+                "accessControl": self.access_control,
+                "snapshot": self.snapshot,
+                **self.access.handlers(),
+            },
+            control=[
+                Route("/openpss/control/status", self.control_status, methods=["GET"]),
+                Route("/openpss/control/rooms", self.control_rooms, methods=["GET"]),
+                Route("/openpss/control/initialize", self.control_initialize, methods=["POST"]),
+                Route("/openpss/control/{action}", self.control, methods=["POST"]),
+            ],
+            status=station.status,
+        )
 
-    def _ha1_for(self, username: str) -> str | None:
-        return self.station.admin_ha1 if username == ADMIN_USER else None
+    def identity(self) -> dict[str, dict[str, Any]]:
+        """magicBox identity (the device type is the facade's model)."""
+        s = self.station
+        return identity(
+            device_type=s.facade.model,
+            device_class="VTO",
+            serial=s.serial,
+            machine_name=f"VTO{s.settings.vto_number}",
+            software_version=f"{SOFTWARE_VERSION},build:{SOFTWARE_BUILD}",
+            hardware_version=HARDWARE_VERSION,
+        )
 
-    def _not_ready(self) -> str | None:
-        if not self.station.initialized:
-            return "Device not initialized: set the admin password first (Device Init)"
-        return None
+    def result_json(self, result: Any) -> Any:
+        """Unlock results as JSON objects."""
+        return _jsonable(result)
 
-    def publish(self, code: str, action: str, data: dict[str, Any]) -> None:
-        """Send a model event to every attached event stream."""
-        self.hub.publish(EventPart(code=code, action=action, index=0, data=data))
-
-    def app(self, lifespan: Any = None) -> Starlette:
-        """The ASGI application."""
-        handlers = {
-            "magicBox": self.magic_box,
-            "global": self.global_cgi,
-            "configManager": self.config_manager,
-            "eventManager": self.event_manager,
-            "accessControl": self.access_control,
-            "snapshot": self.snapshot,
-            **self.access.handlers(),
-        }
-        routes = [
-            Route("/openpss/control/status", self.control_status, methods=["GET"]),
-            Route("/openpss/control/rooms", self.control_rooms, methods=["GET"]),
-            Route("/openpss/control/initialize", self.control_initialize, methods=["POST"]),
-            Route("/openpss/control/{action}", self.control, methods=["POST"]),
-        ]
-        return build_cgi_app(self.guard, handlers, routes, lifespan=lifespan)
+    def initialize(self, body: dict[str, Any]) -> None:
+        """Device Init: ``{"password": ..., "email": ...}`` while uninitialized."""
+        self.station.initialize(str(body.get("password", "")), str(body.get("email", "")))
 
     # --- CGI -----------------------------------------------------------------------------
 
-    async def magic_box(self, call: CgiRequest) -> Response:
-        """Identity."""
-        s = self.station
-        model = s.facade.model
-        answers: dict[str, dict[str, Any]] = {
-            "getDeviceType": {"type": model},
-            "getDeviceClass": {"type": "VTO"},
-            "getSerialNo": {"sn": s.serial},
-            "getMachineName": {"name": f"VTO{s.settings.vto_number}"},
-            "getSoftwareVersion": {"version": f"{SOFTWARE_VERSION},build:{SOFTWARE_BUILD}"},
-            "getHardwareVersion": {"version": HARDWARE_VERSION},
-            "getVendor": {"vendor": VENDOR},
-            "getSystemInfo": {
-                "deviceType": model,
-                "hardwareVersion": HARDWARE_VERSION,
-                "processor": "virtual",
-                "serialNumber": s.serial,
-                "updateSerial": model,
-            },
-        }
-        if call.action in answers:
-            return kv_response(answers[call.action])
+    def magic_box_action(self, call: CgiRequest) -> Response:
+        """reboot (the virtual unit keeps running)."""
         if call.action == "reboot":
             logger.info("reboot requested over HTTP (virtual device keeps running)")
             return ok_response()
@@ -146,29 +125,6 @@ class VtoHttp:
         """getCurrentTime (UTC wall time)."""
         if call.action == "getCurrentTime":
             return kv_response({"result": self.station.clock().strftime("%Y-%m-%d %H:%M:%S")})
-        raise CgiError("Bad Request!")
-
-    async def config_manager(self, call: CgiRequest) -> Response:
-        """getConfig (``table.X.Y=v``) and setConfig (AccessControl, VideoTalk)."""
-        try:
-            if call.action == "getConfig":
-                name = call.require("name")
-                return kv_response(flatten_config(name, read_table(self.station, name)))
-            if call.action == "setConfig":
-                apply_set_config(
-                    self.station, {k: v for k, v in call.params.items() if k != "action"}
-                )
-                return ok_response()
-        except VtoError as exc:
-            raise CgiError(str(exc)) from exc
-        raise CgiError("Bad Request!")
-
-    async def event_manager(self, call: CgiRequest) -> Response:
-        """attach (multipart stream) and getCaps."""
-        if call.action == "attach":
-            return event_stream_response(self.hub, call.params)
-        if call.action == "getCaps":
-            return kv_response({f"caps.{code}": True for code in EVENT_CODES})
         raise CgiError("Bad Request!")
 
     async def access_control(self, call: CgiRequest) -> Response:
@@ -197,53 +153,15 @@ class VtoHttp:
 
     # --- control -------------------------------------------------------------------------
 
-    def _denied(self, request: Request) -> Response | None:
-        host = request.client.host if request.client else ""
-        if host not in LOOPBACK:
-            return JSONResponse({"detail": "the control API answers loopback only"}, 403)
-        if not self.station.initialized:
-            return None
-        return self.guard.check(request)
-
     async def control_status(self, request: Request) -> Response:
         """The unit's state (``status --json``)."""
-        denied = self._denied(request)
+        denied = self.control_denied(request)
         return denied or JSONResponse(self.station.status())
 
     async def control_rooms(self, request: Request) -> Response:
         """Room and VTO lists with who is registered."""
-        denied = self._denied(request)
+        denied = self.control_denied(request)
         return denied or JSONResponse(self.station.room_list())
-
-    async def control_initialize(self, request: Request) -> Response:
-        """Device Init: ``{"password": ..., "email": ...}`` while uninitialized."""
-        host = request.client.host if request.client else ""
-        if host not in LOOPBACK:
-            return JSONResponse({"detail": "the control API answers loopback only"}, 403)
-        try:
-            body = await request.json()
-            self.station.initialize(str(body.get("password", "")), str(body.get("email", "")))
-        except (ValueError, AttributeError) as exc:
-            return JSONResponse({"detail": str(exc)}, 422)
-        return JSONResponse({"initialized": True})
-
-    async def control(self, request: Request) -> Response:
-        """One hardware action."""
-        denied = self._denied(request)
-        if denied is not None:
-            return denied
-        action = self.actions().get(request.path_params["action"])
-        if action is None:
-            names = ", ".join(sorted(self.actions()))
-            return JSONResponse({"detail": f"unknown control action; one of {names}"}, 404)
-        try:
-            body = await request.json() if await request.body() else {}
-            if not isinstance(body, dict):
-                raise VtoError("body must be a JSON object")
-            result = action(body)
-        except (ValueError, KeyError, TypeError) as exc:
-            return JSONResponse({"detail": str(exc)}, 422)
-        return JSONResponse({"result": _jsonable(result), "status": self.station.status()})
 
     def actions(self) -> dict[str, ControlAction]:
         """Control action name -> handler."""

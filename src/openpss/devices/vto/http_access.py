@@ -18,7 +18,6 @@ Same forms as the attendance terminal (the platform pushes to both with one clie
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import itertools
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from openpss.devices.common.access import batch_entries, decode_templates
 from openpss.devices.vto.entities import AccessUser, Record, VtoError
 from openpss.devices.vto.model import DoorStation
 from openpss.protocols.dahua_http.codec import RecordPage, parse_indexed_params
@@ -38,23 +38,11 @@ from openpss.protocols.dahua_http.server import (
     ok_response,
 )
 
-MAX_BATCH = 100  # entries per insertMulti/updateMulti/removeMulti call (as the terminal)
 MAX_FIND_COUNT = 1024
 MAX_FIND_SESSIONS = 16  # open startFind cursors; the oldest is dropped beyond this
 DURESS_CARD_TYPE = 5  # Dahua NetSDK: NET_ACCESSCTLCARD_TYPE 5 = duress card
 RECORD_NAMES = {"AccessControlCardRec": "unlock", "VideoTalkLog": "call", "AlarmRecord": "alarm"}
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-
-
-def _entries(body: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    entries = body.get(key)
-    if not isinstance(entries, list) or not entries:
-        raise CgiError(f"Body needs a non-empty {key} array")
-    if len(entries) > MAX_BATCH:
-        raise CgiError(f"At most {MAX_BATCH} entries per call in {key}, not {len(entries)}")
-    if not all(isinstance(e, dict) for e in entries):
-        raise CgiError(f"Every {key} entry must be a JSON object")
-    return entries
 
 
 def parse_find_time(text: str) -> dt.datetime:
@@ -105,7 +93,7 @@ class AccessHandlers:
         """insertMulti / updateMulti / removeMulti / removeAll / startFind+doFind."""
         users = self.station.users
         if call.action in ("insertMulti", "updateMulti"):
-            entries = _entries(await call.json_body(), "UserList")
+            entries = batch_entries(await call.json_body(), "UserList")
             changed = []
             for entry in entries:
                 user_id = str(entry.get("UserID", "")).strip()
@@ -137,7 +125,7 @@ class AccessHandlers:
         """insertMulti / updateMulti (moves a card) / removeMulti / removeAll."""
         users = self.station.users
         if call.action in ("insertMulti", "updateMulti"):
-            entries = _entries(await call.json_body(), "CardList")
+            entries = batch_entries(await call.json_body(), "CardList")
             changed: dict[str, AccessUser] = {}
             for entry in entries:
                 card = str(entry.get("CardNo", "")).strip().upper()
@@ -174,12 +162,12 @@ class AccessHandlers:
         """insertMulti (appends) / updateMulti (replaces) / removeMulti."""
         users = self.station.users
         if call.action in ("insertMulti", "updateMulti"):
-            entries = _entries(await call.json_body(), "FingerprintList")
+            entries = batch_entries(await call.json_body(), "FingerprintList")
             changed = []
             for entry in entries:
                 user_id = str(entry.get("UserID", "")).strip()
                 base = users.get(user_id) or AccessUser(user_id)
-                templates = _templates(entry)
+                templates = decode_templates(entry)
                 keep = base.fingerprints if call.action == "insertMulti" else []
                 duress = int(entry.get("DuressIndex", 0) or 0)
                 index = len(keep) + duress - 1 if duress else base.duress_fingerprint
@@ -291,13 +279,3 @@ def _int_param(call: CgiRequest, key: str, default: int) -> int:
     if not text.isdigit():
         raise CgiError(f"{key} must be a non-negative integer, not {text!r}")
     return int(text)
-
-
-def _templates(entry: dict[str, Any]) -> list[bytes]:
-    data = entry.get("FingerprintData", [])
-    if isinstance(data, str):
-        data = [data]
-    try:
-        return [base64.b64decode(str(item), validate=True) for item in data]
-    except binascii.Error as exc:
-        raise CgiError("FingerprintData must be base64 templates") from exc

@@ -25,6 +25,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from openpss.devices.common.audio import AudioSource as AudioSource
 from openpss.devices.vto.scene import render_array
 from openpss.protocols.rtp import g711
 from openpss.protocols.rtp.codec import RtpPacket, SenderReport, SourceDescription, ntp_time
@@ -37,7 +38,6 @@ logger = logging.getLogger(__name__)
 VIDEO_PT, VIDEO_CLOCK = 96, 90_000  # dynamic payload type; RFC 6184 §8.2.1 clock rate
 AUDIO_PACKET_S = g711.SAMPLES_PER_PACKET / g711.CLOCK_RATE
 SR_INTERVAL_S = 2.0  # RTCP sender reports (RFC 3550 §6.2 minimum interval is 5 s at low rates)
-TONE_HZ = 440.0
 SUBTYPES = {0: (1280, 720), 1: (640, 360)}  # main and sub stream
 
 
@@ -109,40 +109,6 @@ def sprop_parameter_sets(width: int, height: int, fps: int) -> tuple[str, str]:
     pps = next(n for n in nals if nal_type(n) == NAL_PPS)
     sets = ",".join(base64.b64encode(n).decode() for n in (sps, pps))
     return sets, sps[1:4].hex()
-
-
-class AudioSource:
-    """16-bit 8 kHz mono samples: a tone, or a file decoded and resampled by PyAV, looped."""
-
-    def __init__(self, path: Path | None = None) -> None:
-        self.samples = _load_audio(path) if path is not None else None
-        self.position = 0
-
-    def next_packet(self) -> np.ndarray:
-        """The next 20 ms of samples."""
-        count = g711.SAMPLES_PER_PACKET
-        if self.samples is None or not len(self.samples):
-            chunk = g711.tone(TONE_HZ, self.position, count)
-        else:
-            index = (np.arange(count) + self.position) % len(self.samples)
-            chunk = self.samples[index]
-        self.position += count
-        return chunk
-
-
-def _load_audio(path: Path) -> np.ndarray:
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=g711.CLOCK_RATE)
-    chunks = []
-    try:
-        with av.open(str(path)) as container:
-            for frame in container.decode(audio=0):
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1))
-    except (av.FFmpegError, OSError, IndexError) as exc:
-        raise ValueError(f"{path} is not a readable audio file: {exc}") from exc
-    if not chunks:
-        raise ValueError(f"{path} holds no audio")
-    return np.concatenate(chunks).astype(np.int16)
 
 
 class LiveStream:

@@ -22,6 +22,8 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from openpss.devices.common.passwords import admin_password_problem
+from openpss.devices.common.store import keep_record
 from openpss.devices.vto.access import AccessMixin
 from openpss.devices.vto.calls import CallLink, CallMixin, NoCallLink
 from openpss.devices.vto.directory import Directory, batch_numbers
@@ -46,7 +48,6 @@ from openpss.protocols.dahua_http.digest import ha1_of, realm_for
 logger = logging.getLogger(__name__)
 
 ADMIN_USER = "admin"
-MIN_ADMIN_PASSWORD, MAX_ADMIN_PASSWORD = 8, 32  # manual Appendix 1: "not less than 8"
 RECORD_KINDS = ("call", "unlock", "alarm")
 DEFAULT_MODEL = "VTO4202F-MB5"
 
@@ -57,21 +58,9 @@ def _utcnow() -> dt.datetime:
 
 def check_admin_password(password: str) -> str:
     """8-32 characters without blanks, at least two kinds (manual Appendix 1)."""
-    if not MIN_ADMIN_PASSWORD <= len(password) <= MAX_ADMIN_PASSWORD or any(
-        c.isspace() for c in password
-    ):
-        raise VtoError("the admin password must be 8-32 characters without blanks")
-    kinds = [
-        any(c.isupper() for c in password),
-        any(c.islower() for c in password),
-        any(c.isdigit() for c in password),
-        any(not c.isalnum() for c in password),
-    ]
-    if sum(kinds) < 2:
-        raise VtoError(
-            "the admin password needs at least two kinds of: upper-case, lower-case, digits, "
-            "symbols (manual Appendix 1)"
-        )
+    problem = admin_password_problem(password)
+    if problem is not None:
+        raise VtoError(problem)
     return password
 
 
@@ -309,14 +298,7 @@ class DoorStation(CallMixin, AccessMixin):
         rec_no = self.next_rec_no[kind]
         self.next_rec_no[kind] = rec_no + 1
         record = Record(kind, rec_no, now, {**data, "RecNo": rec_no, "CreateTime": _epoch(now)})
-        records = self.records[kind]
-        records.append(record)
-        if self.store is not None:
-            self.store.append_record(record)
-        if len(records) > MAX_RECORDS:
-            del records[: len(records) - MAX_RECORDS]
-            if self.store is not None:
-                self.store.drop_records_before(kind, records[0].rec_no)
+        keep_record(self.records[kind], record, self.store, MAX_RECORDS)
         return record
 
     def find_records(

@@ -23,16 +23,17 @@ import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from openpss.devices.vto.calls import NoCallLink
 from openpss.devices.vto.entities import MAX_MONITOR_STREAMS, SIP_REALM, CallState
 from openpss.devices.vto.model import DoorStation
-from openpss.protocols.rtp.codec import is_rtcp
+from openpss.protocols.rtp.endpoint import RtpPort, open_rtp_ports
 from openpss.protocols.sip.accounts import ServerEvents
 from openpss.protocols.sip.digest import DigestClient
 from openpss.protocols.sip.errors import SipParseError
-from openpss.protocols.sip.sdp import SessionDescription, build_answer
+from openpss.protocols.sip.sdp import SessionDescription, build_answer, build_offer
 from openpss.protocols.sip.server import SipServer
 from openpss.protocols.sip.transport import Peer
 from openpss.protocols.sip.ua import (
@@ -92,25 +93,12 @@ class VtoServerEvents(ServerEvents):
             self.station.online.discard(username)
 
 
-class _Receiver(asyncio.DatagramProtocol):
-    def __init__(self, media: CallMedia, kind: str) -> None:
-        self.media, self.kind = media, kind
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        if not is_rtcp(data):
-            self.media.received(self.kind)
-
-
 class CallMedia:
     """RTP of one call: our sub stream out, the far end's audio and video in (counted)."""
 
     def __init__(self, station: DoorStation, stream: LiveStream, host: str) -> None:
         self.station, self.stream, self.host = station, stream, host
-        self.receivers: dict[str, _Receiver] = {}
+        self.receivers: dict[str, RtpPort] = {}
         self.remote: dict[int, tuple[str, int]] = {}  # track -> (address, RTP port)
         self.payload_types: dict[int, int] = {}  # track -> payload type the far end expects
         self.video_in = 0
@@ -118,40 +106,25 @@ class CallMedia:
 
     async def open(self) -> None:
         """Bind the local RTP ports."""
-        loop = asyncio.get_running_loop()
-        for kind in ("audio", "video"):
-            _, receiver = await loop.create_datagram_endpoint(
-                lambda kind=kind: _Receiver(self, kind),  # type: ignore[misc]
-                local_addr=(self.host, 0),
-            )
-            self.receivers[kind] = receiver
+        handlers = {kind: partial(self.received, kind) for kind in ("audio", "video")}
+        self.receivers = await open_rtp_ports(self.host, handlers)
 
     def port(self, kind: str) -> int:
         """Our RTP port for ``kind``."""
-        transport = self.receivers[kind].transport
-        assert transport is not None
-        return int(transport.get_extra_info("sockname")[1])
+        return self.receivers[kind].port
 
     def offer(self) -> bytes:
         """SDP offer: PCMU + telephone-event audio, H.264 video, send and receive."""
-        fmtp = self.stream.tracks[0].fmtp
-        lines = [
-            "v=0",
-            f"o=openpss-vto 1 1 IN IP4 {self.host}",
-            "s=VTO call",
-            f"c=IN IP4 {self.host}",
-            "t=0 0",
-            f"m=audio {self.port('audio')} RTP/AVP 0 101",
-            "a=rtpmap:0 PCMU/8000",
-            "a=rtpmap:101 telephone-event/8000",
-            "a=fmtp:101 0-15",
-            "a=sendrecv",
-            f"m=video {self.port('video')} RTP/AVP 96",
-            "a=rtpmap:96 H264/90000",
-            f"a=fmtp:96 {fmtp}",
-            "a=sendrecv",
-        ]
-        return ("\r\n".join(lines) + "\r\n").encode()
+        offer = build_offer(
+            address=self.host,
+            audio_port=self.port("audio"),
+            video_port=self.port("video"),
+            origin="openpss-vto",
+            session_name="VTO call",
+            audio_codecs=("PCMU",),
+            h264_fmtp=self.stream.tracks[0].fmtp,
+        )
+        return bytes(offer)
 
     def start(self, answer: bytes) -> None:
         """Send to where the answer says, from the shared sub stream."""
@@ -184,7 +157,7 @@ class CallMedia:
         if not rtcp:
             self.station.rtp["video_out" if track == 0 else "audio_out"] += 1
 
-    def received(self, kind: str) -> None:
+    def received(self, kind: str, packet: bytes) -> None:
         """Count an RTP packet from the far end."""
         if kind == "audio":
             self.station.rtp["audio_in"] += 1
@@ -196,8 +169,7 @@ class CallMedia:
         if self.started:
             self.stream.remove_sink(self.sink)
         for receiver in self.receivers.values():
-            if receiver.transport is not None:
-                receiver.transport.close()
+            receiver.close()
 
 
 class SipLink:

@@ -106,6 +106,18 @@ class SendStatus(enum.StrEnum):
     failed = "failed"
 
 
+class Delivery:
+    """How far the delivery of something to one device got; retried with backoff."""
+
+    status: Mapped[SendStatus] = mapped_column(
+        Enum(SendStatus, native_enum=False, length=16), default=SendStatus.pending, index=True
+    )
+    reason: Mapped[str] = mapped_column(String(255), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class UnlockPassword(Base):
     """A room's unlock password (2.3), encrypted: the platform sends it to the devices in clear."""
 
@@ -119,7 +131,7 @@ class UnlockPassword(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class UnlockPasswordSend(Base):
+class UnlockPasswordSend(Delivery, Base):
     """Delivery of a room's unlock password to one VTO or VTH, retried with backoff."""
 
     __tablename__ = "intercom_unlock_send"
@@ -132,13 +144,6 @@ class UnlockPasswordSend(Base):
     device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"))
     # True once the password was deleted: the VTO must forget it (the room's access user).
     remove: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[SendStatus] = mapped_column(
-        Enum(SendStatus, native_enum=False, length=16), default=SendStatus.pending, index=True
-    )
-    reason: Mapped[str] = mapped_column(String(255), default="")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class MemberKind(enum.StrEnum):
@@ -192,7 +197,7 @@ class InformationRelease(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class InformationDelivery(Base):
+class InformationDelivery(Delivery, Base):
     """Delivery of a release to one device, retried with backoff like unlock passwords."""
 
     __tablename__ = "intercom_information_delivery"
@@ -203,10 +208,3 @@ class InformationDelivery(Base):
         ForeignKey("intercom_information.id", ondelete="CASCADE"), index=True
     )
     device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"))
-    status: Mapped[SendStatus] = mapped_column(
-        Enum(SendStatus, native_enum=False, length=16), default=SendStatus.pending, index=True
-    )
-    reason: Mapped[str] = mapped_column(String(255), default="")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -21,6 +22,7 @@ from openpss.platform.intercom.schemas import (
     RoomCreate,
     RoomUpdate,
 )
+from openpss.platform.security.audit import Actor
 from openpss.platform.web import flash
 from openpss.platform.web.templating import render
 
@@ -113,155 +115,123 @@ async def _act(
     return render(request, "intercom/buildings.html", context, status_code=status)
 
 
-@router.post("/intercom/buildings/levels", response_model=None)
-async def save_levels(request: Request, session: SessionDep, principal: Operator) -> Response:
+@dataclass(frozen=True)
+class FormCall:
+    """Who posted a building-manager form, the session, and the ids in the form's path."""
+
+    session: Session
+    actor: Actor
+    secret_key: str
+    ids: dict[str, int]
+
+
+FormAction = Callable[[FormCall, dict[str, str]], str]
+
+
+def form_post(path: str) -> Callable[[FormAction], FormAction]:
+    """Register ``action(call, form) -> notice`` as the console's ``POST path`` (see ``_act``)."""
+
+    def register(action: FormAction) -> FormAction:
+        async def post(
+            request: Request, session: SessionDep, settings: SettingsDep, principal: Operator
+        ) -> Response:
+            request.state.principal = principal
+            ids = {k: int(v) for k, v in request.path_params.items()}
+            call = FormCall(session, principal.actor, settings.secret_key, ids)
+            return await _act(request, session, lambda form: action(call, form))
+
+        post.__doc__ = action.__doc__
+        router.add_api_route(
+            path, post, methods=["POST"], response_model=None, name=action.__name__
+        )
+        return action
+
+    return register
+
+
+@form_post("/intercom/buildings/levels")
+def save_levels(call: FormCall, form: dict[str, str]) -> str:
     """Save the level setting."""
-    request.state.principal = principal
-
-    def action(form: dict[str, str]) -> str:
-        data = LevelsUpdate(use_building="use_building" in form, use_unit="use_unit" in form)
-        buildings.set_levels(session=session, actor=principal.actor, data=data)
-        return "Organization levels saved."
-
-    return await _act(request, session, action)
+    data = LevelsUpdate(use_building="use_building" in form, use_unit="use_unit" in form)
+    buildings.set_levels(session=call.session, actor=call.actor, data=data)
+    return "Organization levels saved."
 
 
-@router.post("/intercom/buildings/nodes", response_model=None)
-async def add_node(request: Request, session: SessionDep, principal: Operator) -> Response:
+@form_post("/intercom/buildings/nodes")
+def add_node(call: FormCall, form: dict[str, str]) -> str:
     """Add a building or unit."""
-    request.state.principal = principal
-
-    def action(form: dict[str, str]) -> str:
-        node = buildings.add_node(
-            session=session, actor=principal.actor, data=NodeCreate.model_validate(form)
-        )
-        return f"{buildings.describe(node)} added."
-
-    return await _act(request, session, action)
+    data = NodeCreate.model_validate(form)
+    node = buildings.add_node(session=call.session, actor=call.actor, data=data)
+    return f"{buildings.describe(node)} added."
 
 
-@router.post("/intercom/buildings/nodes/{node_id}/rename", response_model=None)
-async def rename_node(
-    node_id: int, request: Request, session: SessionDep, principal: Operator
-) -> Response:
+@form_post("/intercom/buildings/nodes/{node_id:int}/rename")
+def rename_node(call: FormCall, form: dict[str, str]) -> str:
     """Rename the community, a building or a unit."""
-    request.state.principal = principal
-
-    def action(form: dict[str, str]) -> str:
-        data = NodeUpdate.model_validate(form)
-        node = buildings.rename_node(
-            session=session, actor=principal.actor, node_id=node_id, name=data.name
-        )
-        return f"{buildings.describe(node)} renamed to {node.name}."
-
-    return await _act(request, session, action)
+    name = NodeUpdate.model_validate(form).name
+    node = buildings.rename_node(
+        session=call.session, actor=call.actor, node_id=call.ids["node_id"], name=name
+    )
+    return f"{buildings.describe(node)} renamed to {node.name}."
 
 
-@router.post("/intercom/buildings/nodes/{node_id}/delete", response_model=None)
-async def delete_node(
-    node_id: int, request: Request, session: SessionDep, principal: Operator
-) -> Response:
+@form_post("/intercom/buildings/nodes/{node_id:int}/delete")
+def delete_node(call: FormCall, form: dict[str, str]) -> str:
     """Delete a building or unit."""
-    request.state.principal = principal
-
-    def action(form: dict[str, str]) -> str:
-        buildings.delete_node(session=session, actor=principal.actor, node_id=node_id)
-        return "Deleted."
-
-    return await _act(request, session, action)
+    buildings.delete_node(session=call.session, actor=call.actor, node_id=call.ids["node_id"])
+    return "Deleted."
 
 
-@router.post("/intercom/buildings/rooms", response_model=None)
-async def add_room(request: Request, session: SessionDep, principal: Operator) -> Response:
+@form_post("/intercom/buildings/rooms")
+def add_room(call: FormCall, form: dict[str, str]) -> str:
     """Add a room under a unit."""
-    request.state.principal = principal
-
-    def action(form: dict[str, str]) -> str:
-        room = rooms.add_room(
-            session=session, actor=principal.actor, data=RoomCreate.model_validate(form)
-        )
-        return f"Room {rooms.room_read(session, room).organization} added."
-
-    return await _act(request, session, action)
+    data = RoomCreate.model_validate(form)
+    room = rooms.add_room(session=call.session, actor=call.actor, data=data)
+    return f"Room {rooms.room_read(call.session, room).organization} added."
 
 
-@router.post("/intercom/buildings/rooms/{room_id}/edit", response_model=None)
-async def edit_room(
-    room_id: int, request: Request, session: SessionDep, principal: Operator
-) -> Response:
+@form_post("/intercom/buildings/rooms/{room_id:int}/edit")
+def edit_room(call: FormCall, form: dict[str, str]) -> str:
     """Change a room's number or name."""
-    request.state.principal = principal
-
-    def action(form: dict[str, str]) -> str:
-        data = RoomUpdate.model_validate({k: v for k, v in form.items() if v})
-        room = rooms.update_room(session=session, actor=principal.actor, room_id=room_id, data=data)
-        return f"Room {rooms.room_read(session, room).organization} saved."
-
-    return await _act(request, session, action)
+    data = RoomUpdate.model_validate({k: v for k, v in form.items() if v})
+    room = rooms.update_room(
+        session=call.session, actor=call.actor, room_id=call.ids["room_id"], data=data
+    )
+    return f"Room {rooms.room_read(call.session, room).organization} saved."
 
 
-@router.post("/intercom/buildings/rooms/{room_id}/delete", response_model=None)
-async def delete_room(
-    room_id: int, request: Request, session: SessionDep, principal: Operator
-) -> Response:
+@form_post("/intercom/buildings/rooms/{room_id:int}/delete")
+def delete_room(call: FormCall, form: dict[str, str]) -> str:
     """Delete a room."""
-    request.state.principal = principal
-
-    def action(form: dict[str, str]) -> str:
-        rooms.delete_room(session=session, actor=principal.actor, room_id=room_id)
-        return "Room deleted."
-
-    return await _act(request, session, action)
+    rooms.delete_room(session=call.session, actor=call.actor, room_id=call.ids["room_id"])
+    return "Room deleted."
 
 
-@router.post("/intercom/buildings/rooms/{room_id}/password", response_model=None)
-async def set_password(
-    room_id: int,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: Operator,
-) -> Response:
+@form_post("/intercom/buildings/rooms/{room_id:int}/password")
+def set_password(call: FormCall, form: dict[str, str]) -> str:
     """Add or change a room's unlock password (sent to its devices automatically)."""
-    request.state.principal = principal
-
-    def action(form: dict[str, str]) -> str:
-        passwords.set_password(
-            session=session,
-            actor=principal.actor,
-            secret_key=settings.secret_key,
-            room_id=room_id,
-            password=form.get("password", ""),
-            confirm=form.get("confirm", ""),
-        )
-        return "Unlock password saved; sending it to the room's devices."
-
-    return await _act(request, session, action)
+    passwords.set_password(
+        session=call.session,
+        actor=call.actor,
+        secret_key=call.secret_key,
+        room_id=call.ids["room_id"],
+        password=form.get("password", ""),
+        confirm=form.get("confirm", ""),
+    )
+    return "Unlock password saved; sending it to the room's devices."
 
 
-@router.post("/intercom/buildings/rooms/{room_id}/password/send", response_model=None)
-async def send_password(
-    room_id: int, request: Request, session: SessionDep, principal: Operator
-) -> Response:
+@form_post("/intercom/buildings/rooms/{room_id:int}/password/send")
+def send_password(call: FormCall, form: dict[str, str]) -> str:
     """Send the room's unlock password again."""
-    request.state.principal = principal
-
-    def action(form: dict[str, str]) -> str:
-        count = passwords.send_again(session=session, actor=principal.actor, room_id=room_id)
-        return f"Sending the unlock password to {count} device(s) again."
-
-    return await _act(request, session, action)
+    count = passwords.send_again(
+        session=call.session, actor=call.actor, room_id=call.ids["room_id"]
+    )
+    return f"Sending the unlock password to {count} device(s) again."
 
 
-@router.post("/intercom/buildings/rooms/{room_id}/password/delete", response_model=None)
-async def delete_password(
-    room_id: int, request: Request, session: SessionDep, principal: Operator
-) -> Response:
+@form_post("/intercom/buildings/rooms/{room_id:int}/password/delete")
+def delete_password(call: FormCall, form: dict[str, str]) -> str:
     """Delete the room's unlock password."""
-    request.state.principal = principal
-
-    def action(form: dict[str, str]) -> str:
-        passwords.delete_password(session=session, actor=principal.actor, room_id=room_id)
-        return "Unlock password deleted."
-
-    return await _act(request, session, action)
+    passwords.delete_password(session=call.session, actor=call.actor, room_id=call.ids["room_id"])
+    return "Unlock password deleted."

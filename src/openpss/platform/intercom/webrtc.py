@@ -19,7 +19,6 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
@@ -38,10 +37,11 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError
 
 from openpss.protocols.rtp import g711
-from openpss.protocols.rtp.codec import RtpError, RtpPacket, is_rtcp
+from openpss.protocols.rtp.codec import RtpError, RtpPacket
+from openpss.protocols.rtp.endpoint import RtpPort, open_rtp_ports
 from openpss.protocols.rtp.h264 import Depacketizer, H264PayloadError
 from openpss.protocols.sip.errors import SipParseError
-from openpss.protocols.sip.sdp import SessionDescription, build_answer
+from openpss.protocols.sip.sdp import SessionDescription, build_answer, build_offer
 
 logger = logging.getLogger(__name__)
 
@@ -68,19 +68,6 @@ def _host_candidates(use_ipv4: bool, use_ipv6: bool) -> list[str]:
 
 
 aioice.ice.get_host_addresses = _host_candidates  # aioice has no option for host candidates
-
-
-class _Udp(asyncio.DatagramProtocol):
-    def __init__(self, on_packet: Callable[[bytes], None]) -> None:
-        self.on_packet = on_packet
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        if not is_rtcp(data):
-            self.on_packet(data)
 
 
 class DeviceVideoTrack(MediaStreamTrack):
@@ -213,7 +200,7 @@ class DeviceMedia:
         self.host = host
         self.video_track = DeviceVideoTrack()
         self.audio_track = DeviceAudioTrack()
-        self.sockets: dict[str, _Udp] = {}
+        self.sockets: dict[str, RtpPort] = {}
         self.remote_audio: tuple[str, int] | None = None
         self.audio_pt = g711.PAYLOAD_TYPE_PCMU
         self.counters = dict.fromkeys(("video_in", "video_dropped", "audio_in", "audio_out"), 0)
@@ -235,20 +222,12 @@ class DeviceMedia:
 
     async def open(self) -> None:
         """Bind the two RTP ports."""
-        loop = asyncio.get_running_loop()
         handlers = {"audio": self._on_audio, "video": self._on_video}
-        for kind, handler in handlers.items():
-            _, protocol = await loop.create_datagram_endpoint(
-                lambda h=handler: _Udp(h),  # type: ignore[misc]
-                local_addr=(self.host, 0),
-            )
-            self.sockets[kind] = protocol
+        self.sockets = await open_rtp_ports(self.host, handlers)
 
     def port(self, kind: str) -> int:
         """Our RTP port of ``kind``."""
-        transport = self.sockets[kind].transport
-        assert transport is not None
-        return int(transport.get_extra_info("sockname")[1])
+        return self.sockets[kind].port
 
     def fresh_tracks(self) -> None:
         """New tracks for a new browser leg; the device mute carries over."""
@@ -267,22 +246,16 @@ class DeviceMedia:
 
     def offer(self) -> bytes:
         """An SDP offer for a call placed from the console: PCMU audio, H.264 video."""
-        lines = [
-            "v=0",
-            f"o=openpss 1 1 IN IP4 {self.host}",
-            "s=openpss console",
-            f"c=IN IP4 {self.host}",
-            "t=0 0",
-            f"m=audio {self.port('audio')} RTP/AVP 0 101",
-            "a=rtpmap:0 PCMU/8000",
-            "a=rtpmap:101 telephone-event/8000",
-            "a=sendrecv",
-            f"m=video {self.port('video')} RTP/AVP 96",
-            "a=rtpmap:96 H264/90000",
-            "a=fmtp:96 packetization-mode=1",
-            "a=recvonly",
-        ]
-        return ("\r\n".join(lines) + "\r\n").encode()
+        offer = build_offer(
+            address=self.host,
+            audio_port=self.port("audio"),
+            video_port=self.port("video"),
+            session_name="openpss console",
+            audio_codecs=("PCMU",),
+            h264_fmtp="packetization-mode=1",
+            video_direction="recvonly",
+        )
+        return bytes(offer)
 
     def learn_answer(self, answer: bytes) -> None:
         """Where the device's audio goes, from its SDP answer."""
@@ -406,8 +379,7 @@ class DeviceMedia:
     async def aclose(self) -> None:
         """Close the ports and the tracks; finish the recording after the pending pictures."""
         for protocol in self.sockets.values():
-            if protocol.transport is not None:
-                protocol.transport.close()
+            protocol.close()
         self.video_track.stop()
         self.audio_track.stop()
         loop = asyncio.get_running_loop()

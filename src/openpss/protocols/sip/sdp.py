@@ -155,6 +155,9 @@ def _c_address(value: str) -> str:
     return parts[2].split("/")[0]
 
 
+AUDIO_FORMATS = {"PCMA": "8", "PCMU": "0"}  # RFC 3551 static payload types
+
+
 def build_offer(
     *,
     address: str,
@@ -163,22 +166,27 @@ def build_offer(
     session_id: int = 1,
     direction: str = "sendrecv",
     h264_fmtp: str | None = "profile-level-id=42e01f;packetization-mode=1",
+    origin: str = "openpss",
+    session_name: str = "openpss",
+    audio_codecs: tuple[str, ...] = ("PCMA", "PCMU"),
+    video_direction: str | None = None,
 ) -> SessionDescription:
-    """An offer with PCMA, PCMU and telephone-event audio and/or H.264 video."""
+    """An offer with G.711 (``audio_codecs``) and telephone-event audio and/or H.264 video;
+    the video's direction is ``video_direction``, else ``direction``."""
     family = "IP6" if ":" in address else "IP4"
     lines = [
         ("v", "0"),
-        ("o", f"openpss {session_id} {session_id} IN {family} {address}"),
-        ("s", "openpss"),
+        ("o", f"{origin} {session_id} {session_id} IN {family} {address}"),
+        ("s", session_name),
         ("c", f"IN {family} {address}"),
         ("t", "0 0"),
     ]
     media = []
     if audio_port is not None:
-        audio = Media("audio", audio_port, "RTP/AVP", ["8", "0", "101"])
+        formats = [AUDIO_FORMATS[name] for name in audio_codecs]
+        audio = Media("audio", audio_port, "RTP/AVP", [*formats, "101"])
         audio.lines = [
-            ("a", "rtpmap:8 PCMA/8000"),
-            ("a", "rtpmap:0 PCMU/8000"),
+            *[("a", f"rtpmap:{AUDIO_FORMATS[name]} {name}/8000") for name in audio_codecs],
             ("a", "rtpmap:101 telephone-event/8000"),
             ("a", "fmtp:101 0-15"),
             ("a", direction),
@@ -189,7 +197,7 @@ def build_offer(
         video.lines = [("a", "rtpmap:96 H264/90000")]
         if h264_fmtp:
             video.lines.append(("a", f"fmtp:96 {h264_fmtp}"))
-        video.lines.append(("a", direction))
+        video.lines.append(("a", video_direction or direction))
         media.append(video)
     return SessionDescription(lines, media)
 
