@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from openpss.platform.db import session_scope
-from openpss.platform.devices.adapter import DahuaAdapter, base_url, dhip_hang_up
+from openpss.platform.devices import doors
+from openpss.platform.devices.adapter import dhip_hang_up
 from openpss.platform.devices.models import Device
 from openpss.platform.devices.service import device_password
+from openpss.platform.errors import DomainError
 from openpss.platform.events import Event, EventKind
 from openpss.platform.security.audit import Actor, record_audit
 from openpss.platform.settings import Settings
@@ -31,6 +33,8 @@ MAX_PAYLOAD = 64  # bytes; the longest valid payload is "always_closed"
 # Home Assistant MQTT lock: payload_open / payload_lock / payload_unlock.
 LOCK_PAYLOADS = {"OPEN": "open", "LOCK": "CloseAlways", "UNLOCK": "Normal"}
 MODE_PAYLOADS = {"always_open": "OpenAlways", "always_closed": "CloseAlways", "normal": "Normal"}
+# The door service's mode names of the AccessControl states.
+MODE_NAMES = {state: name for name, state in doors.DOOR_MODES.items()}
 # The lock state published after a command (HA lock state_locked / state_unlocked / state_open).
 LOCK_STATES = {
     "open": "OPEN",
@@ -82,65 +86,73 @@ def parse_command(prefix: str, topic: str, payload: bytes) -> DoorCommand:
     return DoorCommand(int(match[1]), int(match[2]), table[text])
 
 
-def _target(
-    session: Session, settings: Settings, command: DoorCommand
-) -> tuple[str, int, str, str]:
-    device = session.get(Device, command.device_id)
+def _hangup_target(session: Session, settings: Settings, device_id: int) -> tuple[str, str, str]:
+    device = session.get(Device, device_id)
     if device is None:
-        raise CommandError(f"no device {command.device_id}")
-    if command.action != "hangup" and not 1 <= command.door <= device.door_count:
-        raise CommandError(f"device {device.name} has no door {command.door}")
+        raise CommandError(f"no device {device_id}")
     try:
         password = device_password(settings=settings, device=device)
     except ValueError as exc:  # no password set (Invalid), undecryptable
         raise CommandError(f"device {device.name}: {exc}") from exc
-    return device.host, device.port, device.username, password
-
-
-def _audit(session: Session, command: DoorCommand) -> None:
-    action = {"open": "door.unlock", "hangup": "call.hangup"}.get(command.action, "door.mode")
-    detail = {"source": "MQTT", "door": command.door, "action": command.action}
-    target = f"device {command.device_id} door {command.door}"
-    if command.action == "hangup":
-        target = f"device {command.device_id}"
-    record_audit(session=session, actor=MQTT_ACTOR, action=action, target=target, detail=detail)
+    return device.host, device.username, password
 
 
 async def execute(
     *, factory: sessionmaker[Session], settings: Settings, command: DoorCommand
 ) -> Event | None:
-    """Run an accepted command on its device and audit it; the lock event to publish."""
+    """Run an accepted command on its device (audited); the lock event to publish.
+
+    Door commands go through the devices domain's door service, as the console's do."""
     if command.setting not in settings.mqtt_commands:
         raise CommandError(f"{command.setting} commands are off (OPENPSS_MQTT_COMMANDS)")
+    if command.action == "hangup":
+        await _hang_up(factory, settings, command)
+        return None  # the door station reports the end of the call itself
+    with session_scope(factory) as session:
+        try:
+            reason = await _door(session, settings, command)
+        except DomainError as exc:  # unknown device or door, no password, device refused
+            raise CommandError(f"device {command.device_id}: {exc}") from exc
+    if reason:  # audited with its reason, then reported
+        raise CommandError(f"device {command.device_id} refused: {reason}")
+    state = {"door": command.door, "state": LOCK_STATES[command.action]}
+    return Event(EventKind.lock, command.device_id, state)
 
-    def load() -> tuple[str, int, str, str]:
+
+async def _door(session: Session, settings: Settings, command: DoorCommand) -> str:
+    """Unlock or set the mode of one door; the device's failure reason or ""."""
+    if command.action == "open":
+        await doors.open_door(
+            session=session, settings=settings, actor=MQTT_ACTOR,
+            device_id=command.device_id, door=command.door, source="MQTT",
+        )  # fmt: skip
+        return ""
+    [result] = await doors.set_door_mode(
+        session=session, settings=settings, actor=MQTT_ACTOR, device_ids=[command.device_id],
+        mode=MODE_NAMES[command.action], door=command.door, source="MQTT",
+    )  # fmt: skip
+    return result.reason
+
+
+async def _hang_up(
+    factory: sessionmaker[Session], settings: Settings, command: DoorCommand
+) -> None:
+    def load() -> tuple[str, str, str]:
         with session_scope(factory) as session:
-            return _target(session, settings, command)
+            return _hangup_target(session, settings, command.device_id)
 
-    host, port, username, password = await asyncio.to_thread(load)
-
+    host, username, password = await asyncio.to_thread(load)
     try:
-        if command.action == "hangup":
-            await dhip_hang_up(host, settings.dhip_port, username, password)
-        else:
-            await _run_on_device(base_url(host, port), username, password, command)
+        await dhip_hang_up(host, settings.dhip_port, username, password)
     except DahuaError as exc:
         raise CommandError(f"device {command.device_id} refused: {exc}") from exc
 
     def audit() -> None:
         with session_scope(factory) as session:
-            _audit(session, command)
+            record_audit(
+                session=session, actor=MQTT_ACTOR, action="call.hangup",
+                target=f"device {command.device_id}",
+                detail={"source": "MQTT", "door": 0, "action": "hangup"},
+            )  # fmt: skip
 
     await asyncio.to_thread(audit)
-    if command.action == "hangup":
-        return None  # the door station reports the end of the call itself
-    state = {"door": command.door, "state": LOCK_STATES[command.action]}
-    return Event(EventKind.lock, command.device_id, state)
-
-
-async def _run_on_device(url: str, username: str, password: str, command: DoorCommand) -> None:
-    async with DahuaAdapter(url, username, password) as adapter:
-        if command.action == "open":
-            await adapter.open_door(command.door)
-        else:
-            await adapter.set_door_mode(command.door, command.action)

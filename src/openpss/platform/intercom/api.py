@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from openpss.platform.deps import Operator, SessionDep, SettingsDep, Viewer
 from openpss.platform.fields import DbId
 from openpss.platform.intercom import (
+    api_manage,
     buildings,
     callgroups,
     configure,
@@ -46,6 +47,7 @@ from openpss.platform.uploads import read_upload, upload_errors
 from openpss.platform.web.openapi import XLSX, file_answer
 
 router = APIRouter(prefix="/intercom", tags=["intercom"])
+router.include_router(api_manage.router)  # intercom management (chapter 3)
 MAX_PAGE = 500
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from openpss.platform.fields import DbId
 from openpss.platform.intercom.models import EndpointKind, Level
+from openpss.platform.listing import ListQuery
 
 # Building and unit numbers have two digits ("02#01#302", platform-video-intercom 2.1).
 NODE_NUMBER_PATTERN = r"^[0-9]{1,2}$"
@@ -205,3 +207,55 @@ class InformationRead(BaseModel):
     content: str
     start_time: dt.datetime
     deliveries: list[SendingStatus]
+
+
+class IntercomDeviceQuery(ListQuery):
+    """The device list of the intercom management page (platform-video-intercom 3): the
+    organization node selected in the tree, device status and device type, and a name search."""
+
+    node_id: DbId | None = Field(None, description="devices registered under this node")
+    status: Literal["online", "offline"] | None = Field(None, description="online or offline")
+    kind: Literal["vto", "vth"] | None = Field(None, description="device type")
+    search: str = Field("", max_length=64, description="part of the name, IP or number")
+
+
+class IntercomDeviceRead(BaseModel):
+    """A VTO or VTH on the intercom management page."""
+
+    id: int
+    name: str
+    kind: str
+    host: str
+    number: str = Field("", description="registration number, empty when not registered")
+    node_id: int | None = None
+    online: bool = Field(description="reachable over its CGI API or registered over SIP")
+    door_count: int = Field(description="doors it opens (0 for a VTH)")
+
+
+class IntercomDevicePage(BaseModel):
+    total: int
+    items: list[IntercomDeviceRead]
+
+
+class DoorModeSet(_Strict):
+    """Always open, or restore (normal), every door of the devices the list shows."""
+
+    mode: Literal["always_open", "normal"] = Field(description="always_open or normal (restore)")
+
+
+class DoorModeResultRead(BaseModel):
+    device_id: int
+    name: str
+    doors: list[int] = Field(description="the doors the command addressed")
+    reason: str = Field("", description="why the device did not take it; empty when it did")
+
+
+class LiveRecordRead(BaseModel):
+    """One line of the live record list: a call, access or alarm record."""
+
+    kind: Literal["calls", "access", "alarms"]
+    id: int
+    time: dt.datetime
+    device: str
+    summary: str
+    status: str

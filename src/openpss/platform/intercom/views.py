@@ -13,7 +13,14 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from openpss.platform.deps import Operator, SessionDep, SettingsDep, Viewer
-from openpss.platform.intercom import buildings, passwords, rooms, views_dial, views_more
+from openpss.platform.intercom import (
+    buildings,
+    passwords,
+    rooms,
+    views_dial,
+    views_manage,
+    views_more,
+)
 from openpss.platform.intercom.errors import Conflict, IntercomError, NotFound
 from openpss.platform.intercom.schemas import (
     LevelsUpdate,
@@ -30,6 +37,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 router.include_router(views_dial.router)
 router.include_router(views_more.router)
+router.include_router(views_manage.router)
 PAGE_SIZES = (20, 50, 100)
 BUILDINGS = "/intercom/buildings"
 

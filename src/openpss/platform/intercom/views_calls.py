@@ -18,6 +18,8 @@ from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisco
 from fastapi.responses import FileResponse, HTMLResponse
 
 from openpss.platform.deps import SESSION_COOKIE, Operator, SessionDep, Viewer
+from openpss.platform.errors import DomainError
+from openpss.platform.intercom import management
 from openpss.platform.intercom.calls import (
     RECORDING_NAME,
     SNAPSHOT_NAME,
@@ -152,7 +154,7 @@ async def _handle(console: ConsoleCalls, username: str, text: str, send: Any) ->
         if not isinstance(message, dict):
             raise ValueError("not an object")
         reply = await _dispatch(console, username, message, send)
-    except CallError as exc:
+    except (CallError, DomainError) as exc:  # DomainError: a number the dial page refuses
         reply = {"type": "error", "message": str(exc)}
     except (ValueError, KeyError, TypeError) as exc:
         reply = {"type": "error", "message": f"bad message: {exc}"}
@@ -187,6 +189,13 @@ async def _dispatch(
     if kind == "stats":
         return {"type": "stats", "call": call_id, "media": console.get(call_id).media.counters}
     if kind == "dial":
-        console.dial_soon(str(message["number"]), username, send)
+        number = await asyncio.to_thread(_dial_number, console, str(message["number"]))
+        console.dial_soon(number, username, send)
         return None
     raise CallError(f"unknown message type {kind!r}")
+
+
+def _dial_number(console: ConsoleCalls, number: str) -> str:
+    """The full number to dial (chapter 3: no room numbers; a VTH with its extension)."""
+    with console.session_factory() as session:
+        return management.check_dial_number(session=session, number=number)

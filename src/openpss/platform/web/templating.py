@@ -31,7 +31,7 @@ NAV = [
     ("Devices", "/devices", "viewer"),
     ("Attendance", "/attendance", "viewer"),
     ("Records", "/records", "viewer"),
-    ("Intercom", "/intercom/buildings", "viewer"),
+    ("Intercom", "/intercom", "viewer"),
     ("Cameras", "/vision", "viewer"),
     ("Calls", "/intercom/calls", "operator"),
     ("Integrations", "/integrations", "viewer"),

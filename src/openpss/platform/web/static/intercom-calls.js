@@ -95,12 +95,13 @@
     calls.on((m) => {
       if (m.type === "error") status.textContent = m.message;
     });
-    // Missed calls: call back the device that called.
-    document.querySelectorAll("[data-dial]").forEach((button) => {
-      button.onclick = () => {
-        status.textContent = `Calling ${button.dataset.dial}…`;
-        send({ type: "dial", number: button.dataset.dial });
-      };
+    // Missed calls: call back the device that called; a device's "call" button calls it.
+    // Delegated: device lists are swapped in by HTMX after the page loaded.
+    document.addEventListener("click", (event) => {
+      const button = event.target.closest("[data-dial]");
+      if (!button) return;
+      status.textContent = `Calling ${button.dataset.dial}…`;
+      send({ type: "dial", number: button.dataset.dial });
     });
   }
 
