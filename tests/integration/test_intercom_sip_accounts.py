@@ -12,6 +12,7 @@ from sqlalchemy import select
 from openpss.platform.app import create_app
 from openpss.platform.devices.crypto import encrypt_secret
 from openpss.platform.devices.models import Device
+from openpss.platform.events import Event, EventKind, Subscription
 from openpss.platform.intercom import buildings, configure, registrations, rooms, sip
 from openpss.platform.intercom.schemas import NodeCreate, RegistrationCreate, RoomCreate
 from openpss.platform.security.audit import Actor
@@ -29,6 +30,13 @@ async def _until(predicate: Callable[[], object], what: str, timeout: float = 60
         await asyncio.sleep(0.05)
 
 
+async def _status_of(heard: Subscription, device_id: int) -> Event:
+    while True:
+        event = await heard.get()
+        if event.kind is EventKind.status and event.device_id == device_id:
+            return event
+
+
 async def test_vth_registers_with_the_platform_under_its_registration_number(
     settings: Settings, tmp_path: Path
 ) -> None:
@@ -36,6 +44,9 @@ async def test_vth_registers_with_the_platform_under_its_registration_number(
     # as SIP server, which refuses building#unit numbers, door-station manual Table 4-2)
     assert settings.sip_realm != "VDP"
     app = create_app(settings.model_copy(update={"sip_port": 0}))
+    bus = app.state.event_bus
+    bus.bind(asyncio.get_running_loop())
+    heard = bus.subscribe()
     task = asyncio.create_task(sip.run(app))
     try:
         await _until(lambda: hasattr(app.state, "sip_server"), "the SIP server")
@@ -85,6 +96,12 @@ async def test_vth_registers_with_the_platform_under_its_registration_number(
                 lambda: "11#01#11#5" in app.state.sip_events.online, "the VTH's registration"
             )
             assert vth.status()["registered"]
+            # the monitor is never polled: its registration is its device status (MQTT)
+            online = await asyncio.wait_for(_status_of(heard, device.id), 10)
+            assert online.data == {"online": True}
+            server.location.remove("11#01#11#5")  # its binding gone (expired or unregistered)
+            offline = await asyncio.wait_for(_status_of(heard, device.id), 10)
+            assert offline.data == {"online": False}
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -67,7 +67,13 @@ def test_search_export_and_page(api: Api) -> None:
         url = f"/api/v1/records/{kind}"
         assert api.client.get(url, params=later, headers=viewer).json()["total"] == 0
         other = api.client.get(url, params={"device_id": 999}, headers=viewer).json()
-        assert other == {"total": 0, "items": [], "next_cursor": ""}
+        assert other == {
+            "total": 0,
+            "total_exact": True,
+            "items": [],
+            "next_cursor": "",
+            "prev_cursor": "",
+        }
         assert api.client.get(url, params={"after": "x"}, headers=viewer).status_code == 422
     console = api.client.get("/records?user_id=1", headers=viewer)
     assert console.status_code == 200

@@ -7,6 +7,7 @@ card raised no alarm.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 import openpss.platform.records.service as service
 from openpss.platform.devices.adapter import parse_record
 from openpss.platform.devices.models import Device
+from openpss.platform.records import export
 from openpss.platform.records.models import AlarmRecord
 from openpss.platform.records.schemas import AccessQuery, AlarmQuery
 from openpss.platform.security.models import Role
@@ -34,7 +36,7 @@ def _record(no: int, **fields: object) -> dict[str, object]:
     return parse_record({**base, **fields})
 
 
-def test_refused_attempts_are_stored_and_filterable(session: Session) -> None:
+def test_refused_attempts_are_stored_and_filterable(session: Session, tmp_path: Path) -> None:
     device = _device(session)
     records = [
         _record(1, UserID="7", CardNo="A1"),
@@ -54,7 +56,8 @@ def test_refused_attempts_are_stored_and_filterable(session: Session) -> None:
     assert [r.record_no for r in validity.items] == [3]
     wildcard = service.search_access(session=session, filters=AccessQuery(reason="%"))
     assert wildcard.items == []  # % is a literal, not a wildcard
-    csv_text = service.export_access_csv(session=session, filters=AccessQuery()).decode()
+    export.write_export(session, "access", AccessQuery(), "csv", tmp_path / "r.csv")
+    csv_text = (tmp_path / "r.csv").read_text("utf-8-sig")
     assert "Reason" in csv_text.splitlines()[0] and "card not registered" in csv_text
 
 

@@ -5,7 +5,9 @@ query once as a subclass of `ListQuery`; the REST route takes it as query parame
 console page builds the same model from its URL (`from_params`), so both filter, sort and page
 alike (the role NetBox's filtersets play). Large tables (records, audit) page by keyset: the
 client passes the previous page's `next_cursor` as `after` and the database seeks to it
-instead of skipping `offset` rows.
+instead of skipping `offset` rows. The largest (records: millions of rows) also page backwards
+(`before`), open their last page by reading the keyset backwards (`last`) and count at most
+COUNT_CAP matches (`seek_page`), so no page of theirs reads more than that many index entries.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select, union_all
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from openpss.platform.errors import Invalid
@@ -28,6 +30,9 @@ Q = TypeVar("Q", bound="ListQuery")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+# seek_page counts at most this many matches: "10,000+" beyond it (records at 10M rows, where an
+# exact count of a broad search reads every matching index entry: 0.2-1 s, benchmarks/records.py).
+COUNT_CAP = 10_000
 
 
 class ListQuery(BaseModel):
@@ -68,14 +73,43 @@ class KeysetQuery(ListQuery):
     after: str = Field("", max_length=200, description="cursor of the previous page's last row")
 
 
+class SeekQuery(KeysetQuery):
+    """A list of a very large table: pages forward (`after`), backward (`before`), to the last
+    page (`last`), or jumps to a page (`page` / `offset`) within the first COUNT_CAP matches."""
+
+    before: str = Field(
+        "", max_length=200, description="cursor of the next page's first row (`prev_cursor`)"
+    )
+    last: bool = Field(False, description="the last page: the oldest matching records")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SeekQuery:
+        ways = [bool(self.after), bool(self.before), self.last, bool(self.page or self.offset)]
+        if sum(ways) > 1:
+            raise ValueError("give at most one of after, before, last and page / offset")
+        offset = (self.page - 1) * self.limit if self.page is not None else self.offset
+        if offset >= COUNT_CAP:
+            raise ValueError(
+                f"a jump reaches the first {COUNT_CAP} records only (page "
+                f"{-(-COUNT_CAP // self.limit)} of {self.limit}); use `last` or `after`, "
+                "or narrow the search"
+            )
+        return self
+
+
 @dataclass
 class Page(Generic[T]):
-    """One page of a list: the total matching, the rows, and the cursor of the next page."""
+    """One page of a list: the total matching, the rows, and the cursors of the pages around.
+
+    `total_exact` is False when the count stopped at COUNT_CAP: at least `total` match.
+    """
 
     total: int
     items: list[T]
     query: ListQuery
     next_cursor: str = ""
+    prev_cursor: str = ""
+    total_exact: bool = True
 
     @property
     def pages(self) -> int:
@@ -94,10 +128,20 @@ class Keyset:
         """The ORDER BY clause matching the cursor."""
         return [self.time.desc(), self.id.desc()]
 
+    def reverse(self) -> list[ColumnElement[Any]]:
+        """The ORDER BY clause reading the ordering backwards (oldest first)."""
+        return [self.time.asc(), self.id.asc()]
+
     def after(self, cursor: str) -> ColumnElement[bool]:
         """Rows strictly after the row the cursor names, in this ordering."""
         at, row_id = decode_cursor(cursor)
-        return or_(self.time < at, and_(self.time == at, self.id < row_id))
+        # `time <= at` first: a range both databases seek on an index (the OR alone they scan)
+        return (self.time <= at) & or_(self.time < at, self.id < row_id)
+
+    def before(self, cursor: str) -> ColumnElement[bool]:
+        """Rows strictly before (newer than) the row the cursor names, in this ordering."""
+        at, row_id = decode_cursor(cursor)
+        return (self.time >= at) & or_(self.time > at, self.id > row_id)
 
     def cursor(self, row: Any) -> str:
         """The cursor naming `row` (its time and id)."""
@@ -133,6 +177,146 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
 def count(session: Session, query: Select[Any]) -> int:
     """How many rows `query` matches."""
     return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+def bounded_count(session: Session, query: Select[Any], key: Any, cap: int) -> tuple[int, bool]:
+    """How many rows `query` matches, counting at most `cap`: (count, whether it is exact).
+
+    Only the `key` column is selected below the LIMIT, so an index holding it answers.
+    """
+    limited = query.with_only_columns(key).order_by(None).limit(cap + 1).subquery()
+    found = int(session.scalar(select(func.count()).select_from(limited)) or 0)
+    return min(found, cap), found <= cap
+
+
+@dataclass(frozen=True)
+class Split:
+    """Read a page as one query per value of `column` (merged), not one `column IN (...)`.
+
+    With an index on (column, time, id) each value's newest rows come straight off the index;
+    a single IN query either sorts every matching row or scans the time index past the other
+    values' rows (450 ms at 1M call records for 10 devices, benchmarks/records.py).
+    """
+
+    column: InstrumentedAttribute[Any]
+    values: Sequence[Any]
+
+
+def seek_page(
+    session: Session,
+    query: Select[Any],
+    page: SeekQuery,
+    keyset: Keyset,
+    *,
+    cap: int | None = None,
+    split: Split | None = None,
+) -> Page[Any]:
+    """One page of `query` in keyset order as `page` asks: forward, backward, last or a jump.
+
+    Reads one row past the page to know whether another page follows; counts at most `cap`
+    (COUNT_CAP) matches. The page before the newest rows is the first page (never a short one
+    at the top). `split` restricts `query` to its values, reading pages value by value.
+    """
+    seek = _Seek(session, query, keyset, COUNT_CAP if cap is None else cap, split)
+    limit = page.limit
+    if page.before:
+        rows = seek.fetch(keyset.before(page.before), backwards=True, limit=limit + 1)
+        if len(rows) <= limit:  # reached the newest rows: show the first page
+            return seek.at(SeekQuery(limit=limit))
+        total, exact = seek.count()
+        return _page(rows[:limit][::-1], page, keyset, total, exact, newer=True, older=True)
+    if page.last:
+        total, exact = seek.count()
+        if exact:  # the last numbered page
+            offset = max(0, (-(-total // limit) - 1) * limit)
+            return seek.at(SeekQuery(limit=limit, offset=offset), (total, exact))
+        rows = seek.fetch(None, backwards=True, limit=limit)[::-1]
+        return _page(rows, page, keyset, total, exact, newer=True, older=False)
+    return seek.at(page)
+
+
+@dataclass
+class _Seek:
+    """The reads of one seek_page call."""
+
+    session: Session
+    query: Select[Any]
+    keyset: Keyset
+    cap: int
+    split: Split | None
+
+    @property
+    def whole(self) -> Select[Any]:
+        """The query with the split as one IN condition (for counting and offsets)."""
+        if self.split is None:
+            return self.query
+        return self.query.where(self.split.column.in_(self.split.values))
+
+    def count(self) -> tuple[int, bool]:
+        return bounded_count(self.session, self.whole, self.keyset.id, self.cap)
+
+    def fetch(self, where: Any, *, backwards: bool, limit: int) -> list[Any]:
+        """Up to `limit` rows past `where` in keyset order (or backwards)."""
+        order = self.keyset.reverse() if backwards else self.keyset.order()
+        query = self.query if where is None else self.query.where(where)
+        if self.split is None:
+            return list(self.session.scalars(query.order_by(*order).limit(limit)))
+        # One statement: each value's first keys off its (value, time, id) index (a UNION ALL
+        # of LIMITed subqueries), merged and cut to the page; the rows of those ids.
+        time, key = self.keyset.time, self.keyset.id
+        where = query.whereclause  # the parts are built bare: with_only_columns costs ~3 ms
+        base = select(time.label("t"), key.label("k"))
+        base = base if where is None else base.where(where)
+        parts = [
+            base.where(self.split.column == value).order_by(*order).limit(limit).subquery()
+            for value in self.split.values
+        ]
+        merged = union_all(*(select(part.c.t, part.c.k) for part in parts)).subquery()
+        merged_order = (
+            [merged.c.t.asc(), merged.c.k.asc()]
+            if backwards
+            else [merged.c.t.desc(), merged.c.k.desc()]
+        )
+        ids = select(merged.c.k).order_by(*merged_order).limit(limit)
+        rows = list(self.session.scalars(self.query.where(key.in_(ids.scalar_subquery()))))
+        rows.sort(key=lambda r: (getattr(r, time.key), getattr(r, key.key)), reverse=not backwards)
+        return rows
+
+    def at(self, page: SeekQuery, counted: tuple[int, bool] | None = None) -> Page[Any]:
+        """The page after a cursor, or at an offset (the first page at 0)."""
+        if page.after or page.offset == 0:
+            where = self.keyset.after(page.after) if page.after else None
+            rows = self.fetch(where, backwards=False, limit=page.limit + 1)
+        else:
+            paged = self.whole.order_by(*self.keyset.order()).offset(page.offset)
+            rows = list(self.session.scalars(paged.limit(page.limit + 1)))
+        older = len(rows) > page.limit
+        rows = rows[: page.limit]
+        newer = bool(page.after) or page.offset > 0
+        if counted is None:
+            # the first page holds everything: no count needed
+            counted = (len(rows), True) if not newer and not older else self.count()
+        return _page(rows, page, self.keyset, *counted, newer=newer, older=older)
+
+
+def _page(
+    rows: list[Any],
+    page: ListQuery,
+    keyset: Keyset,
+    total: int,
+    exact: bool,
+    *,
+    newer: bool,
+    older: bool,
+) -> Page[Any]:
+    return Page(
+        total=total,
+        items=rows,
+        query=page,
+        next_cursor=keyset.cursor(rows[-1]) if rows and older else "",
+        prev_cursor=keyset.cursor(rows[0]) if rows and newer else "",
+        total_exact=exact,
+    )
 
 
 def paginate(

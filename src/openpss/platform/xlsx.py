@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 REPLACEMENT = "\ufffd"
+SHEET_ROWS = 1_000_000  # data rows per sheet: under Excel's 1,048,576 rows, a round number
 
 
 def clean(value: Any) -> Any:
@@ -38,6 +39,36 @@ def write_xlsx(
         sheet.append(list(header))
     for row in rows:
         sheet.append([clean(value) for value in row])
+    book.save(out)
+
+
+def write_xlsx_sheets(
+    out: Path | IO[bytes],
+    title: str,
+    rows: Iterable[Sequence[Any]],
+    header: Sequence[str],
+    *,
+    sheet_rows: int = SHEET_ROWS,
+) -> None:
+    """Write rows over as many sheets as they need (`title`, `title 2`, ...), header on each.
+
+    A sheet holds at most 1,048,576 rows (Excel's limit), so a larger export continues on the
+    next sheet. Datetimes are written as spreadsheet dates (naive: give them in one zone).
+    """
+    book = Workbook(write_only=True)
+    sheet: Any = None
+    written = sheet_rows
+    for row in rows:
+        if written >= sheet_rows:
+            number = len(book.worksheets) + 1
+            name = title[:31] if number == 1 else f"{title[:28]} {number}"
+            sheet = book.create_sheet(name)
+            sheet.append(list(header))
+            written = 0
+        sheet.append([clean(value) for value in row])
+        written += 1
+    if sheet is None:  # no rows: still one sheet with the header
+        book.create_sheet(title[:31]).append(list(header))
     book.save(out)
 
 

@@ -122,7 +122,7 @@ class AttendanceResult(Base):
 
     __tablename__ = "attendance_result"
     # The unique (person_id, day) index serves lookups by person: no index of person_id alone
-    # (each index is written for every row of a month's computation, migration 0016).
+    # (each index is written for every row of a month's computation, migration 0017).
     __table_args__ = (UniqueConstraint("person_id", "day"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

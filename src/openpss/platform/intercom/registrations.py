@@ -19,7 +19,13 @@ from openpss.platform.devices.models import Device
 from openpss.platform.intercom.buildings import CODE_SEPARATOR, describe, get_node, lowest_level
 from openpss.platform.intercom.errors import Conflict, IntercomError, NotFound
 from openpss.platform.intercom.models import EndpointKind, OrgNode, Registration, Room
-from openpss.platform.intercom.rooms import get_room, node_code, node_numbers, organization_code
+from openpss.platform.intercom.rooms import (
+    get_room,
+    node_code,
+    node_numbers,
+    nodes_below,
+    organization_code,
+)
 from openpss.platform.intercom.schemas import (
     RegistrationCreate,
     RegistrationQuery,
@@ -198,3 +204,34 @@ def _read(row: Registration, device_name: str, online: set[str]) -> Registration
         device_number=row.device_number,
         online=row.number in online,
     )
+
+
+def devices_under(
+    *, session: Session, node_id: int | None = None, room_id: int | None = None
+) -> set[int]:
+    """The registry devices registered on an organization node or below it, and/or in a room.
+
+    A VTO is registered on its building or unit, a VTH in its room (dial management): a node
+    selects the door stations of its subtree and the monitors of the rooms under it (intercom
+    records "select the device in the organization tree", platform-video-intercom 4).
+    """
+    found: set[int] | None = None
+    if node_id is not None:
+        numbers = node_numbers(session)
+        if node_id not in numbers:
+            raise NotFound(f"organization node {node_id} does not exist")
+        nodes = nodes_below(numbers, node_id)
+        rooms = select(Room.id).where(Room.node_id.in_(nodes))
+        query = select(Registration.device_id).where(
+            Registration.device_id.is_not(None),
+            (Registration.node_id.in_(nodes)) | (Registration.room_id.in_(rooms)),
+        )
+        found = {d for d in session.scalars(query) if d is not None}
+    if room_id is not None:
+        get_room(session=session, room_id=room_id)
+        query = select(Registration.device_id).where(
+            Registration.device_id.is_not(None), Registration.room_id == room_id
+        )
+        in_room = {d for d in session.scalars(query) if d is not None}
+        found = in_room if found is None else found & in_room
+    return found if found is not None else set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -146,6 +147,11 @@ def _check_dependents(session: Session, room: Room, what: str) -> None:
             raise Conflict(f"room {room.number} cannot be {what}: {reason}")
 
 
+def nodes_below(numbers: dict[int, tuple[int | None, str]], node_id: int) -> set[int]:
+    """The node and every node under it (`numbers` from node_numbers)."""
+    return _subtree(numbers, node_id)
+
+
 def _subtree(numbers: dict[int, tuple[int | None, str]], node_id: int) -> set[int]:
     ids = {node_id}
     changed = True
@@ -168,3 +174,30 @@ def list_rooms(*, session: Session, query: RoomQuery) -> Page[RoomRead]:
         statement = statement.where(contains_text(Room.number + " " + Room.name, query.q))
     page = paginate(session, statement, query, order=(Room.node_id, Room.number, Room.id))
     return Page(page.total, [_read(numbers, room) for room in page.items], query)
+
+
+def organization_outline(*, session: Session, max_rooms: int) -> list[tuple[str, int, int, str]]:
+    """("node" or "room", id, depth, label) of each node, depth first, then the first rooms.
+
+    Reads the nodes as they are: looking at the organization creates nothing.
+    """
+    nodes = session.execute(
+        select(OrgNode.id, OrgNode.parent_id, OrgNode.level, OrgNode.number, OrgNode.name).order_by(
+            OrgNode.number, OrgNode.id
+        )
+    ).all()
+    children: dict[int | None, list[Any]] = {}
+    for node in nodes:
+        children.setdefault(node.parent_id, []).append(node)
+    outline: list[tuple[str, int, int, str]] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for node in children.get(parent, []):
+            label = f"{node.level.value} {node.number} {node.name}" if node.number else node.name
+            outline.append(("node", node.id, depth, label))
+            walk(node.id, depth + 1)
+
+    walk(None, 0)
+    room_rows = list_rooms(session=session, query=RoomQuery(limit=max_rooms)).items
+    outline += [("room", r.id, 0, f"room {r.organization} {r.name}".rstrip()) for r in room_rows]
+    return outline

@@ -21,13 +21,16 @@ from collections import deque
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from openpss.platform.events import Event, EventBus, EventKind
 from openpss.platform.intercom.accounts import IntercomAccounts
 from openpss.platform.intercom.buildings import CODE_SEPARATOR
 from openpss.platform.intercom.callgroups import CENTRE_NUMBER, CallGroupRouting, console_user
 from openpss.platform.intercom.calls import ConsoleCalls, server_address
 from openpss.platform.intercom.cdr import save_call
+from openpss.platform.intercom.models import EndpointKind, Registration
 from openpss.platform.settings import Settings
 from openpss.protocols.sip.accounts import (
     AccountsError,
@@ -50,17 +53,31 @@ GROUP_RING_SECONDS = 15.0  # Settings.sip_group_ring_seconds
 class PlatformSipEvents(ServerEvents):
     """Online usernames and recent call records, for the console and the intercom domain."""
 
-    def __init__(self, session_factory: sessionmaker[Session] | None = None) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session] | None = None,
+        bus: EventBus | None = None,
+    ) -> None:
         self.online: set[str] = set()
         self.calls: deque[CallRecord] = deque(maxlen=KEPT_CALL_RECORDS)
         self.session_factory = session_factory
+        self.bus = bus
 
     def registration_changed(self, username: str, online: bool) -> None:
-        """Track online/offline."""
+        """Track online/offline; an indoor monitor's change is its device status on the bus.
+
+        The device sync polls door stations and terminals over HTTP and publishes their
+        status itself; an indoor monitor is never polled, so its SIP registration is what
+        says whether it is online (MQTT connectivity sensor, platform-video-intercom 2.2).
+        """
         if online:
             self.online.add(username)
         else:
             self.online.discard(username)
+        if self.bus is not None and self.session_factory is not None:
+            device_id = monitor_device(self.session_factory, username)
+            if device_id is not None:
+                self.bus.publish(Event(EventKind.status, device_id, {"online": online}))
 
     def call_ended(self, record: CallRecord) -> None:
         """Keep the record, and store it as a call record (records domain) given a database."""
@@ -73,6 +90,16 @@ class PlatformSipEvents(ServerEvents):
             record.callee,
             record.end_state.value,
             record.duration,
+        )
+
+
+def monitor_device(factory: sessionmaker[Session], username: str) -> int | None:
+    """The device bound to an indoor monitor's registration number, if any."""
+    with factory() as session:
+        return session.scalar(
+            select(Registration.device_id).where(
+                Registration.number == username, Registration.kind == EndpointKind.vth
+            )
         )
 
 
@@ -180,7 +207,7 @@ async def run(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     if not settings.sip_enabled:
         return
-    events = PlatformSipEvents(app.state.session_factory)
+    events = PlatformSipEvents(app.state.session_factory, app.state.event_bus)
     try:
         server = build_server(settings, events, app.state.session_factory)
     except AccountsError as exc:

@@ -18,6 +18,8 @@ class AccessRecord(Base):
         UniqueConstraint("device_id", "record_no"),
         # Search by device, newest first (benchmarks/records.py; migration 0013).
         Index("ix_access_record_device_time", "device_id", "event_time", "id"),
+        # Search by result (granted / refused), newest first (migration 0016).
+        Index("ix_access_record_success_time", "success", "event_time", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -41,8 +43,12 @@ class CallRecord(Base):
     """One intercom call (door station to indoor monitor, monitor to centre, ...)."""
 
     __tablename__ = "call_record"
-    # Search by device, newest first (benchmarks/records.py; migration 0013).
-    __table_args__ = (Index("ix_call_record_device_time", "device_id", "start_time", "id"),)
+    __table_args__ = (
+        # Search by device, newest first (benchmarks/records.py; migration 0013).
+        Index("ix_call_record_device_time", "device_id", "start_time", "id"),
+        # Search by status, newest first (migration 0016).
+        Index("ix_call_record_status_time", "status", "start_time", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     device_id: Mapped[int | None] = mapped_column(
@@ -52,7 +58,8 @@ class CallRecord(Base):
     end_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     caller: Mapped[str] = mapped_column(String(64), default="")
     callee: Mapped[str] = mapped_column(String(64), default="")
-    status: Mapped[str] = mapped_column(String(16), default="")  # answered / missed / rejected
+    # answered / missed / rejected / busy / failed (protocols/sip/accounts.py EndState)
+    status: Mapped[str] = mapped_column(String(16), default="")
     # Who took the call: a console user name, or the number of the device that answered
     # (a VTH extension of a room call, a VTS of a call group); None when nobody answered.
     answered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -75,6 +82,8 @@ class AlarmRecord(Base):
         UniqueConstraint("device_id", "alarm_no", name="uq_alarm_record_device_alarm_no"),
         # Search by device, newest first (benchmarks/records.py; migration 0013).
         Index("ix_alarm_record_device_time", "device_id", "event_time", "id"),
+        # Search by alarm type, newest first (migration 0016).
+        Index("ix_alarm_record_type_time", "alarm_type", "event_time", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -8,17 +8,30 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from openpss.platform.fields import DbId, IsoDateTime
-from openpss.platform.listing import KeysetQuery
+from openpss.platform.listing import COUNT_CAP, SeekQuery
 
 RecordKind = Literal["access", "calls", "alarms"]
+RECORD_KINDS: tuple[RecordKind, ...] = ("access", "calls", "alarms")
+# How a call ended (protocols/sip/accounts.py EndState; platform-video-intercom 4.1 "status").
+CallStatus = Literal["answered", "missed", "rejected", "busy", "failed"]
+CALL_STATUSES: tuple[CallStatus, ...] = ("answered", "missed", "rejected", "busy", "failed")
+ExportFormat = Literal["xlsx", "csv"]
 
 
-class RecordQuery(KeysetQuery):
-    """Filters every record kind shares: time range and device; times naive means UTC."""
+class RecordQuery(SeekQuery):
+    """Filters every record kind shares: time range, device and organization; naive times UTC.
+
+    `node_id` (a community, building or unit) and `room_id` select the devices registered there
+    or below (intercom dial management: a VTO on its building or unit, a VTH in its room).
+    """
 
     start: IsoDateTime | None = Field(None, description="from this time (inclusive)")
     end: IsoDateTime | None = Field(None, description="up to this time (inclusive)")
     device_id: DbId | None = Field(None, description="records of this device only")
+    node_id: DbId | None = Field(
+        None, description="records of the devices registered on this organization node or below"
+    )
+    room_id: DbId | None = Field(None, description="records of the devices of this room")
 
     @model_validator(mode="after")
     def _order(self) -> RecordQuery:
@@ -39,6 +52,12 @@ class AccessQuery(RecordQuery):
     method: str = Field("", max_length=32)
     success: bool | None = None
     reason: str = Field("", max_length=64, description="part of a refused attempt's reason")
+
+
+class CallQuery(RecordQuery):
+    """Call-record search: the shared filters plus how the call ended."""
+
+    status: CallStatus | None = Field(None, description="calls that ended so only")
 
 
 class AlarmQuery(RecordQuery):
@@ -67,10 +86,21 @@ class AccessRecordRead(BaseModel):
     source: str
 
 
-class AccessPage(BaseModel):
-    total: int
-    items: list[AccessRecordRead]
+class RecordPage(BaseModel):
+    """Paging fields of every record page."""
+
+    total: int = Field(
+        description=f"matching records; counted up to {COUNT_CAP} (see `total_exact`)"
+    )
+    total_exact: bool = Field(
+        True, description=f"false: the count stopped at {COUNT_CAP}; at least `total` match"
+    )
     next_cursor: str = Field("", description="pass as `after` for the next page")
+    prev_cursor: str = Field("", description="pass as `before` for the previous page")
+
+
+class AccessPage(RecordPage):
+    items: list[AccessRecordRead]
 
 
 class CallRecordRead(BaseModel):
@@ -100,13 +130,23 @@ class AlarmRecordRead(BaseModel):
     acknowledged: bool
 
 
-class CallPage(BaseModel):
-    total: int
+class CallPage(RecordPage):
     items: list[CallRecordRead]
-    next_cursor: str = Field("", description="pass as `after` for the next page")
 
 
-class AlarmPage(BaseModel):
-    total: int
+class AlarmPage(RecordPage):
     items: list[AlarmRecordRead]
-    next_cursor: str = Field("", description="pass as `after` for the next page")
+
+
+class ExportJobRead(BaseModel):
+    """Progress of a records export running in the background."""
+
+    id: str
+    kind: RecordKind
+    filename: str
+    state: Literal["running", "finished", "failed"]
+    done: int = Field(description="records written")
+    total: int = Field(description="records to write (0 until counted)")
+    percent: int
+    message: str
+    download_url: str | None = Field(None, description="the file, once finished")

@@ -1,13 +1,11 @@
-"""Records: intake without duplicates, search with paging and filters, xlsx / CSV export."""
+"""Records: intake without duplicates, search with paging and filters (export: export.py)."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import logging
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -16,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from openpss.platform.db import contains_text
 from openpss.platform.devices.models import Device
-from openpss.platform.errors import Invalid
-from openpss.platform.listing import Keyset, Page, count, paginate
+from openpss.platform.errors import Invalid, NotFound
+from openpss.platform.intercom import registrations
+from openpss.platform.listing import Keyset, Page, Split, seek_page
 from openpss.platform.people.cards import display_card, get_card_mode
 from openpss.platform.people.models import Person
 from openpss.platform.records.models import AccessRecord, AlarmRecord, CallRecord
@@ -25,26 +24,14 @@ from openpss.platform.records.schemas import (
     AccessQuery,
     AccessRecordRead,
     AlarmQuery,
+    CallQuery,
     RecordKind,
     RecordQuery,
 )
-from openpss.platform.security.audit import Actor, record_audit
-from openpss.platform.xlsx import xlsx_bytes
 
 logger = logging.getLogger(__name__)
-EXPORT_LIMIT = 1_000_000
-EXPORT_COLUMNS = [
-    "Record No.",
-    "Time (UTC)",
-    "Device",
-    "User ID",
-    "Name",
-    "Card No.",
-    "Method",
-    "Attendance State",
-    "Result",
-    "Reason",
-]
+# An organization node with at most this many devices is searched device by device (Split).
+SPLIT_DEVICES = 32
 
 
 DURESS_ALARM = "duress"  # alarm_type of an alarm raised by a duress card
@@ -204,16 +191,42 @@ def _card_variants(session: Session, text: str) -> list[str]:
 
 
 # Each record kind: its table and the time it is searched and ordered by.
-_KINDS: dict[str, tuple[Any, Keyset]] = {
+KINDS: dict[str, tuple[Any, Keyset]] = {
     "access": (AccessRecord, Keyset(AccessRecord.event_time, AccessRecord.id)),
     "calls": (CallRecord, Keyset(CallRecord.start_time, CallRecord.id)),
     "alarms": (AlarmRecord, Keyset(AlarmRecord.event_time, AlarmRecord.id)),
 }
+QUERIES: dict[str, type[RecordQuery]] = {
+    "access": AccessQuery,
+    "calls": CallQuery,
+    "alarms": AlarmQuery,
+}
+
+
+def query_of(kind: RecordKind, query: RecordQuery) -> RecordQuery:
+    """`query` as the query model of `kind` (a shared RecordQuery gets that kind's defaults)."""
+    model = QUERIES[kind]
+    return query if isinstance(query, model) else model.model_validate(query.model_dump())
+
+
+def _devices_of_organization(session: Session, filters: RecordQuery) -> set[int]:
+    """The devices of the node and / or room filters (both given: those of both)."""
+    found: set[int] | None = None
+    for field in ("node_id", "room_id"):
+        value = getattr(filters, field)
+        if value is None:
+            continue
+        try:
+            devices = registrations.devices_under(session=session, **{field: value})
+        except NotFound as exc:  # a filter naming nothing is bad input, not a missing resource
+            raise Invalid(str(exc), field=field) from None
+        found = devices if found is None else found & devices
+    return found or set()
 
 
 def _record_query(kind: RecordKind, filters: RecordQuery) -> Select[Any]:
     """The shared filters (time range, device) on one record kind's table."""
-    model, keyset = _KINDS[kind]
+    model, keyset = KINDS[kind]
     query = select(model)
     if filters.start is not None:
         query = query.where(keyset.time >= filters.start)
@@ -239,17 +252,46 @@ def _access_query(session: Session, filters: AccessQuery) -> Select[Any]:
     return query
 
 
+def _filters(
+    session: Session, kind: RecordKind, query: RecordQuery
+) -> tuple[Select[Any], set[int] | None]:
+    """The query of every filter but the organization's, and the organization's devices."""
+    query = query_of(kind, query)
+    devices = None
+    if query.node_id is not None or query.room_id is not None:
+        devices = _devices_of_organization(session, query)
+    if isinstance(query, AccessQuery):
+        return _access_query(session, query), devices
+    statement = _record_query(kind, query)
+    if isinstance(query, CallQuery) and query.status:
+        statement = statement.where(CallRecord.status == query.status)
+    if isinstance(query, AlarmQuery) and query.alarm_type:
+        statement = statement.where(AlarmRecord.alarm_type == query.alarm_type)
+    return statement, devices
+
+
+def filtered_query(session: Session, kind: RecordKind, query: RecordQuery) -> Select[Any]:
+    """Every filter of `query` on the table of `kind` (no order, no paging)."""
+    statement, devices = _filters(session, kind, query)
+    if devices is None:
+        return statement
+    return statement.where(KINDS[kind][0].device_id.in_(sorted(devices)))
+
+
 def search_records(*, session: Session, kind: RecordKind, query: RecordQuery) -> Page[Any]:
-    """A page of records of one kind, newest first (keyset paging with `after`)."""
-    if kind == "access":
-        if not isinstance(query, AccessQuery):
-            query = AccessQuery.model_validate(query.model_dump())
-        statement = _access_query(session, query)
-    else:
-        statement = _record_query(kind, query)
-        if isinstance(query, AlarmQuery) and query.alarm_type:
-            statement = statement.where(AlarmRecord.alarm_type == query.alarm_type)
-    page = paginate(session, statement, query, keyset=_KINDS[kind][1])
+    """A page of records of one kind, newest first: forward, backward, last page or a jump.
+
+    The total counts at most listing.COUNT_CAP matches (`Page.total_exact`). The devices of an
+    organization node are read one by one off the (device, time) index while they are few.
+    """
+    statement, devices = _filters(session, kind, query)
+    model, keyset = KINDS[kind]
+    split = None
+    if devices is not None and 0 < len(devices) <= SPLIT_DEVICES and query.device_id is None:
+        split = Split(model.device_id, sorted(devices))
+    elif devices is not None:
+        statement = statement.where(model.device_id.in_(sorted(devices)))
+    page = seek_page(session, statement, query, keyset, split=split)
     if kind == "access":
         page.items = _enrich(session, page.items)
     return page
@@ -271,12 +313,15 @@ def card_display(session: Session) -> Any:
     return show
 
 
+def enrich_access(session: Session, rows: Sequence[AccessRecord]) -> list[AccessRecordRead]:
+    """Access records with their device name, person name and card in the card issuing type."""
+    return _enrich(session, rows)
+
+
 def _enrich(session: Session, rows: Sequence[AccessRecord]) -> list[AccessRecordRead]:
     device_ids = {r.device_id for r in rows if r.device_id is not None}
     user_ids = {r.user_id for r in rows if r.user_id}
-    devices = dict(
-        session.execute(select(Device.id, Device.name).where(Device.id.in_(device_ids))).all()
-    )
+    devices = device_names(session, device_ids)
     names = dict(
         session.execute(
             select(Person.user_id, Person.name).where(Person.user_id.in_(user_ids))
@@ -295,68 +340,14 @@ def _enrich(session: Session, rows: Sequence[AccessRecord]) -> list[AccessRecord
     ]
 
 
+def device_names(session: Session, device_ids: set[int]) -> dict[int, str]:
+    """Names of these devices (one query)."""
+    if not device_ids:
+        return {}
+    query = select(Device.id, Device.name).where(Device.id.in_(device_ids))
+    return {int(row.id): str(row.name) for row in session.execute(query)}
+
+
 def search_access(*, session: Session, filters: AccessQuery) -> Page[AccessRecordRead]:
-    """A page of access records, newest first, with the total matching count."""
+    """A page of access records, newest first, with the (bounded) total matching count."""
     return search_records(session=session, kind="access", query=filters)
-
-
-def _export_rows(session: Session, filters: AccessQuery) -> Iterator[list[Any]]:
-    query = _access_query(session, filters)
-    total = count(session, query)
-    if total > EXPORT_LIMIT:
-        raise Invalid(
-            f"{total} records match; narrow the time range to export at most {EXPORT_LIMIT}"
-        )
-    ordered = query.order_by(AccessRecord.event_time, AccessRecord.id)
-    batch: list[AccessRecord] = []
-    for record in session.scalars(ordered.execution_options(yield_per=2000)):
-        batch.append(record)
-        if len(batch) == 2000:
-            yield from _export_batch(session, batch)
-            batch = []
-    yield from _export_batch(session, batch)
-
-
-def _export_batch(session: Session, batch: Sequence[AccessRecord]) -> Iterable[list[Any]]:
-    for r in _enrich(session, batch):
-        yield [
-            r.record_no,
-            r.event_time.strftime("%Y-%m-%d %H:%M:%S"),
-            r.device_name,
-            r.user_id,
-            r.person_name,
-            r.card_no,
-            r.method,
-            r.attendance_state,
-            "success" if r.success else "failure",
-            r.reason,
-        ]
-
-
-def export_access(
-    *, session: Session, actor: Actor, filters: AccessQuery, fmt: Literal["xlsx", "csv"]
-) -> bytes:
-    """Matching access records as an xlsx or CSV file; the export is audited."""
-    writer = export_access_csv if fmt == "csv" else export_access_xlsx
-    content = writer(session=session, filters=filters)
-    record_audit(
-        session=session, actor=actor, action="records.export", target=f"access.{fmt}",
-        detail=filters.filters(),
-    )  # fmt: skip
-    return content
-
-
-def export_access_xlsx(*, session: Session, filters: AccessQuery) -> bytes:
-    """Matching access records as a streamed (write-only) xlsx workbook."""
-    return xlsx_bytes("Access records", _export_rows(session, filters), EXPORT_COLUMNS)
-
-
-def export_access_csv(*, session: Session, filters: AccessQuery) -> bytes:
-    """Matching access records as UTF-8 CSV (with BOM, so spreadsheet programs detect it)."""
-    rows = _export_rows(session, filters)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_COLUMNS)
-    for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
