@@ -20,6 +20,8 @@ from openpss.platform.attendance.models import AttendancePeriod, AttendanceShift
 from openpss.platform.devices.models import Device
 from openpss.platform.people.models import Person
 from openpss.platform.permissions.models import PermissionGroup
+from openpss.platform.records.export import start_export
+from openpss.platform.records.schemas import AccessQuery
 from openpss.platform.security.audit import SYSTEM
 from openpss.platform.vision.live import CameraSessions
 from openpss.platform.vision.schemas import CameraCreate
@@ -112,6 +114,18 @@ def _seed(live_server: Any, camera: VirtualCamera) -> dict[str, str]:
     today = dt.date.today()
     job = jobs.start_compute(app.state.session_factory, today.replace(day=1), today)
     ids["job_id"] = job.id
+    with app.state.session_factory() as session:
+        records_export = start_export(
+            session=session,
+            actor=SYSTEM,
+            factory=app.state.session_factory,
+            directory=app.state.settings.data_dir / "exports" / "records",
+            kind="access",
+            filters=AccessQuery(),
+            fmt="xlsx",
+        )
+        session.commit()
+    ids["export_id"] = records_export.id
     return {name: str(value) for name, value in ids.items()}
 
 

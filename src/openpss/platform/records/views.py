@@ -172,19 +172,19 @@ def start_export(
     return render(request, "records/_export.html", {"job": job})
 
 
-@router.get("/records/exports/{job_id}", response_class=HTMLResponse)
-def export_progress(request: Request, job_id: str, principal: Operator) -> HTMLResponse:
+@router.get("/records/exports/{export_id}", response_class=HTMLResponse)
+def export_progress(request: Request, export_id: str, principal: Operator) -> HTMLResponse:
     """The progress of an export (polled every second while it runs)."""
-    job = export.get_export(job_id)
+    job = export.get_export(export_id)
     if job is None:
-        raise NotFound(f"records export {job_id} does not exist")
+        raise NotFound(f"records export {export_id} does not exist")
     return render(request, "records/_export.html", {"job": job})
 
 
-@router.get("/records/exports/{job_id}/download")
-def export_download(job_id: str, principal: Operator) -> FileResponse:
+@router.get("/records/exports/{export_id}/download")
+def export_download(export_id: str, principal: Operator) -> FileResponse:
     """The file a finished export wrote."""
-    job = export.get_export(job_id)
+    job = export.get_export(export_id)
     if job is None or job.path is None or job.state != "finished" or not job.path.exists():
-        raise NotFound(f"no finished records export {job_id}")
+        raise NotFound(f"no finished records export {export_id}")
     return FileResponse(job.path, filename=job.filename, media_type=job.media_type)
