@@ -15,7 +15,7 @@ from openpss.platform.intercom.schemas import (
 )
 from openpss.platform.security.audit import Actor
 from tests.browser.helpers import initialize_and_login
-from tests.browser.test_operator_pages import VIEWPORT, _overflow
+from tests.support.page_layout import VIEWPORT, _overflow
 
 ACTOR = Actor("tester")
 

@@ -10,7 +10,7 @@ from typing import Any
 from openpss.platform.records.models import AlarmRecord, CallRecord
 from tests.browser.conftest import LiveServer
 from tests.browser.helpers import initialize_and_login, wait_htmx_ready
-from tests.integration.test_intercom_management import build_site
+from tests.support.intercom_site import build_site
 
 
 def test_tree_devices_and_live_records(page: Any, live_server: LiveServer) -> None:

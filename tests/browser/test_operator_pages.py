@@ -28,6 +28,7 @@ from openpss.platform.vision.schemas import CameraCreate
 from openpss.platform.vision.service import add_camera
 from tests.browser.helpers import initialize_and_login
 from tests.integration.vision_support import VirtualCamera, virtual_camera
+from tests.support.page_layout import VIEWPORT, _overflow
 
 pytestmark = pytest.mark.browser
 
@@ -57,7 +58,6 @@ def test_api_docs_load_swagger_ui_from_the_platform_without_internet(
 
 
 # Issue 8.13: every console page fits a 1366x768 screen without horizontal scrolling.
-VIEWPORT = {"width": 1366, "height": 768}
 PUBLIC_PAGES = {"/init", "/login", "/forgot-password"}
 # Pages that exist only while something live runs; their own browser tests check the layout.
 LIVE_ONLY = {"/intercom/calls/{call_id}"}  # a call: test_intercom_calls_browser.py
@@ -127,29 +127,6 @@ def _seed(live_server: Any, camera: VirtualCamera) -> dict[str, str]:
         session.commit()
     ids["export_id"] = records_export.id
     return {name: str(value) for name, value in ids.items()}
-
-
-def _overflow(page: Any) -> dict[str, Any]:
-    return page.evaluate(
-        """() => ({
-            scroll: Math.max(document.documentElement.scrollWidth, document.body.scrollWidth),
-            viewport: document.documentElement.clientWidth,
-            logoutLines: (() => {
-                const b = document.querySelector('.topbar .logout button');
-                if (!b) return 1;
-                const r = document.createRange(); r.selectNodeContents(b);
-                return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size;
-            })(),
-            // the outermost elements that stick out on the right: what to fix
-            culprits: [...document.querySelectorAll('body *')]
-                .filter(e => e.getBoundingClientRect().right > innerWidth + 1
-                    && !(e.parentElement && e.parentElement.getBoundingClientRect().right
-                         > innerWidth + 1))
-                .slice(0, 3)
-                .map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className
-                    + ' w=' + Math.round(e.getBoundingClientRect().width)),
-        })"""
-    )
 
 
 def test_every_console_page_fits_1366_by_768_without_horizontal_scrolling(

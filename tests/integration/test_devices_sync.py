@@ -10,16 +10,8 @@ import asyncio
 import datetime as dt
 import io
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select, update
@@ -39,66 +31,11 @@ from openpss.platform.security.models import AuditEntry, Role
 from openpss.platform.settings import Settings
 from openpss.protocols.dahua_http.client import DahuaClient
 from tests.conftest import Api
+from tests.support import terminal_process
 from tests.support.polling import eventually, eventually_async
+from tests.support.terminal_process import ADMIN_PASSWORD, Terminal
 
-ADMIN_PASSWORD = "Term1nal!pass"
-OPENPSS = str(Path(sys.executable).with_name("openpss"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Terminal:
-    """A virtual attendance terminal process that can be killed and started again."""
-
-    port: int
-    data_dir: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        command = [
-            OPENPSS, "device", "attendance", "--listen", f"127.0.0.1:{self.port}",
-            "--data-dir", str(self.data_dir), "--admin-password", ADMIN_PASSWORD,
-        ]  # fmt: skip
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        eventually(self._listening, what="the terminal listening", timeout=30, interval=0.1)
-
-    def _listening(self) -> bool:
-        if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(f"terminal exited: {self.process.stderr.read()!r}")  # type: ignore[union-attr]
-        with socket.socket() as s:
-            return s.connect_ex(("127.0.0.1", self.port)) == 0
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        self.process = None
-
-    def present_card(self, card: str) -> dict[str, object]:
-        auth = httpx.DigestAuth("admin", ADMIN_PASSWORD)
-        response = httpx.post(
-            f"{self.url}/openpss/control/present", json={"card": card}, auth=auth, timeout=10
-        )
-        response.raise_for_status()
-        result: dict[str, object] = response.json()
-        return result
-
-
-@pytest.fixture
-def terminal(tmp_path: Path) -> Iterator[Terminal]:
-    term = Terminal(_free_port(), tmp_path / "terminal")
-    term.start()
-    yield term
-    term.kill()
+terminal = terminal_process.terminal  # fixture
 
 
 def _seed(factory: sessionmaker[Session], settings: Settings, terminal: Terminal) -> int:

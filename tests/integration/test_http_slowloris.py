@@ -4,11 +4,6 @@ per address and timed out, a valid request is still served, and the log stays sh
 from __future__ import annotations
 
 import logging
-import select
-import socket
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -19,55 +14,9 @@ from openpss.platform.settings import Settings
 from openpss.protocols.dahua_http.server import DEVICE_LIMITS, MAX_DEVICE_BODY, ServerThread
 from openpss.protocols.http_guard import HttpLimits
 from tests.support.dahua_device import ADMIN_PASSWORD, running_device
+from tests.support.slowloris import HALF_HEAD, half_sent, wait_closed
 
-HALF_HEAD = b"GET /cgi-bin/magicBox.cgi?action=getSerialNo HTTP/1.1\r\nHost: x\r\nX-Slow: "
 HALF_BODY = b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nusername="
-
-
-@contextmanager
-def half_sent(port: int, count: int, source: str, data: bytes) -> Iterator[list[socket.socket]]:
-    """``count`` connections from ``source`` (another loopback address) that stop mid-request."""
-    sockets: list[socket.socket] = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind((source, 0))
-            sock.settimeout(5)
-            try:
-                sock.connect(("127.0.0.1", port))
-                sock.sendall(data)
-            except OSError:
-                sock.close()
-                continue
-            sock.setblocking(False)
-            sockets.append(sock)
-        yield sockets
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def closed_by_server(sock: socket.socket) -> bool:
-    """True once the server closed (or reset) the connection."""
-    readable, _, _ = select.select([sock], [], [], 0)
-    if not readable:
-        return False
-    try:
-        return sock.recv(4096) == b""
-    except OSError:
-        return True
-
-
-def wait_closed(sockets: list[socket.socket], *, expected: int, deadline_s: float) -> int:
-    """Poll (bounded) until ``expected`` sockets are closed by the server; how many are."""
-    closed: set[int] = set()
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        closed |= {i for i, s in enumerate(sockets) if i not in closed and closed_by_server(s)}
-        if len(closed) >= expected:
-            break
-        time.sleep(0.05)
-    return len(closed)
 
 
 def test_terminal_serves_a_valid_request_during_slowloris(

@@ -20,9 +20,9 @@ from openpss.platform.security.models import Role
 from openpss.platform.security.tokens import create_api_token
 from openpss.platform.settings import Settings
 from tests.conftest import Api, add_account
-from tests.integration.test_people_bulk import person_count, sheet_rows
 from tests.support.dahua_device import ADMIN_PASSWORD, running_device
 from tests.support.hostile_xlsx import far_row, huge_dimension, million_blank_rows
+from tests.support.people_bulk import person_count, sheet_rows
 
 P = "/api/v1/people"
 DEVICE_HEADER = ["Device Name", "IP/Domain", "Port", "User Name", "Type", "Doors", "Remark"]

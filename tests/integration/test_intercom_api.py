@@ -10,13 +10,15 @@ from sqlalchemy import select
 
 from openpss.platform.security.models import AuditEntry, Role
 from tests.conftest import Api
-from tests.integration.test_people_console import Console, console  # noqa: F401  (fixture)
+from tests.support import people_console
+from tests.support.people_console import Console
 from tests.support.vto_device import VTO_PASSWORD, running_vto
 
+console = people_console.console  # the operator's console session (fixture)
 BASE = "/api/v1/intercom"
 
 
-def _post(console: Console, url: str, data: dict[str, object]) -> httpx.Response:  # noqa: F811
+def _post(console: Console, url: str, data: dict[str, object]) -> httpx.Response:
     """A plain console form post (no HTMX), redirects not followed."""
     headers = {"X-CSRF-Token": console.csrf}
     return console.client.post(url, data=data, headers=headers, follow_redirects=False)
@@ -82,7 +84,7 @@ def test_building_manager_api_validation_and_roles(api: Api) -> None:
     }
 
 
-def test_building_manager_console(api: Api, console: Console) -> None:  # noqa: F811
+def test_building_manager_console(api: Api, console: Console) -> None:
     page = api.client.get("/intercom/buildings")
     assert page.status_code == 200 and "Building manager" in page.text
     community = api.client.get(f"{BASE}/organization", headers=api.headers()).json()["id"]
@@ -168,7 +170,7 @@ def test_dial_management_api(api: Api) -> None:
     assert gone.status_code == 204
 
 
-def test_dial_management_console(api: Api, console: Console) -> None:  # noqa: F811
+def test_dial_management_console(api: Api, console: Console) -> None:
     h = api.headers(Role.operator)
     unit_id = _unit(api, "11", "01")
     device = api.client.post(
@@ -204,7 +206,7 @@ def test_dial_management_console(api: Api, console: Console) -> None:  # noqa: F
     assert "nothing was imported: row 2: device &#39;Hall VTH&#39; is not in the device" in bad.text
 
 
-def test_unlock_password_api_and_console(api: Api, console: Console) -> None:  # noqa: F811
+def test_unlock_password_api_and_console(api: Api, console: Console) -> None:
     h = api.headers(Role.operator)
     unit_id = _unit(api, "11", "01")
     room = api.client.post(f"{BASE}/rooms", json={"node_id": unit_id, "number": "11"}, headers=h)
@@ -273,7 +275,7 @@ def test_call_groups_api(api: Api) -> None:
     assert api.client.delete(f"{BASE}/call-groups/{gid}", headers=h).status_code == 204
 
 
-def test_call_groups_and_information_console(api: Api, console: Console) -> None:  # noqa: F811
+def test_call_groups_and_information_console(api: Api, console: Console) -> None:
     h = api.headers(Role.operator)
     _unit(api, "11", "01")
     building = api.client.get(f"{BASE}/organization", headers=h).json()["children"][0]["id"]

@@ -34,7 +34,8 @@ from openpss.platform.records.models import CallRecord
 from openpss.platform.security.models import Role
 from openpss.platform.security.tokens import open_login_session
 from tests.conftest import add_account
-from tests.integration.test_intercom_call_group_ringing import (
+from tests.peers.sip_support import free_port
+from tests.support.call_group import (
     ACTOR,
     ROOM,
     VTH_EXTENSION,
@@ -42,8 +43,7 @@ from tests.integration.test_intercom_call_group_ringing import (
     VTO,
     _setup,
 )
-from tests.integration.test_intercom_calls import until
-from tests.peers.sip_support import free_port
+from tests.support.polling import eventually_async
 from tests.support.vth_device import RunningVth, running_vth
 from tests.support.vto_device import RunningVto, running_vto
 
@@ -213,17 +213,23 @@ async def test_the_group_decides_which_console_rings_and_who_answered_is_recorde
     platform: Platform, vto: RunningVto
 ) -> None:
     async with console_tab(platform, "alice") as alice, console_tab(platform, "bob") as bob:
-        await until(lambda: vto.station.registered, "the VTO registered to the platform", 60)
+        await eventually_async(
+            lambda: vto.station.registered, what="the VTO registered to the platform", timeout=60
+        )
         assert vto.control("dial", number=CENTRE_NUMBER).status_code == 200
         ringing = await _next(alice, "ringing")
         assert ringing["call"]["caller"] == VTO
         await alice.send(json.dumps({"type": "accept", "call": ringing["call"]["id"]}))
         await _next(alice, "accepted")
-        await until(lambda: vto.station.call_state.value == "talking", "the VTO talking")
+        await eventually_async(
+            lambda: vto.station.call_state.value == "talking", what="the VTO talking"
+        )
         await alice.send(json.dumps({"type": "hangup", "call": ringing["call"]["id"]}))
-        await until(lambda: vto.station.call_state.value == "idle", "the VTO idle again")
+        await eventually_async(
+            lambda: vto.station.call_state.value == "idle", what="the VTO idle again"
+        )
         assert "ringing" not in await _drain(bob)  # bob is not in the building's group
-    [record] = await until(platform.records, "the call record")
+    [record] = await eventually_async(platform.records, what="the call record")
     assert (record.caller, record.callee, record.status) == (VTO, CENTRE_NUMBER, "answered")
     assert record.answered_by == "alice"
 
@@ -232,15 +238,23 @@ async def test_a_room_call_records_the_vth_that_answered(
     platform: Platform, vto: RunningVto, vths: tuple[RunningVth, RunningVth]
 ) -> None:
     master, extension = vths
-    await until(lambda: vto.station.registered, "the VTO registered to the platform", 60)
-    await until(
-        lambda: master.unit.registered and extension.unit.registered, "both VTHs registered", 60
+    await eventually_async(
+        lambda: vto.station.registered, what="the VTO registered to the platform", timeout=60
+    )
+    await eventually_async(
+        lambda: master.unit.registered and extension.unit.registered,
+        what="both VTHs registered",
+        timeout=60,
     )
     assert vto.control("dial", number=ROOM).status_code == 200
-    await until(lambda: extension.status()["call"]["state"] == "ringing", "the extension ringing")
+    await eventually_async(
+        lambda: extension.status()["call"]["state"] == "ringing", what="the extension ringing"
+    )
     assert extension.control("answer").status_code == 200
-    await until(lambda: vto.station.call_state.value == "talking", "the VTO talking")
+    await eventually_async(
+        lambda: vto.station.call_state.value == "talking", what="the VTO talking"
+    )
     assert extension.control("hangup").status_code == 200
-    [record] = await until(platform.records, "the call record")
+    [record] = await eventually_async(platform.records, what="the call record")
     assert (record.caller, record.callee, record.status) == (VTO, ROOM, "answered")
     assert record.answered_by == VTH_EXTENSION

@@ -21,29 +21,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from openpss.platform.db import make_engine, make_session_factory
-from openpss.platform.devices.models import Device
-from openpss.platform.intercom import buildings, callgroups, registrations, rooms
+from openpss.platform.intercom import buildings, callgroups, registrations
 from openpss.platform.intercom.callgroups import CENTRE_NUMBER
 from openpss.platform.intercom.calls import CallError, ConsoleCalls
 from openpss.platform.intercom.schemas import (
     NodeCreate,
-    RegistrationCreate,
     RegistrationQuery,
-    RoomCreate,
 )
 from openpss.platform.intercom.sip import PlatformSipEvents, PlatformSipServer, build_server
 from openpss.platform.records.models import CallRecord
-from openpss.platform.security.audit import Actor
 from openpss.platform.security.models import Role
 from openpss.platform.settings import Settings
 from openpss.protocols.sip import CallFailed, Peer, UserAgent
 from openpss.protocols.sip.ua import UaCall
 from tests.conftest import add_account
-from tests.integration.test_intercom_calls import Console, offer, until
+from tests.support.call_console import Console, offer
+from tests.support.call_group import ACTOR, ROOM, VTH_EXTENSION, VTH_MASTER, VTO, VTS, _setup
+from tests.support.polling import eventually_async
 
-ACTOR = Actor("tester")
-VTO, VTS, VTH_MASTER, VTH_EXTENSION = "11#01#8055", "101", "11#01#11#0", "11#01#11#1"
-ROOM = "11"
 RING_SECONDS = 0.6  # each member's ring time: short, the tests wait through it
 
 
@@ -88,42 +83,6 @@ class Rig:
         for tab in tabs:
             self.calls.subscribe(tab.username, tab.send)
         return tabs
-
-
-def _setup(session: Session, key: str) -> int:
-    """Building 11 / unit 01 / room 11 with its VTO 8055 and two VTHs, and a VTS 101."""
-    community = buildings.get_community(session=session)
-    building = buildings.add_node(
-        session=session, actor=ACTOR, data=NodeCreate(parent_id=community.id, number="11")
-    )
-    unit = buildings.add_node(
-        session=session, actor=ACTOR, data=NodeCreate(parent_id=building.id, number="1")
-    )
-    room = rooms.add_room(
-        session=session, actor=ACTOR, data=RoomCreate(node_id=unit.id, number=ROOM)
-    )
-    devices = {}
-    for name, kind in (("gate", "vto"), ("hall", "vth"), ("kitchen", "vth")):
-        device = Device(
-            name=name, host="127.0.0.1", username="admin", password_encrypted="", kind=kind
-        )
-        session.add(device)
-        session.flush()
-        devices[name] = device.id
-    for data in (
-        RegistrationCreate(
-            kind="vto",
-            device_id=devices["gate"],
-            node_id=unit.id,
-            suffix="55",
-            device_number="8055",
-        ),
-        RegistrationCreate(kind="vts", suffix="01", device_number=VTS),
-        RegistrationCreate(kind="vth", device_id=devices["hall"], room_id=room.id, extension=0),
-        RegistrationCreate(kind="vth", device_id=devices["kitchen"], room_id=room.id, extension=1),
-    ):
-        registrations.add_registration(session=session, actor=ACTOR, secret_key=key, data=data)
-    return building.id
 
 
 @pytest.fixture
@@ -175,22 +134,24 @@ async def test_group_rings_members_in_priority_order_and_only_them(rig: Rig) -> 
     rig.group("dave", "alice", VTS, "bob")
     alice, bob, carol = rig.consoles("alice", "bob", "carol")
     dialled = _centre_call(rig)
-    [ring] = await until(lambda: _ringing(alice), "alice's window")
+    [ring] = await eventually_async(lambda: _ringing(alice), what="alice's window")
     assert not _ringing(bob) and not _ringing(carol)  # bob's turn comes later, carol has none
     with pytest.raises(CallError, match="rings another member"):
         await rig.calls.accept(ring["call"]["id"], "carol")
     # alice lets it ring out: her window closes and the VTS rings
-    await until(lambda: "ended" in alice.kinds(), "alice's window closing after the ring time")
+    await eventually_async(
+        lambda: "ended" in alice.kinds(), what="alice's window closing after the ring time"
+    )
     vts_call = await asyncio.wait_for(rig.phones[VTS].incoming.get(), 10)
     assert not _ringing(bob)
     vts_call.reject(486)  # busy: on to bob
-    [ring] = await until(lambda: _ringing(bob), "bob's window")
+    [ring] = await eventually_async(lambda: _ringing(bob), what="bob's window")
     assert not _ringing(carol) and len(_ringing(alice)) == 1
     await rig.calls.accept(ring["call"]["id"], "bob")
     door = await asyncio.wait_for(dialled, 10)
     await door.hangup()
-    await until(lambda: rig.events.calls, "the server's call record")
-    [record] = await until(rig.records, "the call record")
+    await eventually_async(lambda: rig.events.calls, what="the server's call record")
+    [record] = await eventually_async(rig.records, what="the call record")
     assert (record.caller, record.callee, record.status) == (VTO, CENTRE_NUMBER, "answered")
     assert record.answered_by == "bob"
     [server_record] = rig.events.calls
@@ -205,14 +166,14 @@ async def test_group_nobody_answers_moves_on_and_records_one_missed_call(rig: Ri
     rig.group("alice", "bob")
     alice, bob = rig.consoles("alice", "bob")
     dialled = _centre_call(rig)
-    await until(lambda: _ringing(alice), "alice's window")
+    await eventually_async(lambda: _ringing(alice), what="alice's window")
     assert not _ringing(bob)
-    await until(lambda: _ringing(bob), "bob's window after alice's ring time")
+    await eventually_async(lambda: _ringing(bob), what="bob's window after alice's ring time")
     assert "ended" in alice.kinds()  # alice stopped ringing before bob started
     with pytest.raises(CallFailed) as failed:
         await asyncio.wait_for(dialled, 10)
     assert failed.value.status == 480
-    [record] = await until(rig.records, "the call record")
+    [record] = await eventually_async(rig.records, what="the call record")
     assert (record.caller, record.callee, record.status) == (VTO, CENTRE_NUMBER, "missed")
     assert record.answered_by is None and record.device_id is not None
     assert rig.calls.calls == {}
@@ -226,7 +187,7 @@ async def test_group_vts_answers(rig: Rig) -> None:
     await vts_call.answer()
     door = await asyncio.wait_for(dialled, 10)
     await door.hangup()
-    [record] = await until(rig.records, "the call record")
+    [record] = await eventually_async(rig.records, what="the call record")
     assert (record.status, record.answered_by) == ("answered", VTS)
     assert not _ringing(alice)
 
@@ -234,15 +195,19 @@ async def test_group_vts_answers(rig: Rig) -> None:
 async def test_no_group_rings_every_console_first_answer_takes_it(rig: Rig) -> None:
     alice, bob, carol = rig.consoles("alice", "bob", "carol")
     dialled = _centre_call(rig)
-    await until(lambda: all(_ringing(t) for t in (alice, bob, carol)), "every console ringing")
+    await eventually_async(
+        lambda: all(_ringing(t) for t in (alice, bob, carol)), what="every console ringing"
+    )
     call_id = _ringing(carol)[0]["call"]["id"]
     await rig.calls.accept(call_id, "carol")
-    await until(lambda: all("taken" in t.kinds() for t in (alice, bob)), "the others stopping")
+    await eventually_async(
+        lambda: all("taken" in t.kinds() for t in (alice, bob)), what="the others stopping"
+    )
     with pytest.raises(CallError, match="already taken by carol"):
         await rig.calls.accept(call_id, "alice")
     door = await asyncio.wait_for(dialled, 10)
     await door.hangup()
-    [record] = await until(rig.records, "the call record")
+    [record] = await eventually_async(rig.records, what="the call record")
     assert (record.status, record.answered_by) == ("answered", "carol")
 
 
@@ -257,9 +222,9 @@ async def test_a_group_of_another_building_does_not_change_who_rings(rig: Rig) -
     rig.group("alice")
     alice, bob = rig.consoles("alice", "bob")
     dialled = _centre_call(rig)
-    await until(lambda: _ringing(alice) and _ringing(bob), "both consoles ringing")
+    await eventually_async(lambda: _ringing(alice) and _ringing(bob), what="both consoles ringing")
     dialled.cancel()
-    [record] = await until(rig.records, "the missed call's record")
+    [record] = await eventually_async(rig.records, what="the missed call's record")
     assert (record.status, record.answered_by) == ("missed", None)
 
 
@@ -271,7 +236,7 @@ async def test_room_call_records_the_vth_that_answered(rig: Rig) -> None:
     door = await asyncio.wait_for(dialled, 10)
     await asyncio.wait_for(master.ended.wait(), 10)  # the master stopped ringing
     await door.hangup()
-    [record] = await until(rig.records, "the call record")
+    [record] = await eventually_async(rig.records, what="the call record")
     assert (record.caller, record.callee, record.status) == (VTO, ROOM, "answered")
     assert record.answered_by == VTH_EXTENSION
 
@@ -280,7 +245,7 @@ async def test_console_call_records_the_device_that_answered(rig: Rig) -> None:
     rig.phones[VTH_EXTENSION].auto_answer = True
     call = await rig.calls.dial(f"{VTH_EXTENSION}", "alice")
     await rig.calls.hangup(call.id, "alice")
-    [record] = await until(rig.records, "the call record")
+    [record] = await eventually_async(rig.records, what="the call record")
     assert (record.caller, record.callee) == (CENTRE_NUMBER, VTH_EXTENSION)
     assert (record.status, record.answered_by) == ("answered", VTH_EXTENSION)
 

@@ -10,8 +10,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,31 +26,10 @@ from openpss.protocols.rtp import g711
 from openpss.protocols.rtp.codec import RtpPacket
 from openpss.protocols.sip import CallFailed, Peer, SipServer, StaticAccounts, UserAgent
 from openpss.protocols.sip.sdp import SessionDescription
+from tests.support.call_console import Console, offer
+from tests.support.polling import eventually_async
 
 DEVICE, DEVICE_PASSWORD = "8001", "door-pw"
-
-
-def offer(port: int) -> bytes:
-    """The door's offer: PCMU audio only (the video path is the browser test's)."""
-    lines = [
-        "v=0", "o=door 1 1 IN IP4 127.0.0.1", "s=door", "c=IN IP4 127.0.0.1", "t=0 0",
-        f"m=audio {port} RTP/AVP 0", "a=rtpmap:0 PCMU/8000", "a=sendrecv",
-    ]  # fmt: skip
-    return ("\r\n".join(lines) + "\r\n").encode()
-
-
-@dataclass
-class Console:
-    """What one console tab received."""
-
-    username: str
-    messages: list[dict[str, Any]] = field(default_factory=list)
-
-    async def send(self, message: dict[str, Any]) -> None:
-        self.messages.append(message)
-
-    def kinds(self) -> list[str]:
-        return [m["type"] for m in self.messages]
 
 
 @dataclass
@@ -64,16 +43,6 @@ class Rig:
     def records(self) -> list[CallRecord]:
         with self.factory() as session:
             return list(session.scalars(select(CallRecord).order_by(CallRecord.id)))
-
-
-async def until(condition: Callable[[], Any], what: str, seconds: float = 15.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while asyncio.get_running_loop().time() < deadline:
-        value = condition()
-        if value:
-            return value
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -105,7 +74,9 @@ async def _ringing(rig: Rig, *consoles: Console) -> tuple[asyncio.Task[Any], str
     for console in consoles:
         rig.calls.subscribe(console.username, console.send)
     dialled = asyncio.create_task(rig.door.call(CENTRE_NUMBER, offer(40000)))
-    await until(lambda: all("ringing" in c.kinds() for c in consoles), "ringing everywhere")
+    await eventually_async(
+        lambda: all("ringing" in c.kinds() for c in consoles), what="ringing everywhere"
+    )
     return dialled, consoles[0].messages[0]["call"]["id"]
 
 
@@ -117,7 +88,7 @@ async def test_first_accept_takes_the_call_others_stop_ringing(rig: Rig) -> None
     with pytest.raises(CallError, match="already taken by alice"):
         await rig.calls.accept(call_id, "bob")
     door_call = await asyncio.wait_for(dialled, 10)
-    await until(lambda: "taken" in bob.kinds(), "bob's window closing")
+    await eventually_async(lambda: "taken" in bob.kinds(), what="bob's window closing")
     with pytest.raises(CallError, match="not yours"):
         await rig.calls.open_door(call_id, "bob")
 
@@ -131,12 +102,12 @@ async def test_first_accept_takes_the_call_others_stop_ringing(rig: Rig) -> None
         sender.sendto(bytes(packet), ("127.0.0.1", audio.port))
     sender.sendto(b"\x80garbage", ("127.0.0.1", audio.port))  # dropped, counted nowhere
     media = rig.calls.get(call_id).media
-    await until(lambda: media.counters["audio_in"] == 10, "the door's audio")
+    await eventually_async(lambda: media.counters["audio_in"] == 10, what="the door's audio")
     assert media.audio_track.queue.qsize() == 10
     sender.close()
 
     await door_call.hangup()  # the door hangs up
-    await until(lambda: "ended" in alice.kinds(), "the end reaching the console")
+    await eventually_async(lambda: "ended" in alice.kinds(), what="the end reaching the console")
     [record] = rig.records()
     assert (record.caller, record.callee, record.status) == (DEVICE, CENTRE_NUMBER, "answered")
     assert record.end_time is not None and record.duration_seconds >= 0
@@ -149,7 +120,7 @@ async def test_reject_answers_603_and_records_rejected(rig: Rig) -> None:
     with pytest.raises(CallFailed) as failed:
         await asyncio.wait_for(dialled, 10)
     assert failed.value.status == 603
-    await until(lambda: rig.records(), "the record")
+    await eventually_async(lambda: rig.records(), what="the record")
     assert [r.status for r in rig.records()] == ["rejected"]
     with pytest.raises(CallError, match="has ended"):
         rig.calls.reject(call_id, "alice")
@@ -161,7 +132,7 @@ async def test_door_giving_up_is_a_missed_call(rig: Rig) -> None:
     dialled.cancel()  # the visitor walks away: CANCEL
     with contextlib.suppress(asyncio.CancelledError):
         await dialled
-    await until(lambda: "ended" in console.kinds(), "the window closing")
+    await eventually_async(lambda: "ended" in console.kinds(), what="the window closing")
     assert [r.status for r in rig.records()] == ["missed"]
     assert rig.calls.calls == {}
 

@@ -15,7 +15,7 @@ from openpss.platform.intercom.errors import IntercomError
 from openpss.platform.intercom.schemas import InformationCreate
 from openpss.platform.security.audit import Actor
 from openpss.platform.settings import Settings
-from tests.integration.test_intercom_unlock_passwords import _device, _register, _room
+from tests.support.unlock_passwords import _device, _register, _room
 from tests.support.vth_device import VTH_PASSWORD, running_vth
 
 ACTOR = Actor("tester")

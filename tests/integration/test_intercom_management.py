@@ -5,7 +5,6 @@ latest 100 records; door commands refused with a clear error before any device i
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,95 +16,21 @@ from openpss.platform.db import make_engine, make_session_factory
 from openpss.platform.devices import doors
 from openpss.platform.devices.models import Device
 from openpss.platform.errors import Invalid, NotFound
-from openpss.platform.intercom import buildings, management, registrations, rooms
+from openpss.platform.intercom import management
 from openpss.platform.intercom.calls import ConsoleCalls
 from openpss.platform.intercom.errors import IntercomError
 from openpss.platform.intercom.schemas import (
     IntercomDeviceQuery,
-    NodeCreate,
-    RegistrationCreate,
-    RoomCreate,
 )
 from openpss.platform.intercom.views_calls import _handle
 from openpss.platform.records.models import AccessRecord, AlarmRecord, CallRecord
-from openpss.platform.security.audit import Actor
 from openpss.platform.security.models import AuditEntry, Role
 from openpss.platform.settings import Settings
 from tests.conftest import Api
-from tests.peers.sip_support import free_port
+from tests.support.intercom_site import ACTOR, _device, build_site
 from tests.support.queries import queries_for_get
 
-ACTOR = Actor("tester")
-KEY = "test-secret-key-0123456789"
 T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
-
-
-@dataclass
-class Site:
-    """Building 11 unit 01 (VTO gate, VTHs of room 11 at extensions 0 and 5), building 12 unit
-    01 (VTO gate12), an unregistered VTO and an access controller (not an intercom device)."""
-
-    community: int
-    building11: int
-    unit11: int
-    unit12: int
-    gate: int
-    flat_a: int
-    flat_b: int
-    gate12: int
-    spare: int
-    turnstile: int
-
-
-def _device(session: Session, name: str, kind: str, *, online: bool = False, doors: int = 1) -> int:
-    device = Device(
-        name=name,
-        host="127.0.0.1",
-        port=free_port(),  # nothing listens: a command to it fails as "offline"
-        username="admin",
-        password_encrypted="",
-        kind=kind,
-        online=online,
-        door_count=doors,
-    )
-    session.add(device)
-    session.flush()
-    return device.id
-
-
-def _register(session: Session, **fields: object) -> str:
-    data = RegistrationCreate.model_validate(fields)
-    row = registrations.add_registration(session=session, actor=ACTOR, secret_key=KEY, data=data)
-    return row.number
-
-
-def build_site(session: Session) -> Site:
-    community = buildings.get_community(session=session).id
-
-    def node(parent: int, number: str) -> int:
-        data = NodeCreate(parent_id=parent, number=number)
-        return buildings.add_node(session=session, actor=ACTOR, data=data).id
-
-    b11, b12 = node(community, "11"), node(community, "12")
-    u11, u12 = node(b11, "1"), node(b12, "1")
-    room = rooms.add_room(session=session, actor=ACTOR, data=RoomCreate(node_id=u11, number="11"))
-    site = Site(
-        community=community, building11=b11, unit11=u11, unit12=u12,
-        gate=_device(session, "gate", "vto", online=True, doors=2),
-        flat_a=_device(session, "flat-a", "vth"),
-        flat_b=_device(session, "flat-b", "vth"),
-        gate12=_device(session, "gate12", "vto"),
-        spare=_device(session, "spare", "vto"),
-        turnstile=_device(session, "turnstile", "access", online=True),
-    )  # fmt: skip
-    _register(session, kind="vto", device_id=site.gate, node_id=u11, suffix="55",
-              device_number="8055")  # fmt: skip
-    _register(session, kind="vth", device_id=site.flat_a, room_id=room.id, extension=0)
-    _register(session, kind="vth", device_id=site.flat_b, room_id=room.id, extension=5)
-    _register(session, kind="vto", device_id=site.gate12, node_id=u12, suffix="01",
-              device_number="8001")  # fmt: skip
-    session.flush()
-    return site
 
 
 def _names(session: Session, sip_online: tuple[str, ...] = (), **filters: object) -> list[str]:

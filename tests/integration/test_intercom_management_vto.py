@@ -22,8 +22,8 @@ from openpss.platform.intercom.schemas import NodeCreate, RegistrationCreate
 from openpss.platform.security.audit import Actor
 from openpss.platform.security.models import AuditEntry, Role
 from tests.conftest import Api
-from tests.integration.test_vth_processes import PASSWORD, vto_process
 from tests.peers.sip_support import free_port
+from tests.support.device_cli import PASSWORD, vto_process
 from tests.support.polling import eventually
 
 ACTOR = Actor("tester")

@@ -11,55 +11,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openpss.platform.devices.crypto import encrypt_secret
-from openpss.platform.devices.models import Device
-from openpss.platform.intercom import buildings, delivery, passwords, registrations, rooms
+from openpss.platform.intercom import delivery, passwords, rooms
 from openpss.platform.intercom.errors import Conflict, IntercomError
 from openpss.platform.intercom.models import SendStatus, UnlockPasswordSend
-from openpss.platform.intercom.schemas import NodeCreate, RegistrationCreate, RoomCreate
-from openpss.platform.security.audit import Actor
 from openpss.platform.settings import Settings
+from tests.support.unlock_passwords import ACTOR, _device, _register, _room
 from tests.support.vth_device import VTH_PASSWORD, running_vth
 from tests.support.vto_device import VTO_PASSWORD, RunningVto, running_vto
-
-ACTOR = Actor("tester")
-
-
-def _device(
-    session: Session, settings: Settings, name: str, kind: str, url: str, pw: str
-) -> Device:
-    device = Device(
-        name=name,
-        host="127.0.0.1",
-        port=int(url.rsplit(":", 1)[1]),
-        username="admin",
-        password_encrypted=encrypt_secret(settings, pw),
-        kind=kind,
-    )
-    session.add(device)
-    session.flush()
-    return device
-
-
-def _room(session: Session) -> tuple[int, int]:
-    community = buildings.get_community(session=session)
-    b = buildings.add_node(
-        session=session, actor=ACTOR, data=NodeCreate(parent_id=community.id, number="11")
-    )
-    u = buildings.add_node(
-        session=session, actor=ACTOR, data=NodeCreate(parent_id=b.id, number="1")
-    )
-    room = rooms.add_room(session=session, actor=ACTOR, data=RoomCreate(node_id=u.id, number="11"))
-    return u.id, room.id
-
-
-def _register(session: Session, settings: Settings, **fields: object) -> None:
-    registrations.add_registration(
-        session=session,
-        actor=ACTOR,
-        secret_key=settings.secret_key,
-        data=RegistrationCreate.model_validate(fields),
-    )
 
 
 def _set(session: Session, settings: Settings, room: int, password: str) -> None:

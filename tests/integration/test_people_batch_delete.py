@@ -16,11 +16,11 @@ from openpss.platform.people.models import Person
 from openpss.platform.security.audit import SYSTEM, record_audit
 from openpss.platform.security.models import AuditEntry
 from tests.conftest import Api
-from tests.integration import test_people_console
-from tests.integration.test_people_api import P
-from tests.integration.test_people_console import Console
+from tests.support import people_console
+from tests.support.people_api import P
+from tests.support.people_console import Console
 
-console = test_people_console.console  # the operator's console session (fixture)
+console = people_console.console  # the operator's console session (fixture)
 
 
 def _count(api: Api, model: type) -> int:

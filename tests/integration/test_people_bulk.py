@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import io
-from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from openpss.platform.people.models import Card, Person
 from openpss.platform.security.models import Role
 from tests.conftest import Api
 from tests.support.people_api import P, add_person, root_id
+from tests.support.people_bulk import person_count, sheet_rows
 from tests.support.queries import count_queries
 
 
@@ -24,18 +24,6 @@ def xlsx_file(rows: list[list[object]]) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
-
-
-def sheet_rows(data: bytes) -> list[tuple[Any, ...]]:
-    """The rows of the first sheet of an xlsx file."""
-    sheet = load_workbook(io.BytesIO(data)).worksheets[0]
-    return list(sheet.iter_rows(values_only=True))
-
-
-def person_count(api: Api) -> int:
-    factory = api.client.app.state.session_factory  # type: ignore[attr-defined]
-    with factory() as s:
-        return int(s.scalar(select(func.count()).select_from(Person)) or 0)
 
 
 def test_batch_add_issue_edit_all_or_nothing(api: Api) -> None:

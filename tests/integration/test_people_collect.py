@@ -19,8 +19,8 @@ from openpss.platform.people.models import Card, Fingerprint, Person
 from openpss.platform.security.models import Account, Role
 from openpss.platform.security.tokens import open_login_session
 from tests.conftest import Api
-from tests.integration.test_people_api import add_person
 from tests.support.dahua_device import ADMIN_PASSWORD, RunningDevice, running_device
+from tests.support.people_api import add_person
 
 FINGER = b"\x11\x22\x33" * 100
 

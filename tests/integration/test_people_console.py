@@ -2,50 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
-from dataclasses import dataclass
-from typing import Any
 
-import httpx
-import pytest
-from fastapi.testclient import TestClient
 from openpyxl import Workbook, load_workbook
 from PIL import Image
 from sqlalchemy import select
 
 from openpss.platform.people.cards import display_card
 from openpss.platform.people.models import Department, Person
-from openpss.platform.security.models import Account, Role
-from openpss.platform.security.tokens import open_login_session
+from openpss.platform.security.models import Role
 from tests.conftest import Api
+from tests.support import people_console
+from tests.support.people_console import HX, Console
 from tests.support.queries import count_queries
 
-HX = {"HX-Request": "true"}
-
-
-@dataclass
-class Console:
-    client: TestClient
-    csrf: str
-
-    def post(self, url: str, data: dict[str, Any]) -> httpx.Response:
-        headers = {"X-CSRF-Token": self.csrf, **HX}
-        return self.client.post(url, data=data, headers=headers)
-
-
-@pytest.fixture
-def console(api: Api) -> Console:
-    """The api client logged in to the console as the operator."""
-    app = api.client.app
-    with app.state.session_factory() as s:  # type: ignore[attr-defined]
-        account = s.scalars(select(Account).where(Account.role == Role.operator)).one()
-        cookie, row = open_login_session(session=s, account=account, lifetime=dt.timedelta(hours=1))
-        csrf = row.csrf_token
-        s.commit()
-    api.client.cookies.set("openpss_session", cookie)
-    return Console(api.client, csrf)
+console = people_console.console  # fixture
 
 
 def test_personnel_page_tree_list_and_department_forms(console: Console) -> None:

@@ -33,11 +33,11 @@ from openpss.platform.permissions.schemas import DoorRef, PermissionGroupCreate
 from openpss.platform.records.models import AccessRecord, AlarmRecord
 from openpss.platform.settings import Settings
 from openpss.protocols.dahua_http.client import DahuaClient
-from tests.integration import test_devices_sync
-from tests.integration.test_devices_sync import ADMIN_PASSWORD, OPENPSS, Terminal
+from tests.support import terminal_process
 from tests.support.polling import eventually_async
+from tests.support.terminal_process import ADMIN_PASSWORD, OPENPSS, Terminal
 
-terminal = test_devices_sync.terminal  # a virtual terminal process (fixture)
+terminal = terminal_process.terminal  # a virtual terminal process (fixture)
 
 CARDS = {"1": "00A1B2C3", "2": "00D4E5F6", "3": "00C0FFEE", "4": "00BEEF01"}
 DURESS = "00BAD000"  # person 3's duress card

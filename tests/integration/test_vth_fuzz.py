@@ -152,7 +152,7 @@ def test_http_survives_random_cgi_and_control_requests(vth: RunningVth) -> None:
 
 def test_http_serves_a_valid_request_during_slowloris(vth: RunningVth) -> None:
     from openpss.protocols.dahua_http.server import DEVICE_LIMITS
-    from tests.integration.test_http_slowloris import HALF_HEAD, half_sent, wait_closed
+    from tests.support.slowloris import HALF_HEAD, half_sent, wait_closed
 
     port = int(vth.url.rsplit(":", 1)[1])
     with half_sent(port, 100, "127.0.0.3", HALF_HEAD) as held:

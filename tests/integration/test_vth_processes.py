@@ -8,53 +8,18 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
-from typer.testing import CliRunner
 
 from openpss.devices.vth.cli import vth_app
 from openpss.devices.vto.cli import vto_app
 from tests.peers.sip_support import free_port
-
-PASSWORD = "Cli12345"
-runner = CliRunner()
-
-
-@contextmanager
-def process(name: str, args: list[str], http: int) -> Iterator[str]:
-    """A device CLI as a child process, until its HTTP port answers."""
-    command = [sys.executable, "-m", "openpss.cli", "device", name, *args]
-    env = {**os.environ, "OPENPSS_DEVICE_ADMIN_PASSWORD": PASSWORD}
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{http}"
-    try:
-        for _ in range(900):
-            try:
-                httpx.get(f"{url}/cgi-bin/magicBox.cgi?action=getSerialNo", timeout=1)
-                break
-            except httpx.TransportError:
-                if child.poll() is not None:
-                    output = child.stdout.read().decode() if child.stdout else ""
-                    raise AssertionError(f"{name} exited: {output}") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        child.send_signal(signal.SIGTERM)
-        child.wait(timeout=20)
-
-
-def vto_process(data_dir: Path, sip: int, http: int, rtsp: int) -> Any:
-    args = ["--data-dir", str(data_dir), "--http-port", str(http), "--dhip-port"]
-    args += [str(free_port()), "--rtsp-port", str(rtsp), "--sip-port", str(sip)]
-    return process("vto", [*args, "--fps", "10"], http)
+from tests.support.device_cli import PASSWORD, process, runner, vto_process
 
 
 def vth_process(data_dir: Path, room: str, sip_server: int, door: str = "") -> Any:

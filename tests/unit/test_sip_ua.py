@@ -22,11 +22,11 @@ from openpss.protocols.sip.ua import (
     cancel_reason,
 )
 from openpss.protocols.sip.uri import SipUri
+from tests.support import sip_loopback
 from tests.support.raw_udp import RawUdp
-from tests.unit import test_sip_server as base
+from tests.support.sip_loopback import FAST, SDP, _ua, _wait_for
 
-SDP, _ua, _wait_for = base.SDP, base._ua, base._wait_for
-server = base.server  # the same loopback SipServer fixture
+server = sip_loopback.server  # the same loopback SipServer fixture
 SLOW = Timers(t1=5.0, t2=8.0, t4=5.0)  # no INVITE retransmission while we answer by hand
 
 INVITE = (
@@ -216,7 +216,7 @@ async def test_answered_call_whose_200_is_never_acked_ends_with_a_bye() -> None:
         password="m0",
         server=Peer("UDP", "127.0.0.1", raw.port),
         domain="VDP",
-        timers=base.FAST,
+        timers=FAST,
         auto_answer=True,
     )
     await ua.start()
