@@ -8,8 +8,7 @@ import asyncio
 import json
 import random
 import socket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -21,14 +20,8 @@ from openpss.protocols.rtp.codec import RtpPacket
 from openpss.protocols.sip.sdp import SessionDescription, build_offer
 from openpss.protocols.sip.transport import Peer
 from openpss.protocols.sip.ua import UserAgent
+from tests.support.polling import eventually
 from tests.support.vth_device import RunningVth, running_vth
-
-
-def until(predicate: Callable[[], object], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -77,7 +70,11 @@ def test_sip_port_survives_garbage_mutations_and_message_floods(vth: RunningVth)
         message = message.replace("INVITE", "MESSAGE").replace("application/sdp", "text/plain")
         stream.sendall(message.replace("SIP/2.0/UDP", "SIP/2.0/TCP").encode())
     last = f"s{2 * MAX_MESSAGES + 48}"
-    until(lambda: vth.unit.messages and vth.unit.messages[-1].subject == last, "the last message")
+    eventually(
+        lambda: vth.unit.messages and vth.unit.messages[-1].subject == last,
+        what="the last message",
+        timeout=30,
+    )
     assert len(vth.unit.messages) == MAX_MESSAGES  # bounded: the oldest dropped
     stream.close()
     assert vth.status()["call"]["state"] in ("idle", "talking")

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import time
-from collections.abc import Callable
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,10 @@ from openpss.devices.vth.cli import vth_app
 from openpss.devices.vto.cli import vto_app
 from tests.peers.sip_support import free_port
 from tests.support.device_cli import PASSWORD, process, runner, vto_process
+from tests.support.polling import eventually
+
+# each check is a CLI status round trip: a slower, longer poll than the default
+poll = partial(eventually, timeout=90, interval=0.1)
 
 
 def vth_process(data_dir: Path, room: str, sip_server: int, door: str = "") -> Any:
@@ -43,13 +46,6 @@ def status(url: str) -> dict[str, object]:
     return dict(json.loads(cli(vth_app, "status", "--json", "--device", url)))
 
 
-def until(predicate: Callable[[], object], what: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
 def call_of(url: str) -> dict[str, str]:
     return status(url)["call"]  # type: ignore[return-value]
 
@@ -67,20 +63,20 @@ def test_vto_rings_two_vth_processes_one_answers_media_unlock(tmp_path: Path) ->
         cli(vto_app, "facade", "camera:101", "--device", vto)
         master = stack.enter_context(vth_process(tmp_path / "a", "101#0", sip, door))
         extension = stack.enter_context(vth_process(tmp_path / "b", "101#1", sip))
-        until(lambda: status(master)["registered"] and status(extension)["registered"], "both")
+        poll(lambda: status(master)["registered"] and status(extension)["registered"], what="both")
         cli(vto_app, "press", "1", "--device", vto)
-        until(lambda: call_of(master)["state"] == "ringing", "the master ringing")
-        until(lambda: call_of(extension)["state"] == "ringing", "the extension ringing")
+        poll(lambda: call_of(master)["state"] == "ringing", what="the master ringing")
+        poll(lambda: call_of(extension)["state"] == "ringing", what="the extension ringing")
         assert call_of(master)["peer"] == "8001"
         cli(vth_app, "answer", "--device", master)
-        until(lambda: call_of(extension)["state"] == "idle", "the extension to stop ringing")
+        poll(lambda: call_of(extension)["state"] == "idle", what="the extension to stop ringing")
         assert call_of(master)["state"] == "talking"
 
         def media() -> bool:
             rtp = rtp_of(master)
             return rtp["video_in"] > 20 and rtp["video_frames"] >= 5 and rtp["audio_in"] >= 20
 
-        until(media, "video frames and audio at the answering VTH")
+        poll(media, what="video frames and audio at the answering VTH")
         assert rtp_of(master)["audio_out"] > 0 and rtp_of(extension)["video_in"] == 0
         cli(vth_app, "unlock", "--device", master)
 
@@ -93,15 +89,15 @@ def test_vto_rings_two_vth_processes_one_answers_media_unlock(tmp_path: Path) ->
             ).text
             return "Method=4" in found
 
-        until(unlocked, "the unlock record at the VTO")
+        poll(unlocked, what="the unlock record at the VTO")
         cli(vth_app, "snapshot", str(tmp_path / "call.jpg"), "--device", master)
         assert (tmp_path / "call.jpg").read_bytes()[:2] == b"\xff\xd8"
         cli(vth_app, "hangup", "--device", master)
-        until(lambda: call_of(master)["state"] == "idle", "hang-up")
+        poll(lambda: call_of(master)["state"] == "idle", what="hang-up")
         # do-not-disturb on the extension: only the master rings; it rejects (busy)
         cli(vth_app, "dnd", "--device", extension)
         cli(vto_app, "press", "1", "--device", vto)
-        until(lambda: call_of(master)["state"] == "ringing", "the master ringing again")
+        poll(lambda: call_of(master)["state"] == "ringing", what="the master ringing again")
         assert call_of(extension)["state"] == "idle"
         cli(vth_app, "reject", "--device", master)
 
@@ -110,13 +106,13 @@ def test_vto_rings_two_vth_processes_one_answers_media_unlock(tmp_path: Path) ->
                 json.loads(cli(vto_app, "status", "--json", "--device", vto))["call"]["state"]
             )
 
-        until(lambda: vto_state() == "idle", "the VTO to give up")
+        poll(lambda: vto_state() == "idle", what="the VTO to give up")
         # Monitor > Door over RTSP, then a call to the door by its VTO number
         cli(vth_app, "monitor", "gate", "--device", master)
-        until(lambda: rtp_of(master)["video_frames"] >= 5, "decoded frames of the door")
+        poll(lambda: rtp_of(master)["video_frames"] >= 5, what="decoded frames of the door")
         cli(vth_app, "hangup", "--device", master)
         cli(vth_app, "call", "8001", "--device", master)
-        until(lambda: call_of(master)["state"] == "talking", "the door answering")
+        poll(lambda: call_of(master)["state"] == "talking", what="the door answering")
         cli(vth_app, "hangup", "--device", master)
     # the VTH's flash keeps room and records across a restart
     with vth_process(tmp_path / "a", "101#0", sip) as again:  # no VTO: offline, records kept

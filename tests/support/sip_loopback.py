@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -71,13 +70,6 @@ async def _ua(server: SipServer, username: str, **kwargs: object) -> UserAgent:
     )
     await ua.start()
     return ua
-
-
-async def _wait_for(predicate: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
-        await asyncio.sleep(0.02)
 
 
 SDP = bytes(build_offer(address="127.0.0.1", audio_port=40000))

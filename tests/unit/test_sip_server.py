@@ -17,7 +17,8 @@ from openpss.protocols.sip.ua import (
     UserAgent,
 )
 from tests.support import sip_loopback
-from tests.support.sip_loopback import ACCOUNTS, FAST, SDP, Recorder, _ua, _wait_for
+from tests.support.polling import eventually_async
+from tests.support.sip_loopback import ACCOUNTS, FAST, SDP, Recorder, _ua
 
 server = sip_loopback.server  # fixture
 
@@ -68,7 +69,7 @@ async def test_expiry_sweep_takes_binding_offline(server: SipServer) -> None:
     ua = await _ua(server, "8001")
     await ua.register()
     server.location.clock = lambda: 10**9  # far in the future
-    await _wait_for(lambda: ("8001", False) in _events(server).changes)
+    await eventually_async(lambda: ("8001", False) in _events(server).changes, timeout=10.0)
     await ua.close()
 
 
@@ -96,7 +97,7 @@ async def test_room_number_rings_master_and_extensions_first_answer_wins(server:
     assert (await call.reinvite(SDP)).status == 200
     await call.hangup()
     await asyncio.wait_for(ring_ext.ended.wait(), 10)
-    await _wait_for(lambda: _events(server).records)
+    await eventually_async(lambda: _events(server).records, timeout=10.0)
     record = _events(server).records[0]
     assert record.end_state is EndState.answered and record.answered_by == "9901#1"
     assert record.caller == "8001" and record.callee == "9901" and record.duration >= 0
@@ -133,7 +134,7 @@ async def test_unknown_404_unregistered_480_busy_486(server: SipServer) -> None:
     with pytest.raises(CallFailed) as info:
         await vto.call("9901", SDP)
     assert info.value.status == 486
-    await _wait_for(lambda: len(_events(server).records) == 3)
+    await eventually_async(lambda: len(_events(server).records) == 3, timeout=10.0)
     states = [r.end_state for r in _events(server).records]
     assert states == [EndState.failed, EndState.failed, EndState.busy]
     await vto.close()
@@ -152,7 +153,7 @@ async def test_caller_cancel_before_answer_gives_487_and_cancels_callee(server: 
         await task
     await asyncio.wait_for(ringing.ended.wait(), 10)
     assert ringing.end_reason == "cancelled"
-    await _wait_for(lambda: _events(server).records)
+    await eventually_async(lambda: _events(server).records, timeout=10.0)
     assert _events(server).records[-1].status == 487
     assert _events(server).records[-1].end_state is EndState.missed
     await vto.close()
@@ -170,7 +171,7 @@ async def test_call_group_rings_members_in_priority_order(server: SipServer) -> 
     await asyncio.wait_for(ring_first.ended.wait(), 10)
     assert ring_first.end_reason == "cancelled"
     await call.hangup()
-    await _wait_for(lambda: _events(server).records)
+    await eventually_async(lambda: _events(server).records, timeout=10.0)
     assert _events(server).records[0].answered_by == "900002"
     for ua in (vto, first, second):
         await ua.close()
@@ -206,7 +207,7 @@ async def test_call_to_a_callee_registered_over_tcp(server: SipServer) -> None:
     await call.hangup()
     await asyncio.wait_for(rung[0].ended.wait(), 10)  # the BYE reached it over TCP
     assert rung[0].end_reason == "remote hangup"
-    await _wait_for(lambda: _events(server).records)
+    await eventually_async(lambda: _events(server).records, timeout=10.0)
     assert _events(server).records[0].answered_by == "9902#0"
     await vto.close()
     await master.close()
@@ -235,7 +236,7 @@ async def test_decline_is_rejected_and_ring_timeout_is_missed() -> None:
         with pytest.raises(CallFailed) as info:
             await vto.call("9901", SDP)
         assert info.value.status == 480
-        await _wait_for(lambda: len(events.records) == 2)
+        await eventually_async(lambda: len(events.records) == 2, timeout=10.0)
         assert [r.end_state for r in events.records] == [EndState.rejected, EndState.missed]
         assert events.records[1].legs == [("9901#0", 487)]
     finally:
@@ -250,9 +251,11 @@ async def test_keep_registered_refreshes_before_expiry() -> None:
     ua = await _ua(server, "8001")
     task = asyncio.create_task(ua.keep_registered(2))
     try:
-        await _wait_for(lambda: server.location.lookup("8001"))
+        await eventually_async(lambda: server.location.lookup("8001"), timeout=10.0)
         first = server.location.lookup("8001")[0].cseq
-        await _wait_for(lambda: server.location.lookup("8001")[0].cseq > first)  # ~1 s later
+        await eventually_async(
+            lambda: server.location.lookup("8001")[0].cseq > first, timeout=10.0
+        )  # ~1 s later
     finally:
         task.cancel()
         await ua.close()
@@ -276,7 +279,7 @@ async def test_answered_call_is_hung_up_after_the_maximum_duration() -> None:
         await master.register()
         call = await asyncio.wait_for(vto.call("9901", SDP), 10)
         await asyncio.wait_for(call.ended.wait(), 10)  # BYE from the server
-        await _wait_for(lambda: events.records)
+        await eventually_async(lambda: events.records, timeout=10.0)
         assert events.records[0].end_state is EndState.answered
         assert not server.calls
     finally:
@@ -298,11 +301,13 @@ async def test_caller_that_never_acks_the_answer_is_hung_up_on_both_legs(
         vto.endpoint.send_ack = lambda *args, **kwargs: None  # type: ignore[method-assign]
         call = await asyncio.wait_for(vto.call("9902", SDP), 10)
         await asyncio.wait_for(call.ended.wait(), 10)  # BYE from the server
-        await _wait_for(lambda: _events(server).records)
+        await eventually_async(lambda: _events(server).records, timeout=10.0)
         record = _events(server).records[0]
         assert record.end_state is EndState.answered and record.answered_by == "9902#0"
         assert not server.calls
-        await _wait_for(lambda: not master.dialogs)  # the callee's leg got its BYE too
+        await eventually_async(
+            lambda: not master.dialogs, timeout=10.0
+        )  # the callee's leg got its BYE too
     finally:
         await vto.close()
         await master.close()

@@ -23,8 +23,9 @@ from openpss.protocols.sip.ua import (
 )
 from openpss.protocols.sip.uri import SipUri
 from tests.support import sip_loopback
+from tests.support.polling import eventually_async
 from tests.support.raw_udp import RawUdp
-from tests.support.sip_loopback import FAST, SDP, _ua, _wait_for
+from tests.support.sip_loopback import FAST, SDP, _ua
 
 server = sip_loopback.server  # the same loopback SipServer fixture
 SLOW = Timers(t1=5.0, t2=8.0, t4=5.0)  # no INVITE retransmission while we answer by hand
@@ -110,7 +111,7 @@ async def test_call_reports_ringing_through_its_hook(server: SipServer) -> None:
     rang: list[bool] = []
     task = asyncio.create_task(vto.call("9901", SDP, on_ringing=lambda: rang.append(True)))
     ringing = await asyncio.wait_for(master.incoming.get(), 10)
-    await _wait_for(lambda: rang)
+    await eventually_async(lambda: rang, timeout=10.0)
     await ringing.answer()
     call = await asyncio.wait_for(task, 10)
     assert call.state is UaCallState.answered
