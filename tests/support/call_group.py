@@ -6,19 +6,11 @@ from sqlalchemy.orm import Session
 
 from openpss.platform.devices.models import Device
 from openpss.platform.intercom import buildings, registrations, rooms
-from openpss.platform.intercom.schemas import (
-    NodeCreate,
-    RegistrationCreate,
-    RoomCreate,
-)
+from openpss.platform.intercom.schemas import NodeCreate, RegistrationCreate, RoomCreate
 from openpss.platform.security.audit import Actor
 
 ACTOR = Actor("tester")
-
-
 VTO, VTS, VTH_MASTER, VTH_EXTENSION = "11#01#8055", "101", "11#01#11#0", "11#01#11#1"
-
-
 ROOM = "11"
 
 

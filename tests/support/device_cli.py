@@ -18,8 +18,6 @@ from typer.testing import CliRunner
 from tests.peers.sip_support import free_port
 
 PASSWORD = "Cli12345"
-
-
 runner = CliRunner()
 
 

@@ -8,17 +8,11 @@ from sqlalchemy.orm import Session
 
 from openpss.platform.devices.models import Device
 from openpss.platform.intercom import buildings, registrations, rooms
-from openpss.platform.intercom.schemas import (
-    NodeCreate,
-    RegistrationCreate,
-    RoomCreate,
-)
+from openpss.platform.intercom.schemas import NodeCreate, RegistrationCreate, RoomCreate
 from openpss.platform.security.audit import Actor
 from tests.peers.sip_support import free_port
 
 ACTOR = Actor("tester")
-
-
 KEY = "test-secret-key-0123456789"
 
 

@@ -12,13 +12,9 @@ from openpss.protocols.sip.sdp import build_offer
 from openpss.protocols.sip.server import SipServer
 from openpss.protocols.sip.transaction import Timers
 from openpss.protocols.sip.transport import Peer
-from openpss.protocols.sip.ua import (
-    UserAgent,
-)
+from openpss.protocols.sip.ua import UserAgent
 
 FAST = Timers(t1=0.05, t2=0.2, t4=0.2)
-
-
 ACCOUNTS = {
     "8001": "vto",
     "9901#0": "m0",

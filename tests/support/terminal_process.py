@@ -17,8 +17,6 @@ import pytest
 from tests.support.polling import eventually
 
 ADMIN_PASSWORD = "Term1nal!pass"
-
-
 OPENPSS = str(Path(sys.executable).with_name("openpss"))
 
 
