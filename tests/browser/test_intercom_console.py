@@ -15,7 +15,7 @@ from openpss.platform.intercom.schemas import (
 )
 from openpss.platform.security.audit import Actor
 from tests.browser.helpers import initialize_and_login
-from tests.support.page_layout import VIEWPORT, _overflow
+from tests.support.page_layout import VIEWPORT, page_overflow
 
 ACTOR = Actor("tester")
 
@@ -73,7 +73,7 @@ def test_unlock_password_form_and_pages_fit(browser: Any, live_server: Any) -> N
         for path in (f"/intercom/buildings?node={unit}", "/intercom/dial", "/intercom/groups"):
             page.goto(f"{live_server.url}{path}")
             page.wait_for_load_state("networkidle")
-            figures = _overflow(page)
+            figures = page_overflow(page)
             assert figures["scroll"] <= figures["viewport"], (path, figures)
     finally:
         context.close()

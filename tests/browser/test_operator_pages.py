@@ -28,7 +28,7 @@ from openpss.platform.vision.schemas import CameraCreate
 from openpss.platform.vision.service import add_camera
 from tests.browser.helpers import initialize_and_login
 from tests.integration.vision_support import VirtualCamera, virtual_camera
-from tests.support.page_layout import VIEWPORT, _overflow
+from tests.support.page_layout import VIEWPORT, page_overflow
 
 pytestmark = pytest.mark.browser
 
@@ -139,7 +139,7 @@ def test_every_console_page_fits_1366_by_768_without_horizontal_scrolling(
     try:
         for path in sorted(PUBLIC_PAGES):
             page.goto(f"{live_server.url}{path}")
-            assert _overflow(page)["scroll"] <= VIEWPORT["width"], path
+            assert page_overflow(page)["scroll"] <= VIEWPORT["width"], path
         initialize_and_login(page, live_server)
         templates = _console_pages(live_server.app)
         assert len(templates) > 30, "the walk finds every domain's pages"
@@ -151,7 +151,7 @@ def test_every_console_page_fits_1366_by_768_without_horizontal_scrolling(
             response = page.goto(f"{live_server.url}{path}")
             assert response is not None and response.status == 200, (path, response)
             page.wait_for_load_state("networkidle")
-            figures = _overflow(page)
+            figures = page_overflow(page)
             if figures["scroll"] > figures["viewport"] or figures["logoutLines"] > 1:
                 too_wide.append(f"{path}: {figures}")
         assert not too_wide, "\n".join(too_wide)

@@ -41,7 +41,7 @@ from tests.support.call_group import (
     VTH_EXTENSION,
     VTH_MASTER,
     VTO,
-    _setup,
+    seed_site,
 )
 from tests.support.polling import eventually_async
 from tests.support.vth_device import RunningVth, running_vth
@@ -73,7 +73,7 @@ def _seed(database_url: str) -> tuple[dict[str, str], dict[str, str]]:
     engine = make_engine(database_url)
     try:
         with make_session_factory(engine)() as s:
-            building = _setup(s, SECRET)
+            building = seed_site(s, SECRET)
             group = callgroups.create_group(
                 session=s, actor=ACTOR, name="Lobby", building_id=building
             )

@@ -36,7 +36,7 @@ from openpss.protocols.sip import CallFailed, Peer, UserAgent
 from openpss.protocols.sip.ua import UaCall
 from tests.conftest import add_account
 from tests.support.call_console import Console, offer
-from tests.support.call_group import ACTOR, ROOM, VTH_EXTENSION, VTH_MASTER, VTO, VTS, _setup
+from tests.support.call_group import ACTOR, ROOM, VTH_EXTENSION, VTH_MASTER, VTO, VTS, seed_site
 from tests.support.polling import eventually_async
 
 RING_SECONDS = 0.6  # each member's ring time: short, the tests wait through it
@@ -90,7 +90,7 @@ async def rig(settings: Settings, db_url: str, tmp_path: Path) -> AsyncIterator[
     engine = make_engine(db_url)
     factory = make_session_factory(engine)
     with factory() as s:
-        building_id = _setup(s, settings.secret_key)
+        building_id = seed_site(s, settings.secret_key)
         accounts = registrations.sip_accounts(session=s, secret_key=settings.secret_key)
         s.commit()
     events = PlatformSipEvents(factory)

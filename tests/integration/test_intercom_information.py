@@ -15,7 +15,7 @@ from openpss.platform.intercom.errors import IntercomError
 from openpss.platform.intercom.schemas import InformationCreate
 from openpss.platform.security.audit import Actor
 from openpss.platform.settings import Settings
-from tests.support.unlock_passwords import _device, _register, _room
+from tests.support.unlock_passwords import seed_device, seed_registration, seed_room
 from tests.support.vth_device import VTH_PASSWORD, running_vth
 
 ACTOR = Actor("tester")
@@ -33,8 +33,8 @@ async def test_release_sent_at_start_time_or_now_with_status_per_device(
     session: Session, settings: Settings, tmp_path: Path
 ) -> None:
     with running_vth(tmp_path / "vth", room="11", sip_server=None) as vth:
-        _, room = _room(session)
-        hall = _device(session, settings, "hall", "vth", vth.url, VTH_PASSWORD)
+        _, room = seed_room(session)
+        hall = seed_device(session, settings, "hall", "vth", vth.url, VTH_PASSWORD)
         unbound = Device(
             name="spare", host="127.0.0.1", username="admin", password_encrypted="", kind="vth"
         )
@@ -50,7 +50,7 @@ async def test_release_sent_at_start_time_or_now_with_status_per_device(
                     subject="Water", start_time=utcnow(), device_ids=[unbound.id]
                 ),
             )
-        _register(session, settings, kind="vth", device_id=hall.id, room_id=room)
+        seed_registration(session, settings, kind="vth", device_id=hall.id, room_id=room)
         start = utcnow() + dt.timedelta(hours=1)
         row = information.save_information(
             session=session,

@@ -27,7 +27,7 @@ from openpss.platform.records.models import AccessRecord, AlarmRecord, CallRecor
 from openpss.platform.security.models import AuditEntry, Role
 from openpss.platform.settings import Settings
 from tests.conftest import Api
-from tests.support.intercom_site import ACTOR, _device, build_site
+from tests.support.intercom_site import ACTOR, build_site, seed_device
 from tests.support.queries import queries_for_get
 
 T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
@@ -226,7 +226,7 @@ def test_management_page_runs_a_fixed_number_of_queries(api: Api) -> None:
     few = {p: len(queries_for_get(api.client, p, op)) for p in paths}
     with factory() as s:
         for n in range(20):
-            _device(s, f"more-{n:02d}", "vto" if n % 2 else "vth", online=bool(n % 3))
+            seed_device(s, f"more-{n:02d}", "vto" if n % 2 else "vth", online=bool(n % 3))
             s.add(CallRecord(start_time=T0, caller=f"11#01#80{n:02d}", callee="888888",
                              status="rejected", device_id=site.gate12))  # fmt: skip
             s.add(AlarmRecord(device_id=site.gate12, event_time=T0, alarm_type="tamper"))

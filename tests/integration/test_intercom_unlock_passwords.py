@@ -15,7 +15,7 @@ from openpss.platform.intercom import delivery, passwords, rooms
 from openpss.platform.intercom.errors import Conflict, IntercomError
 from openpss.platform.intercom.models import SendStatus, UnlockPasswordSend
 from openpss.platform.settings import Settings
-from tests.support.unlock_passwords import ACTOR, _device, _register, _room
+from tests.support.unlock_passwords import ACTOR, seed_device, seed_registration, seed_room
 from tests.support.vth_device import VTH_PASSWORD, running_vth
 from tests.support.vto_device import VTO_PASSWORD, RunningVto, running_vto
 
@@ -54,11 +54,11 @@ async def test_unlock_password_reaches_vto_and_vth_and_opens_the_door(
         running_vto(tmp_path / "vto") as vto,
         running_vth(tmp_path / "vth", room="11", sip_server=None) as vth,
     ):
-        unit, room = _room(session)
-        gate = _device(session, settings, "gate", "vto", vto.url, VTO_PASSWORD)
-        hall = _device(session, settings, "hall", "vth", vth.url, VTH_PASSWORD)
-        _register(session, settings, kind="vth", device_id=hall.id, room_id=room)
-        _register(
+        unit, room = seed_room(session)
+        gate = seed_device(session, settings, "gate", "vto", vto.url, VTO_PASSWORD)
+        hall = seed_device(session, settings, "hall", "vth", vth.url, VTH_PASSWORD)
+        seed_registration(session, settings, kind="vth", device_id=hall.id, room_id=room)
+        seed_registration(
             session,
             settings,
             kind="vto",
@@ -100,9 +100,9 @@ async def test_offline_device_fails_with_reason_retries_with_backoff_and_send_ag
     with socket.socket() as probe:  # a loopback port nothing listens on
         probe.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    _, room = _room(session)
-    hall = _device(session, settings, "hall", "vth", url, "pw")
-    _register(session, settings, kind="vth", device_id=hall.id, room_id=room)
+    _, room = seed_room(session)
+    hall = seed_device(session, settings, "hall", "vth", url, "pw")
+    seed_registration(session, settings, kind="vth", device_id=hall.id, room_id=room)
     _set(session, settings, room, "888888")
     now = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=1)
     assert await delivery.deliver_due(session=session, settings=settings, now=now) == 1
@@ -123,7 +123,7 @@ async def test_offline_device_fails_with_reason_retries_with_backoff_and_send_ag
 
 
 def test_password_rules(session: Session, settings: Settings) -> None:
-    _, room = _room(session)
+    _, room = seed_room(session)
     for bad, confirm, message in [
         ("12ab56", "12ab56", "must be 4-8 digits"),
         ("123", "123", "must be 4-8 digits"),

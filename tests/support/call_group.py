@@ -14,7 +14,7 @@ VTO, VTS, VTH_MASTER, VTH_EXTENSION = "11#01#8055", "101", "11#01#11#0", "11#01#
 ROOM = "11"
 
 
-def _setup(session: Session, key: str) -> int:
+def seed_site(session: Session, key: str) -> int:
     """Building 11 / unit 01 / room 11 with its VTO 8055 and two VTHs, and a VTS 101."""
     community = buildings.get_community(session=session)
     building = buildings.add_node(

@@ -33,7 +33,9 @@ class Site:
     turnstile: int
 
 
-def _device(session: Session, name: str, kind: str, *, online: bool = False, doors: int = 1) -> int:
+def seed_device(
+    session: Session, name: str, kind: str, *, online: bool = False, doors: int = 1
+) -> int:
     device = Device(
         name=name,
         host="127.0.0.1",
@@ -49,7 +51,7 @@ def _device(session: Session, name: str, kind: str, *, online: bool = False, doo
     return device.id
 
 
-def _register(session: Session, **fields: object) -> str:
+def seed_registration(session: Session, **fields: object) -> str:
     data = RegistrationCreate.model_validate(fields)
     row = registrations.add_registration(session=session, actor=ACTOR, secret_key=KEY, data=data)
     return row.number
@@ -67,18 +69,18 @@ def build_site(session: Session) -> Site:
     room = rooms.add_room(session=session, actor=ACTOR, data=RoomCreate(node_id=u11, number="11"))
     site = Site(
         community=community, building11=b11, unit11=u11, unit12=u12,
-        gate=_device(session, "gate", "vto", online=True, doors=2),
-        flat_a=_device(session, "flat-a", "vth"),
-        flat_b=_device(session, "flat-b", "vth"),
-        gate12=_device(session, "gate12", "vto"),
-        spare=_device(session, "spare", "vto"),
-        turnstile=_device(session, "turnstile", "access", online=True),
+        gate=seed_device(session, "gate", "vto", online=True, doors=2),
+        flat_a=seed_device(session, "flat-a", "vth"),
+        flat_b=seed_device(session, "flat-b", "vth"),
+        gate12=seed_device(session, "gate12", "vto"),
+        spare=seed_device(session, "spare", "vto"),
+        turnstile=seed_device(session, "turnstile", "access", online=True),
     )  # fmt: skip
-    _register(session, kind="vto", device_id=site.gate, node_id=u11, suffix="55",
+    seed_registration(session, kind="vto", device_id=site.gate, node_id=u11, suffix="55",
               device_number="8055")  # fmt: skip
-    _register(session, kind="vth", device_id=site.flat_a, room_id=room.id, extension=0)
-    _register(session, kind="vth", device_id=site.flat_b, room_id=room.id, extension=5)
-    _register(session, kind="vto", device_id=site.gate12, node_id=u12, suffix="01",
+    seed_registration(session, kind="vth", device_id=site.flat_a, room_id=room.id, extension=0)
+    seed_registration(session, kind="vth", device_id=site.flat_b, room_id=room.id, extension=5)
+    seed_registration(session, kind="vto", device_id=site.gate12, node_id=u12, suffix="01",
               device_number="8001")  # fmt: skip
     session.flush()
     return site

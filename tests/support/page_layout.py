@@ -7,7 +7,7 @@ from typing import Any
 VIEWPORT = {"width": 1366, "height": 768}
 
 
-def _overflow(page: Any) -> dict[str, Any]:
+def page_overflow(page: Any) -> dict[str, Any]:
     return page.evaluate(
         """() => ({
             scroll: Math.max(document.documentElement.scrollWidth, document.body.scrollWidth),

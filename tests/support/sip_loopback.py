@@ -55,7 +55,7 @@ async def server() -> AsyncIterator[SipServer]:
     await server.close()
 
 
-async def _ua(server: SipServer, username: str, **kwargs: object) -> UserAgent:
+async def start_ua(server: SipServer, username: str, **kwargs: object) -> UserAgent:
     ua = UserAgent(
         username=username,
         password=ACCOUNTS[username],

@@ -14,7 +14,7 @@ from openpss.platform.settings import Settings
 ACTOR = Actor("tester")
 
 
-def _device(
+def seed_device(
     session: Session, settings: Settings, name: str, kind: str, url: str, pw: str
 ) -> Device:
     device = Device(
@@ -30,7 +30,7 @@ def _device(
     return device
 
 
-def _room(session: Session) -> tuple[int, int]:
+def seed_room(session: Session) -> tuple[int, int]:
     community = buildings.get_community(session=session)
     b = buildings.add_node(
         session=session, actor=ACTOR, data=NodeCreate(parent_id=community.id, number="11")
@@ -42,7 +42,7 @@ def _room(session: Session) -> tuple[int, int]:
     return u.id, room.id
 
 
-def _register(session: Session, settings: Settings, **fields: object) -> None:
+def seed_registration(session: Session, settings: Settings, **fields: object) -> None:
     registrations.add_registration(
         session=session,
         actor=ACTOR,

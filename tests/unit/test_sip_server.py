@@ -18,7 +18,7 @@ from openpss.protocols.sip.ua import (
 )
 from tests.support import sip_loopback
 from tests.support.polling import eventually_async
-from tests.support.sip_loopback import ACCOUNTS, FAST, SDP, Recorder, _ua
+from tests.support.sip_loopback import ACCOUNTS, FAST, SDP, Recorder, start_ua
 
 server = sip_loopback.server  # fixture
 
@@ -29,7 +29,7 @@ def _events(server: SipServer) -> Recorder:
 
 
 async def test_register_with_digest_lists_contacts_and_fires_online(server: SipServer) -> None:
-    ua = await _ua(server, "9901#0")
+    ua = await start_ua(server, "9901#0")
     response = await ua.register(expires=30)
     assert response.status == 200
     contact = response.contacts[0]
@@ -66,7 +66,7 @@ async def test_register_over_tcp(server: SipServer) -> None:
 
 
 async def test_expiry_sweep_takes_binding_offline(server: SipServer) -> None:
-    ua = await _ua(server, "8001")
+    ua = await start_ua(server, "8001")
     await ua.register()
     server.location.clock = lambda: 10**9  # far in the future
     await eventually_async(lambda: ("8001", False) in _events(server).changes, timeout=10.0)
@@ -74,9 +74,9 @@ async def test_expiry_sweep_takes_binding_offline(server: SipServer) -> None:
 
 
 async def test_room_number_rings_master_and_extensions_first_answer_wins(server: SipServer) -> None:
-    vto = await _ua(server, "8001")
-    master = await _ua(server, "9901#0")
-    ext1 = await _ua(server, "9901#1")
+    vto = await start_ua(server, "8001")
+    master = await start_ua(server, "9901#0")
+    ext1 = await start_ua(server, "9901#1")
     for ua in (vto, master, ext1):
         await ua.register()
     call_task = asyncio.create_task(vto.call("9901", SDP))
@@ -106,8 +106,8 @@ async def test_room_number_rings_master_and_extensions_first_answer_wins(server:
 
 
 async def test_callee_hangs_up_ends_both_legs(server: SipServer) -> None:
-    vto = await _ua(server, "8001")
-    master = await _ua(server, "9902#0", auto_answer=True)
+    vto = await start_ua(server, "8001")
+    master = await start_ua(server, "9902#0", auto_answer=True)
     await vto.register()
     await master.register()
     call = await asyncio.wait_for(vto.call("9902", SDP), 10)
@@ -120,7 +120,7 @@ async def test_callee_hangs_up_ends_both_legs(server: SipServer) -> None:
 
 
 async def test_unknown_404_unregistered_480_busy_486(server: SipServer) -> None:
-    vto = await _ua(server, "8001")
+    vto = await start_ua(server, "8001")
     await vto.register()
     with pytest.raises(CallFailed) as info:
         await vto.call("7777", SDP)
@@ -128,7 +128,7 @@ async def test_unknown_404_unregistered_480_busy_486(server: SipServer) -> None:
     with pytest.raises(CallFailed) as info:
         await vto.call("9901", SDP)
     assert info.value.status == 480
-    master = await _ua(server, "9901#0")
+    master = await start_ua(server, "9901#0")
     await master.register()
     master.on_call = lambda call: call.reject(486)
     with pytest.raises(CallFailed) as info:
@@ -142,8 +142,8 @@ async def test_unknown_404_unregistered_480_busy_486(server: SipServer) -> None:
 
 
 async def test_caller_cancel_before_answer_gives_487_and_cancels_callee(server: SipServer) -> None:
-    vto = await _ua(server, "8001")
-    master = await _ua(server, "9901#0")
+    vto = await start_ua(server, "8001")
+    master = await start_ua(server, "9901#0")
     await vto.register()
     await master.register()
     task = asyncio.create_task(vto.call("9901", SDP))
@@ -161,9 +161,9 @@ async def test_caller_cancel_before_answer_gives_487_and_cancels_callee(server: 
 
 
 async def test_call_group_rings_members_in_priority_order(server: SipServer) -> None:
-    vto = await _ua(server, "8001")
-    first = await _ua(server, "900001")
-    second = await _ua(server, "900002", auto_answer=True)
+    vto = await start_ua(server, "8001")
+    first = await start_ua(server, "900001")
+    second = await start_ua(server, "900002", auto_answer=True)
     for ua in (vto, first, second):
         await ua.register()
     call = await asyncio.wait_for(vto.call("888888", SDP), 10)
@@ -189,7 +189,7 @@ async def test_invite_needs_credentials(server: SipServer) -> None:
 
 
 async def test_call_to_a_callee_registered_over_tcp(server: SipServer) -> None:
-    vto = await _ua(server, "8001")
+    vto = await start_ua(server, "8001")
     master = UserAgent(
         username="9902#0",
         password="x",
@@ -223,8 +223,8 @@ async def test_decline_is_rejected_and_ring_timeout_is_missed() -> None:
         ring_seconds=0.5,
     )
     await server.start("127.0.0.1", 0)
-    vto = await _ua(server, "8001")
-    master = await _ua(server, "9901#0")
+    vto = await start_ua(server, "8001")
+    master = await start_ua(server, "9901#0")
     try:
         await vto.register()
         await master.register()
@@ -248,7 +248,7 @@ async def test_decline_is_rejected_and_ring_timeout_is_missed() -> None:
 async def test_keep_registered_refreshes_before_expiry() -> None:
     server = SipServer(realm="VDP", accounts=StaticAccounts(ACCOUNTS), timers=FAST, min_expires=1)
     await server.start("127.0.0.1", 0)
-    ua = await _ua(server, "8001")
+    ua = await start_ua(server, "8001")
     task = asyncio.create_task(ua.keep_registered(2))
     try:
         await eventually_async(lambda: server.location.lookup("8001"), timeout=10.0)
@@ -272,8 +272,8 @@ async def test_answered_call_is_hung_up_after_the_maximum_duration() -> None:
         max_call_seconds=0.3,
     )
     await server.start("127.0.0.1", 0)
-    vto = await _ua(server, "8001")
-    master = await _ua(server, "9901#0", auto_answer=True)
+    vto = await start_ua(server, "8001")
+    master = await start_ua(server, "9901#0", auto_answer=True)
     try:
         await vto.register()
         await master.register()
@@ -293,8 +293,8 @@ async def test_caller_that_never_acks_the_answer_is_hung_up_on_both_legs(
 ) -> None:
     """RFC 3261 §13.3.1.4: the B2BUA's 2xx to the caller is never ACKed (lost, or a broken
     caller): after 64*T1 both legs get a BYE and the call ends instead of hanging forever."""
-    vto = await _ua(server, "8001")
-    master = await _ua(server, "9902#0", auto_answer=True)
+    vto = await start_ua(server, "8001")
+    master = await start_ua(server, "9902#0", auto_answer=True)
     try:
         await vto.register()
         await master.register()

@@ -25,7 +25,7 @@ from openpss.protocols.sip.uri import SipUri
 from tests.support import sip_loopback
 from tests.support.polling import eventually_async
 from tests.support.raw_udp import RawUdp
-from tests.support.sip_loopback import FAST, SDP, _ua
+from tests.support.sip_loopback import FAST, SDP, start_ua
 
 server = sip_loopback.server  # the same loopback SipServer fixture
 SLOW = Timers(t1=5.0, t2=8.0, t4=5.0)  # no INVITE retransmission while we answer by hand
@@ -57,7 +57,7 @@ async def test_ringing_table_forgets_answered_rejected_and_cancelled_calls(
     server: SipServer,
 ) -> None:
     """Regression: the table used to forget only CANCELled calls, so every other call leaked."""
-    vto, master = await _ua(server, "8001"), await _ua(server, "9901#0")
+    vto, master = await start_ua(server, "8001"), await start_ua(server, "9901#0")
     for ua in (vto, master):
         await ua.register()
     task = asyncio.create_task(vto.call("9901", SDP))
@@ -81,7 +81,7 @@ async def test_ringing_table_forgets_answered_rejected_and_cancelled_calls(
 async def test_losing_leg_gets_cancel_with_reason_and_ends_answered_elsewhere(
     server: SipServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    vto, master, ext = [await _ua(server, n) for n in ("8001", "9901#0", "9901#1")]
+    vto, master, ext = [await start_ua(server, n) for n in ("8001", "9901#0", "9901#1")]
     reasons: list[str | None] = []
     original = master._cancelled
 
@@ -105,7 +105,7 @@ async def test_losing_leg_gets_cancel_with_reason_and_ends_answered_elsewhere(
 
 
 async def test_call_reports_ringing_through_its_hook(server: SipServer) -> None:
-    vto, master = await _ua(server, "8001"), await _ua(server, "9901#0")
+    vto, master = await start_ua(server, "8001"), await start_ua(server, "9901#0")
     for ua in (vto, master):
         await ua.register()
     rang: list[bool] = []
@@ -176,7 +176,7 @@ async def test_outgoing_call_cancel_waits_for_a_provisional() -> None:
 
 async def test_register_obeys_423_min_expires(server: SipServer) -> None:
     server.registrar.strict_min = True
-    ua = await _ua(server, "8001")
+    ua = await start_ua(server, "8001")
     await ua.register(expires=1)
     assert ua.asked_expires == server.registrar.min_expires
     assert server.location.lookup("8001")
@@ -184,7 +184,7 @@ async def test_register_obeys_423_min_expires(server: SipServer) -> None:
 
 
 async def test_out_of_dialog_message_hook_and_screen(server: SipServer) -> None:
-    phone, sender = await _ua(server, "9901#0"), await _ua(server, "8001")
+    phone, sender = await start_ua(server, "9901#0"), await start_ua(server, "8001")
     target = str(SipUri.for_number("9901#0", "127.0.0.1", phone.endpoint.port))
 
     async def send(method: str) -> int:
