@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from openpss.platform.deps import (
     SESSION_COOKIE,
@@ -29,6 +30,7 @@ from openpss.platform.security.passwords import PasswordRuleError, check_passwor
 from openpss.platform.security.views_admin import router as admin_router
 from openpss.platform.settings import Settings
 from openpss.platform.web.errors import http_status
+from openpss.platform.web.forms import Notice, Page, answer
 from openpss.platform.web.templating import render
 
 logger = logging.getLogger(__name__)
@@ -121,21 +123,22 @@ def init_submit(
     auto_login: Annotated[bool, Form()] = False,
 ) -> Response:
     """Create the administrator; then log in (auto login) or show the login page."""
-    pairs = [(q0, a0), (q1, a1), (q2, a2)]
-    try:
+
+    def page(status: int, **extra: object) -> Response:
+        ctx = _init_context(username=username, questions=[q0, q1, q2], auto_login=auto_login)
+        return render(request, "security/init.html", {**ctx, **extra}, status_code=status)
+
+    def change() -> Response:
         service.initialize(
             session=session, username=username, password=password, confirm=confirm,
-            questions=pairs, actor=Actor("system", client_ip(request)),
+            questions=[(q0, a0), (q1, a1), (q2, a2)], actor=Actor("system", client_ip(request)),
         )  # fmt: skip
-    except DomainError as exc:
-        ctx = _init_context(
-            error=str(exc), username=username, questions=[q0, q1, q2], auto_login=auto_login
-        )
-        return render(request, "security/init.html", ctx, status_code=422)
-    if not auto_login:
-        return RedirectResponse("/login?initialized=1", status_code=303)
-    token, lifetime = start_session(request, session, settings, username, password, False)
-    return with_cookie(RedirectResponse("/", status_code=303), request, token, lifetime, False)
+        if not auto_login:
+            return RedirectResponse("/login?initialized=1", status_code=303)
+        token, lifetime = start_session(request, session, settings, username, password, False)
+        return with_cookie(RedirectResponse("/", status_code=303), request, token, lifetime, False)
+
+    return answer(page, change, status=422)
 
 
 @router.post("/password-strength", response_class=HTMLResponse)
@@ -202,19 +205,21 @@ def expired_submit(
     next: OptStr = "/",
 ) -> Response:
     """Expired password: prove the current one, set a new one, and log in with it."""
-    try:
+
+    def page(status: int, **extra: object) -> Response:
+        ctx = {"username": username, "next": safe_next(next), "remember": remember, **extra}
+        return render(request, "security/expired.html", ctx, status_code=status)
+
+    def change() -> Response:
         service.change_expired_password(
             session=session, username=username, current=current, password=password,
             confirm=confirm, source_ip=client_ip(request), policy=lock_policy(settings),
         )  # fmt: skip
         token, lifetime = start_session(request, session, settings, username, password, remember)
-    except DomainError as exc:
-        status = http_status(exc)
-        ctx = {"error": str(exc), "username": username, "next": safe_next(next),
-               "remember": remember}  # fmt: skip
-        return render(request, "security/expired.html", ctx, status_code=status)
-    response = RedirectResponse(safe_next(next), status_code=303)
-    return with_cookie(response, request, token, lifetime, remember)
+        response = RedirectResponse(safe_next(next), status_code=303)
+        return with_cookie(response, request, token, lifetime, remember)
+
+    return answer(page, change)
 
 
 @router.post("/logout")
@@ -263,25 +268,38 @@ def forgot_reset(
     confirm: OptStr = "",
 ) -> Response:
     """Step 3: right answers set the new password."""
-    try:
+
+    def page(status: int, **extra: object) -> Response:
+        questions = service.questions_for(
+            session=session, username=username, secret=settings.secret_key
+        )
+        ctx = {"step": "answers", "username": username, "questions": questions, **extra}
+        return render(request, "security/forgot.html", ctx, status_code=status)
+
+    def change() -> Response:
         service.reset_with_answers(
             session=session, username=username, answers=[a0, a1, a2], password=password,
             confirm=confirm, source_ip=client_ip(request), policy=lock_policy(settings),
         )  # fmt: skip
-    except DomainError as exc:
-        status = http_status(exc)
-        questions = service.questions_for(
-            session=session, username=username, secret=settings.secret_key
-        )
-        ctx = {"step": "answers", "username": username, "questions": questions, "error": str(exc)}
-        return render(request, "security/forgot.html", ctx, status_code=status)
-    return RedirectResponse("/login?reset=1", status_code=303)
+        return RedirectResponse("/login?reset=1", status_code=303)
+
+    return answer(page, change)
 
 
 @router.get("/account", response_class=HTMLResponse)
 def my_account(request: Request, principal: Viewer, session: SessionDep) -> Response:
     """Own account: change password, security questions."""
     return render(request, "security/account.html", _account_context(session, principal.account_id))
+
+
+def _account_page(request: Request, session: Session, account_id: DbId) -> Page:
+    """Own account page shown again after a form: page(status, **notice or error)."""
+
+    def page(status: int, **extra: object) -> Response:
+        ctx = _account_context(session, account_id, **extra)
+        return render(request, "security/account.html", ctx, status_code=status)
+
+    return page
 
 
 def _account_context(session: SessionDep, account_id: DbId, **extra: object) -> dict[str, object]:
@@ -306,17 +324,17 @@ def my_password(
     confirm: OptStr = "",
 ) -> Response:
     """Change one's own password."""
-    try:
+
+    def change() -> Notice:
         service.change_own_password(
             session=session, account_id=principal.account_id, current=current,
             password=password, confirm=confirm, actor=principal.actor,
             keep_session_id=principal.login_session_id,
         )  # fmt: skip
-    except DomainError as exc:
-        ctx = _account_context(session, principal.account_id, password_error=str(exc))
-        return render(request, "security/account.html", ctx, status_code=422)
-    ctx = _account_context(session, principal.account_id, password_ok="Password changed.")
-    return render(request, "security/account.html", ctx)
+        return {"password_ok": "Password changed."}
+
+    page = _account_page(request, session, principal.account_id)
+    return answer(page, change, error_key="password_error", status=422)
 
 
 @router.post("/account/questions", response_class=HTMLResponse)
@@ -332,13 +350,13 @@ def my_questions(
     a2: OptStr = "",
 ) -> Response:
     """Replace one's security questions."""
-    try:
+
+    def change() -> Notice:
         service.set_questions(
             session=session, account_id=principal.account_id,
             questions=[(q0, a0), (q1, a1), (q2, a2)], actor=principal.actor,
         )  # fmt: skip
-    except DomainError as exc:
-        ctx = _account_context(session, principal.account_id, questions_error=str(exc))
-        return render(request, "security/account.html", ctx, status_code=422)
-    ctx = _account_context(session, principal.account_id, questions_ok="Security questions saved.")
-    return render(request, "security/account.html", ctx)
+        return {"questions_ok": "Security questions saved."}
+
+    page = _account_page(request, session, principal.account_id)
+    return answer(page, change, error_key="questions_error", status=422)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -9,13 +10,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openpss.platform.deps import Admin, Principal, SessionDep, Viewer
-from openpss.platform.errors import DomainError, Invalid
+from openpss.platform.errors import Invalid
 from openpss.platform.fields import DbId
 from openpss.platform.listing import from_params
 from openpss.platform.security import auth, service
 from openpss.platform.security.audit import AuditQuery, search_audit
 from openpss.platform.security.models import Role
-from openpss.platform.web.errors import http_status
+from openpss.platform.web.forms import Notice, answer
 from openpss.platform.web.templating import render
 
 router = APIRouter()
@@ -52,17 +53,16 @@ def accounts_create(
     remark: OptStr = "",
 ) -> Response:
     """Add an account."""
-    try:
+
+    def change() -> Notice:
         service.create_account(
             session=session, username=username, password=password, role=role, remark=remark,
             actor=principal.actor,
         )  # fmt: skip
-    except DomainError as exc:
-        form = {"username": username, "role": role.value, "remark": remark}
-        return _accounts_page(
-            request, session, principal, http_status(exc), error=str(exc), form=form
-        )
-    return _accounts_page(request, session, principal, message=f"Account {username} created.")
+        return {"message": f"Account {username} created."}
+
+    form = {"username": username, "role": role.value, "remark": remark}
+    return answer(partial(_accounts_page, request, session, principal), change, form=form)
 
 
 @router.post("/accounts/{account_id}", response_class=HTMLResponse)
@@ -76,15 +76,15 @@ def accounts_update(
     remark: OptStr = "",
 ) -> Response:
     """Change an account's role, enabled flag and remark."""
-    try:
+
+    def change() -> Notice:
         account = service.update_account(
             session=session, account_id=account_id, actor=principal.actor, role=role,
             enabled=enabled, remark=remark,
         )  # fmt: skip
-    except DomainError as exc:
-        session.rollback()
-        return _accounts_page(request, session, principal, http_status(exc), error=str(exc))
-    return _accounts_page(request, session, principal, message=f"Account {account.username} saved.")
+        return {"message": f"Account {account.username} saved."}
+
+    return answer(partial(_accounts_page, request, session, principal), change, rollback=session)
 
 
 @router.post("/accounts/{account_id}/binding", response_class=HTMLResponse)
@@ -96,15 +96,15 @@ def accounts_binding(
     networks: OptStr = "",
 ) -> Response:
     """Set the addresses/networks an account may be used from (empty: any)."""
-    try:
+
+    def change() -> Notice:
         account = service.bind_account(
             session=session, account_id=account_id, networks=[networks], actor=principal.actor
         )
-    except DomainError as exc:
-        return _accounts_page(request, session, principal, http_status(exc), error=str(exc))
-    allowed = ", ".join(account.allowed_networks) or "any address"
-    msg = f"Account {account.username} may be used from: {allowed}."
-    return _accounts_page(request, session, principal, message=msg)
+        allowed = ", ".join(account.allowed_networks) or "any address"
+        return {"message": f"Account {account.username} may be used from: {allowed}."}
+
+    return answer(partial(_accounts_page, request, session, principal), change)
 
 
 @router.post("/accounts/{account_id}/password", response_class=HTMLResponse)
@@ -117,15 +117,15 @@ def accounts_password(
     confirm: OptStr = "",
 ) -> Response:
     """Set a new password for an account."""
-    try:
+
+    def change() -> Notice:
         account = service.reset_password(
             session=session, account_id=account_id, password=password, confirm=confirm,
             actor=principal.actor,
         )  # fmt: skip
-    except DomainError as exc:
-        return _accounts_page(request, session, principal, http_status(exc), error=str(exc))
-    msg = f"Password of {account.username} reset."
-    return _accounts_page(request, session, principal, message=msg)
+        return {"message": f"Password of {account.username} reset."}
+
+    return answer(partial(_accounts_page, request, session, principal), change)
 
 
 @router.post("/accounts/{account_id}/delete", response_class=HTMLResponse)
@@ -133,11 +133,12 @@ def accounts_delete(
     account_id: DbId, request: Request, principal: Admin, session: SessionDep
 ) -> Response:
     """Delete an account."""
-    try:
+
+    def change() -> Notice:
         service.delete_account(session=session, account_id=account_id, actor=principal.actor)
-    except DomainError as exc:
-        return _accounts_page(request, session, principal, http_status(exc), error=str(exc))
-    return _accounts_page(request, session, principal, message="Account deleted.")
+        return {"message": "Account deleted."}
+
+    return answer(partial(_accounts_page, request, session, principal), change)
 
 
 def _tokens_page(
@@ -163,7 +164,8 @@ def tokens_create(
     request: Request, principal: Viewer, session: SessionDep, name: OptStr = "", days: OptStr = ""
 ) -> Response:
     """Issue a token for oneself; the secret is shown once."""
-    try:
+
+    def change() -> Notice:
         if days.strip() and not days.strip().isdigit():
             raise service.Invalid("token lifetime must be a whole number of days")
         lifetime = int(days) if days.strip() else None
@@ -171,9 +173,9 @@ def tokens_create(
             session=session, account_id=principal.account_id, name=name, days=lifetime,
             actor=principal.actor,
         )  # fmt: skip
-    except DomainError as exc:
-        return _tokens_page(request, session, principal, http_status(exc), error=str(exc))
-    return _tokens_page(request, session, principal, secret=secret, secret_name=row.name)
+        return {"secret": secret, "secret_name": row.name}
+
+    return answer(partial(_tokens_page, request, session, principal), change)
 
 
 @router.post("/tokens/{token_id}/revoke", response_class=HTMLResponse)
@@ -182,13 +184,14 @@ def tokens_revoke(
 ) -> Response:
     """Revoke a token."""
     owner = None if principal.has(Role.administrator) else principal.account_id
-    try:
+
+    def change() -> Notice:
         service.revoke_token(
             session=session, token_id=token_id, actor=principal.actor, owner_id=owner
         )
-    except DomainError as exc:
-        return _tokens_page(request, session, principal, http_status(exc), error=str(exc))
-    return _tokens_page(request, session, principal, message="Token revoked.")
+        return {"message": "Token revoked."}
+
+    return answer(partial(_tokens_page, request, session, principal), change)
 
 
 @router.get("/audit", response_class=HTMLResponse)
@@ -229,13 +232,14 @@ def online_end(
     session_id: DbId, request: Request, principal: Admin, session: SessionDep
 ) -> Response:
     """End a console session."""
-    try:
+
+    def change() -> Notice | Response:
         auth.end_session(session=session, session_id=session_id, actor=principal.actor)
-    except DomainError as exc:
-        return _online_page(request, session, principal, http_status(exc), error=str(exc))
-    if session_id == principal.login_session_id:
-        return RedirectResponse("/login", status_code=303)
-    return _online_page(request, session, principal, message="Session ended.")
+        if session_id == principal.login_session_id:
+            return RedirectResponse("/login", status_code=303)
+        return {"message": "Session ended."}
+
+    return answer(partial(_online_page, request, session, principal), change)
 
 
 def _locks_page(
@@ -268,11 +272,12 @@ def locks_unlock(
     source_ip: OptStr = "",
 ) -> Response:
     """Unlock an account (username) or a source address (source_ip)."""
-    try:
+
+    def change() -> Notice:
         if username:
             auth.unlock_account(session=session, username=username, actor=principal.actor)
         else:
             auth.unlock_address(session=session, source_ip=source_ip, actor=principal.actor)
-    except DomainError as exc:
-        return _locks_page(request, session, principal, http_status(exc), error=str(exc))
-    return _locks_page(request, session, principal, message=f"{username or source_ip} unlocked.")
+        return {"message": f"{username or source_ip} unlocked."}
+
+    return answer(partial(_locks_page, request, session, principal), change)
