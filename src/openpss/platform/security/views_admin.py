@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from openpss.platform.deps import Admin, Principal, SessionDep, Viewer
 from openpss.platform.errors import Invalid
@@ -16,7 +17,7 @@ from openpss.platform.listing import from_params
 from openpss.platform.security import auth, service
 from openpss.platform.security.audit import AuditQuery, search_audit
 from openpss.platform.security.models import Role
-from openpss.platform.web.forms import Notice, answer
+from openpss.platform.web.forms import Notice, Page, answer
 from openpss.platform.web.templating import render
 
 router = APIRouter()
@@ -25,21 +26,48 @@ OptStr = Annotated[str, Form()]
 PER_PAGE = 50
 
 
-def _accounts_page(
-    request: Request,
-    session: SessionDep,
-    principal: Principal,
-    status_code: int = 200,
-    **extra: Any,
-) -> Response:
-    ctx = {"accounts": service.list_accounts(session=session), "roles": list(Role), **extra}
-    return render(request, "security/accounts.html", ctx, status_code=status_code)
+Listing = Callable[[Session, Principal], dict[str, Any]]
+
+
+def _admin_page(template: str, listing: Listing) -> Callable[[Request, Session, Principal], Page]:
+    """An administrator page as `page(status_code, **notice or error)` for one request."""
+
+    def bind(request: Request, session: Session, principal: Principal) -> Page:
+        def page(status_code: int = 200, **extra: Any) -> Response:
+            ctx = {**listing(session, principal), **extra}
+            return render(request, template, ctx, status_code=status_code)
+
+        return page
+
+    return bind
+
+
+def _own_tokens(session: Session, principal: Principal) -> dict[str, Any]:
+    owner = None if principal.has(Role.administrator) else principal.account_id
+    return {"tokens": service.list_tokens(session=session, account_id=owner)}
+
+
+_accounts_page = _admin_page(
+    "security/accounts.html",
+    lambda session, _: {"accounts": service.list_accounts(session=session), "roles": list(Role)},
+)
+_tokens_page = _admin_page("security/tokens.html", _own_tokens)
+_online_page = _admin_page(
+    "security/online.html", lambda session, _: {"sessions": auth.online_sessions(session=session)}
+)
+_locks_page = _admin_page(
+    "security/locks.html",
+    lambda session, _: {
+        "accounts": auth.locked_accounts(session=session),
+        "addresses": auth.locked_addresses(session=session),
+    },
+)
 
 
 @router.get("/accounts", response_class=HTMLResponse)
 def accounts_page(request: Request, principal: Admin, session: SessionDep) -> Response:
     """Accounts list with create, edit role, disable, reset password and delete."""
-    return _accounts_page(request, session, principal)
+    return _accounts_page(request, session, principal)()
 
 
 @router.post("/accounts", response_class=HTMLResponse)
@@ -62,7 +90,7 @@ def accounts_create(
         return {"message": f"Account {username} created."}
 
     form = {"username": username, "role": role.value, "remark": remark}
-    return answer(partial(_accounts_page, request, session, principal), change, form=form)
+    return answer(_accounts_page(request, session, principal), change, form=form)
 
 
 @router.post("/accounts/{account_id}", response_class=HTMLResponse)
@@ -84,7 +112,7 @@ def accounts_update(
         )  # fmt: skip
         return {"message": f"Account {account.username} saved."}
 
-    return answer(partial(_accounts_page, request, session, principal), change, rollback=session)
+    return answer(_accounts_page(request, session, principal), change, rollback=session)
 
 
 @router.post("/accounts/{account_id}/binding", response_class=HTMLResponse)
@@ -104,7 +132,7 @@ def accounts_binding(
         allowed = ", ".join(account.allowed_networks) or "any address"
         return {"message": f"Account {account.username} may be used from: {allowed}."}
 
-    return answer(partial(_accounts_page, request, session, principal), change)
+    return answer(_accounts_page(request, session, principal), change)
 
 
 @router.post("/accounts/{account_id}/password", response_class=HTMLResponse)
@@ -125,7 +153,7 @@ def accounts_password(
         )  # fmt: skip
         return {"message": f"Password of {account.username} reset."}
 
-    return answer(partial(_accounts_page, request, session, principal), change)
+    return answer(_accounts_page(request, session, principal), change)
 
 
 @router.post("/accounts/{account_id}/delete", response_class=HTMLResponse)
@@ -138,25 +166,13 @@ def accounts_delete(
         service.delete_account(session=session, account_id=account_id, actor=principal.actor)
         return {"message": "Account deleted."}
 
-    return answer(partial(_accounts_page, request, session, principal), change)
-
-
-def _tokens_page(
-    request: Request,
-    session: SessionDep,
-    principal: Principal,
-    status_code: int = 200,
-    **extra: Any,
-) -> Response:
-    owner = None if principal.has(Role.administrator) else principal.account_id
-    ctx = {"tokens": service.list_tokens(session=session, account_id=owner), **extra}
-    return render(request, "security/tokens.html", ctx, status_code=status_code)
+    return answer(_accounts_page(request, session, principal), change)
 
 
 @router.get("/tokens", response_class=HTMLResponse)
 def tokens_page(request: Request, principal: Viewer, session: SessionDep) -> Response:
     """API tokens: own (administrators see all), create and revoke."""
-    return _tokens_page(request, session, principal)
+    return _tokens_page(request, session, principal)()
 
 
 @router.post("/tokens", response_class=HTMLResponse)
@@ -175,7 +191,7 @@ def tokens_create(
         )  # fmt: skip
         return {"secret": secret, "secret_name": row.name}
 
-    return answer(partial(_tokens_page, request, session, principal), change)
+    return answer(_tokens_page(request, session, principal), change)
 
 
 @router.post("/tokens/{token_id}/revoke", response_class=HTMLResponse)
@@ -191,7 +207,7 @@ def tokens_revoke(
         )
         return {"message": "Token revoked."}
 
-    return answer(partial(_tokens_page, request, session, principal), change)
+    return answer(_tokens_page(request, session, principal), change)
 
 
 @router.get("/audit", response_class=HTMLResponse)
@@ -210,21 +226,10 @@ def audit_page(request: Request, principal: Admin, session: SessionDep) -> Respo
     return render(request, "security/audit.html", ctx)
 
 
-def _online_page(
-    request: Request,
-    session: SessionDep,
-    principal: Principal,
-    status_code: int = 200,
-    **extra: Any,
-) -> Response:
-    ctx = {"sessions": auth.online_sessions(session=session), **extra}
-    return render(request, "security/online.html", ctx, status_code=status_code)
-
-
 @router.get("/online", response_class=HTMLResponse)
 def online_page(request: Request, principal: Admin, session: SessionDep) -> Response:
     """Online users: live console sessions with last-seen time and address."""
-    return _online_page(request, session, principal)
+    return _online_page(request, session, principal)()
 
 
 @router.post("/online/{session_id}/end", response_class=HTMLResponse)
@@ -239,28 +244,13 @@ def online_end(
             return RedirectResponse("/login", status_code=303)
         return {"message": "Session ended."}
 
-    return answer(partial(_online_page, request, session, principal), change)
-
-
-def _locks_page(
-    request: Request,
-    session: SessionDep,
-    principal: Principal,
-    status_code: int = 200,
-    **extra: Any,
-) -> Response:
-    ctx = {
-        "accounts": auth.locked_accounts(session=session),
-        "addresses": auth.locked_addresses(session=session),
-        **extra,
-    }
-    return render(request, "security/locks.html", ctx, status_code=status_code)
+    return answer(_online_page(request, session, principal), change)
 
 
 @router.get("/locks", response_class=HTMLResponse)
 def locks_page(request: Request, principal: Admin, session: SessionDep) -> Response:
     """Accounts and source addresses locked after failed logins."""
-    return _locks_page(request, session, principal)
+    return _locks_page(request, session, principal)()
 
 
 @router.post("/locks/unlock", response_class=HTMLResponse)
@@ -280,4 +270,4 @@ def locks_unlock(
             auth.unlock_address(session=session, source_ip=source_ip, actor=principal.actor)
         return {"message": f"{username or source_ip} unlocked."}
 
-    return answer(partial(_locks_page, request, session, principal), change)
+    return answer(_locks_page(request, session, principal), change)
