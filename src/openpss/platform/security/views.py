@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,24 @@ router = APIRouter()
 router.include_router(admin_router)
 
 OptStr = Annotated[str, Form()]
+
+
+def _answers(a0: OptStr = "", a1: OptStr = "", a2: OptStr = "") -> list[str]:
+    """The three answers of a security-question form (fields a0, a1, a2)."""
+    return [a0, a1, a2]
+
+
+Answers = Annotated[list[str], Depends(_answers)]
+
+
+def _question_pairs(
+    answers: Answers, q0: OptStr = "", q1: OptStr = "", q2: OptStr = ""
+) -> list[tuple[str, str]]:
+    """The three (question, answer) pairs of a security-question form (q0..q2, a0..a2)."""
+    return list(zip([q0, q1, q2], answers, strict=True))
+
+
+QuestionPairs = Annotated[list[tuple[str, str]], Depends(_question_pairs)]
 
 
 def lock_policy(settings: Settings) -> auth.LockPolicy:
@@ -111,27 +129,23 @@ def init_submit(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    pairs: QuestionPairs,
     password: OptStr = "",
     confirm: OptStr = "",
-    q0: OptStr = "",
-    q1: OptStr = "",
-    q2: OptStr = "",
-    a0: OptStr = "",
-    a1: OptStr = "",
-    a2: OptStr = "",
     username: OptStr = "admin",
     auto_login: Annotated[bool, Form()] = False,
 ) -> Response:
     """Create the administrator; then log in (auto login) or show the login page."""
 
     def page(status: int, **extra: object) -> Response:
-        ctx = _init_context(username=username, questions=[q0, q1, q2], auto_login=auto_login)
+        questions = [question for question, _ in pairs]
+        ctx = _init_context(username=username, questions=questions, auto_login=auto_login)
         return render(request, "security/init.html", {**ctx, **extra}, status_code=status)
 
     def change() -> Response:
         service.initialize(
             session=session, username=username, password=password, confirm=confirm,
-            questions=[(q0, a0), (q1, a1), (q2, a2)], actor=Actor("system", client_ip(request)),
+            questions=pairs, actor=Actor("system", client_ip(request)),
         )  # fmt: skip
         if not auto_login:
             return RedirectResponse("/login?initialized=1", status_code=303)
@@ -260,10 +274,8 @@ def forgot_reset(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    answers: Answers,
     username: OptStr = "",
-    a0: OptStr = "",
-    a1: OptStr = "",
-    a2: OptStr = "",
     password: OptStr = "",
     confirm: OptStr = "",
 ) -> Response:
@@ -278,7 +290,7 @@ def forgot_reset(
 
     def change() -> Response:
         service.reset_with_answers(
-            session=session, username=username, answers=[a0, a1, a2], password=password,
+            session=session, username=username, answers=answers, password=password,
             confirm=confirm, source_ip=client_ip(request), policy=lock_policy(settings),
         )  # fmt: skip
         return RedirectResponse("/login?reset=1", status_code=303)
@@ -342,19 +354,14 @@ def my_questions(
     request: Request,
     principal: Viewer,
     session: SessionDep,
-    q0: OptStr = "",
-    q1: OptStr = "",
-    q2: OptStr = "",
-    a0: OptStr = "",
-    a1: OptStr = "",
-    a2: OptStr = "",
+    pairs: QuestionPairs,
 ) -> Response:
     """Replace one's security questions."""
 
     def change() -> Notice:
         service.set_questions(
             session=session, account_id=principal.account_id,
-            questions=[(q0, a0), (q1, a1), (q2, a2)], actor=principal.actor,
+            questions=pairs, actor=principal.actor,
         )  # fmt: skip
         return {"questions_ok": "Security questions saved."}
 
