@@ -9,8 +9,9 @@ import datetime as dt
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from openpss.platform.deps import (
     SESSION_COOKIE,
@@ -29,6 +30,7 @@ from openpss.platform.security.passwords import PasswordRuleError, check_passwor
 from openpss.platform.security.views_admin import router as admin_router
 from openpss.platform.settings import Settings
 from openpss.platform.web.errors import http_status
+from openpss.platform.web.forms import Notice, Page, answer
 from openpss.platform.web.templating import render
 
 logger = logging.getLogger(__name__)
@@ -37,6 +39,24 @@ router = APIRouter()
 router.include_router(admin_router)
 
 OptStr = Annotated[str, Form()]
+
+
+def _answers(a0: OptStr = "", a1: OptStr = "", a2: OptStr = "") -> list[str]:
+    """The three answers of a security-question form (fields a0, a1, a2)."""
+    return [a0, a1, a2]
+
+
+Answers = Annotated[list[str], Depends(_answers)]
+
+
+def _question_pairs(
+    answers: Answers, q0: OptStr = "", q1: OptStr = "", q2: OptStr = ""
+) -> list[tuple[str, str]]:
+    """The three (question, answer) pairs of a security-question form (q0..q2, a0..a2)."""
+    return list(zip([q0, q1, q2], answers, strict=True))
+
+
+QuestionPairs = Annotated[list[tuple[str, str]], Depends(_question_pairs)]
 
 
 def lock_policy(settings: Settings) -> auth.LockPolicy:
@@ -109,33 +129,30 @@ def init_submit(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    pairs: QuestionPairs,
     password: OptStr = "",
     confirm: OptStr = "",
-    q0: OptStr = "",
-    q1: OptStr = "",
-    q2: OptStr = "",
-    a0: OptStr = "",
-    a1: OptStr = "",
-    a2: OptStr = "",
     username: OptStr = "admin",
     auto_login: Annotated[bool, Form()] = False,
 ) -> Response:
     """Create the administrator; then log in (auto login) or show the login page."""
-    pairs = [(q0, a0), (q1, a1), (q2, a2)]
-    try:
+
+    def page(status: int, **extra: object) -> Response:
+        questions = [question for question, _ in pairs]
+        ctx = _init_context(username=username, questions=questions, auto_login=auto_login)
+        return render(request, "security/init.html", {**ctx, **extra}, status_code=status)
+
+    def change() -> Response:
         service.initialize(
             session=session, username=username, password=password, confirm=confirm,
             questions=pairs, actor=Actor("system", client_ip(request)),
         )  # fmt: skip
-    except DomainError as exc:
-        ctx = _init_context(
-            error=str(exc), username=username, questions=[q0, q1, q2], auto_login=auto_login
-        )
-        return render(request, "security/init.html", ctx, status_code=422)
-    if not auto_login:
-        return RedirectResponse("/login?initialized=1", status_code=303)
-    token, lifetime = start_session(request, session, settings, username, password, False)
-    return with_cookie(RedirectResponse("/", status_code=303), request, token, lifetime, False)
+        if not auto_login:
+            return RedirectResponse("/login?initialized=1", status_code=303)
+        token, lifetime = start_session(request, session, settings, username, password, False)
+        return with_cookie(RedirectResponse("/", status_code=303), request, token, lifetime, False)
+
+    return answer(page, change, status=422)
 
 
 @router.post("/password-strength", response_class=HTMLResponse)
@@ -202,19 +219,21 @@ def expired_submit(
     next: OptStr = "/",
 ) -> Response:
     """Expired password: prove the current one, set a new one, and log in with it."""
-    try:
+
+    def page(status: int, **extra: object) -> Response:
+        ctx = {"username": username, "next": safe_next(next), "remember": remember, **extra}
+        return render(request, "security/expired.html", ctx, status_code=status)
+
+    def change() -> Response:
         service.change_expired_password(
             session=session, username=username, current=current, password=password,
             confirm=confirm, source_ip=client_ip(request), policy=lock_policy(settings),
         )  # fmt: skip
         token, lifetime = start_session(request, session, settings, username, password, remember)
-    except DomainError as exc:
-        status = http_status(exc)
-        ctx = {"error": str(exc), "username": username, "next": safe_next(next),
-               "remember": remember}  # fmt: skip
-        return render(request, "security/expired.html", ctx, status_code=status)
-    response = RedirectResponse(safe_next(next), status_code=303)
-    return with_cookie(response, request, token, lifetime, remember)
+        response = RedirectResponse(safe_next(next), status_code=303)
+        return with_cookie(response, request, token, lifetime, remember)
+
+    return answer(page, change)
 
 
 @router.post("/logout")
@@ -255,33 +274,44 @@ def forgot_reset(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    answers: Answers,
     username: OptStr = "",
-    a0: OptStr = "",
-    a1: OptStr = "",
-    a2: OptStr = "",
     password: OptStr = "",
     confirm: OptStr = "",
 ) -> Response:
     """Step 3: right answers set the new password."""
-    try:
-        service.reset_with_answers(
-            session=session, username=username, answers=[a0, a1, a2], password=password,
-            confirm=confirm, source_ip=client_ip(request), policy=lock_policy(settings),
-        )  # fmt: skip
-    except DomainError as exc:
-        status = http_status(exc)
+
+    def page(status: int, **extra: object) -> Response:
         questions = service.questions_for(
             session=session, username=username, secret=settings.secret_key
         )
-        ctx = {"step": "answers", "username": username, "questions": questions, "error": str(exc)}
+        ctx = {"step": "answers", "username": username, "questions": questions, **extra}
         return render(request, "security/forgot.html", ctx, status_code=status)
-    return RedirectResponse("/login?reset=1", status_code=303)
+
+    def change() -> Response:
+        service.reset_with_answers(
+            session=session, username=username, answers=answers, password=password,
+            confirm=confirm, source_ip=client_ip(request), policy=lock_policy(settings),
+        )  # fmt: skip
+        return RedirectResponse("/login?reset=1", status_code=303)
+
+    return answer(page, change)
 
 
 @router.get("/account", response_class=HTMLResponse)
 def my_account(request: Request, principal: Viewer, session: SessionDep) -> Response:
     """Own account: change password, security questions."""
     return render(request, "security/account.html", _account_context(session, principal.account_id))
+
+
+def _account_page(request: Request, session: Session, account_id: DbId) -> Page:
+    """Own account page shown again after a form: page(status, **notice or error)."""
+
+    def page(status: int, **extra: object) -> Response:
+        ctx = _account_context(session, account_id, **extra)
+        return render(request, "security/account.html", ctx, status_code=status)
+
+    return page
 
 
 def _account_context(session: SessionDep, account_id: DbId, **extra: object) -> dict[str, object]:
@@ -306,17 +336,17 @@ def my_password(
     confirm: OptStr = "",
 ) -> Response:
     """Change one's own password."""
-    try:
+
+    def change() -> Notice:
         service.change_own_password(
             session=session, account_id=principal.account_id, current=current,
             password=password, confirm=confirm, actor=principal.actor,
             keep_session_id=principal.login_session_id,
         )  # fmt: skip
-    except DomainError as exc:
-        ctx = _account_context(session, principal.account_id, password_error=str(exc))
-        return render(request, "security/account.html", ctx, status_code=422)
-    ctx = _account_context(session, principal.account_id, password_ok="Password changed.")
-    return render(request, "security/account.html", ctx)
+        return {"password_ok": "Password changed."}
+
+    page = _account_page(request, session, principal.account_id)
+    return answer(page, change, error_key="password_error", status=422)
 
 
 @router.post("/account/questions", response_class=HTMLResponse)
@@ -324,21 +354,16 @@ def my_questions(
     request: Request,
     principal: Viewer,
     session: SessionDep,
-    q0: OptStr = "",
-    q1: OptStr = "",
-    q2: OptStr = "",
-    a0: OptStr = "",
-    a1: OptStr = "",
-    a2: OptStr = "",
+    pairs: QuestionPairs,
 ) -> Response:
     """Replace one's security questions."""
-    try:
+
+    def change() -> Notice:
         service.set_questions(
             session=session, account_id=principal.account_id,
-            questions=[(q0, a0), (q1, a1), (q2, a2)], actor=principal.actor,
+            questions=pairs, actor=principal.actor,
         )  # fmt: skip
-    except DomainError as exc:
-        ctx = _account_context(session, principal.account_id, questions_error=str(exc))
-        return render(request, "security/account.html", ctx, status_code=422)
-    ctx = _account_context(session, principal.account_id, questions_ok="Security questions saved.")
-    return render(request, "security/account.html", ctx)
+        return {"questions_ok": "Security questions saved."}
+
+    page = _account_page(request, session, principal.account_id)
+    return answer(page, change, error_key="questions_error", status=422)
