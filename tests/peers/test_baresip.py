@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ import pytest
 from openpss.protocols.sip.accounts import CallRecord, EndState, ServerEvents, StaticAccounts
 from openpss.protocols.sip.server import SipServer
 from tests.peers.baresip_support import Baresip, wav_rms
+from tests.support.polling import eventually_async
 
 pytestmark = pytest.mark.peers
 
@@ -23,13 +24,6 @@ class Records(ServerEvents):
 
     def call_ended(self, record: CallRecord) -> None:
         self.records.append(record)
-
-
-async def _until(predicate: Callable[[], object], what: str, timeout: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
 
 
 @pytest.fixture
@@ -68,15 +62,19 @@ async def test_room_rings_both_extensions_one_answers_audio_flows(
     try:
         for phone in phones:
             await phone.start()
-        await _until(
-            lambda: all(server.location.is_online(u) for u in ACCOUNTS), "three registrations"
+        await eventually_async(
+            lambda: all(server.location.is_online(u) for u in ACCOUNTS),
+            what="three registrations",
+            timeout=30,
         )
         await caller.command("dial", f"sip:9901@127.0.0.1:{server.port}")
-        await _until(lambda: any(c.b_leg for c in server.calls.values()), "an answer")
+        await eventually_async(
+            lambda: any(c.b_leg for c in server.calls.values()), what="an answer", timeout=30
+        )
         await asyncio.sleep(3)  # let RTP flow both ways
         await caller.command("hangup")
         records: list[CallRecord] = server.events.records  # type: ignore[attr-defined]
-        await _until(lambda: records, "the call record")
+        await eventually_async(lambda: records, what="the call record", timeout=30)
     finally:
         for phone in phones:
             await phone.stop()

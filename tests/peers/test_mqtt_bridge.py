@@ -36,6 +36,7 @@ from openpss.platform.security.models import AuditEntry
 from openpss.platform.settings import Settings
 from tests.support.dahua_device import ADMIN_PASSWORD, RunningDevice, running_device
 from tests.support.mosquitto import Broker, running_broker
+from tests.support.polling import eventually_async
 from tests.support.vto_device import VTO_PASSWORD, RunningVto, running_vto
 
 pytestmark = pytest.mark.peers
@@ -150,15 +151,6 @@ async def platform(settings: Settings) -> AsyncIterator[tuple[MqttBridge, SyncSe
         bridge.close()
 
 
-async def _until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 async def test_discovery_events_and_open_command(
     sqlite_url: str,
     tmp_path: Path,
@@ -173,7 +165,11 @@ async def test_discovery_events_and_open_command(
     vto_id = _add_device(factory, settings, "Door", vto.url, "vto", VTO_PASSWORD)
     async with platform(settings) as (bridge, sync):
         await sync.run_once()  # online check; attaches to both event streams
-        await _until(lambda: bridge.state is MqttState.connected, "the bridge to connect")
+        await eventually_async(
+            lambda: bridge.state is MqttState.connected,
+            what="the bridge to connect",
+            timeout=DEADLINE,
+        )
         async with listening(broker, "openpss/#", "homeassistant/#") as heard:
             # discovery: retained, one HA device per physical device
             # Discovery goes out at connect with what the registry knows, and again once the
@@ -227,7 +223,11 @@ async def test_discovery_events_and_open_command(
             before = len(vto.station.records["unlock"])
             async with aiomqtt.Client("127.0.0.1", broker.port) as commander:
                 await commander.publish(f"openpss/{vto_id}/door/1/set", b"OPEN", qos=1)
-                await _until(lambda: len(vto.station.records["unlock"]) > before, "the unlock")
+                await eventually_async(
+                    lambda: len(vto.station.records["unlock"]) > before,
+                    what="the unlock",
+                    timeout=DEADLINE,
+                )
                 assert vto.station.records["unlock"][-1].data["Method"] == 4  # remote
                 await heard.wait_for(f"openpss/{vto_id}/door/1/lock", lambda p: p == b"OPEN")
                 with factory() as s:
@@ -240,7 +240,11 @@ async def test_discovery_events_and_open_command(
                 with caplog.at_level(logging.WARNING, "openpss.platform.integrations.mqtt"):
                     await commander.publish(f"openpss/{vto_id}/door/1/set", b"\xff{junk", qos=1)
                     await commander.publish(f"openpss/{vto_id}/door/7/set", b"OPEN", qos=1)
-                    await _until(lambda: "door 7" in caplog.text, "the unknown-door log line")
+                    await eventually_async(
+                        lambda: "door 7" in caplog.text,
+                        what="the unknown-door log line",
+                        timeout=DEADLINE,
+                    )
                 assert "not ASCII" in caplog.text
                 assert len(vto.station.records["unlock"]) == before + 1
 
@@ -272,7 +276,9 @@ async def test_default_commands_refuse_unlock_and_hang_up_over_dhip(
     vto.control("press", button=2)
     assert vto.station.call_state.value != "idle"
     assert await bridge.handle_command(f"openpss/{vto_id}/call/set", b"HANGUP")
-    await _until(lambda: vto.station.call_state.value == "idle", "the call to end")
+    await eventually_async(
+        lambda: vto.station.call_state.value == "idle", what="the call to end", timeout=DEADLINE
+    )
     with factory() as s:
         actions = s.scalars(select(AuditEntry.action).where(AuditEntry.actor == "mqtt")).all()
     assert actions == ["door.mode", "door.mode", "call.hangup"]
@@ -292,19 +298,26 @@ async def test_broker_restart_loses_no_qos1_event(sqlite_url: str, tmp_path: Pat
                 bus.publish(Event(EventKind.punch, 1, {"seq": 0}))
                 await heard.wait_for("openpss/1/punch")
             broker.stop()  # the listener's session (and its subscription) is saved
-            await _until(lambda: bridge.state is MqttState.down, "the bridge to see the outage")
+            await eventually_async(
+                lambda: bridge.state is MqttState.down,
+                what="the bridge to see the outage",
+                timeout=DEADLINE,
+            )
             for seq in range(1, 6):
                 bus.publish(Event(EventKind.punch, 1, {"seq": seq}))
             broker.start()
-            await _until(lambda: bridge.state is MqttState.connected, "the reconnect")
+            await eventually_async(
+                lambda: bridge.state is MqttState.connected, what="the reconnect", timeout=DEADLINE
+            )
             for seq in range(6, 11):
                 bus.publish(Event(EventKind.punch, 1, {"seq": seq}))
             async with listening(broker, "openpss/+/punch", **session) as heard:
-                await _until(
+                await eventually_async(
                     lambda: (
                         {json.loads(p)["seq"] for _, p, _ in heard.messages} >= set(range(1, 11))
                     ),
-                    "every event published during and after the outage",
+                    what="every event published during and after the outage",
+                    timeout=DEADLINE,
                 )
             assert bridge.reconnects >= 1
         finally:
@@ -328,7 +341,11 @@ async def test_camera_events_reach_their_topic(
     task = asyncio.create_task(bridge.run())
     sessions = CameraSessions(on_event=functools.partial(_camera_event, bus))
     try:
-        await _until(lambda: bridge.state is MqttState.connected, "the bridge to connect")
+        await eventually_async(
+            lambda: bridge.state is MqttState.connected,
+            what="the bridge to connect",
+            timeout=DEADLINE,
+        )
         async with listening(broker, "openpss/camera_4/event") as heard:
             with virtual_camera(tmp_path / "camera") as camera:
                 await asyncio.to_thread(sessions.open, 4, "127.0.0.1", camera.port)
@@ -360,16 +377,21 @@ async def test_command_flood_of_garbage_is_logged_at_a_limited_rate(
     task = asyncio.create_task(bridge.run())
     rng = random.Random(14)
     try:
-        await _until(lambda: bridge.state is MqttState.connected, "the bridge to connect")
+        await eventually_async(
+            lambda: bridge.state is MqttState.connected,
+            what="the bridge to connect",
+            timeout=DEADLINE,
+        )
         with caplog.at_level(logging.WARNING, "openpss.platform.integrations.mqtt"):
             async with aiomqtt.Client("127.0.0.1", broker.port) as attacker:
                 for _ in range(300):
                     garbage = rng.randbytes(rng.randint(0, 200))
                     await attacker.publish(f"openpss/{vto_id}/door/1/set", garbage, qos=1)
                 await attacker.publish(f"openpss/{vto_id}/door/1/set", b"LOCK", qos=1)
-                await _until(
+                await eventually_async(
                     lambda: vto.station.settings.access.mode.value == "CloseAlways",
-                    "the good command after the flood",
+                    what="the good command after the flood",
+                    timeout=DEADLINE,
                 )
         ignored = [r for r in caplog.records if "ignored" in r.getMessage()]
         assert 1 <= len(ignored) <= 5  # one line per topic per 10 s, the rest counted

@@ -4,8 +4,7 @@ state while the broker is up and down, and /metrics (parsed with prometheus_clie
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,18 +18,10 @@ from openpss.platform.security.tokens import create_api_token, open_login_sessio
 from openpss.platform.settings import Settings
 from tests.conftest import add_account
 from tests.support.mosquitto import Broker, running_broker
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.peers
 DEADLINE = 30.0
-
-
-def _until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -73,7 +64,9 @@ def test_integrations_page_test_button_and_dashboard(
     served: tuple[TestClient, str], broker: Broker
 ) -> None:
     client, _ = served
-    _until(lambda: _state(client) == "connected", "the bridge to connect")
+    eventually(
+        lambda: _state(client) == "connected", what="the bridge to connect", timeout=DEADLINE
+    )
     status = client.get("/api/v1/integrations/mqtt").json()
     assert status["url"] == f"mqtt://someone@127.0.0.1:{broker.port}"  # no password shown
     assert status["commands"] == ["door_mode", "hangup"]  # unlock is off by default
@@ -88,18 +81,24 @@ def test_integrations_page_test_button_and_dashboard(
     assert 'id="dashboard-mqtt">connected' in client.get("/").text
 
     broker.stop()  # the platform keeps working and says the broker is down
-    _until(lambda: _state(client) in ("down", "connecting"), "the bridge to see the outage")
+    eventually(
+        lambda: _state(client) in ("down", "connecting"),
+        what="the bridge to see the outage",
+        timeout=DEADLINE,
+    )
     assert 'id="dashboard-mqtt">' in client.get("/").text
     refused = client.post("/api/v1/integrations/mqtt/test")
     assert refused.status_code == 409 and "not sent" in refused.json()["detail"]
     assert client.get("/api/v1/devices").status_code == 200
     broker.start()
-    _until(lambda: _state(client) == "connected", "the reconnect")
+    eventually(lambda: _state(client) == "connected", what="the reconnect", timeout=DEADLINE)
 
 
 def test_metrics_need_a_token_and_parse(served: tuple[TestClient, str]) -> None:
     client, _ = served
-    _until(lambda: _state(client) == "connected", "the bridge to connect")
+    eventually(
+        lambda: _state(client) == "connected", what="the bridge to connect", timeout=DEADLINE
+    )
     anonymous = TestClient(client.app)
     assert anonymous.get("/metrics").status_code == 401
     with_cookie_only = client.get("/metrics", headers={"Authorization": ""})

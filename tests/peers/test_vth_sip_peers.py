@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import wave
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,16 +14,10 @@ from tests.peers.baresip_support import Baresip, wav_rms
 from tests.peers.kamailio_support import Kamailio
 from tests.peers.sip_support import free_port
 from tests.support.peers import require_program
+from tests.support.polling import eventually_async
 from tests.support.vth_device import running_vth
 
 pytestmark = pytest.mark.peers
-
-
-async def until(predicate: Callable[[], object], what: str, timeout: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
 
 
 def decoded_rms(directory: Path) -> float:
@@ -56,21 +49,37 @@ async def test_vth_at_kamailio_answers_baresip_with_audio_both_ways(tmp_path: Pa
             realm="",  # the server's address is the domain, as for any SIP server
             sip_password="vth-pw",
         ) as vth:
-            await until(lambda: vth.unit.registered, "the VTH's registration at Kamailio")
+            await eventually_async(
+                lambda: vth.unit.registered, what="the VTH's registration at Kamailio", timeout=60
+            )
             assert vth.thread.runtime.sip.granted > 0
             await caller.start()
             await asyncio.sleep(1.0)  # baresip registers
             await caller.command("dial", f"sip:101%230@127.0.0.1:{kamailio.port}")
-            await until(lambda: vth.unit.call_state.value == "ringing", "the call at the VTH")
+            await eventually_async(
+                lambda: vth.unit.call_state.value == "ringing",
+                what="the call at the VTH",
+                timeout=60,
+            )
             assert vth.unit.call_peer == "102"
             response = await asyncio.to_thread(vth.control, "answer")
             assert response.status_code == 200
-            await until(lambda: vth.unit.rtp["audio_in"] > 100, "baresip's audio at the VTH")
-            await until(lambda: vth.unit.rtp["audio_out"] > 100, "the VTH's audio out")
+            await eventually_async(
+                lambda: vth.unit.rtp["audio_in"] > 100,
+                what="baresip's audio at the VTH",
+                timeout=60,
+            )
+            await eventually_async(
+                lambda: vth.unit.rtp["audio_out"] > 100, what="the VTH's audio out", timeout=60
+            )
             response = await asyncio.to_thread(vth.control, "hangup")
             assert response.status_code == 200
             # the VTH's tone, decoded by baresip (its dump is complete after the BYE)
-            await until(lambda: decoded_rms(tmp_path / "caller") > 500, "the tone at baresip")
+            await eventually_async(
+                lambda: decoded_rms(tmp_path / "caller") > 500,
+                what="the tone at baresip",
+                timeout=60,
+            )
             record = vth.unit.find_records("call")[-1].data
             assert record["EndState"] == "Received" and record["PeerNumber"] == "102"
     finally:

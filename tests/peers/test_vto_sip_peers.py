@@ -3,9 +3,7 @@ the VTO registers to Kamailio and calls through it."""
 
 from __future__ import annotations
 
-import asyncio
 import wave
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,18 +16,12 @@ from tests.peers.baresip_support import Baresip, wav_rms
 from tests.peers.kamailio_support import Kamailio
 from tests.peers.sip_support import free_port
 from tests.support.peers import require_program
+from tests.support.polling import eventually_async
 from tests.support.vto_device import RunningVto, running_vto
 
 pytestmark = pytest.mark.peers
 
 SMALL = {0: (320, 180), 1: (320, 180)}
-
-
-async def until(predicate: Callable[[], object], what: str, timeout: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
 
 
 def decoded_rms(directory: Path) -> float:
@@ -42,7 +34,9 @@ def decoded_rms(directory: Path) -> float:
 
 
 async def sip_port(vto: RunningVto) -> int:
-    await until(lambda: vto.thread.runtime.sip_server is not None, "the VTO's SIP server")
+    await eventually_async(
+        lambda: vto.thread.runtime.sip_server is not None, what="the VTO's SIP server", timeout=60
+    )
     return int(vto.thread.runtime.sip_server.port)
 
 
@@ -62,15 +56,31 @@ async def test_baresip_vth_auto_answers_and_audio_flows_both_ways(tmp_path: Path
         try:
             await vth.start()
             server = vto.thread.runtime.sip_server
-            await until(lambda: server.location.is_online("101"), "baresip's registration")
+            await eventually_async(
+                lambda: server.location.is_online("101"), what="baresip's registration", timeout=60
+            )
             assert vto.control("press", button=2).status_code == 200
-            await until(lambda: vto.station.call_state.value == "talking", "the answer")
-            await until(lambda: vto.station.rtp["audio_in"] > 100, "baresip's audio at the VTO")
-            await until(lambda: vto.station.rtp["audio_out"] > 100, "the VTO's audio out")
+            await eventually_async(
+                lambda: vto.station.call_state.value == "talking", what="the answer", timeout=60
+            )
+            await eventually_async(
+                lambda: vto.station.rtp["audio_in"] > 100,
+                what="baresip's audio at the VTO",
+                timeout=60,
+            )
+            await eventually_async(
+                lambda: vto.station.rtp["audio_out"] > 100, what="the VTO's audio out", timeout=60
+            )
             vto.control("press", button=2)  # hang up from the door
-            await until(lambda: vto.station.call_state.value == "idle", "the hang-up")
+            await eventually_async(
+                lambda: vto.station.call_state.value == "idle", what="the hang-up", timeout=60
+            )
             # the VTO's 440 Hz tone, decoded by baresip (its dump is complete after the BYE)
-            await until(lambda: decoded_rms(tmp_path / "vth") > 500, "the tone in baresip's dump")
+            await eventually_async(
+                lambda: decoded_rms(tmp_path / "vth") > 500,
+                what="the tone in baresip's dump",
+                timeout=60,
+            )
         finally:
             await vth.stop()
         record = vto.station.find_records("call")[0]
@@ -111,16 +121,24 @@ async def test_vto_registers_to_kamailio_and_calls_through_it(tmp_path: Path) ->
             stream_sizes=SMALL,
             extra_services=[attach_sip],
         ) as vto:
-            await until(lambda: vto.station.registered, "registration at Kamailio")
+            await eventually_async(
+                lambda: vto.station.registered, what="registration at Kamailio", timeout=60
+            )
             assert not vto.station.is_sip_server
             await vth.start("127.0.0.1", 0)
             await vth.register()
             assert vto.control("dial", number="9901#0").status_code == 200
-            await until(lambda: vto.station.call_state.value == "talking", "the answer")
+            await eventually_async(
+                lambda: vto.station.call_state.value == "talking", what="the answer", timeout=60
+            )
             assert answered and answered[0].caller == "8001"
-            await until(lambda: vto.station.rtp["video_out"] > 0, "video towards the VTH")
+            await eventually_async(
+                lambda: vto.station.rtp["video_out"] > 0, what="video towards the VTH", timeout=60
+            )
             await answered[0].hangup()
-            await until(lambda: vto.station.call_state.value == "idle", "the VTH's hang-up")
+            await eventually_async(
+                lambda: vto.station.call_state.value == "idle", what="the VTH's hang-up", timeout=60
+            )
             assert vto.station.find_records("call")[0].data["EndState"] == "Received"
     finally:
         await vth.close()
@@ -144,9 +162,13 @@ async def test_wrong_password_at_kamailio_is_not_registered(tmp_path: Path) -> N
 
     try:
         with running_vto(tmp_path / "vto", configure=wrong, extra_services=[attach_sip]) as vto:
-            await until(lambda: vto.thread.runtime.sip_link is not None, "the SIP link")
+            await eventually_async(
+                lambda: vto.thread.runtime.sip_link is not None, what="the SIP link", timeout=60
+            )
             link = vto.thread.runtime.sip_link
-            await until(lambda: link.register_failures >= 1, "a refused registration")
+            await eventually_async(
+                lambda: link.register_failures >= 1, what="a refused registration", timeout=60
+            )
             assert "401" in link.last_register_error or "403" in link.last_register_error
             assert not vto.station.registered
             response = vto.control("dial", number="9901#0")
