@@ -8,7 +8,6 @@ mute switches act.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from openpss.platform.intercom.webrtc import DeviceMedia, Recorder
 from openpss.protocols.rtp import g711
 from openpss.protocols.rtp.codec import RtpPacket
 from openpss.protocols.rtp.h264 import packetize
+from tests.support.polling import eventually_async
 
 WIDTH, HEIGHT = 160, 96
 
@@ -30,15 +30,6 @@ class _Collect(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         self.packets.append(data)
-
-
-async def until(condition: Callable[[], Any], what: str, seconds: float = 15.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while asyncio.get_running_loop().time() < deadline:
-        if value := condition():
-            return value
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def door_offer(audio_port: int) -> bytes:
@@ -71,7 +62,9 @@ async def test_door_video_becomes_pictures_snapshot_and_recording(tmp_path: Path
                 sender.sendto(bytes(packet), ("127.0.0.1", media.port("video")))
                 sequence += 1
         if index >= 2:  # sound once the first picture opened the file
-            await until(lambda: media.counters["frames"] >= 1, "the first picture")
+            await eventually_async(
+                lambda: media.counters["frames"] >= 1, what="the first picture", timeout=15.0
+            )
             for k in range(5):
                 samples = g711.tone(440, (index * 5 + k) * 160, 160)
                 packet = RtpPacket(
@@ -80,8 +73,12 @@ async def test_door_video_becomes_pictures_snapshot_and_recording(tmp_path: Path
                 sender.sendto(bytes(packet), ("127.0.0.1", media.port("audio")))
         await asyncio.sleep(0.01)
     sender.sendto(b"\x80\x60garbage", ("127.0.0.1", media.port("video")))
-    await until(lambda: media.counters["frames"] >= 15, "decoded pictures")
-    await until(lambda: media.counters["audio_in"] == 90, "the door's sound")
+    await eventually_async(
+        lambda: media.counters["frames"] >= 15, what="decoded pictures", timeout=15.0
+    )
+    await eventually_async(
+        lambda: media.counters["audio_in"] == 90, what="the door's sound", timeout=15.0
+    )
     sender.close()
     assert media.video_track.queue.qsize() > 0  # pictures for aiortc (transcoding path)
     await media.aclose()
@@ -129,7 +126,9 @@ async def test_pcmu_both_ways_and_the_mute_switches() -> None:
     media._send_audio(tone)
     media.mic_muted = True
     media._send_audio(tone)  # muted: nothing goes to the door
-    await until(lambda: door.packets, "the console's audio at the door")
+    await eventually_async(
+        lambda: door.packets, what="the console's audio at the door", timeout=15.0
+    )
     await asyncio.sleep(0.05)
     assert len(door.packets) == 1
     sent = RtpPacket.parse(door.packets[0])
@@ -161,11 +160,17 @@ async def test_random_datagrams_on_the_rtp_ports_are_dropped() -> None:
         sender.sendto(data, ("127.0.0.1", media.port(kind)))
         if n % 200 == 0:
             await asyncio.sleep(0)
-    await until(lambda: media._backlog == 0, "the decoder catching up")
+    await eventually_async(
+        lambda: media._backlog == 0, what="the decoder catching up", timeout=15.0
+    )
     await asyncio.sleep(0.2)  # the flood has been read
     before = media.counters["audio_in"]
     tone = g711.encode(g711.tone(440, 0, 160))
     sender.sendto(bytes(RtpPacket(0, 1, 1, 6, tone)), ("127.0.0.1", media.port("audio")))
-    await until(lambda: media.counters["audio_in"] == before + 1, "the valid packet after it")
+    await eventually_async(
+        lambda: media.counters["audio_in"] == before + 1,
+        what="the valid packet after it",
+        timeout=15.0,
+    )
     sender.close()
     await media.aclose()

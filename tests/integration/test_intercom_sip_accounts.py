@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -18,16 +17,10 @@ from openpss.platform.intercom.schemas import NodeCreate, RegistrationCreate, Ro
 from openpss.platform.security.audit import Actor
 from openpss.platform.security.models import AuditEntry
 from openpss.platform.settings import Settings
+from tests.support.polling import eventually_async
 from tests.support.vth_device import VTH_PASSWORD, running_vth
 
 ACTOR = Actor("tester")
-
-
-async def _until(predicate: Callable[[], object], what: str, timeout: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 async def _status_of(heard: Subscription, device_id: int) -> Event:
@@ -49,7 +42,9 @@ async def test_vth_registers_with_the_platform_under_its_registration_number(
     heard = bus.subscribe()
     task = asyncio.create_task(sip.run(app))
     try:
-        await _until(lambda: hasattr(app.state, "sip_server"), "the SIP server")
+        await eventually_async(
+            lambda: hasattr(app.state, "sip_server"), what="the SIP server", timeout=60
+        )
         server = app.state.sip_server
         with running_vth(tmp_path / "vth", room="9901#0", sip_server=None) as vth:
             port = int(vth.url.rsplit(":", 1)[1])
@@ -92,8 +87,10 @@ async def test_vth_registers_with_the_platform_under_its_registration_number(
                 s.commit()
                 actions = s.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
                 assert actions[-1] == "intercom.registration.configure"
-            await _until(
-                lambda: "11#01#11#5" in app.state.sip_events.online, "the VTH's registration"
+            await eventually_async(
+                lambda: "11#01#11#5" in app.state.sip_events.online,
+                what="the VTH's registration",
+                timeout=60,
             )
             assert vth.status()["registered"]
             # the monitor is never polled: its registration is its device status (MQTT)

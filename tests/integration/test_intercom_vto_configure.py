@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -21,16 +20,10 @@ from openpss.platform.intercom import buildings, configure, registrations, sip
 from openpss.platform.intercom.schemas import NodeCreate, RegistrationCreate
 from openpss.platform.security.audit import Actor
 from openpss.platform.settings import Settings
+from tests.support.polling import eventually_async
 from tests.support.vto_device import VTO_PASSWORD, running_vto
 
 ACTOR = Actor("tester")
-
-
-async def _until(predicate: Callable[[], object], what: str, timeout: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 async def test_platform_configures_a_vto_to_register_under_its_registration_number(
@@ -39,7 +32,9 @@ async def test_platform_configures_a_vto_to_register_under_its_registration_numb
     app = create_app(settings.model_copy(update={"sip_port": 0}))
     task = asyncio.create_task(sip.run(app))
     try:
-        await _until(lambda: hasattr(app.state, "console_calls"), "the SIP server")
+        await eventually_async(
+            lambda: hasattr(app.state, "console_calls"), what="the SIP server", timeout=60
+        )
         server = app.state.sip_server
         with running_vto(tmp_path / "vto", extra_services=[attach_sip]) as vto:
             assert vto.station.is_sip_server  # its own SIP server until configured
@@ -80,8 +75,14 @@ async def test_platform_configures_a_vto_to_register_under_its_registration_numb
                 s.commit()
                 number = row.number
             assert number == "11#01#8001"
-            await _until(lambda: number in app.state.sip_events.online, "the VTO's registration")
-            await _until(lambda: vto.station.registered_to_server, "the VTO's own view")
+            await eventually_async(
+                lambda: number in app.state.sip_events.online,
+                what="the VTO's registration",
+                timeout=60,
+            )
+            await eventually_async(
+                lambda: vto.station.registered_to_server, what="the VTO's own view", timeout=60
+            )
             assert not vto.station.is_sip_server
             table = vto.on_loop(lambda: read_table(vto.station, "SIP"))
             assert table["UserID"] == number and table["SIPServerPort"] == server.port

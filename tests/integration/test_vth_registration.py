@@ -5,8 +5,7 @@ under a new room number; and its Dahua CGI subset (magicBox, configManager, even
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -14,14 +13,8 @@ import pytest
 
 from openpss.protocols.sip.accounts import StaticAccounts
 from openpss.protocols.sip.server import SipServer
+from tests.support.polling import eventually_async
 from tests.support.vth_device import running_vth
-
-
-async def until(predicate: Callable[[], object], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -36,7 +29,9 @@ async def server() -> AsyncIterator[SipServer]:
 async def test_reregisters_at_half_the_granted_expiry(server: SipServer, tmp_path: Path) -> None:
     with running_vth(tmp_path, room="101#0", sip_server=("127.0.0.1", server.port)) as vth:
         link = vth.thread.runtime.sip
-        await until(lambda: link.register_count >= 4, "four registrations (2 s granted)")
+        await eventually_async(
+            lambda: link.register_count >= 4, what="four registrations (2 s granted)", timeout=30
+        )
         assert link.granted == 2 and vth.unit.registered
         assert server.location.is_online("101#0")
 
@@ -47,7 +42,7 @@ async def test_interval_too_brief_is_retried_with_min_expires(
     server.registrar.min_expires, server.registrar.max_expires = 90, 3600
     server.registrar.strict_min = True  # answers 423 Min-Expires: 90 to our 60
     with running_vth(tmp_path, room="101#0", sip_server=("127.0.0.1", server.port)) as vth:
-        await until(lambda: vth.unit.registered, "registration")
+        await eventually_async(lambda: vth.unit.registered, what="registration", timeout=30)
         assert vth.thread.runtime.sip.granted == 90
 
 
@@ -57,7 +52,7 @@ async def test_wrong_password_offline_and_room_change_registers_again(
     with running_vth(
         tmp_path, room="101#0", sip_server=("127.0.0.1", server.port), sip_password="bad"
     ) as vth:
-        await until(lambda: vth.unit.register_error, "the refusal")
+        await eventually_async(lambda: vth.unit.register_error, what="the refusal", timeout=30)
         status = await asyncio.to_thread(vth.status)
         assert status["registered"] is False and "403" in status["register_error"]
         fixed = await asyncio.to_thread(
@@ -67,9 +62,10 @@ async def test_wrong_password_offline_and_room_change_registers_again(
             auth=vth.auth(),
         )
         assert fixed.text.strip() == "OK"
-        await until(
+        await eventually_async(
             lambda: server.location.is_online("102") and vth.unit.registered,
-            "registration as room 102",
+            what="registration as room 102",
+            timeout=30,
         )
         assert vth.unit.settings.room == "102"
 
@@ -83,7 +79,7 @@ async def test_dahua_cgi_subset(server: SipServer, tmp_path: Path) -> None:
 
             assert (await cgi("magicBox", action="getDeviceType")).text == "type=VTH5421H\r\n"
             assert (await cgi("magicBox", action="getDeviceClass")).text == "type=VTH\r\n"
-            await until(lambda: vth.unit.registered, "registration")
+            await eventually_async(lambda: vth.unit.registered, what="registration", timeout=30)
             sip = (await cgi("configManager", action="getConfig", name="SIP")).text
             assert "table.SIP.UserID=101#0" in sip and "table.SIP.Registered=true" in sip
             ok = await cgi(
@@ -160,12 +156,18 @@ async def test_platform_registration_number_with_building_and_unit(tmp_path: Pat
             realm="",
             sip_password="vth-pw",
         ) as vth:
-            await until(lambda: vth.unit.registered, "registration with the platform's number")
+            await eventually_async(
+                lambda: vth.unit.registered,
+                what="registration with the platform's number",
+                timeout=30,
+            )
             assert platform.location.is_online("11#01#11#5")
             await centre.start("127.0.0.1", 0)
             await centre.register()
             dialing = asyncio.create_task(centre.call("11#01#11#5", b""))
-            await until(lambda: vth.unit.call_state.value == "ringing", "the VTH ringing")
+            await eventually_async(
+                lambda: vth.unit.call_state.value == "ringing", what="the VTH ringing", timeout=30
+            )
             assert vth.unit.call_peer == "9901"
             await asyncio.to_thread(vth.control, "reject")
             with pytest.raises(CallFailed, match="486"):

@@ -5,7 +5,6 @@ and records are shown; standby shows the room and registration."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 from textual.widgets import Static
@@ -15,14 +14,8 @@ from openpss.devices.vth.runtime import Ports, VthRuntime
 from openpss.devices.vth.screen import VthScreen
 from openpss.devices.vth.store import open_monitor
 from openpss.devices.vto.sip import attach_sip
+from tests.support.polling import eventually_async
 from tests.support.vto_device import running_vto
-
-
-async def until(predicate: Callable[[], object], what: str, timeout: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 def text(app: VthScreen, selector: str) -> str:
@@ -53,20 +46,26 @@ async def test_screen_answers_a_vto_call_and_unlocks(tmp_path: Path) -> None:
         app = VthScreen(unit, refresh_s=0.05)
         try:
             async with app.run_test(size=(100, 60)) as pilot:
-                await until(lambda: unit.registered, "registration")
+                await eventually_async(lambda: unit.registered, what="registration", timeout=60)
                 await pilot.pause(0.2)
                 assert text(app, "#standby").startswith("Room 101  online")
                 await asyncio.to_thread(vto.control, "press", button=2)
-                await until(lambda: unit.call_state.value == "ringing", "the call ringing")
+                await eventually_async(
+                    lambda: unit.call_state.value == "ringing", what="the call ringing", timeout=60
+                )
                 await pilot.pause(0.2)
                 assert text(app, "#call") == "incoming call from 8001"
                 await pilot.click("#answer")
                 assert unit.call_state.value == "talking"
-                await until(lambda: unit.rtp["video_frames"] >= 3, "video on the screen")
+                await eventually_async(
+                    lambda: unit.rtp["video_frames"] >= 3, what="video on the screen", timeout=60
+                )
                 await pilot.pause(0.2)
                 assert "talking with 8001" in text(app, "#call")
                 await pilot.click("#unlock")
-                await until(lambda: vto.station.find_records("unlock"), "the VTO's door")
+                await eventually_async(
+                    lambda: vto.station.find_records("unlock"), what="the VTO's door", timeout=60
+                )
                 await pilot.click("#hangup")
                 assert unit.call_state.value == "idle"
                 await pilot.pause(0.2)

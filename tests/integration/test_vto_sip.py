@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from openpss.protocols.rtp.codec import RtpPacket, is_rtcp
 from openpss.protocols.sip.sdp import SessionDescription
 from openpss.protocols.sip.transport import Peer
 from openpss.protocols.sip.ua import UaCall, UserAgent
+from tests.support.polling import eventually_async
 from tests.support.vto_device import RunningVto, running_vto
 
 
@@ -32,13 +33,6 @@ class Counter(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         if not is_rtcp(data):
             self.packets.append(data)
-
-
-async def until(predicate: Callable[[], object], what: str, timeout: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -88,8 +82,10 @@ async def test_vth_registers_answers_media_both_ways_unlock_and_hangup(vto: Runn
         ]
         assert listing["vtos"][0]["rec_no"] == "8001" and listing["vtos"][0]["online"] is True
         assert vto.control("press", button=2).status_code == 200
-        await until(lambda: answered, "the INVITE at the VTH")
-        await until(lambda: vto.station.call_state.value == "talking", "talking")
+        await eventually_async(lambda: answered, what="the INVITE at the VTH", timeout=60)
+        await eventually_async(
+            lambda: vto.station.call_state.value == "talking", what="talking", timeout=60
+        )
         call = answered[0]
         offer = SessionDescription.parse(call.remote_sdp)
         vto_audio = offer.first("audio")
@@ -97,17 +93,25 @@ async def test_vth_registers_answers_media_both_ways_unlock_and_hangup(vto: Runn
         for seq in range(20):  # the VTH's microphone: PCMU towards the VTO
             packet = RtpPacket(0, seq, seq * 160, 1234, bytes([0xFF]) * 160)
             audio.transport.sendto(bytes(packet), ("127.0.0.1", vto_audio.port))
-        await until(lambda: vto.station.rtp["audio_in"] >= 20, "audio at the VTO")
-        await until(lambda: len(audio.packets) > 10 and len(video.packets) > 5, "VTO media")
+        await eventually_async(
+            lambda: vto.station.rtp["audio_in"] >= 20, what="audio at the VTO", timeout=60
+        )
+        await eventually_async(
+            lambda: len(audio.packets) > 10 and len(video.packets) > 5, what="VTO media", timeout=60
+        )
         assert {RtpPacket.parse(p).payload_type for p in audio.packets} == {0}
         assert {RtpPacket.parse(p).payload_type for p in video.packets} == {96}
         status = vto.station.status()
         assert status["rtp"]["audio_out"] > 0 and status["rtp"]["video_out"] > 0
         await call.send_dtmf("#")
-        await until(lambda: vto.station.find_records("unlock"), "the unlock record")
+        await eventually_async(
+            lambda: vto.station.find_records("unlock"), what="the unlock record", timeout=60
+        )
         assert vto.station.find_records("unlock")[0].data["Method"] == 4
         await call.hangup()
-        await until(lambda: vto.station.call_state.value == "idle", "the call to end")
+        await eventually_async(
+            lambda: vto.station.call_state.value == "idle", what="the call to end", timeout=60
+        )
         record = vto.station.find_records("call")[0]
         assert record.data["EndState"] == "Received" and record.data["PeerNumber"] == "101"
     finally:
@@ -119,7 +123,9 @@ async def test_vth_registers_answers_media_both_ways_unlock_and_hangup(vto: Runn
 async def test_unregistered_room_fails_and_ring_cancel(vto: RunningVto) -> None:
     port = sip_port(vto)
     vto.control("dial", number="101")  # nobody registered for 101: the server answers 480
-    await until(lambda: vto.station.call_state.value == "idle", "the failed call")
+    await eventually_async(
+        lambda: vto.station.call_state.value == "idle", what="the failed call", timeout=60
+    )
     assert vto.station.find_records("call")[0].data["EndState"] == "Failed"
     vth = UserAgent(
         username="101", password="123456", server=Peer("UDP", "127.0.0.1", port), domain="VDP"
@@ -182,7 +188,11 @@ async def test_alternate_server_takes_over_when_the_main_one_is_silent(tmp_path:
             extra_services=[attach_sip],
             sip_timers=Timers(t1=0.01),
         ) as vto:
-            await until(lambda: vto.station.registered, "registration at the alternate server")
+            await eventually_async(
+                lambda: vto.station.registered,
+                what="registration at the alternate server",
+                timeout=60,
+            )
             link = vto.thread.runtime.sip_link
             assert link.register_failures >= 1 and "408" in link.last_register_error
             assert link.registered_at.endswith(f":{alternate.port}")
@@ -217,14 +227,22 @@ async def test_vth_monitors_the_door_over_sip_and_unlocks(vto: RunningVto) -> No
         text = bytes(offer).decode().replace("RTP/AVP 96", "RTP/AVP 102")
         text = text.replace("rtpmap:96", "rtpmap:102").replace("fmtp:96", "fmtp:102")
         call = await asyncio.wait_for(vth.call("8001", text.encode()), 15)  # Monitor > Door
-        await until(lambda: len(video.packets) > 5 and len(audio.packets) > 5, "the door's media")
+        await eventually_async(
+            lambda: len(video.packets) > 5 and len(audio.packets) > 5,
+            what="the door's media",
+            timeout=60,
+        )
         assert {RtpPacket.parse(p).payload_type for p in video.packets} == {102}
         assert {RtpPacket.parse(p).payload_type for p in audio.packets} == {0}
         assert vto.station.call_state.value == "idle"  # monitoring is not a call
         await call.send_dtmf("#")
-        await until(lambda: vto.station.find_records("unlock"), "the unlock")
+        await eventually_async(
+            lambda: vto.station.find_records("unlock"), what="the unlock", timeout=60
+        )
         await call.hangup()
-        await until(lambda: not vto.thread.runtime.sip_link.monitors, "the monitor to end")
+        await eventually_async(
+            lambda: not vto.thread.runtime.sip_link.monitors, what="the monitor to end", timeout=60
+        )
     finally:
         await vth.close()
         audio.transport.close()
@@ -245,9 +263,15 @@ async def test_ringing_vth_sets_the_second_ringing_state(vto: RunningVto) -> Non
         await vth.register()
         vto.control("press", button=2)
         incoming = await asyncio.wait_for(vth.incoming.get(), 15)  # the VTH sent 180 Ringing
-        await until(lambda: ("BackKeyLight", {"State": 2}) in events, "BackKeyLight State 2")
+        await eventually_async(
+            lambda: ("BackKeyLight", {"State": 2}) in events,
+            what="BackKeyLight State 2",
+            timeout=60,
+        )
         incoming.reject(603)
-        await until(lambda: vto.station.call_state.value == "idle", "the declined call")
+        await eventually_async(
+            lambda: vto.station.call_state.value == "idle", what="the declined call", timeout=60
+        )
         assert [c for c, _ in events].count("IgnoreInvite") == 1
         assert vto.station.find_records("call")[-1].data["EndState"] == "Rejected"
     finally:
@@ -280,9 +304,13 @@ async def test_group_call_rings_master_and_extension(tmp_path: Path) -> None:
             await extension.answer()
             await asyncio.wait_for(master.ended.wait(), 15)
             assert master.end_reason == "answered elsewhere"  # Reason: SIP;cause=200 (RFC 3326)
-            await until(lambda: vto.station.call_state.value == "talking", "the answer")
+            await eventually_async(
+                lambda: vto.station.call_state.value == "talking", what="the answer", timeout=60
+            )
             await extension.hangup()
-            await until(lambda: vto.station.call_state.value == "idle", "the hang-up")
+            await eventually_async(
+                lambda: vto.station.call_state.value == "idle", what="the hang-up", timeout=60
+            )
         finally:
             for phone in phones:
                 await phone.close()
@@ -323,7 +351,9 @@ async def test_second_vto_registers_to_the_first_and_calls_its_room(tmp_path: Pa
                 stream_sizes=small,
                 extra_services=[attach_sip],
             ) as second:
-                await until(lambda: second.station.registered, "8002 registered at 8001")
+                await eventually_async(
+                    lambda: second.station.registered, what="8002 registered at 8001", timeout=60
+                )
                 assert first.station.room_list()["vtos"][1] == {
                     "rec_no": "8002",
                     "ip_address": "",
@@ -333,6 +363,10 @@ async def test_second_vto_registers_to_the_first_and_calls_its_room(tmp_path: Pa
                 incoming = await asyncio.wait_for(vth.incoming.get(), 15)
                 assert incoming.caller == "8002"
                 incoming.reject(486)
-                await until(lambda: second.station.call_state.value == "idle", "the refusal")
+                await eventually_async(
+                    lambda: second.station.call_state.value == "idle",
+                    what="the refusal",
+                    timeout=60,
+                )
         finally:
             await vth.close()
