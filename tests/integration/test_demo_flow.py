@@ -10,7 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,10 +27,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _until(what: str, check: Callable[[], Any]) -> Any:
-    """Poll `check` (a demo process over HTTP) until it answers something truthy."""
-    retry = (httpx.HTTPError, ValueError, KeyError)
-    return eventually(check, what=what, timeout=90.0, interval=0.5, retry_on=retry)
+# A demo process answers over HTTP: retry while it starts or is half-up.
+_DEMO_RETRY = (httpx.HTTPError, ValueError, KeyError)
 
 
 def _openpss(env: dict[str, str], *args: str) -> str:
@@ -77,7 +75,13 @@ def demo(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
         )  # fmt: skip
     console_url, terminal_url = f"http://127.0.0.1:{console}", f"http://127.0.0.1:{terminal}"
     try:
-        _until("the console", lambda: httpx.get(console_url + "/api/v1/system/status").is_success)
+        eventually(
+            lambda: httpx.get(console_url + "/api/v1/system/status").is_success,
+            what="the console",
+            timeout=90.0,
+            interval=0.5,
+            retry_on=_DEMO_RETRY,
+        )
         yield console_url, terminal_url, env
     finally:
         process.send_signal(signal.SIGINT)
@@ -101,10 +105,22 @@ def test_card_presented_on_the_terminal_reaches_attendance_results(
     olivia = api.get("/api/v1/people/persons", params={"q": "1001", "field": "id"}).json()
     person = olivia["items"][0]
     card = person["cards"][0]["number"]
-    _until("the terminal online", lambda: api.get("/api/v1/devices").json()["items"][0]["online"])
+    eventually(
+        lambda: api.get("/api/v1/devices").json()["items"][0]["online"],
+        what="the terminal online",
+        timeout=90.0,
+        interval=0.5,
+        retry_on=_DEMO_RETRY,
+    )
 
     # The banner's command, run as printed (issue 8.12: it lacked the HTTP password -> 401).
-    printed = _until("the banner", lambda: _banner_line(env, "present a card:"))
+    printed = eventually(
+        lambda: _banner_line(env, "present a card:"),
+        what="the banner",
+        timeout=90.0,
+        interval=0.5,
+        retry_on=_DEMO_RETRY,
+    )
     words = shlex.split(printed)
     assert words[:4] == ["openpss", "device", "attendance", "present"]
     assert words[words.index("--card") + 1] == card  # the first demo person's card
@@ -116,7 +132,13 @@ def test_card_presented_on_the_terminal_reaches_attendance_results(
         answer: dict[str, Any] = httpx.Response(200, content=out.strip().splitlines()[-1]).json()
         return answer if answer.get("accepted") else None  # refused until the sync pushed her
 
-    answer = _until("the card accepted by the terminal", present)
+    answer = eventually(
+        present,
+        what="the card accepted by the terminal",
+        timeout=90.0,
+        interval=0.5,
+        retry_on=_DEMO_RETRY,
+    )
     assert answer["user_id"] == 1001
 
     today = dt.date.today()
@@ -131,7 +153,13 @@ def test_card_presented_on_the_terminal_reaches_attendance_results(
         rows = rows["items"]
         return [r for r in rows if r["punches"]]
 
-    rows = _until("the punch in the attendance results", punched_result)
+    rows = eventually(
+        punched_result,
+        what="the punch in the attendance results",
+        timeout=90.0,
+        interval=0.5,
+        retry_on=_DEMO_RETRY,
+    )
     records = api.get("/api/v1/records/access", params={"limit": 1}).json()["items"]
     assert records[0]["user_id"] == "1001"
     assert records[0]["source"] == "device"

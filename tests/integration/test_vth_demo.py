@@ -10,8 +10,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +20,7 @@ from openpss.commands.demo import DEMO_DEVICE_PASSWORD
 from openpss.devices.vth.cli import vth_app
 from openpss.devices.vto.cli import vto_app
 from tests.peers.sip_support import free_port
-
-
-def until(what: str, predicate: Callable[[], object], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if predicate():
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
+from tests.support.polling import eventually
 
 
 def printed(banner: Path, label: str) -> None:
@@ -92,10 +79,18 @@ def test_demo_registers_vto_and_vths_with_the_platform_and_a_room_call_rings_bot
         return httpx.get(url, auth=auth, timeout=5).json()
 
     try:
-        until("both indoor monitors registered", lambda: all(
-            vth_status(i)["registered"] for i in (0, 1)
-        ))  # fmt: skip
-        until("the door station registered", lambda: vto_status()["registered"])
+        eventually(
+            lambda: all(vth_status(i)["registered"] for i in (0, 1)),
+            what="both indoor monitors registered",
+            timeout=120,
+            retry_on=(httpx.HTTPError,),
+        )
+        eventually(
+            lambda: vto_status()["registered"],
+            what="the door station registered",
+            timeout=120,
+            retry_on=(httpx.HTTPError,),
+        )
         assert not vto_status()["sip_server"]  # a user agent of the platform, not a server
         assert [vth_status(i)["room"] for i in (0, 1)] == ["01#01#101#0", "01#01#101#1"]
         assert {vth_status(i)["sip_server"] for i in (0, 1)} == {f"127.0.0.1:{platform_sip}"}
@@ -110,19 +105,45 @@ def test_demo_registers_vto_and_vths_with_the_platform_and_a_room_call_rings_bot
             page = api.get("/api/v1/intercom/registrations").json()
             return {r["number"] for r in page["items"] if r["online"]}
 
-        until("all three online on the platform", lambda: online() >= {
-            "01#01#8001", "01#01#101#0", "01#01#101#1"
-        })  # fmt: skip
+        eventually(
+            lambda: online() >= {"01#01#8001", "01#01#101#0", "01#01#101#1"},
+            what="all three online on the platform",
+            timeout=120,
+            retry_on=(httpx.HTTPError,),
+        )
         printed(banner, "press a call key:")  # key 1: room 101, through the platform
-        until("both ringing", lambda: all(
-            vth_status(i)["call"]["state"] == "ringing" for i in (0, 1)
-        ))  # fmt: skip
+        eventually(
+            lambda: all(vth_status(i)["call"]["state"] == "ringing" for i in (0, 1)),
+            what="both ringing",
+            timeout=120,
+            retry_on=(httpx.HTTPError,),
+        )
         printed(banner, "answer a call:")  # the banner's command, run as printed
-        until("talking", lambda: vth_status(0)["call"]["state"] == "talking")
-        until("the extension idle", lambda: vth_status(1)["call"]["state"] == "idle")
+        eventually(
+            lambda: vth_status(0)["call"]["state"] == "talking",
+            what="talking",
+            timeout=120,
+            retry_on=(httpx.HTTPError,),
+        )
+        eventually(
+            lambda: vth_status(1)["call"]["state"] == "idle",
+            what="the extension idle",
+            timeout=120,
+            retry_on=(httpx.HTTPError,),
+        )
         httpx.post(f"http://127.0.0.1:{vth}/openpss/control/hangup", auth=auth, timeout=5)
-        until("idle", lambda: vth_status(0)["call"]["state"] == "idle")
-        until("the door station idle", lambda: vto_status()["call"]["state"] == "idle")
+        eventually(
+            lambda: vth_status(0)["call"]["state"] == "idle",
+            what="idle",
+            timeout=120,
+            retry_on=(httpx.HTTPError,),
+        )
+        eventually(
+            lambda: vto_status()["call"]["state"] == "idle",
+            what="the door station idle",
+            timeout=120,
+            retry_on=(httpx.HTTPError,),
+        )
         # a visitor call to the centre rings the console (888888); unanswered, the console
         # stores it as missed (a number nobody could ring would end failed or busy)
         printed(banner, "call the centre:")
@@ -134,10 +155,17 @@ def test_demo_registers_vto_and_vths_with_the_platform_and_a_room_call_rings_bot
                 (c["caller"], c["callee"], c["status"]) for c in items if c["callee"] == "888888"
             ]
 
-        until("the centre call's record", centre_calls)
+        eventually(
+            centre_calls, what="the centre call's record", timeout=120, retry_on=(httpx.HTTPError,)
+        )
         assert centre_calls() == [("01#01#8001", "888888", "missed")]
         printed(banner, "monitor the door:")
-        until("decoded frames of the door", lambda: vth_status(0)["rtp"]["video_frames"] > 3)
+        eventually(
+            lambda: vth_status(0)["rtp"]["video_frames"] > 3,
+            what="decoded frames of the door",
+            timeout=120,
+            retry_on=(httpx.HTTPError,),
+        )
     finally:
         process.send_signal(signal.SIGINT)
         try:
