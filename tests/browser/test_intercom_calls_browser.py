@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from openpss.platform.settings import Settings
 from tests.browser.conftest import CHROMIUM_FLAGS, LiveServer, _free_port
 from tests.browser.helpers import initialize_and_login
 from tests.support.peers import require_program
+from tests.support.polling import eventually
 from tests.support.vto_device import RunningVto, running_vto
 
 VTO_NUMBER, VTO_SIP_PASSWORD = "8001", "vto-sip-pw"
@@ -38,17 +39,6 @@ MEDIA_FLAGS = [
     "--allow-loopback-in-peer-connection",  # ICE over 127.0.0.1 like every other test link
 ]
 CONNECTED = "window.openpssCall && window.openpssCall.pc.connectionState === 'connected'"
-
-
-def until(condition: Callable[[], Any], what: str, seconds: float = 30.0) -> Any:
-    """Poll ``condition`` until it is truthy (bounded)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -75,7 +65,11 @@ def sip_live_server(
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    until(lambda: getattr(app.state, "console_calls", None), "the SIP server and console")
+    eventually(
+        lambda: getattr(app.state, "console_calls", None),
+        what="the SIP server and console",
+        timeout=30.0,
+    )
     yield LiveServer(f"http://127.0.0.1:{port}", settings, app)
     server.should_exit = True
     thread.join(timeout=30)
@@ -121,7 +115,11 @@ def vto(tmp_path: Path, sip_live_server: LiveServer) -> Iterator[RunningVto]:
         stream_sizes=small,
         extra_services=[attach_sip],
     ) as running:
-        until(lambda: running.station.registered, "the VTO registered to the platform")
+        eventually(
+            lambda: running.station.registered,
+            what="the VTO registered to the platform",
+            timeout=30.0,
+        )
         yield running
 
 
@@ -190,12 +188,25 @@ def test_vto_centre_call_answered_in_the_browser(
     # addresses (192.0.2.2 here), which Linux routes over the loopback interface all the same
     assert pair[1] == "127.0.0.1", pair
 
-    first = until(lambda: (s := _stats(page))["video"] > 0 and s["audio"] > 0 and s, "media")
+    first = eventually(
+        lambda: (s := _stats(page))["video"] > 0 and s["audio"] > 0 and s,
+        what="media",
+        timeout=30.0,
+    )
     assert first["codec"] == "video/H264"  # the door's H.264 passed through
-    until(lambda: (s := _stats(page))["video"] > first["video"] and s["audio"] > first["audio"],
-          "the frames and packets growing")  # fmt: skip
-    heard = until(lambda: vto.on_loop(lambda: vto.station.rtp["audio_in"]), "browser audio")
-    until(lambda: vto.on_loop(lambda: vto.station.rtp["audio_in"]) > heard, "more browser audio")
+    eventually(
+        lambda: (s := _stats(page))["video"] > first["video"] and s["audio"] > first["audio"],
+        what="the frames and packets growing",
+        timeout=30.0,
+    )
+    heard = eventually(
+        lambda: vto.on_loop(lambda: vto.station.rtp["audio_in"]), what="browser audio", timeout=30.0
+    )
+    eventually(
+        lambda: vto.on_loop(lambda: vto.station.rtp["audio_in"]) > heard,
+        what="more browser audio",
+        timeout=30.0,
+    )
 
     def heard_now() -> int:
         return int(vto.on_loop(lambda: vto.station.rtp["audio_in"]))
@@ -206,24 +217,32 @@ def test_vto_centre_call_answered_in_the_browser(
     time.sleep(1.0)  # the browser keeps sending; the platform holds it back
     assert heard_now() - muted_at <= 2, "a packet in flight may still arrive"
     page.uncheck("#switch-mic_muted")
-    until(lambda: heard_now() > muted_at + 10, "the microphone back")
+    eventually(lambda: heard_now() > muted_at + 10, what="the microphone back", timeout=30.0)
 
     unlocks = vto.on_loop(lambda: len(vto.station.records["unlock"]))
     page.click("#call-door")
-    until(lambda: vto.on_loop(lambda: len(vto.station.records["unlock"])) > unlocks, "unlock")
+    eventually(
+        lambda: vto.on_loop(lambda: len(vto.station.records["unlock"])) > unlocks,
+        what="unlock",
+        timeout=30.0,
+    )
     record = vto.on_loop(lambda: vto.station.records["unlock"][-1].data)
     assert record["Status"] == 1, record
 
     page.click("#call-hangup")
     page.locator("#call-status", has_text="Call ended").wait_for()
-    until(lambda: vto.on_loop(lambda: vto.station.call_state.value) == "idle", "VTO idle")
+    eventually(
+        lambda: vto.on_loop(lambda: vto.station.call_state.value) == "idle",
+        what="VTO idle",
+        timeout=30.0,
+    )
     factory = sip_live_server.app.state.session_factory  # type: ignore[attr-defined]
 
     def answered() -> CallRecord | None:
         with factory() as session:
             return session.query(CallRecord).filter_by(status="answered").one_or_none()
 
-    row = until(answered, "the answered call record")
+    row = eventually(answered, what="the answered call record", timeout=30.0)
     assert (row.caller, row.callee) == (VTO_NUMBER, "888888")
     assert media_of(sip_live_server.settings.data_dir, row.id) == {
         "snapshot": True,
@@ -232,7 +251,11 @@ def test_vto_centre_call_answered_in_the_browser(
     page.goto(f"{sip_live_server.url}/intercom/calls")
     assert page.is_checked("#switch-auto_record") and not page.is_checked("#switch-mic_muted")
     snapshot = page.locator(f"tr[data-record='{row.id}'] img.call-snapshot")
-    until(lambda: snapshot.evaluate("img => img.complete && img.naturalWidth") > 0, "snapshot")
+    eventually(
+        lambda: snapshot.evaluate("img => img.complete && img.naturalWidth") > 0,
+        what="snapshot",
+        timeout=30.0,
+    )
 
 
 def test_dial_pad_call_back_and_door_hang_up_with_a_vp8_only_browser(
@@ -252,16 +275,22 @@ def test_dial_pad_call_back_and_door_hang_up_with_a_vp8_only_browser(
     page.click("#dial-call")
     page.wait_for_url("**/intercom/calls/*")
     page.wait_for_function(CONNECTED)
-    first = until(lambda: (s := _stats(page))["video"] > 0 and s, "the door's video")
+    first = eventually(
+        lambda: (s := _stats(page))["video"] > 0 and s, what="the door's video", timeout=30.0
+    )
     assert first["codec"] == "video/VP8"  # transcoded by the platform (PyAV decode, aiortc VP8)
-    until(lambda: _stats(page)["video"] > first["video"], "more frames")
+    eventually(lambda: _stats(page)["video"] > first["video"], what="more frames", timeout=30.0)
     page.click("#call-hangup")
     page.locator("#call-status", has_text="Call ended").wait_for()
 
     # a visitor rings and walks away: a missed call, called back from the list
     page.goto(f"{sip_live_server.url}/intercom/calls")
     page.wait_for_function("window.openpssCalls !== undefined")
-    until(lambda: vto.on_loop(lambda: vto.station.call_state.value) == "idle", "VTO idle")
+    eventually(
+        lambda: vto.on_loop(lambda: vto.station.call_state.value) == "idle",
+        what="VTO idle",
+        timeout=30.0,
+    )
     assert vto.control("dial", number="888888").status_code == 200
     page.locator("#incoming-call").wait_for(state="visible")
     assert vto.control("hangup").status_code == 200
@@ -272,7 +301,9 @@ def test_dial_pad_call_back_and_door_hang_up_with_a_vp8_only_browser(
     page.wait_for_function(CONNECTED)
     page.reload()  # a reloaded call page connects a new WebRTC leg to the same call
     page.wait_for_function(CONNECTED)
-    until(lambda: _stats(page)["video"] > 0, "the door's video after the reload")
+    eventually(
+        lambda: _stats(page)["video"] > 0, what="the door's video after the reload", timeout=30.0
+    )
     page.click("#call-hangup")
     page.locator("#call-status", has_text="Call ended").wait_for()
 
@@ -283,7 +314,11 @@ def test_dial_pad_call_back_and_door_hang_up_with_a_vp8_only_browser(
     page.click("#incoming-call-accept")
     page.wait_for_url("**/intercom/calls/*")
     page.wait_for_function(CONNECTED)
-    until(lambda: vto.on_loop(lambda: vto.station.call_state.value) == "talking", "talking")
+    eventually(
+        lambda: vto.on_loop(lambda: vto.station.call_state.value) == "talking",
+        what="talking",
+        timeout=30.0,
+    )
     assert vto.control("hangup").status_code == 200
     page.locator("#call-status", has_text="Call ended").wait_for()
 
