@@ -85,7 +85,7 @@ def _alarms(factory: sessionmaker[Session]) -> list[AlarmRow]:
         return [(r.alarm_no, r.alarm_type, r.channel) for r in rows]
 
 
-async def _until(factory: sessionmaker[Session], access: int, alarms: int) -> None:
+async def _await_records(factory: sessionmaker[Session], access: int, alarms: int) -> None:
     def arrived() -> bool:
         return len(_access(factory)) >= access and len(_alarms(factory)) >= alarms
 
@@ -109,7 +109,7 @@ async def test_unlocks_and_alarms_reach_the_records_once_across_restarts(
         # Alarms while the platform listens: tamper, door forced open, door left open.
         await asyncio.to_thread(vto.control, "tamper", detached=True)
         await asyncio.to_thread(vto.control, "door", open=True)
-        await _until(factory, 0, 3)  # DoorNotClosed comes from the unit's timer after 1 s
+        await _await_records(factory, 0, 3)  # DoorNotClosed comes from the unit's timer after 1 s
         await asyncio.to_thread(vto.control, "door", open=False)
         await asyncio.to_thread(vto.control, "tamper", detached=False)
 
@@ -127,7 +127,7 @@ async def test_unlocks_and_alarms_reach_the_records_once_across_restarts(
             await asyncio.to_thread(vto.control, "swipe", card=CARD)
             await adapter.set_door_mode(1, "Normal")
         await asyncio.to_thread(vto.control, "swipe", card=DURESS_CARD)
-        await _until(factory, 9, 4)
+        await _await_records(factory, 9, 4)
         live_access, live_alarms = _access(factory), _alarms(factory)
         assert live_access == [
             (1, "card", "11", CARD, True, ""),

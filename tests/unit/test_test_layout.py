@@ -65,3 +65,38 @@ def test_the_check_sees_each_import_form(tmp_path: Path) -> None:
         "tests.peers.test_f",
         "tests.unit.test_a",
     ]
+
+
+# A local poll loop is what tests/support/polling.py replaces; these were its names.
+POLL_LOOP_NAMES = frozenset({"until", "_until", "wait_until", "_wait_until"})
+
+
+def local_poll_helpers(path: Path) -> list[str]:
+    """The module-level functions of `path` named like a home-made poll loop."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return [
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in POLL_LOOP_NAMES
+    ]
+
+
+def test_no_test_module_defines_its_own_poll_loop() -> None:
+    modules = sorted(TESTS.rglob("test_*.py"))
+    offenders = {
+        str(path.relative_to(TESTS.parent)): helpers
+        for path in modules
+        if (helpers := local_poll_helpers(path))
+    }
+    assert offenders == {}, "poll with tests.support.polling.eventually / eventually_async"
+
+
+def test_the_poll_loop_check_sees_sync_and_async_helpers(tmp_path: Path) -> None:
+    sample = tmp_path / "test_sample.py"
+    sample.write_text(
+        "def until(p, what): ...\n"
+        "async def _until(p, what): ...\n"
+        "def _await_records(factory): ...\n"
+        "class C:\n    def until(self): ...\n"
+    )
+    assert local_poll_helpers(sample) == ["until", "_until"]
