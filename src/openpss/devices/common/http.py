@@ -10,6 +10,7 @@ answers ``{"result": ..., "status": ...}``; a refused action answers 422 ``{"det
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -85,7 +86,7 @@ def control_detail(exc: Exception) -> str:
     return str(exc)
 
 
-class DeviceHttp:
+class DeviceHttp(ABC):
     """A unit's HTTP application: what is alike on every unit; the unit fills in the rest."""
 
     admin_user = "admin"
@@ -117,9 +118,9 @@ class DeviceHttp:
 
     # --- what the unit provides --------------------------------------------------------
 
+    @abstractmethod
     def identity(self) -> dict[str, dict[str, Any]]:
         """``magicBox`` identity answers (see ``identity``)."""
-        raise NotImplementedError
 
     def actions(self) -> Mapping[str, ControlAction]:
         """Control action name -> handler (``POST /openpss/control/<action>``)."""

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine
 from typing import Any, Generic, Self, TypeVar
 
@@ -24,7 +25,7 @@ logger = logging.getLogger(__name__)
 EventListener = Callable[[str, str, dict[str, Any]], None]
 
 
-class DeviceRuntime:
+class DeviceRuntime(ABC):
     """The lifecycle every unit shares; the unit names its model, ports and servers."""
 
     kind = "device"  # VTO, VTH: in log lines and errors
@@ -40,15 +41,17 @@ class DeviceRuntime:
 
     # --- what the unit provides --------------------------------------------------------
 
+    @abstractmethod
     def tick(self) -> None:
         """Advance the model's timers."""
-        raise NotImplementedError
 
     async def open_servers(self) -> None:
-        """Start the servers that listen before HTTP (DHIP, RTSP)."""
+        """Start the servers that listen before HTTP (DHIP, RTSP); none by default."""
+        return None
 
     async def close_servers(self) -> None:
-        """Stop what ``open_servers`` started."""
+        """Stop what ``open_servers`` started; nothing by default."""
+        return None
 
     def services(self) -> list[Coroutine[Any, Any, Any]]:
         """Further tasks of the unit (SIP)."""
