@@ -145,17 +145,23 @@ async def test_tcp_framing_of_split_and_pipelined_messages() -> None:
         await layer.close()
 
 
-async def test_unacked_2xx_is_retransmitted_then_reported_to_the_tu() -> None:
-    """RFC 3261 §13.3.1.4: a 2xx never ACKed within 64*T1 ends the dialog (the TU sends BYE)."""
-    raw = RawUdp()
-    no_ack: list[str] = []
+def _answer_200(no_ack: list[str]) -> RequestHandler:
+    """A TU that answers every request 200 and notes the Call-IDs whose 2xx was never ACKed."""
 
     def handler(request: SipRequest, txn: ServerTransaction | None, peer: Peer) -> None:
         if txn is not None:
             txn.on_no_ack = lambda: no_ack.append(request.call_id)
             txn.reply(200)
 
-    layer = await _layer(handler)
+    return handler
+
+
+async def test_unacked_2xx_is_retransmitted_then_reported_to_the_tu() -> None:
+    """RFC 3261 §13.3.1.4: a 2xx never ACKed within 64*T1 ends the dialog (the TU sends BYE)."""
+    raw = RawUdp()
+    no_ack: list[str] = []
+
+    layer = await _layer(_answer_200(no_ack))
     try:
         raw.send(_request("INVITE", "lost-ack", port=raw.port), layer.transport.port)
         copies = 0
@@ -172,12 +178,7 @@ async def test_acked_2xx_is_not_reported_as_unacked() -> None:
     raw = RawUdp()
     no_ack: list[str] = []
 
-    def handler(request: SipRequest, txn: ServerTransaction | None, peer: Peer) -> None:
-        if txn is not None:
-            txn.on_no_ack = lambda: no_ack.append(request.call_id)
-            txn.reply(200)
-
-    layer = await _layer(handler)
+    layer = await _layer(_answer_200(no_ack))
     try:
         raw.send(_request("INVITE", "acked", port=raw.port), layer.transport.port)
         first = await raw.recv()
