@@ -16,6 +16,7 @@ from openpss.protocols.sip.server import SipServer
 from openpss.protocols.sip.transaction import Timers
 from openpss.protocols.sip.transport import Peer
 from openpss.protocols.sip.ua import UserAgent
+from tests.support.polling import eventually_async
 
 FAST = Timers(t1=0.05, t2=0.2, t4=0.2)
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "sip"
@@ -46,14 +47,17 @@ def _udp() -> socket.socket:
     return sock
 
 
-async def _replies(sock: socket.socket, wait: float = 0.3) -> list[bytes]:
+async def _replies(sock: socket.socket, wait: float = 0.3, within: float = 30.0) -> list[bytes]:
+    """What arrives until ``wait`` seconds pass quietly; the server must fall quiet ``within``."""
     loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
     out = []
-    while True:
+    while loop.time() < deadline:
         try:
             out.append(await asyncio.wait_for(loop.sock_recv(sock, 65536), wait))
         except TimeoutError:
             return out
+    raise AssertionError(f"the server still sends after {within:g} s: {out[-1][:80]!r}")
 
 
 async def test_garbage_and_mutated_datagrams(server: SipServer) -> None:
@@ -74,6 +78,46 @@ async def test_garbage_and_mutated_datagrams(server: SipServer) -> None:
     await _replies(sock, 0.2)
     await _still_serves(server)
     assert server.endpoint.layer.transport.dropped > 0
+    # every transaction the fuzz opened ended by its timers (none retransmits forever)
+    await eventually_async(lambda: server.endpoint.layer.counts == (0, 0), timeout=10)
+
+
+INVITE_HEAD = (
+    b"INVITE sip:9901@127.0.0.1 SIP/2.0\r\n"
+    b"Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-hdr;rport\r\n"
+    b"From: <sip:8001@127.0.0.1>;tag=a\r\n"
+    b"To: <sip:9901@127.0.0.1>\r\n"
+    b"Call-ID: hdr-1\r\n"
+    b"CSeq: 1 INVITE\r\n"
+)
+
+
+@pytest.mark.parametrize("header", [b"Via", b"From", b"To", b"Call-ID", b"CSeq"])
+async def test_request_without_a_required_header_opens_no_transaction(
+    server: SipServer, header: bytes
+) -> None:
+    """Regression: an INVITE without Call-ID got a 400 that was retransmitted forever, because
+    timer H failed on the missing header before it ended the transaction."""
+    sock = _udp()
+    lines = [line for line in INVITE_HEAD.split(b"\r\n") if not line.startswith(header + b":")]
+    sock.sendto(b"\r\n".join(lines) + b"Content-Length: 0\r\n\r\n", ("127.0.0.1", server.port))
+    assert await _replies(sock, 0.3, within=5) == []  # nothing to address a 400 with: dropped
+    assert server.endpoint.layer.counts == (0, 0)
+    await _still_serves(server)
+
+
+async def test_request_with_a_malformed_required_header_gets_one_stateless_400(
+    server: SipServer,
+) -> None:
+    sock = _udp()
+    bad = INVITE_HEAD.replace(b"CSeq: 1 INVITE", b"CSeq: one INVITE")
+    sock.sendto(bad + b"Content-Length: 0\r\n\r\n", ("127.0.0.1", server.port))
+    replies = await _replies(sock, 0.5, within=5)  # timer G would resend within 0.05 s
+    assert len(replies) == 1
+    answer = parse_message(replies[0])
+    assert isinstance(answer, SipResponse) and answer.status == 400
+    assert "CSeq" in answer.reason
+    assert server.endpoint.layer.counts == (0, 0)
 
 
 async def test_rfc4475_malformed_requests_get_400_class_answers_or_are_dropped(

@@ -186,8 +186,8 @@ class ServerTransaction:
 
     def _timeout_h(self) -> None:
         if self.state is State.completed:
+            self._set_state(State.terminated)  # first: nothing below may keep it retransmitting
             self.layer.log.info("timer-h", "no ACK for %s: timer H", self.request.call_id)
-            self._set_state(State.terminated)
 
     def _later(self, delay: float, callback: Callable[[], None]) -> None:
         self._timers.append(asyncio.get_running_loop().call_later(delay, callback))

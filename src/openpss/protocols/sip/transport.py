@@ -2,8 +2,10 @@
 
 ``SipTransport`` binds one port on UDP and TCP, parses what arrives and hands each message to
 a handler with the ``Peer`` it came from. Garbage, oversize datagrams, header floods and slow
-TCP clients are dropped with a rate-limited log line; an unparsable request that still names
-its Via/Call-ID/CSeq is answered 400 with the reason. Nothing raises out of the receive path.
+TCP clients are dropped with a rate-limited log line; so is every message without a parsable
+Via, From, To, Call-ID and CSeq, so what reaches the handler can be matched to a transaction.
+An unparsable request that still names those headers is answered 400 with the reason,
+statelessly. Nothing raises out of the receive path.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from openpss.protocols.sip.message import (
     parse_content_length,
     parse_message,
     split_lines_for_error,
+    validate_common,
 )
 
 logger = logging.getLogger(__name__)
@@ -179,6 +182,7 @@ class SipTransport:
             return  # keep-alive (RFC 5626 §3.5.1)
         try:
             message = parse_message(data)
+            validate_common(message)  # the transaction layer keys on Via, Call-ID and CSeq
             if isinstance(message, SipRequest):
                 stamp_via(message, peer)
         except SipParseError as exc:
