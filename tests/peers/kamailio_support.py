@@ -130,8 +130,10 @@ class Kamailio:
         accounts: dict[str, str],
         children: int = 2,
         auth_calls: bool = True,
+        shm_mb: int = 64,
     ) -> None:
         self.directory = directory
+        self.shm_mb = shm_mb  # transactions live in shared memory: a load test needs more
         self.port = port
         directory.mkdir(parents=True, exist_ok=True)
         self.config = directory / "kamailio.cfg"
@@ -161,7 +163,7 @@ class Kamailio:
             "-f",
             str(self.config),
             "-m",
-            "64",
+            str(self.shm_mb),
             "-M",
             "8",
             "-Y",
