@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from openpss.protocols.guards import BoundedTable
 from openpss.protocols.sip.errors import SipParseError
+from openpss.protocols.sip.tokens import random_hex
 
 NONCE_LIFETIME_S = 300.0  # our choice: 5 re-REGISTER periods of a Dahua unit (60 s)
 MAX_NONCES = 65_536
@@ -120,7 +121,7 @@ class DigestServer:
     def _new_nonce(self) -> str:
         # issue time + random + MAC: checkable without a table entry, so a flood of challenges
         # stores nothing; the entry (nonce counts) is made at the nonce's first valid use
-        stamp = f"{int(self.clock() * 1000):x}.{secrets.token_hex(8)}"
+        stamp = f"{int(self.clock() * 1000):x}.{random_hex(8)}"
         mac = hmac.new(self._secret, stamp.encode(), hashlib.sha256).hexdigest()[:16]
         return f"{stamp}.{mac}"
 

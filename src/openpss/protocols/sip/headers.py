@@ -86,6 +86,9 @@ def split_list(value: str) -> list[str]:
     return parts
 
 
+_NONE: list[str] = []  # what a lookup of an absent header returns (never modified)
+
+
 class Headers:
     """Header fields in wire order; names keep their spelling, lookups ignore case/compact form.
 
@@ -99,13 +102,22 @@ class Headers:
         self.version = 0
         self._index: dict[str, list[str]] | None = None  # key -> values, rebuilt after a change
 
-    def _lookup(self, key: str) -> list[str]:
-        if self._index is None:
-            index: dict[str, list[str]] = {}
+    def index(self) -> dict[str, list[str]]:
+        """Values by lookup key, in wire order (built once per change; do not modify)."""
+        index = self._index
+        if index is None:
+            index = {}
             for _, item_key, value in self._items:
-                index.setdefault(item_key, []).append(value)
+                values = index.get(item_key)
+                if values is None:
+                    index[item_key] = [value]
+                else:
+                    values.append(value)
             self._index = index
-        return self._index.get(key, [])
+        return index
+
+    def _lookup(self, key: str) -> list[str]:
+        return (self._index if self._index is not None else self.index()).get(key, _NONE)
 
     def _changed(self) -> None:
         self.version += 1
@@ -126,7 +138,8 @@ class Headers:
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of ``name``."""
-        values = self._lookup(header_key(name))
+        index = self._index if self._index is not None else self.index()
+        values = index.get(header_key(name))
         return values[0] if values else default
 
     def count(self, name: str) -> int:

@@ -432,11 +432,15 @@ def _parse_status_line(line: str, headers: Headers, body: bytes) -> SipResponse:
     return SipResponse(headers, body, status, match[4] or "", f"SIP/{match[1]}.{match[2]}")
 
 
-def validate_request(request: SipRequest) -> None:
-    """What a server checks before acting; SipParseError carries the status to answer."""
+def validate_request(request: SipRequest, *, common: bool = True) -> None:
+    """What a server checks before acting; SipParseError carries the status to answer.
+
+    ``common=False`` skips what ``validate_common`` checks (the transport did it on receipt).
+    """
     if request.version != SIP_VERSION:
         raise SipParseError(f"SIP version {request.version} is not supported", status=505)
-    validate_common(request)
+    if common:
+        validate_common(request)
     cseq = request.cseq
     if cseq.method != request.method:
         raise SipParseError(f"CSeq method {cseq.method} does not match {request.method}")
@@ -467,12 +471,13 @@ _REQUIRED = (
 
 def validate_common(message: SipMessage) -> None:
     """Fields every message needs, single-valued headers once, parsable addresses."""
-    lookup = message.headers._lookup
+    index = message.headers.index()
     for key in SINGLE_HEADERS:
-        if len(lookup(key)) > 1:
+        values = index.get(key)
+        if values is not None and len(values) > 1:
             raise SipParseError(f"{key} appears more than once")
     for name, key in _REQUIRED:
-        if not lookup(key):
+        if key not in index:
             raise SipParseError(f"missing {name} header")
     if not message.call_id:
         raise SipParseError("empty Call-ID")

@@ -142,7 +142,7 @@ class SipServer:
 
     def _on_request(self, request: SipRequest, txn: ServerTransaction | None, peer: Peer) -> None:
         try:
-            validate_request(request)
+            validate_request(request, common=False)  # the transport checked the rest
         except SipParseError as exc:
             self.log.warning(
                 f"bad:{peer.host}", "refused %s from %s: %s", request.method, peer, exc

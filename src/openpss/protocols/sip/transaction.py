@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +30,7 @@ from openpss.protocols.sip.message import (
     SipResponse,
     make_response,
 )
+from openpss.protocols.sip.tokens import random_hex
 from openpss.protocols.sip.transport import Message, Peer, SipTransport, response_destination
 
 logger = logging.getLogger(__name__)
@@ -72,12 +72,12 @@ class State(enum.Enum):
 
 def new_branch() -> str:
     """A fresh RFC 3261 branch."""
-    return BRANCH_MAGIC + secrets.token_hex(8)
+    return BRANCH_MAGIC + random_hex(8)
 
 
 def new_tag() -> str:
     """A fresh From/To tag."""
-    return secrets.token_hex(6)
+    return random_hex(6)
 
 
 class ServerTransaction:

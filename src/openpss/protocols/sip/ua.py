@@ -320,7 +320,7 @@ class UserAgent:
 
     def _on_request(self, request: SipRequest, txn: ServerTransaction | None, peer: Peer) -> None:
         try:
-            validate_request(request)
+            validate_request(request, common=False)  # the transport checked the rest
         except SipParseError as exc:
             if txn is not None:
                 txn.reply(exc.status)
