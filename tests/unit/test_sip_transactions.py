@@ -12,6 +12,7 @@ from openpss.protocols.sip.transaction import (
     TransactionLayer,
 )
 from openpss.protocols.sip.transport import Peer
+from tests.support.polling import eventually_async
 from tests.support.raw_udp import RawUdp
 
 FAST = Timers(t1=0.02, t2=0.08, t4=0.1)
@@ -190,5 +191,41 @@ async def test_acked_2xx_is_not_reported_as_unacked() -> None:
         raw.send(ack, layer.transport.port)
         await asyncio.sleep(64 * FAST.t1 + 0.5)  # past the end of the Accepted state
         assert no_ack == []
+    finally:
+        await layer.close()
+
+
+async def test_invite_gets_a_100_only_when_the_tu_is_slow_or_the_invite_is_retransmitted() -> None:
+    """RFC 3261 §17.2.1: a 100 is owed when the TU has not responded within 200 ms (scaled)."""
+    raw = RawUdp()
+    held: dict[str, ServerTransaction] = {}
+
+    def handler(request: SipRequest, txn: ServerTransaction | None, peer: Peer) -> None:
+        if txn is not None:
+            txn.trying_unless_answered()
+            held[request.call_id] = txn
+
+    slow = Timers(t1=1.0, t2=4.0, t4=4.0)  # a 100 is owed after 400 ms
+    layer = TransactionLayer(handler, timers=slow)
+    await layer.start("127.0.0.1", 0)
+    try:
+        # the TU rings at once: the 180 goes out and no 100 follows
+        raw.send(_request("INVITE", "fast", port=raw.port), layer.transport.port)
+        await eventually_async(lambda: "fast@test" in held)
+        held["fast@test"].reply(180)
+        first = await raw.recv()
+        assert first is not None and parse_message(first).status == 180  # type: ignore[union-attr]
+        assert await raw.recv(0.8) is None
+        # the TU is silent: the 100 comes after Timers.trying
+        raw.send(_request("INVITE", "slow", port=raw.port), layer.transport.port)
+        trying = await raw.recv(2.0)
+        assert trying is not None and parse_message(trying).status == 100  # type: ignore[union-attr]
+        assert await raw.recv(0.6) is None  # once
+        # a retransmitted INVITE gets its 100 at once
+        raw.send(_request("INVITE", "again", port=raw.port), layer.transport.port)
+        await eventually_async(lambda: "again@test" in held)
+        raw.send(_request("INVITE", "again", port=raw.port), layer.transport.port)
+        at_once = await raw.recv(0.2)  # well before the 400 ms
+        assert at_once is not None and parse_message(at_once).status == 100  # type: ignore[union-attr]
     finally:
         await layer.close()

@@ -161,7 +161,8 @@ class Call:
         stage_legs = [self._start_leg(username, binding) for username, binding in stage.targets]
         self._stage_legs = stage_legs
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stage_done.wait(), stage.ring_seconds)
+            async with asyncio.timeout(stage.ring_seconds):  # no extra task, unlike wait_for
+                await self._stage_done.wait()
         for leg in stage_legs:
             if leg is not self.b_leg:
                 leg.cancel()

@@ -126,6 +126,11 @@ class Headers:
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter([(name, value) for name, _, value in self._items])
 
+    def field_lines(self) -> tuple[list[str], bool]:
+        """``name: value`` lines in wire order, and whether a Content-Length is among them."""
+        lines = [f"{name}: {value}" for name, _, value in self._items]
+        return lines, any(key == "content-length" for _, key, _ in self._items)
+
     def __len__(self) -> int:
         return len(self._items)
 

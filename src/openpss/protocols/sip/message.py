@@ -9,6 +9,7 @@ checks what a server needs before it acts (400 with a reason that says what is w
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -293,10 +294,10 @@ class SipMessage:
         self.headers.set("Content-Length", str(len(body)))
 
     def _serialize(self, start_line: str) -> bytes:
-        lines = [start_line]
-        lines.extend(f"{name}: {value}" for name, value in self.headers)
-        if self.headers.get("Content-Length") is None:
+        lines, has_length = self.headers.field_lines()
+        if not has_length:
             lines.append(f"Content-Length: {len(self.body)}")
+        lines.insert(0, start_line)
         return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + self.body
 
 
@@ -361,13 +362,24 @@ def _split_head(data: bytes) -> tuple[bytes, bytes]:
 
 
 def _unfold(text: str) -> list[str]:
+    raw_lines = text.split("\r\n")
+    if "\n" in text.replace("\r\n", ""):
+        raw_lines = _LINE_END.split(text)  # bare LF line ends (tolerated)
+    if "\n " not in text and "\n\t" not in text:
+        return raw_lines  # nothing folded: the common case, without a loop
     lines: list[str] = []
-    for raw in _LINE_END.split(text) if "\n" in text else [text]:
+    for raw in raw_lines:
         if raw[:1] in (" ", "\t") and lines:
             lines[-1] = lines[-1].rstrip() + " " + raw.strip()
         else:
             lines.append(raw)
     return lines
+
+
+@functools.lru_cache(maxsize=512)
+def _is_token(text: str) -> bool:
+    """A header name or method is a token (cached: the same few names come every time)."""
+    return _TOKEN.fullmatch(text) is not None
 
 
 def _parse_header_lines(lines: list[str]) -> list[tuple[str, str]]:
@@ -377,7 +389,7 @@ def _parse_header_lines(lines: list[str]) -> list[tuple[str, str]]:
     for line in lines:
         name, colon, value = line.partition(":")
         name = name.strip()
-        if not colon or not _TOKEN.fullmatch(name):
+        if not colon or not _is_token(name):
             raise SipParseError(f"malformed header line {line[:40]!r}")
         if "\r" in value:
             raise SipParseError(f"bare CR in the {name} header (header injection)")

@@ -254,7 +254,7 @@ class SipServer:
             txn.reply(486 if request.call_id not in self.calls else 482)
             return
         callee = request.sip_uri.number or ""
-        txn.reply(100)
+        txn.trying_unless_answered()  # devices ring within ms: their 180 makes the 100 moot
         call = Call(
             endpoint=self.endpoint,
             invite=request,

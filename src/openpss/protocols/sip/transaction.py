@@ -53,6 +53,11 @@ class Timers:
         return 64 * self.t1
 
     @property
+    def trying(self) -> float:
+        """How long an INVITE may wait for the TU before a 100 is owed: 200 ms (§17.2.1)."""
+        return 0.4 * self.t1
+
+    @property
     def d(self) -> float:
         """Timer D: at least 32 s for UDP (scaled with T1)."""
         return max(64 * self.t1, 32.0 * self.t1 / 0.5)
@@ -96,6 +101,7 @@ class ServerTransaction:
         # Called when a 2xx to an INVITE was never ACKed within 64*T1: the TU should end the
         # dialog with a BYE (RFC 3261 §13.3.1.4).
         self.on_no_ack: Callable[[], None] | None = None
+        self._trying_owed = False
         self._timers: list[asyncio.TimerHandle] = []
 
     def _set_state(self, state: State) -> None:
@@ -149,8 +155,25 @@ class ServerTransaction:
         self.respond(response)
         return response
 
+    def trying_unless_answered(self) -> None:
+        """Send 100 Trying if the TU has not responded within ``Timers.trying`` (§17.2.1).
+
+        A TU that answers quickly (a callee ringing in a few ms) saves the 100 and its send; a
+        retransmitted request gets the 100 at once.
+        """
+        self._trying_owed = True
+        self._later(self.layer.timers.trying, self._send_trying)
+
+    def _send_trying(self) -> None:
+        if self._trying_owed and self.last_response is None and self.state is State.proceeding:
+            self.reply(100)
+        self._trying_owed = False
+
     def on_retransmission(self, request: SipRequest) -> None:
         """A retransmitted request or the ACK of our non-2xx final response."""
+        if self._trying_owed and self.last_response is None:
+            self._send_trying()
+            return
         if request.method == "ACK":
             if self.state is State.completed:
                 self._set_state(State.confirmed)
