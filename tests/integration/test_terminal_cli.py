@@ -5,18 +5,16 @@ from __future__ import annotations
 import base64
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
 
 from openpss.protocols.dahua_http.client import DahuaClient
+from tests.support import device_cli
 
 PASSWORD = "Cli12345"
 
@@ -31,28 +29,10 @@ def openpss(*args: str) -> list[str]:
     return [sys.executable, "-m", "openpss.cli", *args]
 
 
-@contextmanager
-def device_process(data_dir: Path, port: int, *extra: str) -> Iterator[str]:
+def device_process(data_dir: Path, port: int, *extra: str) -> AbstractContextManager[str]:
     """The device CLI as a child process, until it answers HTTP."""
-    command = openpss(
-        "device", "attendance", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data_dir), *extra
-    )
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                httpx.get(f"{url}/cgi-bin/magicBox.cgi?action=getSerialNo", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None:
-                    output = process.stdout.read().decode() if process.stdout else ""
-                    raise AssertionError(f"device exited: {output}") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=15)
+    args = ["--listen", f"127.0.0.1:{port}", "--data-dir", str(data_dir), *extra]
+    return device_cli.process("attendance", args, port, admin_password=None)
 
 
 def present(url: str, *args: str) -> subprocess.CompletedProcess[str]:

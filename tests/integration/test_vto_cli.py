@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
 from typer.testing import CliRunner
 
 from openpss.devices.vto.cli import vto_app
+from tests.support import device_cli
 
 PASSWORD = "Cli12345"
 
@@ -33,48 +30,13 @@ def free_port() -> int:
 runner = CliRunner()
 
 
-@contextmanager
-def vto_process(data_dir: Path, *extra: str) -> Iterator[str]:
+def vto_process(data_dir: Path, *extra: str) -> AbstractContextManager[str]:
     """The VTO CLI as a child process on free ports, until it answers HTTP."""
     http = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "openpss.cli",
-        "device",
-        "vto",
-        "--data-dir",
-        str(data_dir),
-        "--listen",
-        "127.0.0.1",
-        "--http-port",
-        str(http),
-        "--dhip-port",
-        str(free_port()),
-        "--rtsp-port",
-        str(free_port()),
-        "--sip-port",
-        str(free_port()),
-        "--fps",
-        "5",
-        *extra,
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{http}"
-    try:
-        for _ in range(600):
-            try:
-                httpx.get(f"{url}/cgi-bin/magicBox.cgi?action=getSerialNo", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None:
-                    output = process.stdout.read().decode() if process.stdout else ""
-                    raise AssertionError(f"the VTO exited: {output}") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
+    args = ["--data-dir", str(data_dir), "--listen", "127.0.0.1", "--http-port", str(http)]
+    args += ["--dhip-port", str(free_port()), "--rtsp-port", str(free_port())]
+    args += ["--sip-port", str(free_port()), "--fps", "5", *extra]
+    return device_cli.process("vto", args, http, admin_password=None)
 
 
 def wait_idle(dev: tuple[str, str]) -> None:

@@ -22,10 +22,18 @@ runner = CliRunner()
 
 
 @contextmanager
-def process(name: str, args: list[str], http: int) -> Iterator[str]:
-    """A device CLI as a child process, until its HTTP port answers."""
+def process(
+    name: str, args: list[str], http: int, *, admin_password: str | None = PASSWORD
+) -> Iterator[str]:
+    """A device CLI as a child process, until its HTTP port answers.
+
+    ``admin_password`` goes in through the environment; None starts the unit without one, so it
+    keeps the password it stored (or a test passes ``--admin-password`` in ``args``).
+    """
     command = [sys.executable, "-m", "openpss.cli", "device", name, *args]
-    env = {**os.environ, "OPENPSS_DEVICE_ADMIN_PASSWORD": PASSWORD}
+    env = {k: v for k, v in os.environ.items() if k != "OPENPSS_DEVICE_ADMIN_PASSWORD"}
+    if admin_password is not None:
+        env["OPENPSS_DEVICE_ADMIN_PASSWORD"] = admin_password
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{http}"
     try:
