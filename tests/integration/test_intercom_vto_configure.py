@@ -14,16 +14,11 @@ from openpss.devices.vto.config import apply_set_config, read_table
 from openpss.devices.vto.entities import VtoError
 from openpss.devices.vto.sip import attach_sip
 from openpss.platform.app import create_app
-from openpss.platform.devices.crypto import encrypt_secret
-from openpss.platform.devices.models import Device
-from openpss.platform.intercom import buildings, configure, registrations, sip
-from openpss.platform.intercom.schemas import NodeCreate, RegistrationCreate
-from openpss.platform.security.audit import Actor
+from openpss.platform.intercom import sip
 from openpss.platform.settings import Settings
+from tests.support.intercom_site import configure_live_unit
 from tests.support.polling import eventually_async
 from tests.support.vto_device import VTO_PASSWORD, running_vto
-
-ACTOR = Actor("tester")
 
 
 async def test_platform_configures_a_vto_to_register_under_its_registration_number(
@@ -40,40 +35,10 @@ async def test_platform_configures_a_vto_to_register_under_its_registration_numb
             assert vto.station.is_sip_server  # its own SIP server until configured
             port = int(vto.url.rsplit(":", 1)[1])
             with app.state.session_factory() as s:
-                community = buildings.get_community(session=s)
-                b = buildings.add_node(
-                    session=s, actor=ACTOR, data=NodeCreate(parent_id=community.id, number="11")
-                )
-                u = buildings.add_node(
-                    session=s, actor=ACTOR, data=NodeCreate(parent_id=b.id, number="1")
-                )
-                device = Device(
-                    name="gate",
-                    host="127.0.0.1",
-                    port=port,
-                    username="admin",
-                    password_encrypted=encrypt_secret(app.state.settings, VTO_PASSWORD),
-                    kind="vto",
-                )
-                s.add(device)
-                s.flush()
-                data = RegistrationCreate(
-                    kind="vto", device_id=device.id, node_id=u.id, suffix="01", device_number="8001"
-                )
-                row = registrations.add_registration(
-                    session=s, actor=ACTOR, secret_key=app.state.settings.secret_key, data=data
-                )
-                s.commit()
-                server.accounts.invalidate()
-                await configure.configure_device(
-                    session=s,
-                    settings=app.state.settings,
-                    actor=ACTOR,
-                    registration_id=row.id,
-                    server=("127.0.0.1", server.port),
-                )
-                s.commit()
-                number = row.number
+                _, number = await configure_live_unit(
+                    s, app.state.settings, server, name="gate", kind="vto", port=port,
+                    password=VTO_PASSWORD, suffix="01", device_number="8001",
+                )  # fmt: skip
             assert number == "11#01#8001"
             await eventually_async(
                 lambda: number in app.state.sip_events.online,

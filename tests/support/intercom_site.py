@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol, cast
 
 from sqlalchemy.orm import Session
 
+from openpss.platform.devices.crypto import encrypt_secret
 from openpss.platform.devices.models import Device
-from openpss.platform.intercom import buildings, registrations, rooms
+from openpss.platform.intercom import buildings, configure, registrations, rooms
 from openpss.platform.intercom.schemas import NodeCreate, RegistrationCreate, RoomCreate
 from openpss.platform.security.audit import Actor
+from openpss.platform.settings import Settings
+from openpss.protocols.sip.server import SipServer
 from tests.peers.sip_support import free_port
 
 ACTOR = Actor("tester")
@@ -84,3 +88,64 @@ def build_site(session: Session) -> Site:
               device_number="8001")  # fmt: skip
     session.flush()
     return site
+
+
+class _Invalidating(Protocol):
+    def invalidate(self) -> None: ...
+
+
+async def configure_live_unit(
+    session: Session,
+    settings: Settings,
+    server: SipServer,
+    *,
+    name: str,
+    kind: str,
+    port: int,
+    password: str,
+    **registration: object,
+) -> tuple[int, str]:
+    """A running virtual unit (HTTP on ``port``) registered in building 11 unit 1 (a VTH in its
+    room 11) and configured by the platform to register with ``server``, as the console's
+    "configure device" does. ``registration`` holds the rest of RegistrationCreate (suffix,
+    device_number, extension). Returns (device id, registration number)."""
+    community = buildings.get_community(session=session).id
+    building = buildings.add_node(
+        session=session, actor=ACTOR, data=NodeCreate(parent_id=community, number="11")
+    )
+    unit = buildings.add_node(
+        session=session, actor=ACTOR, data=NodeCreate(parent_id=building.id, number="1")
+    )
+    if kind == "vth":
+        data = RoomCreate(node_id=unit.id, number="11")
+        registration["room_id"] = rooms.add_room(session=session, actor=ACTOR, data=data).id
+    else:
+        registration["node_id"] = unit.id
+    device = Device(
+        name=name,
+        host="127.0.0.1",
+        port=port,
+        username="admin",
+        password_encrypted=encrypt_secret(settings, password),
+        kind=kind,
+    )
+    session.add(device)
+    session.flush()
+    fields = {"kind": kind, "device_id": device.id, **registration}
+    row = registrations.add_registration(
+        session=session,
+        actor=ACTOR,
+        secret_key=settings.secret_key,
+        data=RegistrationCreate.model_validate(fields),
+    )
+    session.commit()
+    cast(_Invalidating, server.accounts).invalidate()  # the platform's caching accounts
+    await configure.configure_device(
+        session=session,
+        settings=settings,
+        actor=ACTOR,
+        registration_id=row.id,
+        server=("127.0.0.1", server.port),
+    )
+    session.commit()
+    return device.id, row.number
