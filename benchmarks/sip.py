@@ -176,7 +176,7 @@ def p99(values: list[float]) -> float:
 async def call_ladder(
     target: Target, directory: Path, seconds: float, limit: int
 ) -> tuple[float, int]:
-    """Highest call rate (of a doubling ladder) sustained with 0 failures: (calls/s, rung)."""
+    """Highest call rate held with 0 failures: (calls/s, lowest failing rate tried)."""
 
     async def holds(rate: float) -> float | None:
         run = await calls(target, directory, int(rate * seconds), limit, rate)

@@ -61,15 +61,17 @@ def seed_registration(session: Session, **fields: object) -> str:
     return row.number
 
 
+def add_node(session: Session, parent: int, number: str) -> int:
+    """A building (under the community) or unit (under a building); its id."""
+    data = NodeCreate(parent_id=parent, number=number)
+    return buildings.add_node(session=session, actor=ACTOR, data=data).id
+
+
 def build_site(session: Session) -> Site:
     community = buildings.get_community(session=session).id
 
-    def node(parent: int, number: str) -> int:
-        data = NodeCreate(parent_id=parent, number=number)
-        return buildings.add_node(session=session, actor=ACTOR, data=data).id
-
-    b11, b12 = node(community, "11"), node(community, "12")
-    u11, u12 = node(b11, "1"), node(b12, "1")
+    b11, b12 = add_node(session, community, "11"), add_node(session, community, "12")
+    u11, u12 = add_node(session, b11, "1"), add_node(session, b12, "1")
     room = rooms.add_room(session=session, actor=ACTOR, data=RoomCreate(node_id=u11, number="11"))
     site = Site(
         community=community, building11=b11, unit11=u11, unit12=u12,
@@ -110,17 +112,12 @@ async def configure_live_unit(
     "configure device" does. ``registration`` holds the rest of RegistrationCreate (suffix,
     device_number, extension). Returns (device id, registration number)."""
     community = buildings.get_community(session=session).id
-    building = buildings.add_node(
-        session=session, actor=ACTOR, data=NodeCreate(parent_id=community, number="11")
-    )
-    unit = buildings.add_node(
-        session=session, actor=ACTOR, data=NodeCreate(parent_id=building.id, number="1")
-    )
+    unit = add_node(session, add_node(session, community, "11"), "1")
     if kind == "vth":
-        data = RoomCreate(node_id=unit.id, number="11")
+        data = RoomCreate(node_id=unit, number="11")
         registration["room_id"] = rooms.add_room(session=session, actor=ACTOR, data=data).id
     else:
-        registration["node_id"] = unit.id
+        registration["node_id"] = unit
     device = Device(
         name=name,
         host="127.0.0.1",

@@ -143,8 +143,7 @@ class Headers:
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of ``name``."""
-        index = self._index if self._index is not None else self.index()
-        values = index.get(header_key(name))
+        values = self._lookup(header_key(name))
         return values[0] if values else default
 
     def count(self, name: str) -> int:

@@ -362,8 +362,9 @@ def _split_head(data: bytes) -> tuple[bytes, bytes]:
 
 
 def _unfold(text: str) -> list[str]:
-    raw_lines = text.split("\r\n")
-    if "\n" in text.replace("\r\n", ""):
+    if text.count("\n") == text.count("\r\n"):
+        raw_lines = text.split("\r\n")
+    else:
         raw_lines = _LINE_END.split(text)  # bare LF line ends (tolerated)
     if "\n " not in text and "\n\t" not in text:
         return raw_lines  # nothing folded: the common case, without a loop
