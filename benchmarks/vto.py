@@ -39,6 +39,7 @@ import httpx
 
 from openpss.devices.vto.media import H264Encoder
 from openpss.devices.vto.scene import render_array
+from openpss.protocols.aio import within
 
 PASSWORD = "Bench1234"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -313,11 +314,11 @@ async def event_latency(running: Unit, presses: int) -> dict[str, list[float]]:
                     queue.get_nowait()
             sent = time.perf_counter()
             await client.post(f"{running.url}/openpss/control/press", json={"button": 1})
-            results["dhip"].append((await asyncio.wait_for(dhip_seen.get(), 10) - sent) * 1000)
-            results["http"].append((await asyncio.wait_for(http_seen.get(), 10) - sent) * 1000)
+            results["dhip"].append((await within(dhip_seen.get(), 10) - sent) * 1000)
+            results["http"].append((await within(http_seen.get(), 10) - sent) * 1000)
             # the centre is not registered: the call fails at once and the light goes idle
             for queue in (dhip_seen, http_seen):
-                await asyncio.wait_for(queue.get(), 10)
+                await within(queue.get(), 10)
     for task in tasks:
         task.cancel()
     return results

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from openpss.protocols.aio import within
 from openpss.protocols.dahua_http.client import (
     DahuaAuthError,
     DahuaClient,
@@ -199,7 +200,7 @@ async def test_event_stream_delivers_punches_and_heartbeats(device: RunningDevic
         task = asyncio.create_task(listen())
         await eventually_async(lambda: device.front.hub.subscribers > 0, what="a subscriber")
         await asyncio.to_thread(device.present, user_id=1, password="1234")
-        await asyncio.wait_for(task, 10)
+        await within(task, 10)
     event = received[-1]
     assert event.data is not None
     assert event.data["UserID"] == "1" and event.data["Method"] == 0 and event.data["Status"] == 1

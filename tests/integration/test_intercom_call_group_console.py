@@ -33,6 +33,7 @@ from openpss.platform.intercom.callgroups import CENTRE_NUMBER
 from openpss.platform.records.models import CallRecord
 from openpss.platform.security.models import Role
 from openpss.platform.security.tokens import open_login_session
+from openpss.protocols.aio import within
 from tests.conftest import add_account
 from tests.peers.sip_support import free_port
 from tests.support.call_group import (
@@ -192,7 +193,7 @@ async def console_tab(platform: Platform, username: str) -> AsyncIterator[Client
 async def _next(socket: ClientConnection, kind: str) -> dict[str, Any]:
     """The next message of type ``kind`` (others, such as error replies, skipped)."""
     for _ in range(100):
-        message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), 30))
+        message: dict[str, Any] = json.loads(await within(socket.recv(), 30))
         if message["type"] == kind:
             return message
     raise AssertionError(f"no {kind!r} message")
@@ -203,7 +204,7 @@ async def _drain(socket: ClientConnection) -> list[str]:
     await socket.send(json.dumps({"type": "marker"}))
     kinds: list[str] = []
     while True:
-        message = json.loads(await asyncio.wait_for(socket.recv(), 30))
+        message = json.loads(await within(socket.recv(), 30))
         if message["type"] == "error" and "marker" in message["message"]:
             return kinds
         kinds.append(message["type"])

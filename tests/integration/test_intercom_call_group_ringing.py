@@ -32,6 +32,7 @@ from openpss.platform.intercom.sip import PlatformSipEvents, PlatformSipServer, 
 from openpss.platform.records.models import CallRecord
 from openpss.platform.security.models import Role
 from openpss.platform.settings import Settings
+from openpss.protocols.aio import within
 from openpss.protocols.sip import CallFailed, Peer, UserAgent
 from openpss.protocols.sip.ua import UaCall
 from tests.conftest import add_account
@@ -142,13 +143,13 @@ async def test_group_rings_members_in_priority_order_and_only_them(rig: Rig) -> 
     await eventually_async(
         lambda: "ended" in alice.kinds(), what="alice's window closing after the ring time"
     )
-    vts_call = await asyncio.wait_for(rig.phones[VTS].incoming.get(), 10)
+    vts_call = await within(rig.phones[VTS].incoming.get(), 10)
     assert not _ringing(bob)
     vts_call.reject(486)  # busy: on to bob
     [ring] = await eventually_async(lambda: _ringing(bob), what="bob's window")
     assert not _ringing(carol) and len(_ringing(alice)) == 1
     await rig.calls.accept(ring["call"]["id"], "bob")
-    door = await asyncio.wait_for(dialled, 10)
+    door = await within(dialled, 10)
     await door.hangup()
     await eventually_async(lambda: rig.events.calls, what="the server's call record")
     [record] = await eventually_async(rig.records, what="the call record")
@@ -171,7 +172,7 @@ async def test_group_nobody_answers_moves_on_and_records_one_missed_call(rig: Ri
     await eventually_async(lambda: _ringing(bob), what="bob's window after alice's ring time")
     assert "ended" in alice.kinds()  # alice stopped ringing before bob started
     with pytest.raises(CallFailed) as failed:
-        await asyncio.wait_for(dialled, 10)
+        await within(dialled, 10)
     assert failed.value.status == 480
     [record] = await eventually_async(rig.records, what="the call record")
     assert (record.caller, record.callee, record.status) == (VTO, CENTRE_NUMBER, "missed")
@@ -183,9 +184,9 @@ async def test_group_vts_answers(rig: Rig) -> None:
     rig.group(VTS, "alice")
     (alice,) = rig.consoles("alice")
     dialled = _centre_call(rig)
-    vts_call = await asyncio.wait_for(rig.phones[VTS].incoming.get(), 10)
+    vts_call = await within(rig.phones[VTS].incoming.get(), 10)
     await vts_call.answer()
-    door = await asyncio.wait_for(dialled, 10)
+    door = await within(dialled, 10)
     await door.hangup()
     [record] = await eventually_async(rig.records, what="the call record")
     assert (record.status, record.answered_by) == ("answered", VTS)
@@ -205,7 +206,7 @@ async def test_no_group_rings_every_console_first_answer_takes_it(rig: Rig) -> N
     )
     with pytest.raises(CallError, match="already taken by carol"):
         await rig.calls.accept(call_id, "alice")
-    door = await asyncio.wait_for(dialled, 10)
+    door = await within(dialled, 10)
     await door.hangup()
     [record] = await eventually_async(rig.records, what="the call record")
     assert (record.status, record.answered_by) == ("answered", "carol")
@@ -230,11 +231,11 @@ async def test_a_group_of_another_building_does_not_change_who_rings(rig: Rig) -
 
 async def test_room_call_records_the_vth_that_answered(rig: Rig) -> None:
     dialled = asyncio.create_task(rig.phones[VTO].call(ROOM, offer(40000)))
-    master = await asyncio.wait_for(rig.phones[VTH_MASTER].incoming.get(), 10)
-    extension = await asyncio.wait_for(rig.phones[VTH_EXTENSION].incoming.get(), 10)
+    master = await within(rig.phones[VTH_MASTER].incoming.get(), 10)
+    extension = await within(rig.phones[VTH_EXTENSION].incoming.get(), 10)
     await extension.answer()
-    door = await asyncio.wait_for(dialled, 10)
-    await asyncio.wait_for(master.ended.wait(), 10)  # the master stopped ringing
+    door = await within(dialled, 10)
+    await within(master.ended.wait(), 10)  # the master stopped ringing
     await door.hangup()
     [record] = await eventually_async(rig.records, what="the call record")
     assert (record.caller, record.callee, record.status) == (VTO, ROOM, "answered")

@@ -24,6 +24,7 @@ from openpss.platform.records.models import CallRecord
 from openpss.platform.security.audit import Actor
 from openpss.platform.security.models import Role
 from openpss.platform.settings import Settings
+from openpss.protocols.aio import within
 from openpss.protocols.sip.transport import Peer
 from openpss.protocols.sip.ua import UserAgent
 from tests.conftest import add_account
@@ -120,12 +121,12 @@ async def test_centre_call_rings_the_group_in_priority_order(settings: Settings)
             agents.append(ua)
         vto, vts101, vts102 = agents
         placing = asyncio.create_task(vto.call(callgroups.CENTRE_NUMBER))
-        first = await asyncio.wait_for(vts102.incoming.get(), 20)  # priority 1 rings first
+        first = await within(vts102.incoming.get(), 20)  # priority 1 rings first
         assert vts101.incoming.empty()
         first.reject(486)
-        second = await asyncio.wait_for(vts101.incoming.get(), 20)
+        second = await within(vts101.incoming.get(), 20)
         await second.answer()
-        call = await asyncio.wait_for(placing, 20)
+        call = await within(placing, 20)
         await call.hangup()
         # The call detail record becomes a call record (platform-video-intercom 4.1).
         deadline = asyncio.get_running_loop().time() + 20

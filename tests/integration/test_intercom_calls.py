@@ -22,6 +22,7 @@ from openpss.platform.db import make_engine, make_session_factory
 from openpss.platform.intercom.calls import CENTRE_NUMBER, CallError, ConsoleCalls
 from openpss.platform.intercom.views_calls import _handle
 from openpss.platform.records.models import CallRecord
+from openpss.protocols.aio import within
 from openpss.protocols.rtp import g711
 from openpss.protocols.rtp.codec import RtpPacket
 from openpss.protocols.sip import CallFailed, Peer, SipServer, StaticAccounts, UserAgent
@@ -87,7 +88,7 @@ async def test_first_accept_takes_the_call_others_stop_ringing(rig: Rig) -> None
     await rig.calls.accept(call_id, "alice")
     with pytest.raises(CallError, match="already taken by alice"):
         await rig.calls.accept(call_id, "bob")
-    door_call = await asyncio.wait_for(dialled, 10)
+    door_call = await within(dialled, 10)
     await eventually_async(lambda: "taken" in bob.kinds(), what="bob's window closing")
     with pytest.raises(CallError, match="not yours"):
         await rig.calls.open_door(call_id, "bob")
@@ -118,7 +119,7 @@ async def test_reject_answers_603_and_records_rejected(rig: Rig) -> None:
     dialled, call_id = await _ringing(rig, console)
     rig.calls.reject(call_id, "alice")
     with pytest.raises(CallFailed) as failed:
-        await asyncio.wait_for(dialled, 10)
+        await within(dialled, 10)
     assert failed.value.status == 603
     await eventually_async(lambda: rig.records(), what="the record")
     assert [r.status for r in rig.records()] == ["rejected"]
@@ -250,9 +251,9 @@ async def test_answering_applies_the_users_switches(rig: Rig) -> None:
     assert call.media.audio_track.muted and not call.media.mic_muted
     rig.calls.set_switches("alice", device_muted=False, mic_muted=True)  # during the call
     assert not call.media.audio_track.muted and call.media.mic_muted
-    door_call = await asyncio.wait_for(dialled, 10)
+    door_call = await within(dialled, 10)
     await rig.calls.hangup(call_id, "alice")
-    await asyncio.wait_for(door_call.ended.wait(), 10)
+    await within(door_call.ended.wait(), 10)
     [record] = rig.records()
     assert record.status == "answered"
     assert not (rig.data_dir / "calls" / str(record.id)).exists()  # nothing was kept

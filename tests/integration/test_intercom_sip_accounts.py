@@ -13,6 +13,7 @@ from openpss.platform.events import Event, EventKind, Subscription
 from openpss.platform.intercom import sip
 from openpss.platform.security.models import AuditEntry
 from openpss.platform.settings import Settings
+from openpss.protocols.aio import within
 from tests.support.intercom_site import configure_live_unit
 from tests.support.polling import eventually_async
 from tests.support.vth_device import VTH_PASSWORD, running_vth
@@ -57,10 +58,10 @@ async def test_vth_registers_with_the_platform_under_its_registration_number(
             )
             assert vth.status()["registered"]
             # the monitor is never polled: its registration is its device status (MQTT)
-            online = await asyncio.wait_for(_status_of(heard, device_id), 10)
+            online = await within(_status_of(heard, device_id), 10)
             assert online.data == {"online": True}
             server.location.remove("11#01#11#5")  # its binding gone (expired or unregistered)
-            offline = await asyncio.wait_for(_status_of(heard, device_id), 10)
+            offline = await within(_status_of(heard, device_id), 10)
             assert offline.data == {"online": False}
     finally:
         task.cancel()

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from openpss.protocols.aio import within
 from openpss.protocols.sip.transport import Peer
 from openpss.protocols.sip.ua import UserAgent
 from tests.peers.sip_support import free_port
@@ -25,9 +26,9 @@ async def test_sip_server_command_serves_register(tmp_path: Path) -> None:
     )  # fmt: skip
     try:
         assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        line = await within(process.stdout.readline(), 30)
         while b"SIP server listening" not in line:
-            line = await asyncio.wait_for(process.stdout.readline(), 30)
+            line = await within(process.stdout.readline(), 30)
         ua = UserAgent(username="9901#1", password="ext-pw", server=Peer("UDP", "127.0.0.1", port))
         await ua.start()
         response = await ua.register()
@@ -46,6 +47,6 @@ async def test_sip_server_command_refuses_a_bad_accounts_file(tmp_path: Path) ->
         "--listen", "127.0.0.1:0", "--accounts", str(accounts),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=ENV,
     )  # fmt: skip
-    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    out, _ = await within(process.communicate(), 60)
     assert process.returncode == 2
     assert f"{accounts}:2: expected 2 columns, got 1" in out.decode()

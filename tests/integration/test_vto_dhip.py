@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from openpss.protocols.aio import within
 from openpss.protocols.dahua_http.lockout import LoginLockout
 from tests.support.vto_device import VTO_PASSWORD, RunningVto, running_vto
 
@@ -340,7 +341,7 @@ async def test_our_dhip_client_logs_in_calls_and_gets_events(vto: RunningVto) ->
         assert info["params"]["serialNumber"] == vto.station.serial
         await client.call("eventManager.attach", {"codes": ["DoorStatus"]})
         await asyncio.to_thread(vto.control, "door", open=True)
-        event = await asyncio.wait_for(client.events.get(), 10)
+        event = await within(client.events.get(), 10)
         entry = event["params"]["eventList"][0]
         assert (entry["Code"], entry["Data"]) == ("DoorStatus", {"Status": "Open"})
         with pytest.raises(DhipClientError) as caught:

@@ -14,6 +14,7 @@ import pytest
 
 from openpss.devices.vto.entities import VtoEntry
 from openpss.devices.vto.sip import attach_sip
+from openpss.protocols.aio import within
 from openpss.protocols.rtp.codec import RtpPacket, is_rtcp
 from openpss.protocols.sip.sdp import SessionDescription
 from openpss.protocols.sip.transport import Peer
@@ -134,9 +135,9 @@ async def test_unregistered_room_fails_and_ring_cancel(vto: RunningVto) -> None:
     try:
         await vth.register()
         vto.control("press", button=2)
-        incoming = await asyncio.wait_for(vth.incoming.get(), 15)
+        incoming = await within(vth.incoming.get(), 15)
         vto.control("press", button=2)  # the call key again: stop ringing
-        await asyncio.wait_for(incoming.ended.wait(), 15)
+        await within(incoming.ended.wait(), 15)
         assert incoming.end_reason == "cancelled"
         assert vto.station.find_records("call")[-1].data["EndState"] == "Cancelled"
     finally:
@@ -226,7 +227,7 @@ async def test_vth_monitors_the_door_over_sip_and_unlocks(vto: RunningVto) -> No
         # a VTH numbering H.264 as 102: the door's packets must follow its numbering
         text = bytes(offer).decode().replace("RTP/AVP 96", "RTP/AVP 102")
         text = text.replace("rtpmap:96", "rtpmap:102").replace("fmtp:96", "fmtp:102")
-        call = await asyncio.wait_for(vth.call("8001", text.encode()), 15)  # Monitor > Door
+        call = await within(vth.call("8001", text.encode()), 15)  # Monitor > Door
         await eventually_async(
             lambda: len(video.packets) > 5 and len(audio.packets) > 5,
             what="the door's media",
@@ -262,7 +263,7 @@ async def test_ringing_vth_sets_the_second_ringing_state(vto: RunningVto) -> Non
     try:
         await vth.register()
         vto.control("press", button=2)
-        incoming = await asyncio.wait_for(vth.incoming.get(), 15)  # the VTH sent 180 Ringing
+        incoming = await within(vth.incoming.get(), 15)  # the VTH sent 180 Ringing
         await eventually_async(
             lambda: ("BackKeyLight", {"State": 2}) in events,
             what="BackKeyLight State 2",
@@ -298,11 +299,9 @@ async def test_group_call_rings_master_and_extension(tmp_path: Path) -> None:
                 await phone.start("127.0.0.1", 0)
                 await phone.register()
             assert vto.control("dial", number="101").status_code == 200
-            master, extension = [
-                await asyncio.wait_for(phone.incoming.get(), 15) for phone in phones
-            ]
+            master, extension = [await within(phone.incoming.get(), 15) for phone in phones]
             await extension.answer()
-            await asyncio.wait_for(master.ended.wait(), 15)
+            await within(master.ended.wait(), 15)
             assert master.end_reason == "answered elsewhere"  # Reason: SIP;cause=200 (RFC 3326)
             await eventually_async(
                 lambda: vto.station.call_state.value == "talking", what="the answer", timeout=60
@@ -360,7 +359,7 @@ async def test_second_vto_registers_to_the_first_and_calls_its_room(tmp_path: Pa
                     "online": True,
                 }
                 assert second.control("dial", number="101").status_code == 200
-                incoming = await asyncio.wait_for(vth.incoming.get(), 15)
+                incoming = await within(vth.incoming.get(), 15)
                 assert incoming.caller == "8002"
                 incoming.reject(486)
                 await eventually_async(

@@ -10,6 +10,7 @@ import struct
 import wave
 from pathlib import Path
 
+from openpss.protocols.aio import within
 from tests.peers.sip_support import free_port
 from tests.support.peers import require_program
 
@@ -139,7 +140,7 @@ class Baresip:
         if self.process is not None and self.process.returncode is None:
             self.process.terminate()
             try:
-                await asyncio.wait_for(self.process.wait(), 10)
+                await within(self.process.wait(), 10)
             except TimeoutError:
                 self.process.kill()
                 with contextlib.suppress(ProcessLookupError):

@@ -11,6 +11,8 @@ import contextlib
 import shutil
 from pathlib import Path
 
+from openpss.protocols.aio import within
+
 MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules"
 
 
@@ -185,7 +187,7 @@ class Kamailio:
             return
         self.process.terminate()
         try:
-            await asyncio.wait_for(self.process.wait(), 10)
+            await within(self.process.wait(), 10)
         except TimeoutError:
             self.process.kill()
             with contextlib.suppress(ProcessLookupError):

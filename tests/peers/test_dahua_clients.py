@@ -15,6 +15,7 @@ import amcrest
 import httpx
 import pytest
 
+from openpss.protocols.aio import within
 from openpss.protocols.dahua_http.digest import NONCE_LIFETIME_S, NonceBook
 from openpss.protocols.dahua_http.lockout import LoginLockout
 from tests.support.dahua_device import ADMIN_PASSWORD, RunningDevice, running_device
@@ -184,7 +185,7 @@ async def test_aiodahua_event_stream_sees_a_punch(device: RunningDevice) -> None
         task = asyncio.create_task(client.stream_events(on_receive, ["AccessControl"], 0))
         await eventually_async(lambda: device.front.hub.subscribers > 0, what="a subscriber")
         result = await asyncio.to_thread(device.present, card="ABCD")
-        await asyncio.wait_for(seen.wait(), 10)
+        await within(seen.wait(), 10)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

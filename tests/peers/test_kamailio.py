@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from openpss.protocols.aio import within
 from openpss.protocols.sip.sdp import build_offer
 from openpss.protocols.sip.transport import Peer
 from openpss.protocols.sip.ua import CallFailed, RegistrationError, UaCallState, UserAgent
@@ -51,15 +51,15 @@ async def test_register_call_dtmf_and_bye_through_kamailio(kamailio: Kamailio) -
         assert (await vto.register()).status == 200
         assert (await vth.register()).status == 200
         offer = bytes(build_offer(address="127.0.0.1", audio_port=40000))
-        call = await asyncio.wait_for(vto.call("9901#0", offer), 20)
+        call = await within(vto.call("9901#0", offer), 20)
         assert call.state is UaCallState.answered and b"m=audio 41000" in call.remote_sdp
         assert call.dialog is not None and call.dialog.route_set  # Kamailio record-routed
         assert (await call.send_dtmf("7")).status == 200
         callee = next(iter(vth.dialogs.values()))
-        info = await asyncio.wait_for(callee.received.get(), 10)
+        info = await within(callee.received.get(), 10)
         assert b"Signal=7" in info.body
         assert (await call.hangup()) is not None
-        await asyncio.wait_for(callee.ended.wait(), 10)
+        await within(callee.ended.wait(), 10)
     finally:
         await vto.close()
         await vth.close()

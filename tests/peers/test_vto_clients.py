@@ -10,6 +10,7 @@ from pathlib import Path
 import aiodahua
 import pytest
 
+from openpss.protocols.aio import within
 from tests.support.vto_device import VTO_PASSWORD, RunningVto, running_vto
 
 pytestmark = pytest.mark.peers
@@ -61,7 +62,7 @@ async def test_aiodahua_event_stream_sees_a_button_press(vto: RunningVto) -> Non
             await asyncio.sleep(0.02)
         response = await asyncio.to_thread(vto.control, "press", button=2)
         assert response.status_code == 200
-        await asyncio.wait_for(seen.wait(), 10)
+        await within(seen.wait(), 10)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import socket
 
+from openpss.protocols.aio import within
+
 
 class RawUdp:
     """A bare UDP socket standing in for a remote SIP element."""
@@ -18,7 +20,7 @@ class RawUdp:
     async def recv(self, timeout: float = 2.0) -> bytes | None:
         loop = asyncio.get_running_loop()
         try:
-            return await asyncio.wait_for(loop.sock_recv(self.sock, 65536), timeout)
+            return await within(loop.sock_recv(self.sock, 65536), timeout)
         except TimeoutError:
             return None
 

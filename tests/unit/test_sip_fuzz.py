@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from openpss.protocols.aio import within
 from openpss.protocols.sip.accounts import StaticAccounts
 from openpss.protocols.sip.message import SipResponse, parse_message
 from openpss.protocols.sip.server import SipServer
@@ -47,17 +48,17 @@ def _udp() -> socket.socket:
     return sock
 
 
-async def _replies(sock: socket.socket, wait: float = 0.3, within: float = 30.0) -> list[bytes]:
-    """What arrives until ``wait`` seconds pass quietly; the server must fall quiet ``within``."""
+async def _replies(sock: socket.socket, wait: float = 0.3, quiet_by: float = 30.0) -> list[bytes]:
+    """What arrives until ``wait`` seconds pass quietly; the server must fall quiet by then."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
+    deadline = loop.time() + quiet_by
     out = []
     while loop.time() < deadline:
         try:
-            out.append(await asyncio.wait_for(loop.sock_recv(sock, 65536), wait))
+            out.append(await within(loop.sock_recv(sock, 65536), wait))
         except TimeoutError:
             return out
-    raise AssertionError(f"the server still sends after {within:g} s: {out[-1][:80]!r}")
+    raise AssertionError(f"the server still sends after {quiet_by:g} s: {out[-1][:80]!r}")
 
 
 async def test_garbage_and_mutated_datagrams(server: SipServer) -> None:
@@ -101,7 +102,7 @@ async def test_request_without_a_required_header_opens_no_transaction(
     sock = _udp()
     lines = [line for line in INVITE_HEAD.split(b"\r\n") if not line.startswith(header + b":")]
     sock.sendto(b"\r\n".join(lines) + b"Content-Length: 0\r\n\r\n", ("127.0.0.1", server.port))
-    assert await _replies(sock, 0.3, within=5) == []  # nothing to address a 400 with: dropped
+    assert await _replies(sock, 0.3, quiet_by=5) == []  # nothing to address a 400 with: dropped
     assert server.endpoint.layer.counts == (0, 0)
     await _still_serves(server)
 
@@ -112,7 +113,7 @@ async def test_request_with_a_malformed_required_header_gets_one_stateless_400(
     sock = _udp()
     bad = INVITE_HEAD.replace(b"CSeq: 1 INVITE", b"CSeq: one INVITE")
     sock.sendto(bad + b"Content-Length: 0\r\n\r\n", ("127.0.0.1", server.port))
-    replies = await _replies(sock, 0.5, within=5)  # timer G would resend within 0.05 s
+    replies = await _replies(sock, 0.5, quiet_by=5)  # timer G would resend within 0.05 s
     assert len(replies) == 1
     answer = parse_message(replies[0])
     assert isinstance(answer, SipResponse) and answer.status == 400
@@ -159,15 +160,15 @@ async def test_slow_and_oversize_tcp_clients_are_cut_off(server: SipServer) -> N
     slow_writer.write(b"REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP x")
     await slow_writer.drain()
     # the server closes the connection once the header timeout passes
-    assert await asyncio.wait_for(slow_reader.read(), 10) == b""
+    assert await within(slow_reader.read(), 10) == b""
     big_reader, big_writer = await asyncio.open_connection("127.0.0.1", server.port)
     big_writer.write(b"OPTIONS sip:x SIP/2.0\r\nX: " + b"a" * 70_000)
     await big_writer.drain()
-    assert await asyncio.wait_for(big_reader.read(), 10) == b""
+    assert await within(big_reader.read(), 10) == b""
     bad_reader, bad_writer = await asyncio.open_connection("127.0.0.1", server.port)
     bad_writer.write(b"OPTIONS sip:x SIP/2.0\r\nContent-Length: -5\r\n\r\n")
     await bad_writer.drain()
-    assert await asyncio.wait_for(bad_reader.read(), 10) == b""
+    assert await within(bad_reader.read(), 10) == b""
     for writer in (slow_writer, big_writer, bad_writer):
         writer.close()
     await _still_serves(server)

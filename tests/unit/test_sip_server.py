@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from openpss.protocols.aio import within
 from openpss.protocols.sip.accounts import EndState, StaticAccounts
 from openpss.protocols.sip.server import SipServer
 from openpss.protocols.sip.transport import Peer
@@ -80,23 +81,23 @@ async def test_room_number_rings_master_and_extensions_first_answer_wins(server:
     for ua in (vto, master, ext1):
         await ua.register()
     call_task = asyncio.create_task(vto.call("9901", SDP))
-    ring_master = await asyncio.wait_for(master.incoming.get(), 10)
-    ring_ext = await asyncio.wait_for(ext1.incoming.get(), 10)
+    ring_master = await within(master.incoming.get(), 10)
+    ring_ext = await within(ext1.incoming.get(), 10)
     assert ring_master.caller == ring_ext.caller == "8001"
     await ring_ext.answer()
-    call = await asyncio.wait_for(call_task, 10)
+    call = await within(call_task, 10)
     assert call.state is UaCallState.answered and b"m=audio" in call.remote_sdp
-    await asyncio.wait_for(ring_master.ended.wait(), 10)
+    await within(ring_master.ended.wait(), 10)
     assert ring_master.end_reason == "answered elsewhere"  # CANCEL Reason cause=200 (RFC 3326)
     # in-dialog relay: DTMF INFO and MESSAGE reach the answering extension
     assert (await call.send_dtmf("5")).status == 200
-    info = await asyncio.wait_for(ring_ext.received.get(), 5)
+    info = await within(ring_ext.received.get(), 5)
     assert info.method == "INFO" and b"Signal=5" in info.body
     assert (await call.send_message("hello")).status == 200
-    assert (await asyncio.wait_for(ring_ext.received.get(), 5)).body == b"hello"
+    assert (await within(ring_ext.received.get(), 5)).body == b"hello"
     assert (await call.reinvite(SDP)).status == 200
     await call.hangup()
-    await asyncio.wait_for(ring_ext.ended.wait(), 10)
+    await within(ring_ext.ended.wait(), 10)
     await eventually_async(lambda: _events(server).records, timeout=10.0)
     record = _events(server).records[0]
     assert record.end_state is EndState.answered and record.answered_by == "9901#1"
@@ -110,10 +111,10 @@ async def test_callee_hangs_up_ends_both_legs(server: SipServer) -> None:
     master = await start_ua(server, "9902#0", auto_answer=True)
     await vto.register()
     await master.register()
-    call = await asyncio.wait_for(vto.call("9902", SDP), 10)
+    call = await within(vto.call("9902", SDP), 10)
     callee = next(iter(master.dialogs.values()))
     await callee.hangup()
-    await asyncio.wait_for(call.ended.wait(), 10)
+    await within(call.ended.wait(), 10)
     assert call.end_reason == "remote hangup"
     await vto.close()
     await master.close()
@@ -147,11 +148,11 @@ async def test_caller_cancel_before_answer_gives_487_and_cancels_callee(server: 
     await vto.register()
     await master.register()
     task = asyncio.create_task(vto.call("9901", SDP))
-    ringing = await asyncio.wait_for(master.incoming.get(), 10)
+    ringing = await within(master.incoming.get(), 10)
     task.cancel()  # the UA sends CANCEL for its INVITE
     with pytest.raises(asyncio.CancelledError):
         await task
-    await asyncio.wait_for(ringing.ended.wait(), 10)
+    await within(ringing.ended.wait(), 10)
     assert ringing.end_reason == "cancelled"
     await eventually_async(lambda: _events(server).records, timeout=10.0)
     assert _events(server).records[-1].status == 487
@@ -166,9 +167,9 @@ async def test_call_group_rings_members_in_priority_order(server: SipServer) -> 
     second = await start_ua(server, "900002", auto_answer=True)
     for ua in (vto, first, second):
         await ua.register()
-    call = await asyncio.wait_for(vto.call("888888", SDP), 10)
+    call = await within(vto.call("888888", SDP), 10)
     ring_first = first.incoming.get_nowait()  # rang first, for 0.5 s, then cancelled
-    await asyncio.wait_for(ring_first.ended.wait(), 10)
+    await within(ring_first.ended.wait(), 10)
     assert ring_first.end_reason == "cancelled"
     await call.hangup()
     await eventually_async(lambda: _events(server).records, timeout=10.0)
@@ -202,10 +203,10 @@ async def test_call_to_a_callee_registered_over_tcp(server: SipServer) -> None:
     await master.start()
     await vto.register()
     await master.register()
-    call = await asyncio.wait_for(vto.call("9902", SDP), 10)
+    call = await within(vto.call("9902", SDP), 10)
     assert call.state is UaCallState.answered
     await call.hangup()
-    await asyncio.wait_for(rung[0].ended.wait(), 10)  # the BYE reached it over TCP
+    await within(rung[0].ended.wait(), 10)  # the BYE reached it over TCP
     assert rung[0].end_reason == "remote hangup"
     await eventually_async(lambda: _events(server).records, timeout=10.0)
     assert _events(server).records[0].answered_by == "9902#0"
@@ -277,8 +278,8 @@ async def test_answered_call_is_hung_up_after_the_maximum_duration() -> None:
     try:
         await vto.register()
         await master.register()
-        call = await asyncio.wait_for(vto.call("9901", SDP), 10)
-        await asyncio.wait_for(call.ended.wait(), 10)  # BYE from the server
+        call = await within(vto.call("9901", SDP), 10)
+        await within(call.ended.wait(), 10)  # BYE from the server
         await eventually_async(lambda: events.records, timeout=10.0)
         assert events.records[0].end_state is EndState.answered
         assert not server.calls
@@ -299,8 +300,8 @@ async def test_caller_that_never_acks_the_answer_is_hung_up_on_both_legs(
         await vto.register()
         await master.register()
         vto.endpoint.send_ack = lambda *args, **kwargs: None  # type: ignore[method-assign]
-        call = await asyncio.wait_for(vto.call("9902", SDP), 10)
-        await asyncio.wait_for(call.ended.wait(), 10)  # BYE from the server
+        call = await within(vto.call("9902", SDP), 10)
+        await within(call.ended.wait(), 10)  # BYE from the server
         await eventually_async(lambda: _events(server).records, timeout=10.0)
         record = _events(server).records[0]
         assert record.end_state is EndState.answered and record.answered_by == "9902#0"

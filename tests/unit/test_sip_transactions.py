@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from openpss.protocols.aio import within
 from openpss.protocols.sip.message import SipRequest, SipResponse, parse_message
 from openpss.protocols.sip.transaction import (
     RequestHandler,
@@ -44,7 +45,7 @@ async def test_non_invite_client_retransmits_then_times_out_with_408() -> None:
         seen = 0
         while await raw.recv(0.3) is not None:
             seen += 1
-        final = await asyncio.wait_for(client.final, 5)
+        final = await within(client.final, 5)
         assert final.status == 408
         assert seen >= 4  # timer E doubled up to T2 within timer F = 64*T1
     finally:
@@ -113,7 +114,7 @@ async def test_client_and_server_layers_talk_over_tcp() -> None:
         assert isinstance(request, SipRequest)
         request.headers.set("Via", str(client.transport.via_for("TCP", "z9hG4bKtcp1")))
         txn = client.send_request(request, Peer("TCP", "127.0.0.1", server.transport.port))
-        final = await asyncio.wait_for(txn.final, 5)
+        final = await within(txn.final, 5)
         assert final.status == 200
     finally:
         await client.close()
@@ -138,7 +139,7 @@ async def test_tcp_framing_of_split_and_pipelined_messages() -> None:
         writer.write(one[30:] + two)
         await writer.drain()
         for _ in range(2):
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            head = await within(reader.readuntil(b"\r\n\r\n"), 5)
             assert head.startswith(b"SIP/2.0 200")
         assert got == ["p1@test", "p2@test"]
         writer.close()

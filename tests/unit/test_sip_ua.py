@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 
+from openpss.protocols.aio import within
 from openpss.protocols.sip.b2bua import COMPLETED_ELSEWHERE
 from openpss.protocols.sip.message import SipRequest, make_cancel, make_response, parse_message
 from openpss.protocols.sip.server import SipServer
@@ -61,18 +62,18 @@ async def test_ringing_table_forgets_answered_rejected_and_cancelled_calls(
     for ua in (vto, master):
         await ua.register()
     task = asyncio.create_task(vto.call("9901", SDP))
-    ringing = await asyncio.wait_for(master.incoming.get(), 10)
+    ringing = await within(master.incoming.get(), 10)
     assert list(master._ringing) == [ringing.invite.call_id]  # type: ignore[union-attr]
     await ringing.answer()
-    call = await asyncio.wait_for(task, 10)
+    call = await within(task, 10)
     assert not master._ringing
     await call.hangup()
-    await asyncio.wait_for(ringing.ended.wait(), 10)
+    await within(ringing.ended.wait(), 10)
     task = asyncio.create_task(vto.call("9901", SDP))
-    ringing = await asyncio.wait_for(master.incoming.get(), 10)
+    ringing = await within(master.incoming.get(), 10)
     ringing.reject(486)
     with pytest.raises(CallFailed):
-        await asyncio.wait_for(task, 10)
+        await within(task, 10)
     assert not master._ringing and not master.dialogs
     await vto.close()
     await master.close()
@@ -93,10 +94,10 @@ async def test_losing_leg_gets_cancel_with_reason_and_ends_answered_elsewhere(
     for ua in (vto, master, ext):
         await ua.register()
     task = asyncio.create_task(vto.call("9901", SDP))
-    ring_master = await asyncio.wait_for(master.incoming.get(), 10)
-    await (await asyncio.wait_for(ext.incoming.get(), 10)).answer()
-    call = await asyncio.wait_for(task, 10)
-    await asyncio.wait_for(ring_master.ended.wait(), 10)
+    ring_master = await within(master.incoming.get(), 10)
+    await (await within(ext.incoming.get(), 10)).answer()
+    call = await within(task, 10)
+    await within(ring_master.ended.wait(), 10)
     assert reasons == [COMPLETED_ELSEWHERE]
     assert ring_master.end_reason == ANSWERED_ELSEWHERE and not master._ringing
     await call.hangup()
@@ -110,10 +111,10 @@ async def test_call_reports_ringing_through_its_hook(server: SipServer) -> None:
         await ua.register()
     rang: list[bool] = []
     task = asyncio.create_task(vto.call("9901", SDP, on_ringing=lambda: rang.append(True)))
-    ringing = await asyncio.wait_for(master.incoming.get(), 10)
+    ringing = await within(master.incoming.get(), 10)
     await eventually_async(lambda: rang, timeout=10.0)
     await ringing.answer()
-    call = await asyncio.wait_for(task, 10)
+    call = await within(task, 10)
     assert call.state is UaCallState.answered
     await call.hangup()
     await vto.close()
@@ -137,7 +138,7 @@ class _Proxy(asyncio.DatagramProtocol):
 
     async def next(self, method: str) -> tuple[SipRequest, tuple[str, int]]:
         while True:
-            request, addr = await asyncio.wait_for(self.received.get(), 10)
+            request, addr = await within(self.received.get(), 10)
             if request.method == method:
                 return request, addr
 
@@ -168,7 +169,7 @@ async def test_outgoing_call_cancel_waits_for_a_provisional() -> None:
     proxy.reply(cancel, 200, addr)
     proxy.reply(invite, 487, addr)
     with pytest.raises(CallFailed) as failed:
-        await asyncio.wait_for(task, 10)
+        await within(task, 10)
     assert failed.value.status == 487
     await ua.close()
     transport.close()

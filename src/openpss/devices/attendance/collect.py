@@ -25,6 +25,7 @@ from typing import Literal
 from starlette.responses import Response
 
 from openpss.devices.attendance.model import TerminalError, normalize_card
+from openpss.protocols.aio import within
 from openpss.protocols.dahua_http.server import CgiError, CgiRequest, json_response, kv_response
 
 Kind = Literal["card", "fingerprint"]
@@ -55,7 +56,7 @@ class Collector:
         loop = asyncio.get_running_loop()
         self.pending = Capture(kind, loop.create_future())
         try:
-            return await asyncio.wait_for(asyncio.shield(self.pending.done), timeout)
+            return await within(asyncio.shield(self.pending.done), timeout)
         except TimeoutError:
             what = "card" if kind == "card" else "finger presented three times"
             raise TerminalError(f"no {what} at the device within {timeout:g} s") from None

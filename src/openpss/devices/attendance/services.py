@@ -16,6 +16,7 @@ from typing import Any
 
 from openpss.devices.attendance.model import Terminal, TerminalError
 from openpss.devices.attendance.settings import BELL_CYCLES
+from openpss.protocols.aio import within
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ async def query_ntp(address: str, port: int, timeout: float = NTP_TIMEOUT_S) -> 
     try:
         await loop.sock_connect(sock, (address, port))
         await loop.sock_sendall(sock, sntp_request())
-        data = await asyncio.wait_for(loop.sock_recv(sock, 512), timeout)
+        data = await within(loop.sock_recv(sock, 512), timeout)
     except (OSError, TimeoutError) as exc:
         raise TerminalError(f"NTP server {address}:{port} did not answer") from exc
     finally:

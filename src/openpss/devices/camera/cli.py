@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from openpss.devices.camera.acquisition import LINE_TIME_NS
+from openpss.protocols.aio import within
 from openpss.protocols.gige_vision.gvcp import GVCP_PORT
 
 logger = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ async def _serve(**opts: Any) -> None:
     try:
         if opts["duration"]:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), opts["duration"])
+                await within(stop.wait(), opts["duration"])
         else:
             await stop.wait()
     finally:

@@ -17,6 +17,7 @@ from typing import Any, Generic, Self, TypeVar
 
 import uvicorn
 
+from openpss.protocols.aio import within
 from openpss.protocols.dahua_http.server import DEVICE_LIMITS
 from openpss.protocols.http_guard import uvicorn_options
 
@@ -103,10 +104,10 @@ class DeviceRuntime(ABC):
             for task in tasks[1:]:
                 task.cancel()
             with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.gather(*tasks[1:], return_exceptions=True), 5)
+                await within(asyncio.gather(*tasks[1:], return_exceptions=True), 5)
             await self.close_servers()
             with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(tasks[0], 3)
+                await within(tasks[0], 3)
 
     async def _wait_ready(self, tasks: list[asyncio.Task[Any]]) -> None:
         while not self.ready():

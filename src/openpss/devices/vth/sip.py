@@ -29,6 +29,7 @@ from openpss.devices.vth.entities import VthError, parse_start_time
 from openpss.devices.vth.media import TONE_HZ, AudioSource, CallMedia, RtspMonitor
 from openpss.devices.vth.model import IndoorMonitor
 from openpss.devices.vth.settings import Door
+from openpss.protocols.aio import within
 from openpss.protocols.sip.digest import DigestClient
 from openpss.protocols.sip.errors import SipParseError
 from openpss.protocols.sip.message import SipRequest, SipResponse
@@ -369,7 +370,7 @@ async def attach_sip(runtime: VthRuntime) -> None:
     finally:
         incoming.cancel()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(ua.unregister(), 2)
+            await within(ua.unregister(), 2)
         await link.close()
         await ua.close()
 

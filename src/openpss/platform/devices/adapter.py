@@ -9,7 +9,6 @@ Every per-user result is a failure reason or None: "device limit reached", "offl
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import ipaddress
 import logging
@@ -21,6 +20,7 @@ import httpx
 
 from openpss.platform.devices.models import Device
 from openpss.platform.permissions.tasks import REASON_LIMIT, REASON_OFFLINE, REASON_REJECTED
+from openpss.protocols.aio import within
 from openpss.protocols.dahua_http.client import (
     DahuaAuthError,
     DahuaClient,
@@ -479,7 +479,7 @@ async def dhip_hang_up(host: str, port: int, username: str, password: str) -> No
     from openpss.protocols.dhip.client import DhipClient, DhipClientError
 
     try:
-        client = await asyncio.wait_for(DhipClient.connect(host, port), DHIP_TIMEOUT)
+        client = await within(DhipClient.connect(host, port), DHIP_TIMEOUT)
     except (OSError, TimeoutError) as exc:
         raise DahuaConnectionError(f"DHIP {host}:{port}: {exc}") from exc
     try:

@@ -49,9 +49,9 @@ def record_events(
     """An access event (and a punch for attendance terminals) per newly stored record."""
     user_ids = {r["user_id"] for r in records if r.get("user_id")}
     names = dict(
-        session.execute(select(Person.user_id, Person.name).where(Person.user_id.in_(user_ids)))
-        .tuples()
-        .all()
+        session.execute(
+            select(Person.user_id, Person.name).where(Person.user_id.in_(user_ids))
+        ).all()
     )
     events = []
     for record in records:

@@ -17,6 +17,7 @@ import datetime as dt
 import enum
 import json
 import logging
+import math
 import ssl
 from collections import deque
 from collections.abc import Coroutine
@@ -35,6 +36,7 @@ from openpss.platform.events import Event, EventBus, EventKind, Subscription
 from openpss.platform.integrations import commands
 from openpss.platform.integrations.discovery import DeviceInfo, configs
 from openpss.platform.settings import Settings
+from openpss.protocols.aio import deliver_lost_cancel, within
 from openpss.protocols.guards import RateLimitedLog
 
 logger = logging.getLogger(__name__)
@@ -44,6 +46,9 @@ KEPT_SENT = 20  # last messages shown on the Integrations page
 BACKOFF_MAX = 30.0  # seconds between reconnect attempts at most
 PUBLISH_TIMEOUT = 10.0  # seconds to wait for a PUBACK before the connection counts as lost
 OFFLINE_TIMEOUT = 2.0  # seconds to announce "offline" when the server stops
+# aiomqtt bounds its waits with asyncio.wait_for, which on Python 3.11 can lose a cancel (see
+# openpss.protocols.aio); its waits get no bound of their own and ours wrap them instead.
+NO_WAIT = math.inf
 DISCOVERY_REFRESH = 30.0  # seconds between registry checks (new / removed devices)
 # State-like topics are retained so a subscriber that comes later sees the current state.
 RETAINED = {EventKind.status, EventKind.door, EventKind.lock, EventKind.snapshot}
@@ -153,6 +158,7 @@ class MqttBridge:
             self._set_state(MqttState.connecting)
             try:
                 async with self._client() as client:
+                    deliver_lost_cancel()
                     self.client = client
                     self._set_state(MqttState.connected)
                     backoff = 1.0
@@ -177,14 +183,16 @@ class MqttBridge:
 
     async def _say_offline(self, client: aiomqtt.Client) -> None:
         with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
-            publish = client.publish(self.availability, b"offline", qos=1, retain=True)
-            await asyncio.wait_for(publish, OFFLINE_TIMEOUT)
+            await _bounded(
+                client.publish(self.availability, b"offline", qos=1, retain=True, timeout=NO_WAIT),
+                OFFLINE_TIMEOUT,
+            )
 
     async def _on_connect(self, client: aiomqtt.Client) -> None:
         await self._send(client, self.availability, b"online", retain=True)
-        await client.subscribe(f"{self.prefix}/+/door/+/set", qos=1)
-        await client.subscribe(f"{self.prefix}/+/door/+/mode/set", qos=1)
-        await client.subscribe(f"{self.prefix}/+/call/set", qos=1)
+        for pattern in ("+/door/+/set", "+/door/+/mode/set", "+/call/set"):
+            subscribe = client.subscribe(f"{self.prefix}/{pattern}", qos=1, timeout=NO_WAIT)
+            await _bounded(subscribe, PUBLISH_TIMEOUT)
         self.discovered.clear()
         await self._publish_discovery(client)
 
@@ -225,7 +233,8 @@ class MqttBridge:
     async def _send(
         self, client: aiomqtt.Client, topic: str, payload: bytes, *, retain: bool = False
     ) -> None:
-        await client.publish(topic, payload, qos=1, retain=retain)
+        publish = client.publish(topic, payload, qos=1, retain=retain, timeout=NO_WAIT)
+        await _bounded(publish, PUBLISH_TIMEOUT)
         self.messages_sent += 1
         shown = payload.decode(errors="replace") if len(payload) < 512 else f"<{len(payload)} B>"
         self.sent.append(SentMessage(dt.datetime.now(dt.UTC), topic, shown))
@@ -306,6 +315,14 @@ class MqttBridge:
         """Stop receiving events."""
         if self.subscription is not None:
             self.subscription.close()
+
+
+async def _bounded(operation: Coroutine[Any, Any, Any], seconds: float) -> None:
+    """An aiomqtt operation with our deadline; a missed one is the connection's loss."""
+    try:
+        await within(operation, seconds)
+    except TimeoutError:
+        raise aiomqtt.MqttError(f"no answer from the broker within {seconds:g} s") from None
 
 
 async def _first_to_end(*coroutines: Coroutine[Any, Any, None]) -> None:

@@ -122,7 +122,9 @@ def discover(
         raise Unavailable(f"discovery on {interface!r} failed: {exc}") from exc
     except Exception as exc:  # GvcpError of the client
         raise Unavailable(f"discovery on {interface!r} failed: {exc}") from exc
-    known = set(session.execute(select(Camera.address, Camera.port)).tuples())
+    known = {
+        (address, port) for address, port in session.execute(select(Camera.address, Camera.port))
+    }
     found = [
         DiscoveredCamera(
             address=a.address,

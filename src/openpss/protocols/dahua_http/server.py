@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from openpss.protocols.aio import within
 from openpss.protocols.dahua_http.codec import (
     OK_BODY,
     ConfigValue,
@@ -166,7 +167,7 @@ def event_stream_response(hub: EventHub, params: Mapping[str, str]) -> Response:
         with hub.subscribe() as queue:
             while True:
                 try:
-                    event = await asyncio.wait_for(queue.get(), timeout=heartbeat)
+                    event = await within(queue.get(), heartbeat)
                 except TimeoutError:
                     yield bytes(EventPart(code="Heartbeat"))
                     continue

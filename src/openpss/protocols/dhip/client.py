@@ -7,6 +7,7 @@ import contextlib
 import itertools
 from typing import Any
 
+from openpss.protocols.aio import within
 from openpss.protocols.dhip.codec import (
     ERROR_LOGIN_CHALLENGE,
     DhipFrame,
@@ -83,7 +84,7 @@ class DhipClient:
         self._pending[request_id] = future
         self.writer.write(bytes(DhipFrame.from_message(message)))
         await self.writer.drain()
-        return await asyncio.wait_for(future, 10)
+        return await within(future, 10)
 
     async def call(
         self, method: str, params: dict[str, Any] | None = None, **extra: Any

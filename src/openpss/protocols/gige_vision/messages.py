@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from openpss.protocols.aio import within
 from openpss.protocols.gige_vision import gvcp
 from openpss.protocols.gige_vision.bootstrap import MCDA, MCP
 from openpss.protocols.gige_vision.errors import GigEVisionProtocolError
@@ -85,7 +86,7 @@ class MessageChannelSender(asyncio.DatagramProtocol):
                 self.transport.sendto(raw, destination)
                 self.sent += 1
                 with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(future), max(timeout_ms, 10) / 1000)
+                    await within(asyncio.shield(future), max(timeout_ms, 10) / 1000)
                     return True
         finally:
             self._pending.pop(req_id, None)

@@ -17,6 +17,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from openpss.protocols.aio import within
 from openpss.protocols.guards import ConnectionLimit, RateLimitedLog, ReadLimitError, read_exactly
 from openpss.protocols.sip.errors import SipParseError
 from openpss.protocols.sip.message import (
@@ -172,7 +173,7 @@ class SipTransport:
                 await task
         if self._tcp_server is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._tcp_server.wait_closed(), 1.0)
+                await within(self._tcp_server.wait_closed(), 1.0)
 
     # ---- receiving -------------------------------------------------------------------------
 
@@ -284,7 +285,7 @@ class SipTransport:
 
     async def _connect_and_send(self, data: bytes, peer: Peer) -> None:
         try:
-            reader, writer = await asyncio.wait_for(
+            reader, writer = await within(
                 asyncio.open_connection(peer.host, peer.port, limit=MAX_MESSAGE_BYTES + 1024),
                 self.header_timeout,
             )
