@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -289,6 +290,22 @@ async def test_answered_call_is_hung_up_after_the_maximum_duration() -> None:
         await server.close()
 
 
+class _DropAcks(asyncio.DatagramTransport):
+    """A UDP transport that loses every ACK it is given (and sends everything else)."""
+
+    def __init__(self, inner: asyncio.DatagramTransport | None) -> None:
+        super().__init__()
+        assert inner is not None
+        self.inner = inner
+
+    def sendto(self, data: Any, addr: Any = None) -> None:
+        if not bytes(data).startswith(b"ACK "):
+            self.inner.sendto(data, addr)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 async def test_caller_that_never_acks_the_answer_is_hung_up_on_both_legs(
     server: SipServer,
 ) -> None:
@@ -299,7 +316,7 @@ async def test_caller_that_never_acks_the_answer_is_hung_up_on_both_legs(
     try:
         await vto.register()
         await master.register()
-        vto.endpoint.send_ack = lambda *args, **kwargs: None  # type: ignore[method-assign]
+        vto.endpoint.layer.transport._udp = _DropAcks(vto.endpoint.layer.transport._udp)
         call = await within(vto.call("9902", SDP), 10)
         await within(call.ended.wait(), 10)  # BYE from the server
         await eventually_async(lambda: _events(server).records, timeout=10.0)

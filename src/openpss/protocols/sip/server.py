@@ -26,6 +26,8 @@ import logging
 from collections.abc import Coroutine, Mapping
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from openpss.protocols.guards import RateLimitedLog
 from openpss.protocols.sip.accounts import AccountsProvider, EndState, ServerEvents
 from openpss.protocols.sip.b2bua import RING_SECONDS, Call, CallGroup, CallState, Stage
@@ -53,6 +55,7 @@ MAX_CALLS = 10_000
 MAX_CALL_SECONDS = 4 * 3600.0  # answered calls are hung up after this (our choice)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # the platform and the VTO extend it
 class SipServer:
     """Registrar, location service and B2BUA on one UDP+TCP port."""
 
