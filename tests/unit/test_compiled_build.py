@@ -1,7 +1,7 @@
-"""The SIP hot path runs compiled (setup.py, mypyc), and never from stale sources.
+"""The SIP hot path runs as installed (compiled by setup.py, or OPENPSS_PURE=1), never stale.
 
 A compiled module shadows its ``.py``: edit the source without rebuilding and Python would go
-on running the old code. These tests fail then, with what to do.
+on running the old code. This test fails then, with what to do.
 """
 
 from __future__ import annotations
@@ -9,57 +9,39 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
+import tomllib
 from pathlib import Path
-
-import pytest
 
 import openpss
 
-SRC = Path(openpss.__file__).resolve().parents[1]
-MANIFEST = SRC / "openpss/protocols/sip/compiled.txt"
-HOT_PATH = [
-    "errors",
-    "headers",
-    "message",
-    "uri",
-    "tokens",
-    "digest",
-    "sdp",
-    "transaction",
-    "transport",
-    "registrar",
-    "dialog",
-    "b2bua",
-    "server",
-]
-PURE = os.environ.get("OPENPSS_PURE") == "1"
+ROOT = Path(openpss.__file__).resolve().parents[2]
+MANIFEST = ROOT / "src/openpss/protocols/sip/compiled.txt"
+SOURCES: list[str] = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["openpss"][
+    "mypyc"
+]["modules"]
 
 
-def _compiled(name: str) -> bool:
-    module = importlib.import_module(f"openpss.protocols.sip.{name}")
-    return Path(module.__file__ or "").suffix == ".so"
+def _is_compiled(source: str) -> bool:
+    name = source.removeprefix("src/").removesuffix(".py").replace("/", ".")
+    return Path(importlib.import_module(name).__file__ or "").suffix == ".so"
 
 
-@pytest.mark.skipif(PURE, reason="installed with OPENPSS_PURE=1: nothing is compiled")
-def test_the_sip_hot_path_is_compiled() -> None:
-    missing = [name for name in HOT_PATH if not _compiled(name)]
-    assert not missing, f"not compiled: {missing}; run `make install` (mypyc, setup.py)"
-
-
-def test_every_compiled_module_was_built_from_its_current_source() -> None:
-    compiled = [name for name in HOT_PATH if _compiled(name)]
-    if PURE:
+def test_every_listed_module_runs_as_installed_and_from_its_current_source() -> None:
+    compiled = [source for source in SOURCES if _is_compiled(source)]
+    if os.environ.get("OPENPSS_PURE") == "1":
         assert not compiled, f"OPENPSS_PURE=1 but {compiled} are compiled; reinstall"
         return
-    assert not compiled or MANIFEST.exists(), f"{MANIFEST} is missing; run `make install`"
-    built = {}
-    for line in (MANIFEST.read_text() if compiled else "").splitlines():
-        digest, _, path = line.partition("  ")
-        built[Path(path).stem] = digest
+    assert compiled == SOURCES, (
+        f"not compiled: {sorted(set(SOURCES) - set(compiled))}; run `make install`"
+    )
+    assert MANIFEST.exists(), f"{MANIFEST} is missing; run `make install`"
+    built = {}  # source -> sha256 it was compiled from
+    for line in MANIFEST.read_text().splitlines():
+        digest, _, source = line.partition("  ")
+        built[source] = digest
     stale = [
-        name
-        for name in compiled
-        if built.get(name)
-        != hashlib.sha256((SRC / f"openpss/protocols/sip/{name}.py").read_bytes()).hexdigest()
+        source
+        for source in SOURCES
+        if built.get(source) != hashlib.sha256((ROOT / source).read_bytes()).hexdigest()
     ]
     assert not stale, f"{stale} changed since they were compiled; run `make install`"

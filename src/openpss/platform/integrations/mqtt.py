@@ -182,7 +182,7 @@ class MqttBridge:
             backoff = min(backoff * 2, BACKOFF_MAX)
 
     async def _say_offline(self, client: aiomqtt.Client) -> None:
-        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+        with contextlib.suppress(aiomqtt.MqttError):  # _bounded: a timeout is an MqttError
             await _bounded(
                 client.publish(self.availability, b"offline", qos=1, retain=True, timeout=NO_WAIT),
                 OFFLINE_TIMEOUT,
