@@ -175,10 +175,10 @@ async def console_tab(platform: Platform, username: str) -> AsyncIterator[Client
         except OSError:
             await asyncio.sleep(0.1)
             continue
-        await socket.send(json.dumps({"type": "warp"}))
-        try:
+        try:  # 1008 until the SIP server runs: it can close before our send or our read
+            await socket.send(json.dumps({"type": "warp"}))
             reply = json.loads(await socket.recv())
-        except websockets.ConnectionClosed:  # 1008 until the SIP server runs
+        except websockets.ConnectionClosed:
             await asyncio.sleep(0.1)
             continue
         assert reply["type"] == "error"
