@@ -85,6 +85,29 @@ def test_nonce_count_replay_refused_but_next_count_accepted() -> None:
     assert server.check(second, method="INVITE", source="a").ok
 
 
+def _answer(challenge: str, nc: int) -> str:
+    """An INVITE Authorization for ``challenge`` with nonce-count ``nc``."""
+    client = DigestClient("8001", "vto-pass")
+    for _ in range(nc):  # the client counts one per answer
+        header = client.authorization(challenge, method="INVITE", uri="sip:9901@vdp")
+    assert f"nc={nc:08x}" in header
+    return header
+
+
+def test_nonce_counts_out_of_order_within_the_window_each_accepted_once() -> None:
+    server = _server(Clock())
+    challenge = server.challenges()[0]
+
+    def check(nc: int) -> bool:
+        return server.check(_answer(challenge, nc), method="INVITE", source="a").ok
+
+    assert check(5) and check(2) and check(70)  # concurrent requests arrive out of order
+    assert not check(5) and not check(70)  # each count once
+    assert check(7)  # 70 - 7 < 64: still inside the window, unseen
+    assert not check(6)  # 70 - 6 = 64: fell out of the window
+    assert check(200) and not check(136) and check(137) and not check(137)
+
+
 def test_dahua_register_nonce_reuse_from_same_binding_is_accepted() -> None:
     clock = Clock()
     server = _server(clock)

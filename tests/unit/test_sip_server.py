@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 import pytest
 
 from openpss.protocols.aio import within
 from openpss.protocols.sip.accounts import EndState, StaticAccounts
+from openpss.protocols.sip.b2bua import Call, Leg
 from openpss.protocols.sip.server import SipServer
+from openpss.protocols.sip.transaction import ClientTransaction, ServerTransaction
 from openpss.protocols.sip.transport import Peer
 from openpss.protocols.sip.ua import (
     CallFailed,
@@ -329,3 +332,45 @@ async def test_caller_that_never_acks_the_answer_is_hung_up_on_both_legs(
     finally:
         await vto.close()
         await master.close()
+
+
+async def test_finished_calls_are_freed_without_the_cyclic_gc(server: SipServer) -> None:
+    """A busy server finishes thousands of calls a second: each one's objects (call, legs,
+    transactions, dialogs) must be freed by reference counting when it ends, not left as
+    cyclic garbage for collector passes that cost a server CPU and stall it."""
+    owned = (Call, Leg, ServerTransaction, ClientTransaction)
+
+    layer = server.endpoint.layer
+
+    def ours() -> list[object]:
+        return [
+            o
+            for o in gc.get_objects()
+            if isinstance(o, owned) and (not hasattr(o, "layer") or o.layer is layer)
+        ]
+
+    vto = await start_ua(server, "8001")
+    master = await start_ua(server, "9901#0")
+    ext1 = await start_ua(server, "9901#1")
+    gc.collect()
+    gc.disable()
+    try:
+        for ua in (vto, master, ext1):
+            await ua.register()
+        call_task = asyncio.create_task(vto.call("9901", SDP))
+        ring_master = await within(master.incoming.get(), 10)
+        ring_ext = await within(ext1.incoming.get(), 10)
+        await ring_ext.answer()  # the master's leg is cancelled
+        call = await within(call_task, 10)
+        assert ours()  # the call is alive in the server
+        assert (await call.send_dtmf("5")).status == 200
+        await call.hangup()
+        await within(ring_ext.ended.wait(), 10)
+        await within(ring_master.ended.wait(), 10)
+        await eventually_async(lambda: _events(server).records, timeout=10.0)
+        # the cancelled leg's INVITE transaction lives on for timer D; then nothing is left
+        await eventually_async(lambda: not ours(), what="no call objects left", timeout=10.0)
+    finally:
+        gc.enable()
+        for ua in (vto, master, ext1):
+            await ua.close()

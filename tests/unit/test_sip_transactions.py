@@ -7,6 +7,7 @@ import asyncio
 from openpss.protocols.aio import within
 from openpss.protocols.sip.message import SipRequest, SipResponse, parse_message
 from openpss.protocols.sip.transaction import (
+    Expiring,
     RequestHandler,
     ServerTransaction,
     Timers,
@@ -230,3 +231,140 @@ async def test_invite_gets_a_100_only_when_the_tu_is_slow_or_the_invite_is_retra
         assert at_once is not None and parse_message(at_once).status == 100  # type: ignore[union-attr]
     finally:
         await layer.close()
+
+
+async def test_finished_non_invite_answers_retransmissions_until_timer_j() -> None:
+    raw = RawUdp()
+    calls = []
+
+    def handler(request: SipRequest, txn: ServerTransaction | None, peer: Peer) -> None:
+        calls.append(request.method)
+        if txn is not None:
+            txn.reply(200)
+
+    layer = await _layer(handler)
+    try:
+        raw.send(_request("OPTIONS", "linger", port=raw.port), layer.transport.port)
+        first = await raw.recv()
+        assert first is not None and layer.counts == (1, 0)
+        raw.send(_request("OPTIONS", "linger", port=raw.port), layer.transport.port)
+        assert await raw.recv() == first  # the very same bytes, the TU not asked again
+        assert calls == ["OPTIONS"]
+        # timer J (64*T1 = 1.28 s here) ends it; the same request is then a new one
+        await eventually_async(lambda: layer.counts == (0, 0), timeout=10)
+        raw.send(_request("OPTIONS", "linger", port=raw.port), layer.transport.port)
+        assert await raw.recv() is not None
+        assert calls == ["OPTIONS", "OPTIONS"]
+    finally:
+        await layer.close()
+
+
+async def test_acked_2xx_absorbs_retransmitted_invites_until_timer_l() -> None:
+    raw = RawUdp()
+    calls = []
+
+    def handler(request: SipRequest, txn: ServerTransaction | None, peer: Peer) -> None:
+        calls.append(request.method)
+        if txn is not None:
+            txn.reply(200)
+
+    layer = await _layer(handler)
+    try:
+        invite = _request("INVITE", "acked", port=raw.port)
+        raw.send(invite, layer.transport.port)
+        ok = await raw.recv()
+        assert ok is not None
+        to = parse_message(ok).headers.get("To") or ""
+        ack = (
+            _request("ACK", "acked-ack", port=raw.port)
+            .replace(b"To: <sip:8001@127.0.0.1>", b"To: " + to.encode())
+            .replace(b"Call-ID: acked-ack@test", b"Call-ID: acked@test")
+        )
+        raw.send(ack, layer.transport.port)
+        await eventually_async(lambda: calls == ["INVITE", "ACK"], timeout=5)
+        while await raw.recv(0.1) is not None:
+            pass  # 2xx retransmissions in flight before the ACK
+        raw.send(invite, layer.transport.port)  # a late retransmission: absorbed, no answer
+        assert await raw.recv(0.3) is None
+        assert calls == ["INVITE", "ACK"] and layer.counts == (1, 0)
+        await eventually_async(lambda: layer.counts == (0, 0), timeout=10)  # timer L
+    finally:
+        await layer.close()
+
+
+async def _next(raw: RawUdp, start: bytes) -> bytes | None:
+    """The next datagram that starts with ``start`` (request retransmissions skipped)."""
+    while (data := await raw.recv()) is not None:
+        if data.startswith(start):
+            return data
+    return None
+
+
+async def test_retransmitted_2xx_gets_the_ack_again_and_finals_are_absorbed() -> None:
+    raw = RawUdp()
+    strays: list[SipResponse] = []
+    layer = await _layer()
+    layer.on_stray_response = lambda response, peer: strays.append(response)
+    peer = Peer("UDP", "127.0.0.1", raw.port)
+    try:
+        request = parse_message(_request("INVITE", "uac", port=layer.transport.port))
+        assert isinstance(request, SipRequest)
+        client = layer.send_request(request, peer)
+        sent = await raw.recv()
+        assert sent is not None
+        ok = (
+            b"SIP/2.0 200 OK\r\n"
+            + b"\r\n".join(
+                line + (b";tag=uas" if line.startswith(b"To:") else b"")
+                for line in sent.split(b"\r\n")[1:]
+                if line.split(b":")[0] in (b"Via", b"From", b"To", b"Call-ID", b"CSeq")
+            )
+            + b"\r\nContent-Length: 0\r\n\r\n"
+        )
+        raw.send(ok, layer.transport.port)
+        final = await within(client.final, 5)
+        assert final.status == 200 and layer.counts == (0, 1)
+        ack = SipRequest(final.headers.copy(), b"", "ACK", "sip:8001@127.0.0.1")
+        ack.headers.set("CSeq", "1 ACK")
+        layer.send_stateless(ack, peer)
+        first_ack = await _next(raw, b"ACK ")
+        assert first_ack is not None
+        raw.send(ok, layer.transport.port)  # the UAS did not get it: its 2xx again
+        assert await _next(raw, b"ACK ") == first_ack
+        assert strays == []
+        # a non-INVITE: its retransmitted final is absorbed, not a stray
+        options = parse_message(_request("OPTIONS", "uac2", port=layer.transport.port))
+        assert isinstance(options, SipRequest)
+        done = layer.send_request(options, peer)
+        sent = await raw.recv()
+        assert sent is not None
+        answer = sent.replace(b"OPTIONS sip:8001@127.0.0.1 SIP/2.0", b"SIP/2.0 200 OK")
+        raw.send(answer, layer.transport.port)
+        assert (await within(done.final, 5)).status == 200
+        raw.send(answer, layer.transport.port)
+        await asyncio.sleep(0.1)
+        assert strays == []
+        await eventually_async(lambda: layer.counts == (0, 0), timeout=10)  # timers K and M
+        raw.send(answer, layer.transport.port)
+        await eventually_async(lambda: len(strays) == 1, timeout=5)  # now a stray indeed
+    finally:
+        await layer.close()
+
+
+async def test_expiring_table_drops_entries_after_their_time_oldest_first() -> None:
+    table: Expiring[str, int] = Expiring(0.2, capacity=3)
+    try:
+        table.add("a", 1)
+        await asyncio.sleep(0.1)
+        table.add("b", 2)
+        table.add("a", 3)  # replaced: lives 0.2 s from now, not from the first add
+        assert (table.get("a"), table.get("b"), len(table)) == (3, 2, 2)
+        await asyncio.sleep(0.15)
+        assert (table.get("a"), table.get("b")) == (3, 2)
+        await eventually_async(lambda: len(table) == 0, timeout=5)
+        for index, key in enumerate("wxyz"):
+            table.add(key, index)
+        assert len(table) == 3 and table.get("w") is None and table.get("z") == 3
+    finally:
+        table.close()
+    assert len(table) == 0

@@ -76,8 +76,8 @@ class CallState(enum.Enum):
 class Leg:
     """One outgoing INVITE and, once answered, its dialog."""
 
-    def __init__(self, call: Call, username: str, binding: Binding) -> None:
-        self.call = call
+    def __init__(self, endpoint: SipEndpoint, username: str, binding: Binding) -> None:
+        self.endpoint = endpoint  # not the Call: no reference cycle to outlive the call
         self.username = username
         self.binding = binding
         self.request: SipRequest | None = None
@@ -100,7 +100,7 @@ class Leg:
     def _send_cancel(self) -> None:
         assert self.request is not None and self.txn is not None
         self.cancel_sent = True
-        self.call.endpoint.layer.send_request(
+        self.endpoint.layer.send_request(
             make_cancel(self.request, self.cancel_reason), self.txn.peer
         )
 
@@ -168,13 +168,12 @@ class Call:
                 leg.cancel()
 
     def _start_leg(self, username: str, binding: Binding) -> Leg:
-        leg = Leg(self, username, binding)
+        leg = Leg(self.endpoint, username, binding)
         self.legs.append(leg)
         leg.request = self._leg_invite(username, binding)
         txn = self.endpoint.send(leg.request, binding.peer)
         leg.txn = txn
         txn.on_provisional = lambda response: self._on_provisional(leg, response)
-        txn.on_retransmitted_2xx = lambda response: self._reack(leg)
         txn.final.add_done_callback(lambda future: self._on_final(leg, future.result()))
         return leg
 
@@ -263,10 +262,6 @@ class Call:
                 other.cancel(COMPLETED_ELSEWHERE)
         self._stage_done.set()
 
-    def _reack(self, leg: Leg) -> None:
-        if leg.dialog is not None and leg.request is not None and self._pending_b_ack is None:
-            self.endpoint.send_ack(leg.dialog, leg.request.cseq.number)
-
     def _a_response(self, status: int, reason: str | None = None) -> SipResponse:
         response = make_response(self.invite, status, reason, to_tag=self.a_tag)
         if status < 300:
@@ -315,6 +310,8 @@ class Call:
         self.record.end = _now()
         for hook in self.on_end_hooks:
             hook()
+        self.on_end_hooks.clear()
+        self.txn.on_no_ack = None
         # a leg we cancelled whose 487 is still on its way counts as 487 already
         self.record.legs = [
             (leg.username, leg.status or (487 if leg.cancel_wanted else 0)) for leg in self.legs

@@ -18,7 +18,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from openpss.protocols.guards import BoundedTable
 from openpss.protocols.sip.errors import SipParseError
@@ -76,12 +76,11 @@ def compute_response(
     return _hash(algorithm, f"{ha1}:{nonce}:{ha2}")
 
 
-@dataclass
-class _Nonce:
-    issued: float
-    seen: set[int] = field(default_factory=set)
-    highest: int = 0
-    first_use: tuple[str, str, str] | None = None  # (username, source, cnonce) of nc=1
+# A used nonce: (highest nc, window of seen counts as bits: bit i = count highest-i was used,
+# (username, source, cnonce) of its nc=1 use). A tuple of atoms: thousands per second of
+# these stay alive for the nonce lifetime, and the cyclic GC stops tracking such tuples.
+_NonceUse = tuple[int, int, tuple[str, str, str] | None]
+_WINDOW_MASK = (1 << NC_WINDOW) - 1
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,7 @@ class DigestServer:
         self.nonce_lifetime = nonce_lifetime
         self.clock = clock
         self.opaque = secrets.token_hex(8)
-        self._nonces: BoundedTable[str, _Nonce] = BoundedTable(MAX_NONCES)
+        self._nonces: BoundedTable[str, _NonceUse] = BoundedTable(MAX_NONCES)
         self._secret = secrets.token_bytes(32)
 
     def _new_nonce(self) -> str:
@@ -125,8 +124,8 @@ class DigestServer:
         return f"{stamp}.{self._mac(stamp)}"
 
     def _mac(self, stamp: str) -> str:
-        # hmac.digest: the one-shot C path (hmac.new builds a Python HMAC object per call)
-        return hmac.digest(self._secret, stamp.encode(), "sha256").hex()[:16]
+        # keyed BLAKE2b is a MAC by design (RFC 7693 §2.5), and ~4x cheaper than HMAC-SHA256
+        return hashlib.blake2b(stamp.encode(), key=self._secret, digest_size=8).hexdigest()
 
     def _issued_at(self, nonce: str) -> float | None:
         stamp, _, mac = nonce.rpartition(".")
@@ -191,27 +190,29 @@ class DigestServer:
         if issued is None or self.clock() - issued > self.nonce_lifetime:
             self._nonces.pop(nonce)
             return AuthResult(False, username, stale=True, reason="nonce expired or unknown")
-        entry = self._nonces.get(nonce)
-        if entry is None:
-            entry = _Nonce(issued)
-            self._nonces[nonce] = entry
+        highest, seen, first_use = self._nonces.get(nonce) or (0, 0, None)
         nc_text = params.get("nc")
         if nc_text is None:
+            self._nonces[nonce] = (highest, seen, first_use)
             return AuthResult(True, username)  # RFC 2069 client: no count to check
         if not _NC.fullmatch(nc_text) or int(nc_text, 16) == 0:
             return AuthResult(False, username, reason="nc must be 8 hex digits from 00000001")
         count = int(nc_text, 16)
         binding = (username, source, params.get("cnonce", ""))
-        if count == 1 and entry.first_use is None:
-            entry.first_use = binding
-        if count in entry.seen or count <= entry.highest - NC_WINDOW:
-            if method == "REGISTER" and count == 1 and entry.first_use == binding:
+        if count == 1 and first_use is None:
+            first_use = binding
+        if count > highest:
+            shift = count - highest
+            seen = ((seen << shift) | 1) & _WINDOW_MASK if shift < NC_WINDOW else 1
+            highest = count
+        elif count > highest - NC_WINDOW and not (seen >> (highest - count)) & 1:
+            seen |= 1 << (highest - count)
+        else:
+            self._nonces[nonce] = (highest, seen, first_use)
+            if method == "REGISTER" and count == 1 and first_use == binding:
                 return AuthResult(True, username)  # Dahua nonce reuse, same binding
             return AuthResult(False, username, reason=f"nonce count {nc_text} replayed")
-        entry.seen.add(count)
-        entry.highest = max(entry.highest, count)
-        if len(entry.seen) > NC_WINDOW:
-            entry.seen = {c for c in entry.seen if c > entry.highest - NC_WINDOW}
+        self._nonces[nonce] = (highest, seen, first_use)
         return AuthResult(True, username)
 
 

@@ -19,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from openpss.protocols.guards import BoundedTable, RateLimitedLog
 from openpss.protocols.sip.errors import SipParseError
@@ -34,6 +36,8 @@ from openpss.protocols.sip.tokens import random_hex
 from openpss.protocols.sip.transport import Message, Peer, SipTransport, response_destination
 
 logger = logging.getLogger(__name__)
+K = TypeVar("K")
+V = TypeVar("V")
 
 BRANCH_MAGIC = "z9hG4bK"  # RFC 3261 §8.1.1.7
 MAX_TRANSACTIONS = 65_536  # server + client transactions kept at once (our cap)
@@ -85,13 +89,77 @@ def new_tag() -> str:
     return random_hex(6)
 
 
+class Expiring(Generic[K, V]):
+    """A table whose entries expire ``seconds`` after they were added, oldest first.
+
+    What is left of a finished transaction while it absorbs retransmissions: entries are plain
+    tuples (of bytes, strings, numbers), not transaction objects, so the thousands per second
+    a busy server finishes neither hold their messages nor keep the cyclic GC busy, and one
+    timer serves them all (every entry lives the same time). Over ``capacity`` the oldest go.
+    """
+
+    def __init__(self, seconds: float, capacity: int = MAX_TRANSACTIONS) -> None:
+        self.seconds = seconds
+        self.capacity = capacity
+        self._items: dict[K, tuple[float, V]] = {}
+        self._order: deque[tuple[float, K]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: K) -> V | None:
+        """The value under ``key``, or None."""
+        item = self._items.get(key)
+        return None if item is None else item[1]
+
+    def add(self, key: K, value: V) -> None:
+        """Store (or replace) ``key``; it expires ``seconds`` from now."""
+        loop = asyncio.get_running_loop()
+        expiry = loop.time() + self.seconds
+        self._items[key] = (expiry, value)
+        self._order.append((expiry, key))
+        while len(self._items) > self.capacity:
+            self._drop_first()
+        if self._timer is None:
+            self._timer = loop.call_at(self._order[0][0], self._expire)
+
+    def close(self) -> None:
+        """Drop everything and the timer."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._items.clear()
+        self._order.clear()
+
+    def _drop_first(self) -> None:
+        expiry, key = self._order.popleft()
+        item = self._items.get(key)
+        if item is not None and item[0] == expiry:  # not replaced since
+            del self._items[key]
+
+    def _expire(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while self._order and self._order[0][0] <= now:
+            self._drop_first()
+        self._timer = loop.call_at(self._order[0][0], self._expire) if self._order else None
+
+
 class ServerTransaction:
     """One request received; ``respond`` sends and retransmits as the state machine says."""
 
-    def __init__(self, layer: TransactionLayer, request: SipRequest, peer: Peer) -> None:
+    def __init__(
+        self,
+        layer: TransactionLayer,
+        request: SipRequest,
+        peer: Peer,
+        key: tuple[str, str, str] | None = None,
+    ) -> None:
         self.layer = layer
         self.request = request
         self.peer = peer
+        self.key = key if key is not None else layer.server_key(request)
         self.invite = request.method == "INVITE"
         self.state = State.proceeding if self.invite else State.trying
         self.last_response: SipResponse | None = None
@@ -109,6 +177,7 @@ class ServerTransaction:
         self.state = state
         if state is State.terminated:
             self._cancel_timers()
+            self.on_no_ack = None  # the TU's hook: no cycle through a finished transaction
             self.layer.forget_server(self)
             if self.invite:
                 self.layer.accepted.pop((self.request.call_id, self.request.cseq.number), None)
@@ -118,7 +187,8 @@ class ServerTransaction:
         if self.state in (State.completed, State.confirmed, State.accepted, State.terminated):
             return
         self.last_response = response
-        self.layer.transport.send(response, self.destination)
+        data = bytes(response)
+        self.layer.transport.send_data(data, self.destination)
         if response.status < 200:
             if not self.invite:
                 self.state = State.proceeding
@@ -138,8 +208,10 @@ class ServerTransaction:
                 self._retransmit(timers.t1)
             self._later(timers.b, self._timeout_h)
         else:
-            self._set_state(State.completed)
-            self._later(0 if reliable else timers.b, lambda: self._set_state(State.terminated))
+            # timer J: only the response and its destination are needed to absorb
+            # retransmissions, so the layer keeps those (bytes) instead of this object
+            self._set_state(State.terminated if reliable else State.completed)
+            self.layer.linger(self, data)
 
     def respond_stateless(self, response: SipResponse) -> None:
         """Send a final response and forget the transaction at once (as Kamailio's sl does)."""
@@ -187,14 +259,23 @@ class ServerTransaction:
     def _terminate(self) -> None:
         self._set_state(State.terminated)
 
+    def acknowledged(self) -> None:
+        """The ACK of our 2xx arrived: stop resending it; the layer absorbs retransmitted
+        INVITEs until timer L (RFC 6026 Accepted) without keeping this object."""
+        self.acked = True
+        if self.state is State.accepted:
+            self._set_state(State.terminated)
+            self.layer.linger(self, b"")
+
     def _accepted_timeout(self) -> None:
         """Timer L (RFC 6026): the Accepted state ends; a 2xx never ACKed ends the dialog."""
         no_ack = not self.acked and self.state is State.accepted
+        hook = self.on_no_ack
         self._terminate()
         if no_ack:
             self.layer.log.info("no-ack", "no ACK for the 2xx of %s", self.request.call_id)
-            if self.on_no_ack is not None:
-                self.on_no_ack()
+            if hook is not None:
+                hook()
 
     def _retransmit(self, interval: float) -> None:
         def fire() -> None:
@@ -233,7 +314,6 @@ class ClientTransaction:
         self.state = State.calling if self.invite else State.trying
         self.final: asyncio.Future[SipResponse] = asyncio.get_running_loop().create_future()
         self.on_provisional: Callable[[SipResponse], None] | None = None
-        self.on_retransmitted_2xx: Callable[[SipResponse], None] | None = None
         self._timers: list[asyncio.TimerHandle] = []
 
     def start(self) -> None:
@@ -249,6 +329,7 @@ class ClientTransaction:
         self.state = state
         if state is State.terminated:
             self._cancel_timers()
+            self.on_provisional = None  # the TU's hook: no cycle through a finished transaction
             self.layer.forget_client(self)
 
     def on_response(self, response: SipResponse) -> None:
@@ -265,26 +346,25 @@ class ClientTransaction:
         if self.state in (State.completed, State.terminated):
             if self.invite and response.status >= 300:
                 self._send_ack(response)  # retransmitted final: ACK again (§17.1.1.2)
-            elif self.on_retransmitted_2xx is not None:
-                self.on_retransmitted_2xx(response)
             return
         if not self.final.done():
             self.final.set_result(response)
         self._cancel_timers()
         reliable = self.peer.transport != "UDP"
         if self.invite and response.status < 300:
-            # keep matching retransmitted 2xx for a while so the TU can re-ACK them
-            self.state = State.completed
-            self._later(self.layer.timers.b, lambda: self._set_state(State.terminated))
+            # the layer keeps matching retransmitted 2xx (timer M of RFC 6026) to re-send the
+            # TU's ACK; this object is done
+            self._set_state(State.terminated)
+            self.layer.answered_invites.add((self.branch, "INVITE"), True)
         elif self.invite:
             self._send_ack(response)
             self.state = State.completed
             delay = 0 if reliable else self.layer.timers.d
             self._later(delay, lambda: self._set_state(State.terminated))
         else:
-            self.state = State.completed
-            delay = 0 if reliable else self.layer.timers.t4
-            self._later(delay, lambda: self._set_state(State.terminated))
+            self._set_state(State.terminated)
+            if not reliable:  # timer K: retransmitted finals are absorbed by the layer
+                self.layer.finished_requests.add((self.branch, self.request.method), True)
 
     def _send_ack(self, response: SipResponse) -> None:
         request = self.request
@@ -360,6 +440,17 @@ class TransactionLayer:
             MAX_TRANSACTIONS
         )
         self.on_stray_response: Callable[[SipResponse, Peer], None] | None = None
+        timers = self.timers
+        # what is left of finished transactions while they absorb retransmissions:
+        # server key -> (final response, destination); empty response = answer nothing
+        self.completed_servers: Expiring[tuple[str, str, str], tuple[bytes, Peer]] = Expiring(
+            timers.b
+        )
+        # client INVITEs answered 2xx by (branch, "INVITE"), and the ACKs the TU sent for them
+        # by (Call-ID, CSeq, To tag): a retransmitted 2xx gets its ACK again
+        self.answered_invites: Expiring[tuple[str, str], bool] = Expiring(timers.b)
+        self._acks: Expiring[tuple[str, int, str], tuple[bytes, Peer]] = Expiring(timers.b)
+        self.finished_requests: Expiring[tuple[str, str], bool] = Expiring(timers.t4)
 
     async def start(self, host: str, port: int, *, tcp: bool = True) -> None:
         """Bind the transport."""
@@ -367,10 +458,15 @@ class TransactionLayer:
 
     async def close(self) -> None:
         """Close the transport."""
+        self.completed_servers.close()
+        self.answered_invites.close()
+        self._acks.close()
+        self.finished_requests.close()
         await self.transport.close()
 
     @staticmethod
-    def _server_key(request: SipRequest) -> tuple[str, str, str]:
+    def server_key(request: SipRequest) -> tuple[str, str, str]:
+        """The key that matches a request to its server transaction (§17.2.3)."""
         via = request.top_via
         method = "INVITE" if request.method == "ACK" else request.method
         return (via.branch or request.call_id, f"{via.host}:{via.port}", method)
@@ -391,27 +487,37 @@ class TransactionLayer:
         client = self._clients.get(key)
         if client is not None:
             client.on_response(response)
+        elif self.answered_invites.get(key) is not None:
+            if 200 <= response.status < 300:
+                self._reack(response)
+        elif self.finished_requests.get(key) is not None:
+            return  # a retransmitted final response
         elif self.on_stray_response is not None:
             self.on_stray_response(response, peer)
 
     def _receive_request(self, request: SipRequest, peer: Peer) -> None:
-        key = self._server_key(request)
+        key = self.server_key(request)
         existing = self._servers.get(key)
         if existing is not None:
             if request.method == "ACK" and existing.state is State.accepted:
                 if not existing.acked:
-                    existing.acked = True
+                    existing.acknowledged()
                     self.on_request(request, None, peer)  # ACK of a 2xx: dialog business
                 return
             existing.on_retransmission(request)
             return
+        completed = self.completed_servers.get(key)
+        if completed is not None:  # a retransmission after the final response: resend it
+            if completed[0]:
+                self.transport.send_data(completed[0], completed[1])
+            return
         if request.method == "ACK":
             accepted = self.accepted.pop((request.call_id, request.cseq.number), None)
             if accepted is not None:
-                accepted.acked = True
+                accepted.acknowledged()
             self.on_request(request, None, peer)
             return
-        server = ServerTransaction(self, request, peer)
+        server = ServerTransaction(self, request, peer, key)
         if not self._servers.put(key, server):
             self.log.warning("txn-full", "transaction table full, %s dropped", request.method)
             return
@@ -433,16 +539,24 @@ class TransactionLayer:
 
     def send_stateless(self, message: Message, peer: Peer) -> None:
         """Send without a transaction (ACK of a 2xx, 2xx retransmission)."""
-        self.transport.send(message, peer)
+        data = bytes(message)
+        self.transport.send_data(data, peer)
+        if isinstance(message, SipRequest) and message.method == "ACK":
+            # kept to answer retransmissions of the 2xx it acknowledges
+            key = (message.call_id, message.cseq.number, message.to.tag or "")
+            self._acks.add(key, (data, peer))
 
     def forget_server(self, server: ServerTransaction) -> None:
         """Drop a terminated server transaction."""
-        try:
-            key = self._server_key(server.request)
-        except SipParseError:
-            return
-        if self._servers.get(key) is server:
-            self._servers.pop(key)
+        if self._servers.get(server.key) is server:
+            self._servers.pop(server.key)
+
+    def linger(self, server: ServerTransaction, response: bytes) -> None:
+        """Keep a completed server transaction as its final response (empty: answer nothing)
+        until timer J (non-INVITE) or L (an INVITE whose 2xx was ACKed) ends it."""
+        self.forget_server(server)
+        if server.peer.transport == "UDP":  # nothing is retransmitted over TCP
+            self.completed_servers.add(server.key, (response, server.destination))
 
     def forget_client(self, client: ClientTransaction) -> None:
         """Drop a terminated client transaction."""
@@ -450,7 +564,19 @@ class TransactionLayer:
         if self._clients.get(key) is client:
             self._clients.pop(key)
 
+    def _reack(self, response: SipResponse) -> None:
+        """A retransmitted 2xx of a client INVITE: send the TU's ACK again (§13.2.2.4)."""
+        try:
+            key = (response.call_id, response.cseq.number, response.to.tag or "")
+        except SipParseError:
+            return
+        ack = self._acks.get(key)
+        if ack is not None:  # none yet: the TU is still to ACK (e.g. waiting for an answer)
+            self.transport.send_data(ack[0], ack[1])
+
     @property
     def counts(self) -> tuple[int, int]:
-        """(server, client) transactions alive."""
-        return len(self._servers), len(self._clients)
+        """(server, client) transactions alive, finished ones absorbing retransmissions too."""
+        servers = len(self._servers) + len(self.completed_servers)
+        clients = len(self._clients) + len(self.answered_invites) + len(self.finished_requests)
+        return servers, clients

@@ -270,7 +270,10 @@ class SipTransport:
 
     def send(self, message: Message, peer: Peer) -> None:
         """Send to ``peer``; TCP reuses a connection or opens one in the background."""
-        data = bytes(message)
+        self.send_data(bytes(message), peer)
+
+    def send_data(self, data: bytes, peer: Peer) -> None:
+        """Send a serialized message to ``peer`` (as ``send``)."""
         if peer.transport == "TCP":
             writer = self._connections.get((peer.host, peer.port))
             if writer is not None and not writer.is_closing():
