@@ -9,6 +9,7 @@ from openpss.protocols.sip.digest import (
     parse_auth_params,
     pick_challenge,
 )
+from openpss.protocols.sip.errors import SipParseError
 
 ACCOUNTS = {"9901#0": "secret0", "8001": "vto-pass"}
 
@@ -150,3 +151,18 @@ def test_unknown_user_and_missing_fields() -> None:
         server.challenges()[0], method="REGISTER", uri="u"
     )
     assert server.check(header, method="REGISTER", source="s").reason == "unknown user"
+
+
+def test_auth_params_quoted_commas_escapes_and_malformed_input() -> None:
+    scheme, params = parse_auth_params(
+        'Digest username="99\\"01", uri="sip:a;x=1,2" ,nc=00000001,  qop=auth'
+    )
+    assert scheme == "Digest"
+    assert params == {"username": '99"01', "uri": "sip:a;x=1,2", "nc": "00000001", "qop": "auth"}
+    for bad in ('Digest username="open', "Digest =x", 'Digest a="x"junk', "Digest a b"):
+        try:
+            parse_auth_params(bad)
+        except SipParseError as exc:
+            assert "malformed Digest parameter" in str(exc)
+        else:
+            raise AssertionError(f"{bad!r} parsed")

@@ -30,7 +30,9 @@ NC_WINDOW = 64  # unseen counts this far below the highest are accepted (concurr
 ALGORITHMS = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}  # RFC 8760 §2
 _ESCAPE = re.compile(r"\\(.)")
 _NC = re.compile(r"[0-9A-Fa-f]{8}")
-_PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*(?:,|$)')
+# a quoted value as an unrolled loop ("[^"\\]*(?:\\.[^"\\]*)*"): no per-character alternation,
+# which made parsing an Authorization header ~2x slower
+_PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("[^"\\]*(?:\\.[^"\\]*)*"|[^,\s"]*)\s*(?:,|$)')
 
 
 def parse_auth_params(header: str) -> tuple[str, dict[str, str]]:
