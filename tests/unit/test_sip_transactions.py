@@ -36,6 +36,18 @@ async def _layer(handler: RequestHandler | None = None) -> TransactionLayer:
     return layer
 
 
+def _answering(status: int) -> tuple[list[str], RequestHandler]:
+    """A TU that answers every request with ``status`` and records the methods it saw."""
+    calls: list[str] = []
+
+    def handler(request: SipRequest, txn: ServerTransaction | None, peer: Peer) -> None:
+        calls.append(request.method)
+        if txn is not None:
+            txn.reply(status)
+
+    return calls, handler
+
+
 async def test_non_invite_client_retransmits_then_times_out_with_408() -> None:
     raw = RawUdp()
     layer = await _layer()
@@ -86,13 +98,7 @@ async def test_invite_server_retransmits_non_2xx_until_ack_and_stamps_rport() ->
 
 async def test_retransmitted_request_gets_the_cached_response_once_handled() -> None:
     raw = RawUdp()
-    calls = []
-
-    def handler(request: SipRequest, txn: ServerTransaction | None, peer: Peer) -> None:
-        calls.append(request.method)
-        if txn is not None:
-            txn.reply(200)
-
+    calls, handler = _answering(200)
     layer = await _layer(handler)
     try:
         for _ in range(3):
@@ -235,13 +241,7 @@ async def test_invite_gets_a_100_only_when_the_tu_is_slow_or_the_invite_is_retra
 
 async def test_finished_non_invite_answers_retransmissions_until_timer_j() -> None:
     raw = RawUdp()
-    calls = []
-
-    def handler(request: SipRequest, txn: ServerTransaction | None, peer: Peer) -> None:
-        calls.append(request.method)
-        if txn is not None:
-            txn.reply(200)
-
+    calls, handler = _answering(200)
     layer = await _layer(handler)
     try:
         raw.send(_request("OPTIONS", "linger", port=raw.port), layer.transport.port)
@@ -261,13 +261,7 @@ async def test_finished_non_invite_answers_retransmissions_until_timer_j() -> No
 
 async def test_acked_2xx_absorbs_retransmitted_invites_until_timer_l() -> None:
     raw = RawUdp()
-    calls = []
-
-    def handler(request: SipRequest, txn: ServerTransaction | None, peer: Peer) -> None:
-        calls.append(request.method)
-        if txn is not None:
-            txn.reply(200)
-
+    calls, handler = _answering(200)
     layer = await _layer(handler)
     try:
         invite = _request("INVITE", "acked", port=raw.port)
