@@ -11,11 +11,13 @@ import pytest
 from openpss.protocols.aio import within
 from openpss.protocols.sip.accounts import EndState, StaticAccounts
 from openpss.protocols.sip.b2bua import Call, Leg
+from openpss.protocols.sip.message import make_cancel
 from openpss.protocols.sip.server import SipServer
-from openpss.protocols.sip.transaction import ClientTransaction, ServerTransaction
+from openpss.protocols.sip.transaction import ClientTransaction, ServerTransaction, new_branch
 from openpss.protocols.sip.transport import Peer
 from openpss.protocols.sip.ua import (
     CallFailed,
+    OutgoingCall,
     RegistrationError,
     UaCall,
     UaCallState,
@@ -374,3 +376,32 @@ async def test_finished_calls_are_freed_without_the_cyclic_gc(server: SipServer)
         gc.enable()
         for ua in (vto, master, ext1):
             await ua.close()
+
+
+async def test_cancel_after_the_answer_gets_200_and_changes_nothing(server: SipServer) -> None:
+    """RFC 3261 §9.2: a CANCEL that crosses the 2xx still matches the INVITE's transaction
+    (RFC 6026: until timer L), gets 200 and leaves the call up; a CANCEL for no INVITE, 481."""
+    vto = await start_ua(server, "8001")
+    master = await start_ua(server, "9902#0", auto_answer=True)
+    try:
+        await vto.register()
+        await master.register()
+        outgoing = OutgoingCall(vto)
+        call = await within(outgoing.dial("9902", SDP), 10)
+        assert outgoing.txn is not None
+        invite = outgoing.txn.request
+        await eventually_async(lambda: server.endpoint.layer.invite_acknowledged(invite))
+        late = vto.endpoint.layer.send_request(make_cancel(invite), vto.server)
+        assert (await within(late.final, 5)).status == 200
+        assert call.state is UaCallState.answered and server.calls
+        assert (await call.send_dtmf("7")).status == 200  # the call goes on
+        stray = make_cancel(invite)
+        stray.headers.set("Via", str(vto.endpoint.layer.transport.via_for("UDP", new_branch())))
+        unknown = vto.endpoint.layer.send_request(stray, vto.server)
+        assert (await within(unknown.final, 5)).status == 481
+        await call.hangup()
+        await eventually_async(lambda: _events(server).records, timeout=10.0)
+        assert _events(server).records[-1].end_state is EndState.answered
+    finally:
+        await vto.close()
+        await master.close()

@@ -336,6 +336,9 @@ class SipServer:
             logger.exception("call record callback failed for %s", call.record.call_id)
 
     def _cancel(self, request: SipRequest, txn: ServerTransaction) -> None:
+        if self.endpoint.layer.invite_acknowledged(request):
+            txn.reply(200)  # the INVITE was answered already: the CANCEL has no effect (§9.2)
+            return
         invite_txn = self.endpoint.layer.find_invite_server(request)
         call = self.calls.get(request.call_id)
         if invite_txn is None or call is None or call.txn is not invite_txn:

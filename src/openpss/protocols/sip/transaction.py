@@ -523,12 +523,19 @@ class TransactionLayer:
             return
         self.on_request(request, server, peer)
 
+    @staticmethod
+    def _invite_key(request: SipRequest) -> tuple[str, str, str]:
+        via = request.top_via
+        return (via.branch or request.call_id, f"{via.host}:{via.port}", "INVITE")
+
     def find_invite_server(self, request: SipRequest) -> ServerTransaction | None:
         """The INVITE server transaction a CANCEL targets (§9.2: same branch)."""
-        via = request.top_via
-        return self._servers.get(
-            (via.branch or request.call_id, f"{via.host}:{via.port}", "INVITE")
-        )
+        return self._servers.get(self._invite_key(request))
+
+    def invite_acknowledged(self, request: SipRequest) -> bool:
+        """True while the INVITE a CANCEL targets was answered 2xx and ACKed (until timer L):
+        its transaction still exists in RFC 6026 terms, as the layer's record."""
+        return self.completed_servers.get(self._invite_key(request)) is not None
 
     def send_request(self, request: SipRequest, peer: Peer) -> ClientTransaction:
         """Start a client transaction (the request must already carry our top Via)."""
