@@ -154,12 +154,12 @@ class ServerTransaction:
         layer: TransactionLayer,
         request: SipRequest,
         peer: Peer,
-        key: tuple[str, str, str] | None = None,
+        key: tuple[str, str, str],
     ) -> None:
         self.layer = layer
         self.request = request
         self.peer = peer
-        self.key = key if key is not None else layer.server_key(request)
+        self.key = key
         self.invite = request.method == "INVITE"
         self.state = State.proceeding if self.invite else State.trying
         self.last_response: SipResponse | None = None
@@ -355,7 +355,7 @@ class ClientTransaction:
             # the layer keeps matching retransmitted 2xx (timer M of RFC 6026) to re-send the
             # TU's ACK; this object is done
             self._set_state(State.terminated)
-            self.layer.answered_invites.add((self.branch, "INVITE"), True)
+            self.layer.linger_client(self)
         elif self.invite:
             self._send_ack(response)
             self.state = State.completed
@@ -363,8 +363,7 @@ class ClientTransaction:
             self._later(delay, lambda: self._set_state(State.terminated))
         else:
             self._set_state(State.terminated)
-            if not reliable:  # timer K: retransmitted finals are absorbed by the layer
-                self.layer.finished_requests.add((self.branch, self.request.method), True)
+            self.layer.linger_client(self)  # timer K: the layer absorbs retransmitted finals
 
     def _send_ack(self, response: SipResponse) -> None:
         request = self.request
@@ -443,14 +442,14 @@ class TransactionLayer:
         timers = self.timers
         # what is left of finished transactions while they absorb retransmissions:
         # server key -> (final response, destination); empty response = answer nothing
-        self.completed_servers: Expiring[tuple[str, str, str], tuple[bytes, Peer]] = Expiring(
+        self._completed_servers: Expiring[tuple[str, str, str], tuple[bytes, Peer]] = Expiring(
             timers.b
         )
         # client INVITEs answered 2xx by (branch, "INVITE"), and the ACKs the TU sent for them
         # by (Call-ID, CSeq, To tag): a retransmitted 2xx gets its ACK again
-        self.answered_invites: Expiring[tuple[str, str], bool] = Expiring(timers.b)
+        self._answered_invites: Expiring[tuple[str, str], bool] = Expiring(timers.b)
         self._acks: Expiring[tuple[str, int, str], tuple[bytes, Peer]] = Expiring(timers.b)
-        self.finished_requests: Expiring[tuple[str, str], bool] = Expiring(timers.t4)
+        self._finished_requests: Expiring[tuple[str, str], bool] = Expiring(timers.t4)
 
     async def start(self, host: str, port: int, *, tcp: bool = True) -> None:
         """Bind the transport."""
@@ -458,17 +457,18 @@ class TransactionLayer:
 
     async def close(self) -> None:
         """Close the transport."""
-        self.completed_servers.close()
-        self.answered_invites.close()
+        self._completed_servers.close()
+        self._answered_invites.close()
         self._acks.close()
-        self.finished_requests.close()
+        self._finished_requests.close()
         await self.transport.close()
 
     @staticmethod
-    def server_key(request: SipRequest) -> tuple[str, str, str]:
-        """The key that matches a request to its server transaction (§17.2.3)."""
+    def server_key(request: SipRequest, method: str | None = None) -> tuple[str, str, str]:
+        """The key that matches a request to its server transaction (§17.2.3); ``method``
+        names another transaction of the same branch (a CANCEL's INVITE)."""
         via = request.top_via
-        method = "INVITE" if request.method == "ACK" else request.method
+        method = method or ("INVITE" if request.method == "ACK" else request.method)
         return (via.branch or request.call_id, f"{via.host}:{via.port}", method)
 
     def receive(self, message: Message, peer: Peer) -> None:
@@ -487,10 +487,10 @@ class TransactionLayer:
         client = self._clients.get(key)
         if client is not None:
             client.on_response(response)
-        elif self.answered_invites.get(key) is not None:
+        elif self._answered_invites.get(key) is not None:
             if 200 <= response.status < 300:
                 self._reack(response)
-        elif self.finished_requests.get(key) is not None:
+        elif self._finished_requests.get(key) is not None:
             return  # a retransmitted final response
         elif self.on_stray_response is not None:
             self.on_stray_response(response, peer)
@@ -506,7 +506,7 @@ class TransactionLayer:
                 return
             existing.on_retransmission(request)
             return
-        completed = self.completed_servers.get(key)
+        completed = self._completed_servers.get(key)
         if completed is not None:  # a retransmission after the final response: resend it
             if completed[0]:
                 self.transport.send_data(completed[0], completed[1])
@@ -523,19 +523,14 @@ class TransactionLayer:
             return
         self.on_request(request, server, peer)
 
-    @staticmethod
-    def _invite_key(request: SipRequest) -> tuple[str, str, str]:
-        via = request.top_via
-        return (via.branch or request.call_id, f"{via.host}:{via.port}", "INVITE")
-
     def find_invite_server(self, request: SipRequest) -> ServerTransaction | None:
         """The INVITE server transaction a CANCEL targets (§9.2: same branch)."""
-        return self._servers.get(self._invite_key(request))
+        return self._servers.get(self.server_key(request, "INVITE"))
 
     def invite_acknowledged(self, request: SipRequest) -> bool:
         """True while the INVITE a CANCEL targets was answered 2xx and ACKed (until timer L):
         its transaction still exists in RFC 6026 terms, as the layer's record."""
-        return self.completed_servers.get(self._invite_key(request)) is not None
+        return self._completed_servers.get(self.server_key(request, "INVITE")) is not None
 
     def send_request(self, request: SipRequest, peer: Peer) -> ClientTransaction:
         """Start a client transaction (the request must already carry our top Via)."""
@@ -563,13 +558,22 @@ class TransactionLayer:
         until timer J (non-INVITE) or L (an INVITE whose 2xx was ACKed) ends it."""
         self.forget_server(server)
         if server.peer.transport == "UDP":  # nothing is retransmitted over TCP
-            self.completed_servers.add(server.key, (response, server.destination))
+            self._completed_servers.add(server.key, (response, server.destination))
 
     def forget_client(self, client: ClientTransaction) -> None:
         """Drop a terminated client transaction."""
         key = (client.branch, client.request.method)
         if self._clients.get(key) is client:
             self._clients.pop(key)
+
+    def linger_client(self, client: ClientTransaction) -> None:
+        """Keep the key of a client transaction that got its final response, to absorb the
+        final's retransmissions (timer K) or re-ACK a retransmitted 2xx (timer M)."""
+        key = (client.branch, client.request.method)
+        if client.invite:
+            self._answered_invites.add(key, True)
+        elif client.peer.transport == "UDP":  # nothing is retransmitted over TCP
+            self._finished_requests.add(key, True)
 
     def _reack(self, response: SipResponse) -> None:
         """A retransmitted 2xx of a client INVITE: send the TU's ACK again (§13.2.2.4)."""
@@ -584,6 +588,6 @@ class TransactionLayer:
     @property
     def counts(self) -> tuple[int, int]:
         """(server, client) transactions alive, finished ones absorbing retransmissions too."""
-        servers = len(self._servers) + len(self.completed_servers)
-        clients = len(self._clients) + len(self.answered_invites) + len(self.finished_requests)
+        servers = len(self._servers) + len(self._completed_servers)
+        clients = len(self._clients) + len(self._answered_invites) + len(self._finished_requests)
         return servers, clients
