@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from openpss.platform.app import create_app
 from openpss.platform.settings import Settings
 from tests.support.peers import require_program
 from tests.support.polling import eventually
+from tests.support.ports import free_port
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -27,12 +27,6 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class LiveServer:
     url: str
@@ -43,7 +37,7 @@ class LiveServer:
 @pytest.fixture
 def live_server(sqlite_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     """The platform on a free loopback port, on a fresh SQLite database."""
-    port = _free_port()
+    port = free_port()
     settings = Settings(
         environment="test",
         data_dir=tmp_path / "data",

@@ -25,10 +25,11 @@ from openpss.platform.intercom.calls import media_of
 from openpss.platform.intercom.sip import run as run_sip
 from openpss.platform.records.models import CallRecord
 from openpss.platform.settings import Settings
-from tests.browser.conftest import CHROMIUM_FLAGS, LiveServer, _free_port
+from tests.browser.conftest import CHROMIUM_FLAGS, LiveServer
 from tests.browser.helpers import initialize_and_login
 from tests.support.peers import require_program
 from tests.support.polling import eventually
+from tests.support.ports import free_port
 from tests.support.vto_device import RunningVto, running_vto
 
 VTO_NUMBER, VTO_SIP_PASSWORD = "8001", "vto-sip-pw"
@@ -49,7 +50,7 @@ def sip_live_server(
     accounts = tmp_path / "sip-accounts.csv"
     accounts.write_text(f"username,password\n{VTO_NUMBER},{VTO_SIP_PASSWORD}\n")
     monkeypatch.setattr(platform_app, "BACKGROUND_SERVICES", [run_sip])
-    port = _free_port()
+    port = free_port()
     settings = Settings(
         environment="test",
         data_dir=tmp_path / "data",

@@ -3,7 +3,6 @@ demo started it without a control port, so nobody could cover the lens or show a
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,20 +15,15 @@ from openpss.devices.camera.control import request as control_request
 from openpss.platform.security.models import Role
 from openpss.platform.vision.live import CameraSessions
 from tests.conftest import Api
+from tests.support.ports import free_port
 
 BASE = "/api/v1/vision"
-
-
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def demo_camera(tmp_path: Path) -> Iterator[tuple[int, int]]:
     """The demo's camera process on free ports: (GVCP port, control port)."""
-    gvcp, control_port = _free_udp_port(), _free_udp_port()
+    gvcp, control_port = free_port(), free_port()
     command = _camera_command(tmp_path, control_port=control_port, gvcp_port=gvcp)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -7,7 +7,6 @@ import datetime as dt
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,13 +18,7 @@ import httpx
 import pytest
 
 from tests.support.polling import eventually
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
+from tests.support.ports import free_port
 
 # A demo process answers over HTTP: retry while it starts or is half-up.
 _DEMO_RETRY = (httpx.HTTPError, ValueError, KeyError)
@@ -54,7 +47,7 @@ def _banner_line(env: dict[str, str], label: str) -> str:
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     """A running `openpss demo` (no camera) on free loopback ports."""
-    console, terminal = _free_port(), _free_port()
+    console, terminal = free_port(), free_port()
     env = {
         **os.environ,
         "OPENPSS_ENVIRONMENT": "development",

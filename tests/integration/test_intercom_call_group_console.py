@@ -35,7 +35,6 @@ from openpss.platform.security.models import Role
 from openpss.platform.security.tokens import open_login_session
 from openpss.protocols.aio import within
 from tests.conftest import add_account
-from tests.peers.sip_support import free_port
 from tests.support.call_group import (
     ACTOR,
     ROOM,
@@ -45,6 +44,7 @@ from tests.support.call_group import (
     seed_site,
 )
 from tests.support.polling import eventually_async
+from tests.support.ports import free_port
 from tests.support.vth_device import RunningVth, running_vth
 from tests.support.vto_device import RunningVto, running_vto
 

@@ -22,9 +22,9 @@ from openpss.platform.intercom.schemas import NodeCreate, RegistrationCreate
 from openpss.platform.security.audit import Actor
 from openpss.platform.security.models import AuditEntry, Role
 from tests.conftest import Api
-from tests.peers.sip_support import free_port
 from tests.support.device_cli import PASSWORD, vto_process
 from tests.support.polling import eventually
+from tests.support.ports import free_port
 
 ACTOR = Actor("tester")
 

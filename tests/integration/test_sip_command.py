@@ -10,7 +10,7 @@ from pathlib import Path
 from openpss.protocols.aio import within
 from openpss.protocols.sip.transport import Peer
 from openpss.protocols.sip.ua import UserAgent
-from tests.peers.sip_support import free_port
+from tests.support.ports import free_port
 
 ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent.parent / "src")}
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
 import subprocess
 import sys
 from contextlib import AbstractContextManager
@@ -15,14 +14,9 @@ import httpx
 
 from openpss.protocols.dahua_http.client import DahuaClient
 from tests.support import device_cli
+from tests.support.ports import free_port
 
 PASSWORD = "Cli12345"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def openpss(*args: str) -> list[str]:

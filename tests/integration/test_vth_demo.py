@@ -8,19 +8,22 @@ from __future__ import annotations
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from openpss.commands.demo import DEMO_DEVICE_PASSWORD
 from openpss.devices.vth.cli import vth_app
 from openpss.devices.vto.cli import vto_app
-from tests.peers.sip_support import free_port
 from tests.support.polling import eventually
+from tests.support.ports import free_port, free_ports
 
 
 def printed(banner: Path, label: str) -> None:
@@ -45,29 +48,62 @@ def _openpss(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+@dataclass
+class Demo:
+    """`openpss demo` (no camera) as a child process on free loopback ports; its stdout (the
+    banner) and stderr (the log of the demo and its devices) go to files in ``tmp_path``."""
+
+    tmp_path: Path
+    console: int = field(default_factory=free_port)
+    vto: int = field(default_factory=free_port)
+    platform_sip: int = field(default_factory=free_port)
+    vth: int = field(default_factory=lambda: free_ports(2))  # the second monitor: + 1
+    vth_sip: int = field(default_factory=lambda: free_ports(2))
+
+    def __post_init__(self) -> None:
+        self.banner, self.log = self.tmp_path / "banner.txt", self.tmp_path / "demo.log"
+        self.env = {
+            **os.environ,
+            "OPENPSS_ENVIRONMENT": "development",
+            "OPENPSS_DATA_DIR": str(self.tmp_path / "var"),
+            "OPENPSS_HTTP_PORT": str(self.console),
+            "OPENPSS_SIP_PORT": str(self.platform_sip),  # the platform's SIP server
+        }
+
+    def start(self) -> subprocess.Popen[bytes]:
+        command = [
+            sys.executable, "-m", "openpss.cli", "demo", "--no-camera",
+            "--terminal-port", str(free_port()), "--vto-port", str(self.vto),
+            "--vto-dhip-port", str(free_port()), "--vto-rtsp-port", str(free_port()),
+            "--vto-sip-port", str(free_port()), "--vth-port", str(self.vth),
+            "--vth-sip-port", str(self.vth_sip),
+        ]  # fmt: skip
+        with self.banner.open("wb") as out, self.log.open("wb") as err:
+            return subprocess.Popen(command, env=self.env, stdout=out, stderr=err)
+
+    def log_tail(self, lines: int = 80) -> str:
+        """The end of the demo's log, request lines left out."""
+        text = self.log.read_text(errors="replace").splitlines()
+        kept = [x for x in text if "HTTP Request:" not in x]
+        return "\n".join(["--- the end of the demo's log ---", *kept[-lines:]])
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def test_demo_registers_vto_and_vths_with_the_platform_and_a_room_call_rings_both(
     tmp_path: Path,
 ) -> None:
-    console, vto, vth, platform_sip = free_port(), free_port(), free_port(), free_port()
-    while vth + 1 in (console, vto, platform_sip):  # the second monitor listens on vth + 1
-        vth = free_port()
-    env = {
-        **os.environ,
-        "OPENPSS_ENVIRONMENT": "development",
-        "OPENPSS_DATA_DIR": str(tmp_path / "var"),
-        "OPENPSS_HTTP_PORT": str(console),
-        "OPENPSS_SIP_PORT": str(platform_sip),  # the platform's SIP server, free port
-    }
-    sip = free_port()
-    command = [
-        sys.executable, "-m", "openpss.cli", "demo", "--no-camera",
-        "--terminal-port", str(free_port()), "--vto-port", str(vto),
-        "--vto-dhip-port", str(free_port()), "--vto-rtsp-port", str(free_port()),
-        "--vto-sip-port", str(free_port()), "--vth-port", str(vth), "--vth-sip-port", str(sip),
-    ]  # fmt: skip
-    banner = tmp_path / "banner.txt"
-    with banner.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.DEVNULL)
+    demo = Demo(tmp_path)
+    process = demo.start()
+    vth, vto, console, env, banner = demo.vth, demo.vto, demo.console, demo.env, demo.banner
+    platform_sip = demo.platform_sip
     auth = httpx.DigestAuth("admin", DEMO_DEVICE_PASSWORD)
 
     def vth_status(index: int) -> Any:
@@ -166,10 +202,52 @@ def test_demo_registers_vto_and_vths_with_the_platform_and_a_room_call_rings_bot
             timeout=120,
             retry_on=(httpx.HTTPError,),
         )
+    except AssertionError:
+        print(demo.log_tail())  # shown with the failure: the demo's and its devices' errors
+        raise
     finally:
-        process.send_signal(signal.SIGINT)
+        stop(process)
+
+
+def test_a_monitor_that_cannot_bind_its_http_port_stops_the_demo_at_start(
+    tmp_path: Path,
+) -> None:
+    demo = Demo(tmp_path)
+    with socket.socket() as taken:  # the second monitor's HTTP port, bound by someone else
+        taken.bind(("127.0.0.1", demo.vth + 1))
+        process = demo.start()
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            code = process.wait(timeout=120)
+        finally:
+            stop(process)
+    log = demo.log.read_text()
+    assert code == 1, demo.log_tail()
+    reason = f"HTTP on 127.0.0.1:{demo.vth + 1}: Address already in use"
+    assert f"the indoor monitor cannot listen: {reason}" in log
+    assert "the indoor monitor 01#01#101#1 stopped (exit status 1); see its error" in log
+    assert "the demo cannot start without the indoor monitor 01#01#101#1" in log
+    with pytest.raises(httpx.TransportError):  # nothing is left running
+        httpx.get(f"http://127.0.0.1:{demo.vth}/", timeout=2)
+
+
+def test_a_monitor_that_cannot_bind_its_sip_port_is_named_in_the_demo_log(
+    tmp_path: Path,
+) -> None:
+    demo = Demo(tmp_path)
+    taken = demo.vth_sip + 1  # the second monitor's SIP port
+    message = f"the indoor monitor cannot listen: SIP on 127.0.0.1:{taken}: Address already in use"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", taken))
+        process = demo.start()
+        try:
+            eventually(
+                lambda: (
+                    "the indoor monitor 01#01#101#1 stopped (exit status 1)" in demo.log.read_text()
+                ),
+                what="the demo to report the monitor that stopped",
+                timeout=120,
+            )
+            assert message in demo.log.read_text(), demo.log_tail()
+            assert process.poll() is None  # the platform and the other devices go on
+        finally:
+            stop(process)

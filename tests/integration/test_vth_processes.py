@@ -17,9 +17,9 @@ import httpx
 
 from openpss.devices.vth.cli import vth_app
 from openpss.devices.vto.cli import vto_app
-from tests.peers.sip_support import free_port
 from tests.support.device_cli import PASSWORD, process, runner, vto_process
 from tests.support.polling import eventually
+from tests.support.ports import free_port
 
 # each check is a CLI status round trip: a slower, longer poll than the default
 poll = partial(eventually, timeout=90, interval=0.1)

@@ -14,17 +14,9 @@ from typer.testing import CliRunner
 
 from openpss.devices.vto.cli import vto_app
 from tests.support import device_cli
+from tests.support.ports import free_port
 
 PASSWORD = "Cli12345"
-
-
-def free_port() -> int:
-    """A free loopback port (TCP; the SIP port is bound for UDP and TCP by the unit)."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 runner = CliRunner()
@@ -135,7 +127,8 @@ def test_port_in_use_is_explained(tmp_path: Path) -> None:
         ports = ["--dhip-port", str(port), "--http-port", "0", "--rtsp-port", "0"]
         result = runner.invoke(vto_app, ["--data-dir", str(tmp_path), *ports, "--sip-port", "0"])
     assert result.exit_code == 1
-    assert "the door station cannot listen" in result.output and "in use" in result.output
+    assert f"the door station cannot listen: DHIP on 127.0.0.1:{port}: " in result.output
+    assert "in use" in result.output
 
 
 def test_demo_banner_press_command_works_as_printed(tmp_path: Path) -> None:

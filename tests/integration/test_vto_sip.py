@@ -163,7 +163,7 @@ async def test_alternate_server_takes_over_when_the_main_one_is_silent(tmp_path:
     from openpss.protocols.sip.accounts import StaticAccounts
     from openpss.protocols.sip.server import SipServer
     from openpss.protocols.sip.transaction import Timers
-    from tests.peers.sip_support import free_port
+    from tests.support.ports import free_port
 
     alternate = SipServer(realm="VDP", accounts=StaticAccounts({"8001": "alt-pw"}))
     await alternate.start("127.0.0.1", 0)

@@ -11,8 +11,8 @@ import wave
 from pathlib import Path
 
 from openpss.protocols.aio import within
-from tests.peers.sip_support import free_port
 from tests.support.peers import require_program
+from tests.support.ports import free_port
 
 MODULE_PATH = "/usr/lib/baresip/modules"
 

@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.peers import require_program
+from tests.support.ports import free_port
 
 SIPP_SCENARIOS = Path(__file__).parent.parent / "fixtures" / "sip" / "sipp"
-
-
-def free_port() -> int:
-    """A port free on loopback for both UDP and TCP (best effort)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = udp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-                try:
-                    tcp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return int(port)
-    raise RuntimeError("no free port")
 
 
 def require_sipp() -> str:

@@ -12,8 +12,8 @@ from openpss.protocols.sip.sdp import build_offer
 from openpss.protocols.sip.transport import Peer
 from openpss.protocols.sip.ua import CallFailed, RegistrationError, UaCallState, UserAgent
 from tests.peers.kamailio_support import Kamailio
-from tests.peers.sip_support import free_port
 from tests.support.peers import require_program
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.peers
 

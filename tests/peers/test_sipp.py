@@ -12,7 +12,8 @@ from openpss.protocols.sip.accounts import CallRecord, EndState, ServerEvents, S
 from openpss.protocols.sip.registrar import Binding
 from openpss.protocols.sip.server import SipServer
 from openpss.protocols.sip.transport import Peer
-from tests.peers.sip_support import free_port, require_sipp, run_sipp
+from tests.peers.sip_support import require_sipp, run_sipp
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.peers
 

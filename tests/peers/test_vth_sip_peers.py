@@ -12,9 +12,9 @@ import pytest
 
 from tests.peers.baresip_support import Baresip, wav_rms
 from tests.peers.kamailio_support import Kamailio
-from tests.peers.sip_support import free_port
 from tests.support.peers import require_program
 from tests.support.polling import eventually_async
+from tests.support.ports import free_port
 from tests.support.vth_device import running_vth
 
 pytestmark = pytest.mark.peers

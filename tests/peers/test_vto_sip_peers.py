@@ -14,9 +14,9 @@ from openpss.protocols.sip.transport import Peer
 from openpss.protocols.sip.ua import UaCall, UserAgent
 from tests.peers.baresip_support import Baresip, wav_rms
 from tests.peers.kamailio_support import Kamailio
-from tests.peers.sip_support import free_port
 from tests.support.peers import require_program
 from tests.support.polling import eventually_async
+from tests.support.ports import free_port
 from tests.support.vto_device import RunningVto, running_vto
 
 pytestmark = pytest.mark.peers

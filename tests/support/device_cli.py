@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from typer.testing import CliRunner
 
-from tests.peers.sip_support import free_port
+from tests.support.ports import free_port
 
 PASSWORD = "Cli12345"
 runner = CliRunner()

@@ -14,7 +14,7 @@ from openpss.platform.intercom.schemas import NodeCreate, RegistrationCreate, Ro
 from openpss.platform.security.audit import Actor
 from openpss.platform.settings import Settings
 from openpss.protocols.sip.server import SipServer
-from tests.peers.sip_support import free_port
+from tests.support.ports import free_port
 
 ACTOR = Actor("tester")
 KEY = "test-secret-key-0123456789"

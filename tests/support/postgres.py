@@ -9,7 +9,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -17,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.ports import free_port
 
 INSTALL_HINT = "apt-get install postgresql"
 
@@ -28,12 +29,6 @@ def find_bindir() -> Path | None:
         return Path(candidates[0]).parent
     found = shutil.which("pg_ctl")
     return Path(found).parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -62,7 +57,7 @@ def throwaway_cluster(bindir: Path) -> Iterator[Cluster]:
     if uid is not None and gid is not None:
         os.chown(root, uid, gid)
     data = root / "data"
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         [
             *prefix,

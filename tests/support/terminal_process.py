@@ -15,15 +15,10 @@ import httpx
 import pytest
 
 from tests.support.polling import eventually
+from tests.support.ports import free_port
 
 ADMIN_PASSWORD = "Term1nal!pass"
 OPENPSS = str(Path(sys.executable).with_name("openpss"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -70,7 +65,7 @@ class Terminal:
 
 @pytest.fixture
 def terminal(tmp_path: Path) -> Iterator[Terminal]:
-    term = Terminal(_free_port(), tmp_path / "terminal")
+    term = Terminal(free_port(), tmp_path / "terminal")
     term.start()
     yield term
     term.kill()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from openpss.devices.vto.model import DoorStation
 from openpss.devices.vto.runtime import Ports, VtoRuntime, VtoThread
 from openpss.devices.vto.store import SqliteStore, open_station
 from tests.support.polling import eventually
+from tests.support.ports import free_port
 
 VTO_PASSWORD = "Secret123"
 
@@ -81,21 +81,15 @@ def running_vto(
         store.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class VtoProcess:
     """`openpss device vto` as a child process on fixed free ports: stop and start it again
     (same ports, same data directory: its records survive, as on the unit's flash)."""
 
     data_dir: Path
-    http_port: int = field(default_factory=_free_port)
+    http_port: int = field(default_factory=free_port)
     other_ports: tuple[int, int, int] = field(
-        default_factory=lambda: (_free_port(), _free_port(), _free_port())
+        default_factory=lambda: (free_port(), free_port(), free_port())
     )
     process: subprocess.Popen[bytes] | None = None
 

@@ -10,6 +10,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -76,8 +77,10 @@ def demo(
     devices_dir = settings.data_dir.resolve() / "devices"
     with ExitStack() as stack:
         terminal_url = f"http://127.0.0.1:{terminal_port}"
-        stack.enter_context(_child(_terminal_command(devices_dir, terminal_port), "terminal"))
-        _wait_http(terminal_url)
+        terminal = stack.enter_context(
+            _child(_terminal_command(devices_dir, terminal_port), "terminal")
+        )
+        _wait_http(terminal, terminal_url)
         if camera:
             command = _camera_command(devices_dir, control_port=camera_control_port)
             stack.enter_context(_child(command, "camera"))
@@ -85,8 +88,8 @@ def demo(
         if vto:
             assert sip is not None
             command = _vto_command(devices_dir, *vto_ports) + _sip_options(sip, endpoints[0])
-            stack.enter_context(_child(command, "door station"))
-            _wait_http(f"http://127.0.0.1:{vto_port}")
+            station = stack.enter_context(_child(command, "door station"))
+            _wait_http(station, f"http://127.0.0.1:{vto_port}")
             seed_vto(f"http://127.0.0.1:{vto_port}")
         vths = vto and vth
         if vths:
@@ -95,8 +98,8 @@ def demo(
                 command = _vth_command(
                     devices_dir, endpoint, vth_port + index, vth_sip_port + index, vto_ports, sip
                 )
-                stack.enter_context(_child(command, f"indoor monitor {endpoint.number}"))
-                _wait_http(f"http://127.0.0.1:{vth_port + index}")
+                monitor = stack.enter_context(_child(command, f"indoor monitor {endpoint.number}"))
+                _wait_http(monitor, f"http://127.0.0.1:{vth_port + index}")
         console_url = f"http://{settings.http_host}:{port or settings.http_port}/"
         control = camera_control_port if camera else None
         typer.echo(
@@ -356,19 +359,28 @@ def _vth_lines(http: int, *, numbers: list[str] | None = None) -> list[str]:
 
 
 class _child:
-    """A device process that is terminated when the demo stops."""
+    """A device process that is terminated when the demo stops. A device that stops on its own
+    (a port in use, a crash) is logged as an error the moment it does; its own error is above."""
 
     def __init__(self, command: list[str], name: str) -> None:
         self.command = command
         self.name = name
         self.process: subprocess.Popen[bytes] | None = None
+        self.stopping = False
 
-    def __enter__(self) -> subprocess.Popen[bytes]:
+    def __enter__(self) -> _child:
         logger.info("starting %s: %s", self.name, " ".join(self.command))
         self.process = subprocess.Popen(self.command, env=os.environ.copy())
-        return self.process
+        threading.Thread(target=self._watch, args=(self.process,), daemon=True).start()
+        return self
+
+    def _watch(self, process: subprocess.Popen[bytes]) -> None:
+        code = process.wait()
+        if not self.stopping:
+            logger.error("the %s stopped (exit status %s); see its error above", self.name, code)
 
     def __exit__(self, *exc: object) -> None:
+        self.stopping = True
         if self.process is None or self.process.poll() is not None:
             return
         self.process.terminate()
@@ -378,10 +390,15 @@ class _child:
             self.process.kill()
 
 
-def _wait_http(url: str, timeout: float = 30.0) -> None:
-    """Wait until a device answers HTTP (any status) or fail with a clear message."""
+def _wait_http(child: _child, url: str, timeout: float = 30.0) -> None:
+    """Wait until a device answers HTTP (any status) or fail with a clear message, at once when
+    the device's process ends first (a port in use: its own error says which)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        assert child.process is not None
+        if child.process.poll() is not None:  # its watcher has logged how it ended
+            typer.echo(f"the demo cannot start without the {child.name}", err=True)
+            raise typer.Exit(1)
         try:
             httpx.get(url + "/cgi-bin/magicBox.cgi?action=getDeviceType", timeout=1.0)
             return

@@ -142,6 +142,16 @@ def status_command(app: typer.Typer, device: Any) -> Callable[[Summary], Summary
     return register
 
 
+async def serve_unit(runtime: Any, unit: str) -> None:
+    """Serve ``runtime`` until interrupted; a port it cannot bind ends it with a clear error
+    and exit status 1, not a traceback."""
+    try:
+        await runtime.run()
+    except OSError as exc:  # a port in use, an address not on this host
+        typer.echo(f"the {unit} cannot listen: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
 async def serve_beside(servers: Coroutine[Any, Any, None], screen: Any) -> None:
     """Run a unit's servers while its Textual app (``run_async``) is open; stop them after."""
     task = asyncio.create_task(servers)

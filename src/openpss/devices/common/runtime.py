@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, Generic, Self, TypeVar
 
 import uvicorn
@@ -24,6 +25,28 @@ from openpss.protocols.http_guard import uvicorn_options
 logger = logging.getLogger(__name__)
 
 EventListener = Callable[[str, str, dict[str, Any]], None]
+
+
+class CannotListen(OSError):
+    """A server of the unit cannot bind its port: in use, or an address not on this host.
+    ``strerror`` names the server, the address and the reason ("SIP on 127.0.0.1:5060: ...")."""
+
+
+def cannot_listen(server: str, host: str, port: int, exc: OSError) -> CannotListen:
+    """The error for ``server`` failing to bind ``host:port`` with ``exc``."""
+    if isinstance(exc, CannotListen):
+        return exc
+    reason = exc.strerror or str(exc)
+    return CannotListen(exc.errno, f"{server} on {host}:{port}: {reason}")
+
+
+@contextlib.contextmanager
+def listening(server: str, host: str, port: int) -> Iterator[None]:
+    """Turn a bind failure inside into a ``CannotListen`` naming ``server`` and its port."""
+    try:
+        yield
+    except OSError as exc:
+        raise cannot_listen(server, host, port, exc) from exc
 
 
 class DeviceRuntime(ABC):
@@ -82,7 +105,13 @@ class DeviceRuntime(ABC):
 
     async def run(self) -> None:
         """Serve until cancelled."""
-        await self.open_servers()
+        with listening("HTTP", self.ports.host, self.ports.http):  # not uvicorn's exit(3)
+            http = _tcp_listener(self.ports.host, self.ports.http)
+        try:
+            await self.open_servers()
+        except BaseException:
+            http.close()
+            raise
         config = uvicorn.Config(
             self.http.app(),
             host=self.ports.host,
@@ -92,7 +121,8 @@ class DeviceRuntime(ABC):
             **uvicorn_options(DEVICE_LIMITS),  # connection caps, head and body deadlines
         )
         self.uvicorn = uvicorn.Server(config)
-        tasks = [asyncio.create_task(self.uvicorn.serve()), asyncio.create_task(self._tick())]
+        serving = self.uvicorn.serve(sockets=[http])
+        tasks = [asyncio.create_task(serving), asyncio.create_task(self._tick())]
         tasks += [asyncio.create_task(service) for service in self.services()]
         try:
             await self._wait_ready(tasks)
@@ -124,6 +154,21 @@ class DeviceRuntime(ABC):
             except Exception:  # a timer bug must not stop the unit
                 logger.exception("%s timer tick failed", self.kind)
             await asyncio.sleep(self.tick_s)
+
+
+def _tcp_listener(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (IPv4 or IPv6 literal or name) for uvicorn."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 R = TypeVar("R", bound=DeviceRuntime)

@@ -20,6 +20,7 @@ from openpss.devices.common.cli import (
     device_option,
     parse_host_port,
     serve_beside,
+    serve_unit,
     status_command,
 )
 
@@ -133,7 +134,7 @@ async def serve(
         configure(unit, options)
         runtime = VthRuntime(unit, ports, audio_file=audio_file)
         if not screen:
-            await runtime.run()
+            await serve_unit(runtime, "indoor monitor")
             return
         from openpss.devices.vth.screen import VthScreen
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from openpss.devices.common.runtime import cannot_listen
 from openpss.devices.vth.entities import VthError, parse_start_time
 from openpss.devices.vth.media import TONE_HZ, AudioSource, CallMedia, RtspMonitor
 from openpss.devices.vth.model import IndoorMonitor
@@ -340,10 +341,10 @@ async def _bind(ua: UserAgent, host: str, port: int) -> None:
         try:
             await ua.start(host, port)
             return
-        except OSError:
+        except OSError as exc:
             await ua.close()
             if port or attempt == BIND_ATTEMPTS - 1:
-                raise
+                raise cannot_listen("SIP", host, port, exc) from exc
 
 
 async def attach_sip(runtime: VthRuntime) -> None:

@@ -27,6 +27,7 @@ from openpss.devices.common.cli import (
     parse_host_port,
     post_action,
     serve_beside,
+    serve_unit,
     status_command,
 )
 
@@ -144,11 +145,7 @@ async def serve(
             raise typer.BadParameter(str(exc), param_hint="--audio-file") from exc
         runtime.extra_services.append(attach_sip)
         if not facade:
-            try:
-                await runtime.run()
-            except OSError as exc:  # a port in use, an address not on this host
-                typer.echo(f"the door station cannot listen: {exc.strerror or exc}", err=True)
-                raise typer.Exit(1) from exc
+            await serve_unit(runtime, "door station")
             return
         from openpss.devices.vto.facade_ui import FacadeApp
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openpss.devices.common.runtime import DeviceRuntime, DeviceThread
+from openpss.devices.common.runtime import DeviceRuntime, DeviceThread, listening
 from openpss.devices.vto.dhip import VtoDhipBackend
 from openpss.devices.vto.entities import MAX_MONITOR_STREAMS
 from openpss.devices.vto.http import VtoHttp
@@ -80,8 +80,10 @@ class VtoRuntime(DeviceRuntime):
     async def open_servers(self) -> None:
         """DHIP and RTSP."""
         p = self.ports
-        await self.dhip.start(p.host, p.dhip)
-        await self.rtsp.start(p.host, p.rtsp)
+        with listening("DHIP", p.host, p.dhip):
+            await self.dhip.start(p.host, p.dhip)
+        with listening("RTSP", p.host, p.rtsp):
+            await self.rtsp.start(p.host, p.rtsp)
 
     async def close_servers(self) -> None:
         """DHIP, RTSP and the monitor streams."""

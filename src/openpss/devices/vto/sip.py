@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from openpss.devices.common.runtime import listening
 from openpss.devices.vto.calls import NoCallLink
 from openpss.devices.vto.entities import MAX_MONITOR_STREAMS, SIP_REALM, CallState
 from openpss.devices.vto.model import DoorStation
@@ -340,7 +341,8 @@ async def _run_sip(runtime: VtoRuntime) -> None:
             events=VtoServerEvents(station),
             ring_seconds=float(station.settings.access.ring_timeout_s),
         )
-        await server.start(ports.host, ports.sip)
+        with listening("SIP (server)", ports.host, ports.sip):
+            await server.start(ports.host, ports.sip)
         station.ensure_self_listed()
         own = station.directory.vtos[station.settings.vto_number]
         ua = UserAgent(
@@ -359,7 +361,8 @@ async def _run_sip(runtime: VtoRuntime) -> None:
             domain=main.domain,
             timers=runtime.sip_timers,
         )
-        await ua.start(ports.host, ports.sip)
+        with listening("SIP", ports.host, ports.sip):
+            await ua.start(ports.host, ports.sip)
     runtime.sip_server = server
     link = SipLink(station, ua, runtime.monitor.streams[1])
     station.link = link
