@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shlex
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from tests.support.device_cli import interrupt
 from tests.support.polling import eventually
 from tests.support.ports import free_port
 
@@ -77,12 +77,7 @@ def demo(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
         )
         yield console_url, terminal_url, env
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        interrupt(process)
     with pytest.raises(httpx.TransportError):  # the demo stopped its terminal too
         httpx.get(terminal_url, timeout=2)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from typer.testing import CliRunner
 from openpss.commands.demo import DEMO_DEVICE_PASSWORD
 from openpss.devices.vth.cli import vth_app
 from openpss.devices.vto.cli import vto_app
+from tests.support.device_cli import interrupt
 from tests.support.polling import eventually
 from tests.support.ports import free_port, free_ports
 
@@ -86,15 +86,6 @@ class Demo:
         text = self.log.read_text(errors="replace").splitlines()
         kept = [x for x in text if "HTTP Request:" not in x]
         return "\n".join(["--- the end of the demo's log ---", *kept[-lines:]])
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def test_demo_registers_vto_and_vths_with_the_platform_and_a_room_call_rings_both(
@@ -206,7 +197,7 @@ def test_demo_registers_vto_and_vths_with_the_platform_and_a_room_call_rings_bot
         print(demo.log_tail())  # shown with the failure: the demo's and its devices' errors
         raise
     finally:
-        stop(process)
+        interrupt(process)
 
 
 def test_a_monitor_that_cannot_bind_its_http_port_stops_the_demo_at_start(
@@ -219,7 +210,7 @@ def test_a_monitor_that_cannot_bind_its_http_port_stops_the_demo_at_start(
         try:
             code = process.wait(timeout=120)
         finally:
-            stop(process)
+            interrupt(process)
     log = demo.log.read_text()
     assert code == 1, demo.log_tail()
     reason = f"HTTP on 127.0.0.1:{demo.vth + 1}: Address already in use"
@@ -250,4 +241,4 @@ def test_a_monitor_that_cannot_bind_its_sip_port_is_named_in_the_demo_log(
             assert message in demo.log.read_text(), demo.log_tail()
             assert process.poll() is None  # the platform and the other devices go on
         finally:
-            stop(process)
+            interrupt(process)

@@ -21,6 +21,16 @@ PASSWORD = "Cli12345"
 runner = CliRunner()
 
 
+def interrupt(child: subprocess.Popen[Any], timeout: float = 30) -> None:
+    """Stop ``child`` as Ctrl-C would (it stops its own children); kill it if it hangs."""
+    child.send_signal(signal.SIGINT)
+    try:
+        child.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
 @contextmanager
 def process(
     name: str, args: list[str], http: int, *, admin_password: str | None = PASSWORD
