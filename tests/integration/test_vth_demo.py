@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -79,7 +80,9 @@ class Demo:
             "--vth-sip-port", str(self.vth_sip),
         ]  # fmt: skip
         with self.banner.open("wb") as out, self.log.open("wb") as err:
-            return subprocess.Popen(command, env=self.env, stdout=out, stderr=err)
+            return subprocess.Popen(  # its own process group, as a shell job: see Ctrl-C
+                command, env=self.env, stdout=out, stderr=err, start_new_session=True
+            )
 
     def log_tail(self, lines: int = 80) -> str:
         """The end of the demo's log, request lines left out."""
@@ -200,12 +203,15 @@ def test_demo_registers_vto_and_vths_with_the_platform_and_a_room_call_rings_bot
         interrupt(process)
 
 
-def test_a_monitor_that_cannot_bind_its_http_port_stops_the_demo_at_start(
-    tmp_path: Path,
+@pytest.mark.parametrize("server", ["HTTP", "SIP"])
+def test_a_monitor_that_cannot_bind_a_port_stops_the_demo_at_start(
+    tmp_path: Path, server: str
 ) -> None:
     demo = Demo(tmp_path)
-    with socket.socket() as taken:  # the second monitor's HTTP port, bound by someone else
-        taken.bind(("127.0.0.1", demo.vth + 1))
+    port = (demo.vth if server == "HTTP" else demo.vth_sip) + 1  # the second monitor's
+    kind = socket.SOCK_STREAM if server == "HTTP" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, kind) as taken:  # bound by someone else
+        taken.bind(("127.0.0.1", port))
         process = demo.start()
         try:
             code = process.wait(timeout=120)
@@ -213,7 +219,7 @@ def test_a_monitor_that_cannot_bind_its_http_port_stops_the_demo_at_start(
             interrupt(process)
     log = demo.log.read_text()
     assert code == 1, demo.log_tail()
-    reason = f"HTTP on 127.0.0.1:{demo.vth + 1}: Address already in use"
+    reason = f"{server} on 127.0.0.1:{port}: Address already in use"
     assert f"the indoor monitor cannot listen: {reason}" in log
     assert "the indoor monitor 01#01#101#1 stopped (exit status 1); see its error" in log
     assert "the demo cannot start without the indoor monitor 01#01#101#1" in log
@@ -221,24 +227,42 @@ def test_a_monitor_that_cannot_bind_its_http_port_stops_the_demo_at_start(
         httpx.get(f"http://127.0.0.1:{demo.vth}/", timeout=2)
 
 
-def test_a_monitor_that_cannot_bind_its_sip_port_is_named_in_the_demo_log(
-    tmp_path: Path,
-) -> None:
-    demo = Demo(tmp_path)
-    taken = demo.vth_sip + 1  # the second monitor's SIP port
-    message = f"the indoor monitor cannot listen: SIP on 127.0.0.1:{taken}: Address already in use"
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
-        busy.bind(("127.0.0.1", taken))
-        process = demo.start()
+def _pid_of(marker: str) -> int:
+    """The process whose command line contains ``marker``."""
+    for entry in Path("/proc").iterdir():
         try:
-            eventually(
-                lambda: (
-                    "the indoor monitor 01#01#101#1 stopped (exit status 1)" in demo.log.read_text()
-                ),
-                what="the demo to report the monitor that stopped",
-                timeout=120,
-            )
-            assert message in demo.log.read_text(), demo.log_tail()
-            assert process.poll() is None  # the platform and the other devices go on
-        finally:
-            interrupt(process)
+            if entry.name.isdigit() and marker in (entry / "cmdline").read_text():
+                return int(entry.name)
+        except OSError:  # ended meanwhile
+            continue
+    raise AssertionError(f"no process with {marker!r}")
+
+
+def test_a_device_that_dies_later_is_logged_and_ctrl_c_is_not_a_death(tmp_path: Path) -> None:
+    demo = Demo(tmp_path)
+    process = demo.start()
+    try:
+        eventually(
+            lambda: "indoor monitors:" in demo.banner.read_text(),
+            what="the demo's banner (every device started)",
+            timeout=120,
+        )
+        os.kill(_pid_of(str(tmp_path / "var" / "devices" / "vth-01-01-101-1")), signal.SIGKILL)
+        eventually(
+            lambda: (
+                "the indoor monitor 01#01#101#1 stopped (exit status -9)" in demo.log.read_text()
+            ),
+            what="the demo to log the monitor that died",
+            timeout=60,
+        )
+        assert process.poll() is None  # the platform and the other devices go on
+        httpx.get(f"http://127.0.0.1:{demo.vth}/", timeout=5)
+        # Ctrl-C in a terminal interrupts the demo and its devices together: no device "stopped"
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    except AssertionError:
+        print(demo.log_tail())
+        raise
+    finally:
+        interrupt(process)
+    assert demo.log.read_text().count(" stopped (exit status") == 1, demo.log_tail()

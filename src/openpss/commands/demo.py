@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -358,6 +359,10 @@ def _vth_lines(http: int, *, numbers: list[str] | None = None) -> list[str]:
     ]
 
 
+# how a device ends on Ctrl-C (the terminal interrupts the demo and its devices alike) or kill
+_INTERRUPTED = frozenset({130, -signal.SIGINT, -signal.SIGTERM})
+
+
 class _child:
     """A device process that is terminated when the demo stops. A device that stops on its own
     (a port in use, a crash) is logged as an error the moment it does; its own error is above."""
@@ -376,7 +381,7 @@ class _child:
 
     def _watch(self, process: subprocess.Popen[bytes]) -> None:
         code = process.wait()
-        if not self.stopping:
+        if not self.stopping and code not in _INTERRUPTED:
             logger.error("the %s stopped (exit status %s); see its error above", self.name, code)
 
     def __exit__(self, *exc: object) -> None:

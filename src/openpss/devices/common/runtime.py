@@ -81,9 +81,13 @@ class DeviceRuntime(ABC):
         """Further tasks of the unit (SIP)."""
         return []
 
+    def services_ready(self) -> bool:
+        """True once the services have bound their ports (SIP); HTTP waits for it."""
+        return True
+
     def ready(self) -> bool:
         """True once every server the unit needs listens."""
-        return self.uvicorn is not None and bool(self.uvicorn.started)
+        return self.services_ready() and self.uvicorn is not None and bool(self.uvicorn.started)
 
     def describe(self) -> str:
         """The unit and where it listens, for the start-up log line."""
@@ -104,7 +108,8 @@ class DeviceRuntime(ABC):
         return int(self.uvicorn.servers[0].sockets[0].getsockname()[1])
 
     async def run(self) -> None:
-        """Serve until cancelled."""
+        """Serve until cancelled. HTTP answers last, once every other port is bound: a unit that
+        answers HTTP has all its servers up (the demo waits for that)."""
         with listening("HTTP", self.ports.host, self.ports.http):  # not uvicorn's exit(3)
             http = _tcp_listener(self.ports.host, self.ports.http)
         try:
@@ -121,26 +126,34 @@ class DeviceRuntime(ABC):
             **uvicorn_options(DEVICE_LIMITS),  # connection caps, head and body deadlines
         )
         self.uvicorn = uvicorn.Server(config)
-        serving = self.uvicorn.serve(sockets=[http])
-        tasks = [asyncio.create_task(serving), asyncio.create_task(self._tick())]
+        tasks = [asyncio.create_task(self._tick())]
         tasks += [asyncio.create_task(service) for service in self.services()]
+        serving: asyncio.Task[None] | None = None
         try:
-            await self._wait_ready(tasks)
+            await self._wait_for(self.services_ready, tasks)
+            serving = asyncio.create_task(self.uvicorn.serve(sockets=[http]))
+            await self._wait_for(self.ready, [serving, *tasks])
             self.started.set()
             logger.info("%s", self.describe())
-            await asyncio.gather(*tasks)
+            await asyncio.gather(serving, *tasks)
         finally:
             self.uvicorn.should_exit = True
-            for task in tasks[1:]:
+            for task in tasks:
                 task.cancel()
             with contextlib.suppress(Exception, asyncio.CancelledError):
-                await within(asyncio.gather(*tasks[1:], return_exceptions=True), 5)
+                await within(asyncio.gather(*tasks, return_exceptions=True), 5)
             await self.close_servers()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await within(tasks[0], 3)
+            if serving is None:
+                http.close()
+            else:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await within(serving, 3)
 
-    async def _wait_ready(self, tasks: list[asyncio.Task[Any]]) -> None:
-        while not self.ready():
+    async def _wait_for(
+        self, condition: Callable[[], bool], tasks: list[asyncio.Task[Any]]
+    ) -> None:
+        """Until ``condition`` holds; a task that ends first raises its error."""
+        while not condition():
             for task in tasks:
                 if task.done():
                     await task

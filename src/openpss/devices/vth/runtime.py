@@ -73,9 +73,9 @@ class VthRuntime(DeviceRuntime):
 
         return [attach_sip(self)]
 
-    def ready(self) -> bool:
-        """HTTP listens and SIP is attached."""
-        return super().ready() and (not self.with_sip or self.sip is not None)
+    def services_ready(self) -> bool:
+        """SIP is attached (bound), when the unit runs it."""
+        return not self.with_sip or self.sip is not None
 
     def describe(self) -> str:
         """Serial, room and HTTP address."""

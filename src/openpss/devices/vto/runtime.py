@@ -95,6 +95,10 @@ class VtoRuntime(DeviceRuntime):
         """``extra_services`` (SIP, when the CLI or a test adds it)."""
         return [start(self) for start in self.extra_services]
 
+    def services_ready(self) -> bool:
+        """SIP is bound, when a service (``attach_sip``) runs it."""
+        return not self.extra_services or self.sip_link is not None
+
     def describe(self) -> str:
         """Serial, VTO No. and the ports."""
         s, p = self.station, self.ports
