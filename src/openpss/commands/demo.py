@@ -359,7 +359,7 @@ def _vth_lines(http: int, *, numbers: list[str] | None = None) -> list[str]:
     ]
 
 
-# how a device ends on Ctrl-C (the terminal interrupts the demo and its devices alike) or kill
+# how a device ends on Ctrl-C (the terminal interrupts the demo and its devices alike) or SIGTERM
 _INTERRUPTED = frozenset({130, -signal.SIGINT, -signal.SIGTERM})
 
 
@@ -372,6 +372,7 @@ class _child:
         self.name = name
         self.process: subprocess.Popen[bytes] | None = None
         self.stopping = False
+        self._reported = threading.Lock()  # held once its end is reported
 
     def __enter__(self) -> _child:
         logger.info("starting %s: %s", self.name, " ".join(self.command))
@@ -380,9 +381,17 @@ class _child:
         return self
 
     def _watch(self, process: subprocess.Popen[bytes]) -> None:
-        code = process.wait()
-        if not self.stopping and code not in _INTERRUPTED:
-            logger.error("the %s stopped (exit status %s); see its error above", self.name, code)
+        process.wait()
+        self.report_end()
+
+    def report_end(self) -> None:
+        """Log, once, that the device ended on its own (not stopped by the demo, Ctrl-C or
+        SIGTERM)."""
+        assert self.process is not None
+        code = self.process.returncode
+        if self.stopping or code in _INTERRUPTED or not self._reported.acquire(blocking=False):
+            return
+        logger.error("the %s stopped (exit status %s); see its error above", self.name, code)
 
     def __exit__(self, *exc: object) -> None:
         self.stopping = True
@@ -401,7 +410,8 @@ def _wait_http(child: _child, url: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert child.process is not None
-        if child.process.poll() is not None:  # its watcher has logged how it ended
+        if child.process.poll() is not None:
+            child.report_end()
             typer.echo(f"the demo cannot start without the {child.name}", err=True)
             raise typer.Exit(1)
         try:
