@@ -10,6 +10,7 @@ checked free for TCP and UDP, and are never handed out twice in one test session
 
 from __future__ import annotations
 
+import functools
 import random
 import socket
 from pathlib import Path
@@ -27,10 +28,13 @@ def _ephemeral_range() -> tuple[int, int]:
         return 32768, 60999  # the Linux default
 
 
-def _candidates() -> list[int]:
+@functools.cache
+def _candidates() -> tuple[list[int], frozenset[int]]:
+    """The ports to pick from, as a list (to choose) and a set (to test)."""
     low, high = _ephemeral_range()
     outside = [p for p in range(FIRST, LAST + 1) if not low <= p <= high]
-    return outside or list(range(FIRST, LAST + 1))
+    ports = outside or list(range(FIRST, LAST + 1))
+    return ports, frozenset(ports)
 
 
 def _free(port: int) -> bool:
@@ -48,8 +52,7 @@ def free_ports(count: int = 1) -> int:
     """The first of ``count`` consecutive ports, each free for TCP and UDP on 127.0.0.1 and
     not handed out before in this session (a device that listens on ``port`` and ``port + 1``
     takes a run of two)."""
-    candidates = _candidates()
-    allowed = set(candidates)
+    candidates, allowed = _candidates()
     for _ in range(2000):
         run = range(first := _random.choice(candidates), first + count)
         if allowed.issuperset(run) and not _given.intersection(run) and all(map(_free, run)):
