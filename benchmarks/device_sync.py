@@ -36,14 +36,10 @@ from openpss.platform.permissions.schemas import DoorRef, PermissionGroupCreate
 from openpss.platform.records.models import AccessRecord
 from openpss.platform.settings import Settings
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support.ports
+from tests.support.ports import free_port
+
 PASSWORD = "Bench!pass2024"
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def prepare_terminal(data_dir: Path, records: int) -> None:

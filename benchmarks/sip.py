@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.peers.kamailio_support import Kamailio  # noqa: E402
-from tests.peers.sip_support import SIPP_SCENARIOS, free_port  # noqa: E402
+from tests.peers.sip_support import SIPP_SCENARIOS  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
 
 ACCOUNTS = {"8001": "bench-caller", "9901": "bench-callee"}
 

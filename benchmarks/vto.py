@@ -41,15 +41,11 @@ from openpss.devices.vto.media import H264Encoder
 from openpss.devices.vto.scene import render_array
 from openpss.protocols.aio import within
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support.ports
+from tests.support.ports import free_port
+
 PASSWORD = "Bench1234"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    """A free loopback TCP port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- 1. encoder ------------------------------------------------------------------------------

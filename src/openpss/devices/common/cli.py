@@ -9,10 +9,13 @@ import inspect
 import json
 import typing
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import typer
+
+if TYPE_CHECKING:
+    from openpss.devices.common.runtime import DeviceRuntime
 
 USERNAME = typer.Option("admin", help="HTTP user of the device.")
 PASSWORD = typer.Option(
@@ -142,7 +145,7 @@ def status_command(app: typer.Typer, device: Any) -> Callable[[Summary], Summary
     return register
 
 
-async def serve_unit(runtime: Any, unit: str) -> None:
+async def serve_unit(runtime: DeviceRuntime, unit: str) -> None:
     """Serve ``runtime`` until interrupted; a port it cannot bind ends it with a clear error
     and exit status 1, not a traceback."""
     try:
